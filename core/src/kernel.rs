@@ -1,0 +1,321 @@
+//! The hot loop: one streaming, shifted log-sum-exp over a point cloud or a dense
+//! cost matrix.
+//!
+//! Every operation on an entropic transport plan — the Sinkhorn half-iterations, the
+//! transport cost ⟨C,P⟩, P·v, Pᵀ·u, the barycentric projection, the dense plan — is a
+//! reduction over one "target" point `p` of terms
+//!
+//! ```text
+//! e_pq = exp(u_p + v_q − κ·c_pq − shift),      κ = s/ε,
+//! ```
+//!
+//! where `u`, `v` are the potentials divided by ε (dimensionless), `c_pq` the raw cost
+//! (‖x_p − y_q‖² for point clouds, or the dense matrix entry) and `s` the cost scale.
+//! [`stream`] walks the sources in fixed chunks of [`LANES`] so that LLVM vectorises the
+//! cost recomputation, the branch-free [`Real::exp_kernel`] and the accumulation; a
+//! [`Reduce`] implementation decides what is accumulated. Nothing n×m is ever stored.
+//!
+//! Source arrays are padded to a multiple of [`LANES`]: padded and zero-weight sources
+//! carry `v_q = −∞`, for which `exp_kernel` returns exactly 0.
+//!
+//! The shift: the Sinkhorn solver passes the target's previous potential as `u_p`, so
+//! the arguments are the log plan entries of the previous iterate and lie in a narrow
+//! range near convergence. [`shifted`] runs the reduction once with no extra shift and
+//! keeps a running maximum; only if that maximum leaves
+//! [[`Real::LSE_WINDOW_LO`], [`Real::LSE_WINDOW_HI`]] (early iterations, cold starts, a
+//! far-off warm start) does it run a second pass shifted by the maximum. In steady
+//! state one pass suffices.
+
+use crate::real::Real;
+
+/// Chunk width of the kernel, in elements (16 f32 = one AVX-512 register, two AVX2
+/// registers; 16 f64 = two AVX-512 registers).
+pub const LANES: usize = 16;
+
+/// Rounds a point count up to a whole number of kernel chunks.
+#[inline]
+#[must_use]
+pub const fn padded(len: usize) -> usize {
+    len.div_ceil(LANES) * LANES
+}
+
+/// Raw costs between one target point and a chunk of [`LANES`] sources.
+pub(crate) trait CostSource<T: Real> {
+    /// Writes c(p, q0 + l) for l in 0..LANES into `out`. Sources past the real count
+    /// must still get a finite value (they are masked by `v = −∞`).
+    fn fill(&self, p: usize, q0: usize, out: &mut [T; LANES]);
+}
+
+/// What a kernel pass accumulates from each chunk.
+pub(crate) trait Reduce<T: Real> {
+    /// Takes the chunk of terms `e` (already exponentiated) for sources `q0..q0+LANES`
+    /// and their raw costs `c`.
+    fn add(&mut self, q0: usize, e: &[T; LANES], c: &[T; LANES]);
+    /// Forgets everything accumulated (before a re-shifted second pass).
+    fn reset(&mut self);
+}
+
+/// Point clouds stored coordinate-major ("structure of arrays") in the workspace:
+/// coordinate `k` of point `i` at `k·stride + i`. Strides are padded lengths.
+pub(crate) struct Clouds<'a, T> {
+    /// Target coordinates.
+    pub tgt: &'a [T],
+    /// Padded number of targets (stride of `tgt`).
+    pub tgt_stride: usize,
+    /// Source coordinates.
+    pub src: &'a [T],
+    /// Padded number of sources (stride of `src`).
+    pub src_stride: usize,
+    /// Dimension.
+    pub dim: usize,
+}
+
+impl<T: Real> CostSource<T> for Clouds<'_, T> {
+    #[inline(always)]
+    fn fill(&self, p: usize, q0: usize, out: &mut [T; LANES]) {
+        *out = [T::ZERO; LANES];
+        for k in 0..self.dim {
+            let xk = self
+                .tgt
+                .get(k * self.tgt_stride + p)
+                .copied()
+                .unwrap_or(T::ZERO);
+            let start = k * self.src_stride + q0;
+            let ys: &[T; LANES] = match self.src.get(start..start + LANES) {
+                Some(s) => match s.try_into() {
+                    Ok(a) => a,
+                    Err(_) => return,
+                },
+                None => return,
+            };
+            for l in 0..LANES {
+                let t = xk - ys[l];
+                out[l] += t * t;
+            }
+        }
+    }
+}
+
+/// A dense row-major `rows × cols` cost matrix seen from its rows (target = row).
+pub(crate) struct DenseRows<'a, T> {
+    /// Entries, row-major.
+    pub c: &'a [T],
+    /// Number of columns (sources).
+    pub cols: usize,
+}
+
+impl<T: Real> CostSource<T> for DenseRows<'_, T> {
+    #[inline(always)]
+    fn fill(&self, p: usize, q0: usize, out: &mut [T; LANES]) {
+        let row = self
+            .c
+            .get(p * self.cols..(p + 1) * self.cols)
+            .unwrap_or(&[]);
+        for (l, o) in out.iter_mut().enumerate() {
+            *o = row.get(q0 + l).copied().unwrap_or(T::ZERO);
+        }
+    }
+}
+
+/// The same matrix seen from its columns (target = column, sources = rows).
+pub(crate) struct DenseCols<'a, T> {
+    /// Entries, row-major.
+    pub c: &'a [T],
+    /// Number of columns (targets).
+    pub cols: usize,
+}
+
+impl<T: Real> CostSource<T> for DenseCols<'_, T> {
+    #[inline(always)]
+    fn fill(&self, p: usize, q0: usize, out: &mut [T; LANES]) {
+        for (l, o) in out.iter_mut().enumerate() {
+            *o = self
+                .c
+                .get((q0 + l) * self.cols + p)
+                .copied()
+                .unwrap_or(T::ZERO);
+        }
+    }
+}
+
+/// One pass over all sources for target `p`: feeds `exp(u_p + v_q − κ·c_pq − shift)`
+/// to `red` chunk by chunk and returns the largest unshifted argument
+/// `max_q (u_p + v_q − κ·c_pq)` (−∞ if every source is masked).
+///
+/// `v.len()` must be a multiple of [`LANES`] (padded); a ragged tail is ignored.
+#[inline(always)]
+pub(crate) fn stream<T: Real, S: CostSource<T>, R: Reduce<T>>(
+    src: &S,
+    p: usize,
+    u_p: T,
+    v: &[T],
+    kappa: T,
+    shift: T,
+    red: &mut R,
+) -> T {
+    let mut mx = [T::NEG_INFINITY; LANES];
+    let mut c = [T::ZERO; LANES];
+    let mut e = [T::ZERO; LANES];
+    for (chunk, vq) in v.chunks_exact(LANES).enumerate() {
+        let q0 = chunk * LANES;
+        src.fill(p, q0, &mut c);
+        for l in 0..LANES {
+            let arg = (u_p + vq[l]) - kappa * c[l];
+            mx[l] = arg.max_fast(mx[l]);
+            e[l] = (arg - shift).exp_kernel();
+        }
+        red.add(q0, &e, &c);
+    }
+    mx.iter().fold(T::NEG_INFINITY, |a, &b| a.max_fast(b))
+}
+
+/// [`stream`] with the shift chosen for accuracy: one pass if the largest argument is
+/// inside the precision window, otherwise a second pass shifted by it. Returns the
+/// shift `σ` actually used, so that the true reduction is `e^σ ·` (what `red` holds).
+///
+/// If every source is masked the result is −∞ with `red` holding zeros.
+#[inline(always)]
+pub(crate) fn shifted<T: Real, S: CostSource<T>, R: Reduce<T>>(
+    src: &S,
+    p: usize,
+    u_p: T,
+    v: &[T],
+    kappa: T,
+    red: &mut R,
+) -> T {
+    red.reset();
+    let mx = stream(src, p, u_p, v, kappa, T::ZERO, red);
+    if mx >= T::LSE_WINDOW_LO && mx <= T::LSE_WINDOW_HI {
+        return T::ZERO;
+    }
+    if !mx.is_finite() {
+        // All sources masked (−∞), or a non-finite argument: nothing to rescale.
+        return mx;
+    }
+    red.reset();
+    stream(src, p, u_p, v, kappa, mx, red);
+    mx
+}
+
+/// Σ_q e_pq, lane-wise (vectorised) and summed at the end.
+pub(crate) struct Sum<T> {
+    lanes: [T; LANES],
+}
+
+impl<T: Real> Sum<T> {
+    /// An empty sum.
+    pub fn new() -> Self {
+        Self {
+            lanes: [T::ZERO; LANES],
+        }
+    }
+    /// The total.
+    pub fn total(&self) -> T {
+        self.lanes.iter().fold(T::ZERO, |a, &b| a + b)
+    }
+}
+
+impl<T: Real> Reduce<T> for Sum<T> {
+    #[inline(always)]
+    fn add(&mut self, _q0: usize, e: &[T; LANES], _c: &[T; LANES]) {
+        for (acc, &el) in self.lanes.iter_mut().zip(e) {
+            *acc += el;
+        }
+    }
+    fn reset(&mut self) {
+        self.lanes = [T::ZERO; LANES];
+    }
+}
+
+/// Σ_q e_pq and Σ_q e_pq·c_pq together (marginal and transport cost in one pass).
+pub(crate) struct SumCost<T> {
+    sum: [T; LANES],
+    cost: [T; LANES],
+}
+
+impl<T: Real> SumCost<T> {
+    /// Empty sums.
+    pub fn new() -> Self {
+        Self {
+            sum: [T::ZERO; LANES],
+            cost: [T::ZERO; LANES],
+        }
+    }
+    /// (Σ e, Σ e·c).
+    pub fn totals(&self) -> (T, T) {
+        (
+            self.sum.iter().fold(T::ZERO, |a, &b| a + b),
+            self.cost.iter().fold(T::ZERO, |a, &b| a + b),
+        )
+    }
+}
+
+impl<T: Real> Reduce<T> for SumCost<T> {
+    #[inline(always)]
+    fn add(&mut self, _q0: usize, e: &[T; LANES], c: &[T; LANES]) {
+        for l in 0..LANES {
+            self.sum[l] += e[l];
+            self.cost[l] += e[l] * c[l];
+        }
+    }
+    fn reset(&mut self) {
+        self.sum = [T::ZERO; LANES];
+        self.cost = [T::ZERO; LANES];
+    }
+}
+
+/// Σ_q e_pq and Σ_q e_pq·w_q[k] for `channels` weight vectors stored channel-major
+/// with stride `stride` (P·v has one channel; the barycentric projection has one per
+/// coordinate). Per-channel totals go to `out`.
+pub(crate) struct Weighted<'a, T> {
+    /// Source weights, channel-major, padded with finite values.
+    pub w: &'a [T],
+    /// Channel stride (padded source count).
+    pub stride: usize,
+    /// Per-channel running totals (one per channel).
+    pub out: &'a mut [T],
+    /// Running Σ e.
+    pub sum: Sum<T>,
+}
+
+impl<T: Real> Reduce<T> for Weighted<'_, T> {
+    #[inline(always)]
+    fn add(&mut self, q0: usize, e: &[T; LANES], c: &[T; LANES]) {
+        self.sum.add(q0, e, c);
+        for (k, acc) in self.out.iter_mut().enumerate() {
+            let start = k * self.stride + q0;
+            if let Some(w) = self.w.get(start..start + LANES) {
+                let mut s = T::ZERO;
+                for (ei, wi) in e.iter().zip(w) {
+                    s += *ei * *wi;
+                }
+                *acc += s;
+            }
+        }
+    }
+    fn reset(&mut self) {
+        self.sum.reset();
+        for o in self.out.iter_mut() {
+            *o = T::ZERO;
+        }
+    }
+}
+
+/// Writes the terms themselves into a row (the dense plan); `row.len()` is the real
+/// source count, padded lanes are dropped.
+pub(crate) struct Write<'a, T> {
+    /// Destination row.
+    pub row: &'a mut [T],
+}
+
+impl<T: Real> Reduce<T> for Write<'_, T> {
+    #[inline(always)]
+    fn add(&mut self, q0: usize, e: &[T; LANES], _c: &[T; LANES]) {
+        if let Some(dst) = self.row.get_mut(q0..) {
+            for (d, s) in dst.iter_mut().zip(e) {
+                *d = *s;
+            }
+        }
+    }
+    fn reset(&mut self) {}
+}

@@ -1,0 +1,32 @@
+//! otcore: entropic optimal transport for control loops and microcontrollers.
+//!
+//! `no_std`, no allocation: every algorithm works in memory the caller provides, with a
+//! documented size. Generic over [`Real`] (`f32`, `f64`).
+//!
+//! - [`ot`]: log-domain Sinkhorn on point clouds or dense costs, balanced or with
+//!   KL-relaxed marginals, warm-startable and resumable; streamed plan operations.
+//! - [`kernel`]: the one streaming log-sum-exp that every plan operation runs on.
+//!
+//! ```
+//! use otcore::ot::{self, Config, Init, Problem};
+//! let x = [0.0f64, 0.0, 1.0, 0.0];           // two points in 2-D
+//! let y = [0.0f64, 1.0, 1.0, 1.0];
+//! let (a, b) = ([0.5, 0.5], [0.5, 0.5]);
+//! let problem = Problem::point_clouds(&x, &y, 2, 1.0, &a, &b);
+//! let mut ws = [0.0; ot::workspace_len(2, 2, 2)];
+//! let (mut f, mut g) = ([0.0; 2], [0.0; 2]);
+//! let sol = ot::solve(&problem, &Config::default(), Init::Zero, &mut f, &mut g, &mut ws).unwrap();
+//! assert_eq!(sol.status, ot::Status::Converged);
+//! assert!((sol.transport_cost - 1.0).abs() < 1e-3);
+//! ```
+#![no_std]
+#![forbid(unsafe_code)]
+
+mod error;
+pub mod kernel;
+pub mod ot;
+mod real;
+mod sum;
+
+pub use error::Error;
+pub use real::Real;

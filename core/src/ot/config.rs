@@ -1,0 +1,131 @@
+//! Solver settings.
+
+use crate::error::Error;
+use crate::real::Real;
+
+/// The entropic regularisation strength ε, in cost units.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Epsilon<T> {
+    /// ε as given.
+    Absolute(T),
+    /// ε = r · mean(C), the unweighted mean of the cost over all n·m pairs (as
+    /// `C.mean()` in POT/numpy), computed in O((n + m)·d) for point clouds. If every
+    /// cost is 0 (all points at one location) the mean is taken as 1 cost unit.
+    RelativeToMeanCost(T),
+}
+
+impl<T: Real> Epsilon<T> {
+    /// The absolute ε for a cost whose mean is `mean_cost`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidEpsilon`] unless the value (and the result) is finite and > 0.
+    pub fn resolve(self, mean_cost: T) -> Result<T, Error> {
+        let eps = match self {
+            Epsilon::Absolute(e) => e,
+            Epsilon::RelativeToMeanCost(r) => {
+                if !(r.is_finite() && r > T::ZERO) {
+                    return Err(Error::InvalidEpsilon);
+                }
+                if mean_cost > T::ZERO {
+                    r * mean_cost
+                } else {
+                    r
+                }
+            }
+        };
+        if eps.is_finite() && eps > T::ZERO {
+            Ok(eps)
+        } else {
+            Err(Error::InvalidEpsilon)
+        }
+    }
+}
+
+/// How the Sinkhorn loop starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Init {
+    /// f = g = 0.
+    Zero,
+    /// Start from caller potentials (f, g), in cost units, convention P = exp((f⊕g − C)/ε).
+    /// Any pair is accepted; at least one full iteration runs before convergence can be
+    /// declared, because the row marginal of an arbitrary pair is unknown.
+    Potentials,
+    /// Continue exactly where a previous [`solve`](super::solve) of the same problem left
+    /// off, from the f, g it returned. Those potentials have an exact row marginal, so
+    /// the first half-iteration already measures the true error: an already converged
+    /// pair returns at once with 0 iterations, and k calls with budget b reproduce one
+    /// call with budget k·b.
+    Resume,
+}
+
+/// Sinkhorn settings. `Config::default()` gives the documented defaults.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Config<T> {
+    /// ε (default: 0.05 × mean cost).
+    pub epsilon: Epsilon<T>,
+    /// KL relaxation strength ρ_a of the row marginal, in cost units; +∞ (default)
+    /// keeps it hard. The update factor is τ_a = ρ_a/(ρ_a + ε), as in OTT-JAX and POT.
+    pub rho_a: T,
+    /// Same for the column marginal.
+    pub rho_b: T,
+    /// Stop when the L1 marginal error (weight units) is ≤ this
+    /// (default [`Real::DEFAULT_TOLERANCE`]: 1e-4 for f32, 1e-7 for f64).
+    pub tolerance: T,
+    /// Maximum number of full iterations (one g-update plus one f-update) in this call
+    /// (default 1000).
+    pub max_iterations: u32,
+}
+
+impl<T: Real> Default for Config<T> {
+    fn default() -> Self {
+        Self {
+            epsilon: Epsilon::RelativeToMeanCost(T::from_f64(0.05)),
+            rho_a: T::INFINITY,
+            rho_b: T::INFINITY,
+            tolerance: T::DEFAULT_TOLERANCE,
+            max_iterations: 1000,
+        }
+    }
+}
+
+impl<T: Real> Config<T> {
+    /// Checks the parameters that do not depend on the problem.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if the tolerance is negative or not finite, or a ρ is
+    /// NaN or ≤ 0; [`Error::InvalidEpsilon`] for an invalid ε.
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        if !(self.tolerance.is_finite() && self.tolerance >= T::ZERO) {
+            return Err(Error::InvalidParameter);
+        }
+        for rho in [self.rho_a, self.rho_b] {
+            if rho.is_nan() || rho <= T::ZERO {
+                return Err(Error::InvalidParameter);
+            }
+        }
+        match self.epsilon {
+            Epsilon::Absolute(e) | Epsilon::RelativeToMeanCost(e) => {
+                if e.is_finite() && e > T::ZERO {
+                    Ok(())
+                } else {
+                    Err(Error::InvalidEpsilon)
+                }
+            }
+        }
+    }
+
+    /// Both marginals hard.
+    #[must_use]
+    pub fn is_balanced(&self) -> bool {
+        self.rho_a == T::INFINITY && self.rho_b == T::INFINITY
+    }
+}
+
+/// τ = ρ/(ρ + ε) (1 for a hard marginal) and ε/ρ (0 for a hard marginal).
+pub(crate) fn relaxation<T: Real>(rho: T, eps: T) -> (T, T) {
+    if rho == T::INFINITY {
+        (T::ONE, T::ZERO)
+    } else {
+        (rho / (rho + eps), eps / rho)
+    }
+}

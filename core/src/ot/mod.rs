@@ -1,0 +1,24 @@
+//! Entropic optimal transport: the log-domain Sinkhorn solver and the operations on
+//! its plan.
+//!
+//! Conventions (DESIGN §4):
+//! - cost `C_ij = s·‖x_i − y_j‖²` between point clouds (recomputed on the fly, O(n + m)
+//!   memory) or a caller-supplied dense matrix;
+//! - potentials in cost units with `P_ij = exp((f_i + g_j − C_ij)/ε)` (OTT/POT
+//!   convention "A"); zero-weight points have potential −∞;
+//! - sequential g → f updates; relaxed marginals through τ = ρ/(ρ + ε);
+//! - the error is the L1 marginal violation, tracked every iteration for free.
+
+mod config;
+mod owned;
+mod plan;
+mod problem;
+mod sinkhorn;
+mod workspace;
+
+pub use config::{Config, Epsilon, Init};
+pub use owned::Sinkhorn;
+pub use plan::Plan;
+pub use problem::{Cost, Problem};
+pub use sinkhorn::{solve, Solution, Status};
+pub use workspace::workspace_len;

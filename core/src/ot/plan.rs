@@ -1,0 +1,315 @@
+//! Operations on the entropic plan P_ij = exp((f_i + g_j − C_ij)/ε), streamed through
+//! the kernel without storing P.
+
+use crate::error::Error;
+use crate::kernel::{shifted, stream, Clouds, CostSource, Sum, SumCost, Weighted, Write};
+use crate::real::Real;
+use crate::sum::Compensated;
+
+use super::problem::{check_finite, Checked, Cost, Problem};
+use super::workspace::{carve, cost_scale, load_potentials, load_problem, with_sources, Layout};
+
+/// The plan defined by a problem, ε (absolute, cost units: [`Solution::epsilon`](super::Solution))
+/// and potentials f, g in cost units (what [`solve`](super::solve) returns).
+///
+/// Every operation validates its inputs, needs
+/// [`workspace_len`](super::workspace_len)`(n, m, d)` elements of workspace, costs one
+/// pass over the n·m pairs (two for [`Plan::dense`]) and writes its output only on
+/// success. Entries of f (g) at zero-weight points are ignored: those rows (columns) of
+/// P are 0.
+#[derive(Clone, Copy, Debug)]
+pub struct Plan<'a, T> {
+    /// The problem.
+    pub problem: Problem<'a, T>,
+    /// ε in cost units.
+    pub epsilon: T,
+    /// Row potentials, length n.
+    pub f: &'a [T],
+    /// Column potentials, length m.
+    pub g: &'a [T],
+}
+
+/// Which side of the plan an operation reduces over.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// Targets are rows (first side): results of length n.
+    Rows,
+    /// Targets are columns: results of length m.
+    Cols,
+}
+
+impl<'a, T: Real> Plan<'a, T> {
+    /// Bundles a problem, ε and potentials.
+    #[must_use]
+    pub fn new(problem: Problem<'a, T>, epsilon: T, f: &'a [T], g: &'a [T]) -> Self {
+        Self {
+            problem,
+            epsilon,
+            f,
+            g,
+        }
+    }
+
+    fn check(&self) -> Result<Checked<T>, Error> {
+        let chk = self.problem.check()?;
+        if self.f.len() != chk.n || self.g.len() != chk.m {
+            return Err(Error::LengthMismatch);
+        }
+        let eps = self.epsilon;
+        if !(eps.is_finite() && eps > T::ZERO && (chk.max_cost / eps).is_finite()) {
+            return Err(Error::InvalidEpsilon);
+        }
+        for (pot, w) in [(self.f, self.problem.a), (self.g, self.problem.b)] {
+            if !pot
+                .iter()
+                .zip(w)
+                .all(|(&p, &wi)| wi == T::ZERO || p.is_finite())
+            {
+                return Err(Error::NonFiniteInput);
+            }
+        }
+        Ok(chk)
+    }
+
+    fn prepare<'w>(&self, ws: &'w mut [T]) -> Result<(Checked<T>, Layout<'w, T>), Error> {
+        let chk = self.check()?;
+        let mut lay = carve(ws, chk.n, chk.m, chk.dim)?;
+        load_problem(&mut lay, &self.problem);
+        load_potentials(lay.u, Some(self.f), self.problem.a, self.epsilon);
+        load_potentials(lay.v, Some(self.g), self.problem.b, self.epsilon);
+        Ok((chk, lay))
+    }
+
+    /// `out_i = Σ_j P_ij v_j` (length n) for `v` of length m.
+    ///
+    /// # Errors
+    /// Those of the problem checks, [`Error::LengthMismatch`] for `v`/`out`,
+    /// [`Error::NonFiniteInput`] for `v`, [`Error::NonFinite`] on overflow,
+    /// [`Error::WorkspaceTooSmall`].
+    pub fn apply(&self, v: &[T], out: &mut [T], ws: &mut [T]) -> Result<(), Error> {
+        self.weighted_sums(Side::Rows, v, out, ws)
+    }
+
+    /// `out_j = Σ_i P_ij u_i` (length m) for `u` of length n.
+    ///
+    /// # Errors
+    /// As [`Plan::apply`].
+    pub fn apply_transpose(&self, u: &[T], out: &mut [T], ws: &mut [T]) -> Result<(), Error> {
+        self.weighted_sums(Side::Cols, u, out, ws)
+    }
+
+    fn weighted_sums(&self, side: Side, w: &[T], out: &mut [T], ws: &mut [T]) -> Result<(), Error> {
+        let (chk, lay) = self.prepare(ws)?;
+        let (n_out, n_in) = match side {
+            Side::Rows => (chk.n, chk.m),
+            Side::Cols => (chk.m, chk.n),
+        };
+        if w.len() != n_in || out.len() != n_out {
+            return Err(Error::LengthMismatch);
+        }
+        check_finite(w)?;
+        let (_, kappa) = cost_scale(&self.problem, self.epsilon);
+        // Padded copy of the weights (zeros past the end) and the results, in the
+        // log-weight regions, which plan operations do not use.
+        let (wbuf, res) = match side {
+            Side::Rows => (lay.lb, lay.la),
+            Side::Cols => (lay.la, lay.lb),
+        };
+        for (i, slot) in wbuf.iter_mut().enumerate() {
+            *slot = w.get(i).copied().unwrap_or(T::ZERO);
+        }
+        let wbuf = &*wbuf;
+        let stride = wbuf.len();
+        let (xs, ys, u, v) = (&*lay.xs, &*lay.ys, &*lay.u, &*lay.v);
+        with_sources!(
+            self.problem.cost,
+            xs,
+            ys,
+            lay.np,
+            lay.mp,
+            chk.m,
+            |rows, cols| {
+                match side {
+                    Side::Rows => reduce_weighted(&rows, u, v, kappa, wbuf, stride, 1, res),
+                    Side::Cols => reduce_weighted(&cols, v, u, kappa, wbuf, stride, 1, res),
+                }
+            }
+        )?;
+        out.copy_from_slice(res.get(..n_out).ok_or(Error::WorkspaceTooSmall)?);
+        Ok(())
+    }
+
+    /// The barycentric projection (entropic map) `T(x_i) = Σ_j P_ij y_j / Σ_j P_ij`,
+    /// written row-major into `out` (n×d). It does not depend on f, so it is also
+    /// defined at zero-weight points (there it is the map of the soft c-transform of g).
+    ///
+    /// # Errors
+    /// [`Error::NeedsPointClouds`] for a dense-cost problem; otherwise as
+    /// [`Plan::apply`].
+    pub fn barycentric(&self, out: &mut [T], ws: &mut [T]) -> Result<(), Error> {
+        let Cost::SqEuclidean { x, dim, .. } = self.problem.cost else {
+            return Err(Error::NeedsPointClouds);
+        };
+        let (chk, lay) = self.prepare(ws)?;
+        let len = chk.n.checked_mul(dim).ok_or(Error::LengthMismatch)?;
+        if out.len() != len {
+            return Err(Error::LengthMismatch);
+        }
+        let (_, kappa) = cost_scale(&self.problem, self.epsilon);
+        // The kernel reads each target row straight from the caller's `x`; the
+        // coordinate-major copy of x is not needed, so its region holds the results.
+        let res = lay.xs.get_mut(..len).ok_or(Error::WorkspaceTooSmall)?;
+        let step = dim.max(1);
+        for (xi, acc) in x.chunks_exact(step).zip(res.chunks_exact_mut(step)) {
+            let row = Clouds {
+                tgt: xi,
+                tgt_stride: 1,
+                src: &*lay.ys,
+                src_stride: lay.mp,
+                dim,
+            };
+            let mut red = Weighted {
+                w: &*lay.ys,
+                stride: lay.mp,
+                out: acc,
+                sum: Sum::new(),
+            };
+            // f_i cancels in the ratio (and so does the kernel's shift): use 0.
+            shifted(&row, 0, T::ZERO, &*lay.v, kappa, &mut red);
+            let total = red.sum.total();
+            for a in red.out.iter_mut() {
+                *a = *a / total;
+                if !a.is_finite() {
+                    return Err(Error::NonFinite);
+                }
+            }
+        }
+        out.copy_from_slice(res);
+        Ok(())
+    }
+
+    /// The transport cost ⟨C, P⟩ = Σ_ij C_ij P_ij (cost units × mass).
+    ///
+    /// # Errors
+    /// As [`Plan::apply`] (without the vector checks).
+    pub fn transport_cost(&self, ws: &mut [T]) -> Result<T, Error> {
+        let (chk, lay) = self.prepare(ws)?;
+        let (scale, kappa) = cost_scale(&self.problem, self.epsilon);
+        let (xs, ys, u, v) = (&*lay.xs, &*lay.ys, &*lay.u, &*lay.v);
+        let total = with_sources!(
+            self.problem.cost,
+            xs,
+            ys,
+            lay.np,
+            lay.mp,
+            chk.m,
+            |rows, _cols| {
+                let mut total = Compensated::new();
+                let mut red = SumCost::new();
+                for (i, &ui) in u.iter().enumerate() {
+                    if ui == T::NEG_INFINITY {
+                        continue;
+                    }
+                    let sigma = shifted(&rows, i, ui, v, kappa, &mut red);
+                    let rescale = if sigma == T::ZERO {
+                        T::ONE
+                    } else {
+                        sigma.exp()
+                    };
+                    total.add(red.totals().1 * rescale);
+                }
+                total.value()
+            }
+        );
+        let cost = scale * total;
+        if cost.is_finite() {
+            Ok(cost)
+        } else {
+            Err(Error::NonFinite)
+        }
+    }
+
+    /// Writes the dense plan P (n×m, row-major) into `out`: the only operation whose
+    /// output is O(n·m). Rows and columns of zero-weight points are 0.
+    ///
+    /// # Errors
+    /// As [`Plan::apply`]; [`Error::NonFinite`] if an entry would exceed
+    /// e^[`Real::LSE_WINDOW_HI`] (checked in a first pass, before anything is written).
+    pub fn dense(&self, out: &mut [T], ws: &mut [T]) -> Result<(), Error> {
+        let (chk, lay) = self.prepare(ws)?;
+        if Some(out.len()) != chk.n.checked_mul(chk.m) {
+            return Err(Error::LengthMismatch);
+        }
+        let (_, kappa) = cost_scale(&self.problem, self.epsilon);
+        let (xs, ys, u, v) = (&*lay.xs, &*lay.ys, &*lay.u, &*lay.v);
+        let step = chk.m.max(1);
+        with_sources!(
+            self.problem.cost,
+            xs,
+            ys,
+            lay.np,
+            lay.mp,
+            chk.m,
+            |rows, _cols| {
+                for (i, &ui) in u.iter().take(chk.n).enumerate() {
+                    let mx = stream(&rows, i, ui, v, kappa, T::ZERO, &mut Write { row: &mut [] });
+                    if mx > T::LSE_WINDOW_HI || mx.is_nan() {
+                        return Err(Error::NonFinite);
+                    }
+                }
+                for (i, (&ui, row)) in u.iter().zip(out.chunks_exact_mut(step)).enumerate() {
+                    if ui == T::NEG_INFINITY {
+                        row.iter_mut().for_each(|p| *p = T::ZERO);
+                    } else {
+                        stream(&rows, i, ui, v, kappa, T::ZERO, &mut Write { row });
+                    }
+                }
+                Ok(())
+            }
+        )
+    }
+}
+
+/// For every target p with a finite potential: the weighted sums
+/// Σ_q P_pq w_q[k] (k < channels) into `res[p·channels + k]`; 0 for masked targets.
+#[allow(clippy::too_many_arguments)]
+fn reduce_weighted<T: Real, S: CostSource<T>>(
+    src: &S,
+    tgt_pot: &[T],
+    src_pot: &[T],
+    kappa: T,
+    w: &[T],
+    stride: usize,
+    channels: usize,
+    res: &mut [T],
+) -> Result<(), Error> {
+    for (p, (&up, out)) in tgt_pot
+        .iter()
+        .zip(res.chunks_mut(channels.max(1)))
+        .enumerate()
+    {
+        if up == T::NEG_INFINITY {
+            out.iter_mut().for_each(|o| *o = T::ZERO);
+            continue;
+        }
+        let mut red = Weighted {
+            w,
+            stride,
+            out: &mut *out,
+            sum: Sum::new(),
+        };
+        let sigma = shifted(src, p, up, src_pot, kappa, &mut red);
+        let rescale = if sigma == T::ZERO {
+            T::ONE
+        } else {
+            sigma.exp()
+        };
+        for o in out.iter_mut() {
+            *o *= rescale;
+            if !o.is_finite() {
+                return Err(Error::NonFinite);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,238 @@
+//! What an OT problem is made of: a cost (two point clouds or a dense matrix) and two
+//! weight vectors, with the checks every entry point runs before touching anything.
+
+use crate::error::Error;
+use crate::real::Real;
+use crate::sum::{sum, Compensated};
+
+/// The ground cost between the two sides.
+#[derive(Clone, Copy, Debug)]
+pub enum Cost<'a, T> {
+    /// Squared Euclidean cost `c(x_i, y_j) = scale · ‖x_i − y_j‖²` between point clouds,
+    /// recomputed on the fly (O(n + m) memory).
+    ///
+    /// `x` is n×dim and `y` m×dim, row-major (point `i` at `x[i·dim .. (i+1)·dim]`).
+    /// `scale` = 1 matches POT and OTT-JAX; ½ matches GeomLoss and filterflow.
+    SqEuclidean {
+        /// Source points, n×dim row-major.
+        x: &'a [T],
+        /// Target points, m×dim row-major.
+        y: &'a [T],
+        /// Dimension d ≥ 1.
+        dim: usize,
+        /// Cost scale s > 0.
+        scale: T,
+    },
+    /// A caller-supplied dense cost matrix, n×m row-major (`c[i·m + j]`).
+    Matrix {
+        /// Entries C_ij, row-major.
+        c: &'a [T],
+    },
+}
+
+/// An entropic OT problem: cost plus weights `a` (length n) and `b` (length m).
+///
+/// Weights must be finite and ≥ 0 with a positive sum on each side; zero weights are
+/// allowed (those points get potential −∞ and carry no mass).
+#[derive(Clone, Copy, Debug)]
+pub struct Problem<'a, T> {
+    /// The cost.
+    pub cost: Cost<'a, T>,
+    /// Weights of the first side (rows), length n.
+    pub a: &'a [T],
+    /// Weights of the second side (columns), length m.
+    pub b: &'a [T],
+}
+
+/// Facts established by [`Problem::check`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Checked<T> {
+    pub n: usize,
+    pub m: usize,
+    /// Point dimension, 0 for a dense matrix.
+    pub dim: usize,
+    /// Σa.
+    pub mass_a: T,
+    /// Σb.
+    pub mass_b: T,
+    /// Unweighted mean of C over all n·m entries (scale included).
+    pub mean_cost: T,
+    /// Largest entry of C (scale included); an upper bound for point clouds.
+    pub max_cost: T,
+}
+
+impl<'a, T: Real> Problem<'a, T> {
+    /// A point-cloud problem with cost `scale·‖x − y‖²`.
+    #[must_use]
+    pub fn point_clouds(
+        x: &'a [T],
+        y: &'a [T],
+        dim: usize,
+        scale: T,
+        a: &'a [T],
+        b: &'a [T],
+    ) -> Self {
+        Self {
+            cost: Cost::SqEuclidean { x, y, dim, scale },
+            a,
+            b,
+        }
+    }
+
+    /// A dense-cost problem (`c` is `a.len() × b.len()`, row-major).
+    #[must_use]
+    pub fn matrix(c: &'a [T], a: &'a [T], b: &'a [T]) -> Self {
+        Self {
+            cost: Cost::Matrix { c },
+            a,
+            b,
+        }
+    }
+
+    /// Number of rows (first-side points).
+    #[must_use]
+    pub fn n(&self) -> usize {
+        self.a.len()
+    }
+
+    /// Number of columns (second-side points).
+    #[must_use]
+    pub fn m(&self) -> usize {
+        self.b.len()
+    }
+
+    /// Point dimension, 0 for a dense matrix.
+    #[must_use]
+    pub fn dim(&self) -> usize {
+        match self.cost {
+            Cost::SqEuclidean { dim, .. } => dim,
+            Cost::Matrix { .. } => 0,
+        }
+    }
+
+    /// Validates shapes, values and weights; computes masses and cost statistics.
+    ///
+    /// # Errors
+    /// [`Error::EmptyInput`] (n, m or d zero), [`Error::LengthMismatch`],
+    /// [`Error::NonFiniteInput`], [`Error::NegativeWeight`], [`Error::ZeroMass`],
+    /// [`Error::InvalidParameter`] (scale not finite and positive, or the largest cost
+    /// overflows).
+    pub(crate) fn check(&self) -> Result<Checked<T>, Error> {
+        let (n, m) = (self.n(), self.m());
+        if n == 0 || m == 0 {
+            return Err(Error::EmptyInput);
+        }
+        let mass_a = check_weights(self.a)?;
+        let mass_b = check_weights(self.b)?;
+        let (dim, mean_cost, max_cost) = match self.cost {
+            Cost::SqEuclidean { x, y, dim, scale } => {
+                if dim == 0 {
+                    return Err(Error::EmptyInput);
+                }
+                if Some(x.len()) != n.checked_mul(dim) || Some(y.len()) != m.checked_mul(dim) {
+                    return Err(Error::LengthMismatch);
+                }
+                if !(scale.is_finite() && scale > T::ZERO) {
+                    return Err(Error::InvalidParameter);
+                }
+                check_finite(x)?;
+                check_finite(y)?;
+                let (mean, max) = cloud_cost_stats(x, y, dim);
+                (dim, scale * mean, scale * max)
+            }
+            Cost::Matrix { c } => {
+                if Some(c.len()) != n.checked_mul(m) {
+                    return Err(Error::LengthMismatch);
+                }
+                check_finite(c)?;
+                let max = c.iter().fold(T::ZERO, |acc, &v| acc.max_fast(v.abs()));
+                (0, sum(c) / T::from_usize(c.len()), max)
+            }
+        };
+        if !(mean_cost.is_finite() && max_cost.is_finite()) {
+            return Err(Error::InvalidParameter);
+        }
+        Ok(Checked {
+            n,
+            m,
+            dim,
+            mass_a,
+            mass_b,
+            mean_cost,
+            max_cost,
+        })
+    }
+}
+
+/// Checks that every value is finite.
+///
+/// # Errors
+/// [`Error::NonFiniteInput`] on the first NaN or ±∞.
+pub(crate) fn check_finite<T: Real>(v: &[T]) -> Result<(), Error> {
+    if v.iter().all(|x| x.is_finite()) {
+        Ok(())
+    } else {
+        Err(Error::NonFiniteInput)
+    }
+}
+
+/// Checks weights (finite, ≥ 0, positive sum) and returns their sum.
+fn check_weights<T: Real>(w: &[T]) -> Result<T, Error> {
+    check_finite(w)?;
+    if w.iter().any(|&v| v < T::ZERO) {
+        return Err(Error::NegativeWeight);
+    }
+    let mass = sum(w);
+    if mass > T::ZERO && mass.is_finite() {
+        Ok(mass)
+    } else if mass.is_finite() {
+        Err(Error::ZeroMass)
+    } else {
+        Err(Error::NonFiniteInput)
+    }
+}
+
+/// Unweighted mean of ‖x_i − y_j‖² over all pairs, in O((n + m)·d):
+/// mean = var(x) + var(y) + ‖x̄ − ȳ‖² with var the mean squared distance to the
+/// centroid; and an upper bound on the largest ‖x_i − y_j‖² from the bounding box of
+/// both clouds.
+fn cloud_cost_stats<T: Real>(x: &[T], y: &[T], dim: usize) -> (T, T) {
+    let mut mean = Compensated::new();
+    let mut diam2 = T::ZERO;
+    for k in 0..dim {
+        let xs = x.iter().skip(k).step_by(dim.max(1));
+        let ys = y.iter().skip(k).step_by(dim.max(1));
+        let (xbar, xvar) = centroid_and_spread(xs.clone());
+        let (ybar, yvar) = centroid_and_spread(ys.clone());
+        mean.add(xvar);
+        mean.add(yvar);
+        let dm = xbar - ybar;
+        mean.add(dm * dm);
+        let (lo, hi) = xs
+            .chain(ys)
+            .fold((T::INFINITY, T::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min_fast(v), hi.max_fast(v))
+            });
+        let w = hi - lo;
+        diam2 += w * w;
+    }
+    (mean.value(), diam2)
+}
+
+/// Mean and mean squared deviation of one coordinate (two passes, compensated).
+fn centroid_and_spread<'v, T: Real + 'v>(vals: impl Iterator<Item = &'v T> + Clone) -> (T, T) {
+    let mut s = Compensated::new();
+    let mut count = 0usize;
+    for &v in vals.clone() {
+        s.add(v);
+        count += 1;
+    }
+    let n = T::from_usize(count.max(1));
+    let mean = s.value() / n;
+    let mut dev = Compensated::new();
+    for &v in vals {
+        let t = v - mean;
+        dev.add(t * t);
+    }
+    (mean, dev.value() / n)
+}

@@ -1,0 +1,192 @@
+//! Carving the caller's workspace for Sinkhorn and plan operations.
+//!
+//! Layout, in elements of `T`, with `n̂ = padded(n)`, `m̂ = padded(m)` (multiples of
+//! [`LANES`](crate::kernel::LANES)) and `d` the point dimension (0 for a dense cost
+//! matrix):
+//!
+//! ```text
+//! [ x coords d·n̂ | y coords d·m̂ | u n̂ | v m̂ | log a n̂ | log b m̂ | scratch max(n̂, m̂) ]
+//! ```
+//!
+//! so `workspace_len(n, m, d) = (d + 2)·(n̂ + m̂) + max(n̂, m̂)`. Coordinates are stored
+//! coordinate-major so that the kernel reads them contiguously; `u = f/ε` and
+//! `v = g/ε` are the dimensionless potentials.
+
+use crate::error::Error;
+use crate::kernel::{padded, LANES};
+use crate::real::Real;
+
+use super::problem::{Cost, Problem};
+
+/// Number of `T` elements of workspace that [`solve`](super::solve) and the
+/// [`Plan`](super::Plan) operations need for an n×m problem in dimension `dim`
+/// (`dim` = 0 for a dense cost matrix):
+/// `(dim + 2)·(n̂ + m̂) + max(n̂, m̂)` with `n̂ = ⌈n/16⌉·16`, `m̂ = ⌈m/16⌉·16`.
+///
+/// Saturates at `usize::MAX` on overflow (a size no caller can provide).
+#[must_use]
+pub const fn workspace_len(n: usize, m: usize, dim: usize) -> usize {
+    let np = padded_sat(n);
+    let mp = padded_sat(m);
+    let per_side = np.saturating_add(mp);
+    let big = if np > mp { np } else { mp };
+    dim.saturating_add(2)
+        .saturating_mul(per_side)
+        .saturating_add(big)
+}
+
+const fn padded_sat(len: usize) -> usize {
+    if len > usize::MAX - LANES {
+        usize::MAX
+    } else {
+        padded(len)
+    }
+}
+
+/// The workspace cut into its regions.
+pub(crate) struct Layout<'w, T> {
+    pub np: usize,
+    pub mp: usize,
+    pub xs: &'w mut [T],
+    pub ys: &'w mut [T],
+    pub u: &'w mut [T],
+    pub v: &'w mut [T],
+    pub la: &'w mut [T],
+    pub lb: &'w mut [T],
+    pub scratch: &'w mut [T],
+}
+
+fn take<'w, T>(rest: &mut &'w mut [T], len: usize) -> Result<&'w mut [T], Error> {
+    let all = core::mem::take(rest);
+    let (head, tail) = all
+        .split_at_mut_checked(len)
+        .ok_or(Error::WorkspaceTooSmall)?;
+    *rest = tail;
+    Ok(head)
+}
+
+/// Splits `ws` for an n×m problem in dimension `dim`.
+///
+/// # Errors
+/// [`Error::WorkspaceTooSmall`] if `ws.len() < workspace_len(n, m, dim)`.
+pub(crate) fn carve<T>(
+    ws: &mut [T],
+    n: usize,
+    m: usize,
+    dim: usize,
+) -> Result<Layout<'_, T>, Error> {
+    if ws.len() < workspace_len(n, m, dim) {
+        return Err(Error::WorkspaceTooSmall);
+    }
+    let (np, mp) = (padded(n), padded(m));
+    let mut rest = ws;
+    Ok(Layout {
+        np,
+        mp,
+        xs: take(&mut rest, dim * np)?,
+        ys: take(&mut rest, dim * mp)?,
+        u: take(&mut rest, np)?,
+        v: take(&mut rest, mp)?,
+        la: take(&mut rest, np)?,
+        lb: take(&mut rest, mp)?,
+        scratch: take(&mut rest, np.max(mp))?,
+    })
+}
+
+/// Copies row-major points into coordinate-major storage with stride `stride`,
+/// padding with copies of the last point (finite costs for masked lanes).
+pub(crate) fn load_points<T: Real>(dst: &mut [T], pts: &[T], dim: usize, stride: usize) {
+    let count = pts.len() / dim.max(1);
+    for k in 0..dim {
+        let col = dst.iter_mut().skip(k * stride).take(stride);
+        let last = pts.get((count.saturating_sub(1)) * dim + k).copied();
+        for (i, slot) in col.enumerate() {
+            let src = if i < count {
+                pts.get(i * dim + k).copied()
+            } else {
+                last
+            };
+            *slot = src.unwrap_or(T::ZERO);
+        }
+    }
+}
+
+/// Dimensionless potentials `p/ε` where the weight is positive, −∞ elsewhere and in
+/// the padding. With `pot = None` the positive-weight entries are 0.
+pub(crate) fn load_potentials<T: Real>(dst: &mut [T], pot: Option<&[T]>, w: &[T], eps: T) {
+    let inv = T::ONE / eps;
+    for (i, slot) in dst.iter_mut().enumerate() {
+        *slot = match w.get(i) {
+            Some(&wi) if wi > T::ZERO => pot.and_then(|p| p.get(i)).map_or(T::ZERO, |&p| p * inv),
+            _ => T::NEG_INFINITY,
+        };
+    }
+}
+
+/// `ln w_i + offset` (−∞ for zero weights and the padding).
+pub(crate) fn load_log_weights<T: Real>(dst: &mut [T], w: &[T], offset: T) {
+    for (i, slot) in dst.iter_mut().enumerate() {
+        *slot = match w.get(i) {
+            Some(&wi) if wi > T::ZERO => wi.ln() + offset,
+            _ => T::NEG_INFINITY,
+        };
+    }
+}
+
+/// Potentials in cost units from the dimensionless ones (−∞ stays −∞).
+pub(crate) fn store_potentials<T: Real>(dst: &mut [T], src: &[T], eps: T) {
+    for (d, &s) in dst.iter_mut().zip(src) {
+        *d = if s == T::NEG_INFINITY { s } else { s * eps };
+    }
+}
+
+/// Runs `$body` with `$rows` / `$cols` bound to the cost sources of the problem: rows
+/// have the first side as targets, columns the second. Monomorphises each pass once
+/// per cost kind (one kernel, two instantiations).
+macro_rules! with_sources {
+    ($cost:expr, $lay_xs:expr, $lay_ys:expr, $np:expr, $mp:expr, $m:expr,
+     |$rows:ident, $cols:ident| $body:expr) => {
+        match $cost {
+            $crate::ot::problem::Cost::SqEuclidean { dim, .. } => {
+                let $rows = $crate::kernel::Clouds {
+                    tgt: &*$lay_xs,
+                    tgt_stride: $np,
+                    src: &*$lay_ys,
+                    src_stride: $mp,
+                    dim,
+                };
+                let $cols = $crate::kernel::Clouds {
+                    tgt: &*$lay_ys,
+                    tgt_stride: $mp,
+                    src: &*$lay_xs,
+                    src_stride: $np,
+                    dim,
+                };
+                $body
+            }
+            $crate::ot::problem::Cost::Matrix { c } => {
+                let $rows = $crate::kernel::DenseRows { c, cols: $m };
+                let $cols = $crate::kernel::DenseCols { c, cols: $m };
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_sources;
+
+/// Cost scale `s` (1 for a dense matrix) and κ = s/ε.
+pub(crate) fn cost_scale<T: Real>(problem: &Problem<'_, T>, eps: T) -> (T, T) {
+    let s = match problem.cost {
+        Cost::SqEuclidean { scale, .. } => scale,
+        Cost::Matrix { .. } => T::ONE,
+    };
+    (s, s / eps)
+}
+
+/// Loads the point clouds (if any) of `problem` into the layout.
+pub(crate) fn load_problem<T: Real>(lay: &mut Layout<'_, T>, problem: &Problem<'_, T>) {
+    if let Cost::SqEuclidean { x, y, dim, .. } = problem.cost {
+        load_points(lay.xs, x, dim, lay.np);
+        load_points(lay.ys, y, dim, lay.mp);
+    }
+}

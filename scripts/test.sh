@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Every test: installs what it needs, then formatting, lints, host tests and the
+# microcontroller build. Exits non-zero on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "toolchain"
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+for t in thumbv7em-none-eabihf; do
+  rustup target list --installed | grep -qx "$t" || rustup target add "$t"
+done
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "host tests"
+cargo test --workspace
+
+step "otcore for thumbv7em-none-eabihf"
+cargo build -p otcore --release --target thumbv7em-none-eabihf
+
+echo
+echo "all tests passed"
