@@ -120,12 +120,3 @@ impl<T: Real> Config<T> {
         self.rho_a == T::INFINITY && self.rho_b == T::INFINITY
     }
 }
-
-/// τ = ρ/(ρ + ε) (1 for a hard marginal) and ε/ρ (0 for a hard marginal).
-pub(crate) fn relaxation<T: Real>(rho: T, eps: T) -> (T, T) {
-    if rho == T::INFINITY {
-        (T::ONE, T::ZERO)
-    } else {
-        (rho / (rho + eps), eps / rho)
-    }
-}

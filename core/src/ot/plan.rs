@@ -75,8 +75,9 @@ impl<'a, T: Real> Plan<'a, T> {
         let chk = self.check()?;
         let mut lay = carve(ws, chk.n, chk.m, chk.dim)?;
         load_problem(&mut lay, &self.problem);
-        load_potentials(lay.u, Some(self.f), self.problem.a, self.epsilon);
-        load_potentials(lay.v, Some(self.g), self.problem.b, self.epsilon);
+        let inv_eps = T::ONE / self.epsilon;
+        load_potentials(lay.u, Some(self.f), self.problem.a, inv_eps);
+        load_potentials(lay.v, Some(self.g), self.problem.b, inv_eps);
         Ok((chk, lay))
     }
 

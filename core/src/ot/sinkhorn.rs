@@ -21,11 +21,10 @@ use crate::kernel::{shifted, CostSource, Sum, SumCost};
 use crate::real::Real;
 use crate::sum::Compensated;
 
-use super::config::{relaxation, Config, Init};
+use super::config::{Config, Init};
 use super::problem::Problem;
 use super::workspace::{
-    carve, cost_scale, load_log_weights, load_potentials, load_problem, store_potentials,
-    with_sources,
+    carve, cost_scale, load_log_weights, load_potentials, load_problem, scaled, with_sources,
 };
 
 /// How a solve ended (both mean "the outputs are usable").
@@ -128,17 +127,25 @@ pub fn solve<T: Real>(
 
     let mut lay = carve(workspace, chk.n, chk.m, chk.dim)?;
     load_problem(&mut lay, problem);
-    load_potentials(lay.u, warm.then_some(&*f), problem.a, eps);
-    load_potentials(lay.v, warm.then_some(&*g), problem.b, eps);
+    load_potentials(lay.u, warm.then_some(&*f), problem.a, T::ONE);
+    load_potentials(lay.v, warm.then_some(&*g), problem.b, T::ONE);
     load_log_weights(lay.la, problem.a, T::ZERO);
     load_log_weights(lay.lb, problem.b, log_b_offset);
 
     let (scale, kappa) = cost_scale(problem, eps);
-    let (tau_a, eps_rho_a) = relaxation(config.rho_a, eps);
-    let (tau_b, eps_rho_b) = relaxation(config.rho_b, eps);
+    let side_a = Side::new(config.rho_a, eps);
+    let side_b = Side::new(config.rho_b, eps);
 
     let mut rows_exact = init == Init::Resume;
     let mut iterations = 0u32;
+    let sources = &mut *lay.sources;
+    let (f_w, g_w, la, lb, g_next) = (
+        &mut *lay.u,
+        &mut *lay.v,
+        &*lay.la,
+        &*lay.lb,
+        &mut *lay.scratch,
+    );
     let (status, measure) = with_sources!(
         problem.cost,
         lay.xs,
@@ -148,39 +155,40 @@ pub fn solve<T: Real>(
         chk.m,
         |rows, cols| {
             loop {
-                let meas = column_pass(&cols, lay.v, lay.u, lay.lb, eps_rho_b, kappa, lay.scratch)?;
+                let src_u = sources
+                    .get_mut(..f_w.len())
+                    .ok_or(Error::WorkspaceTooSmall)?;
+                scaled(src_u, f_w, side_b.inv_eps);
+                let meas = column_pass(&cols, g_w, src_u, lb, &side_b, kappa, g_next)?;
                 if rows_exact && meas.error <= config.tolerance {
                     break (Status::Converged, meas);
                 }
                 if rows_exact && iterations >= config.max_iterations {
                     break (Status::MaxIterations, meas);
                 }
-                update(lay.v, lay.lb, lay.scratch, tau_b)?;
-                row_pass(&rows, lay.u, lay.v, lay.la, tau_a, kappa)?;
+                g_w.copy_from_slice(g_next.get(..g_w.len()).ok_or(Error::WorkspaceTooSmall)?);
+                let src_v = sources
+                    .get_mut(..g_w.len())
+                    .ok_or(Error::WorkspaceTooSmall)?;
+                scaled(src_v, g_w, side_a.inv_eps);
+                row_pass(&rows, f_w, src_v, la, &side_a, kappa)?;
                 rows_exact = true;
                 iterations += 1;
             }
         }
     );
 
-    let reg_ot_cost = reg_ot_cost(
-        lay.u,
-        lay.la,
-        config.rho_a,
-        eps_rho_a,
-        lay.v,
-        lay.lb,
-        config.rho_b,
-        eps_rho_b,
-        eps,
-        chk.mass_a * (chk.mass_b * log_b_offset.exp()) - measure.mass,
-    );
+    let mut reg = Compensated::new();
+    reg.add(side_a.divergence(f_w, la));
+    reg.add(side_b.divergence(g_w, lb));
+    reg.add(eps * (chk.mass_a * (chk.mass_b * log_b_offset.exp()) - measure.mass));
+    let reg_ot_cost = reg.value();
     let transport_cost = scale * measure.cost;
     if !(reg_ot_cost.is_finite() && transport_cost.is_finite() && measure.error.is_finite()) {
         return Err(Error::NonFinite);
     }
-    store_potentials(f, lay.u, eps);
-    store_potentials(g, lay.v, eps);
+    f.copy_from_slice(f_w.get(..chk.n).ok_or(Error::WorkspaceTooSmall)?);
+    g.copy_from_slice(g_w.get(..chk.m).ok_or(Error::WorkspaceTooSmall)?);
     Ok(Solution {
         status,
         iterations,
@@ -190,6 +198,67 @@ pub fn solve<T: Real>(
         transport_cost,
         plan_mass: measure.mass,
     })
+}
+
+/// Per-side constants of the update h ← τ (ε (ln w − ln S) + h).
+struct Side<T> {
+    eps: T,
+    inv_eps: T,
+    /// τ = ρ/(ρ + ε), 1 for a hard marginal.
+    tau: T,
+    /// ρ (∞ for a hard marginal).
+    rho: T,
+    /// 1/ρ, 0 for a hard marginal.
+    inv_rho: T,
+}
+
+impl<T: Real> Side<T> {
+    fn new(rho: T, eps: T) -> Self {
+        let (tau, inv_rho) = if rho == T::INFINITY {
+            (T::ONE, T::ZERO)
+        } else {
+            (rho / (rho + eps), T::ONE / rho)
+        };
+        Self {
+            eps,
+            inv_eps: T::ONE / eps,
+            tau,
+            rho,
+            inv_rho,
+        }
+    }
+
+    /// The updated potential of a point with log weight `lw`, potential `h` and
+    /// log marginal `ls`; `None` if not finite.
+    #[inline]
+    fn update(&self, lw: T, ls: T, h: T) -> Option<T> {
+        let new = self.tau * (self.eps * (lw - ls) + h);
+        new.is_finite().then_some(new)
+    }
+
+    /// The marginal this side should have at potential `h`: w·e^{−h/ρ}.
+    #[inline]
+    fn target(&self, lw: T, h: T) -> T {
+        (lw - h * self.inv_rho).exp()
+    }
+
+    /// OTT's term of `reg_ot_cost` for this side over positive weights, with
+    /// h_i = p_i − ε ln w_i: Σ w h when hard, −Σ w ρ (e^{−h/ρ} − 1) when relaxed.
+    fn divergence(&self, pot: &[T], lw: &[T]) -> T {
+        let mut s = Compensated::new();
+        for (&p, &l) in pot.iter().zip(lw) {
+            if l == T::NEG_INFINITY {
+                continue;
+            }
+            let (w, h) = (l.exp(), p - self.eps * l);
+            if self.inv_rho == T::ZERO {
+                s.add(w * h);
+            } else {
+                s.add(-(w * self.rho) * ((-h * self.inv_rho).exp() - T::ONE));
+            }
+        }
+        s.value()
+    }
 }
 
 /// Starting potentials must be finite wherever the weight is positive.
@@ -205,44 +274,42 @@ fn check_start<T: Real>(pot: &[T], w: &[T]) -> Result<(), Error> {
     }
 }
 
-/// Column pass: for every positive-weight target j, ln S_j into `log_s`, and the
-/// error, mass and (unscaled) transport cost of the current plan. Targets and sources
-/// here are the second and first side.
+/// Column pass: for every positive-weight target j (second side), the column sum S_j
+/// of the current plan, the error/mass/cost measurements, and the updated potential
+/// into `next` (not applied: the caller decides whether to continue). `src_u` holds
+/// the first side's potentials divided by ε.
 fn column_pass<T: Real, S: CostSource<T>>(
     src: &S,
-    v: &[T],
-    u: &[T],
+    g: &[T],
+    src_u: &[T],
     lb: &[T],
-    eps_over_rho: T,
+    side: &Side<T>,
     kappa: T,
-    log_s: &mut [T],
+    next: &mut [T],
 ) -> Result<Measure<T>, Error> {
     let mut error = Compensated::new();
     let mut mass = Compensated::new();
     let mut cost = Compensated::new();
     let mut red = SumCost::new();
-    for (j, ((&vj, &lbj), out)) in v.iter().zip(lb).zip(log_s.iter_mut()).enumerate() {
+    for (j, ((&gj, &lbj), out)) in g.iter().zip(lb).zip(next.iter_mut()).enumerate() {
         if lbj == T::NEG_INFINITY {
             *out = T::NEG_INFINITY;
             continue;
         }
-        let sigma = shifted(src, j, vj, u, kappa, &mut red);
+        let sigma = shifted(src, j, gj * side.inv_eps, src_u, kappa, &mut red);
         let (s, cs) = red.totals();
-        let ls = sigma + s.ln();
-        if !ls.is_finite() {
-            return Err(Error::NonFinite);
-        }
+        *out = side
+            .update(lbj, sigma + s.ln(), gj)
+            .ok_or(Error::NonFinite)?;
         let rescale = if sigma == T::ZERO {
             T::ONE
         } else {
             sigma.exp()
         };
         let col = s * rescale;
-        let target = (lbj - vj * eps_over_rho).exp();
-        error.add((col - target).abs());
+        error.add((col - side.target(lbj, gj)).abs());
         mass.add(col);
         cost.add(cs * rescale);
-        *out = ls;
     }
     Ok(Measure {
         error: error.value(),
@@ -251,81 +318,25 @@ fn column_pass<T: Real, S: CostSource<T>>(
     })
 }
 
-/// v_j ← τ (ln b_j − ln S_j + v_j) for positive-weight j.
-fn update<T: Real>(v: &mut [T], lb: &[T], log_s: &[T], tau: T) -> Result<(), Error> {
-    for ((vj, &lbj), &ls) in v.iter_mut().zip(lb).zip(log_s) {
-        if lbj == T::NEG_INFINITY {
-            continue;
-        }
-        let new = tau * (lbj - ls + *vj);
-        if !new.is_finite() {
-            return Err(Error::NonFinite);
-        }
-        *vj = new;
-    }
-    Ok(())
-}
-
-/// Row pass: u_i ← τ (ln a_i − ln R_i + u_i) in place for positive-weight i.
+/// Row pass: f_i ← τ (ε (ln a_i − ln R_i) + f_i) in place for positive-weight i;
+/// `src_v` holds the second side's potentials divided by ε.
 fn row_pass<T: Real, S: CostSource<T>>(
     src: &S,
-    u: &mut [T],
-    v: &[T],
+    f: &mut [T],
+    src_v: &[T],
     la: &[T],
-    tau: T,
+    side: &Side<T>,
     kappa: T,
 ) -> Result<(), Error> {
     let mut red = Sum::new();
-    for (i, (ui, &lai)) in u.iter_mut().zip(la).enumerate() {
+    for (i, (fi, &lai)) in f.iter_mut().zip(la).enumerate() {
         if lai == T::NEG_INFINITY {
             continue;
         }
-        let sigma = shifted(src, i, *ui, v, kappa, &mut red);
-        let new = tau * (lai - (sigma + red.total().ln()) + *ui);
-        if !new.is_finite() {
-            return Err(Error::NonFinite);
-        }
-        *ui = new;
+        let sigma = shifted(src, i, *fi * side.inv_eps, src_v, kappa, &mut red);
+        *fi = side
+            .update(lai, sigma + red.total().ln(), *fi)
+            .ok_or(Error::NonFinite)?;
     }
     Ok(())
-}
-
-/// OTT-JAX's `reg_ot_cost` from dimensionless potentials and log weights.
-#[allow(clippy::too_many_arguments)]
-fn reg_ot_cost<T: Real>(
-    u: &[T],
-    la: &[T],
-    rho_a: T,
-    eps_rho_a: T,
-    v: &[T],
-    lb: &[T],
-    rho_b: T,
-    eps_rho_b: T,
-    eps: T,
-    mass_gap: T,
-) -> T {
-    let mut total = Compensated::new();
-    total.add(divergence_term(u, la, rho_a, eps_rho_a, eps));
-    total.add(divergence_term(v, lb, rho_b, eps_rho_b, eps));
-    total.add(eps * mass_gap);
-    total.value()
-}
-
-/// ⟨w, p − ε ln w⟩ for a hard side, −Σ w ρ (e^{−(p − ε ln w)/ρ} − 1) for a relaxed one,
-/// over positive weights; `p = ε·u`.
-fn divergence_term<T: Real>(u: &[T], lw: &[T], rho: T, eps_over_rho: T, eps: T) -> T {
-    let mut s = Compensated::new();
-    for (&ui, &lwi) in u.iter().zip(lw) {
-        if lwi == T::NEG_INFINITY {
-            continue;
-        }
-        let w = lwi.exp();
-        let h = ui - lwi; // (f − ε ln w)/ε
-        if eps_over_rho == T::ZERO {
-            s.add(w * h * eps);
-        } else {
-            s.add(-(w * rho) * ((-h * eps_over_rho).exp() - T::ONE));
-        }
-    }
-    s.value()
 }

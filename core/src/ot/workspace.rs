@@ -5,12 +5,14 @@
 //! matrix):
 //!
 //! ```text
-//! [ x coords d·n̂ | y coords d·m̂ | u n̂ | v m̂ | log a n̂ | log b m̂ | scratch max(n̂, m̂) ]
+//! [ x coords d·n̂ | y coords d·m̂ | u n̂ | v m̂ | log a n̂ | log b m̂ | scratch max(n̂, m̂) | sources max(n̂, m̂) ]
 //! ```
 //!
-//! so `workspace_len(n, m, d) = (d + 2)·(n̂ + m̂) + max(n̂, m̂)`. Coordinates are stored
-//! coordinate-major so that the kernel reads them contiguously; `u = f/ε` and
-//! `v = g/ε` are the dimensionless potentials.
+//! so `workspace_len(n, m, d) = (d + 2)·(n̂ + m̂) + 2·max(n̂, m̂)`. Coordinates are
+//! stored coordinate-major so that the kernel reads them contiguously. The solver keeps
+//! the potentials in cost units in `u`, `v` (so a resumed solve continues bit for bit)
+//! and writes the dimensionless potentials of the current pass's sources into
+//! `sources`; plan operations keep dimensionless potentials in `u`, `v`.
 
 use crate::error::Error;
 use crate::kernel::{padded, LANES};
@@ -21,7 +23,7 @@ use super::problem::{Cost, Problem};
 /// Number of `T` elements of workspace that [`solve`](super::solve) and the
 /// [`Plan`](super::Plan) operations need for an n×m problem in dimension `dim`
 /// (`dim` = 0 for a dense cost matrix):
-/// `(dim + 2)·(n̂ + m̂) + max(n̂, m̂)` with `n̂ = ⌈n/16⌉·16`, `m̂ = ⌈m/16⌉·16`.
+/// `(dim + 2)·(n̂ + m̂) + 2·max(n̂, m̂)` with `n̂ = ⌈n/16⌉·16`, `m̂ = ⌈m/16⌉·16`.
 ///
 /// Saturates at `usize::MAX` on overflow (a size no caller can provide).
 #[must_use]
@@ -32,7 +34,7 @@ pub const fn workspace_len(n: usize, m: usize, dim: usize) -> usize {
     let big = if np > mp { np } else { mp };
     dim.saturating_add(2)
         .saturating_mul(per_side)
-        .saturating_add(big)
+        .saturating_add(big.saturating_mul(2))
 }
 
 const fn padded_sat(len: usize) -> usize {
@@ -54,6 +56,7 @@ pub(crate) struct Layout<'w, T> {
     pub la: &'w mut [T],
     pub lb: &'w mut [T],
     pub scratch: &'w mut [T],
+    pub sources: &'w mut [T],
 }
 
 fn take<'w, T>(rest: &mut &'w mut [T], len: usize) -> Result<&'w mut [T], Error> {
@@ -90,6 +93,7 @@ pub(crate) fn carve<T>(
         la: take(&mut rest, np)?,
         lb: take(&mut rest, mp)?,
         scratch: take(&mut rest, np.max(mp))?,
+        sources: take(&mut rest, np.max(mp))?,
     })
 }
 
@@ -111,15 +115,21 @@ pub(crate) fn load_points<T: Real>(dst: &mut [T], pts: &[T], dim: usize, stride:
     }
 }
 
-/// Dimensionless potentials `p/ε` where the weight is positive, −∞ elsewhere and in
-/// the padding. With `pot = None` the positive-weight entries are 0.
-pub(crate) fn load_potentials<T: Real>(dst: &mut [T], pot: Option<&[T]>, w: &[T], eps: T) {
-    let inv = T::ONE / eps;
+/// Potentials `p·scale` where the weight is positive, −∞ elsewhere and in the
+/// padding. With `pot = None` the positive-weight entries are 0.
+pub(crate) fn load_potentials<T: Real>(dst: &mut [T], pot: Option<&[T]>, w: &[T], scale: T) {
     for (i, slot) in dst.iter_mut().enumerate() {
         *slot = match w.get(i) {
-            Some(&wi) if wi > T::ZERO => pot.and_then(|p| p.get(i)).map_or(T::ZERO, |&p| p * inv),
+            Some(&wi) if wi > T::ZERO => pot.and_then(|p| p.get(i)).map_or(T::ZERO, |&p| p * scale),
             _ => T::NEG_INFINITY,
         };
+    }
+}
+
+/// `dst = src·scale` elementwise (−∞ stays −∞ since `scale > 0`).
+pub(crate) fn scaled<T: Real>(dst: &mut [T], src: &[T], scale: T) {
+    for (d, &s) in dst.iter_mut().zip(src) {
+        *d = s * scale;
     }
 }
 
@@ -130,13 +140,6 @@ pub(crate) fn load_log_weights<T: Real>(dst: &mut [T], w: &[T], offset: T) {
             Some(&wi) if wi > T::ZERO => wi.ln() + offset,
             _ => T::NEG_INFINITY,
         };
-    }
-}
-
-/// Potentials in cost units from the dimensionless ones (−∞ stays −∞).
-pub(crate) fn store_potentials<T: Real>(dst: &mut [T], src: &[T], eps: T) {
-    for (d, &s) in dst.iter_mut().zip(src) {
-        *d = if s == T::NEG_INFINITY { s } else { s * eps };
     }
 }
 
