@@ -96,11 +96,13 @@ pub trait Real:
     ///
     /// Method: x = k·ln2 + r with k = round(x/ln2) (by the add-and-subtract-1.5·2^p
     /// trick), |r| ≤ ln2/2, e^r by a polynomial, 2^k built from the exponent bits.
-    /// Contract (tested against libm in `tests/`):
-    /// - f32: relative error ≤ 2 ulp (2.4e-7) for x ∈ [−87.3, 88.0]; result exactly 0
-    ///   for x ≤ −87.7 (including −∞); x > 88.0 is clamped to 88.0.
-    /// - f64: relative error ≤ 2 ulp (4.5e-16) for x ∈ [−708.3, 709.0]; result
-    ///   exactly 0 for x ≤ −709.1 (including −∞); x > 709.0 is clamped to 709.0.
+    /// Contract (checked by `tests/tests/exp_kernel.rs` on 6·10⁶ points per type):
+    /// - f32: within 1 ulp of the correctly rounded e^x for x ∈ [−87.3, 88.0]
+    ///   (worst seen 0.97 ulp, relative error ≤ 1.2e-7); in [−87.7, −87.3] a value in
+    ///   [0, e^−87.3]; exactly 0 for x ≤ −87.7 (including −∞); x > 88 is clamped to 88.
+    /// - f64: within 1 ulp of libm's `exp` (itself within 1 ulp) for
+    ///   x ∈ [−708.3, 709.0]; exactly 0 for x ≤ −709.1 (including −∞); x > 709 is
+    ///   clamped to 709.
     /// - NaN gives an unspecified finite value: callers never pass NaN (the solver
     ///   checks potentials after every pass).
     fn exp_kernel(self) -> Self;
@@ -240,8 +242,9 @@ impl Real for f64 {
         let k = t - ROUND;
         let ki = (t.to_bits() as i64).wrapping_sub(0x4338_0000_0000_0000);
         let r = x - k * LN2_HI - k * LN2_LO;
-        // Taylor series of e^r to degree 12: truncation ≤ |r|^13/13! ≤ 1.7e-16 on |r| ≤ ln2/2.
-        let mut p = 1.0 / 479_001_600.0_f64;
+        // Taylor series of e^r to degree 13: truncation ≤ |r|^14/14! ≤ 4e-18 on |r| ≤ ln2/2.
+        let mut p = 1.0 / 6_227_020_800.0_f64;
+        p = p * r + 1.0 / 479_001_600.0;
         p = p * r + 1.0 / 39_916_800.0;
         p = p * r + 1.0 / 3_628_800.0;
         p = p * r + 1.0 / 362_880.0;
