@@ -195,13 +195,24 @@ fn check_weights<T: Real>(w: &[T]) -> Result<T, Error> {
 /// Unweighted mean of ‖x_i − y_j‖² over all pairs, in O((n + m)·d):
 /// mean = var(x) + var(y) + ‖x̄ − ȳ‖² with var the mean squared distance to the
 /// centroid; and an upper bound on the largest ‖x_i − y_j‖² from the bounding box of
-/// both clouds.
+/// both clouds. Coordinates are taken relative to the first point of `x`, so the
+/// result does not lose precision when the clouds sit far from the origin (f32
+/// coordinates near 10⁶ would otherwise round the centroids to 1/16).
 fn cloud_cost_stats<T: Real>(x: &[T], y: &[T], dim: usize) -> (T, T) {
     let mut mean = Compensated::new();
     let mut diam2 = T::ZERO;
     for k in 0..dim {
-        let xs = x.iter().skip(k).step_by(dim.max(1));
-        let ys = y.iter().skip(k).step_by(dim.max(1));
+        let origin = x.get(k).copied().unwrap_or(T::ZERO);
+        let xs = x
+            .iter()
+            .skip(k)
+            .step_by(dim.max(1))
+            .map(move |&v| v - origin);
+        let ys = y
+            .iter()
+            .skip(k)
+            .step_by(dim.max(1))
+            .map(move |&v| v - origin);
         let (xbar, xvar) = centroid_and_spread(xs.clone());
         let (ybar, yvar) = centroid_and_spread(ys.clone());
         mean.add(xvar);
@@ -210,7 +221,7 @@ fn cloud_cost_stats<T: Real>(x: &[T], y: &[T], dim: usize) -> (T, T) {
         mean.add(dm * dm);
         let (lo, hi) = xs
             .chain(ys)
-            .fold((T::INFINITY, T::NEG_INFINITY), |(lo, hi), &v| {
+            .fold((T::INFINITY, T::NEG_INFINITY), |(lo, hi), v| {
                 (lo.min_fast(v), hi.max_fast(v))
             });
         let w = hi - lo;
@@ -220,17 +231,17 @@ fn cloud_cost_stats<T: Real>(x: &[T], y: &[T], dim: usize) -> (T, T) {
 }
 
 /// Mean and mean squared deviation of one coordinate (two passes, compensated).
-fn centroid_and_spread<'v, T: Real + 'v>(vals: impl Iterator<Item = &'v T> + Clone) -> (T, T) {
+fn centroid_and_spread<T: Real>(vals: impl Iterator<Item = T> + Clone) -> (T, T) {
     let mut s = Compensated::new();
     let mut count = 0usize;
-    for &v in vals.clone() {
+    for v in vals.clone() {
         s.add(v);
         count += 1;
     }
     let n = T::from_usize(count.max(1));
     let mean = s.value() / n;
     let mut dev = Compensated::new();
-    for &v in vals {
+    for v in vals {
         let t = v - mean;
         dev.add(t * t);
     }

@@ -132,9 +132,15 @@ pub fn solve<T: Real>(
     load_log_weights(lay.la, problem.a, T::ZERO);
     load_log_weights(lay.lb, problem.b, log_b_offset);
 
-    let (scale, kappa) = cost_scale(problem, eps);
-    let side_a = Side::new(config.rho_a, eps);
-    let side_b = Side::new(config.rho_b, eps);
+    let (scale, _) = cost_scale(problem, eps);
+    let mass_b = chk.mass_b * log_b_offset.exp();
+    // ε-scaling from a cold start: ε₀ = the largest cost, then ε₀q, ε₀q², … down to ε.
+    let q = config.epsilon_scaling;
+    let mut stage_eps = if init == Init::Zero && q > T::ZERO && chk.max_cost > eps {
+        chk.max_cost
+    } else {
+        eps
+    };
 
     let mut rows_exact = init == Init::Resume;
     let mut iterations = 0u32;
@@ -155,33 +161,62 @@ pub fn solve<T: Real>(
         chk.m,
         |rows, cols| {
             loop {
-                let src_u = sources
-                    .get_mut(..f_w.len())
-                    .ok_or(Error::WorkspaceTooSmall)?;
-                scaled(src_u, f_w, side_b.inv_eps);
-                let meas = column_pass(&cols, g_w, src_u, lb, &side_b, kappa, g_next)?;
-                if rows_exact && meas.error <= config.tolerance {
-                    break (Status::Converged, meas);
+                let last = stage_eps <= eps;
+                let e = if last { eps } else { stage_eps };
+                let stage = Stage {
+                    kappa: cost_scale(problem, e).1,
+                    a: Side::new(config.rho_a, e),
+                    b: Side::new(config.rho_b, e),
+                    tolerance: if last {
+                        config.tolerance
+                    } else {
+                        config
+                            .tolerance
+                            .max_fast(T::from_f64(STAGE_TOLERANCE) * mass_b)
+                    },
+                    // Keep one iteration of the budget for the final ε.
+                    limit: if last {
+                        config.max_iterations
+                    } else {
+                        config.max_iterations.saturating_sub(1)
+                    },
+                };
+                let done = loop {
+                    let src_u = sources
+                        .get_mut(..f_w.len())
+                        .ok_or(Error::WorkspaceTooSmall)?;
+                    scaled(src_u, f_w, stage.b.inv_eps);
+                    let meas = column_pass(&cols, g_w, src_u, lb, &stage.b, stage.kappa, g_next)?;
+                    if rows_exact && meas.error <= stage.tolerance {
+                        break (Status::Converged, meas);
+                    }
+                    if rows_exact && iterations >= stage.limit {
+                        break (Status::MaxIterations, meas);
+                    }
+                    g_w.copy_from_slice(g_next.get(..g_w.len()).ok_or(Error::WorkspaceTooSmall)?);
+                    let src_v = sources
+                        .get_mut(..g_w.len())
+                        .ok_or(Error::WorkspaceTooSmall)?;
+                    scaled(src_v, g_w, stage.a.inv_eps);
+                    row_pass(&rows, f_w, src_v, la, &stage.a, stage.kappa)?;
+                    rows_exact = true;
+                    iterations += 1;
+                };
+                if last {
+                    break done;
                 }
-                if rows_exact && iterations >= config.max_iterations {
-                    break (Status::MaxIterations, meas);
-                }
-                g_w.copy_from_slice(g_next.get(..g_w.len()).ok_or(Error::WorkspaceTooSmall)?);
-                let src_v = sources
-                    .get_mut(..g_w.len())
-                    .ok_or(Error::WorkspaceTooSmall)?;
-                scaled(src_v, g_w, side_a.inv_eps);
-                row_pass(&rows, f_w, src_v, la, &side_a, kappa)?;
-                rows_exact = true;
-                iterations += 1;
+                // A new ε changes the plan: its row marginal is no longer known.
+                rows_exact = false;
+                stage_eps = (stage_eps * q).max_fast(eps);
             }
         }
     );
 
+    let (side_a, side_b) = (Side::new(config.rho_a, eps), Side::new(config.rho_b, eps));
     let mut reg = Compensated::new();
     reg.add(side_a.divergence(f_w, la));
     reg.add(side_b.divergence(g_w, lb));
-    reg.add(eps * (chk.mass_a * (chk.mass_b * log_b_offset.exp()) - measure.mass));
+    reg.add(eps * (chk.mass_a * mass_b - measure.mass));
     let reg_ot_cost = reg.value();
     let transport_cost = scale * measure.cost;
     if !(reg_ot_cost.is_finite() && transport_cost.is_finite() && measure.error.is_finite()) {
@@ -198,6 +233,19 @@ pub fn solve<T: Real>(
         transport_cost,
         plan_mass: measure.mass,
     })
+}
+
+/// Tolerance of the intermediate ε-scaling stages, relative to the mass of b: they only
+/// need to bring the potentials close to the next stage's.
+const STAGE_TOLERANCE: f64 = 1e-2;
+
+/// Constants of one ε-scaling stage (the whole solve when scaling is off).
+struct Stage<T> {
+    kappa: T,
+    a: Side<T>,
+    b: Side<T>,
+    tolerance: T,
+    limit: u32,
 }
 
 /// Per-side constants of the update h ← τ (ε (ln w − ln S) + h).
