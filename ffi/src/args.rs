@@ -1,0 +1,293 @@
+//! Turning C arguments into Rust values: NULL, alignment, length and overlap checks
+//! on raw pointers first, slices only once everything is known to be valid.
+
+use core::ffi::c_void;
+use core::ptr;
+
+use otcore::ot::{workspace_len, Problem};
+use otcore::Real;
+
+use crate::status::otc_status;
+use crate::types::{otc_ot_problem, OTC_WORKSPACE_ALIGN};
+
+/// Result of an argument check: a C status on failure.
+pub(crate) type Checked<V> = Result<V, otc_status>;
+
+/// A byte range `[start, end)` and whether the call writes it.
+#[derive(Clone, Copy)]
+pub(crate) struct Span {
+    start: usize,
+    end: usize,
+    written: bool,
+}
+
+/// A checked C array: non-NULL, aligned for `T`, at most `isize::MAX` bytes.
+#[derive(Clone, Copy)]
+pub(crate) struct Array<T> {
+    ptr: *mut T,
+    len: usize,
+    written: bool,
+}
+
+impl<T> Array<T> {
+    fn new(ptr: *mut T, len: usize, written: bool) -> Checked<Self> {
+        if ptr.is_null() {
+            return Err(otc_status::NullPointer);
+        }
+        if !ptr.is_aligned() {
+            return Err(otc_status::Misaligned);
+        }
+        match len.checked_mul(size_of::<T>()) {
+            Some(bytes) if bytes <= isize::MAX as usize => Ok(Self { ptr, len, written }),
+            _ => Err(otc_status::LengthMismatch),
+        }
+    }
+
+    /// An array the call only reads.
+    pub(crate) fn input(ptr: *const T, len: usize) -> Checked<Self> {
+        Self::new(ptr.cast_mut(), len, false)
+    }
+
+    /// An array the call may write.
+    pub(crate) fn output(ptr: *mut T, len: usize) -> Checked<Self> {
+        Self::new(ptr, len, true)
+    }
+
+    /// The bytes it covers.
+    pub(crate) fn span(&self) -> Span {
+        let start = self.ptr as usize;
+        Span {
+            start,
+            end: start + self.len * size_of::<T>(),
+            written: self.written,
+        }
+    }
+
+    /// The shared slice.
+    ///
+    /// # Safety
+    /// `ptr` must be valid for reads of `len` elements for `'a`, and nothing may write
+    /// them during `'a`.
+    pub(crate) unsafe fn slice<'a>(self) -> &'a [T] {
+        // SAFETY: non-NULL, aligned and at most isize::MAX bytes (checked in `new`);
+        // validity and the absence of writers are the caller's contract.
+        unsafe { core::slice::from_raw_parts(self.ptr, self.len) }
+    }
+
+    /// Writes `value` to every element (used for one-element outputs).
+    ///
+    /// # Safety
+    /// As [`Array::slice_mut`].
+    pub(crate) unsafe fn fill(self, value: T)
+    where
+        T: Copy,
+    {
+        // SAFETY: the caller's contract.
+        unsafe { self.slice_mut() }.fill(value);
+    }
+
+    /// The mutable slice.
+    ///
+    /// # Safety
+    /// `ptr` must be valid for reads and writes of `len` elements for `'a`, and no
+    /// other reference may access them during `'a` (see [`disjoint`]).
+    pub(crate) unsafe fn slice_mut<'a>(self) -> &'a mut [T] {
+        // SAFETY: as in `slice`; exclusivity is the caller's contract.
+        unsafe { core::slice::from_raw_parts_mut(self.ptr, self.len) }
+    }
+}
+
+/// Checks that no written array overlaps any other array of the call.
+///
+/// # Errors
+/// `InvalidParameter` if two spans overlap and at least one is written.
+pub(crate) fn disjoint(spans: &[Span]) -> Checked<()> {
+    for (i, s) in spans.iter().enumerate() {
+        for t in spans.iter().skip(i + 1) {
+            let overlap = s.start < t.end && t.start < s.end;
+            if overlap && (s.written || t.written) {
+                return Err(otc_status::InvalidParameter);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads a `#[repr(C)]` struct whose first field is `struct_size`, reading that field
+/// first so that a smaller (older) struct is never over-read.
+///
+/// # Safety
+/// `p` must be NULL or point to a readable struct of at least its stated size.
+///
+/// # Errors
+/// `NullPointer`, `Misaligned`, or `StructSize` when the stated size is not
+/// `size_of::<S>()`.
+pub(crate) unsafe fn read_sized<S: Copy>(p: *const S) -> Checked<S> {
+    // SAFETY: the caller's contract.
+    unsafe { check_sized(p)? };
+    // SAFETY: `p` is non-NULL, aligned and states our size, so a whole `S` is readable.
+    Ok(unsafe { p.read() })
+}
+
+/// Checks a pointer to a struct whose first field is `struct_size` (a `usize`).
+///
+/// # Safety
+/// As [`read_sized`].
+///
+/// # Errors
+/// As [`read_sized`].
+pub(crate) unsafe fn check_sized<S>(p: *const S) -> Checked<()> {
+    if p.is_null() {
+        return Err(otc_status::NullPointer);
+    }
+    if !p.is_aligned() {
+        return Err(otc_status::Misaligned);
+    }
+    // SAFETY: non-NULL and aligned; every sized struct starts with a `size_t`, which
+    // the caller's contract makes readable.
+    let size = unsafe { p.cast::<usize>().read() };
+    if size == size_of::<S>() {
+        Ok(())
+    } else {
+        Err(otc_status::StructSize)
+    }
+}
+
+/// A problem descriptor whose arrays have been checked.
+pub(crate) struct ProblemArrays<T> {
+    /// Point clouds (x, y, d, scale) or the dense cost matrix.
+    cost: Cost<T>,
+    a: Array<T>,
+    b: Array<T>,
+}
+
+enum Cost<T> {
+    Clouds {
+        x: Array<T>,
+        y: Array<T>,
+        d: usize,
+        scale: T,
+    },
+    Matrix(Array<T>),
+}
+
+impl<T: Real> ProblemArrays<T> {
+    /// Reads and checks a problem descriptor.
+    ///
+    /// # Safety
+    /// `p` must be NULL or point to a readable `otc_ot_problem`.
+    ///
+    /// # Errors
+    /// `NullPointer` (descriptor, a, b, or no cost given), `InvalidParameter` (both
+    /// clouds and a matrix given), `Misaligned`, `LengthMismatch` (a size product
+    /// overflows).
+    pub(crate) unsafe fn read(p: *const otc_ot_problem<T>) -> Checked<Self> {
+        if p.is_null() {
+            return Err(otc_status::NullPointer);
+        }
+        if !p.is_aligned() {
+            return Err(otc_status::Misaligned);
+        }
+        // SAFETY: non-NULL and aligned; readable by the caller's contract.
+        let p = unsafe { p.read() };
+        let (n, m) = (p.n, p.m);
+        let cost = match (p.x.is_null(), p.y.is_null(), p.c.is_null()) {
+            (false, false, true) => Cost::Clouds {
+                x: Array::input(p.x, n.checked_mul(p.d).ok_or(otc_status::LengthMismatch)?)?,
+                y: Array::input(p.y, m.checked_mul(p.d).ok_or(otc_status::LengthMismatch)?)?,
+                d: p.d,
+                scale: p.scale,
+            },
+            (true, true, false) => Cost::Matrix(Array::input(
+                p.c,
+                n.checked_mul(m).ok_or(otc_status::LengthMismatch)?,
+            )?),
+            (true, true, true) | (true, false, true) | (false, true, true) => {
+                return Err(otc_status::NullPointer)
+            }
+            (_, _, false) => return Err(otc_status::InvalidParameter),
+        };
+        Ok(Self {
+            cost,
+            a: Array::input(p.a, n)?,
+            b: Array::input(p.b, m)?,
+        })
+    }
+
+    /// Number of source points.
+    pub(crate) fn n(&self) -> usize {
+        self.a.len
+    }
+
+    /// Number of target points.
+    pub(crate) fn m(&self) -> usize {
+        self.b.len
+    }
+
+    /// The spans of its arrays, for [`disjoint`].
+    pub(crate) fn spans(&self) -> [Span; 4] {
+        let (first, second) = match &self.cost {
+            Cost::Clouds { x, y, .. } => (x.span(), y.span()),
+            Cost::Matrix(c) => (c.span(), c.span()),
+        };
+        [first, second, self.a.span(), self.b.span()]
+    }
+
+    /// Workspace elements the core needs for this problem.
+    pub(crate) fn workspace_len(&self) -> usize {
+        let d = match self.cost {
+            Cost::Clouds { d, .. } => d,
+            Cost::Matrix(_) => 0,
+        };
+        workspace_len(self.n(), self.m(), d)
+    }
+
+    /// The core problem.
+    ///
+    /// # Safety
+    /// The arrays must stay valid and unwritten for `'a`.
+    pub(crate) unsafe fn problem<'a>(&self) -> Problem<'a, T> {
+        // SAFETY: the caller's contract; `disjoint` has ensured that nothing this call
+        // writes overlaps them.
+        let (a, b) = unsafe { (self.a.slice(), self.b.slice()) };
+        match self.cost {
+            Cost::Clouds { x, y, d, scale } => {
+                // SAFETY: as above.
+                let (x, y) = unsafe { (x.slice(), y.slice()) };
+                Problem::point_clouds(x, y, d, scale, a, b)
+            }
+            // SAFETY: as above.
+            Cost::Matrix(c) => Problem::matrix(unsafe { c.slice() }, a, b),
+        }
+    }
+}
+
+/// The caller's workspace, checked and cut to the length the problem needs.
+///
+/// # Errors
+/// `NullPointer`, `Misaligned` (not a multiple of `OTC_WORKSPACE_ALIGN`).
+pub(crate) fn workspace<T>(ws: *mut c_void, ws_bytes: usize, needed: usize) -> Checked<Array<T>> {
+    if ws.is_null() {
+        return Err(otc_status::NullPointer);
+    }
+    if ws as usize % OTC_WORKSPACE_ALIGN != 0 {
+        return Err(otc_status::Misaligned);
+    }
+    // A shorter slice than needed makes the core return `WorkspaceTooSmall` after its
+    // input checks, so the status order matches the Rust API.
+    Array::output(ws.cast::<T>(), (ws_bytes / size_of::<T>()).min(needed))
+}
+
+/// Zeroes the workspace and returns it as a slice (the core ignores its contents on
+/// entry; zeroing makes caller memory that was never written, e.g. from `malloc`, a
+/// valid Rust float array).
+///
+/// # Safety
+/// The workspace must be writable for `'a` and not overlap any other argument.
+pub(crate) unsafe fn zeroed<'a, T: Real>(ws: Array<T>) -> &'a mut [T] {
+    // SAFETY: `ws` is non-NULL, aligned and writable for `len` elements (caller's
+    // contract); all-zero bits are a valid f32/f64.
+    unsafe { ptr::write_bytes(ws.ptr, 0, ws.len) };
+    // SAFETY: just initialised; exclusive by `disjoint`.
+    unsafe { ws.slice_mut() }
+}

@@ -1,0 +1,228 @@
+//! The `#[repr(C)]` structs and constants of the C ABI. Each struct is generic over the
+//! scalar; cbindgen emits one C struct per precision, `…_f32` (float) and `…_f64`
+//! (double).
+
+use otcore::ot::{Config, Epsilon, Init, Solution};
+use otcore::Real;
+
+use crate::status::otc_status;
+
+/// Required alignment, in bytes, of the workspace pointer of every function that takes
+/// one (`OTC_STATUS_MISALIGNED` otherwise). `malloc` and any `double` array satisfy it.
+pub const OTC_WORKSPACE_ALIGN: usize = 8;
+
+/// `epsilon_mode`: ε is `epsilon`, in cost units.
+pub const OTC_EPSILON_ABSOLUTE: i32 = 0;
+/// `epsilon_mode`: ε = `epsilon` × the unweighted mean of C over all n·m pairs (if all
+/// costs are 0, the mean is taken as 1 cost unit).
+pub const OTC_EPSILON_RELATIVE: i32 = 1;
+
+/// `init`: start from f = g = 0 (the contents of f and g on entry are ignored).
+pub const OTC_INIT_ZERO: i32 = 0;
+/// `init`: warm start from the caller's f, g (cost units, any pair finite at
+/// positive-weight points, e.g. the answer for the previous frame). At least one full
+/// iteration runs.
+pub const OTC_INIT_POTENTIALS: i32 = 1;
+/// `init`: continue a previous solve of the same problem from the f, g it returned: an
+/// already converged pair returns at once with 0 iterations, and k calls with budget b
+/// reproduce one call with budget k·b bit for bit.
+pub const OTC_INIT_RESUME: i32 = 2;
+
+/// An entropic optimal-transport problem between n weighted points (rows, weights `a`)
+/// and m weighted points (columns, weights `b`). Scalars are `float` in
+/// `otc_ot_problem_f32` and `double` in `otc_ot_problem_f64`.
+///
+/// Give **either** two point clouds `x` and `y` (then `c` must be NULL) **or** a dense
+/// cost matrix `c` (then `x` and `y` must be NULL):
+/// - point clouds: C_ij = scale·‖x_i − y_j‖² (squared Euclidean), recomputed on the
+///   fly, so memory stays O(n + m);
+/// - dense: C_ij = c[i·m + j]; `d` and `scale` are ignored.
+///
+/// Weights are in any consistent mass unit: finite, ≥ 0, with a positive sum on each
+/// side. A zero-weight point carries no mass and gets potential −∞. The plan is
+/// P_ij = exp((f_i + g_j − C_ij)/ε), with f, g and ε in cost units.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct otc_ot_problem<T> {
+    /// Source points, n×d row-major (point i at `x[i·d .. i·d + d]`), or NULL.
+    pub x: *const T,
+    /// Target points, m×d row-major, or NULL.
+    pub y: *const T,
+    /// Dense cost matrix, n×m row-major, in cost units, or NULL.
+    pub c: *const T,
+    /// Source weights, length n (never NULL).
+    pub a: *const T,
+    /// Target weights, length m (never NULL).
+    pub b: *const T,
+    /// Number of source points (rows), ≥ 1.
+    pub n: usize,
+    /// Number of target points (columns), ≥ 1.
+    pub m: usize,
+    /// Point dimension, ≥ 1 for point clouds; ignored for a dense cost.
+    pub d: usize,
+    /// Cost scale s > 0 for point clouds (1 as in POT and OTT-JAX; 0.5 as in GeomLoss);
+    /// ignored for a dense cost.
+    pub scale: T,
+}
+
+/// Sinkhorn settings. Fill with `otc_sinkhorn_config_default_f32` /
+/// `otc_sinkhorn_config_default_f64`, then change what you need. Scalars are `float` in
+/// `otc_sinkhorn_config_f32` and `double` in `otc_sinkhorn_config_f64`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct otc_sinkhorn_config<T> {
+    /// `sizeof` this struct (set by the `_default` initializer); anything else gives
+    /// `OTC_STATUS_STRUCT_SIZE`.
+    pub struct_size: usize,
+    /// `OTC_EPSILON_ABSOLUTE` or `OTC_EPSILON_RELATIVE` (default).
+    pub epsilon_mode: i32,
+    /// `OTC_INIT_ZERO` (default), `OTC_INIT_POTENTIALS` or `OTC_INIT_RESUME`.
+    pub init: i32,
+    /// ε in cost units (absolute mode) or as a multiple of the mean cost (relative
+    /// mode, default 0.05). Must be finite and > 0.
+    pub epsilon: T,
+    /// KL relaxation ρ_a of the row marginal, in cost units; `INFINITY` (default) keeps
+    /// it hard. Update factor τ_a = ρ_a/(ρ_a + ε), as in OTT-JAX and POT.
+    pub rho_a: T,
+    /// Same for the column marginal.
+    pub rho_b: T,
+    /// Stop when the L1 marginal error (weight units) is ≤ this (default 1e-4 for
+    /// float, 1e-7 for double). Must be finite and ≥ 0.
+    pub tolerance: T,
+    /// ε-scaling factor q in (0, 1), or 0 to disable it (default 0). From
+    /// `OTC_INIT_ZERO` the solver first solves at ε₀ = the largest cost, then at ε₀q,
+    /// ε₀q², … down to ε, each stage warm-started from the previous one; warm starts
+    /// skip the stages. Plain Sinkhorn needs on the order of max(C)/ε iterations, so
+    /// below ε ≈ 0.01 × mean cost use q ≈ 0.5–0.8.
+    pub epsilon_scaling: T,
+    /// Maximum number of full iterations (one g- plus one f-update) in this call, over
+    /// all ε-scaling stages (default 1000).
+    pub max_iterations: u32,
+    /// Must be zero.
+    pub reserved: [u32; 3],
+}
+
+/// What a solve reports besides the potentials. Scalars are `float` in
+/// `otc_sinkhorn_result_f32` and `double` in `otc_sinkhorn_result_f64`.
+///
+/// Set `struct_size = sizeof(otc_sinkhorn_result_f32)` (or `_f64`) before the call,
+/// e.g. `otc_sinkhorn_result_f32 res = { .struct_size = sizeof res };`: the library
+/// writes no more than that many bytes, and only on success.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct otc_sinkhorn_result<T> {
+    /// `sizeof` this struct, set by the caller.
+    pub struct_size: usize,
+    /// `OTC_STATUS_OK` (converged) or `OTC_STATUS_MAX_ITERATIONS`, as returned.
+    pub status: i32,
+    /// Full iterations performed in this call.
+    pub iterations: u32,
+    /// L1 marginal error of the returned potentials, in weight units.
+    pub error: T,
+    /// The absolute ε used, in cost units: pass it to the `otc_plan_*` functions.
+    pub epsilon: T,
+    /// Regularised OT cost in OTT-JAX's dual form (`reg_ot_cost`), cost × mass units:
+    /// for hard marginals ⟨a, f − ε ln a⟩ + ⟨b, g − ε ln b⟩ + ε(Σa·Σb − ΣP).
+    pub reg_ot_cost: T,
+    /// Transport cost ⟨C, P⟩ = Σ_ij C_ij P_ij of the returned plan, cost × mass units.
+    pub transport_cost: T,
+    /// Total mass Σ_ij P_ij of the returned plan.
+    pub plan_mass: T,
+    /// Written as zero.
+    pub reserved: [T; 3],
+}
+
+impl<T: Real> otc_sinkhorn_config<T> {
+    /// The C view of [`Config::default`] with [`Init::Zero`].
+    pub(crate) fn default_values() -> Self {
+        let cfg = Config::<T>::default();
+        let (epsilon_mode, epsilon) = match cfg.epsilon {
+            Epsilon::Absolute(e) => (OTC_EPSILON_ABSOLUTE, e),
+            Epsilon::RelativeToMeanCost(r) => (OTC_EPSILON_RELATIVE, r),
+        };
+        Self {
+            struct_size: size_of::<Self>(),
+            epsilon_mode,
+            init: OTC_INIT_ZERO,
+            epsilon,
+            rho_a: cfg.rho_a,
+            rho_b: cfg.rho_b,
+            tolerance: cfg.tolerance,
+            epsilon_scaling: cfg.epsilon_scaling,
+            max_iterations: cfg.max_iterations,
+            reserved: [0; 3],
+        }
+    }
+
+    /// The core settings and start mode.
+    ///
+    /// # Errors
+    /// `StructSize` for a wrong size or non-zero reserved fields, `InvalidParameter`
+    /// for an unknown `epsilon_mode` or `init`.
+    pub(crate) fn to_core(self) -> Result<(Config<T>, Init), otc_status> {
+        if self.struct_size != size_of::<Self>() || self.reserved != [0; 3] {
+            return Err(otc_status::StructSize);
+        }
+        let epsilon = match self.epsilon_mode {
+            OTC_EPSILON_ABSOLUTE => Epsilon::Absolute(self.epsilon),
+            OTC_EPSILON_RELATIVE => Epsilon::RelativeToMeanCost(self.epsilon),
+            _ => return Err(otc_status::InvalidParameter),
+        };
+        let init = match self.init {
+            OTC_INIT_ZERO => Init::Zero,
+            OTC_INIT_POTENTIALS => Init::Potentials,
+            OTC_INIT_RESUME => Init::Resume,
+            _ => return Err(otc_status::InvalidParameter),
+        };
+        let config = Config {
+            epsilon,
+            rho_a: self.rho_a,
+            rho_b: self.rho_b,
+            tolerance: self.tolerance,
+            max_iterations: self.max_iterations,
+            epsilon_scaling: self.epsilon_scaling,
+        };
+        Ok((config, init))
+    }
+}
+
+impl<T: Real> otc_sinkhorn_result<T> {
+    /// The C view of a core solution.
+    pub(crate) fn from_core(sol: &Solution<T>) -> Self {
+        Self {
+            struct_size: size_of::<Self>(),
+            status: otc_status::from(sol.status) as i32,
+            iterations: sol.iterations,
+            error: sol.error,
+            epsilon: sol.epsilon,
+            reg_ot_cost: sol.reg_ot_cost,
+            transport_cost: sol.transport_cost,
+            plan_mass: sol.plan_mass,
+            reserved: [T::ZERO; 3],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn struct_sizes_are_pinned() {
+        assert_eq!(size_of::<otc_ot_problem<f32>>(), 72);
+        assert_eq!(size_of::<otc_ot_problem<f64>>(), 72);
+        assert_eq!(size_of::<otc_sinkhorn_config<f32>>(), 56);
+        assert_eq!(size_of::<otc_sinkhorn_config<f64>>(), 72);
+        assert_eq!(size_of::<otc_sinkhorn_result<f32>>(), 48);
+        assert_eq!(size_of::<otc_sinkhorn_result<f64>>(), 80);
+    }
+
+    #[test]
+    fn default_config_round_trips() {
+        let (cfg, init) = otc_sinkhorn_config::<f64>::default_values()
+            .to_core()
+            .unwrap();
+        assert_eq!(cfg, Config::default());
+        assert_eq!(init, Init::Zero);
+    }
+}
