@@ -183,7 +183,7 @@ fn epsilon_and_parameters() {
     }
     // A cost that overflows: s·‖x − y‖² up to 1e308 · 2.
     expect(
-        &with(|c| c.scale = 1e300),
+        &with(|c| c.scale = 1e308),
         Init::Zero,
         Error::InvalidParameter,
     );
