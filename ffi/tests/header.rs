@@ -1,0 +1,74 @@
+//! The committed header agrees with `Cargo.toml` and with the library: version macros,
+//! the packed version number (patch in the low byte), and every exported symbol
+//! declared.
+
+const HEADER: &str = include_str!("../../include/otcore.h");
+
+/// The value of `#define NAME value` in the header.
+fn define(name: &str) -> &'static str {
+    let prefix = format!("#define {name} ");
+    HEADER
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .unwrap_or_else(|| panic!("{name} not defined in include/otcore.h"))
+        .trim()
+}
+
+#[test]
+fn version_macros_match_cargo_toml() {
+    assert_eq!(define("OTC_VERSION_MAJOR"), env!("CARGO_PKG_VERSION_MAJOR"));
+    assert_eq!(define("OTC_VERSION_MINOR"), env!("CARGO_PKG_VERSION_MINOR"));
+    assert_eq!(define("OTC_VERSION_PATCH"), env!("CARGO_PKG_VERSION_PATCH"));
+    assert_eq!(
+        define("OTC_VERSION_NUMBER"),
+        "((OTC_VERSION_MAJOR << 16) | (OTC_VERSION_MINOR << 8) | OTC_VERSION_PATCH)"
+    );
+    let part = |s: &str| s.parse::<u32>().expect("numeric version");
+    let packed = (part(env!("CARGO_PKG_VERSION_MAJOR")) << 16)
+        | (part(env!("CARGO_PKG_VERSION_MINOR")) << 8)
+        | part(env!("CARGO_PKG_VERSION_PATCH"));
+    assert_eq!(otcore_ffi::otc_version(), packed);
+}
+
+#[test]
+fn every_exported_function_is_declared_and_documented() {
+    let functions = [
+        "otc_version",
+        "otc_status_str",
+        "otc_sinkhorn_workspace_size_f32",
+        "otc_sinkhorn_workspace_size_f64",
+        "otc_sinkhorn_config_default_f32",
+        "otc_sinkhorn_config_default_f64",
+        "otc_sinkhorn_solve_f32",
+        "otc_sinkhorn_solve_f64",
+        "otc_plan_apply_f32",
+        "otc_plan_apply_f64",
+        "otc_plan_apply_transpose_f32",
+        "otc_plan_apply_transpose_f64",
+        "otc_plan_barycentric_f32",
+        "otc_plan_barycentric_f64",
+        "otc_plan_transport_cost_f32",
+        "otc_plan_transport_cost_f64",
+        "otc_plan_dense_f32",
+        "otc_plan_dense_f64",
+    ];
+    let lines: Vec<&str> = HEADER.lines().collect();
+    for name in functions {
+        // The declaration: a line of code (not a comment) naming the function.
+        let decl = lines
+            .iter()
+            .position(|l| {
+                !l.starts_with(" *") && !l.starts_with('/') && l.contains(&format!("{name}("))
+            })
+            .unwrap_or_else(|| panic!("{name} is not declared"));
+        assert!(
+            lines[decl - 1].trim_end().ends_with("*/"),
+            "{name} has no doc comment"
+        );
+    }
+    assert_eq!(
+        HEADER.matches("\nint32_t otc_").count() + HEADER.matches("\nuint32_t otc_").count() + 1,
+        functions.len(),
+        "functions declared in the header but not listed here"
+    );
+}

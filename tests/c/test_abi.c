@@ -1,0 +1,78 @@
+/* The ABI, pinned: struct sizes and offsets (LP64), status values, constants, version
+ * macros against the library, status strings. */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "otcore.h"
+#include "check.h"
+
+int main(void) {
+    int32_t s;
+    const int32_t statuses[] = {
+        OTC_STATUS_OK,                  0,   OTC_STATUS_MAX_ITERATIONS,     1,
+        OTC_STATUS_NULL_POINTER,        -1,  OTC_STATUS_LENGTH_MISMATCH,    -2,
+        OTC_STATUS_EMPTY_INPUT,         -3,  OTC_STATUS_NON_FINITE_INPUT,   -4,
+        OTC_STATUS_NEGATIVE_WEIGHT,     -5,  OTC_STATUS_ZERO_MASS,          -6,
+        OTC_STATUS_MASS_MISMATCH,       -7,  OTC_STATUS_INVALID_EPSILON,    -8,
+        OTC_STATUS_INVALID_PARAMETER,   -9,  OTC_STATUS_WORKSPACE_TOO_SMALL, -10,
+        OTC_STATUS_MISALIGNED,          -11, OTC_STATUS_NEEDS_POINT_CLOUDS, -12,
+        OTC_STATUS_NON_FINITE,          -13, OTC_STATUS_STRUCT_SIZE,        -14,
+        OTC_STATUS_PANIC,               -15,
+    };
+    size_t i;
+
+    /* Status values are frozen. */
+    CHECK(sizeof(otc_status) == 4);
+    for (i = 0; i < sizeof statuses / sizeof statuses[0]; i += 2) {
+        CHECK(statuses[i] == statuses[i + 1]);
+        CHECK(strcmp(otc_status_str(statuses[i]), "unknown status") != 0);
+    }
+    CHECK(strcmp(otc_status_str(OTC_STATUS_OK), "ok") == 0);
+    CHECK(strcmp(otc_status_str(2), "unknown status") == 0);
+    CHECK(strcmp(otc_status_str(-16), "unknown status") == 0);
+    CHECK(strcmp(otc_status_str(INT32_MIN), "unknown status") == 0);
+
+    /* Constants. */
+    CHECK(OTC_WORKSPACE_ALIGN == 8);
+    CHECK(OTC_EPSILON_ABSOLUTE == 0 && OTC_EPSILON_RELATIVE == 1);
+    CHECK(OTC_INIT_ZERO == 0 && OTC_INIT_POTENTIALS == 1 && OTC_INIT_RESUME == 2);
+
+    /* Version: header macros == library; PATCH in the low byte. */
+    CHECK(otc_version() == OTC_VERSION_NUMBER);
+    CHECK(OTC_VERSION_NUMBER ==
+          ((OTC_VERSION_MAJOR << 16) | (OTC_VERSION_MINOR << 8) | OTC_VERSION_PATCH));
+    CHECK((otc_version() & 0xFF) == OTC_VERSION_PATCH);
+
+    /* Struct layouts (64-bit targets). */
+    if (sizeof(size_t) == 8) {
+        CHECK(sizeof(otc_ot_problem_f32) == 72);
+        CHECK(sizeof(otc_ot_problem_f64) == 72);
+        CHECK(sizeof(otc_sinkhorn_config_f32) == 56);
+        CHECK(sizeof(otc_sinkhorn_config_f64) == 72);
+        CHECK(sizeof(otc_sinkhorn_result_f32) == 48);
+        CHECK(sizeof(otc_sinkhorn_result_f64) == 80);
+        CHECK(offsetof(otc_ot_problem_f32, n) == 40);
+        CHECK(offsetof(otc_ot_problem_f64, scale) == 64);
+        CHECK(offsetof(otc_sinkhorn_config_f32, epsilon) == 16);
+        CHECK(offsetof(otc_sinkhorn_config_f32, max_iterations) == 36);
+        CHECK(offsetof(otc_sinkhorn_config_f64, max_iterations) == 56);
+        CHECK(offsetof(otc_sinkhorn_result_f32, error) == 16);
+        CHECK(offsetof(otc_sinkhorn_result_f64, plan_mass) == 48);
+    }
+    CHECK(offsetof(otc_sinkhorn_config_f32, struct_size) == 0);
+    CHECK(offsetof(otc_sinkhorn_result_f64, struct_size) == 0);
+
+    /* The initializer fills in the size. */
+    {
+        otc_sinkhorn_config_f32 c32;
+        otc_sinkhorn_config_f64 c64;
+        s = otc_sinkhorn_config_default_f32(&c32);
+        CHECK(s == OTC_STATUS_OK && c32.struct_size == sizeof c32);
+        s = otc_sinkhorn_config_default_f64(&c64);
+        CHECK(s == OTC_STATUS_OK && c64.struct_size == sizeof c64);
+        CHECK(c32.tolerance == 1e-4f && c64.tolerance == 1e-7);
+        CHECK(c32.reserved[0] == 0 && c64.reserved[2] == 0);
+    }
+    return check_report("test_abi");
+}
