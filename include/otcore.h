@@ -175,116 +175,6 @@ typedef int32_t otc_status;
 #endif // __cplusplus
 
 /**
- * An entropic optimal-transport problem between n weighted points (rows, weights `a`)
- * and m weighted points (columns, weights `b`). Scalars are `float` in
- * `otc_ot_problem_f32` and `double` in `otc_ot_problem_f64`.
- *
- * Give **either** two point clouds `x` and `y` (then `c` must be NULL) **or** a dense
- * cost matrix `c` (then `x` and `y` must be NULL):
- * - point clouds: C_ij = scale·‖x_i − y_j‖² (squared Euclidean), recomputed on the
- *   fly, so memory stays O(n + m);
- * - dense: C_ij = c[i·m + j]; `d` and `scale` are ignored.
- *
- * Weights are in any consistent mass unit: finite, ≥ 0, with a positive sum on each
- * side. A zero-weight point carries no mass and gets potential −∞. The plan is
- * P_ij = exp((f_i + g_j − C_ij)/ε), with f, g and ε in cost units.
- */
-typedef struct otc_ot_problem_f32 {
-  /**
-   * Source points, n×d row-major (point i at `x[i·d .. i·d + d]`), or NULL.
-   */
-  const float *x;
-  /**
-   * Target points, m×d row-major, or NULL.
-   */
-  const float *y;
-  /**
-   * Dense cost matrix, n×m row-major, in cost units, or NULL.
-   */
-  const float *c;
-  /**
-   * Source weights, length n (never NULL).
-   */
-  const float *a;
-  /**
-   * Target weights, length m (never NULL).
-   */
-  const float *b;
-  /**
-   * Number of source points (rows), ≥ 1.
-   */
-  size_t n;
-  /**
-   * Number of target points (columns), ≥ 1.
-   */
-  size_t m;
-  /**
-   * Point dimension, ≥ 1 for point clouds; ignored for a dense cost.
-   */
-  size_t d;
-  /**
-   * Cost scale s > 0 for point clouds (1 as in POT and OTT-JAX; 0.5 as in GeomLoss);
-   * ignored for a dense cost.
-   */
-  float scale;
-} otc_ot_problem_f32;
-
-/**
- * An entropic optimal-transport problem between n weighted points (rows, weights `a`)
- * and m weighted points (columns, weights `b`). Scalars are `float` in
- * `otc_ot_problem_f32` and `double` in `otc_ot_problem_f64`.
- *
- * Give **either** two point clouds `x` and `y` (then `c` must be NULL) **or** a dense
- * cost matrix `c` (then `x` and `y` must be NULL):
- * - point clouds: C_ij = scale·‖x_i − y_j‖² (squared Euclidean), recomputed on the
- *   fly, so memory stays O(n + m);
- * - dense: C_ij = c[i·m + j]; `d` and `scale` are ignored.
- *
- * Weights are in any consistent mass unit: finite, ≥ 0, with a positive sum on each
- * side. A zero-weight point carries no mass and gets potential −∞. The plan is
- * P_ij = exp((f_i + g_j − C_ij)/ε), with f, g and ε in cost units.
- */
-typedef struct otc_ot_problem_f64 {
-  /**
-   * Source points, n×d row-major (point i at `x[i·d .. i·d + d]`), or NULL.
-   */
-  const double *x;
-  /**
-   * Target points, m×d row-major, or NULL.
-   */
-  const double *y;
-  /**
-   * Dense cost matrix, n×m row-major, in cost units, or NULL.
-   */
-  const double *c;
-  /**
-   * Source weights, length n (never NULL).
-   */
-  const double *a;
-  /**
-   * Target weights, length m (never NULL).
-   */
-  const double *b;
-  /**
-   * Number of source points (rows), ≥ 1.
-   */
-  size_t n;
-  /**
-   * Number of target points (columns), ≥ 1.
-   */
-  size_t m;
-  /**
-   * Point dimension, ≥ 1 for point clouds; ignored for a dense cost.
-   */
-  size_t d;
-  /**
-   * Cost scale s > 0 for point clouds (1 as in POT and OTT-JAX; 0.5 as in GeomLoss);
-   * ignored for a dense cost.
-   */
-  double scale;
-} otc_ot_problem_f64;
-
-/**
  * Sinkhorn settings. Fill with `otc_sinkhorn_config_default_f32` /
  * `otc_sinkhorn_config_default_f64`, then change what you need. Scalars are `float` in
  * `otc_sinkhorn_config_f32` and `double` in `otc_sinkhorn_config_f64`.
@@ -399,6 +289,61 @@ typedef struct otc_sinkhorn_config_f64 {
 } otc_sinkhorn_config_f64;
 
 /**
+ * An entropic optimal-transport problem between n weighted points (rows, weights `a`)
+ * and m weighted points (columns, weights `b`). Scalars are `float` in
+ * `otc_ot_problem_f32` and `double` in `otc_ot_problem_f64`.
+ *
+ * Give **either** two point clouds `x` and `y` (then `c` must be NULL) **or** a dense
+ * cost matrix `c` (then `x` and `y` must be NULL):
+ * - point clouds: C_ij = scale·‖x_i − y_j‖² (squared Euclidean), recomputed on the
+ *   fly, so memory stays O(n + m);
+ * - dense: C_ij = c[i·m + j]; `d` and `scale` are ignored.
+ *
+ * Weights are in any consistent mass unit: finite, ≥ 0, with a positive sum on each
+ * side. A zero-weight point carries no mass and gets potential −∞. The plan is
+ * P_ij = exp((f_i + g_j − C_ij)/ε), with f, g and ε in cost units.
+ */
+typedef struct otc_ot_problem_f32 {
+  /**
+   * Source points, n×d row-major (point i at `x[i·d .. i·d + d]`), or NULL.
+   */
+  const float *x;
+  /**
+   * Target points, m×d row-major, or NULL.
+   */
+  const float *y;
+  /**
+   * Dense cost matrix, n×m row-major, in cost units, or NULL.
+   */
+  const float *c;
+  /**
+   * Source weights, length n (never NULL).
+   */
+  const float *a;
+  /**
+   * Target weights, length m (never NULL).
+   */
+  const float *b;
+  /**
+   * Number of source points (rows), ≥ 1.
+   */
+  size_t n;
+  /**
+   * Number of target points (columns), ≥ 1.
+   */
+  size_t m;
+  /**
+   * Point dimension, ≥ 1 for point clouds; ignored for a dense cost.
+   */
+  size_t d;
+  /**
+   * Cost scale s > 0 for point clouds (1 as in POT and OTT-JAX; 0.5 as in GeomLoss);
+   * ignored for a dense cost.
+   */
+  float scale;
+} otc_ot_problem_f32;
+
+/**
  * What a solve reports besides the potentials. Scalars are `float` in
  * `otc_sinkhorn_result_f32` and `double` in `otc_sinkhorn_result_f64`.
  *
@@ -445,6 +390,61 @@ typedef struct otc_sinkhorn_result_f32 {
    */
   float reserved[3];
 } otc_sinkhorn_result_f32;
+
+/**
+ * An entropic optimal-transport problem between n weighted points (rows, weights `a`)
+ * and m weighted points (columns, weights `b`). Scalars are `float` in
+ * `otc_ot_problem_f32` and `double` in `otc_ot_problem_f64`.
+ *
+ * Give **either** two point clouds `x` and `y` (then `c` must be NULL) **or** a dense
+ * cost matrix `c` (then `x` and `y` must be NULL):
+ * - point clouds: C_ij = scale·‖x_i − y_j‖² (squared Euclidean), recomputed on the
+ *   fly, so memory stays O(n + m);
+ * - dense: C_ij = c[i·m + j]; `d` and `scale` are ignored.
+ *
+ * Weights are in any consistent mass unit: finite, ≥ 0, with a positive sum on each
+ * side. A zero-weight point carries no mass and gets potential −∞. The plan is
+ * P_ij = exp((f_i + g_j − C_ij)/ε), with f, g and ε in cost units.
+ */
+typedef struct otc_ot_problem_f64 {
+  /**
+   * Source points, n×d row-major (point i at `x[i·d .. i·d + d]`), or NULL.
+   */
+  const double *x;
+  /**
+   * Target points, m×d row-major, or NULL.
+   */
+  const double *y;
+  /**
+   * Dense cost matrix, n×m row-major, in cost units, or NULL.
+   */
+  const double *c;
+  /**
+   * Source weights, length n (never NULL).
+   */
+  const double *a;
+  /**
+   * Target weights, length m (never NULL).
+   */
+  const double *b;
+  /**
+   * Number of source points (rows), ≥ 1.
+   */
+  size_t n;
+  /**
+   * Number of target points (columns), ≥ 1.
+   */
+  size_t m;
+  /**
+   * Point dimension, ≥ 1 for point clouds; ignored for a dense cost.
+   */
+  size_t d;
+  /**
+   * Cost scale s > 0 for point clouds (1 as in POT and OTT-JAX; 0.5 as in GeomLoss);
+   * ignored for a dense cost.
+   */
+  double scale;
+} otc_ot_problem_f64;
 
 /**
  * What a solve reports besides the potentials. Scalars are `float` in
@@ -502,6 +502,139 @@ typedef struct otc_sinkhorn_result_f64 {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * The version of the linked library, packed as `major << 16 | minor << 8 | patch`;
+ * compare with `OTC_VERSION_NUMBER` to check that the header matches the library.
+ * Before 1.0 there is no ABI stability across versions: link statically and match
+ * exact versions.
+ */
+uint32_t otc_version(void);
+
+/**
+ * A static, NUL-terminated English description of a status value, for logs.
+ * Never NULL: an unknown value gives "unknown status". The string must not be freed.
+ */
+const char *otc_status_str(int32_t status);
+
+/**
+ * Workspace size, in bytes, that `otc_sinkhorn_solve_f32` and every `otc_plan_*_f32`
+ * function need for n source points, m target points in dimension d (d = 0 for a
+ * dense cost matrix):
+ *
+ * `bytes = sizeof(float) · ((d + 2)·(n̂ + m̂) + 2·max(n̂, m̂))`, with
+ * `n̂ = ⌈n/16⌉·16` and `m̂ = ⌈m/16⌉·16`.
+ *
+ * The formula is exact (a test checks it), so firmware can size a `static` buffer at
+ * compile time; align it to `OTC_WORKSPACE_ALIGN`. Memory is O(n + m) for point
+ * clouds: no n×m matrix is ever stored.
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER` (`out_bytes`),
+ * `OTC_STATUS_MISALIGNED` (`out_bytes`), `OTC_STATUS_LENGTH_MISMATCH` (the size
+ * overflows `size_t`).
+ *
+ * # Safety
+ * `out_bytes` must be NULL or point to a writable `size_t`.
+ */
+int32_t otc_sinkhorn_workspace_size_f32(size_t n, size_t m, size_t d, size_t *out_bytes);
+
+/**
+ * The `double` version of `otc_sinkhorn_workspace_size_f32`: the same formula with
+ * `sizeof(double)`.
+ *
+ * # Safety
+ * As `otc_sinkhorn_workspace_size_f32`.
+ */
+int32_t otc_sinkhorn_workspace_size_f64(size_t n, size_t m, size_t d, size_t *out_bytes);
+
+/**
+ * Fills `*out` with the default settings: `struct_size = sizeof *out`, ε = 0.05 × mean
+ * cost (`OTC_EPSILON_RELATIVE`), both marginals hard (ρ = `INFINITY`), tolerance 1e-4
+ * on the L1 marginal error, no ε-scaling, 1000 iterations, `OTC_INIT_ZERO`, reserved
+ * fields zero.
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`.
+ *
+ * # Safety
+ * `out` must be NULL or point to a writable `otc_sinkhorn_config_f32`.
+ */
+int32_t otc_sinkhorn_config_default_f32(struct otc_sinkhorn_config_f32 *out);
+
+/**
+ * The `double` version of `otc_sinkhorn_config_default_f32` (tolerance 1e-7).
+ *
+ * # Safety
+ * `out` must be NULL or point to a writable `otc_sinkhorn_config_f64`.
+ */
+int32_t otc_sinkhorn_config_default_f64(struct otc_sinkhorn_config_f64 *out);
+
+/**
+ * Solves the entropic OT problem by log-domain Sinkhorn (sequential g → f updates,
+ * OTT-JAX order; relaxed marginals through τ = ρ/(ρ + ε)).
+ *
+ * - `problem`: the cost and the weights (see `otc_ot_problem_f32`).
+ * - `config`: settings from `otc_sinkhorn_config_default_f32`.
+ * - `ws`, `ws_bytes`: scratch memory of at least `otc_sinkhorn_workspace_size_f32(n,
+ *   m, d)` bytes (d = 0 for a dense cost), aligned to `OTC_WORKSPACE_ALIGN`; contents
+ *   on entry do not matter and are unspecified on return.
+ * - `f` (`f_len` = n) and `g` (`g_len` = m): the potentials, in cost units, with
+ *   P_ij = exp((f_i + g_j − C_ij)/ε); zero-weight points get −∞. Written on success
+ *   (status ≥ 0). **In/out exception:** with `init` = `OTC_INIT_POTENTIALS` or
+ *   `OTC_INIT_RESUME` they are also read as the starting point (entries of zero-weight
+ *   points are ignored); with `OTC_INIT_ZERO` their contents are ignored.
+ * - `out`: iterations, L1 marginal error, the absolute ε used (pass it to the
+ *   `otc_plan_*_f32` functions), `reg_ot_cost`, transport cost ⟨C, P⟩ and plan mass;
+ *   set `out->struct_size = sizeof *out` first. Written on success.
+ *
+ * A balanced problem (both ρ infinite) needs Σa = Σb within 1e-4 relative; b is then
+ * rescaled internally to the mass of a. With `OTC_INIT_ZERO` or `OTC_INIT_POTENTIALS`
+ * at least one iteration runs even if `max_iterations` is 0. Cost per iteration: two
+ * passes over the n·m pairs.
+ *
+ * Returns
+ * - `OTC_STATUS_OK` (converged) or `OTC_STATUS_MAX_ITERATIONS` (budget exhausted;
+ *   outputs written and usable, continue with `OTC_INIT_RESUME`);
+ * - nothing written: `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ *   `OTC_STATUS_STRUCT_SIZE` (config or result), `OTC_STATUS_INVALID_PARAMETER`
+ *   (unknown `epsilon_mode`/`init`, both clouds and a matrix, overlapping buffers,
+ *   tolerance < 0 or not finite, ρ ≤ 0 or NaN, `epsilon_scaling` outside {0} ∪ (0, 1),
+ *   scale not finite and > 0),
+ *   `OTC_STATUS_EMPTY_INPUT`, `OTC_STATUS_LENGTH_MISMATCH` (`f_len` ≠ n, `g_len` ≠ m),
+ *   `OTC_STATUS_NON_FINITE_INPUT` (coordinates, costs, weights, starting potentials),
+ *   `OTC_STATUS_NEGATIVE_WEIGHT`, `OTC_STATUS_ZERO_MASS`, `OTC_STATUS_MASS_MISMATCH`,
+ *   `OTC_STATUS_INVALID_EPSILON`, `OTC_STATUS_WORKSPACE_TOO_SMALL`,
+ *   `OTC_STATUS_NON_FINITE` (the iteration overflowed), `OTC_STATUS_PANIC`.
+ *
+ * # Safety
+ * Every pointer must be NULL or valid for its stated length (reads for inputs,
+ * reads and writes for `ws`, `f`, `g`, `out`) for the duration of the call.
+ */
+int32_t otc_sinkhorn_solve_f32(const struct otc_ot_problem_f32 *problem,
+                               const struct otc_sinkhorn_config_f32 *config,
+                               void *ws,
+                               size_t ws_bytes,
+                               float *f,
+                               size_t f_len,
+                               float *g,
+                               size_t g_len,
+                               struct otc_sinkhorn_result_f32 *out);
+
+/**
+ * The `double` version of `otc_sinkhorn_solve_f32`: same arguments, conventions and
+ * statuses (a balanced problem needs Σa = Σb within 1e-10 relative).
+ *
+ * # Safety
+ * As `otc_sinkhorn_solve_f32`.
+ */
+int32_t otc_sinkhorn_solve_f64(const struct otc_ot_problem_f64 *problem,
+                               const struct otc_sinkhorn_config_f64 *config,
+                               void *ws,
+                               size_t ws_bytes,
+                               double *f,
+                               size_t f_len,
+                               double *g,
+                               size_t g_len,
+                               struct otc_sinkhorn_result_f64 *out);
 
 /**
  * `out_i = Σ_j P_ij v_j`, i < n (P·v), for the plan of `problem`, ε (absolute, cost
@@ -708,139 +841,6 @@ int32_t otc_plan_dense_f64(const struct otc_ot_problem_f64 *problem,
                            size_t ws_bytes,
                            double *out,
                            size_t out_len);
-
-/**
- * Workspace size, in bytes, that `otc_sinkhorn_solve_f32` and every `otc_plan_*_f32`
- * function need for n source points, m target points in dimension d (d = 0 for a
- * dense cost matrix):
- *
- * `bytes = sizeof(float) · ((d + 2)·(n̂ + m̂) + 2·max(n̂, m̂))`, with
- * `n̂ = ⌈n/16⌉·16` and `m̂ = ⌈m/16⌉·16`.
- *
- * The formula is exact (a test checks it), so firmware can size a `static` buffer at
- * compile time; align it to `OTC_WORKSPACE_ALIGN`. Memory is O(n + m) for point
- * clouds: no n×m matrix is ever stored.
- *
- * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER` (`out_bytes`),
- * `OTC_STATUS_MISALIGNED` (`out_bytes`), `OTC_STATUS_LENGTH_MISMATCH` (the size
- * overflows `size_t`).
- *
- * # Safety
- * `out_bytes` must be NULL or point to a writable `size_t`.
- */
-int32_t otc_sinkhorn_workspace_size_f32(size_t n, size_t m, size_t d, size_t *out_bytes);
-
-/**
- * The `double` version of `otc_sinkhorn_workspace_size_f32`: the same formula with
- * `sizeof(double)`.
- *
- * # Safety
- * As `otc_sinkhorn_workspace_size_f32`.
- */
-int32_t otc_sinkhorn_workspace_size_f64(size_t n, size_t m, size_t d, size_t *out_bytes);
-
-/**
- * Fills `*out` with the default settings: `struct_size = sizeof *out`, ε = 0.05 × mean
- * cost (`OTC_EPSILON_RELATIVE`), both marginals hard (ρ = `INFINITY`), tolerance 1e-4
- * on the L1 marginal error, no ε-scaling, 1000 iterations, `OTC_INIT_ZERO`, reserved
- * fields zero.
- *
- * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`.
- *
- * # Safety
- * `out` must be NULL or point to a writable `otc_sinkhorn_config_f32`.
- */
-int32_t otc_sinkhorn_config_default_f32(struct otc_sinkhorn_config_f32 *out);
-
-/**
- * The `double` version of `otc_sinkhorn_config_default_f32` (tolerance 1e-7).
- *
- * # Safety
- * `out` must be NULL or point to a writable `otc_sinkhorn_config_f64`.
- */
-int32_t otc_sinkhorn_config_default_f64(struct otc_sinkhorn_config_f64 *out);
-
-/**
- * Solves the entropic OT problem by log-domain Sinkhorn (sequential g → f updates,
- * OTT-JAX order; relaxed marginals through τ = ρ/(ρ + ε)).
- *
- * - `problem`: the cost and the weights (see `otc_ot_problem_f32`).
- * - `config`: settings from `otc_sinkhorn_config_default_f32`.
- * - `ws`, `ws_bytes`: scratch memory of at least `otc_sinkhorn_workspace_size_f32(n,
- *   m, d)` bytes (d = 0 for a dense cost), aligned to `OTC_WORKSPACE_ALIGN`; contents
- *   on entry do not matter and are unspecified on return.
- * - `f` (`f_len` = n) and `g` (`g_len` = m): the potentials, in cost units, with
- *   P_ij = exp((f_i + g_j − C_ij)/ε); zero-weight points get −∞. Written on success
- *   (status ≥ 0). **In/out exception:** with `init` = `OTC_INIT_POTENTIALS` or
- *   `OTC_INIT_RESUME` they are also read as the starting point (entries of zero-weight
- *   points are ignored); with `OTC_INIT_ZERO` their contents are ignored.
- * - `out`: iterations, L1 marginal error, the absolute ε used (pass it to the
- *   `otc_plan_*_f32` functions), `reg_ot_cost`, transport cost ⟨C, P⟩ and plan mass;
- *   set `out->struct_size = sizeof *out` first. Written on success.
- *
- * A balanced problem (both ρ infinite) needs Σa = Σb within 1e-4 relative; b is then
- * rescaled internally to the mass of a. With `OTC_INIT_ZERO` or `OTC_INIT_POTENTIALS`
- * at least one iteration runs even if `max_iterations` is 0. Cost per iteration: two
- * passes over the n·m pairs.
- *
- * Returns
- * - `OTC_STATUS_OK` (converged) or `OTC_STATUS_MAX_ITERATIONS` (budget exhausted;
- *   outputs written and usable, continue with `OTC_INIT_RESUME`);
- * - nothing written: `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
- *   `OTC_STATUS_STRUCT_SIZE` (config or result), `OTC_STATUS_INVALID_PARAMETER`
- *   (unknown `epsilon_mode`/`init`, both clouds and a matrix, overlapping buffers,
- *   tolerance < 0 or not finite, ρ ≤ 0 or NaN, `epsilon_scaling` outside {0} ∪ (0, 1),
- *   scale not finite and > 0),
- *   `OTC_STATUS_EMPTY_INPUT`, `OTC_STATUS_LENGTH_MISMATCH` (`f_len` ≠ n, `g_len` ≠ m),
- *   `OTC_STATUS_NON_FINITE_INPUT` (coordinates, costs, weights, starting potentials),
- *   `OTC_STATUS_NEGATIVE_WEIGHT`, `OTC_STATUS_ZERO_MASS`, `OTC_STATUS_MASS_MISMATCH`,
- *   `OTC_STATUS_INVALID_EPSILON`, `OTC_STATUS_WORKSPACE_TOO_SMALL`,
- *   `OTC_STATUS_NON_FINITE` (the iteration overflowed), `OTC_STATUS_PANIC`.
- *
- * # Safety
- * Every pointer must be NULL or valid for its stated length (reads for inputs,
- * reads and writes for `ws`, `f`, `g`, `out`) for the duration of the call.
- */
-int32_t otc_sinkhorn_solve_f32(const struct otc_ot_problem_f32 *problem,
-                               const struct otc_sinkhorn_config_f32 *config,
-                               void *ws,
-                               size_t ws_bytes,
-                               float *f,
-                               size_t f_len,
-                               float *g,
-                               size_t g_len,
-                               struct otc_sinkhorn_result_f32 *out);
-
-/**
- * The `double` version of `otc_sinkhorn_solve_f32`: same arguments, conventions and
- * statuses (a balanced problem needs Σa = Σb within 1e-10 relative).
- *
- * # Safety
- * As `otc_sinkhorn_solve_f32`.
- */
-int32_t otc_sinkhorn_solve_f64(const struct otc_ot_problem_f64 *problem,
-                               const struct otc_sinkhorn_config_f64 *config,
-                               void *ws,
-                               size_t ws_bytes,
-                               double *f,
-                               size_t f_len,
-                               double *g,
-                               size_t g_len,
-                               struct otc_sinkhorn_result_f64 *out);
-
-/**
- * A static, NUL-terminated English description of a status value, for logs.
- * Never NULL: an unknown value gives "unknown status". The string must not be freed.
- */
-const char *otc_status_str(int32_t status);
-
-/**
- * The version of the linked library, packed as `major << 16 | minor << 8 | patch`;
- * compare with `OTC_VERSION_NUMBER` to check that the header matches the library.
- * Before 1.0 there is no ABI stability across versions: link statically and match
- * exact versions.
- */
-uint32_t otc_version(void);
 
 #ifdef __cplusplus
 }  // extern "C"

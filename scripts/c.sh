@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# The C side of otcore: header generation, C build, C tests, install.
+#
+#   bash scripts/c.sh header    regenerate include/otcore.h (cbindgen, pinned version)
+#   bash scripts/c.sh test      header check, C tests (ASan/UBSan), bit-for-bit comparison
+#                               with the Rust API, examples (Makefile and CMake), install
+#                               + pkg-config + find_package consumers, firmware build
+#   bash scripts/c.sh example   build the static library and run sinkhorn_point_clouds
+#
+# Installs what it needs (cbindgen into target/tools, apt packages) when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+CBINDGEN_VERSION=0.29.4
+CBINDGEN=$ROOT/target/tools/bin/cbindgen
+OUT=$ROOT/target/c
+LIB=$ROOT/target/release/libotcore_ffi.a
+FIRMWARE_TARGET=thumbv7em-none-eabihf
+
+step() { printf '\n=== %s\n' "$*"; }
+
+# apt packages for the commands this script runs, installed only if a command is missing.
+ensure_commands() {
+  local missing=() cmd pkg
+  for cmd in "$@"; do
+    case $cmd in
+      cc) pkg=gcc ;; c++) pkg=g++ ;; *) pkg=$cmd ;;
+    esac
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  if ((${#missing[@]})); then
+    step "apt-get install ${missing[*]}"
+    apt-get install -y "${missing[@]}" || { apt-get update && apt-get install -y "${missing[@]}"; }
+  fi
+}
+
+ensure_cbindgen() {
+  if [[ "$("$CBINDGEN" --version 2>/dev/null)" != "cbindgen $CBINDGEN_VERSION" ]]; then
+    step "cargo install cbindgen $CBINDGEN_VERSION (into target/tools)"
+    cargo install cbindgen --version "$CBINDGEN_VERSION" --locked --root "$ROOT/target/tools"
+  fi
+}
+
+# Writes the header generated from ffi/src to $1.
+generate_header() {
+  (cd ffi && "$CBINDGEN" --quiet --config cbindgen.toml --crate otcore-ffi --output "$1")
+}
+
+build_lib() {
+  step "cargo build --release -p otcore-ffi (static and shared library)"
+  cargo build --release -p otcore-ffi
+}
+
+cmd_header() {
+  ensure_cbindgen
+  generate_header "$ROOT/include/otcore.h"
+  echo "wrote include/otcore.h"
+}
+
+check_header() {
+  step "include/otcore.h is what cbindgen $CBINDGEN_VERSION generates"
+  ensure_cbindgen
+  mkdir -p "$OUT"
+  generate_header "$OUT/otcore.h"
+  if ! cmp -s "$OUT/otcore.h" include/otcore.h; then
+    diff -u include/otcore.h "$OUT/otcore.h" | head -40 || true
+    echo "include/otcore.h is out of date: run 'bash scripts/c.sh header' and commit it"
+    exit 1
+  fi
+  local includes
+  includes=$(grep '^#include' include/otcore.h | tr '\n' ' ')
+  if [[ "$includes" != "#include <stdint.h> #include <stddef.h> #include <stdbool.h> " ]]; then
+    echo "include/otcore.h includes more than stdint.h, stddef.h, stdbool.h: $includes"
+    exit 1
+  fi
+  echo "header up to date; includes only <stdint.h> <stddef.h> <stdbool.h>"
+}
+
+c_tests() {
+  step "C tests (C99/C11/C++11/C++17 header checks; ASan + UBSan)"
+  make -C tests/c run LIB="$LIB" BUILD="$OUT/tests" ROOT="$ROOT"
+  step "C results == Rust API results, bit for bit"
+  OTC_C_DUMP="$OUT/tests/values.dump" \
+    cargo test -p otcore-ffi --test c_bit_exact -- --ignored
+}
+
+examples() {
+  step "examples-c with make"
+  make -C examples-c run BUILD="$OUT/examples"
+  step "examples-c with CMake"
+  cmake -S examples-c -B "$OUT/examples-cmake" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$OUT/examples-cmake"
+  "$OUT/examples-cmake/sinkhorn_point_clouds" >/dev/null
+  echo "CMake build of sinkhorn_point_clouds runs"
+}
+
+install_tests() {
+  local prefix=$OUT/prefix
+  step "install into $prefix (CMake: library, header, otcore.pc, otcoreConfig.cmake)"
+  rm -rf "$prefix"
+  cmake -S ffi -B "$OUT/build-lib" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$OUT/build-lib"
+  cmake --install "$OUT/build-lib" --prefix "$prefix"
+
+  step "consumer built through pkg-config (links the installed shared library)"
+  mkdir -p "$OUT/consumer-pkgconfig"
+  # shellcheck disable=SC2046 # pkg-config output is a list of flags
+  cc -std=c99 -Wall -Wextra -Werror -pedantic tests/c/install/consumer.c \
+    $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs otcore) \
+    -o "$OUT/consumer-pkgconfig/consumer"
+  LD_LIBRARY_PATH="$prefix/lib" "$OUT/consumer-pkgconfig/consumer"
+
+  step "consumer built through find_package(otcore) (links the installed static library)"
+  cmake -S tests/c/install -B "$OUT/consumer-cmake" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+  cmake --build "$OUT/consumer-cmake"
+  "$OUT/consumer-cmake/consumer"
+}
+
+firmware() {
+  step "otcore-ffi for $FIRMWARE_TARGET without std"
+  rustup target list --installed | grep -qx "$FIRMWARE_TARGET" || rustup target add "$FIRMWARE_TARGET"
+  # The static library a C firmware links needs a panic handler (C has none); a Rust
+  # firmware application links the rlib and brings its own, so check that too.
+  cargo build --release -p otcore-ffi --no-default-features --features panic-handler \
+    --target "$FIRMWARE_TARGET"
+  cargo rustc --release -p otcore-ffi --no-default-features --target "$FIRMWARE_TARGET" \
+    --crate-type rlib
+}
+
+case ${1:-} in
+  header)
+    cmd_header
+    ;;
+  test)
+    ensure_commands cc c++ make cmake pkg-config
+    check_header
+    build_lib
+    c_tests
+    examples
+    install_tests
+    firmware
+    echo
+    echo "C ABI: all tests passed"
+    ;;
+  example)
+    ensure_commands cc make
+    build_lib
+    step "examples-c/sinkhorn_point_clouds"
+    make -s -C examples-c run BUILD="$OUT/examples"
+    ;;
+  *)
+    echo "usage: bash scripts/c.sh header|test|example" >&2
+    exit 2
+    ;;
+esac
