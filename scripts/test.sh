@@ -24,5 +24,8 @@ cargo test --workspace
 step "otcore for thumbv7em-none-eabihf"
 cargo build -p otcore --release --target thumbv7em-none-eabihf
 
+step "C ABI: header, C tests, bit-exact check, examples, install"
+bash scripts/c.sh test
+
 echo
 echo "all tests passed"
