@@ -73,11 +73,7 @@ pub(crate) struct Clouds<'a, T> {
 impl<T: Real> CostSource<T> for Clouds<'_, T> {
     #[inline(always)]
     fn fill(&self, p: usize, q0: usize, out: &mut [T; LANES]) {
-        // Straight-line on purpose: a failed bounds check reads zeros instead of
-        // branching, so LLVM vectorises the whole chunk (an early return here made it
-        // assemble the chunk lane by lane).
-        let zeros = [T::ZERO; LANES];
-        let mut acc = [T::ZERO; LANES];
+        *out = [T::ZERO; LANES];
         for k in 0..self.dim {
             let xk = self
                 .tgt
@@ -85,17 +81,18 @@ impl<T: Real> CostSource<T> for Clouds<'_, T> {
                 .copied()
                 .unwrap_or(T::ZERO);
             let start = k * self.src_stride + q0;
-            let ys: &[T; LANES] = self
-                .src
-                .get(start..start + LANES)
-                .and_then(|s| s.try_into().ok())
-                .unwrap_or(&zeros);
-            for (a, &y) in acc.iter_mut().zip(ys) {
-                let t = xk - y;
-                *a += t * t;
+            let ys: &[T; LANES] = match self.src.get(start..start + LANES) {
+                Some(s) => match s.try_into() {
+                    Ok(a) => a,
+                    Err(_) => return,
+                },
+                None => return,
+            };
+            for l in 0..LANES {
+                let t = xk - ys[l];
+                out[l] += t * t;
             }
         }
-        *out = acc;
     }
 }
 
