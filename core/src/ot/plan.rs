@@ -131,8 +131,8 @@ impl<'a, T: Real> Plan<'a, T> {
             chk.m,
             |rows, cols| {
                 match side {
-                    Side::Rows => reduce_weighted(&rows, u, v, kappa, wbuf, stride, 1, res),
-                    Side::Cols => reduce_weighted(&cols, v, u, kappa, wbuf, stride, 1, res),
+                    Side::Rows => reduce_weighted(&rows, u, v, kappa, wbuf, stride, res),
+                    Side::Cols => reduce_weighted(&cols, v, u, kappa, wbuf, stride, res),
                 }
             }
         )?;
@@ -271,9 +271,8 @@ impl<'a, T: Real> Plan<'a, T> {
     }
 }
 
-/// For every target p with a finite potential: the weighted sums
-/// Σ_q P_pq w_q[k] (k < channels) into `res[p·channels + k]`; 0 for masked targets.
-#[allow(clippy::too_many_arguments)]
+/// For every target p with a finite potential: the weighted sum Σ_q P_pq w_q into
+/// `res[p]`; 0 for masked targets.
 fn reduce_weighted<T: Real, S: CostSource<T>>(
     src: &S,
     tgt_pot: &[T],
@@ -281,14 +280,9 @@ fn reduce_weighted<T: Real, S: CostSource<T>>(
     kappa: T,
     w: &[T],
     stride: usize,
-    channels: usize,
     res: &mut [T],
 ) -> Result<(), Error> {
-    for (p, (&up, out)) in tgt_pot
-        .iter()
-        .zip(res.chunks_mut(channels.max(1)))
-        .enumerate()
-    {
+    for (p, (&up, out)) in tgt_pot.iter().zip(res.chunks_mut(1)).enumerate() {
         if up == T::NEG_INFINITY {
             out.iter_mut().for_each(|o| *o = T::ZERO);
             continue;
