@@ -25,6 +25,7 @@
 mod error;
 pub mod kernel;
 pub mod ot;
+pub mod pf;
 mod real;
 mod sum;
 
