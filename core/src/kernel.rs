@@ -319,3 +319,60 @@ impl<T: Real> Reduce<T> for Write<'_, T> {
     }
     fn reset(&mut self) {}
 }
+
+/// Bilinear reduction for gradients (particle-filter VJPs): with a per-target vector
+/// `t`, accumulates s_q = e_pq·φ(t·a_q) into `out[0]` and s_q·b_q[k] into
+/// `out[1 + k]`, where a, b are `dim`-channel source fields (channel-major, stride
+/// `stride`) and φ clips to [−clip, clip] (`clip` = ∞: no clipping).
+pub(crate) struct Bilinear<'a, T> {
+    /// The target's vector, length `dim`.
+    pub t: &'a [T],
+    /// Dotted source field.
+    pub a: &'a [T],
+    /// Accumulated source field.
+    pub b: &'a [T],
+    /// Channel stride of `a` and `b` (padded source count).
+    pub stride: usize,
+    /// Clipping bound of t·a_q (> 0).
+    pub clip: T,
+    /// Running totals, length `dim + 1`.
+    pub out: &'a mut [T],
+}
+
+impl<T: Real> Reduce<T> for Bilinear<'_, T> {
+    #[inline(always)]
+    fn add(&mut self, q0: usize, e: &[T; LANES], _c: &[T; LANES]) {
+        let mut s = [T::ZERO; LANES];
+        for (k, &tk) in self.t.iter().enumerate() {
+            let start = k * self.stride + q0;
+            if let Some(a) = self.a.get(start..start + LANES) {
+                for (sl, &al) in s.iter_mut().zip(a) {
+                    *sl += tk * al;
+                }
+            }
+        }
+        let mut tot = T::ZERO;
+        for (sl, &el) in s.iter_mut().zip(e) {
+            *sl = el * sl.max_fast(-self.clip).min_fast(self.clip);
+            tot += *sl;
+        }
+        let (first, rest) = match self.out.split_first_mut() {
+            Some(p) => p,
+            None => return,
+        };
+        *first += tot;
+        for (k, acc) in rest.iter_mut().enumerate() {
+            let start = k * self.stride + q0;
+            if let Some(b) = self.b.get(start..start + LANES) {
+                let mut v = T::ZERO;
+                for (sl, &bl) in s.iter().zip(b) {
+                    v += *sl * bl;
+                }
+                *acc += v;
+            }
+        }
+    }
+    fn reset(&mut self) {
+        self.out.fill(T::ZERO);
+    }
+}

@@ -2,6 +2,8 @@
 //! unbiasedness of the likelihood estimate with systematic (adaptive) and multinomial
 //! (always) resampling, filtering means, and OT resampling's bias being small.
 
+#![allow(clippy::needless_range_loop)] // index loops mirror the formulas
+
 use otcore::pf::{
     filter_workspace_len, step, uniform_log_weights, FilterConfig, OtConfig, RandomSource,
     Resampler, Scheme, SplitMix64, Totals, Trigger,
@@ -46,7 +48,10 @@ fn kalman(m: &Model, ys: &[[f64; 2]]) -> (f64, Vec<[f64; 2]>) {
     let mut means = vec![];
     for y in ys {
         // Predict: μ ← Aμ, P ← A P Aᵀ + qI.
-        let mu_p = [a[0][0] * mu[0] + a[0][1] * mu[1], a[1][0] * mu[0] + a[1][1] * mu[1]];
+        let mu_p = [
+            a[0][0] * mu[0] + a[0][1] * mu[1],
+            a[1][0] * mu[0] + a[1][1] * mu[1],
+        ];
         let mut ap = [[0.0; 2]; 2];
         for i in 0..2 {
             for j in 0..2 {
@@ -62,9 +67,13 @@ fn kalman(m: &Model, ys: &[[f64; 2]]) -> (f64, Vec<[f64; 2]>) {
         // Update with H = I: S = P + rI, K = P S⁻¹.
         let s = [[pp[0][0] + m.r, pp[0][1]], [pp[1][0], pp[1][1] + m.r]];
         let det = s[0][0] * s[1][1] - s[0][1] * s[1][0];
-        let si = [[s[1][1] / det, -s[0][1] / det], [-s[1][0] / det, s[0][0] / det]];
+        let si = [
+            [s[1][1] / det, -s[0][1] / det],
+            [-s[1][0] / det, s[0][0] / det],
+        ];
         let e = [y[0] - mu_p[0], y[1] - mu_p[1]];
-        let q = e[0] * (si[0][0] * e[0] + si[0][1] * e[1]) + e[1] * (si[1][0] * e[0] + si[1][1] * e[1]);
+        let q =
+            e[0] * (si[0][0] * e[0] + si[0][1] * e[1]) + e[1] * (si[1][0] * e[0] + si[1][1] * e[1]);
         ll += -0.5 * (q + det.ln() + 2.0 * (2.0 * std::f64::consts::PI).ln());
         let mut k = [[0.0; 2]; 2];
         for i in 0..2 {
@@ -72,7 +81,10 @@ fn kalman(m: &Model, ys: &[[f64; 2]]) -> (f64, Vec<[f64; 2]>) {
                 k[i][j] = pp[i][0] * si[0][j] + pp[i][1] * si[1][j];
             }
         }
-        mu = [mu_p[0] + k[0][0] * e[0] + k[0][1] * e[1], mu_p[1] + k[1][0] * e[0] + k[1][1] * e[1]];
+        mu = [
+            mu_p[0] + k[0][0] * e[0] + k[0][1] * e[1],
+            mu_p[1] + k[1][0] * e[0] + k[1][1] * e[1],
+        ];
         let mut np = [[0.0; 2]; 2];
         for i in 0..2 {
             for j in 0..2 {
@@ -102,7 +114,11 @@ fn particle_filter(m: &Model, ys: &[[f64; 2]], n: usize, cfg: FilterConfig<f64>,
     let mut ws = vec![0.0; filter_workspace_len(n, d, optimal)];
     let mut totals = Totals::default();
     let (mut mean, mut cov) = (vec![0.0; d], vec![0.0; d * d]);
-    let mut run = Run { loglik: 0.0, means: vec![], ess: vec![] };
+    let mut run = Run {
+        loglik: 0.0,
+        means: vec![],
+        ess: vec![],
+    };
     for y in ys {
         let predict = |prev: &[f64], next: &mut [f64], rng: &mut SplitMix64| {
             let sq = m.q.sqrt();
@@ -119,8 +135,20 @@ fn particle_filter(m: &Model, ys: &[[f64; 2]], n: usize, cfg: FilterConfig<f64>,
             }
             Ok(())
         };
-        let rep = step(&mut x, &mut logw, d, &cfg, &mut totals, &mut rng, predict, loglik, &mut mean, &mut cov, &mut ws)
-            .unwrap();
+        let rep = step(
+            &mut x,
+            &mut logw,
+            d,
+            &cfg,
+            &mut totals,
+            &mut rng,
+            predict,
+            loglik,
+            &mut mean,
+            &mut cov,
+            &mut ws,
+        )
+        .unwrap();
         run.means.push([mean[0], mean[1]]);
         run.ess.push(rep.ess);
         run.loglik = rep.log_likelihood;
@@ -132,7 +160,9 @@ fn particle_filter(m: &Model, ys: &[[f64; 2]], n: usize, cfg: FilterConfig<f64>,
 fn ratio_stats(cfg: FilterConfig<f64>, n: usize, seeds: u64) -> (f64, f64) {
     let ys = simulate(&MODEL, 25, 7);
     let (ll, _) = kalman(&MODEL, &ys);
-    let r: Vec<f64> = (0..seeds).map(|s| (particle_filter(&MODEL, &ys, n, cfg, 1000 + s).loglik - ll).exp()).collect();
+    let r: Vec<f64> = (0..seeds)
+        .map(|s| (particle_filter(&MODEL, &ys, n, cfg, 1000 + s).loglik - ll).exp())
+        .collect();
     let mean = r.iter().sum::<f64>() / r.len() as f64;
     let var = r.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (r.len() - 1) as f64;
     (mean, (var / r.len() as f64).sqrt())
@@ -140,7 +170,10 @@ fn ratio_stats(cfg: FilterConfig<f64>, n: usize, seeds: u64) -> (f64, f64) {
 
 #[test]
 fn systematic_adaptive_likelihood_is_unbiased() {
-    let cfg = FilterConfig { resampler: Resampler::Classical(Scheme::Systematic), trigger: Trigger::Ess(0.5) };
+    let cfg = FilterConfig {
+        resampler: Resampler::Classical(Scheme::Systematic),
+        trigger: Trigger::Ess(0.5),
+    };
     let (mean, se) = ratio_stats(cfg, 400, 400);
     // E[exp(ℓ̂)] = exp(ℓ) exactly for a particle filter with adaptive resampling
     // (Del Moral); the sample mean of 400 i.i.d. runs is within 3 standard errors of
@@ -154,7 +187,10 @@ fn systematic_adaptive_likelihood_is_unbiased() {
 
 #[test]
 fn multinomial_always_likelihood_is_unbiased() {
-    let cfg = FilterConfig { resampler: Resampler::Classical(Scheme::Multinomial), trigger: Trigger::Always };
+    let cfg = FilterConfig {
+        resampler: Resampler::Classical(Scheme::Multinomial),
+        trigger: Trigger::Always,
+    };
     let (mean, se) = ratio_stats(cfg, 400, 200);
     // As above with 200 runs.
     eprintln!("multinomial: mean {mean} se {se}");
@@ -165,10 +201,16 @@ fn multinomial_always_likelihood_is_unbiased() {
 #[test]
 fn residual_and_stratified_likelihood_are_unbiased() {
     for scheme in [Scheme::Residual, Scheme::Stratified] {
-        let cfg = FilterConfig { resampler: Resampler::Classical(scheme), trigger: Trigger::Ess(0.7) };
+        let cfg = FilterConfig {
+            resampler: Resampler::Classical(scheme),
+            trigger: Trigger::Ess(0.7),
+        };
         let (mean, se) = ratio_stats(cfg, 100, 200);
         // As above.
-        assert!((mean - 1.0).abs() < 3.0 * se, "{scheme:?}: mean {mean} ± {se}");
+        assert!(
+            (mean - 1.0).abs() < 3.0 * se,
+            "{scheme:?}: mean {mean} ± {se}"
+        );
     }
 }
 
@@ -176,7 +218,10 @@ fn residual_and_stratified_likelihood_are_unbiased() {
 fn filtering_means_follow_the_kalman_filter() {
     let ys = simulate(&MODEL, 50, 8);
     let (_, km) = kalman(&MODEL, &ys);
-    let cfg = FilterConfig { resampler: Resampler::Classical(Scheme::Systematic), trigger: Trigger::Ess(0.5) };
+    let cfg = FilterConfig {
+        resampler: Resampler::Classical(Scheme::Systematic),
+        trigger: Trigger::Ess(0.5),
+    };
     let n = 2000;
     let run = particle_filter(&MODEL, &ys, n, cfg, 5);
     // The filtering posterior variance here is ≤ r = 0.5 per coordinate (the
@@ -187,7 +232,12 @@ fn filtering_means_follow_the_kalman_filter() {
     for (t, (pm, k)) in run.means.iter().zip(&km).enumerate() {
         let tol = 6.0 * (0.5 / run.ess[t]).sqrt();
         for c in 0..2 {
-            assert!((pm[c] - k[c]).abs() < tol, "t={t} c={c}: {} vs {} (tol {tol})", pm[c], k[c]);
+            assert!(
+                (pm[c] - k[c]).abs() < tol,
+                "t={t} c={c}: {} vs {} (tol {tol})",
+                pm[c],
+                k[c]
+            );
         }
     }
 }
@@ -200,8 +250,14 @@ fn ot_resampling_likelihood_is_close_to_kalman() {
     // transport, e.g. wrong weights, is off by ≫ 0.1 per step).
     let ys = simulate(&MODEL, 25, 7);
     let (ll, _) = kalman(&MODEL, &ys);
-    let cfg = FilterConfig { resampler: Resampler::Optimal(OtConfig::new(0.5)), trigger: Trigger::Ess(0.5) };
+    let cfg = FilterConfig {
+        resampler: Resampler::Optimal(OtConfig::new(0.5)),
+        trigger: Trigger::Ess(0.5),
+    };
     let runs = 20;
-    let bias: f64 = (0..runs).map(|s| particle_filter(&MODEL, &ys, 100, cfg, 50 + s).loglik - ll).sum::<f64>() / runs as f64;
+    let bias: f64 = (0..runs)
+        .map(|s| particle_filter(&MODEL, &ys, 100, cfg, 50 + s).loglik - ll)
+        .sum::<f64>()
+        / runs as f64;
     assert!((bias / 25.0).abs() < 0.05, "per-step bias {}", bias / 25.0);
 }

@@ -1,14 +1,18 @@
 //! OT resampling: transport-matrix properties, the two ε limits, a dense transcription
 //! of filterflow's pseudo-code, and bad input.
 
+#![allow(clippy::needless_range_loop)] // index loops mirror the formulas
+
 use otcore::pf::{ot_resample, ot_transport_matrix, ot_workspace_len, OtConfig};
 use otcore::{Error, Real};
-use otcore_tests::{cast, Rng};
+use otcore_tests::{cast, filterflow_dense, Rng};
 
 /// A random cloud (N×d, standard normal around (3, −2, …)) and random log-weights.
 fn cloud(n: usize, d: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
     let mut r = Rng::new(seed);
-    let x: Vec<f64> = (0..n * d).map(|k| r.normal() + if k % 2 == 0 { 3.0 } else { -2.0 }).collect();
+    let x: Vec<f64> = (0..n * d)
+        .map(|k| r.normal() + if k % 2 == 0 { 3.0 } else { -2.0 })
+        .collect();
     let logw: Vec<f64> = (0..n).map(|_| 1.5 * r.normal()).collect();
     (x, logw)
 }
@@ -44,7 +48,10 @@ fn check_marginals<T: Real>(n: usize, d: usize, seed: u64, col_tol: f64, mean_to
     for j in 0..n {
         let col: f64 = (0..n).map(|i| t[i * n + j].to_f64()).sum();
         let want = n as f64 * w[j];
-        assert!((col - want).abs() <= col_tol * (1.0 + want), "column {j}: {col} vs {want}");
+        assert!(
+            (col - want).abs() <= col_tol * (1.0 + want),
+            "column {j}: {col} vs {want}"
+        );
     }
     for i in 0..n {
         let row: f64 = (0..n).map(|j| t[i * n + j].to_f64()).sum();
@@ -60,7 +67,10 @@ fn check_marginals<T: Real>(n: usize, d: usize, seed: u64, col_tol: f64, mean_to
     for k in 0..d {
         let got: f64 = (0..n).map(|i| out[i * d + k].to_f64()).sum::<f64>() / n as f64;
         let want: f64 = (0..n).map(|j| w[j] * xt[j * d + k].to_f64()).sum();
-        assert!((got - want).abs() <= mean_tol * (1.0 + want.abs()), "mean {k}: {got} vs {want}");
+        assert!(
+            (got - want).abs() <= mean_tol * (1.0 + want.abs()),
+            "mean {k}: {got} vs {want}"
+        );
     }
 }
 
@@ -94,7 +104,11 @@ fn large_epsilon_collapses_to_the_weighted_mean() {
         for i in 0..n {
             // The plan at ε is the product plan plus O(C/ε): with normalised costs
             // C ≲ 10 and ε = 1e6, deviations are ~1e-5 of the spread (≈ 1).
-            assert!((out[i * d + k] - mean).abs() < 1e-4, "{} vs {mean}", out[i * d + k]);
+            assert!(
+                (out[i * d + k] - mean).abs() < 1e-4,
+                "{} vs {mean}",
+                out[i * d + k]
+            );
         }
     }
 }
@@ -104,7 +118,11 @@ fn large_epsilon_collapses_to_the_weighted_mean() {
 /// assignment). Returns the source of each target.
 fn brute_force(x: &[f64], d: usize, counts: &[usize]) -> Vec<usize> {
     let n = counts.len();
-    let cost = |i: usize, j: usize| (0..d).map(|k| (x[i * d + k] - x[j * d + k]).powi(2)).sum::<f64>();
+    let cost = |i: usize, j: usize| {
+        (0..d)
+            .map(|k| (x[i * d + k] - x[j * d + k]).powi(2))
+            .sum::<f64>()
+    };
     let mut best = (f64::INFINITY, vec![]);
     let mut left = counts.to_vec();
     let mut cur = vec![0; n];
@@ -151,7 +169,10 @@ fn small_epsilon_approaches_the_exact_assignment() {
     let mut gap = f64::INFINITY;
     for i in 0..n {
         for j in 0..i {
-            let dist = (0..d).map(|k| (x[i * d + k] - x[j * d + k]).powi(2)).sum::<f64>().sqrt();
+            let dist = (0..d)
+                .map(|k| (x[i * d + k] - x[j * d + k]).powi(2))
+                .sum::<f64>()
+                .sqrt();
             gap = gap.min(dist);
         }
     }
@@ -164,82 +185,13 @@ fn small_epsilon_approaches_the_exact_assignment() {
             // converges slowly at ε = 5e-4 (measured residual ≈ 2e-3 after 5000
             // iterations). 5e-3 still identifies the assignment: distinct particles
             // are ≥ `gap` apart (asserted above).
-            assert!((out[i * d + k] - want).abs() < 5e-3, "target {i}: {} vs {want}", out[i * d + k]);
+            assert!(
+                (out[i * d + k] - want).abs() < 5e-3,
+                "target {i}: {} vs {want}",
+                out[i * d + k]
+            );
         }
     }
-}
-
-/// filterflow's algorithm transcribed literally (dense N×N, f64, ½ cost, Jacobi
-/// damped annealed iterations, final step, column renormalisation, x̃ = T·x).
-fn filterflow_dense(x: &[f64], logw: &[f64], d: usize, eps: f64) -> Vec<f64> {
-    let n = logw.len();
-    let nf = n as f64;
-    let lse = |v: &[f64]| {
-        let m = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        m + v.iter().map(|a| (a - m).exp()).sum::<f64>().ln()
-    };
-    let ell: Vec<f64> = {
-        let l = lse(logw);
-        logw.iter().map(|v| v - l).collect()
-    };
-    let mut z = vec![0.0; n * d];
-    let mut s = 0.0f64;
-    for k in 0..d {
-        let m = (0..n).map(|i| x[i * d + k]).sum::<f64>() / nf;
-        let v = (0..n).map(|i| (x[i * d + k] - m).powi(2)).sum::<f64>() / nf;
-        s = s.max(v.sqrt());
-        for i in 0..n {
-            z[i * d + k] = x[i * d + k] - m;
-        }
-    }
-    let sc = s * (d as f64).sqrt();
-    z.iter_mut().for_each(|v| *v /= sc);
-    let (lo, hi) = z.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
-    let c = |i: usize, j: usize| 0.5 * (0..d).map(|k| (z[i * d + k] - z[j * d + k]).powi(2)).sum::<f64>();
-    let softmin = |e: f64, h: &[f64]| -> Vec<f64> {
-        (0..n).map(|i| -e * lse(&(0..n).map(|j| h[j] - c(i, j) / e).collect::<Vec<_>>())).collect()
-    };
-    let mut e = ((hi - lo) * (hi - lo)).max(eps);
-    let mut a = softmin(e, &ell);
-    let mut b = softmin(e, &vec![-nf.ln(); n]);
-    let (mut it, mut cont) = (0, true);
-    while it < 99 && cont {
-        let a2 = softmin(e, &(0..n).map(|j| ell[j] + b[j] / e).collect::<Vec<_>>());
-        let b2 = softmin(e, &(0..n).map(|i| -nf.ln() + a[i] / e).collect::<Vec<_>>());
-        let mut dd = 0.0f64;
-        for i in 0..n {
-            dd = dd.max(((a[i] + a2[i]) / 2.0 - a[i]).abs()).max(((b[i] + b2[i]) / 2.0 - b[i]).abs());
-            a[i] = (a[i] + a2[i]) / 2.0;
-            b[i] = (b[i] + b2[i]) / 2.0;
-        }
-        let en = (e * 0.5625).max(eps);
-        cont = en < e || dd > 1e-3;
-        e = en;
-        it += 1;
-    }
-    let af = softmin(eps, &(0..n).map(|j| ell[j] + b[j] / eps).collect::<Vec<_>>());
-    let bf = softmin(eps, &(0..n).map(|i| -nf.ln() + a[i] / eps).collect::<Vec<_>>());
-    let mut l = vec![0.0; n * n];
-    for i in 0..n {
-        for j in 0..n {
-            l[i * n + j] = (af[i] + bf[j] - c(i, j)) / eps;
-        }
-    }
-    for j in 0..n {
-        let col = lse(&(0..n).map(|i| l[i * n + j]).collect::<Vec<_>>());
-        for i in 0..n {
-            l[i * n + j] += -col + nf.ln() + ell[j];
-        }
-    }
-    let mut out = vec![0.0; n * d];
-    for i in 0..n {
-        for j in 0..n {
-            for k in 0..d {
-                out[i * d + k] += l[i * n + j].exp() * x[j * d + k];
-            }
-        }
-    }
-    out
 }
 
 #[test]
@@ -247,17 +199,20 @@ fn matches_a_dense_transcription_of_filterflow() {
     for (n, d, eps, seed) in [(25, 2, 0.25, 31), (40, 3, 0.5, 32), (16, 1, 0.75, 33)] {
         let (x, logw) = cloud(n, d, seed);
         let ours = resampled(&x, &logw, d, &OtConfig::new(eps));
-        let theirs = filterflow_dense(&x, &logw, d, eps);
-        let t = matrix(&x, &logw, d, &OtConfig::new(eps));
+        let theirs = filterflow_dense(&x, &logw, d, eps, None, None);
         for i in 0..n {
-            let row: f64 = (0..n).map(|j| t[i * n + j]).sum();
+            let row = theirs.rows[i];
             for k in 0..d {
                 // Same iterates in exact arithmetic; ours adds the centring
                 // m·(1 − row_i) (module docs), so compare after removing it, to
                 // 1e-9 (f64 rounding through ~100 LSE iterations).
                 let m = (0..n).map(|j| x[j * d + k]).sum::<f64>() / n as f64;
-                let ff = theirs[i * d + k] + m * (1.0 - row);
-                assert!((ours[i * d + k] - ff).abs() < 1e-9, "n={n} i={i}: {} vs {ff}", ours[i * d + k]);
+                let ff = theirs.x[i * d + k] + m * (1.0 - row);
+                assert!(
+                    (ours[i * d + k] - ff).abs() < 1e-9,
+                    "n={n} i={i}: {} vs {ff}",
+                    ours[i * d + k]
+                );
             }
         }
     }
@@ -271,9 +226,10 @@ fn bad_input_is_refused_and_nothing_written() {
     let mut ws = vec![0.0; ot_workspace_len(n, d)];
     let canary = 12345.0;
     let mut out = vec![canary; n * d];
-    let run = |x: &[f64], l: &[f64], d: usize, cfg: &OtConfig<f64>, ws: &mut [f64], out: &mut [f64]| {
-        ot_resample(x, l, d, cfg, out, ws)
-    };
+    let run =
+        |x: &[f64], l: &[f64], d: usize, cfg: &OtConfig<f64>, ws: &mut [f64], out: &mut [f64]| {
+            ot_resample(x, l, d, cfg, out, ws)
+        };
     let mut nan_x = x.clone();
     nan_x[3] = f64::NAN;
     let mut inf_l = logw.clone();
@@ -284,15 +240,45 @@ fn bad_input_is_refused_and_nothing_written() {
     let mut bad_scaling = cfg;
     bad_scaling.scaling = 1.0;
     let mut small_ws = vec![0.0; ot_workspace_len(n, d) - 1];
-    assert_eq!(run(&nan_x, &logw, d, &cfg, &mut ws, &mut out), Err(Error::NonFiniteInput));
-    assert_eq!(run(&x, &inf_l, d, &cfg, &mut ws, &mut out), Err(Error::NonFiniteInput));
-    assert_eq!(run(&x, &dead, d, &cfg, &mut ws, &mut out), Err(Error::ZeroMass));
-    assert_eq!(run(&x, &logw, d, &bad_eps, &mut ws, &mut out), Err(Error::InvalidEpsilon));
-    assert_eq!(run(&x, &logw, d, &bad_scaling, &mut ws, &mut out), Err(Error::InvalidParameter));
-    assert_eq!(run(&x, &logw, d, &cfg, &mut small_ws, &mut out), Err(Error::WorkspaceTooSmall));
-    assert_eq!(run(&x, &logw, 0, &cfg, &mut ws, &mut out), Err(Error::EmptyInput));
-    assert_eq!(run(&[], &[], d, &cfg, &mut ws, &mut []), Err(Error::EmptyInput));
-    assert_eq!(run(&x[1..], &logw, d, &cfg, &mut ws, &mut out), Err(Error::LengthMismatch));
-    assert_eq!(run(&x, &logw, d, &cfg, &mut ws, &mut out[1..]), Err(Error::LengthMismatch));
+    assert_eq!(
+        run(&nan_x, &logw, d, &cfg, &mut ws, &mut out),
+        Err(Error::NonFiniteInput)
+    );
+    assert_eq!(
+        run(&x, &inf_l, d, &cfg, &mut ws, &mut out),
+        Err(Error::NonFiniteInput)
+    );
+    assert_eq!(
+        run(&x, &dead, d, &cfg, &mut ws, &mut out),
+        Err(Error::ZeroMass)
+    );
+    assert_eq!(
+        run(&x, &logw, d, &bad_eps, &mut ws, &mut out),
+        Err(Error::InvalidEpsilon)
+    );
+    assert_eq!(
+        run(&x, &logw, d, &bad_scaling, &mut ws, &mut out),
+        Err(Error::InvalidParameter)
+    );
+    assert_eq!(
+        run(&x, &logw, d, &cfg, &mut small_ws, &mut out),
+        Err(Error::WorkspaceTooSmall)
+    );
+    assert_eq!(
+        run(&x, &logw, 0, &cfg, &mut ws, &mut out),
+        Err(Error::EmptyInput)
+    );
+    assert_eq!(
+        run(&[], &[], d, &cfg, &mut ws, &mut []),
+        Err(Error::EmptyInput)
+    );
+    assert_eq!(
+        run(&x[1..], &logw, d, &cfg, &mut ws, &mut out),
+        Err(Error::LengthMismatch)
+    );
+    assert_eq!(
+        run(&x, &logw, d, &cfg, &mut ws, &mut out[1..]),
+        Err(Error::LengthMismatch)
+    );
     assert!(out.iter().all(|&v| v == canary));
 }

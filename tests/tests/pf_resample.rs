@@ -1,5 +1,7 @@
 //! Classical resamplers and the filter step: distributional properties and bad input.
 
+#![allow(clippy::needless_range_loop)] // index loops mirror the formulas
+
 use otcore::pf::{
     ancestors, filter_workspace_len, resample_particles, step, FilterConfig, OtConfig,
     RandomSource, Resampler, Scheme, SplitMix64, Totals, Trigger,
@@ -7,11 +9,24 @@ use otcore::pf::{
 use otcore::Error;
 use otcore_tests::Rng;
 
-const SCHEMES: [Scheme; 4] = [Scheme::Multinomial, Scheme::Stratified, Scheme::Systematic, Scheme::Residual];
+const SCHEMES: [Scheme; 4] = [
+    Scheme::Multinomial,
+    Scheme::Stratified,
+    Scheme::Systematic,
+    Scheme::Residual,
+];
 
 fn random_logw(n: usize, seed: u64) -> Vec<f64> {
     let mut r = Rng::new(seed);
-    (0..n).map(|i| if i % 7 == 3 { f64::NEG_INFINITY } else { 2.0 * r.normal() }).collect()
+    (0..n)
+        .map(|i| {
+            if i % 7 == 3 {
+                f64::NEG_INFINITY
+            } else {
+                2.0 * r.normal()
+            }
+        })
+        .collect()
 }
 
 fn weights(logw: &[f64]) -> Vec<f64> {
@@ -31,7 +46,10 @@ fn offspring_counts_have_the_right_mean_and_dead_particles_never_survive() {
         let mut a = vec![0usize; n];
         for _ in 0..reps {
             ancestors(scheme, &logw, &mut rng, &mut a).unwrap();
-            assert!(a.windows(2).all(|p| p[0] <= p[1]) || scheme == Scheme::Residual, "{scheme:?} not sorted");
+            assert!(
+                a.windows(2).all(|p| p[0] <= p[1]) || scheme == Scheme::Residual,
+                "{scheme:?} not sorted"
+            );
             for &i in &a {
                 assert!(w[i] > 0.0, "{scheme:?} picked a dead particle");
                 counts[i] += 1.0;
@@ -44,7 +62,10 @@ fn offspring_counts_have_the_right_mean_and_dead_particles_never_survive() {
             // the mean of 4000 reps has SE ≤ sqrt(N·W_i/4000); 5 SE over 50 particles
             // × 4 schemes keeps false alarms below 1e-4.
             let se = (want / reps as f64).sqrt();
-            assert!((got - want).abs() <= 5.0 * se + 1e-12, "{scheme:?} particle {i}: {got} vs {want}");
+            assert!(
+                (got - want).abs() <= 5.0 * se + 1e-12,
+                "{scheme:?} particle {i}: {got} vs {want}"
+            );
         }
     }
 }
@@ -65,7 +86,9 @@ fn systematic_and_residual_counts_are_within_one_of_n_w() {
                 // Systematic: ⌊N·W⌋ or ⌈N·W⌉ (a property of the single-uniform grid);
                 // residual: at least ⌊N·W⌋ deterministic copies.
                 match scheme {
-                    Scheme::Systematic => assert!(c >= nw.floor() && c <= nw.ceil(), "sys {i}: {c} vs {nw}"),
+                    Scheme::Systematic => {
+                        assert!(c >= nw.floor() && c <= nw.ceil(), "sys {i}: {c} vs {nw}")
+                    }
                     _ => assert!(c >= nw.floor(), "res {i}: {c} vs {nw}"),
                 }
             }
@@ -92,7 +115,13 @@ fn rounding_at_the_end_of_the_cdf_is_safe() {
 #[test]
 fn resample_particles_copies_ancestors() {
     let (n, d) = (5, 3);
-    let logw = [0.0, f64::NEG_INFINITY, 0.0, f64::NEG_INFINITY, f64::NEG_INFINITY];
+    let logw = [
+        0.0,
+        f64::NEG_INFINITY,
+        0.0,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    ];
     let x: Vec<f64> = (0..n * d).map(|k| k as f64).collect();
     let mut out = vec![0.0; n * d];
     let mut rng = SplitMix64::new(5);
@@ -122,13 +151,25 @@ fn resampler_bad_input() {
             assert_eq!(ancestors(s, &logw, &mut rng, &mut a), Err(e));
         }
     }
-    assert_eq!(ancestors::<f64, _>(Scheme::Systematic, &[], &mut rng, &mut []), Err(Error::EmptyInput));
+    assert_eq!(
+        ancestors::<f64, _>(Scheme::Systematic, &[], &mut rng, &mut []),
+        Err(Error::EmptyInput)
+    );
     assert!(a.iter().all(|&v| v == canary));
     let mut out = vec![1.5; 6];
     let x = [0.0, 1.0, f64::NAN, 3.0, 4.0, 5.0];
-    assert_eq!(resample_particles(Scheme::Residual, &[0.0; 3], &mut rng, &x, 2, &mut out), Err(Error::NonFiniteInput));
-    assert_eq!(resample_particles(Scheme::Residual, &[0.0; 3], &mut rng, &x, 0, &mut out), Err(Error::EmptyInput));
-    assert_eq!(resample_particles(Scheme::Residual, &[0.0; 3], &mut rng, &x[..4], 2, &mut out), Err(Error::LengthMismatch));
+    assert_eq!(
+        resample_particles(Scheme::Residual, &[0.0; 3], &mut rng, &x, 2, &mut out),
+        Err(Error::NonFiniteInput)
+    );
+    assert_eq!(
+        resample_particles(Scheme::Residual, &[0.0; 3], &mut rng, &x, 0, &mut out),
+        Err(Error::EmptyInput)
+    );
+    assert_eq!(
+        resample_particles(Scheme::Residual, &[0.0; 3], &mut rng, &x[..4], 2, &mut out),
+        Err(Error::LengthMismatch)
+    );
     assert!(out.iter().all(|&v| v == 1.5));
 }
 
@@ -148,7 +189,11 @@ fn refused(
     let (x0, l0) = (x.clone(), logw.clone());
     let (mut x, mut logw) = (x, logw);
     let mut rng = SplitMix64::new(77);
-    let mut totals = Totals { log_likelihood: 1.25, steps: 3, resamples: 1 };
+    let mut totals = Totals {
+        log_likelihood: 1.25,
+        steps: 3,
+        resamples: 1,
+    };
     let (mut mean, mut cov) = (vec![9.0; d], vec![9.0; d * d]);
     let mut ws = vec![0.0; ws_len];
     let got = step(
@@ -170,8 +215,18 @@ fn refused(
     assert_eq!(got, Err(want));
     assert_eq!(x.len(), x0.len());
     assert!(x.iter().zip(&x0).all(|(a, b)| a.to_bits() == b.to_bits()));
-    assert!(logw.iter().zip(&l0).all(|(a, b)| a.to_bits() == b.to_bits()));
-    assert_eq!(totals, Totals { log_likelihood: 1.25, steps: 3, resamples: 1 });
+    assert!(logw
+        .iter()
+        .zip(&l0)
+        .all(|(a, b)| a.to_bits() == b.to_bits()));
+    assert_eq!(
+        totals,
+        Totals {
+            log_likelihood: 1.25,
+            steps: 3,
+            resamples: 1
+        }
+    );
     assert!(mean.iter().chain(&cov).all(|&v| v == 9.0));
     assert_eq!(rng, SplitMix64::new(77), "RNG advanced on error");
 }
@@ -181,8 +236,14 @@ fn filter_step_bad_input_changes_nothing() {
     let n = 6;
     let x: Vec<f64> = (0..2 * n).map(|k| k as f64 * 0.3).collect();
     let logw = vec![-(n as f64).ln(); n];
-    let sys = FilterConfig { resampler: Resampler::Classical(Scheme::Systematic), trigger: Trigger::Always };
-    let ot = FilterConfig { resampler: Resampler::Optimal(OtConfig::new(0.5)), trigger: Trigger::Always };
+    let sys = FilterConfig {
+        resampler: Resampler::Classical(Scheme::Systematic),
+        trigger: Trigger::Always,
+    };
+    let ot = FilterConfig {
+        resampler: Resampler::Optimal(OtConfig::new(0.5)),
+        trigger: Trigger::Always,
+    };
     let ws = filter_workspace_len(n, 2, false);
     let wso = filter_workspace_len(n, 2, true);
     let copy = |p: &[f64], q: &mut [f64]| {
@@ -195,44 +256,154 @@ fn filter_step_bad_input_changes_nothing() {
     };
     let mut nan_x = x.clone();
     nan_x[4] = f64::NAN;
-    refused(sys, nan_x, logw.clone(), ws, &copy, &flat, Error::NonFiniteInput);
+    refused(
+        sys,
+        nan_x,
+        logw.clone(),
+        ws,
+        &copy,
+        &flat,
+        Error::NonFiniteInput,
+    );
     let mut bad_l = logw.clone();
     bad_l[0] = f64::NAN;
-    refused(sys, x.clone(), bad_l, ws, &copy, &flat, Error::NonFiniteInput);
-    refused(sys, x.clone(), vec![f64::NEG_INFINITY; n], ws, &copy, &flat, Error::ZeroMass);
-    refused(sys, x[..11].to_vec(), logw.clone(), ws, &copy, &flat, Error::LengthMismatch);
+    refused(
+        sys,
+        x.clone(),
+        bad_l,
+        ws,
+        &copy,
+        &flat,
+        Error::NonFiniteInput,
+    );
+    refused(
+        sys,
+        x.clone(),
+        vec![f64::NEG_INFINITY; n],
+        ws,
+        &copy,
+        &flat,
+        Error::ZeroMass,
+    );
+    refused(
+        sys,
+        x[..11].to_vec(),
+        logw.clone(),
+        ws,
+        &copy,
+        &flat,
+        Error::LengthMismatch,
+    );
     refused(sys, vec![], vec![], ws, &copy, &flat, Error::EmptyInput);
     for t in [-0.1, 1.5, f64::NAN] {
-        let c = FilterConfig { trigger: Trigger::Ess(t), ..sys };
-        refused(c, x.clone(), logw.clone(), ws, &copy, &flat, Error::InvalidParameter);
+        let c = FilterConfig {
+            trigger: Trigger::Ess(t),
+            ..sys
+        };
+        refused(
+            c,
+            x.clone(),
+            logw.clone(),
+            ws,
+            &copy,
+            &flat,
+            Error::InvalidParameter,
+        );
     }
     let mut bad_eps = OtConfig::new(0.5);
     bad_eps.epsilon = -1.0;
-    let c = FilterConfig { resampler: Resampler::Optimal(bad_eps), ..ot };
-    refused(c, x.clone(), logw.clone(), wso, &copy, &flat, Error::InvalidEpsilon);
-    refused(sys, x.clone(), logw.clone(), ws - 1, &copy, &flat, Error::WorkspaceTooSmall);
-    refused(ot, x.clone(), logw.clone(), ws, &copy, &flat, Error::WorkspaceTooSmall);
+    let c = FilterConfig {
+        resampler: Resampler::Optimal(bad_eps),
+        ..ot
+    };
+    refused(
+        c,
+        x.clone(),
+        logw.clone(),
+        wso,
+        &copy,
+        &flat,
+        Error::InvalidEpsilon,
+    );
+    refused(
+        sys,
+        x.clone(),
+        logw.clone(),
+        ws - 1,
+        &copy,
+        &flat,
+        Error::WorkspaceTooSmall,
+    );
+    refused(
+        ot,
+        x.clone(),
+        logw.clone(),
+        ws,
+        &copy,
+        &flat,
+        Error::WorkspaceTooSmall,
+    );
     // Callbacks that fail or return garbage.
     let fails = |_: &[f64], _: &mut [f64]| Err(Error::InvalidParameter);
-    refused(sys, x.clone(), logw.clone(), ws, &fails, &flat, Error::InvalidParameter);
-    refused(sys, x.clone(), logw.clone(), ws, &copy, &fails, Error::InvalidParameter);
+    refused(
+        sys,
+        x.clone(),
+        logw.clone(),
+        ws,
+        &fails,
+        &flat,
+        Error::InvalidParameter,
+    );
+    refused(
+        sys,
+        x.clone(),
+        logw.clone(),
+        ws,
+        &copy,
+        &fails,
+        Error::InvalidParameter,
+    );
     let nan_pred = |p: &[f64], q: &mut [f64]| {
         q.copy_from_slice(p);
         q[3] = f64::NAN;
         Ok(())
     };
-    refused(ot, x.clone(), logw.clone(), wso, &nan_pred, &flat, Error::NonFinite);
+    refused(
+        ot,
+        x.clone(),
+        logw.clone(),
+        wso,
+        &nan_pred,
+        &flat,
+        Error::NonFinite,
+    );
     let nan_lik = |_: &[f64], l: &mut [f64]| {
         l.fill(0.0);
         l[2] = f64::NAN;
         Ok(())
     };
-    refused(sys, x.clone(), logw.clone(), ws, &copy, &nan_lik, Error::NonFinite);
+    refused(
+        sys,
+        x.clone(),
+        logw.clone(),
+        ws,
+        &copy,
+        &nan_lik,
+        Error::NonFinite,
+    );
     let dead = |_: &[f64], l: &mut [f64]| {
         l.fill(f64::NEG_INFINITY);
         Ok(())
     };
-    refused(ot, x.clone(), logw.clone(), wso, &copy, &dead, Error::ZeroMass);
+    refused(
+        ot,
+        x.clone(),
+        logw.clone(),
+        wso,
+        &copy,
+        &dead,
+        Error::ZeroMass,
+    );
 }
 
 #[test]
@@ -245,7 +416,10 @@ fn step_bookkeeping_with_and_without_resampling() {
     let mut totals = Totals::default();
     let (mut mean, mut cov) = (vec![0.0], vec![0.0]);
     let mut ws = vec![0.0; filter_workspace_len(2, 1, false)];
-    let never = FilterConfig { resampler: Resampler::Classical(Scheme::Systematic), trigger: Trigger::Never };
+    let never = FilterConfig {
+        resampler: Resampler::Classical(Scheme::Systematic),
+        trigger: Trigger::Never,
+    };
     let lik = |_: &[f64], l: &mut [f64]| {
         l[0] = (0.6f64).ln();
         l[1] = (0.2f64).ln();
@@ -255,15 +429,44 @@ fn step_bookkeeping_with_and_without_resampling() {
         q.copy_from_slice(p);
         Ok(())
     };
-    let r = step(&mut x, &mut logw, d, &never, &mut totals, &mut rng, same, lik, &mut mean, &mut cov, &mut ws).unwrap();
+    let r = step(
+        &mut x,
+        &mut logw,
+        d,
+        &never,
+        &mut totals,
+        &mut rng,
+        same,
+        lik,
+        &mut mean,
+        &mut cov,
+        &mut ws,
+    )
+    .unwrap();
     // Δℓ = log(0.25·0.6 + 0.75·0.2) = log 0.3; new W = (0.5, 0.5), ESS 2.
     assert!((r.log_likelihood_increment - (0.3f64).ln()).abs() < 1e-15);
     assert!((r.ess - 2.0).abs() < 1e-13);
     assert!(!r.resampled);
     assert!((logw[0] - (0.5f64).ln()).abs() < 1e-15);
     assert!((mean[0] - 0.5).abs() < 1e-15 && (cov[0] - 0.25).abs() < 1e-15);
-    let always = FilterConfig { trigger: Trigger::Always, ..never };
-    let r = step(&mut x, &mut logw, d, &always, &mut totals, &mut rng, same, lik, &mut mean, &mut cov, &mut ws).unwrap();
+    let always = FilterConfig {
+        trigger: Trigger::Always,
+        ..never
+    };
+    let r = step(
+        &mut x,
+        &mut logw,
+        d,
+        &always,
+        &mut totals,
+        &mut rng,
+        same,
+        lik,
+        &mut mean,
+        &mut cov,
+        &mut ws,
+    )
+    .unwrap();
     // Δℓ = log(0.5·0.6 + 0.5·0.2) = log 0.4; then uniform weights.
     assert!((r.log_likelihood_increment - (0.4f64).ln()).abs() < 1e-15);
     assert!((totals.log_likelihood - (0.12f64).ln()).abs() < 1e-14);

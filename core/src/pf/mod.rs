@@ -16,9 +16,10 @@ pub mod rng;
 pub mod weights;
 
 pub use filter::{
-    filter_workspace_len, step, uniform_log_weights, FilterConfig, Resampler, StepReport,
-    Totals, Trigger,
+    filter_workspace_len, step, uniform_log_weights, FilterConfig, Resampler, StepReport, Totals,
+    Trigger,
 };
+pub use grad::{ot_resample_vjp, vjp_workspace_len, Vjp, VjpReport};
 pub use ot_resample::{ot_resample, ot_transport_matrix, ot_workspace_len, OtConfig, OtReport};
 pub use resample::{ancestors, resample_particles, Scheme};
 pub use rng::{RandomSource, SplitMix64};

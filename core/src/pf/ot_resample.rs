@@ -139,7 +139,11 @@ pub(crate) struct Fitted<T> {
     pub report: OtReport<T>,
 }
 
-pub(crate) fn split<T>(ws: &mut [T], n: usize, d: usize) -> Result<(OtWork<'_, T>, &mut [T]), Error> {
+pub(crate) fn split<T>(
+    ws: &mut [T],
+    n: usize,
+    d: usize,
+) -> Result<(OtWork<'_, T>, &mut [T]), Error> {
     let np = padded(n);
     if ws.len() < ot_workspace_len(n, d) {
         return Err(Error::WorkspaceTooSmall);
@@ -257,7 +261,12 @@ pub(crate) fn fit<T: Real>(
         fill(w.v, &|i| -log_n + a.get(i).copied().unwrap_or(T::ZERO) / e);
         softmin(&cl, w.v, e, n, w.g);
         change = T::ZERO;
-        for (old, new) in a.iter_mut().zip(w.fa.iter()).chain(b.iter_mut().zip(w.g.iter())).take(2 * np) {
+        for (old, new) in a
+            .iter_mut()
+            .zip(w.fa.iter())
+            .chain(b.iter_mut().zip(w.g.iter()))
+            .take(2 * np)
+        {
             let avg = (*old + *new) * T::HALF;
             change = change.max_fast((avg - *old).abs());
             *old = avg;
@@ -271,11 +280,17 @@ pub(crate) fn fit<T: Real>(
         it += 1;
     }
     // (d) the final step at ε, and the column-normalisation potential g.
-    fill(w.v, &|j| ell(j) + b.get(j).copied().unwrap_or(T::ZERO) / eps);
+    fill(w.v, &|j| {
+        ell(j) + b.get(j).copied().unwrap_or(T::ZERO) / eps
+    });
     softmin(&cl, w.v, eps, n, w.fa);
     fill(w.v, &|i| w.fa.get(i).copied().unwrap_or(T::ZERO) / eps);
     softmin(&cl, w.v, eps, n, w.g);
-    if w.fa.iter().chain(w.g.iter()).take(n).any(|v| !v.is_finite())
+    if w.fa
+        .iter()
+        .chain(w.g.iter())
+        .take(n)
+        .any(|v| !v.is_finite())
         || w.g.iter().take(n).any(|v| !v.is_finite())
     {
         return Err(Error::NonFinite);
@@ -308,7 +323,13 @@ pub(crate) fn source_exponents<T: Real>(logw: &[T], fit: &Fitted<T>, g: &[T], v:
 }
 
 /// Applies the fitted transport: x̃_i = m + S·N·Σ_j P_ij z_j (x̃: N×d row-major).
-pub(crate) fn transport<T: Real>(x: &[T], logw: &[T], fit: &Fitted<T>, w: &mut OtWork<'_, T>, out: &mut [T]) {
+pub(crate) fn transport<T: Real>(
+    x: &[T],
+    logw: &[T],
+    fit: &Fitted<T>,
+    w: &mut OtWork<'_, T>,
+    out: &mut [T],
+) {
     let (n, np, d) = (fit.n, fit.np, fit.d);
     let nf = T::from_usize(n);
     source_exponents(logw, fit, w.g, w.v);

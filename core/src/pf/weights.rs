@@ -83,7 +83,8 @@ pub(crate) fn moments<T: Real>(x: &[T], logw: &[T], d: usize, mean: &mut [T], co
     for (xi, &l) in x.chunks_exact(d).zip(logw) {
         let w = l.exp();
         for (r, row) in cov.chunks_exact_mut(d).enumerate() {
-            let dr = xi.get(r).copied().unwrap_or(T::ZERO) - mean.get(r).copied().unwrap_or(T::ZERO);
+            let dr =
+                xi.get(r).copied().unwrap_or(T::ZERO) - mean.get(r).copied().unwrap_or(T::ZERO);
             for ((c, &xc), &mc) in row.iter_mut().zip(xi).zip(mean.iter()) {
                 *c += w * dr * (xc - mc);
             }
