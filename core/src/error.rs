@@ -31,6 +31,9 @@ pub enum Error {
     /// A non-finite value appeared during the computation (overflow); the potentials
     /// of the last good iterate are not returned.
     NonFinite,
+    /// A caller-supplied callback (particle-filter transition or likelihood) reported
+    /// failure.
+    CallbackFailed,
 }
 
 impl core::fmt::Display for Error {
@@ -47,6 +50,7 @@ impl core::fmt::Display for Error {
             Error::WorkspaceTooSmall => "workspace too small",
             Error::NeedsPointClouds => "operation needs point clouds, not a cost matrix",
             Error::NonFinite => "non-finite value during the computation",
+            Error::CallbackFailed => "a callback reported failure",
         })
     }
 }
