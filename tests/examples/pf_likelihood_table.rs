@@ -27,7 +27,10 @@ fn simulate(theta: f64, seed: u64) -> Vec<[f64; 2]> {
     let mut x = [r.normal::<f64>(), r.normal::<f64>()];
     (0..T)
         .map(|_| {
-            x = [theta * x[0] + r.normal::<f64>(), theta * x[1] + r.normal::<f64>()];
+            x = [
+                theta * x[0] + r.normal::<f64>(),
+                theta * x[1] + r.normal::<f64>(),
+            ];
             let s = OBS_VAR.sqrt();
             [x[0] + s * r.normal::<f64>(), x[1] + s * r.normal::<f64>()]
         })
@@ -114,8 +117,10 @@ fn main() {
         kf[0], kf[1], kf[2]
     );
     for n in [25, 50, 100] {
-        let mut rows: Vec<(String, Resampler<f64>)> =
-            vec![("systematic".into(), Resampler::Classical(Scheme::Systematic))];
+        let mut rows: Vec<(String, Resampler<f64>)> = vec![(
+            "systematic".into(),
+            Resampler::Classical(Scheme::Systematic),
+        )];
         for eps in [0.25, 0.5, 0.75] {
             let mut c = OtConfig::new(eps);
             c.scaling = 0.9;
@@ -133,7 +138,10 @@ fn main() {
                     format!("{m:.4} ± {sd:.4} (bias {:+.4})", m - k)
                 })
                 .collect();
-            println!("| {n} | {name} | {} | {} | {} |", cells[0], cells[1], cells[2]);
+            println!(
+                "| {n} | {name} | {} | {} | {} |",
+                cells[0], cells[1], cells[2]
+            );
         }
     }
 }

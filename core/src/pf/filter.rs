@@ -153,101 +153,82 @@ where
     L: FnOnce(&[T], &mut [T]) -> Result<(), Error>,
 {
     let saved = rng.clone();
-    let out = step_inner(x, logw, d, cfg, totals, rng, predict, loglik, mean, cov, ws);
+    // The body runs in a closure so that every early error return restores the RNG.
+    let body = || -> Result<StepReport<T>, Error> {
+        let lse_prev = check_inputs(x, logw, d)?;
+        cfg.check()?;
+        let n = logw.len();
+        if mean.len() != d || Some(cov.len()) != d.checked_mul(d) {
+            return Err(Error::LengthMismatch);
+        }
+        let optimal = matches!(cfg.resampler, Resampler::Optimal(_));
+        if ws.len() < filter_workspace_len(n, d, optimal) {
+            return Err(Error::WorkspaceTooSmall);
+        }
+        let (xp, rest) = ws.split_at_mut(n * d);
+        let (lam, rest) = rest.split_at_mut(n);
+        // 1. predict.
+        predict(x, xp, rng)?;
+        if xp.iter().any(|v| !v.is_finite()) {
+            return Err(Error::NonFinite);
+        }
+        // 2. weight: lam ← ℓ_prev + λ, Δℓ = LSE, then normalise.
+        loglik(xp, lam)?;
+        for (l, &w) in lam.iter_mut().zip(logw.iter()) {
+            if l.is_nan() || *l == T::INFINITY {
+                return Err(Error::NonFinite);
+            }
+            *l += w - lse_prev;
+        }
+        let delta = log_sum_exp(lam)?;
+        for l in lam.iter_mut() {
+            *l -= delta;
+        }
+        // 3. ESS and the decision.
+        let ess_now = ess(lam);
+        let resample = match cfg.trigger {
+            Trigger::Ess(t) => ess_now < t * T::from_usize(n),
+            Trigger::Always => true,
+            Trigger::Never => false,
+        };
+        // 4. resample (the OT fit can fail, so it runs before anything is written).
+        let mut ot = None;
+        match cfg.resampler {
+            Resampler::Optimal(c) if resample => {
+                let (mut w, _) = split(rest, n, d)?;
+                let fitted = fit(xp, lam, d, T::ZERO, &c, &mut w)?;
+                moments(xp, lam, d, mean, cov);
+                super::ot_resample::transport(xp, lam, &fitted, &mut w, x);
+                ot = Some(fitted.report);
+            }
+            Resampler::Classical(s) if resample => {
+                moments(xp, lam, d, mean, cov);
+                gather(s, lam, rng, xp, d, x);
+            }
+            _ => {
+                moments(xp, lam, d, mean, cov);
+                x.copy_from_slice(xp);
+            }
+        }
+        if resample {
+            uniform_log_weights(logw);
+        } else {
+            logw.copy_from_slice(lam);
+        }
+        totals.log_likelihood += delta;
+        totals.steps += 1;
+        totals.resamples += u64::from(resample);
+        Ok(StepReport {
+            log_likelihood_increment: delta,
+            log_likelihood: totals.log_likelihood,
+            ess: ess_now,
+            resampled: resample,
+            ot,
+        })
+    };
+    let out = body();
     if out.is_err() {
         *rng = saved;
     }
     out
-}
-
-#[allow(clippy::too_many_arguments)]
-fn step_inner<T, R, P, L>(
-    x: &mut [T],
-    logw: &mut [T],
-    d: usize,
-    cfg: &FilterConfig<T>,
-    totals: &mut Totals<T>,
-    rng: &mut R,
-    predict: P,
-    loglik: L,
-    mean: &mut [T],
-    cov: &mut [T],
-    ws: &mut [T],
-) -> Result<StepReport<T>, Error>
-where
-    T: Real,
-    R: RandomSource,
-    P: FnOnce(&[T], &mut [T], &mut R) -> Result<(), Error>,
-    L: FnOnce(&[T], &mut [T]) -> Result<(), Error>,
-{
-    let lse_prev = check_inputs(x, logw, d)?;
-    cfg.check()?;
-    let n = logw.len();
-    if mean.len() != d || Some(cov.len()) != d.checked_mul(d) {
-        return Err(Error::LengthMismatch);
-    }
-    let optimal = matches!(cfg.resampler, Resampler::Optimal(_));
-    if ws.len() < filter_workspace_len(n, d, optimal) {
-        return Err(Error::WorkspaceTooSmall);
-    }
-    let (xp, rest) = ws.split_at_mut(n * d);
-    let (lam, rest) = rest.split_at_mut(n);
-    // 1. predict.
-    predict(x, xp, rng)?;
-    if xp.iter().any(|v| !v.is_finite()) {
-        return Err(Error::NonFinite);
-    }
-    // 2. weight: lam ← ℓ_prev + λ, Δℓ = LSE, then normalise.
-    loglik(xp, lam)?;
-    for (l, &w) in lam.iter_mut().zip(logw.iter()) {
-        if l.is_nan() || *l == T::INFINITY {
-            return Err(Error::NonFinite);
-        }
-        *l += w - lse_prev;
-    }
-    let delta = log_sum_exp(lam)?;
-    for l in lam.iter_mut() {
-        *l -= delta;
-    }
-    // 3. ESS and the decision.
-    let ess_now = ess(lam);
-    let resample = match cfg.trigger {
-        Trigger::Ess(t) => ess_now < t * T::from_usize(n),
-        Trigger::Always => true,
-        Trigger::Never => false,
-    };
-    // 4. resample (the OT fit can fail, so it runs before anything is written).
-    let mut ot = None;
-    match cfg.resampler {
-        Resampler::Optimal(c) if resample => {
-            let (mut w, _) = split(rest, n, d)?;
-            let fitted = fit(xp, lam, d, T::ZERO, &c, &mut w)?;
-            moments(xp, lam, d, mean, cov);
-            super::ot_resample::transport(xp, lam, &fitted, &mut w, x);
-            ot = Some(fitted.report);
-        }
-        Resampler::Classical(s) if resample => {
-            moments(xp, lam, d, mean, cov);
-            gather(s, lam, rng, xp, d, x);
-        }
-        _ => {
-            moments(xp, lam, d, mean, cov);
-            x.copy_from_slice(xp);
-        }
-    }
-    if resample {
-        uniform_log_weights(logw);
-    } else {
-        logw.copy_from_slice(lam);
-    }
-    totals.log_likelihood += delta;
-    totals.steps += 1;
-    totals.resamples += u64::from(resample);
-    Ok(StepReport {
-        log_likelihood_increment: delta,
-        log_likelihood: totals.log_likelihood,
-        ess: ess_now,
-        resampled: resample,
-        ot,
-    })
 }

@@ -93,6 +93,13 @@ struct Side<'a, T> {
 }
 
 impl<T: Real> Side<'_, T> {
+    /// Runs one target through the kernel; returns the factor e^σ by which the
+    /// reducer's totals must be multiplied.
+    fn reduce<R: crate::kernel::Reduce<T>>(&self, p: usize, red: &mut R) -> T {
+        let u = self.u.get(p).copied().unwrap_or(T::ZERO);
+        shifted(&self.cl, p, u, self.v, self.kappa, red).exp()
+    }
+
     /// Target-major output, `1 + nch` values per target: Σ_q K_pq and
     /// Σ_q K_pq·chan_c(q) for the `nch` channels of `chan` (channel-major, stride np).
     fn weighted(&self, chan: &[T], nch: usize, np: usize, out: &mut [T]) {
@@ -104,15 +111,7 @@ impl<T: Real> Side<'_, T> {
                 out: rest,
                 sum: Sum::new(),
             };
-            let sh = shifted(
-                &self.cl,
-                p,
-                self.u.get(p).copied().unwrap_or(T::ZERO),
-                self.v,
-                self.kappa,
-                &mut red,
-            );
-            let f = sh.exp();
+            let f = self.reduce(p, &mut red);
             s0[0] = red.sum.total() * f;
             for r in rest.iter_mut() {
                 *r *= f;
@@ -147,15 +146,7 @@ impl<T: Real> Side<'_, T> {
                 clip,
                 out: &mut *o,
             };
-            let sh = shifted(
-                &self.cl,
-                p,
-                self.u.get(p).copied().unwrap_or(T::ZERO),
-                self.v,
-                self.kappa,
-                &mut red,
-            );
-            let f = sh.exp();
+            let f = self.reduce(p, &mut red);
             for r in o.iter_mut() {
                 *r *= f;
             }
@@ -259,22 +250,46 @@ pub fn ot_resample_vjp<T: Real>(
         logw,
         fit: fitted,
     };
-    let mut tot = [T::ZERO; 2];
+    // Shared by both forms: scratch, the channel buffer and [c_j, (Pᵀȳ)_j].
+    let common = Common {
+        t: pool.take(d)?,
+        chan: pool.take((2 * d + 1) * np)?,
+        colyb: pool.take((1 + d) * np)?,
+    };
+    bufs.cols().weighted(bufs.yb, d, np, common.colyb);
     let (cg_iterations, cg_residual) = match *vjp {
         Vjp::Filterflow { clip } => {
-            filterflow(&bufs, clip, &mut pool, dx, dlogw, &mut tot)?;
+            filterflow(&bufs, common, clip, &mut pool, dx, dlogw)?;
             (0, T::ZERO)
         }
         Vjp::Implicit {
             cg_tolerance,
             cg_max_iterations,
-        } => implicit(&bufs, cg_tolerance, cg_max_iterations, &mut pool, dx, dlogw)?,
+        } => implicit(
+            &bufs,
+            common,
+            cg_tolerance,
+            cg_max_iterations,
+            &mut pool,
+            dx,
+            dlogw,
+        )?,
     };
     Ok(VjpReport {
         forward_iterations: fitted.report.iterations,
         cg_iterations,
         cg_residual,
     })
+}
+
+/// Buffers both forms start with.
+struct Common<'a, T> {
+    /// A d-vector of scratch.
+    t: &'a mut [T],
+    /// Source channels, (2d + 1)·np.
+    chan: &'a mut [T],
+    /// Column pass over P with ȳ: [c_j, (Pᵀȳ)_j], target-major.
+    colyb: &'a mut [T],
 }
 
 /// Inputs shared by both forms.
@@ -367,20 +382,17 @@ fn project_logw<T: Real>(b: &Bufs<'_, T>, lbar: impl Fn(usize) -> T, dlogw: &mut
 
 fn filterflow<T: Real>(
     b: &Bufs<'_, T>,
+    common: Common<'_, T>,
     clip: T,
     pool: &mut Pool<'_, T>,
     dx: &mut [T],
     dlogw: &mut [T],
-    _tot: &mut [T; 2],
 ) -> Result<(), Error> {
     let (n, np, d) = (b.fit.n, b.fit.np, b.fit.d);
     let nf = T::from_usize(n);
     let s = b.fit.scale;
-    let t = pool.take(d)?;
-    let chan = pool.take((2 * d + 1) * np)?;
-    // Column pass over P: [c_j, (Pᵀȳ)_j] and the clipped bilinear [ΣΨ/N, ΣΨz/N].
-    let colyb = pool.take((1 + d) * np)?;
-    b.cols().weighted(b.yb, d, np, colyb);
+    let Common { t, chan, colyb } = common;
+    // The clipped bilinear over columns: [ΣΨ/N, ΣΨz/N].
     let colpsi = pool.take((1 + d) * np)?;
     b.cols().bilinear(b.z, s, b.yb, b.z, clip, d, np, t, colpsi);
     // ρ_j = colΨ_j / w_j (0 for dead particles), channels [ρ, ρ·z].
@@ -568,6 +580,7 @@ fn conjugate_gradient<T: Real>(
 
 fn implicit<T: Real>(
     b: &Bufs<'_, T>,
+    common: Common<'_, T>,
     tol: T,
     max_it: u32,
     pool: &mut Pool<'_, T>,
@@ -577,11 +590,8 @@ fn implicit<T: Real>(
     let (n, np, d) = (b.fit.n, b.fit.np, b.fit.d);
     let nf = T::from_usize(n);
     let s = b.fit.scale;
-    let t = pool.take(d)?;
-    let chan = pool.take((2 * d + 1) * np)?;
-    // Column pass: [c_j, (Pᵀȳ)_j]; row pass: [r_i, (Pz)_i].
-    let colyb = pool.take((1 + d) * np)?;
-    b.cols().weighted(b.yb, d, np, colyb);
+    let Common { t, chan, colyb } = common;
+    // Row pass: [r_i, (Pz)_i].
     let rowz = pool.take((1 + d) * np)?;
     b.rows().weighted(b.z, d, np, rowz);
     // Right-hand side: Σ_j Γ_ij = N S ȳ_i·(Pz)_i, Σ_i Γ_ij = N S z_j·(Pᵀȳ)_j.

@@ -195,16 +195,9 @@ pub fn resample_particles<T: Real, R: RandomSource + ?Sized>(
     d: usize,
     x_out: &mut [T],
 ) -> Result<(), Error> {
-    check_logw(logw)?;
-    if d == 0 {
-        return Err(Error::EmptyInput);
-    }
-    let len = logw.len().checked_mul(d).ok_or(Error::LengthMismatch)?;
-    if x_in.len() != len || x_out.len() != len {
+    super::ot_resample::check_inputs(x_in, logw, d)?;
+    if x_out.len() != x_in.len() {
         return Err(Error::LengthMismatch);
-    }
-    if x_in.iter().any(|v| !v.is_finite()) {
-        return Err(Error::NonFiniteInput);
     }
     gather(scheme, logw, rng, x_in, d, x_out);
     Ok(())
