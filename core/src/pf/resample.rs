@@ -124,7 +124,13 @@ pub(crate) fn draw<T: Real, R: RandomSource + ?Sized>(
                     s - T::from_usize(floor_count(s))
                 };
                 let rt = res_total.value();
-                walk(residual, n, rt, sorted_uniforms(rng, rest), out);
+                if rt > T::ZERO {
+                    walk(residual, n, rt, sorted_uniforms(rng, rest), out);
+                } else {
+                    // Only through rounding (Σ⌊N·W⌋ < N with no residual mass left):
+                    // draw the missing slots from the weights themselves.
+                    walk(w, n, total, sorted_uniforms(rng, rest), out);
+                }
             }
         }
     }
