@@ -11,7 +11,9 @@
 //! the same convention.
 //!
 //! Run: `cargo run --release -p otcore-tests --example pf_likelihood_table`
-//! (about a minute on one core). Prints a Markdown table.
+//! (about 15 minutes on one core of this machine: 3600 filter runs of 150 steps in
+//! f64 at the x86-64 baseline, most steps resampling because observation noise 0.1
+//! against transition noise 1 keeps the ESS small). Prints a Markdown table.
 
 use otcore::pf::{
     filter_workspace_len, step, uniform_log_weights, FilterConfig, OtConfig, RandomSource,
