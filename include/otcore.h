@@ -1350,6 +1350,30 @@ int32_t otc_rng_normal_f32(struct otc_rng *rng, float *out, size_t len);
 int32_t otc_rng_normal_f64(struct otc_rng *rng, double *out, size_t len);
 
 /**
+ * Normalises log-weights in place (subtracts their log-sum-exp) and writes that
+ * log-sum-exp (the log of the total weight, nats) to `*out_log_sum` and the effective
+ * sample size 1/Σ W_i² (particles, 1..n) to `*out_ess`. −∞ entries (dead particles)
+ * stay −∞.
+ *
+ * Returns `OTC_STATUS_OK`; nothing written: `OTC_STATUS_NULL_POINTER`,
+ * `OTC_STATUS_MISALIGNED`, `OTC_STATUS_INVALID_PARAMETER` (overlap),
+ * `OTC_STATUS_EMPTY_INPUT` (n = 0), `OTC_STATUS_NON_FINITE_INPUT` (NaN or +∞),
+ * `OTC_STATUS_ZERO_MASS` (all −∞).
+ *
+ * # Safety
+ * `logw` readable and writable for n elements; the outputs writable (NULL checked).
+ */
+int32_t otc_log_weights_normalise_f32(float *logw, size_t n, float *out_log_sum, float *out_ess);
+
+/**
+ * The `double` version of `otc_log_weights_normalise_f32`.
+ *
+ * # Safety
+ * As `otc_log_weights_normalise_f32`.
+ */
+int32_t otc_log_weights_normalise_f64(double *logw, size_t n, double *out_log_sum, double *out_ess);
+
+/**
  * Draws N ancestor indices (ascending, except residual) from log-weights `logw[0..n]`
  * (any finite offset; −∞ = dead particle, never drawn) with a classical scheme
  * (`OTC_RESAMPLE_MULTINOMIAL`, `_STRATIFIED`, `_SYSTEMATIC`, `_RESIDUAL`) into

@@ -35,6 +35,7 @@ mod pf_types;
 mod pf;
 
 pub use pf::{
+    otc_log_weights_normalise_f32, otc_log_weights_normalise_f64,
     otc_ot_resample_config_default_f32, otc_ot_resample_config_default_f64, otc_ot_resample_f32,
     otc_ot_resample_f64, otc_ot_resample_vjp_f32, otc_ot_resample_vjp_f64,
     otc_ot_resample_vjp_workspace_size_f32, otc_ot_resample_vjp_workspace_size_f64,

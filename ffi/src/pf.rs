@@ -4,6 +4,7 @@
 
 use core::ffi::c_void;
 
+use otcore::pf::weights::{ess, normalise};
 use otcore::pf::{
     ancestors, filter_workspace_len, ot_resample, ot_resample_vjp, ot_workspace_len, step,
     uniform_log_weights, vjp_workspace_len, RandomSource, Resampler, SplitMix64,
@@ -119,6 +120,29 @@ unsafe fn rng_fill<T: Real>(rng: *mut otc_rng, out: *mut T, len: usize, normal: 
         let (r, o) = unsafe { (&mut r.slice_mut()[0], o.slice_mut()) };
         for v in o.iter_mut() {
             *v = if normal { r.normal() } else { r.uniform() };
+        }
+        Ok(otc_status::Ok)
+    })
+}
+
+unsafe fn normalise_impl<T: Real>(logw: *mut T, n: usize, out_lse: *mut T, out_ess: *mut T) -> i32 {
+    run(|| {
+        let (l, o, e) = (
+            Array::output(logw, n)?,
+            Array::output(out_lse, 1)?,
+            Array::output(out_ess, 1)?,
+        );
+        disjoint(&[l.span(), o.span(), e.span()])?;
+        if n == 0 {
+            return Err(otc_status::EmptyInput);
+        }
+        // SAFETY: checked non-NULL, aligned, disjoint; valid by the caller's contract.
+        let ls = unsafe { l.slice_mut() };
+        let lse = normalise(ls)?;
+        // SAFETY: as above.
+        unsafe {
+            o.fill(lse);
+            e.fill(ess(ls));
         }
         Ok(otc_status::Ok)
     })
@@ -424,6 +448,44 @@ pub unsafe extern "C" fn otc_rng_normal_f32(rng: *mut otc_rng, out: *mut f32, le
 pub unsafe extern "C" fn otc_rng_normal_f64(rng: *mut otc_rng, out: *mut f64, len: usize) -> i32 {
     // SAFETY: the caller's contract, stated above.
     unsafe { rng_fill(rng, out, len, true) }
+}
+
+/// Normalises log-weights in place (subtracts their log-sum-exp) and writes that
+/// log-sum-exp (the log of the total weight, nats) to `*out_log_sum` and the effective
+/// sample size 1/Σ W_i² (particles, 1..n) to `*out_ess`. −∞ entries (dead particles)
+/// stay −∞.
+///
+/// Returns `OTC_STATUS_OK`; nothing written: `OTC_STATUS_NULL_POINTER`,
+/// `OTC_STATUS_MISALIGNED`, `OTC_STATUS_INVALID_PARAMETER` (overlap),
+/// `OTC_STATUS_EMPTY_INPUT` (n = 0), `OTC_STATUS_NON_FINITE_INPUT` (NaN or +∞),
+/// `OTC_STATUS_ZERO_MASS` (all −∞).
+///
+/// # Safety
+/// `logw` readable and writable for n elements; the outputs writable (NULL checked).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_log_weights_normalise_f32(
+    logw: *mut f32,
+    n: usize,
+    out_log_sum: *mut f32,
+    out_ess: *mut f32,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe { normalise_impl(logw, n, out_log_sum, out_ess) }
+}
+
+/// The `double` version of `otc_log_weights_normalise_f32`.
+///
+/// # Safety
+/// As `otc_log_weights_normalise_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_log_weights_normalise_f64(
+    logw: *mut f64,
+    n: usize,
+    out_log_sum: *mut f64,
+    out_ess: *mut f64,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe { normalise_impl(logw, n, out_log_sum, out_ess) }
 }
 
 /// Draws N ancestor indices (ascending, except residual) from log-weights `logw[0..n]`

@@ -52,6 +52,8 @@ fn every_exported_function_is_declared_and_documented() {
         "otc_plan_dense_f32",
         "otc_plan_dense_f64",
         "otc_rng_seed",
+        "otc_log_weights_normalise_f32",
+        "otc_log_weights_normalise_f64",
         "otc_rng_uniform_f32",
         "otc_rng_uniform_f64",
         "otc_rng_normal_f32",

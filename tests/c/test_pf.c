@@ -225,6 +225,22 @@ static void rng_and_ancestors(void) {
     CHECK_STATUS(otc_resample_ancestors_f64(OTC_RESAMPLE_OPTIMAL, lw, 5, &a, anc),
                  OTC_STATUS_INVALID_PARAMETER);
     CHECK_STATUS(otc_rng_seed(NULL, 1), OTC_STATUS_NULL_POINTER);
+    {
+        /* Weights 1, 0, 3 (unnormalised): log-sum log 4, ESS 1/(1/16 + 9/16) = 1.6. */
+        double l3[3] = {0.0, -INFINITY, log(3.0)}, lse = 7.0, ess = 7.0;
+        float f3[3] = {0.0f, -INFINITY, NAN}, flse = 7.0f, fess = 7.0f;
+        CHECK_STATUS(otc_log_weights_normalise_f64(l3, 3, &lse, &ess), OTC_STATUS_OK);
+        CHECK(fabs(lse - log(4.0)) < 1e-15 && fabs(ess - 1.6) < 1e-14);
+        CHECK(fabs(l3[0] + log(4.0)) < 1e-15 && l3[1] == -INFINITY);
+        CHECK_STATUS(otc_log_weights_normalise_f32(f3, 3, &flse, &fess),
+                     OTC_STATUS_NON_FINITE_INPUT);
+        CHECK(flse == 7.0f && fess == 7.0f && f3[0] == 0.0f);
+        f3[2] = -INFINITY;
+        f3[0] = -INFINITY;
+        CHECK_STATUS(otc_log_weights_normalise_f32(f3, 3, &flse, &fess), OTC_STATUS_ZERO_MASS);
+        CHECK_STATUS(otc_log_weights_normalise_f64(l3, 0, &lse, &ess), OTC_STATUS_EMPTY_INPUT);
+        CHECK_STATUS(otc_log_weights_normalise_f64(l3, 3, NULL, &ess), OTC_STATUS_NULL_POINTER);
+    }
     CHECK_STATUS(otc_rng_normal_f64(&a, NULL, 3), OTC_STATUS_NULL_POINTER);
 }
 
