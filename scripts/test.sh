@@ -21,6 +21,13 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "host tests"
 cargo test --workspace
 
+step "host tests again with FMA (the fused Real::mul_add path of the kernel)"
+if grep -qw fma /proc/cpuinfo; then
+  RUSTFLAGS="-C target-feature=+fma" cargo test -p otcore-tests --target-dir target/fma
+else
+  echo "this CPU has no FMA: skipped"
+fi
+
 step "otcore for thumbv7em-none-eabihf"
 cargo build -p otcore --release --target thumbv7em-none-eabihf
 

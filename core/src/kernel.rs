@@ -6,17 +6,20 @@
 //! reduction over one "target" point `p` of terms
 //!
 //! ```text
-//! e_pq = exp(u_p + v_q − κ·c_pq − shift),      κ = s/ε,
+//! e_pq = 2^(u_p + v_q − κ·c_pq − shift),      κ = s·log₂e/ε,
 //! ```
 //!
-//! where `u`, `v` are the potentials divided by ε (dimensionless), `c_pq` the raw cost
-//! (‖x_p − y_q‖² for point clouds, or the dense matrix entry) and `s` the cost scale.
-//! [`stream`] walks the sources in fixed chunks of [`LANES`] so that LLVM vectorises the
-//! cost recomputation, the branch-free [`Real::exp_kernel`] and the accumulation; a
-//! [`Reduce`] implementation decides what is accumulated. Nothing n×m is ever stored.
+//! in *kernel units* (base-2 exponents): `u`, `v` are the potentials times log₂e/ε
+//! (dimensionless), `c_pq` the raw cost (‖x_p − y_q‖² for point clouds, or the dense
+//! matrix entry) and `s` the cost scale, so that e_pq = exp((f_p + g_q − s·c_pq)/ε)
+//! up to the shift. Base 2 makes the exponential's range reduction exact (see
+//! [`Real::exp2_kernel`]). [`stream`] walks the sources in fixed chunks of [`LANES`]
+//! so that LLVM vectorises the cost recomputation, the branch-free exponential and the
+//! accumulation; a [`Reduce`] implementation decides what is accumulated. Nothing n×m
+//! is ever stored.
 //!
 //! Source arrays are padded to a multiple of [`LANES`]: padded and zero-weight sources
-//! carry `v_q = −∞`, for which `exp_kernel` returns exactly 0.
+//! carry `v_q = −∞`, for which `exp2_kernel` returns exactly 0.
 //!
 //! The shift: the Sinkhorn solver passes the target's previous potential as `u_p`, so
 //! the arguments are the log plan entries of the previous iterate and lie in a narrow
@@ -90,7 +93,7 @@ impl<T: Real> CostSource<T> for Clouds<'_, T> {
             };
             for l in 0..LANES {
                 let t = xk - ys[l];
-                out[l] += t * t;
+                out[l] = t.mul_add(t, out[l]);
             }
         }
     }
@@ -138,8 +141,8 @@ impl<T: Real> CostSource<T> for DenseCols<'_, T> {
     }
 }
 
-/// One pass over all sources for target `p`: feeds `exp(u_p + v_q − κ·c_pq − shift)`
-/// to `red` chunk by chunk and returns the largest unshifted argument
+/// One pass over all sources for target `p`: feeds `2^(u_p + v_q − κ·c_pq − shift)`
+/// (kernel units) to `red` chunk by chunk and returns the largest unshifted exponent
 /// `max_q (u_p + v_q − κ·c_pq)` (−∞ if every source is masked).
 ///
 /// `v.len()` must be a multiple of [`LANES`] (padded); a ragged tail is ignored.
@@ -160,20 +163,25 @@ pub(crate) fn stream<T: Real, S: CostSource<T>, R: Reduce<T>>(
         let q0 = chunk * LANES;
         src.fill(p, q0, &mut c);
         for l in 0..LANES {
-            let arg = (u_p + vq[l]) - kappa * c[l];
+            let arg = (-kappa).mul_add(c[l], u_p + vq[l]);
             mx[l] = arg.max_fast(mx[l]);
-            e[l] = (arg - shift).exp_kernel();
+            e[l] = (arg - shift).exp2_kernel();
         }
         red.add(q0, &e, &c);
     }
     mx.iter().fold(T::NEG_INFINITY, |a, &b| a.max_fast(b))
 }
 
-/// [`stream`] with the shift chosen for accuracy: one pass if the largest argument is
+/// [`stream`] with the shift chosen for accuracy: one pass if the largest exponent is
 /// inside the precision window, otherwise a second pass shifted by it. Returns the
-/// shift `σ` actually used, so that the true reduction is `e^σ ·` (what `red` holds).
+/// shift converted to natural-log units, `σ = ln 2 · shift`, so that the true
+/// reduction is `e^σ ·` (what `red` holds); σ is exactly 0 in the one-pass case.
 ///
 /// If every source is masked the result is −∞ with `red` holding zeros.
+///
+/// The first pass may feed `exp2_kernel` exponents above its range (a cold start, a
+/// far-off warm start): their terms are meaningless, but the running maximum exposes
+/// them and the pass is then discarded and redone shifted, with every exponent ≤ 0.
 #[inline(always)]
 pub(crate) fn shifted<T: Real, S: CostSource<T>, R: Reduce<T>>(
     src: &S,
@@ -194,7 +202,7 @@ pub(crate) fn shifted<T: Real, S: CostSource<T>, R: Reduce<T>>(
     }
     red.reset();
     stream(src, p, u_p, v, kappa, mx, red);
-    mx
+    mx * T::LN_2
 }
 
 /// Σ_q e_pq, lane-wise (vectorised) and summed at the end.

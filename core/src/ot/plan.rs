@@ -7,7 +7,9 @@ use crate::real::Real;
 use crate::sum::Compensated;
 
 use super::problem::{check_finite, Checked, Cost, Problem};
-use super::workspace::{carve, cost_scale, load_potentials, load_problem, with_sources, Layout};
+use super::workspace::{
+    carve, cost_scale, load_potentials, load_problem, to_kernel_units, with_sources, Layout,
+};
 
 /// The plan defined by a problem, ε (absolute, cost units: [`Solution::epsilon`](super::Solution))
 /// and potentials f, g in cost units (what [`solve`](super::solve) returns).
@@ -75,9 +77,9 @@ impl<'a, T: Real> Plan<'a, T> {
         let chk = self.check()?;
         let mut lay = carve(ws, chk.n, chk.m, chk.dim)?;
         load_problem(&mut lay, &self.problem);
-        let inv_eps = T::ONE / self.epsilon;
-        load_potentials(lay.u, Some(self.f), self.problem.a, inv_eps);
-        load_potentials(lay.v, Some(self.g), self.problem.b, inv_eps);
+        let unit = to_kernel_units(self.epsilon);
+        load_potentials(lay.u, Some(self.f), self.problem.a, unit);
+        load_potentials(lay.v, Some(self.g), self.problem.b, unit);
         Ok((chk, lay))
     }
 
@@ -235,7 +237,7 @@ impl<'a, T: Real> Plan<'a, T> {
     ///
     /// # Errors
     /// As [`Plan::apply`]; [`Error::NonFinite`] if an entry would exceed
-    /// e^[`Real::LSE_WINDOW_HI`] (checked in a first pass, before anything is written).
+    /// 2^[`Real::LSE_WINDOW_HI`] (checked in a first pass, before anything is written).
     pub fn dense(&self, out: &mut [T], ws: &mut [T]) -> Result<(), Error> {
         let (chk, lay) = self.prepare(ws)?;
         if Some(out.len()) != chk.n.checked_mul(chk.m) {

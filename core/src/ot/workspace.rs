@@ -177,13 +177,19 @@ macro_rules! with_sources {
 }
 pub(crate) use with_sources;
 
-/// Cost scale `s` (1 for a dense matrix) and κ = s/ε.
+/// Cost scale `s` (1 for a dense matrix) and the kernel's κ = s·log₂e/ε (kernel
+/// units, see [`crate::kernel`]).
 pub(crate) fn cost_scale<T: Real>(problem: &Problem<'_, T>, eps: T) -> (T, T) {
     let s = match problem.cost {
         Cost::SqEuclidean { scale, .. } => scale,
         Cost::Matrix { .. } => T::ONE,
     };
-    (s, s / eps)
+    (s, s * to_kernel_units(eps))
+}
+
+/// The factor log₂e/ε that turns a potential (cost units) into kernel units.
+pub(crate) fn to_kernel_units<T: Real>(eps: T) -> T {
+    T::LOG2_E / eps
 }
 
 /// Loads the point clouds (if any) of `problem` into the layout.
