@@ -169,7 +169,21 @@ pub(crate) fn stream<T: Real, S: CostSource<T>, R: Reduce<T>>(
         }
         red.add(q0, &e, &c);
     }
-    mx.iter().fold(T::NEG_INFINITY, |a, &b| a.max_fast(b))
+    tree(mx, T::max_fast)
+}
+
+/// Folds the lanes pairwise (a balanced tree, log₂ [`LANES`] dependent steps instead of
+/// [`LANES`]): the per-target horizontal reductions stay off the critical path.
+#[inline(always)]
+fn tree<T: Real>(mut lanes: [T; LANES], op: impl Fn(T, T) -> T) -> T {
+    let mut width = LANES / 2;
+    while width > 0 {
+        for l in 0..width {
+            lanes[l] = op(lanes[l], lanes[l + width]);
+        }
+        width /= 2;
+    }
+    lanes[0]
 }
 
 /// [`stream`] with the shift chosen for accuracy: one pass if the largest exponent is
@@ -219,7 +233,7 @@ impl<T: Real> Sum<T> {
     }
     /// The total.
     pub fn total(&self) -> T {
-        self.lanes.iter().fold(T::ZERO, |a, &b| a + b)
+        tree(self.lanes, |a, b| a + b)
     }
 }
 
@@ -252,8 +266,8 @@ impl<T: Real> SumCost<T> {
     /// (Σ e, Σ e·c).
     pub fn totals(&self) -> (T, T) {
         (
-            self.sum.iter().fold(T::ZERO, |a, &b| a + b),
-            self.cost.iter().fold(T::ZERO, |a, &b| a + b),
+            tree(self.sum, |a, b| a + b),
+            tree(self.cost, |a, b| a + b),
         )
     }
 }

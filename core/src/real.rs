@@ -107,17 +107,17 @@ pub trait Real:
     /// which makes the range reduction exact and needs no ln 2 multiplication.
     ///
     /// Method: k = round(x) (by adding and subtracting 1.5·2^p), r = x − k exactly with
-    /// |r| ≤ 1/2, 2^r by a near-minimax (Chebyshev) polynomial in Horner form (degree 5
-    /// for f32, 10 for f64, through [`Real::mul_add`]), and 2^k built in the exponent
-    /// bits from the rounding sum. Every operation counts: this is ~60% of the kernel's
+    /// |r| ≤ 1/2, 2^r by a near-minimax (Chebyshev) polynomial in Horner form with
+    /// constant term exactly 1 (degree 5 for f32, 10 for f64, through
+    /// [`Real::mul_add`]), and k added into its exponent bits from the rounding sum. Every operation counts: this is ~60% of the kernel's
     /// work, so there is no upper clamp (the kernel's running maximum catches large
     /// arguments, see [`crate::kernel::shifted`]).
     /// Contract (checked by `tests/tests/exp2_kernel.rs` on millions of points per type):
     /// - f32: relative error ≤ 3e-7 (≈ 2.5 ulp) for x ∈ [−125, 127]; for x < −125 a
-    ///   value in [0, 2^−124] (below 5e-38 absolute); exactly 0 for x < −126.5,
+    ///   value in [0, 2^−124] (below 5e-38 absolute); exactly 0 for x ≤ −127,
     ///   including −∞.
     /// - f64: relative error ≤ 6e-16 (≈ 3 ulp) for x ∈ [−1021, 1023]; for x < −1021 a
-    ///   value in [0, 2^−1020]; exactly 0 for x < −1022.5, including −∞.
+    ///   value in [0, 2^−1020]; exactly 0 for x ≤ −1023, including −∞.
     /// - x above 127 (f32) or 1023 (f64), +∞ and NaN give unspecified values (possibly
     ///   infinite, negative or NaN): callers keep x in range.
     fn exp2_kernel(self) -> Self;
@@ -200,16 +200,17 @@ impl Real for f32 {
         let k = t - ROUND;
         let r = x - k;
         // Chebyshev fit of 2^r on [−1/2, 1/2] (tools/reference/fit_exp2.py).
-        let mut p = 1.339_086_3e-3_f32;
-        p = p.mul_add(r, 9.676_032e-3);
-        p = p.mul_add(r, 5.550_357e-2);
-        p = p.mul_add(r, 2.402_210_7e-1);
+        let mut p = 1.338_130_2e-3_f32;
+        p = p.mul_add(r, 9.666_368e-3);
+        p = p.mul_add(r, 5.550_381e-2);
+        p = p.mul_add(r, 2.402_235e-1);
         p = p.mul_add(r, 6.931_472e-1);
-        p = p.mul_add(r, 1.000_000_1);
+        p = p.mul_add(r, 1.0);
         // The low mantissa bits of `t` hold k in two's complement; shifted into the
-        // exponent field and biased they give 2^k, with k = −127 giving +0.0.
-        let scale = f32::from_bits((t.to_bits() << 23).wrapping_add(127 << 23));
-        p * scale
+        // exponent field and added to p's bits they multiply p by 2^k exactly (p is
+        // positive and, for k ≥ −125, the sum stays a normal number). At the clamp
+        // k = −127, r = 0 and p = 1 exactly, so the bits cancel to +0.0.
+        f32::from_bits(p.to_bits().wrapping_add(t.to_bits() << 23))
     }
 }
 
@@ -301,8 +302,7 @@ impl Real for f64 {
         p = p.mul_add(r, 2.402_265_069_591_009_7e-1);
         p = p.mul_add(r, 6.931_471_805_599_5e-1);
         p = p.mul_add(r, 1.0);
-        // As for f32: k ∈ [−1023, 1023] into the exponent field; k = −1023 gives +0.0.
-        let scale = f64::from_bits((t.to_bits() << 52).wrapping_add(1023 << 52));
-        p * scale
+        // As for f32: 2^k added into the exponent field; k = −1023 at r = 0 gives +0.0.
+        f64::from_bits(p.to_bits().wrapping_add(t.to_bits() << 52))
     }
 }
