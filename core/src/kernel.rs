@@ -58,17 +58,16 @@ pub(crate) trait Reduce<T: Real> {
     fn reset(&mut self);
 }
 
-/// Point clouds stored coordinate-major ("structure of arrays") in the workspace:
-/// coordinate `k` of point `i` at `k·stride + i`. Strides are padded lengths.
+/// Squared Euclidean costs between the rows of a row-major target array and sources
+/// stored chunk-major ("array of structures of arrays"): chunk `c` holds the
+/// coordinates of sources `16c … 16c + 15` as `dim` consecutive blocks of [`LANES`]
+/// values, coordinate after coordinate, so one chunk is one contiguous slice and the
+/// inner loop needs no index arithmetic or bounds checks (see [`chunk_major`]).
 pub(crate) struct Clouds<'a, T> {
-    /// Target coordinates.
+    /// Target points, row-major (`dim` coordinates per point): the caller's array.
     pub tgt: &'a [T],
-    /// Padded number of targets (stride of `tgt`).
-    pub tgt_stride: usize,
-    /// Source coordinates.
+    /// Source points, chunk-major, padded to whole chunks.
     pub src: &'a [T],
-    /// Padded number of sources (stride of `src`).
-    pub src_stride: usize,
     /// Dimension.
     pub dim: usize,
 }
@@ -77,26 +76,28 @@ impl<T: Real> CostSource<T> for Clouds<'_, T> {
     #[inline(always)]
     fn fill(&self, p: usize, q0: usize, out: &mut [T; LANES]) {
         *out = [T::ZERO; LANES];
-        for k in 0..self.dim {
-            let xk = self
-                .tgt
-                .get(k * self.tgt_stride + p)
-                .copied()
-                .unwrap_or(T::ZERO);
-            let start = k * self.src_stride + q0;
-            let ys: &[T; LANES] = match self.src.get(start..start + LANES) {
-                Some(s) => match s.try_into() {
-                    Ok(a) => a,
-                    Err(_) => return,
-                },
-                None => return,
-            };
-            for l in 0..LANES {
-                let t = xk - ys[l];
-                out[l] = t.mul_add(t, out[l]);
+        let d = self.dim;
+        let (Some(x), Some(chunk)) = (
+            self.tgt.get(p * d..(p + 1) * d),
+            self.src.get(q0 * d..(q0 + LANES) * d),
+        ) else {
+            return;
+        };
+        for (ys, &xk) in chunk.chunks_exact(LANES).zip(x) {
+            for (o, &y) in out.iter_mut().zip(ys) {
+                let t = xk - y;
+                *o = t.mul_add(t, *o);
             }
         }
     }
+}
+
+/// Index of coordinate `k` of point `i` in chunk-major storage of `dim`-dimensional
+/// points (the layout [`Clouds`] reads and [`Weighted`] uses for its channels).
+#[inline]
+#[must_use]
+pub(crate) const fn chunk_major(i: usize, k: usize, dim: usize) -> usize {
+    (i / LANES) * LANES * dim + k * LANES + i % LANES
 }
 
 /// A dense row-major `rows × cols` cost matrix seen from its rows (target = row).
@@ -265,10 +266,7 @@ impl<T: Real> SumCost<T> {
     }
     /// (Σ e, Σ e·c).
     pub fn totals(&self) -> (T, T) {
-        (
-            tree(self.sum, |a, b| a + b),
-            tree(self.cost, |a, b| a + b),
-        )
+        (tree(self.sum, |a, b| a + b), tree(self.cost, |a, b| a + b))
     }
 }
 
@@ -286,14 +284,13 @@ impl<T: Real> Reduce<T> for SumCost<T> {
     }
 }
 
-/// Σ_q e_pq and Σ_q e_pq·w_q[k] for `channels` weight vectors stored channel-major
-/// with stride `stride` (P·v has one channel; the barycentric projection has one per
-/// coordinate). Per-channel totals go to `out`.
+/// Σ_q e_pq and Σ_q e_pq·w_q[k] for `out.len()` weight channels stored chunk-major
+/// like [`Clouds`] sources (P·v has one channel, i.e. a plain padded vector; the
+/// barycentric projection uses the source coordinates, one channel per coordinate).
+/// Per-channel totals go to `out`.
 pub(crate) struct Weighted<'a, T> {
-    /// Source weights, channel-major, padded with finite values.
+    /// Source weights, chunk-major, padded with finite values.
     pub w: &'a [T],
-    /// Channel stride (padded source count).
-    pub stride: usize,
     /// Per-channel running totals (one per channel).
     pub out: &'a mut [T],
     /// Running Σ e.
@@ -304,12 +301,12 @@ impl<T: Real> Reduce<T> for Weighted<'_, T> {
     #[inline(always)]
     fn add(&mut self, q0: usize, e: &[T; LANES], c: &[T; LANES]) {
         self.sum.add(q0, e, c);
-        for (k, acc) in self.out.iter_mut().enumerate() {
-            let start = k * self.stride + q0;
-            if let Some(w) = self.w.get(start..start + LANES) {
+        let channels = self.out.len();
+        if let Some(chunk) = self.w.get(q0 * channels..(q0 + LANES) * channels) {
+            for (acc, w) in self.out.iter_mut().zip(chunk.chunks_exact(LANES)) {
                 let mut s = T::ZERO;
-                for (ei, wi) in e.iter().zip(w) {
-                    s += *ei * *wi;
+                for (&ei, &wi) in e.iter().zip(w) {
+                    s = ei.mul_add(wi, s);
                 }
                 *acc += s;
             }

@@ -153,65 +153,57 @@ pub fn solve<T: Real>(
         &*lay.lb,
         &mut *lay.scratch,
     );
-    let (status, measure) = with_sources!(
-        problem.cost,
-        lay.xs,
-        lay.ys,
-        lay.np,
-        lay.mp,
-        chk.m,
-        |rows, cols| {
-            loop {
-                let last = stage_eps <= eps;
-                let e = if last { eps } else { stage_eps };
-                let stage = Stage {
-                    kappa: cost_scale(problem, e).1,
-                    a: Side::new(config.rho_a, e),
-                    b: Side::new(config.rho_b, e),
-                    tolerance: if last {
-                        config.tolerance
-                    } else {
-                        config
-                            .tolerance
-                            .max_fast(T::from_f64(STAGE_TOLERANCE) * mass_b)
-                    },
-                    // Keep one iteration of the budget for the final ε.
-                    limit: if last {
-                        config.max_iterations
-                    } else {
-                        config.max_iterations.saturating_sub(1)
-                    },
-                };
-                let done = loop {
-                    let src_u = sources
-                        .get_mut(..f_w.len())
-                        .ok_or(Error::WorkspaceTooSmall)?;
-                    scaled(src_u, f_w, stage.b.unit);
-                    let meas = column_pass(&cols, g_w, src_u, lb, &stage.b, stage.kappa, g_next)?;
-                    if rows_exact && meas.error <= stage.tolerance {
-                        break (Status::Converged, meas);
-                    }
-                    if rows_exact && iterations >= stage.limit {
-                        break (Status::MaxIterations, meas);
-                    }
-                    g_w.copy_from_slice(g_next.get(..g_w.len()).ok_or(Error::WorkspaceTooSmall)?);
-                    let src_v = sources
-                        .get_mut(..g_w.len())
-                        .ok_or(Error::WorkspaceTooSmall)?;
-                    scaled(src_v, g_w, stage.a.unit);
-                    row_pass(&rows, f_w, src_v, la, &stage.a, stage.kappa)?;
-                    rows_exact = true;
-                    iterations += 1;
-                };
-                if last {
-                    break done;
+    let (status, measure) = with_sources!(problem.cost, lay.xs, lay.ys, chk.m, |rows, cols| {
+        loop {
+            let last = stage_eps <= eps;
+            let e = if last { eps } else { stage_eps };
+            let stage = Stage {
+                kappa: cost_scale(problem, e).1,
+                a: Side::new(config.rho_a, e),
+                b: Side::new(config.rho_b, e),
+                tolerance: if last {
+                    config.tolerance
+                } else {
+                    config
+                        .tolerance
+                        .max_fast(T::from_f64(STAGE_TOLERANCE) * mass_b)
+                },
+                // Keep one iteration of the budget for the final ε.
+                limit: if last {
+                    config.max_iterations
+                } else {
+                    config.max_iterations.saturating_sub(1)
+                },
+            };
+            let done = loop {
+                let src_u = sources
+                    .get_mut(..f_w.len())
+                    .ok_or(Error::WorkspaceTooSmall)?;
+                scaled(src_u, f_w, stage.b.unit);
+                let meas = column_pass(&cols, g_w, src_u, lb, &stage.b, stage.kappa, g_next)?;
+                if rows_exact && meas.error <= stage.tolerance {
+                    break (Status::Converged, meas);
                 }
-                // A new ε changes the plan: its row marginal is no longer known.
-                rows_exact = false;
-                stage_eps = (stage_eps * q).max_fast(eps);
+                if rows_exact && iterations >= stage.limit {
+                    break (Status::MaxIterations, meas);
+                }
+                g_w.copy_from_slice(g_next.get(..g_w.len()).ok_or(Error::WorkspaceTooSmall)?);
+                let src_v = sources
+                    .get_mut(..g_w.len())
+                    .ok_or(Error::WorkspaceTooSmall)?;
+                scaled(src_v, g_w, stage.a.unit);
+                row_pass(&rows, f_w, src_v, la, &stage.a, stage.kappa)?;
+                rows_exact = true;
+                iterations += 1;
+            };
+            if last {
+                break done;
             }
+            // A new ε changes the plan: its row marginal is no longer known.
+            rows_exact = false;
+            stage_eps = (stage_eps * q).max_fast(eps);
         }
-    );
+    });
 
     let (side_a, side_b) = (Side::new(config.rho_a, eps), Side::new(config.rho_b, eps));
     let mut reg = Compensated::new();
