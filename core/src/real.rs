@@ -86,9 +86,11 @@ pub trait Real:
             other
         }
     }
-    /// e^x through libm (within 1 ulp).
+    /// e^x through libm (within 1 ulp); for f32 with feature `fast-math`, through
+    /// micromath (relative error ~1e-3).
     fn exp(self) -> Self;
-    /// Natural logarithm through libm (within 1 ulp); ln 0 = −∞.
+    /// Natural logarithm through libm (within 1 ulp); ln 0 = −∞. For f32 with feature
+    /// `fast-math`, through micromath (relative error ~1e-3).
     fn ln(self) -> Self;
     /// Square root through libm (correctly rounded).
     fn sqrt(self) -> Self;
@@ -144,13 +146,27 @@ impl Real for f32 {
     fn abs(self) -> Self {
         libm::fabsf(self)
     }
+    #[cfg(not(feature = "fast-math"))]
     #[inline(always)]
     fn exp(self) -> Self {
         libm::expf(self)
     }
+    #[cfg(not(feature = "fast-math"))]
     #[inline(always)]
     fn ln(self) -> Self {
         libm::logf(self)
+    }
+    /// Feature `fast-math`: micromath (relative error ≤ ~1e-3), not libm.
+    #[cfg(feature = "fast-math")]
+    #[inline(always)]
+    fn exp(self) -> Self {
+        micromath::F32Ext::exp(self)
+    }
+    /// Feature `fast-math`: micromath (relative error ≤ ~1e-3), not libm.
+    #[cfg(feature = "fast-math")]
+    #[inline(always)]
+    fn ln(self) -> Self {
+        micromath::F32Ext::ln(self)
     }
     #[inline(always)]
     fn sqrt(self) -> Self {

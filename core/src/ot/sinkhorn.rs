@@ -28,6 +28,7 @@ use super::workspace::{
 };
 
 /// How a solve ended (both mean "the outputs are usable").
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
     /// The L1 marginal error reached the tolerance.
@@ -38,6 +39,7 @@ pub enum Status {
 }
 
 /// What a solve returns besides the potentials.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Solution<T> {
     /// Converged or out of budget.

@@ -1,0 +1,10 @@
+#![no_std]
+#![no_main]
+#[cortex_m_rt::entry]
+fn main() -> ! {
+    loop {}
+}
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    loop {}
+}
