@@ -85,14 +85,35 @@ impl Bench {
 
     fn solve(&mut self) -> Result<ot::Solution<f32>, otcore::Error> {
         let n = self.n;
-        let problem = Problem::point_clouds(&self.x[..n * D], &self.y[..n * D], D, 1.0, &self.a[..n], &self.b[..n]);
+        let problem = Problem::point_clouds(
+            &self.x[..n * D],
+            &self.y[..n * D],
+            D,
+            1.0,
+            &self.a[..n],
+            &self.b[..n],
+        );
         let ws = &mut self.ws[..ot::workspace_len(n, n, D)];
-        ot::solve(&problem, &self.config, Init::Zero, &mut self.f[..n], &mut self.g[..n], ws)
+        ot::solve(
+            &problem,
+            &self.config,
+            Init::Zero,
+            &mut self.f[..n],
+            &mut self.g[..n],
+            ws,
+        )
     }
 
     fn plan_op(&mut self, op: u8) -> Result<(), otcore::Error> {
         let n = self.n;
-        let problem = Problem::point_clouds(&self.x[..n * D], &self.y[..n * D], D, 1.0, &self.a[..n], &self.b[..n]);
+        let problem = Problem::point_clouds(
+            &self.x[..n * D],
+            &self.y[..n * D],
+            D,
+            1.0,
+            &self.a[..n],
+            &self.b[..n],
+        );
         let ws = &mut self.ws[..ot::workspace_len(n, n, D)];
         let eps = self.config.epsilon.resolve(1.0)?;
         let plan = Plan::new(problem, eps, &self.f[..n], &self.g[..n]);
@@ -160,7 +181,13 @@ fn main() -> ! {
             let sol = black_box(&mut bench).solve();
             otcore_icount_mark();
             match sol {
-                Ok(s) => hprintln!("region solve n={} m={} d={} iterations={}", n, n, D, s.iterations),
+                Ok(s) => hprintln!(
+                    "region solve n={} m={} d={} iterations={}",
+                    n,
+                    n,
+                    D,
+                    s.iterations
+                ),
                 Err(e) => {
                     hprintln!("solve failed: {}", e);
                     ok = false;
