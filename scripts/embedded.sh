@@ -75,6 +75,9 @@ builds() {
 }
 
 on_target_tests() {
+  step "tests/embedded: cargo fmt --check, clippy -D warnings (outside the host workspace)"
+  (cd tests/embedded && cargo fmt --all --check)
+  fw_cargo clippy --release --workspace -- -D warnings
   step "on-target tests under QEMU (tests/embedded, host f32 results baked in)"
   fw_cargo build --release --bin tests
   qemu_run -kernel "$FW_BIN/tests"

@@ -126,6 +126,9 @@ impl Bench {
     }
 }
 
+/// A named call whose stack depth is measured.
+type Measured = (&'static str, fn(&mut Bench) -> bool);
+
 fn stack_solve(b: &mut Bench) -> bool {
     b.solve().is_ok()
 }
@@ -157,7 +160,7 @@ fn main() -> ! {
 
     let mut ok = true;
     let mut bench = Bench::new(64);
-    let calls: [(&str, fn(&mut Bench) -> bool); 5] = [
+    let calls: [Measured; 5] = [
         ("solve", stack_solve),
         ("plan_apply", stack_apply),
         ("plan_apply_transpose", stack_apply_t),
