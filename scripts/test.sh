@@ -34,5 +34,8 @@ cargo build -p otcore --release --target thumbv7em-none-eabihf
 step "C ABI: header, C tests, bit-exact check, examples, install"
 bash scripts/c.sh test
 
+step "microcontrollers: M4F/M33 builds, on-target tests and C firmware under QEMU, no-panic proof"
+bash scripts/embedded.sh test
+
 echo
 echo "all tests passed"

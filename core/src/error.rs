@@ -2,6 +2,7 @@
 
 /// Why a call was refused or failed. Every variant means "nothing was written to the
 /// caller's outputs".
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
     /// An input slice has the wrong length for the stated sizes (e.g. `x.len() != n·d`,

@@ -96,9 +96,11 @@ pub trait Real:
     /// the last decade), two roundings otherwise. The kernel's results therefore differ
     /// in the last bits between such builds; every bound in the docs covers both.
     fn mul_add(self, a: Self, b: Self) -> Self;
-    /// e^x through libm (within 1 ulp).
+    /// e^x through libm (within 1 ulp); for f32 with feature `fast-math`, through
+    /// micromath (relative error ~1e-3).
     fn exp(self) -> Self;
-    /// Natural logarithm through libm (within 1 ulp); ln 0 = −∞.
+    /// Natural logarithm through libm (within 1 ulp); ln 0 = −∞. For f32 with feature
+    /// `fast-math`, through micromath (relative error ~1e-3).
     fn ln(self) -> Self;
     /// Square root through libm (correctly rounded).
     fn sqrt(self) -> Self;
@@ -109,9 +111,10 @@ pub trait Real:
     /// Method: k = round(x) (by adding and subtracting 1.5·2^p), r = x − k exactly with
     /// |r| ≤ 1/2, 2^r by a near-minimax (Chebyshev) polynomial in Horner form with
     /// constant term exactly 1 (degree 5 for f32, 10 for f64, through
-    /// [`Real::mul_add`]), and k added into its exponent bits from the rounding sum. Every operation counts: this is ~60% of the kernel's
-    /// work, so there is no upper clamp (the kernel's running maximum catches large
-    /// arguments, see [`crate::kernel::shifted`]).
+    /// [`Real::mul_add`]), and k added into its exponent bits from the rounding sum.
+    /// Every operation counts: this is ~60% of the kernel's work, so there is no upper
+    /// clamp (the kernel's running maximum catches large arguments, see
+    /// [`crate::kernel::shifted`]).
     /// Contract (checked by `tests/tests/exp2_kernel.rs` on millions of points per type):
     /// - f32: relative error ≤ 3e-7 (≈ 2.5 ulp) for x ∈ [−125, 127]; for x < −125 a
     ///   value in [0, 2^−124] (below 5e-38 absolute); exactly 0 for x ≤ −127,
@@ -180,13 +183,27 @@ impl Real for f32 {
             self * a + b
         }
     }
+    #[cfg(not(feature = "fast-math"))]
     #[inline(always)]
     fn exp(self) -> Self {
         libm::expf(self)
     }
+    #[cfg(not(feature = "fast-math"))]
     #[inline(always)]
     fn ln(self) -> Self {
         libm::logf(self)
+    }
+    /// Feature `fast-math`: micromath (relative error ≤ ~1e-3), not libm.
+    #[cfg(feature = "fast-math")]
+    #[inline(always)]
+    fn exp(self) -> Self {
+        micromath::F32Ext::exp(self)
+    }
+    /// Feature `fast-math`: micromath (relative error ≤ ~1e-3), not libm.
+    #[cfg(feature = "fast-math")]
+    #[inline(always)]
+    fn ln(self) -> Self {
+        micromath::F32Ext::ln(self)
     }
     #[inline(always)]
     fn sqrt(self) -> Self {

@@ -9,13 +9,16 @@
 //! Features: `std` (default) catches unwinds at the boundary and returns
 //! `OTC_STATUS_PANIC`; without it the crate is `no_std` for firmware, where
 //! `panic-handler` optionally provides a `#[panic_handler]` for applications that have
-//! none.
+//! none, and `panic-never` one that cannot be linked (the no-panic proof). A staticlib
+//! must contain a panic handler, and cargo builds every crate type of this crate, so
+//! a `no_std` build needs one of the two; Rust firmware should depend on `otcore`
+//! directly and keep its own handler.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![allow(non_camel_case_types)]
 
 mod args;
 mod boundary;
-#[cfg(feature = "panic-handler")]
+#[cfg(any(feature = "panic-handler", feature = "panic-never"))]
 mod panic_handler;
 
 // The exported items, in the order cbindgen writes them into the header (one module

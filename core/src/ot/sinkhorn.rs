@@ -29,6 +29,7 @@ use super::workspace::{
 };
 
 /// How a solve ended (both mean "the outputs are usable").
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
     /// The L1 marginal error reached the tolerance.
@@ -39,6 +40,7 @@ pub enum Status {
 }
 
 /// What a solve returns besides the potentials.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Solution<T> {
     /// Converged or out of budget.

@@ -1,0 +1,207 @@
+//! Measurements on the emulated Cortex-M4F, printed for `scripts/embedded.sh numbers`:
+//! workspace sizes, the deepest stack use of a solve and of each plan operation
+//! (stack painting), and instruction-count regions for `tools/qemu-icount` (each
+//! region is bracketed by two calls of [`otcore_icount_mark`]; the plugin records the
+//! instruction count at each call).
+#![no_std]
+#![no_main]
+
+use core::hint::black_box;
+
+use cortex_m_rt::entry;
+use cortex_m_semihosting::hprintln;
+use otcore::ot::{self, Config, Epsilon, Init, Plan, Problem};
+use otcore_embedded_tests::harness;
+use otcore_embedded_tests::stack;
+
+/// Largest problem measured.
+const N: usize = 128;
+/// Point dimension of the instruction-count problem (DESIGN §7: d = 2).
+const D: usize = 2;
+const WS: usize = ot::workspace_len(N, N, D);
+
+/// Iteration budgets of the two instruction-count solves; their difference isolates
+/// the per-iteration cost from the setup.
+const K1: u32 = 5;
+const K2: u32 = 15;
+
+/// The instruction-count marker: the plugin records the count each time the first
+/// instruction of this function executes.
+#[no_mangle]
+#[inline(never)]
+pub extern "C" fn otcore_icount_mark() {
+    // SAFETY: a `nop`; the asm block only keeps the call from being optimised away.
+    unsafe { core::arch::asm!("nop") };
+}
+
+/// Inputs and buffers of one n×n problem in dimension `D`.
+struct Bench {
+    n: usize,
+    x: [f32; N * D],
+    y: [f32; N * D],
+    a: [f32; N],
+    b: [f32; N],
+    f: [f32; N],
+    g: [f32; N],
+    out: [f32; N * D],
+    ws: [f32; WS],
+    config: Config<f32>,
+}
+
+impl Bench {
+    /// Two uniform clouds on [0, 1)² (a fixed LCG), x shifted by 0.5 in the first
+    /// coordinate; uniform weights; ε = 0.05 × mean cost (the DESIGN §7 set-up).
+    fn new(n: usize) -> Self {
+        let mut s: u32 = 0x2545_F491;
+        let mut next = || {
+            s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (s >> 8) as f32 / (1u32 << 24) as f32
+        };
+        let mut b = Bench {
+            n,
+            x: [0.0; N * D],
+            y: [0.0; N * D],
+            a: [0.0; N],
+            b: [0.0; N],
+            f: [0.0; N],
+            g: [0.0; N],
+            out: [0.0; N * D],
+            ws: [0.0; WS],
+            config: Config {
+                epsilon: Epsilon::RelativeToMeanCost(0.05),
+                ..Config::default()
+            },
+        };
+        for (i, v) in b.x.iter_mut().enumerate() {
+            *v = next() + if i % D == 0 { 0.5 } else { 0.0 };
+        }
+        for v in b.y.iter_mut() {
+            *v = next();
+        }
+        b.a.iter_mut().for_each(|v| *v = 1.0 / n as f32);
+        b.b.iter_mut().for_each(|v| *v = 1.0 / n as f32);
+        b
+    }
+
+    fn solve(&mut self) -> Result<ot::Solution<f32>, otcore::Error> {
+        let n = self.n;
+        let problem = Problem::point_clouds(
+            &self.x[..n * D],
+            &self.y[..n * D],
+            D,
+            1.0,
+            &self.a[..n],
+            &self.b[..n],
+        );
+        let ws = &mut self.ws[..ot::workspace_len(n, n, D)];
+        ot::solve(
+            &problem,
+            &self.config,
+            Init::Zero,
+            &mut self.f[..n],
+            &mut self.g[..n],
+            ws,
+        )
+    }
+
+    fn plan_op(&mut self, op: u8) -> Result<(), otcore::Error> {
+        let n = self.n;
+        let problem = Problem::point_clouds(
+            &self.x[..n * D],
+            &self.y[..n * D],
+            D,
+            1.0,
+            &self.a[..n],
+            &self.b[..n],
+        );
+        let ws = &mut self.ws[..ot::workspace_len(n, n, D)];
+        let eps = self.config.epsilon.resolve(1.0)?;
+        let plan = Plan::new(problem, eps, &self.f[..n], &self.g[..n]);
+        match op {
+            0 => plan.apply(&self.a[..n], &mut self.out[..n], ws),
+            1 => plan.apply_transpose(&self.b[..n], &mut self.out[..n], ws),
+            2 => plan.barycentric(&mut self.out[..n * D], ws),
+            _ => plan.transport_cost(ws).map(|_| ()),
+        }
+    }
+}
+
+/// A named call whose stack depth is measured.
+type Measured = (&'static str, fn(&mut Bench) -> bool);
+
+fn stack_solve(b: &mut Bench) -> bool {
+    b.solve().is_ok()
+}
+fn stack_apply(b: &mut Bench) -> bool {
+    b.plan_op(0).is_ok()
+}
+fn stack_apply_t(b: &mut Bench) -> bool {
+    b.plan_op(1).is_ok()
+}
+fn stack_barycentric(b: &mut Bench) -> bool {
+    b.plan_op(2).is_ok()
+}
+fn stack_cost(b: &mut Bench) -> bool {
+    b.plan_op(3).is_ok()
+}
+
+#[entry]
+fn main() -> ! {
+    for n in [32usize, 64, 128] {
+        hprintln!(
+            "workspace n={} m={} d={} f32_bytes={} f64_bytes={}",
+            n,
+            n,
+            D,
+            ot::workspace_len(n, n, D) * 4,
+            ot::workspace_len(n, n, D) * 8
+        );
+    }
+
+    let mut ok = true;
+    let mut bench = Bench::new(64);
+    let calls: [Measured; 5] = [
+        ("solve", stack_solve),
+        ("plan_apply", stack_apply),
+        ("plan_apply_transpose", stack_apply_t),
+        ("plan_barycentric", stack_barycentric),
+        ("plan_transport_cost", stack_cost),
+    ];
+    for (name, call) in calls {
+        let (good, depth) = stack::measure(call, &mut bench);
+        ok &= good;
+        hprintln!("stack {} n=64 d=2 bytes={}", name, depth);
+    }
+
+    // Instruction counts: for n in {64, 128}, solves of exactly K1 and K2 iterations
+    // (tolerance 0 never stops early), each between two markers.
+    for n in [64usize, 128] {
+        let mut bench = Bench::new(n);
+        bench.config.tolerance = 0.0;
+        for k in [K1, K2] {
+            bench.config.max_iterations = k;
+            otcore_icount_mark();
+            let sol = black_box(&mut bench).solve();
+            otcore_icount_mark();
+            match sol {
+                Ok(s) => hprintln!(
+                    "region solve n={} m={} d={} iterations={}",
+                    n,
+                    n,
+                    D,
+                    s.iterations
+                ),
+                Err(e) => {
+                    hprintln!("solve failed: {}", e);
+                    ok = false;
+                }
+            }
+        }
+    }
+    harness::exit(ok)
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    harness::on_panic(info)
+}
