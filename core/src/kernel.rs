@@ -31,9 +31,16 @@
 
 use crate::real::Real;
 
-/// Chunk width of the kernel, in elements (16 f32 = one AVX-512 register, two AVX2
-/// registers; 16 f64 = two AVX-512 registers).
+/// Chunk width of the kernel, in elements: 16 where the FPU has SIMD registers (16 f32
+/// = one AVX-512 register, two AVX2 or NEON ones; 16 f64 = two AVX-512 registers), 4 on
+/// 32-bit Arm (Cortex-M's FPU is scalar: four lanes keep every lane's state in the 32
+/// single-precision registers instead of spilling 16-lane arrays to the stack, and
+/// keep the unrolled code small for flash).
+#[cfg(not(target_arch = "arm"))]
 pub const LANES: usize = 16;
+/// Chunk width of the kernel (see the 16-lane definition for other targets).
+#[cfg(target_arch = "arm")]
+pub const LANES: usize = 4;
 
 /// Rounds a point count up to a whole number of kernel chunks.
 #[inline]

@@ -24,7 +24,8 @@ use super::problem::{Cost, Problem};
 /// Number of `T` elements of workspace that [`solve`](super::solve) and the
 /// [`Plan`](super::Plan) operations need for an n×m problem in dimension `dim`
 /// (`dim` = 0 for a dense cost matrix):
-/// `(dim + 2)·(n̂ + m̂) + 2·max(n̂, m̂)` with `n̂ = ⌈n/16⌉·16`, `m̂ = ⌈m/16⌉·16`.
+/// `(dim + 2)·(n̂ + m̂) + 2·max(n̂, m̂)` with n̂, m̂ = n, m rounded up to a multiple of
+/// [`LANES`] (16; 4 on 32-bit Arm).
 ///
 /// Saturates at `usize::MAX` on overflow (a size no caller can provide).
 #[must_use]

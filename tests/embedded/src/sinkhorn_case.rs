@@ -20,14 +20,24 @@ pub const DENSE_MAX: usize = 512;
 /// Relative agreement required between the f32 results on the Cortex-M4F and on the
 /// host, each value measured against its own scale (see [`Scales`]).
 ///
-/// Why this value: both sides execute the same IEEE-754 binary32 operations in the
-/// same order (rustc never fuses a·b + c into an FMA nor reassociates float sums, and
-/// the kernel's exp is our own code), so the results are expected to be bit-identical;
-/// the only sanctioned difference is a libm routine that may take an arch-specific path
-/// (correctly rounded `sqrt`, ≤ 1 ulp `expf`/`logf`). 8 ulp of headroom (2⁻²⁰ ≈ 9.5e-7)
-/// covers a 1-ulp difference propagated through a few dependent operations while any
-/// real miscompilation (or a changed algorithm) is orders of magnitude larger.
-pub const F32_AGREEMENT: f32 = 9.5e-7;
+/// Why this value: both sides run the same algorithm in IEEE-754 binary32, but the
+/// kernel's chunk width differs (16 lanes on the host, 4 on Cortex-M: see
+/// `otcore::kernel::LANES`), so every pass sums its terms in a different order. One
+/// pass's sums then differ by at most m·2⁻²⁴ ≈ 4e-6 relative (m ≤ 64 sources per
+/// sum here), and the converged potentials move by the same order. 1e-4 is 25× that
+/// bound, while a wrong result (a changed algorithm, a miscompiled kernel) is off by
+/// far more: the host's own f32 results differ from the f64 references by up to
+/// 3.5e-4 (`tests/tests/sinkhorn_reference.rs`).
+pub const F32_AGREEMENT: f32 = 1e-4;
+
+/// Absolute agreement of the reported L1 marginal error, in weight units: it is a small
+/// difference of sums, so its *relative* change under reordering is large; 1e-6 is 1%
+/// of the f32 default tolerance it is compared with.
+pub const ERROR_AGREEMENT: f32 = 1e-6;
+
+/// Iteration counts may differ by this much: a solve stops at the first iteration whose
+/// error is below the tolerance, and reordered sums move the error by ~1e-7.
+pub const ITERATION_AGREEMENT: u32 = 2;
 
 /// One baked problem: inputs, and the host's f32 outputs.
 pub struct SinkhornCase {
@@ -228,9 +238,10 @@ fn vector_scale(v: &[f32]) -> f32 {
 }
 
 /// Compares `got` with `want` and calls `report` for each disagreement; returns how
-/// many there were. Scales: potentials and costs against ε (cost units), the marginal
-/// error against the f32 default tolerance 1e-4 (weight units), the mass against 1,
-/// vectors against their largest magnitude. Status and iteration count must be equal.
+/// many there were. Scales: potentials and costs against ε (cost units), the mass
+/// against 1, vectors against their largest magnitude; the marginal error within
+/// [`ERROR_AGREEMENT`] (or [`F32_AGREEMENT`] relative), the iteration count within
+/// [`ITERATION_AGREEMENT`]; the status must be equal.
 pub fn compare(got: &Outputs<'_>, want: &Outputs<'_>, mut report: impl FnMut(Mismatch)) -> usize {
     let mut count = 0;
     let mut check = |what: &'static str, index: usize, g: f32, w: f32, scale: f32| {
@@ -252,16 +263,20 @@ pub fn compare(got: &Outputs<'_>, want: &Outputs<'_>, mut report: impl FnMut(Mis
         f32::from(u8::from(want.converged)),
         0.0,
     );
-    // u32 → f32 is exact below 2^24 iterations; the budget is 1000.
-    check(
-        "iterations",
-        0,
-        got.iterations as f32,
-        want.iterations as f32,
-        0.0,
-    );
+    if got.iterations.abs_diff(want.iterations) > ITERATION_AGREEMENT {
+        // u32 → f32 is exact below 2^24 iterations; the budget is 1000.
+        check(
+            "iterations",
+            0,
+            got.iterations as f32,
+            want.iterations as f32,
+            0.0,
+        );
+    }
     check("epsilon", 0, got.epsilon, eps, 0.0);
-    check("error", 0, got.error, want.error, 1e-4);
+    if (got.error - want.error).abs() > ERROR_AGREEMENT {
+        check("error", 0, got.error, want.error, 0.0);
+    }
     check("reg_ot_cost", 0, got.reg_ot_cost, want.reg_ot_cost, eps);
     check(
         "transport_cost",
