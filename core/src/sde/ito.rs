@@ -99,7 +99,7 @@ pub fn ito_step<T: Real, S: Sde<T>>(
         noise::normals(seed, first_sample + i, key, row);
     }
     let sqrt_h = h.sqrt();
-    dw.iter_mut().for_each(|v| *v = *v * sqrt_h);
+    dw.iter_mut().for_each(|v| *v *= sqrt_h);
     eval_checked(sde, x, t, mu, sigma)?;
     let evals = match method {
         ItoMethod::EulerMaruyama => {

@@ -121,8 +121,8 @@ impl<'a, T: Real> Mixture<'a, T> {
             }
             if logit > max {
                 let rescale = (max - logit).exp();
-                total = total * rescale;
-                out.iter_mut().for_each(|o| *o = *o * rescale);
+                total *= rescale;
+                out.iter_mut().for_each(|o| *o *= rescale);
                 max = logit;
             }
             let g = (logit - max).exp();
@@ -133,7 +133,7 @@ impl<'a, T: Real> Mixture<'a, T> {
             }
         }
         let inv = T::ONE / total;
-        out.iter_mut().for_each(|o| *o = *o * inv);
+        out.iter_mut().for_each(|o| *o *= inv);
         max + total.ln()
     }
 

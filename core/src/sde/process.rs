@@ -329,7 +329,7 @@ impl Process {
         let std = T::from_f64(self.prior_std());
         for (i, row) in (0_u64..).zip(out.chunks_exact_mut(d)) {
             super::noise::normals(seed, first_sample + i, super::noise::PRIOR_KEY, row);
-            row.iter_mut().for_each(|v| *v = *v * std);
+            row.iter_mut().for_each(|v| *v *= std);
         }
         Ok(())
     }

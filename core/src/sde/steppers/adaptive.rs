@@ -135,7 +135,7 @@ fn tree_value<T: Real>(
     // Root: W(end) ~ N(0, span).
     noise::normals(seed, sample, noise::TREE_KEY, hi_w);
     let root = T::from_f64(libm::sqrt(span));
-    hi_w.iter_mut().for_each(|v| *v = *v * root);
+    hi_w.iter_mut().for_each(|v| *v *= root);
     let (mut lo, mut hi, mut node) = (0_u64, 1_u64 << depth, 1_u64);
     if k == 0 {
         w.copy_from_slice(lo_w);
@@ -181,7 +181,7 @@ fn tree_value<T: Real>(
 ///
 /// # Panics
 /// Never.
-#[allow(clippy::too_many_lines)]
+#[allow(clippy::too_many_lines, clippy::too_many_arguments)]
 pub fn adaptive<T: Real, M: Model<T>>(
     process: &Process,
     config: &AdaptiveConfig,
@@ -257,7 +257,7 @@ pub fn adaptive<T: Real, M: Model<T>>(
                     dwr,
                 );
                 let sd = T::from_f64(libm::sqrt(dk as f64 * cell));
-                dwr.iter_mut().for_each(|v| *v = *v * sd);
+                dwr.iter_mut().for_each(|v| *v *= sd);
             }
         }
         for (tv, kv) in tb.iter_mut().zip(kb.iter()) {
@@ -355,7 +355,7 @@ pub fn adaptive<T: Real, M: Model<T>>(
             let want = (dk as f64 * factor) as u64;
             dkb[i] = T::from_f64(want.clamp(1, (cells - k_now).max(1)) as f64);
         }
-        if !check_finite(cur).is_ok() {
+        if check_finite(cur).is_err() {
             return Err(Error::NonFinite);
         }
     }

@@ -195,7 +195,7 @@ fn heun<T: Real, M: Model<T>>(
     let extra = libm::sqrt((sigma_hat * sigma_hat - sigma * sigma).max(0.0)) * churn.s_noise;
     let inv_a = T::from_f64(1.0 / c.a);
     bufs.a.copy_from_slice(bufs.cur);
-    bufs.a.iter_mut().for_each(|v| *v = *v * inv_a);
+    bufs.a.iter_mut().for_each(|v| *v *= inv_a);
     if extra > 0.0 {
         let z = &mut bufs.row[..d];
         let r = T::from_f64(extra);

@@ -246,7 +246,6 @@ pub fn step<T: Real, M: Model<T>>(
     config.validate()?;
     let (t, t_next) = (t.to_f64(), t_next.to_f64());
     grid::validate(process, &[T::from_f64(t), T::from_f64(t_next)])?;
-    let mut history = history;
     if let Some(h) = history.as_deref() {
         if h.denoised.len() != x.len() {
             return Err(Error::LengthMismatch);
@@ -285,7 +284,7 @@ pub fn step<T: Real, M: Model<T>>(
     )?;
     check_finite(bufs.cur).map_err(|_| Error::NonFinite)?;
     x.copy_from_slice(bufs.cur);
-    if let Some(h) = history.as_deref_mut() {
+    if let Some(h) = history {
         h.denoised.copy_from_slice(bufs.e);
         h.h_prev = h_prev;
     }
