@@ -20,7 +20,18 @@ fn rms_error(process: Process, method: Method, grid: &[f64]) -> f64 {
     let mut mix = Mixture::new(process, &w, &M, Covariance::Isotropic(&var), D).unwrap();
     let mut x = x0.clone();
     let mut ws = vec![0.0; sde::workspace_len(n, D)];
-    sde::sample(&process, &Config::new(method), &mut mix, grid, &mut x, D, 1, 0, &mut ws).unwrap();
+    sde::sample(
+        &process,
+        &Config::new(method),
+        &mut mix,
+        grid,
+        &mut x,
+        D,
+        1,
+        0,
+        &mut ws,
+    )
+    .unwrap();
     let (t0, t1) = (grid[0], *grid.last().unwrap());
     let (c0, c1) = (process.coefs(t0), process.coefs(t1));
     let (v0, v1) = (c0.a * c0.a * V + c0.s * c0.s, c1.a * c1.a * V + c1.s * c1.s);
@@ -46,7 +57,14 @@ fn orders(process: Process, method: Method, spacing: Spacing, n: usize) -> ([f64
     (e, [(e[0] / e[1]).log2(), (e[1] / e[2]).log2()])
 }
 
-fn check_order(name: &str, process: Process, method: Method, spacing: Spacing, n: usize, want: f64) {
+fn check_order(
+    name: &str,
+    process: Process,
+    method: Method,
+    spacing: Spacing,
+    n: usize,
+    want: f64,
+) {
     let (e, p) = orders(process, method, spacing, n);
     println!("{name}: errors {e:?}, observed orders {p:.3?}");
     // The asymptotic order is `want`; at these step counts the observed slope is within
@@ -61,25 +79,81 @@ fn check_order(name: &str, process: Process, method: Method, spacing: Spacing, n
 
 #[test]
 fn euler_is_first_order() {
-    check_order("euler VP", Process::VP, Method::ProbabilityFlowEuler, Spacing::UniformTime, 200, 1.0);
-    check_order("euler VE", Process::VE, Method::ProbabilityFlowEuler, Spacing::UniformLogSnr, 200, 1.0);
+    check_order(
+        "euler VP",
+        Process::VP,
+        Method::ProbabilityFlowEuler,
+        Spacing::UniformTime,
+        200,
+        1.0,
+    );
+    check_order(
+        "euler VE",
+        Process::VE,
+        Method::ProbabilityFlowEuler,
+        Spacing::UniformLogSnr,
+        200,
+        1.0,
+    );
 }
 
 #[test]
 fn ddim_is_first_order() {
-    check_order("ddim VP", Process::VP, Method::Ddim, Spacing::UniformLogSnr, 100, 1.0);
+    check_order(
+        "ddim VP",
+        Process::VP,
+        Method::Ddim,
+        Spacing::UniformLogSnr,
+        100,
+        1.0,
+    );
 }
 
 #[test]
 fn heun_is_second_order() {
     let heun = Method::Heun(Churn::NONE);
-    check_order("heun VP", Process::VP, heun, Spacing::Karras { rho: 7.0 }, 40, 2.0);
-    check_order("heun EDM", Process::EDM, heun, Spacing::Karras { rho: 7.0 }, 40, 2.0);
+    check_order(
+        "heun VP",
+        Process::VP,
+        heun,
+        Spacing::Karras { rho: 7.0 },
+        40,
+        2.0,
+    );
+    check_order(
+        "heun EDM",
+        Process::EDM,
+        heun,
+        Spacing::Karras { rho: 7.0 },
+        40,
+        2.0,
+    );
 }
 
 #[test]
 fn dpm_solver_pp_2m_is_second_order() {
-    check_order("2M VP", Process::VP, Method::DpmSolverPp2M, Spacing::UniformLogSnr, 40, 2.0);
-    check_order("2M sub-VP", Process::SUB_VP, Method::DpmSolverPp2M, Spacing::UniformLogSnr, 40, 2.0);
-    check_order("2M cosine", Process::VP_COSINE, Method::DpmSolverPp2M, Spacing::UniformLogSnr, 40, 2.0);
+    check_order(
+        "2M VP",
+        Process::VP,
+        Method::DpmSolverPp2M,
+        Spacing::UniformLogSnr,
+        40,
+        2.0,
+    );
+    check_order(
+        "2M sub-VP",
+        Process::SUB_VP,
+        Method::DpmSolverPp2M,
+        Spacing::UniformLogSnr,
+        40,
+        2.0,
+    );
+    check_order(
+        "2M cosine",
+        Process::VP_COSINE,
+        Method::DpmSolverPp2M,
+        Spacing::UniformLogSnr,
+        40,
+        2.0,
+    );
 }

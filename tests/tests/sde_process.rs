@@ -5,7 +5,13 @@ use otcore::sde::{grid, Process, Spacing};
 use otcore::Error;
 use otcore_tests::Rng;
 
-const ALL: [Process; 5] = [Process::VP, Process::VP_COSINE, Process::SUB_VP, Process::VE, Process::EDM];
+const ALL: [Process; 5] = [
+    Process::VP,
+    Process::VP_COSINE,
+    Process::SUB_VP,
+    Process::VE,
+    Process::EDM,
+];
 
 /// For a linear SDE `dx = f x dt + g dW`: `da/dt = f·a` and `d(s²)/dt = 2f·s² + g²`.
 /// Central differences with step 1e-5 have truncation error ~1e-10·(third derivative);
@@ -22,8 +28,14 @@ fn drift_and_diffusion_match_the_marginal_moments() {
             let dv = (hi.s * hi.s - lo.s * lo.s) / (2.0 * h);
             let want_da = mid.f * mid.a;
             let want_dv = 2.0 * mid.f * mid.s * mid.s + mid.g2;
-            assert!((da - want_da).abs() <= 1e-6 * want_da.abs().max(1e-3), "{p:?} t={t}: a' {da} vs {want_da}");
-            assert!((dv - want_dv).abs() <= 1e-6 * want_dv.abs(), "{p:?} t={t}: V' {dv} vs {want_dv}");
+            assert!(
+                (da - want_da).abs() <= 1e-6 * want_da.abs().max(1e-3),
+                "{p:?} t={t}: a' {da} vs {want_da}"
+            );
+            assert!(
+                (dv - want_dv).abs() <= 1e-6 * want_dv.abs(),
+                "{p:?} t={t}: V' {dv} vs {want_dv}"
+            );
         }
     }
 }
@@ -102,7 +114,11 @@ fn prior_sample_and_density() {
 #[test]
 fn grids_are_monotone_and_hit_their_ends() {
     for p in ALL {
-        for spacing in [Spacing::UniformTime, Spacing::UniformLogSnr, Spacing::Karras { rho: 7.0 }] {
+        for spacing in [
+            Spacing::UniformTime,
+            Spacing::UniformLogSnr,
+            Spacing::Karras { rho: 7.0 },
+        ] {
             let mut g = vec![0.0f64; 19];
             grid::fill(&p, spacing, p.t_max(), p.t_eps(), &mut g).unwrap();
             assert_eq!(g[0], p.t_max());
@@ -121,7 +137,14 @@ fn grids_are_monotone_and_hit_their_ends() {
     }
     // Karras with end 0: EDM's grid, σ_i = (σmax^{1/7} + i/N(0 − σmax^{1/7}))^7.
     let mut g = vec![0.0f64; 5];
-    grid::fill(&Process::EDM, Spacing::Karras { rho: 7.0 }, 80.0, 0.0, &mut g).unwrap();
+    grid::fill(
+        &Process::EDM,
+        Spacing::Karras { rho: 7.0 },
+        80.0,
+        0.0,
+        &mut g,
+    )
+    .unwrap();
     let r = 80f64.powf(1.0 / 7.0);
     for (i, gi) in g.iter().enumerate() {
         assert!((gi - (r * (1.0 - i as f64 / 4.0)).powi(7)).abs() < 1e-12 * 80.0);
@@ -131,21 +154,45 @@ fn grids_are_monotone_and_hit_their_ends() {
 #[test]
 fn bad_process_and_grid_inputs() {
     let bad = [
-        Process::VpLinear { beta_min: 0.0, beta_max: 20.0 },
-        Process::VpLinear { beta_min: 1.0, beta_max: 0.5 },
-        Process::SubVp { beta_min: -1.0, beta_max: 20.0 },
-        Process::Ve { sigma_min: 1.0, sigma_max: 1.0 },
-        Process::Edm { sigma_min: 0.0, sigma_max: 80.0 },
-        Process::Edm { sigma_min: 0.1, sigma_max: f64::INFINITY },
+        Process::VpLinear {
+            beta_min: 0.0,
+            beta_max: 20.0,
+        },
+        Process::VpLinear {
+            beta_min: 1.0,
+            beta_max: 0.5,
+        },
+        Process::SubVp {
+            beta_min: -1.0,
+            beta_max: 20.0,
+        },
+        Process::Ve {
+            sigma_min: 1.0,
+            sigma_max: 1.0,
+        },
+        Process::Edm {
+            sigma_min: 0.0,
+            sigma_max: 80.0,
+        },
+        Process::Edm {
+            sigma_min: 0.1,
+            sigma_max: f64::INFINITY,
+        },
         Process::VpCosine { offset: f64::NAN },
     ];
     for p in bad {
         assert_eq!(p.validate(), Err(Error::InvalidParameter), "{p:?}");
         let mut g = [7.0f64; 4];
-        assert_eq!(grid::fill(&p, Spacing::UniformTime, 0.5, 0.1, &mut g), Err(Error::InvalidParameter));
+        assert_eq!(
+            grid::fill(&p, Spacing::UniformTime, 0.5, 0.1, &mut g),
+            Err(Error::InvalidParameter)
+        );
         assert_eq!(g, [7.0; 4]);
         let mut x = [7.0f64; 4];
-        assert_eq!(p.prior_sample(1, 0, 2, &mut x), Err(Error::InvalidParameter));
+        assert_eq!(
+            p.prior_sample(1, 0, 2, &mut x),
+            Err(Error::InvalidParameter)
+        );
         assert_eq!(x, [7.0; 4]);
     }
     let p = Process::VP;
@@ -159,13 +206,29 @@ fn bad_process_and_grid_inputs() {
         (1.0, 0.1, 1, Error::EmptyInput), // zero steps
     ];
     for (a, b, len, e) in cases {
-        assert_eq!(grid::fill(&p, Spacing::UniformTime, a, b, &mut g[..len]), Err(e), "{a} {b} {len}");
+        assert_eq!(
+            grid::fill(&p, Spacing::UniformTime, a, b, &mut g[..len]),
+            Err(e),
+            "{a} {b} {len}"
+        );
         assert_eq!(g, [7.0; 4]);
     }
-    assert_eq!(grid::fill(&p, Spacing::UniformLogSnr, 1.0, 0.0, &mut g), Err(Error::InvalidParameter));
-    assert_eq!(grid::validate(&p, &[1.0f64, 0.5, 0.5]), Err(Error::InvalidParameter));
+    assert_eq!(
+        grid::fill(&p, Spacing::UniformLogSnr, 1.0, 0.0, &mut g),
+        Err(Error::InvalidParameter)
+    );
+    assert_eq!(
+        grid::validate(&p, &[1.0f64, 0.5, 0.5]),
+        Err(Error::InvalidParameter)
+    );
     assert_eq!(grid::validate(&p, &[1.0f64]), Err(Error::EmptyInput));
-    assert_eq!(grid::validate(&p, &[1.0f64, f64::NAN]), Err(Error::NonFiniteInput));
-    assert_eq!(grid::validate(&p, &[0.5f64, 0.0, 0.0]), Err(Error::InvalidParameter));
+    assert_eq!(
+        grid::validate(&p, &[1.0f64, f64::NAN]),
+        Err(Error::NonFiniteInput)
+    );
+    assert_eq!(
+        grid::validate(&p, &[0.5f64, 0.0, 0.0]),
+        Err(Error::InvalidParameter)
+    );
     assert_eq!(grid::validate(&p, &[0.5f64, 0.0]), Ok(())); // last step to s = 0
 }

@@ -113,11 +113,31 @@ impl<'a, T: Real> Mixture<'a, T> {
             if *w <= T::ZERO {
                 continue;
             }
+            // C_kj = a²v_kj + s²; isotropic components compute it (and its log) once.
+            let iso = match self.cov {
+                Covariance::Isotropic(v) => {
+                    let ck = a2 * v.get(k).copied().unwrap_or(T::ONE) + s2;
+                    Some((T::from_usize(self.d) * ck.ln(), T::ONE / ck))
+                }
+                Covariance::Diagonal(_) => None,
+            };
             let mut logit = w.ln();
-            for (j, (xv, mv)) in x.iter().zip(mu).enumerate() {
-                let ck = a2 * self.var(k, j) + s2;
-                let r = *xv - a * *mv;
-                logit -= T::HALF * (ck.ln() + r * r / ck);
+            match iso {
+                Some((logdet, inv)) => {
+                    let mut sq = T::ZERO;
+                    for (xv, mv) in x.iter().zip(mu) {
+                        let r = *xv - a * *mv;
+                        sq += r * r;
+                    }
+                    logit -= T::HALF * (logdet + sq * inv);
+                }
+                None => {
+                    for (j, (xv, mv)) in x.iter().zip(mu).enumerate() {
+                        let ck = a2 * self.var(k, j) + s2;
+                        let r = *xv - a * *mv;
+                        logit -= T::HALF * (ck.ln() + r * r / ck);
+                    }
+                }
             }
             if logit > max {
                 let rescale = (max - logit).exp();
@@ -128,8 +148,11 @@ impl<'a, T: Real> Mixture<'a, T> {
             let g = (logit - max).exp();
             total += g;
             for (j, ((o, xv), mv)) in out.iter_mut().zip(x).zip(mu).enumerate() {
-                let ck = a2 * self.var(k, j) + s2;
-                *o += g * (a * *mv - *xv) / ck;
+                let inv = match iso {
+                    Some((_, inv)) => inv,
+                    None => T::ONE / (a2 * self.var(k, j) + s2),
+                };
+                *o += g * (a * *mv - *xv) * inv;
             }
         }
         let inv = T::ONE / total;

@@ -34,9 +34,9 @@ fn combine<T: Real>(
     }
 }
 
-/// The Langevin corrector at time `t`: `config.corrector_steps` iterations of
+/// The corrector at time `t`: `config.corrector_steps` iterations of
 /// `x += ε·score + √(2ε)·z`, `ε = 2(snr·‖z‖/‖score‖)²` per sample (ε = 0 where the
-/// score is exactly 0).
+/// score is exactly 0) or `ε = 2(snr·s_t)²` ([`super::Corrector`]).
 pub(super) fn correct<T: Real, M: Model<T>>(
     ev: &mut Evaluator<'_, M>,
     config: &super::Config,
@@ -47,6 +47,8 @@ pub(super) fn correct<T: Real, M: Model<T>>(
 ) -> Result<(), Error> {
     let d = ev.d;
     let snr = config.snr;
+    let s_t = ev.process.coefs(t).s;
+    let annealed = 2.0 * snr * snr * s_t * s_t;
     for it in 0..u64::from(config.corrector_steps) {
         ev.eval_at(bufs.cur, t, bufs.t, Output::Score, bufs.out)?;
         let z = &mut bufs.row[..d];
@@ -56,10 +58,10 @@ pub(super) fn correct<T: Real, M: Model<T>>(
             noise::normals(keys.seed, keys.first_sample + i, key(step, 1 + it), z);
             let zn: f64 = z.iter().map(|v| v.to_f64() * v.to_f64()).sum();
             let sn: f64 = sr.iter().map(|v| v.to_f64() * v.to_f64()).sum();
-            let eps = if sn > 0.0 {
-                2.0 * snr * snr * zn / sn
-            } else {
-                0.0
+            let eps = match config.corrector {
+                super::Corrector::Annealed => annealed,
+                super::Corrector::Langevin if sn > 0.0 => 2.0 * snr * snr * zn / sn,
+                super::Corrector::Langevin => 0.0,
             };
             let (e, r) = (T::from_f64(eps), T::from_f64(libm::sqrt(2.0 * eps)));
             for ((xv, sv), zv) in xr.iter_mut().zip(sr).zip(z.iter()) {
