@@ -25,6 +25,7 @@ pub fn ring() -> (Vec<f64>, Vec<f64>, Vec<f64>) {
 
 /// `n` exact draws (row by row) from the marginal `Σ w_k N(a·μ_k, (a²v_k + s²)I)` of an
 /// isotropic mixture under a process with coefficients `a`, `s`.
+#[allow(clippy::too_many_arguments)]
 pub fn mixture_draws(
     rng: &mut Rng,
     n: usize,
