@@ -111,6 +111,17 @@ fn prior_sample_and_density() {
     }
 }
 
+/// Sample indices wrap around u64 instead of overflowing: a batch starting at the last
+/// index is sample u64::MAX followed by sample 0.
+#[test]
+fn sample_indices_wrap() {
+    let p = Process::VP;
+    let (mut a, mut b) = (vec![0.0f64; 4], vec![0.0f64; 2]);
+    p.prior_sample(1, u64::MAX, 2, &mut a).unwrap();
+    p.prior_sample(1, 0, 2, &mut b).unwrap();
+    assert_eq!(&a[2..], &b[..]);
+}
+
 #[test]
 fn grids_are_monotone_and_hit_their_ends() {
     for p in ALL {

@@ -231,7 +231,16 @@ fn stochastic_samplers_have_the_exact_gaussian_moments() {
     let mut pc = Config::new(Method::ReverseDiffusion);
     pc.corrector_steps = 1;
     pc.corrector = Corrector::Annealed;
+    // EDM's churn (S_churn/N = 0.1 on σ̃ ∈ [0.05, 50]) adds noise then follows the ODE:
+    // the marginals are preserved up to discretisation.
+    let churn = Churn {
+        gamma: 0.1,
+        s_min: 0.05,
+        s_max: 50.0,
+        s_noise: 1.0,
+    };
     for (name, cfg) in [
+        ("heun + churn", Config::new(Method::Heun(churn))),
         ("em", Config::new(Method::EulerMaruyama)),
         ("reverse diffusion", Config::new(Method::ReverseDiffusion)),
         ("ancestral", Config::new(Method::Ancestral)),

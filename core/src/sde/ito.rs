@@ -96,7 +96,7 @@ pub fn ito_step<T: Real, S: Sde<T>>(
     let (mu2, r) = r.split_at_mut(nd);
     let (sigma2, _) = r.split_at_mut(nd);
     for (i, row) in (0_u64..).zip(dw.chunks_exact_mut(d)) {
-        noise::normals(seed, first_sample + i, key, row);
+        noise::normals(seed, first_sample.wrapping_add(i), key, row);
     }
     let sqrt_h = h.sqrt();
     dw.iter_mut().for_each(|v| *v *= sqrt_h);

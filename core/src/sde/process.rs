@@ -328,7 +328,12 @@ impl Process {
         super::check_shape(out.len(), d)?;
         let std = T::from_f64(self.prior_std());
         for (i, row) in (0_u64..).zip(out.chunks_exact_mut(d)) {
-            super::noise::normals(seed, first_sample + i, super::noise::PRIOR_KEY, row);
+            super::noise::normals(
+                seed,
+                first_sample.wrapping_add(i),
+                super::noise::PRIOR_KEY,
+                row,
+            );
             row.iter_mut().for_each(|v| *v *= std);
         }
         Ok(())

@@ -239,7 +239,7 @@ pub fn adaptive<T: Real, M: Model<T>>(
                 let (wn, scratch) = row.split_at_mut(d);
                 tree_value(
                     keys,
-                    first_sample + i,
+                    first_sample.wrapping_add(i),
                     config.depth,
                     span,
                     k + dk,
@@ -252,7 +252,7 @@ pub fn adaptive<T: Real, M: Model<T>>(
             } else {
                 noise::normals(
                     seed,
-                    first_sample + i,
+                    first_sample.wrapping_add(i),
                     noise::REDRAW_KEY + (k << 25) + dk,
                     dwr,
                 );

@@ -26,7 +26,7 @@ fn combine<T: Real>(
     let noisy = r != T::ZERO;
     for (i, (xr, mr)) in (0_u64..).zip(cur.chunks_exact_mut(d).zip(m.chunks_exact(d))) {
         if noisy {
-            noise::normals(keys.seed, keys.first_sample + i, key, z);
+            noise::normals(keys.seed, keys.first_sample.wrapping_add(i), key, z);
         }
         for ((xv, mv), zv) in xr.iter_mut().zip(mr).zip(z.iter()) {
             *xv = p * *xv + q * *mv + if noisy { r * *zv } else { T::ZERO };
@@ -55,7 +55,12 @@ pub(super) fn correct<T: Real, M: Model<T>>(
         for (i, (xr, sr)) in
             (0_u64..).zip(bufs.cur.chunks_exact_mut(d).zip(bufs.out.chunks_exact(d)))
         {
-            noise::normals(keys.seed, keys.first_sample + i, key(step, 1 + it), z);
+            noise::normals(
+                keys.seed,
+                keys.first_sample.wrapping_add(i),
+                key(step, 1 + it),
+                z,
+            );
             let zn: f64 = z.iter().map(|v| v.to_f64() * v.to_f64()).sum();
             let sn: f64 = sr.iter().map(|v| v.to_f64() * v.to_f64()).sum();
             let eps = match config.corrector {
@@ -202,7 +207,7 @@ fn heun<T: Real, M: Model<T>>(
         let z = &mut bufs.row[..d];
         let r = T::from_f64(extra);
         for (i, yr) in (0_u64..).zip(bufs.a.chunks_exact_mut(d)) {
-            noise::normals(keys.seed, keys.first_sample + i, key, z);
+            noise::normals(keys.seed, keys.first_sample.wrapping_add(i), key, z);
             yr.iter_mut()
                 .zip(z.iter())
                 .for_each(|(yv, zv)| *yv += r * *zv);
