@@ -1674,6 +1674,62 @@ int32_t otc_sde_ito_step_f64(int32_t method,
                              void *ws,
                              size_t ws_bytes);
 
+/**
+ * The adaptive solver in pieces, for a control loop with a bounded budget per tick:
+ * the per-sample solver state lives in the caller's `state` (`2·n·d + 2·n` values of
+ * the precision) between calls. With `fresh` true the state is initialised (`x` holds
+ * prior samples); otherwise the call continues from `state` and the `x` the previous
+ * call returned, with the same process, config (except `max_evaluations` and
+ * `denoise`), seed and `first_sample`. Each call runs until every sample reaches
+ * `t_end` or `config->max_evaluations` is spent; the status is then
+ * `OTC_STATUS_MAX_ITERATIONS` (`out->unfinished` > 0: call again). Splitting a run
+ * this way gives the same samples, bit for bit, as one `otc_sde_adaptive_f32` call.
+ *
+ * Returns as `otc_sde_adaptive_f32`; `OTC_STATUS_INVALID_PARAMETER` also for a resumed
+ * state this solver cannot have written (non-integral or out-of-range step counters,
+ * NaN). On error x and state are unchanged.
+ *
+ * # Safety
+ * The pointers must be NULL or valid as documented above.
+ */
+int32_t otc_sde_adaptive_resume_f32(const struct otc_sde_process *process,
+                                    const struct otc_sde_adaptive_config *config,
+                                    otc_sde_model_fn_f32 model,
+                                    void *user,
+                                    int32_t output,
+                                    float *x,
+                                    size_t n,
+                                    size_t d,
+                                    uint64_t seed,
+                                    uint64_t first_sample,
+                                    float *state,
+                                    bool fresh,
+                                    void *ws,
+                                    size_t ws_bytes,
+                                    struct otc_sde_adaptive_stats *out);
+
+/**
+ * The `double` version of `otc_sde_adaptive_resume_f32`.
+ *
+ * # Safety
+ * As `otc_sde_adaptive_resume_f32`.
+ */
+int32_t otc_sde_adaptive_resume_f64(const struct otc_sde_process *process,
+                                    const struct otc_sde_adaptive_config *config,
+                                    otc_sde_model_fn_f64 model,
+                                    void *user,
+                                    int32_t output,
+                                    double *x,
+                                    size_t n,
+                                    size_t d,
+                                    uint64_t seed,
+                                    uint64_t first_sample,
+                                    double *state,
+                                    bool fresh,
+                                    void *ws,
+                                    size_t ws_bytes,
+                                    struct otc_sde_adaptive_stats *out);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

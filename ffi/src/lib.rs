@@ -41,15 +41,15 @@ pub use plan::{
     otc_plan_transport_cost_f64,
 };
 pub use sde::{
-    otc_sde_adaptive_config_default, otc_sde_adaptive_f32, otc_sde_adaptive_f64, otc_sde_grid_f32,
-    otc_sde_grid_f64, otc_sde_ito_fn_f32, otc_sde_ito_fn_f64, otc_sde_ito_step_f32,
-    otc_sde_ito_step_f64, otc_sde_ito_workspace_size_f32, otc_sde_ito_workspace_size_f64,
-    otc_sde_mixture_score_f32, otc_sde_mixture_score_f64, otc_sde_model_fn_f32,
-    otc_sde_model_fn_f64, otc_sde_prior_log_density_f32, otc_sde_prior_log_density_f64,
-    otc_sde_prior_sample_f32, otc_sde_prior_sample_f64, otc_sde_process_coefs,
-    otc_sde_process_default, otc_sde_sample_f32, otc_sde_sample_f64,
-    otc_sde_sampler_config_default, otc_sde_step_f32, otc_sde_step_f64, otc_sde_workspace_size_f32,
-    otc_sde_workspace_size_f64,
+    otc_sde_adaptive_config_default, otc_sde_adaptive_f32, otc_sde_adaptive_f64,
+    otc_sde_adaptive_resume_f32, otc_sde_adaptive_resume_f64, otc_sde_grid_f32, otc_sde_grid_f64,
+    otc_sde_ito_fn_f32, otc_sde_ito_fn_f64, otc_sde_ito_step_f32, otc_sde_ito_step_f64,
+    otc_sde_ito_workspace_size_f32, otc_sde_ito_workspace_size_f64, otc_sde_mixture_score_f32,
+    otc_sde_mixture_score_f64, otc_sde_model_fn_f32, otc_sde_model_fn_f64,
+    otc_sde_prior_log_density_f32, otc_sde_prior_log_density_f64, otc_sde_prior_sample_f32,
+    otc_sde_prior_sample_f64, otc_sde_process_coefs, otc_sde_process_default, otc_sde_sample_f32,
+    otc_sde_sample_f64, otc_sde_sampler_config_default, otc_sde_step_f32, otc_sde_step_f64,
+    otc_sde_workspace_size_f32, otc_sde_workspace_size_f64,
 };
 pub use sde_types::*;
 pub use sinkhorn::{

@@ -399,7 +399,7 @@ unsafe fn step<T: Real>(
 }
 
 /// # Safety
-/// As `otc_sde_adaptive_f32`.
+/// As `otc_sde_adaptive_resume_f32` (`state` NULL: the one-call `otc_sde_adaptive_f32`).
 #[allow(clippy::too_many_arguments)]
 unsafe fn adaptive<T: Real>(
     process: *const otc_sde_process,
@@ -412,6 +412,7 @@ unsafe fn adaptive<T: Real>(
     d: usize,
     seed: u64,
     first_sample: u64,
+    state: Option<(*mut T, bool)>,
     ws: *mut c_void,
     ws_bytes: usize,
     out: *mut otc_sde_adaptive_stats,
@@ -425,10 +426,24 @@ unsafe fn adaptive<T: Real>(
         let xa = Array::output(x, product(n, d)?)?;
         let wa = workspace::<T>(ws, ws_bytes, sde::workspace_len(n, d))?;
         let res = Array::output(out, 1)?;
-        disjoint(&[xa.span(), wa.span(), res.span()])?;
+        let sa = match state {
+            Some((ptr, fresh)) => Some((Array::output(ptr, sde::adaptive_state_len(n, d))?, fresh)),
+            None => None,
+        };
+        match &sa {
+            Some((a, _)) => disjoint(&[xa.span(), wa.span(), res.span(), a.span()])?,
+            None => disjoint(&[xa.span(), wa.span(), res.span()])?,
+        }
         // SAFETY: checked arrays, pairwise disjoint, valid by the caller's contract.
         let (xs, w) = unsafe { (xa.slice_mut(), zeroed(wa)) };
-        let st = sde::adaptive(&p, &cfg, &mut m, xs, d, seed, first_sample, w)?;
+        let st = match sa {
+            Some((a, fresh)) => {
+                // SAFETY: as above.
+                let ss = unsafe { a.slice_mut() };
+                sde::adaptive_resume(&p, &cfg, &mut m, xs, d, seed, first_sample, ss, fresh, w)?
+            }
+            None => sde::adaptive(&p, &cfg, &mut m, xs, d, seed, first_sample, w)?,
+        };
         // SAFETY: as above (the struct states our size: `check_sized`).
         unsafe { res.fill(otc_sde_adaptive_stats::from_core(&st)) };
         Ok(if st.unfinished > 0 {
@@ -1101,6 +1116,7 @@ pub unsafe extern "C" fn otc_sde_adaptive_f32(
             d,
             seed,
             first_sample,
+            None,
             ws,
             ws_bytes,
             out,
@@ -1142,6 +1158,7 @@ pub unsafe extern "C" fn otc_sde_adaptive_f64(
             d,
             seed,
             first_sample,
+            None,
             ws,
             ws_bytes,
             out,
@@ -1302,6 +1319,106 @@ pub unsafe extern "C" fn otc_sde_ito_step_f64(
             key,
             ws,
             ws_bytes,
+        )
+    }
+}
+
+/// The adaptive solver in pieces, for a control loop with a bounded budget per tick:
+/// the per-sample solver state lives in the caller's `state` (`2·n·d + 2·n` values of
+/// the precision) between calls. With `fresh` true the state is initialised (`x` holds
+/// prior samples); otherwise the call continues from `state` and the `x` the previous
+/// call returned, with the same process, config (except `max_evaluations` and
+/// `denoise`), seed and `first_sample`. Each call runs until every sample reaches
+/// `t_end` or `config->max_evaluations` is spent; the status is then
+/// `OTC_STATUS_MAX_ITERATIONS` (`out->unfinished` > 0: call again). Splitting a run
+/// this way gives the same samples, bit for bit, as one `otc_sde_adaptive_f32` call.
+///
+/// Returns as `otc_sde_adaptive_f32`; `OTC_STATUS_INVALID_PARAMETER` also for a resumed
+/// state this solver cannot have written (non-integral or out-of-range step counters,
+/// NaN). On error x and state are unchanged.
+///
+/// # Safety
+/// The pointers must be NULL or valid as documented above.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn otc_sde_adaptive_resume_f32(
+    process: *const otc_sde_process,
+    config: *const otc_sde_adaptive_config,
+    model: otc_sde_model_fn_f32,
+    user: *mut c_void,
+    output: i32,
+    x: *mut f32,
+    n: usize,
+    d: usize,
+    seed: u64,
+    first_sample: u64,
+    state: *mut f32,
+    fresh: bool,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    out: *mut otc_sde_adaptive_stats,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe {
+        adaptive::<f32>(
+            process,
+            config,
+            model,
+            user,
+            output,
+            x,
+            n,
+            d,
+            seed,
+            first_sample,
+            Some((state, fresh)),
+            ws,
+            ws_bytes,
+            out,
+        )
+    }
+}
+
+/// The `double` version of `otc_sde_adaptive_resume_f32`.
+///
+/// # Safety
+/// As `otc_sde_adaptive_resume_f32`.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn otc_sde_adaptive_resume_f64(
+    process: *const otc_sde_process,
+    config: *const otc_sde_adaptive_config,
+    model: otc_sde_model_fn_f64,
+    user: *mut c_void,
+    output: i32,
+    x: *mut f64,
+    n: usize,
+    d: usize,
+    seed: u64,
+    first_sample: u64,
+    state: *mut f64,
+    fresh: bool,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    out: *mut otc_sde_adaptive_stats,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe {
+        adaptive::<f64>(
+            process,
+            config,
+            model,
+            user,
+            output,
+            x,
+            n,
+            d,
+            seed,
+            first_sample,
+            Some((state, fresh)),
+            ws,
+            ws_bytes,
+            out,
         )
     }
 }

@@ -71,6 +71,8 @@ fn every_exported_function_is_declared_and_documented() {
         "otc_sde_step_f64",
         "otc_sde_adaptive_f32",
         "otc_sde_adaptive_f64",
+        "otc_sde_adaptive_resume_f32",
+        "otc_sde_adaptive_resume_f64",
         "otc_sde_mixture_score_f32",
         "otc_sde_mixture_score_f64",
         "otc_sde_ito_step_f32",

@@ -204,6 +204,38 @@ static void adaptive_and_ito(void) {
                                       ws_buf, sizeof ws_buf, &st), OTC_STATUS_MAX_ITERATIONS);
     CHECK(st.unfinished > 0 && st.evaluations <= 4);
 
+    /* In pieces of one iteration per call, the state in the caller's buffer: the same
+     * bits as one call. */
+    {
+        double whole[N * D], state[2 * N * D + 2 * N];
+        int calls = 0;
+        int32_t status;
+        bool fresh = true;
+        CHECK_STATUS(otc_sde_adaptive_config_default(&g.process, &cfg), OTC_STATUS_OK);
+        CHECK_STATUS(otc_sde_prior_sample_f64(&g.process, 1, 0, N, D, whole), OTC_STATUS_OK);
+        CHECK_STATUS(otc_sde_adaptive_f64(&g.process, &cfg, gauss_score, &g, OTC_SDE_OUTPUT_SCORE, whole, N, D, 4,
+                                          0, ws_buf, sizeof ws_buf, &st), OTC_STATUS_OK);
+        CHECK_STATUS(otc_sde_prior_sample_f64(&g.process, 1, 0, N, D, x), OTC_STATUS_OK);
+        cfg.max_evaluations = 2;
+        do {
+            status = otc_sde_adaptive_resume_f64(&g.process, &cfg, gauss_score, &g, OTC_SDE_OUTPUT_SCORE, x, N, D,
+                                                 4, 0, state, fresh, ws_buf, sizeof ws_buf, &st);
+            fresh = false;
+            ++calls;
+        } while (status == OTC_STATUS_MAX_ITERATIONS && calls < 100000);
+        CHECK_STATUS(status, OTC_STATUS_OK);
+        CHECK(calls > 1 && same_bits(x, whole, sizeof x));
+        state[2 * N * D] = 0.5; /* not a step counter */
+        memcpy(whole, x, sizeof x);
+        CHECK_STATUS(otc_sde_adaptive_resume_f64(&g.process, &cfg, gauss_score, &g, OTC_SDE_OUTPUT_SCORE, x, N, D, 4,
+                                                 0, state, false, ws_buf, sizeof ws_buf, &st),
+                     OTC_STATUS_INVALID_PARAMETER);
+        CHECK(same_bits(x, whole, sizeof x) && state[2 * N * D] == 0.5);
+        CHECK_STATUS(otc_sde_adaptive_resume_f64(&g.process, &cfg, gauss_score, &g, OTC_SDE_OUTPUT_SCORE, x, N, D, 4,
+                                                 0, x, true, ws_buf, sizeof ws_buf, &st),
+                     OTC_STATUS_INVALID_PARAMETER);
+    }
+
     /* Itô Euler-Maruyama without diffusion is Euler: x(1 + 0.5 h), exactly. */
     CHECK_STATUS(otc_sde_ito_workspace_size_f64(3, 1, &bytes), OTC_STATUS_OK);
     CHECK(bytes == sizeof wsi);

@@ -612,3 +612,87 @@ fn bad_inputs_change_nothing() {
     let st = sde::adaptive(&p, &c, &mut mix(), &mut x, D, 1, 0, &mut ws).unwrap();
     assert!(st.evaluations <= 10 && st.unfinished > 0);
 }
+
+/// The adaptive solver in pieces of one iteration (2 evaluations) per call, its state in
+/// the caller's buffer, reproduces one whole call bit for bit (with and without memory,
+/// with the final denoise); a corrupted state is refused and nothing changes.
+#[test]
+fn adaptive_in_pieces_equals_one_call() {
+    for memory in [true, false] {
+        let p = Process::VP;
+        let n = 10;
+        let mut cfg = AdaptiveConfig::new(&p);
+        cfg.memory = memory;
+        cfg.denoise = true;
+        let mut whole = prior(p, n);
+        let mut ws = vec![0.0f32; sde::workspace_len(n, D)];
+        let st = sde::adaptive(&p, &cfg, &mut model(p), &mut whole, D, 5, 3, &mut ws).unwrap();
+        let mut x = prior(p, n);
+        let mut state = vec![0.0f32; sde::adaptive_state_len(n, D)];
+        let mut piece = cfg;
+        piece.max_evaluations = 2;
+        let (mut calls, mut evals) = (0, 0);
+        let mut fresh = true;
+        loop {
+            let s = sde::adaptive_resume(
+                &p,
+                &piece,
+                &mut model(p),
+                &mut x,
+                D,
+                5,
+                3,
+                &mut state,
+                fresh,
+                &mut ws,
+            )
+            .unwrap();
+            fresh = false;
+            calls += 1;
+            evals += s.evaluations;
+            if s.unfinished == 0 {
+                break;
+            }
+            assert!(calls < 10_000);
+        }
+        assert_eq!(x, whole, "memory={memory}");
+        assert_eq!(evals, st.evaluations);
+        // A corrupted state: refused, x and state unchanged.
+        let (x0, s0) = (x.clone(), state.clone());
+        let k_at = 2 * n * D;
+        state[k_at] = 0.5;
+        let s1 = state.clone();
+        assert_eq!(
+            sde::adaptive_resume(
+                &p,
+                &piece,
+                &mut model(p),
+                &mut x,
+                D,
+                5,
+                3,
+                &mut state,
+                false,
+                &mut ws
+            ),
+            Err(Error::InvalidParameter)
+        );
+        assert_eq!((&x, &state), (&x0, &s1));
+        assert_eq!(
+            sde::adaptive_resume(
+                &p,
+                &piece,
+                &mut model(p),
+                &mut x,
+                D,
+                5,
+                3,
+                &mut state[1..],
+                false,
+                &mut ws
+            ),
+            Err(Error::LengthMismatch)
+        );
+        assert_ne!(s0, s1);
+    }
+}

@@ -27,8 +27,8 @@ pub use mixture::{Covariance, Mixture};
 pub use model::{Model, Output};
 pub use process::{Coefs, Process};
 pub use steppers::{
-    adaptive, sample, step, workspace_len, AdaptiveConfig, AdaptiveStats, Churn, Config, Corrector,
-    Method, Multistep, Stats,
+    adaptive, adaptive_resume, adaptive_state_len, sample, step, workspace_len, AdaptiveConfig,
+    AdaptiveStats, Churn, Config, Corrector, Method, Multistep, Stats,
 };
 
 use crate::{Error, Real};

@@ -181,7 +181,7 @@ fn tree_value<T: Real>(
 ///
 /// # Panics
 /// Never.
-#[allow(clippy::too_many_lines, clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)]
 pub fn adaptive<T: Real, M: Model<T>>(
     process: &Process,
     config: &AdaptiveConfig,
@@ -192,10 +192,112 @@ pub fn adaptive<T: Real, M: Model<T>>(
     first_sample: u64,
     ws: &mut [T],
 ) -> Result<AdaptiveStats, Error> {
+    run(
+        process,
+        config,
+        model,
+        x,
+        d,
+        Keys { seed, first_sample },
+        None,
+        ws,
+    )
+}
+
+/// Length (in `T` values) of the state of [`adaptive_resume`]: `2·n·d + 2·n`
+/// (`x'_prev`, the Brownian value, cells done and proposed cells per sample).
+#[must_use]
+pub const fn adaptive_state_len(n: usize, d: usize) -> usize {
+    match n.checked_mul(d) {
+        Some(nd) => match nd.checked_mul(2) {
+            Some(v) => v.saturating_add(2 * n),
+            None => usize::MAX,
+        },
+        None => usize::MAX,
+    }
+}
+
+/// The adaptive solver in pieces, for a control loop that can afford a bounded amount
+/// of work per tick: the per-sample solver state lives in the caller's `state`
+/// ([`adaptive_state_len`] values) between calls. With `fresh = true` the state is
+/// initialised (x holds prior samples); with `fresh = false` the call continues from
+/// `state` and the `x` the previous call returned, with the same process, config
+/// (except `max_evaluations` and `denoise`), seed and sample indices. Each call runs
+/// until every sample reaches `t_end` or `config.max_evaluations` is spent
+/// (`unfinished > 0`: call again). Splitting a run this way gives the same samples, bit
+/// for bit, as one call of [`adaptive`].
+///
+/// # Errors
+/// As [`adaptive`]; `LengthMismatch` if `state` has the wrong length,
+/// `InvalidParameter` if a resumed state is not one this solver writes for the config.
+/// On error `x` and `state` are unchanged.
+///
+/// # Panics
+/// Never.
+#[allow(clippy::too_many_arguments)]
+pub fn adaptive_resume<T: Real, M: Model<T>>(
+    process: &Process,
+    config: &AdaptiveConfig,
+    model: &mut M,
+    x: &mut [T],
+    d: usize,
+    seed: u64,
+    first_sample: u64,
+    state: &mut [T],
+    fresh: bool,
+    ws: &mut [T],
+) -> Result<AdaptiveStats, Error> {
+    let keys = Keys { seed, first_sample };
+    run(process, config, model, x, d, keys, Some((state, fresh)), ws)
+}
+
+/// Copies a resumed state into the working buffers after checking it.
+fn load_state<T: Real>(
+    st: &[T],
+    cells: u64,
+    (prev, wcur, kb, dkb): (&mut [T], &mut [T], &mut [T], &mut [T]),
+) -> Result<(), Error> {
+    let nd = prev.len();
+    let n = kb.len();
+    check_finite(st).map_err(|_| Error::InvalidParameter)?;
+    prev.copy_from_slice(&st[..nd]);
+    wcur.copy_from_slice(&st[nd..2 * nd]);
+    kb.copy_from_slice(&st[2 * nd..2 * nd + n]);
+    dkb.copy_from_slice(&st[2 * nd + n..2 * nd + 2 * n]);
+    let integral = |v: &T| v.to_f64() >= 0.0 && v.to_f64() == libm::floor(v.to_f64());
+    for (k, dk) in kb.iter().zip(dkb.iter()) {
+        let ok = integral(k)
+            && integral(dk)
+            && (k.to_f64() as u64) <= cells
+            && (dk.to_f64() as u64) >= 1
+            && (dk.to_f64() as u64) <= cells;
+        if !ok {
+            return Err(Error::InvalidParameter);
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_lines, clippy::too_many_arguments)]
+fn run<T: Real, M: Model<T>>(
+    process: &Process,
+    config: &AdaptiveConfig,
+    model: &mut M,
+    x: &mut [T],
+    d: usize,
+    keys: Keys,
+    state: Option<(&mut [T], bool)>,
+    ws: &mut [T],
+) -> Result<AdaptiveStats, Error> {
+    let (seed, first_sample) = (keys.seed, keys.first_sample);
     let n = check_common(process, x, d)?;
     config.validate(process)?;
+    if let Some((st, _)) = &state {
+        if st.len() != adaptive_state_len(n, d) {
+            return Err(Error::LengthMismatch);
+        }
+    }
     let b = Bufs::split(ws, n, d)?;
-    let keys = Keys { seed, first_sample };
     let mut ev = Evaluator {
         model,
         process: *process,
@@ -208,14 +310,19 @@ pub fn adaptive<T: Real, M: Model<T>>(
     let (cur, prev, wcur, cand, dw, out) = (b.cur, b.a, b.b, b.c, b.e, b.out);
     let (tb, kb, dkb, row) = (b.t, b.k, b.dk, b.row);
     cur.copy_from_slice(x);
-    prev.copy_from_slice(x);
-    wcur.fill(T::ZERO);
     let cells = 1_u64 << config.depth;
     let span = config.t_start - config.t_end;
     let cell = span / cells as f64;
-    let dk0 = ((config.h_init / cell) as u64).clamp(1, cells);
-    kb.fill(T::ZERO);
-    dkb.fill(T::from_f64(dk0 as f64));
+    match &state {
+        Some((st, false)) => load_state(st, cells, (&mut *prev, &mut *wcur, &mut *kb, &mut *dkb))?,
+        _ => {
+            prev.copy_from_slice(x);
+            wcur.fill(T::ZERO);
+            let dk0 = ((config.h_init / cell) as u64).clamp(1, cells);
+            kb.fill(T::ZERO);
+            dkb.fill(T::from_f64(dk0 as f64));
+        }
+    }
     let time = |k: u64| config.t_start - k as f64 * cell;
     loop {
         if kb.iter().all(|k| k.to_f64() as u64 >= cells) {
@@ -366,5 +473,15 @@ pub fn adaptive<T: Real, M: Model<T>>(
     }
     stats.evaluations = ev.count;
     x.copy_from_slice(cur);
+    if let Some((st, _)) = state {
+        let nd = n * d;
+        let (sp, rest) = st.split_at_mut(nd);
+        let (sw, rest) = rest.split_at_mut(nd);
+        let (sk, sdk) = rest.split_at_mut(n);
+        sp.copy_from_slice(prev);
+        sw.copy_from_slice(wcur);
+        sk.copy_from_slice(kb);
+        sdk.copy_from_slice(dkb);
+    }
     Ok(stats)
 }

@@ -26,7 +26,7 @@
 mod adaptive;
 mod fixed;
 
-pub use adaptive::{adaptive, AdaptiveConfig, AdaptiveStats};
+pub use adaptive::{adaptive, adaptive_resume, adaptive_state_len, AdaptiveConfig, AdaptiveStats};
 
 use super::model::{Evaluator, Model};
 use super::process::Process;
