@@ -46,26 +46,22 @@ fn prior(p: Process, n: usize) -> Vec<f32> {
     x
 }
 
-/// Runs on `x` in batches of the given sizes, sample indices continuing across them.
-fn run_batched(p: Process, cfg: &Config, g: &[f32], x: &mut [f32], sizes: &[usize]) {
+/// Calls `f(batch, first_sample, workspace)` on consecutive batches of `x` of the given
+/// sizes, sample indices continuing across them (the workspace starts as NaN).
+fn in_batches(x: &mut [f32], sizes: &[usize], mut f: impl FnMut(&mut [f32], u64, &mut [f32])) {
     let mut start = 0;
     for &b in sizes {
         let mut ws = vec![f32::NAN; sde::workspace_len(b, D)];
-        let mut m = model(p);
-        sde::sample(
-            &p,
-            cfg,
-            &mut m,
-            g,
-            &mut x[start * D..(start + b) * D],
-            D,
-            42,
-            start as u64,
-            &mut ws,
-        )
-        .unwrap();
+        f(&mut x[start * D..(start + b) * D], start as u64, &mut ws);
         start += b;
     }
+}
+
+/// Runs a fixed-step sampler on `x` in batches of the given sizes.
+fn run_batched(p: Process, cfg: &Config, g: &[f32], x: &mut [f32], sizes: &[usize]) {
+    in_batches(x, sizes, |xb, first, ws| {
+        sde::sample(&p, cfg, &mut model(p), g, xb, D, 42, first, ws).unwrap();
+    });
 }
 
 #[test]
@@ -98,23 +94,9 @@ fn samples_do_not_depend_on_the_batch() {
             cfg.eps_rel = 0.02;
             let run = |sizes: &[usize]| {
                 let mut x = prior(p, n);
-                let mut start = 0;
-                for &b in sizes {
-                    let mut ws = vec![f32::NAN; sde::workspace_len(b, D)];
-                    let mut m = model(p);
-                    sde::adaptive(
-                        &p,
-                        &cfg,
-                        &mut m,
-                        &mut x[start * D..(start + b) * D],
-                        D,
-                        42,
-                        start as u64,
-                        &mut ws,
-                    )
-                    .unwrap();
-                    start += b;
-                }
+                in_batches(&mut x, sizes, |xb, first, ws| {
+                    sde::adaptive(&p, &cfg, &mut model(p), xb, D, 42, first, ws).unwrap();
+                });
                 x
             };
             assert_eq!(run(&[n]), run(&[4, 8]), "{p:?} adaptive memory={memory}");

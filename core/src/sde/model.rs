@@ -70,7 +70,17 @@ pub(crate) struct Evaluator<'m, M> {
     pub(crate) count: u64,
 }
 
-impl<M> Evaluator<'_, M> {
+impl<'m, M> Evaluator<'m, M> {
+    /// A counter at zero around `model`.
+    pub(crate) fn new(model: &'m mut M, process: &Process, d: usize) -> Self {
+        Self {
+            model,
+            process: *process,
+            d,
+            count: 0,
+        }
+    }
+
     /// Evaluates at per-sample times `t` (n values) and converts to `want`.
     ///
     /// # Errors

@@ -298,12 +298,7 @@ fn run<T: Real, M: Model<T>>(
         }
     }
     let b = Bufs::split(ws, n, d)?;
-    let mut ev = Evaluator {
-        model,
-        process: *process,
-        d,
-        count: 0,
-    };
+    let mut ev = Evaluator::new(model, process, d);
     let mut stats = AdaptiveStats::default();
     // cur = x, a = x'_prev, b = W (current), c = x' (EM candidate), e = ΔW,
     // out = model output, k = cells done, dk = proposed cells.

@@ -274,12 +274,7 @@ pub fn step<T: Real, M: Model<T>>(
         }
     }
     let mut bufs = Bufs::split(ws, n, d)?;
-    let mut ev = Evaluator {
-        model,
-        process: *process,
-        d,
-        count: 0,
-    };
+    let mut ev = Evaluator::new(model, process, d);
     let keys = Keys { seed, first_sample };
     bufs.cur.copy_from_slice(x);
     // Corrector first (score_sde order), then the predictor.
@@ -344,12 +339,7 @@ pub fn sample<T: Real, M: Model<T>>(
     config.validate()?;
     grid::validate(process, grid)?;
     let mut bufs = Bufs::split(ws, n, d)?;
-    let mut ev = Evaluator {
-        model,
-        process: *process,
-        d,
-        count: 0,
-    };
+    let mut ev = Evaluator::new(model, process, d);
     let keys = Keys { seed, first_sample };
     bufs.cur.copy_from_slice(x);
     let mut h_prev = None;
