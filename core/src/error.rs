@@ -32,6 +32,8 @@ pub enum Error {
     /// A non-finite value appeared during the computation (overflow); the potentials
     /// of the last good iterate are not returned.
     NonFinite,
+    /// A user callback (a model or an SDE given through the C ABI) reported failure.
+    CallbackFailed,
 }
 
 impl core::fmt::Display for Error {
@@ -48,6 +50,7 @@ impl core::fmt::Display for Error {
             Error::WorkspaceTooSmall => "workspace too small",
             Error::NeedsPointClouds => "operation needs point clouds, not a cost matrix",
             Error::NonFinite => "non-finite value during the computation",
+            Error::CallbackFailed => "a user callback reported failure",
         })
     }
 }

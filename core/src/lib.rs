@@ -6,6 +6,8 @@
 //! - [`ot`]: log-domain Sinkhorn on point clouds or dense costs, balanced or with
 //!   KL-relaxed marginals, warm-startable and resumable; streamed plan operations.
 //! - [`kernel`]: the one streaming log-sum-exp that every plan operation runs on.
+//! - [`sde`]: score-based diffusion sampling (VP/VE/sub-VP/EDM processes, reverse-SDE
+//!   and probability-flow steppers, adaptive solver, Itô steps, mixture scores).
 //!
 //! ```
 //! use otcore::ot::{self, Config, Init, Problem};
@@ -29,6 +31,7 @@ mod error;
 pub mod kernel;
 pub mod ot;
 mod real;
+pub mod sde;
 mod sum;
 
 pub use error::Error;

@@ -33,12 +33,28 @@ mod sinkhorn;
 
 mod plan;
 
+mod sde_types;
+
+mod sde;
+
 pub use plan::{
     otc_plan_apply_f32, otc_plan_apply_f64, otc_plan_apply_transpose_f32,
     otc_plan_apply_transpose_f64, otc_plan_barycentric_f32, otc_plan_barycentric_f64,
     otc_plan_dense_f32, otc_plan_dense_f64, otc_plan_transport_cost_f32,
     otc_plan_transport_cost_f64,
 };
+pub use sde::{
+    otc_sde_adaptive_config_default, otc_sde_adaptive_f32, otc_sde_adaptive_f64,
+    otc_sde_adaptive_resume_f32, otc_sde_adaptive_resume_f64, otc_sde_grid_f32, otc_sde_grid_f64,
+    otc_sde_ito_fn_f32, otc_sde_ito_fn_f64, otc_sde_ito_step_f32, otc_sde_ito_step_f64,
+    otc_sde_ito_workspace_size_f32, otc_sde_ito_workspace_size_f64, otc_sde_mixture_score_f32,
+    otc_sde_mixture_score_f64, otc_sde_model_fn_f32, otc_sde_model_fn_f64,
+    otc_sde_prior_log_density_f32, otc_sde_prior_log_density_f64, otc_sde_prior_sample_f32,
+    otc_sde_prior_sample_f64, otc_sde_process_coefs, otc_sde_process_default, otc_sde_sample_f32,
+    otc_sde_sample_f64, otc_sde_sampler_config_default, otc_sde_step_f32, otc_sde_step_f64,
+    otc_sde_workspace_size_f32, otc_sde_workspace_size_f64,
+};
+pub use sde_types::*;
 pub use sinkhorn::{
     otc_sinkhorn_config_default_f32, otc_sinkhorn_config_default_f64, otc_sinkhorn_solve_f32,
     otc_sinkhorn_solve_f64, otc_sinkhorn_workspace_size_f32, otc_sinkhorn_workspace_size_f64,

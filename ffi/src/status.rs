@@ -55,6 +55,9 @@ pub enum otc_status {
     StructSize = -14,
     /// A bug: the library panicked. The panic was caught at the boundary (host build).
     Panic = -15,
+    /// A user callback (score model, SDE drift/diffusion) returned non-zero; the call
+    /// stopped and wrote nothing.
+    CallbackFailed = -16,
 }
 
 impl From<Error> for otc_status {
@@ -71,6 +74,7 @@ impl From<Error> for otc_status {
             Error::WorkspaceTooSmall => Self::WorkspaceTooSmall,
             Error::NeedsPointClouds => Self::NeedsPointClouds,
             Error::NonFinite => Self::NonFinite,
+            Error::CallbackFailed => Self::CallbackFailed,
         }
     }
 }
@@ -86,7 +90,7 @@ impl From<Status> for otc_status {
 
 impl otc_status {
     /// Every status, in value order from the largest.
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 18] = [
         Self::MaxIterations,
         Self::Ok,
         Self::NullPointer,
@@ -104,6 +108,7 @@ impl otc_status {
         Self::NonFinite,
         Self::StructSize,
         Self::Panic,
+        Self::CallbackFailed,
     ];
 
     /// A short English description, NUL-terminated and static.
@@ -127,6 +132,7 @@ impl otc_status {
             Self::NonFinite => c"non-finite value during the computation",
             Self::StructSize => c"struct_size not recognised or reserved fields not zero",
             Self::Panic => c"internal error: the library panicked",
+            Self::CallbackFailed => c"a user callback reported failure",
         }
     }
 }
@@ -148,10 +154,10 @@ mod tests {
 
     #[test]
     fn values_are_frozen() {
-        let values: [i32; 17] = otc_status::ALL.map(|s| s as i32);
+        let values: [i32; 18] = otc_status::ALL.map(|s| s as i32);
         assert_eq!(
             values,
-            [1, 0, -1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -11, -12, -13, -14, -15]
+            [1, 0, -1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -11, -12, -13, -14, -15, -16]
         );
     }
 
