@@ -23,7 +23,13 @@ cargo test --workspace
 
 step "host tests again with FMA (the fused Real::mul_add path of the kernel)"
 if grep -qw fma /proc/cpuinfo; then
-  RUSTFLAGS="-C target-feature=+fma" cargo test -p otcore-tests --target-dir target/fma
+  # The tests of everything that runs on the kernel (the SDE steppers do not).
+  kernel_tests=()
+  for t in tests/tests/exp2_kernel.rs tests/tests/sinkhorn_*.rs tests/tests/pf_*.rs; do
+    [[ -e $t ]] && kernel_tests+=(--test "$(basename "$t" .rs)")
+  done
+  RUSTFLAGS="-C target-feature=+fma" cargo test -p otcore-tests --target-dir target/fma \
+    "${kernel_tests[@]}"
 else
   echo "this CPU has no FMA: skipped"
 fi
