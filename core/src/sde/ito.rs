@@ -27,6 +27,7 @@ pub trait Sde<T: Real> {
 }
 
 /// The Itô schemes.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ItoMethod {
     /// Euler–Maruyama.

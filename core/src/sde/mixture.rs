@@ -21,6 +21,7 @@ use super::{check_finite, check_shape};
 use crate::{Error, Real};
 
 /// Component covariances.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug)]
 pub enum Covariance<'a, T> {
     /// One variance per component (K values).
@@ -31,6 +32,7 @@ pub enum Covariance<'a, T> {
 
 /// A Gaussian mixture `Σ_k w_k N(μ_k, Σ_k)` under a process, usable as a [`Model`]
 /// (it returns the exact score).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug)]
 pub struct Mixture<'a, T> {
     process: Process,

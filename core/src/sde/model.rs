@@ -18,6 +18,7 @@ use super::process::Process;
 use crate::{Error, Real};
 
 /// What a model returns.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Output {
     /// The score `∇_x log p_t(x)`.

@@ -36,6 +36,7 @@ pub const COSINE_T_MAX: f64 = 0.9946;
 
 /// A forward noising process. Parameters are `f64` (schedule scalars are computed in
 /// `f64`; see the module docs for the formulas).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Process {
     /// Variance-preserving, linear `β(t) = β₀ + t(β₁ − β₀)` (score_sde `VPSDE`).
@@ -74,6 +75,7 @@ pub enum Process {
 }
 
 /// The schedule scalars of a process at one time.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Coefs {
     /// Mean coefficient `a_t` (`x_t = a_t·x_0 + s_t·ε`).

@@ -38,6 +38,7 @@ use crate::sde::{check_finite, check_param};
 use crate::{Error, Real};
 
 /// Settings of [`adaptive`].
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AdaptiveConfig {
     /// Start time (usually [`Process::t_max`]).
@@ -105,6 +106,7 @@ impl AdaptiveConfig {
 }
 
 /// What an adaptive run did.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct AdaptiveStats {
     /// Batched model evaluations.

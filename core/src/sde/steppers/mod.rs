@@ -34,6 +34,7 @@ use super::{check_finite, check_param, check_shape, grid};
 use crate::{Error, Real};
 
 /// The fixed-step methods.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Method {
     /// Euler–Maruyama on the reverse SDE.
@@ -55,6 +56,7 @@ pub enum Method {
 
 /// EDM's stochastic churn for [`Method::Heun`]: before the step, noise is added to
 /// raise `σ̃` to `σ̂ = σ̃(1 + γ)` when `s_min ≤ σ̃ ≤ s_max`.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Churn {
     /// γ per step, EDM's `S_churn / N` (0 = deterministic Heun); at most `√2 − 1`.
@@ -91,6 +93,7 @@ impl Churn {
 }
 
 /// The corrector's step size `ε` (both run `x += ε·score + √(2ε)·z`).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Corrector {
     /// score_sde's `LangevinCorrector`: `ε = 2(snr·‖z‖/‖score‖)²` per sample. The step
@@ -107,6 +110,7 @@ pub enum Corrector {
 }
 
 /// Settings of a fixed-step sampler.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Config {
     /// The predictor.
@@ -306,6 +310,7 @@ pub fn step<T: Real, M: Model<T>>(
 }
 
 /// What a full fixed-step run did.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stats {
     /// Batched model evaluations.
