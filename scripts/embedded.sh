@@ -138,7 +138,12 @@ measure() {
     END {
       for (k = 0; k < nr; k++) {
         split(r[k], f, /[ =]+/); # region solve n N m M d D iterations K
-        n = f[4]; it = f[10]; c = m[2 * k + 1] - m[2 * k];
+        c = m[2 * k + 1] - m[2 * k];
+        if (f[2] != "solve") { # region <name> <params>: printed as is
+          printf "instructions %s: %d\n", substr(r[k], 8), c;
+          continue;
+        }
+        n = f[4]; it = f[10];
         key = n; if (it + 0 > 5) { hi[key] = c; ith[key] = it } else { lo[key] = c; itl[key] = it }
         printf "instructions solve n=m=%d d=2 iterations=%d: %d\n", n, it, c;
       }
@@ -174,7 +179,7 @@ numbers() {
   build_plugin
   measure
   step "same with otcore's fast-math (micromath exp/ln)"
-  measure --features fast-math | grep -E '^instructions|^stack solve'
+  measure --features fast-math | grep -E '^instructions (solve|per)|^stack solve'
 }
 
 case ${1:-} in

@@ -61,7 +61,12 @@ pub(crate) struct Layout<'w, T> {
     pub sources: &'w mut [T],
 }
 
-fn take<'w, T>(rest: &mut &'w mut [T], len: usize) -> Result<&'w mut [T], Error> {
+/// Splits the first `len` values off `rest` (a workspace being cut into parts; also
+/// used by the SDE samplers).
+///
+/// # Errors
+/// `WorkspaceTooSmall` if `rest` is shorter than `len` (`rest` is then left empty).
+pub(crate) fn take<'w, T>(rest: &mut &'w mut [T], len: usize) -> Result<&'w mut [T], Error> {
     let all = core::mem::take(rest);
     let (head, tail) = all
         .split_at_mut_checked(len)

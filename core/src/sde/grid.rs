@@ -13,6 +13,7 @@ use super::process::Process;
 use crate::{Error, Real};
 
 /// How grid points are spaced.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Spacing {
     /// Uniform in t.

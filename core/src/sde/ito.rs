@@ -14,6 +14,8 @@
 //! this module's parent) Itô and Stratonovich coincide and it is strong order 1.
 
 use super::{check_finite, check_param, check_shape, noise};
+use super::{copy, rows_mut};
+use crate::ot::workspace::take;
 use crate::{Error, Real};
 
 /// A user SDE with diagonal noise.
@@ -27,6 +29,7 @@ pub trait Sde<T: Real> {
 }
 
 /// The Itô schemes.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ItoMethod {
     /// Euler–Maruyama.
@@ -89,13 +92,10 @@ pub fn ito_step<T: Real, S: Sde<T>>(
         return Err(Error::WorkspaceTooSmall);
     }
     let nd = n * d;
-    let (mu, r) = ws.split_at_mut(nd);
-    let (sigma, r) = r.split_at_mut(nd);
-    let (dw, r) = r.split_at_mut(nd);
-    let (xs, r) = r.split_at_mut(nd);
-    let (mu2, r) = r.split_at_mut(nd);
-    let (sigma2, _) = r.split_at_mut(nd);
-    for (i, row) in (0_u64..).zip(dw.chunks_exact_mut(d)) {
+    let mut r = ws;
+    let (mu, sigma, dw) = (take(&mut r, nd)?, take(&mut r, nd)?, take(&mut r, nd)?);
+    let (xs, mu2, sigma2) = (take(&mut r, nd)?, take(&mut r, nd)?, take(&mut r, nd)?);
+    for (i, row) in (0_u64..).zip(rows_mut(dw, d)) {
         noise::normals(seed, first_sample.wrapping_add(i), key, row);
     }
     let sqrt_h = h.sqrt();
@@ -153,6 +153,6 @@ pub fn ito_step<T: Real, S: Sde<T>>(
         }
     };
     check_finite(xs).map_err(|_| Error::NonFinite)?;
-    x.copy_from_slice(xs);
+    copy(x, xs);
     Ok(evals)
 }

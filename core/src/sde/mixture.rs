@@ -18,9 +18,11 @@
 use super::model::{Model, Output};
 use super::process::Process;
 use super::{check_finite, check_shape};
+use super::{rows, rows_mut};
 use crate::{Error, Real};
 
 /// Component covariances.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug)]
 pub enum Covariance<'a, T> {
     /// One variance per component (K values).
@@ -31,6 +33,7 @@ pub enum Covariance<'a, T> {
 
 /// A Gaussian mixture `Σ_k w_k N(μ_k, Σ_k)` under a process, usable as a [`Model`]
 /// (it returns the exact score).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug)]
 pub struct Mixture<'a, T> {
     process: Process,
@@ -107,7 +110,7 @@ impl<'a, T: Real> Mixture<'a, T> {
         for (k, (w, mu)) in self
             .weights
             .iter()
-            .zip(self.means.chunks_exact(self.d))
+            .zip(rows(self.means, self.d))
             .enumerate()
         {
             if *w <= T::ZERO {
@@ -176,11 +179,7 @@ impl<'a, T: Real> Mixture<'a, T> {
         for tv in t {
             self.process.check_eval_time(tv.to_f64())?;
         }
-        for ((xr, o), tv) in x
-            .chunks_exact(self.d)
-            .zip(out.chunks_exact_mut(self.d))
-            .zip(t)
-        {
+        for (xr, (o, tv)) in rows(x, self.d).zip(rows_mut(out, self.d).zip(t)) {
             self.score_row(xr, tv.to_f64(), o);
         }
         check_finite(out).map_err(|_| Error::NonFinite)
@@ -208,7 +207,7 @@ impl<'a, T: Real> Mixture<'a, T> {
         let norm =
             -T::HALF * T::from_usize(self.d) * T::from_f64(libm::log(2.0 * core::f64::consts::PI))
                 - crate::sum::sum(self.weights).ln();
-        for (xr, o) in x.chunks_exact(self.d).zip(out.iter_mut()) {
+        for (xr, o) in rows(x, self.d).zip(out.iter_mut()) {
             *o = self.score_row(xr, t.to_f64(), scratch) + norm;
         }
         Ok(())

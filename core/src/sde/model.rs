@@ -15,9 +15,11 @@
 //! `s_t = 0` (see [`Process::check_eval_time`]).
 
 use super::process::Process;
+use super::{rows, rows_mut};
 use crate::{Error, Real};
 
 /// What a model returns.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Output {
     /// The score `∇_x log p_t(x)`.
@@ -105,11 +107,7 @@ impl<'m, M> Evaluator<'m, M> {
             return Ok(());
         }
         let mut cached: Option<(T, f64, f64)> = None;
-        for ((xr, mr), tv) in x
-            .chunks_exact(self.d)
-            .zip(out.chunks_exact_mut(self.d))
-            .zip(t)
-        {
+        for ((xr, mr), tv) in rows(x, self.d).zip(rows_mut(out, self.d)).zip(t) {
             let (a, s) = match cached {
                 Some((tc, a, s)) if tc.to_f64() == tv.to_f64() => (a, s),
                 _ => {

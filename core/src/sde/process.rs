@@ -28,6 +28,7 @@
 //! describes data smoothed by `N(0, σmin²)`. The exact conditional std from clean data
 //! is `√(σ(t)² − σmin²)`; both satisfy the same Fokker–Planck equation for `t > 0`.
 
+use super::{rows, rows_mut};
 use crate::Error;
 use crate::Real;
 
@@ -36,6 +37,7 @@ pub const COSINE_T_MAX: f64 = 0.9946;
 
 /// A forward noising process. Parameters are `f64` (schedule scalars are computed in
 /// `f64`; see the module docs for the formulas).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Process {
     /// Variance-preserving, linear `β(t) = β₀ + t(β₁ − β₀)` (score_sde `VPSDE`).
@@ -74,6 +76,7 @@ pub enum Process {
 }
 
 /// The schedule scalars of a process at one time.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Coefs {
     /// Mean coefficient `a_t` (`x_t = a_t·x_0 + s_t·ε`).
@@ -327,7 +330,7 @@ impl Process {
         self.validate()?;
         super::check_shape(out.len(), d)?;
         let std = T::from_f64(self.prior_std());
-        for (i, row) in (0_u64..).zip(out.chunks_exact_mut(d)) {
+        for (i, row) in (0_u64..).zip(rows_mut(out, d)) {
             super::noise::normals(
                 seed,
                 first_sample.wrapping_add(i),
@@ -358,7 +361,7 @@ impl Process {
         super::check_finite(x)?;
         let var = self.prior_std() * self.prior_std();
         let norm = -0.5 * d as f64 * libm::log(2.0 * core::f64::consts::PI * var);
-        for (o, row) in out.iter_mut().zip(x.chunks_exact(d)) {
+        for (o, row) in out.iter_mut().zip(rows(x, d)) {
             let sq: f64 = row.iter().map(|v| v.to_f64() * v.to_f64()).sum();
             *o = T::from_f64(norm - 0.5 * sq / var);
         }

@@ -13,6 +13,8 @@
 #![no_std]
 
 pub mod harness;
+pub mod sde_case;
+pub mod sde_data;
 pub mod sinkhorn_case;
 pub mod sinkhorn_data;
 pub mod stack;

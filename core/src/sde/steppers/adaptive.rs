@@ -31,13 +31,16 @@
 //! current `W` per sample (n·d values); cost `L·d` normals per attempt.
 
 use super::{check_common, Bufs, Keys};
+use crate::ot::workspace::take;
 use crate::sde::model::{Evaluator, Model, Output};
 use crate::sde::noise;
 use crate::sde::process::Process;
 use crate::sde::{check_finite, check_param};
+use crate::sde::{copy, rows, rows_mut};
 use crate::{Error, Real};
 
 /// Settings of [`adaptive`].
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AdaptiveConfig {
     /// Start time (usually [`Process::t_max`]).
@@ -105,6 +108,7 @@ impl AdaptiveConfig {
 }
 
 /// What an adaptive run did.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct AdaptiveStats {
     /// Batched model evaluations.
@@ -138,7 +142,7 @@ fn tree_value<T: Real>(
     hi_w.iter_mut().for_each(|v| *v *= root);
     let (mut lo, mut hi, mut node) = (0_u64, 1_u64 << depth, 1_u64);
     if k == 0 {
-        w.copy_from_slice(lo_w);
+        copy(w, lo_w);
         return;
     }
     while k != hi {
@@ -156,15 +160,15 @@ fn tree_value<T: Real>(
         }
         if k < mid {
             hi = mid;
-            hi_w.copy_from_slice(w);
+            copy(hi_w, w);
             node *= 2;
         } else {
             lo = mid;
-            lo_w.copy_from_slice(w);
+            copy(lo_w, w);
             node = 2 * node + 1;
         }
     }
-    w.copy_from_slice(hi_w);
+    copy(w, hi_w);
 }
 
 /// Runs the adaptive solver in place on `x` (n·d prior samples) from `t_start` to
@@ -257,13 +261,15 @@ fn load_state<T: Real>(
     cells: u64,
     (prev, wcur, kb, dkb): (&mut [T], &mut [T], &mut [T], &mut [T]),
 ) -> Result<(), Error> {
-    let nd = prev.len();
-    let n = kb.len();
+    let (nd, n) = (prev.len(), kb.len());
     check_finite(st).map_err(|_| Error::InvalidParameter)?;
-    prev.copy_from_slice(&st[..nd]);
-    wcur.copy_from_slice(&st[nd..2 * nd]);
-    kb.copy_from_slice(&st[2 * nd..2 * nd + n]);
-    dkb.copy_from_slice(&st[2 * nd + n..2 * nd + 2 * n]);
+    let (sp, rest) = st.split_at_checked(nd).ok_or(Error::LengthMismatch)?;
+    let (sw, rest) = rest.split_at_checked(nd).ok_or(Error::LengthMismatch)?;
+    let (sk, sdk) = rest.split_at_checked(n).ok_or(Error::LengthMismatch)?;
+    copy(prev, sp);
+    copy(wcur, sw);
+    copy(kb, sk);
+    copy(dkb, sdk);
     let integral = |v: &T| v.to_f64() >= 0.0 && v.to_f64() == libm::floor(v.to_f64());
     for (k, dk) in kb.iter().zip(dkb.iter()) {
         let ok = integral(k)
@@ -304,14 +310,14 @@ fn run<T: Real, M: Model<T>>(
     // out = model output, k = cells done, dk = proposed cells.
     let (cur, prev, wcur, cand, dw, out) = (b.cur, b.a, b.b, b.c, b.e, b.out);
     let (tb, kb, dkb, row) = (b.t, b.k, b.dk, b.row);
-    cur.copy_from_slice(x);
+    copy(cur, x);
     let cells = 1_u64 << config.depth;
     let span = config.t_start - config.t_end;
     let cell = span / cells as f64;
     match &state {
         Some((st, false)) => load_state(st, cells, (&mut *prev, &mut *wcur, &mut *kb, &mut *dkb))?,
         _ => {
-            prev.copy_from_slice(x);
+            copy(prev, x);
             wcur.fill(T::ZERO);
             let dk0 = ((config.h_init / cell) as u64).clamp(1, cells);
             kb.fill(T::ZERO);
@@ -328,8 +334,8 @@ fn run<T: Real, M: Model<T>>(
         }
         // Increments ΔW and the first evaluation at (x, t).
         for (i, ((dwr, wr), (kv, dkv))) in (0_u64..).zip(
-            dw.chunks_exact_mut(d)
-                .zip(wcur.chunks_exact(d))
+            rows_mut(dw, d)
+                .zip(rows(wcur, d))
                 .zip(kb.iter().zip(dkb.iter())),
         ) {
             let (k, dk) = (kv.to_f64() as u64, dkv.to_f64() as u64);
@@ -338,7 +344,8 @@ fn run<T: Real, M: Model<T>>(
                 continue;
             }
             if config.memory {
-                let (wn, scratch) = row.split_at_mut(d);
+                let mut r = &mut *row;
+                let (wn, scratch) = (take(&mut r, d)?, take(&mut r, 2 * d)?);
                 tree_value(
                     keys,
                     first_sample.wrapping_add(i),
@@ -346,7 +353,7 @@ fn run<T: Real, M: Model<T>>(
                     span,
                     k + dk,
                     wn,
-                    &mut scratch[..2 * d],
+                    scratch,
                 );
                 for ((o, a), b) in dwr.iter_mut().zip(wn.iter()).zip(wr) {
                     *o = *a - *b;
@@ -367,16 +374,15 @@ fn run<T: Real, M: Model<T>>(
         }
         ev.eval(cur, tb, Output::Score, out)?;
         // x' = x − h·F(x, t) + g(t)·ΔW.
-        for (i, (((cr, xr), sr), dwr)) in cand
-            .chunks_exact_mut(d)
-            .zip(cur.chunks_exact(d))
-            .zip(out.chunks_exact(d))
-            .zip(dw.chunks_exact(d))
-            .enumerate()
+        for ((((cr, xr), sr), dwr), (kv, dkv)) in rows_mut(cand, d)
+            .zip(rows(cur, d))
+            .zip(rows(out, d))
+            .zip(rows(dw, d))
+            .zip(kb.iter().zip(dkb.iter()))
         {
-            let (k, dk) = (kb[i].to_f64() as u64, dkb[i].to_f64() as u64);
+            let (k, dk) = (kv.to_f64() as u64, dkv.to_f64() as u64);
             if k >= cells {
-                cr.copy_from_slice(xr);
+                copy(cr, xr);
                 continue;
             }
             let c = process.coefs(time(k));
@@ -390,24 +396,21 @@ fn run<T: Real, M: Model<T>>(
                 *cv = p * *xv + q * *sv + g * *wv;
             }
         }
-        for (i, tv) in tb.iter_mut().enumerate() {
-            let (k, dk) = (kb[i].to_f64() as u64, dkb[i].to_f64() as u64);
+        for (tv, (kv, dkv)) in tb.iter_mut().zip(kb.iter().zip(dkb.iter())) {
+            let (k, dk) = (kv.to_f64() as u64, dkv.to_f64() as u64);
             *tv = T::from_f64(time((k + dk).min(cells)));
         }
         ev.eval(cand, tb, Output::Score, out)?;
-        for i in 0..n {
-            let (k, dk) = (kb[i].to_f64() as u64, dkb[i].to_f64() as u64);
+        for ((((xr, cr), (sr, dwr)), (pr, wr)), (kv, dkv)) in rows_mut(cur, d)
+            .zip(rows(cand, d))
+            .zip(rows(out, d).zip(rows(dw, d)))
+            .zip(rows_mut(prev, d).zip(rows_mut(wcur, d)))
+            .zip(kb.iter_mut().zip(dkb.iter_mut()))
+        {
+            let (k, dk) = (kv.to_f64() as u64, dkv.to_f64() as u64);
             if k >= cells {
                 continue;
             }
-            let r = i * d..(i + 1) * d;
-            let (xr, cr, sr, dwr) = (
-                &mut cur[r.clone()],
-                &cand[r.clone()],
-                &out[r.clone()],
-                &dw[r.clone()],
-            );
-            let pr = &mut prev[r.clone()];
             let h = dk as f64 * cell;
             let cn = process.coefs(time(k + dk));
             let (p, q, g) = (
@@ -418,44 +421,50 @@ fn run<T: Real, M: Model<T>>(
             // x'' = x + (K1 + K2)/2 with K1 = x' − x, K2 = −h·F(x', t−h) + g(t−h)·ΔW;
             // the error x'' − x' = (K2 − K1)/2.
             let mut err2 = 0.0;
-            for j in 0..d {
-                let (xv, cv, sv, wv) = (xr[j], cr[j], sr[j], dwr[j]);
+            for (((xv, cv), (sv, wv)), pv) in
+                xr.iter().zip(cr).zip(sr.iter().zip(dwr)).zip(pr.iter())
+            {
+                let (xv, cv, sv, wv) = (*xv, *cv, *sv, *wv);
                 let k1 = cv - xv;
                 let k2 = -(p * cv) + q * sv + g * wv;
                 let e = T::HALF * (k2 - k1);
                 let delta = config
                     .eps_abs
-                    .max(config.eps_rel * cv.abs().to_f64().max(pr[j].abs().to_f64()));
+                    .max(config.eps_rel * cv.abs().to_f64().max(pv.abs().to_f64()));
                 let ratio = e.to_f64() / delta;
                 err2 += ratio * ratio;
             }
             let err = libm::sqrt(err2 / d as f64);
             if err <= 1.0 || dk == 1 {
-                for j in 0..d {
-                    let (xv, cv) = (xr[j], cr[j]);
-                    let k1 = cv - xv;
-                    let k2 = -(p * cv) + q * sr[j] + g * dwr[j];
-                    xr[j] = xv + T::HALF * (k1 + k2);
-                    pr[j] = cv;
+                for (((xv, cv), (sv, wv)), pv) in xr
+                    .iter_mut()
+                    .zip(cr)
+                    .zip(sr.iter().zip(dwr))
+                    .zip(pr.iter_mut())
+                {
+                    let k1 = *cv - *xv;
+                    let k2 = -(p * *cv) + q * *sv + g * *wv;
+                    *xv += T::HALF * (k1 + k2);
+                    *pv = *cv;
                 }
                 if config.memory {
-                    for (wv, dv) in wcur[r.clone()].iter_mut().zip(dwr) {
+                    for (wv, dv) in wr.iter_mut().zip(dwr) {
                         *wv += *dv;
                     }
                 }
-                kb[i] = T::from_f64((k + dk) as f64);
+                *kv = T::from_f64((k + dk) as f64);
                 stats.accepted += 1;
             } else {
                 stats.rejected += 1;
             }
-            let k_now = kb[i].to_f64() as u64;
+            let k_now = kv.to_f64() as u64;
             let factor = if err > 0.0 {
                 (config.safety * libm::pow(err, -config.exponent)).min(10.0)
             } else {
                 10.0
             };
             let want = (dk as f64 * factor) as u64;
-            dkb[i] = T::from_f64(want.clamp(1, (cells - k_now).max(1)) as f64);
+            *dkv = T::from_f64(want.clamp(1, (cells - k_now).max(1)) as f64);
         }
         if check_finite(cur).is_err() {
             return Err(Error::NonFinite);
@@ -464,19 +473,18 @@ fn run<T: Real, M: Model<T>>(
     stats.unfinished = kb.iter().filter(|k| (k.to_f64() as u64) < cells).count() as u64;
     if config.denoise && stats.unfinished == 0 {
         ev.eval_at(cur, config.t_end, tb, Output::Denoised, out)?;
-        cur.copy_from_slice(out);
+        copy(cur, out);
     }
     stats.evaluations = ev.count;
-    x.copy_from_slice(cur);
+    copy(x, cur);
     if let Some((st, _)) = state {
-        let nd = n * d;
-        let (sp, rest) = st.split_at_mut(nd);
-        let (sw, rest) = rest.split_at_mut(nd);
-        let (sk, sdk) = rest.split_at_mut(n);
-        sp.copy_from_slice(prev);
-        sw.copy_from_slice(wcur);
-        sk.copy_from_slice(kb);
-        sdk.copy_from_slice(dkb);
+        let mut rest = st;
+        let (sp, sw) = (take(&mut rest, n * d)?, take(&mut rest, n * d)?);
+        let (sk, sdk) = (take(&mut rest, n)?, rest);
+        copy(sp, prev);
+        copy(sw, wcur);
+        copy(sk, kb);
+        copy(sdk, dkb);
     }
     Ok(stats)
 }

@@ -4,6 +4,7 @@
 use super::{Bufs, Keys, Method};
 use crate::sde::model::{Evaluator, Model, Output};
 use crate::sde::noise;
+use crate::sde::{copy, rows, rows_mut};
 use crate::{Error, Real};
 
 /// Noise key of step `j`, sub-step `sub` (0 = predictor, 1…15 = corrector iterations).
@@ -24,7 +25,7 @@ fn combine<T: Real>(
 ) {
     let (p, q, r) = (T::from_f64(p), T::from_f64(q), T::from_f64(r));
     let noisy = r != T::ZERO;
-    for (i, (xr, mr)) in (0_u64..).zip(cur.chunks_exact_mut(d).zip(m.chunks_exact(d))) {
+    for (i, (xr, mr)) in (0_u64..).zip(rows_mut(cur, d).zip(rows(m, d))) {
         if noisy {
             noise::normals(keys.seed, keys.first_sample.wrapping_add(i), key, z);
         }
@@ -51,10 +52,8 @@ pub(super) fn correct<T: Real, M: Model<T>>(
     let annealed = 2.0 * snr * snr * s_t * s_t;
     for it in 0..u64::from(config.corrector_steps) {
         ev.eval_at(bufs.cur, t, bufs.t, Output::Score, bufs.out)?;
-        let z = &mut bufs.row[..d];
-        for (i, (xr, sr)) in
-            (0_u64..).zip(bufs.cur.chunks_exact_mut(d).zip(bufs.out.chunks_exact(d)))
-        {
+        let z = bufs.row.get_mut(..d).ok_or(Error::WorkspaceTooSmall)?;
+        for (i, (xr, sr)) in (0_u64..).zip(rows_mut(bufs.cur, d).zip(rows(bufs.out, d))) {
             noise::normals(
                 keys.seed,
                 keys.first_sample.wrapping_add(i),
@@ -97,7 +96,7 @@ pub(super) fn advance<T: Real, M: Model<T>>(
     let cn = process.coefs(t_next);
     let h = t - t_next;
     let on = if noise_on { 1.0 } else { 0.0 };
-    let z = &mut bufs.row[..d];
+    let z = bufs.row.get_mut(..d).ok_or(Error::WorkspaceTooSmall)?;
     let k = key(step, 0);
     match method {
         Method::EulerMaruyama => {
@@ -154,7 +153,7 @@ pub(super) fn advance<T: Real, M: Model<T>>(
                             *p = x0;
                         }
                     }
-                    _ => bufs.e.copy_from_slice(bufs.out),
+                    _ => copy(bufs.e, bufs.out),
                 }
                 *hp = Some(dl);
             }
@@ -201,12 +200,12 @@ fn heun<T: Real, M: Model<T>>(
     // a = ŷ (the rescaled, churned state); cur = x̂ = a(t̂)·ŷ for the evaluation.
     let extra = libm::sqrt((sigma_hat * sigma_hat - sigma * sigma).max(0.0)) * churn.s_noise;
     let inv_a = T::from_f64(1.0 / c.a);
-    bufs.a.copy_from_slice(bufs.cur);
+    copy(bufs.a, bufs.cur);
     bufs.a.iter_mut().for_each(|v| *v *= inv_a);
     if extra > 0.0 {
-        let z = &mut bufs.row[..d];
+        let z = bufs.row.get_mut(..d).ok_or(Error::WorkspaceTooSmall)?;
         let r = T::from_f64(extra);
-        for (i, yr) in (0_u64..).zip(bufs.a.chunks_exact_mut(d)) {
+        for (i, yr) in (0_u64..).zip(rows_mut(bufs.a, d)) {
             noise::normals(keys.seed, keys.first_sample.wrapping_add(i), key, z);
             yr.iter_mut()
                 .zip(z.iter())
@@ -249,7 +248,7 @@ fn heun<T: Real, M: Model<T>>(
             *xv = an * (*yv + dsig * half * (*dv + d1));
         }
     } else {
-        bufs.cur.copy_from_slice(bufs.b);
+        copy(bufs.cur, bufs.b);
     }
     Ok(())
 }

@@ -31,9 +31,12 @@ pub use adaptive::{adaptive, adaptive_resume, adaptive_state_len, AdaptiveConfig
 use super::model::{Evaluator, Model};
 use super::process::Process;
 use super::{check_finite, check_param, check_shape, grid};
+use crate::ot::workspace::take;
+use crate::sde::copy;
 use crate::{Error, Real};
 
 /// The fixed-step methods.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Method {
     /// Euler–Maruyama on the reverse SDE.
@@ -55,6 +58,7 @@ pub enum Method {
 
 /// EDM's stochastic churn for [`Method::Heun`]: before the step, noise is added to
 /// raise `σ̃` to `σ̂ = σ̃(1 + γ)` when `s_min ≤ σ̃ ≤ s_max`.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Churn {
     /// γ per step, EDM's `S_churn / N` (0 = deterministic Heun); at most `√2 − 1`.
@@ -91,6 +95,7 @@ impl Churn {
 }
 
 /// The corrector's step size `ε` (both run `x += ε·score + √(2ε)·z`).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Corrector {
     /// score_sde's `LangevinCorrector`: `ε = 2(snr·‖z‖/‖score‖)²` per sample. The step
@@ -107,6 +112,7 @@ pub enum Corrector {
 }
 
 /// Settings of a fixed-step sampler.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Config {
     /// The predictor.
@@ -190,16 +196,16 @@ impl<'w, T: Real> Bufs<'w, T> {
             return Err(Error::WorkspaceTooSmall);
         }
         let nd = n * d;
-        let (cur, r) = ws.split_at_mut(nd);
-        let (out, r) = r.split_at_mut(nd);
-        let (a, r) = r.split_at_mut(nd);
-        let (b, r) = r.split_at_mut(nd);
-        let (c, r) = r.split_at_mut(nd);
-        let (e, r) = r.split_at_mut(nd);
-        let (t, r) = r.split_at_mut(n);
-        let (k, r) = r.split_at_mut(n);
-        let (dk, r) = r.split_at_mut(n);
-        let (row, _) = r.split_at_mut(3 * d);
+        let mut r = ws;
+        let (cur, out) = (take(&mut r, nd)?, take(&mut r, nd)?);
+        let (a, b, c, e) = (
+            take(&mut r, nd)?,
+            take(&mut r, nd)?,
+            take(&mut r, nd)?,
+            take(&mut r, nd)?,
+        );
+        let (t, k, dk) = (take(&mut r, n)?, take(&mut r, n)?, take(&mut r, n)?);
+        let row = take(&mut r, 3 * d)?;
         Ok(Self {
             cur,
             out,
@@ -276,13 +282,13 @@ pub fn step<T: Real, M: Model<T>>(
     let mut bufs = Bufs::split(ws, n, d)?;
     let mut ev = Evaluator::new(model, process, d);
     let keys = Keys { seed, first_sample };
-    bufs.cur.copy_from_slice(x);
+    copy(bufs.cur, x);
     // Corrector first (score_sde order), then the predictor.
     fixed::correct(&mut ev, config, &mut bufs, t, step_index, keys)?;
     // Work on a copy of the history so that an error leaves it unchanged.
     let mut h_prev = history.as_deref().and_then(|h| h.h_prev);
     if let Some(h) = history.as_deref() {
-        bufs.e.copy_from_slice(h.denoised);
+        copy(bufs.e, h.denoised);
     }
     let have_hist = history.is_some();
     fixed::advance(
@@ -297,15 +303,16 @@ pub fn step<T: Real, M: Model<T>>(
         have_hist.then_some(&mut h_prev),
     )?;
     check_finite(bufs.cur).map_err(|_| Error::NonFinite)?;
-    x.copy_from_slice(bufs.cur);
+    copy(x, bufs.cur);
     if let Some(h) = history {
-        h.denoised.copy_from_slice(bufs.e);
+        copy(h.denoised, bufs.e);
         h.h_prev = h_prev;
     }
     Ok(ev.count)
 }
 
 /// What a full fixed-step run did.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stats {
     /// Batched model evaluations.
@@ -341,7 +348,7 @@ pub fn sample<T: Real, M: Model<T>>(
     let mut bufs = Bufs::split(ws, n, d)?;
     let mut ev = Evaluator::new(model, process, d);
     let keys = Keys { seed, first_sample };
-    bufs.cur.copy_from_slice(x);
+    copy(bufs.cur, x);
     let mut h_prev = None;
     let steps = grid.len() - 1;
     for (j, pair) in (0_u64..).zip(grid.windows(2)) {
@@ -364,7 +371,7 @@ pub fn sample<T: Real, M: Model<T>>(
         )?;
         check_finite(bufs.cur).map_err(|_| Error::NonFinite)?;
     }
-    x.copy_from_slice(bufs.cur);
+    copy(x, bufs.cur);
     Ok(Stats {
         evaluations: ev.count,
         steps: steps as u64,

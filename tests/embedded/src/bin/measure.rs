@@ -11,7 +11,10 @@ use core::hint::black_box;
 use cortex_m_rt::entry;
 use cortex_m_semihosting::hprintln;
 use otcore::ot::{self, Config, Epsilon, Init, Plan, Problem};
+use otcore::sde::ito::{ito_step, ItoMethod, Sde};
+use otcore::sde::{self as sde, AdaptiveConfig, Churn, Method, Mixture, Multistep, Process};
 use otcore_embedded_tests::harness;
+use otcore_embedded_tests::sde_case;
 use otcore_embedded_tests::stack;
 
 /// Largest problem measured.
@@ -145,6 +148,195 @@ fn stack_cost(b: &mut Bench) -> bool {
     b.plan_op(3).is_ok()
 }
 
+/// Largest SDE batch measured (samples; dimension `D`).
+const SDE_N: usize = 64;
+const SDE_WS: usize = sde::workspace_len(SDE_N, D);
+/// The SDE process of the measurements (and of the on-target tests).
+const SDE_PROCESS: Process = Process::VP;
+
+/// One SDE batch of n ≤ [`SDE_N`] samples with its workspace and DPM-Solver++(2M)
+/// history, the model being the on-target tests' Gaussian mixture
+/// (`sde_case::mixture`).
+struct SdeBench {
+    n: usize,
+    x: [f32; SDE_N * D],
+    out: [f32; SDE_N * D],
+    t: [f32; SDE_N],
+    denoised: [f32; SDE_N * D],
+    h_prev: Option<f64>,
+    ws: [f32; SDE_WS],
+    model: Mixture<'static, f32>,
+}
+
+/// Times of the measured steps (VP, t ∈ (0, 1]): a mid-trajectory step.
+const SDE_T: [f32; 3] = [0.6, 0.5, 0.4];
+
+impl SdeBench {
+    /// n prior samples (seed of the on-target tests).
+    fn new(n: usize) -> Result<Self, otcore::Error> {
+        let mut b = SdeBench {
+            n,
+            x: [0.0; SDE_N * D],
+            out: [0.0; SDE_N * D],
+            t: [0.0; SDE_N],
+            denoised: [0.0; SDE_N * D],
+            h_prev: None,
+            ws: [0.0; SDE_WS],
+            model: sde_case::mixture()?,
+        };
+        SDE_PROCESS.prior_sample(sde_case::SEED, 0, D, &mut b.x[..n * D])?;
+        Ok(b)
+    }
+
+    /// The model alone: the mixture score of the batch at t = 0.5.
+    fn model(&mut self) -> Result<(), otcore::Error> {
+        let n = self.n;
+        self.t[..n].fill(0.5);
+        self.model
+            .score(&self.x[..n * D], &self.t[..n], &mut self.out[..n * D])
+    }
+
+    /// Fixed-step `method` from `SDE_T[k]` to `SDE_T[k + 1]` (DPM-Solver++(2M) with
+    /// its history: second order from the second step on).
+    fn step(&mut self, method: Method, k: usize) -> Result<u64, otcore::Error> {
+        let n = self.n;
+        let (t, t_next) = (SDE_T[k], SDE_T[k + 1]);
+        let mut hist = Multistep {
+            denoised: &mut self.denoised[..n * D],
+            h_prev: self.h_prev,
+        };
+        let r = sde::step(
+            &SDE_PROCESS,
+            &sde::Config::new(method),
+            &mut self.model,
+            &mut self.x[..n * D],
+            D,
+            t,
+            t_next,
+            k as u64,
+            sde_case::SEED,
+            0,
+            Some(&mut hist),
+            &mut self.ws[..sde::workspace_len(n, D)],
+        );
+        self.h_prev = hist.h_prev;
+        r
+    }
+}
+
+/// A drift/diffusion for the Itô step's stack: μ = −x, σ = 0.3.
+struct Ou;
+impl Sde<f32> for Ou {
+    fn eval(
+        &mut self,
+        x: &[f32],
+        _t: f32,
+        drift: &mut [f32],
+        diffusion: &mut [f32],
+    ) -> Result<(), otcore::Error> {
+        drift.iter_mut().zip(x).for_each(|(m, v)| *m = -*v);
+        diffusion.fill(0.3);
+        Ok(())
+    }
+}
+
+/// A named SDE call whose stack depth is measured.
+type SdeMeasured = (&'static str, fn(&mut SdeBench) -> bool);
+
+fn stack_sde_em(b: &mut SdeBench) -> bool {
+    b.step(Method::EulerMaruyama, 0).is_ok()
+}
+fn stack_sde_heun(b: &mut SdeBench) -> bool {
+    let churn = Churn {
+        gamma: 0.2,
+        ..Churn::NONE
+    };
+    b.step(Method::Heun(churn), 0).is_ok()
+}
+fn stack_sde_dpm(b: &mut SdeBench) -> bool {
+    b.step(Method::DpmSolverPp2M, 0).is_ok() && b.step(Method::DpmSolverPp2M, 1).is_ok()
+}
+fn stack_sde_adaptive(b: &mut SdeBench) -> bool {
+    let n = b.n;
+    let config = AdaptiveConfig::new(&SDE_PROCESS);
+    sde::adaptive(
+        &SDE_PROCESS,
+        &config,
+        &mut b.model,
+        &mut b.x[..n * D],
+        D,
+        sde_case::SEED,
+        0,
+        &mut b.ws[..sde::workspace_len(n, D)],
+    )
+    .is_ok()
+}
+fn stack_sde_ito(b: &mut SdeBench) -> bool {
+    let n = b.n;
+    ito_step(
+        ItoMethod::Milstein,
+        &mut Ou,
+        &mut b.x[..n * D],
+        D,
+        0.0,
+        0.1,
+        sde_case::SEED,
+        0,
+        0,
+        &mut b.ws[..sde::ito::ito_workspace_len(n, D)],
+    )
+    .is_ok()
+}
+
+/// SDE workspace, stack (painting) and instruction-count regions (a DPM-Solver++(2M)
+/// second-order step, and the model alone, for n ∈ {8, 64}, d = 2); `false` if a call
+/// failed.
+fn measure_sde() -> bool {
+    let mut ok = true;
+    for n in [8usize, 64] {
+        hprintln!(
+            "workspace sde n={} d={} f32_bytes={} f64_bytes={}",
+            n,
+            D,
+            sde::workspace_len(n, D) * 4,
+            sde::workspace_len(n, D) * 8
+        );
+    }
+    let calls: [SdeMeasured; 5] = [
+        ("sde_step_euler_maruyama", stack_sde_em),
+        ("sde_step_heun_churn", stack_sde_heun),
+        ("sde_step_dpm_solver_pp_2m", stack_sde_dpm),
+        ("sde_adaptive", stack_sde_adaptive),
+        ("sde_ito_step_milstein", stack_sde_ito),
+    ];
+    for (name, call) in calls {
+        let Ok(mut bench) = SdeBench::new(8) else {
+            return false;
+        };
+        let (good, depth) = stack::measure(call, &mut bench);
+        ok &= good;
+        hprintln!("stack {} n=8 d=2 bytes={}", name, depth);
+    }
+    for n in [8usize, 64] {
+        let Ok(mut bench) = SdeBench::new(n) else {
+            return false;
+        };
+        // First step (first order) fills the history; the measured one is second order.
+        ok &= bench.step(Method::DpmSolverPp2M, 0).is_ok();
+        otcore_icount_mark();
+        let r = black_box(&mut bench).step(Method::DpmSolverPp2M, 1);
+        otcore_icount_mark();
+        ok &= r == Ok(1);
+        hprintln!("region sde_dpm_solver_pp_2m_step n={} d={}", n, D);
+        otcore_icount_mark();
+        let r = black_box(&mut bench).model();
+        otcore_icount_mark();
+        ok &= r.is_ok();
+        hprintln!("region sde_mixture_score_k2 n={} d={}", n, D);
+    }
+    ok
+}
+
 #[entry]
 fn main() -> ! {
     for n in [32usize, 64, 128] {
@@ -198,6 +390,7 @@ fn main() -> ! {
             }
         }
     }
+    ok &= measure_sde();
     harness::exit(ok)
 }
 
