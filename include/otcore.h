@@ -78,6 +78,137 @@
 #define OTC_INIT_RESUME 2
 
 /**
+ * Process kind: variance-preserving, linear β(t) = β_min + t(β_max − β_min);
+ * `param0` = β_min (default 0.1), `param1` = β_max (20). Time range [0, 1].
+ */
+#define OTC_SDE_VP 0
+
+/**
+ * Process kind: VP with the cosine schedule; `param0` = offset (0.008), `param1`
+ * unused. Time range [0, 0.9946].
+ */
+#define OTC_SDE_VP_COSINE 1
+
+/**
+ * Process kind: sub-VP (std 1 − a_t², see the Rust docs); `param0` = β_min,
+ * `param1` = β_max. Time range [0, 1].
+ */
+#define OTC_SDE_SUB_VP 2
+
+/**
+ * Process kind: variance-exploding, σ(t) = σ_min(σ_max/σ_min)^t; `param0` = σ_min
+ * (0.01), `param1` = σ_max (50). Time range [0, 1].
+ */
+#define OTC_SDE_VE 3
+
+/**
+ * Process kind: EDM σ-parameterisation, time = σ; `param0` = σ_min (0.002),
+ * `param1` = σ_max (80). Time range [0, σ_max].
+ */
+#define OTC_SDE_EDM 4
+
+/**
+ * Model output: the score ∇log p_t(x).
+ */
+#define OTC_SDE_OUTPUT_SCORE 0
+
+/**
+ * Model output: the noise prediction ε̂ = −s_t·score.
+ */
+#define OTC_SDE_OUTPUT_NOISE 1
+
+/**
+ * Model output: the denoised estimate x̂₀ = (x + s_t²·score)/a_t (EDM's D).
+ */
+#define OTC_SDE_OUTPUT_DENOISED 2
+
+/**
+ * Method: Euler–Maruyama on the reverse SDE (1 evaluation per step).
+ */
+#define OTC_SDE_EULER_MARUYAMA 0
+
+/**
+ * Method: score_sde's reverse-diffusion predictor (1).
+ */
+#define OTC_SDE_REVERSE_DIFFUSION 1
+
+/**
+ * Method: ancestral sampling, DDPM posterior (1).
+ */
+#define OTC_SDE_ANCESTRAL 2
+
+/**
+ * Method: Euler on the probability-flow ODE (1).
+ */
+#define OTC_SDE_PROBABILITY_FLOW_EULER 3
+
+/**
+ * Method: EDM Heun, optional churn (2; 1 on a step to σ = 0).
+ */
+#define OTC_SDE_HEUN 4
+
+/**
+ * Method: DDIM = DPM-Solver-1 (1).
+ */
+#define OTC_SDE_DDIM 5
+
+/**
+ * Method: DPM-Solver++(2M) (1).
+ */
+#define OTC_SDE_DPM_SOLVER_PP_2M 6
+
+/**
+ * Corrector step size: score_sde's Langevin, ε = 2(snr·‖z‖/‖score‖)² per sample
+ * (biased in low dimension; see the docs).
+ */
+#define OTC_SDE_CORRECTOR_LANGEVIN 0
+
+/**
+ * Corrector step size: annealed Langevin, ε = 2(snr·s_t)² (recommended for small d).
+ */
+#define OTC_SDE_CORRECTOR_ANNEALED 1
+
+/**
+ * Grid spacing: uniform in t.
+ */
+#define OTC_SDE_GRID_UNIFORM_TIME 0
+
+/**
+ * Grid spacing: uniform in the half log-SNR λ = ln(a/s) (end time must be > 0).
+ */
+#define OTC_SDE_GRID_UNIFORM_LOG_SNR 1
+
+/**
+ * Grid spacing: Karras et al., uniform in σ̃^{1/ρ} with σ̃ = s/a (ρ = 7 in EDM).
+ */
+#define OTC_SDE_GRID_KARRAS 2
+
+/**
+ * Mixture covariances: one variance per component (k values).
+ */
+#define OTC_SDE_COVARIANCE_ISOTROPIC 0
+
+/**
+ * Mixture covariances: one variance per component and coordinate (k·d values).
+ */
+#define OTC_SDE_COVARIANCE_DIAGONAL 1
+
+/**
+ * Itô scheme: Euler–Maruyama (1 evaluation).
+ */
+#define OTC_SDE_ITO_EULER_MARUYAMA 0
+
+/**
+ * Itô scheme: derivative-free Milstein (2 evaluations).
+ */
+#define OTC_SDE_ITO_MILSTEIN 1
+
+/**
+ * Itô scheme: stochastic Heun (2 evaluations; Stratonovich, = Itô for additive noise).
+ */
+#define OTC_SDE_ITO_STOCHASTIC_HEUN 2
+
+/**
  * Resampler: multinomial (N i.i.d. draws, O(N) by sorted uniforms).
  */
 #define OTC_RESAMPLE_MULTINOMIAL 0
@@ -217,9 +348,10 @@ enum otc_status
    */
   OTC_STATUS_PANIC = -15,
   /**
-   * A callback (particle-filter transition or log-likelihood) returned nonzero.
+   * A user callback (score model, SDE drift/diffusion) returned non-zero; the call
+   * stopped and wrote nothing.
    */
-  OTC_STATUS_CALLBACK = -16,
+  OTC_STATUS_CALLBACK_FAILED = -16,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -550,6 +682,246 @@ typedef struct otc_sinkhorn_result_f64 {
 } otc_sinkhorn_result_f64;
 
 /**
+ * A forward noising process `dx = f(t)·x dt + g(t) dW`, `x_t | x_0 ~ N(a_t x_0, s_t² I)`.
+ * Fill with `otc_sde_process_default`.
+ */
+typedef struct otc_sde_process {
+  /**
+   * `sizeof(otc_sde_process)`.
+   */
+  size_t struct_size;
+  /**
+   * `OTC_SDE_VP`, `OTC_SDE_VP_COSINE`, `OTC_SDE_SUB_VP`, `OTC_SDE_VE` or `OTC_SDE_EDM`.
+   */
+  int32_t kind;
+  /**
+   * First parameter (see the kind).
+   */
+  double param0;
+  /**
+   * Second parameter (see the kind).
+   */
+  double param1;
+} otc_sde_process;
+
+/**
+ * The schedule scalars of a process at one time, and its fixed facts.
+ */
+typedef struct otc_sde_coefs {
+  /**
+   * `sizeof(otc_sde_coefs)`, set by the caller.
+   */
+  size_t struct_size;
+  /**
+   * Mean coefficient a_t.
+   */
+  double a;
+  /**
+   * Standard deviation s_t.
+   */
+  double s;
+  /**
+   * Drift coefficient f(t): the forward drift is f(t)·x.
+   */
+  double f;
+  /**
+   * Squared diffusion g(t)².
+   */
+  double g2;
+  /**
+   * Half log-SNR λ_t = ln(a_t/s_t) (+∞ where s_t = 0).
+   */
+  double lambda;
+  /**
+   * End T of the time range [0, T].
+   */
+  double t_max;
+  /**
+   * Customary end time of sampling (1e-3 VP family, 1e-5 VE, σ_min EDM).
+   */
+  double t_eps;
+  /**
+   * Standard deviation of the prior N(0, σ²I).
+   */
+  double prior_std;
+} otc_sde_coefs;
+
+/**
+ * Settings of the fixed-step samplers. Fill with `otc_sde_sampler_config_default`.
+ */
+typedef struct otc_sde_sampler_config {
+  /**
+   * `sizeof(otc_sde_sampler_config)`.
+   */
+  size_t struct_size;
+  /**
+   * One of `OTC_SDE_EULER_MARUYAMA` … `OTC_SDE_DPM_SOLVER_PP_2M`.
+   */
+  int32_t method;
+  /**
+   * `OTC_SDE_CORRECTOR_LANGEVIN` (default) or `OTC_SDE_CORRECTOR_ANNEALED`.
+   */
+  int32_t corrector;
+  /**
+   * Corrector iterations before each predictor step (0 = none, default; ≤ 15).
+   */
+  uint32_t corrector_steps;
+  /**
+   * Last step without noise (score_sde's noise removal); for a single step: this
+   * step adds no noise. Default false.
+   */
+  bool denoise;
+  /**
+   * Corrector signal-to-noise ratio (> 0; default 0.16).
+   */
+  double snr;
+  /**
+   * Heun churn γ per step = EDM's S_churn/N, in [0, √2 − 1] (default 0).
+   */
+  double churn_gamma;
+  /**
+   * Churn applies where S_min ≤ σ̃ ≤ S_max (defaults 0, +∞).
+   */
+  double churn_s_min;
+  /**
+   * See `churn_s_min`.
+   */
+  double churn_s_max;
+  /**
+   * Churn noise inflation S_noise (default 1).
+   */
+  double churn_s_noise;
+} otc_sde_sampler_config;
+
+/**
+ * Settings of the adaptive solver (Jolicoeur-Martineau et al. 2021). Fill with
+ * `otc_sde_adaptive_config_default`.
+ */
+typedef struct otc_sde_adaptive_config {
+  /**
+   * `sizeof(otc_sde_adaptive_config)`.
+   */
+  size_t struct_size;
+  /**
+   * Start time (default T).
+   */
+  double t_start;
+  /**
+   * End time, > 0 (default the process's t_eps).
+   */
+  double t_end;
+  /**
+   * Absolute tolerance (state units; default 0.0078).
+   */
+  double eps_abs;
+  /**
+   * Relative tolerance (default 0.05).
+   */
+  double eps_rel;
+  /**
+   * First step (time units; default 0.01).
+   */
+  double h_init;
+  /**
+   * Safety factor in (0, 1] (default 0.9).
+   */
+  double safety;
+  /**
+   * Controller exponent > 0 (default 0.9).
+   */
+  double exponent;
+  /**
+   * Evaluation budget (0 = unlimited, default).
+   */
+  uint64_t max_evaluations;
+  /**
+   * Brownian-tree depth L in 1…24: time resolution (t_start − t_end)/2^L (default 20).
+   */
+  uint32_t depth;
+  /**
+   * Brownian-bridge memory for rejected steps (default true; false = GG as
+   * published, biased in low dimension).
+   */
+  bool memory;
+  /**
+   * Finish with the Tweedie denoiser x̂₀(x, t_end) (+1 evaluation; default false).
+   */
+  bool denoise;
+} otc_sde_adaptive_config;
+
+/**
+ * Score-model callback, `float` version (see the module docs of the SDE functions):
+ * fills `out` (n·d) with the score, noise or denoised estimate at (x, t) for the n
+ * samples of dimension d in `x` at the n times `t`; returns 0 on success.
+ */
+typedef int32_t (*otc_sde_model_fn_f32)(void *user,
+                                        size_t n,
+                                        size_t d,
+                                        const float *x,
+                                        const float *t,
+                                        float *out);
+
+/**
+ * Score-model callback, `double` version.
+ */
+typedef int32_t (*otc_sde_model_fn_f64)(void *user,
+                                        size_t n,
+                                        size_t d,
+                                        const double *x,
+                                        const double *t,
+                                        double *out);
+
+/**
+ * What the adaptive solver did.
+ */
+typedef struct otc_sde_adaptive_stats {
+  /**
+   * `sizeof(otc_sde_adaptive_stats)`, set by the caller.
+   */
+  size_t struct_size;
+  /**
+   * Batched model evaluations.
+   */
+  uint64_t evaluations;
+  /**
+   * Accepted steps, summed over samples.
+   */
+  uint64_t accepted;
+  /**
+   * Rejected steps, summed over samples.
+   */
+  uint64_t rejected;
+  /**
+   * Samples stopped by the budget before t_end (then the status is
+   * `OTC_STATUS_MAX_ITERATIONS`).
+   */
+  uint64_t unfinished;
+} otc_sde_adaptive_stats;
+
+/**
+ * SDE callback for the Itô steps, `float` version: fills `drift` and `diffusion`
+ * (each n·d, diagonal noise) at (x, t); returns 0 on success.
+ */
+typedef int32_t (*otc_sde_ito_fn_f32)(void *user,
+                                      size_t n,
+                                      size_t d,
+                                      const float *x,
+                                      float t,
+                                      float *drift,
+                                      float *diffusion);
+
+/**
+ * SDE callback for the Itô steps, `double` version.
+ */
+typedef int32_t (*otc_sde_ito_fn_f64)(void *user,
+                                      size_t n,
+                                      size_t d,
+                                      const double *x,
+                                      double t,
+                                      double *drift,
+                                      double *diffusion);
+
+/**
  * A random stream: SplitMix64, the whole state is one 64-bit word (any value is valid;
  * copy the struct to fork or replay a stream). Seed with `otc_rng_seed`.
  */
@@ -860,7 +1232,7 @@ typedef struct otc_pf_state_f64 {
  * Transition callback, `float` version: reads the N×d particles `x_prev` (row-major)
  * and writes the N×d proposed particles to `x_next`, drawing noise from `rng` (e.g.
  * with `otc_rng_normal_f32`). Returns 0 on success; anything else aborts the step
- * with `OTC_STATUS_CALLBACK` and nothing changed.
+ * with `OTC_STATUS_CALLBACK_FAILED` and nothing changed.
  */
 typedef int32_t (*otc_pf_predict_f32)(void *user,
                                       size_t n,
@@ -874,7 +1246,7 @@ typedef int32_t (*otc_pf_predict_f32)(void *user,
  * `loglik[i]` = log g(y | x_i) in nats (−∞ allowed; NaN or +∞ make the step fail
  * with `OTC_STATUS_NON_FINITE`). Fold log f − log q in here for a proposal other
  * than the transition. Returns 0 on success, anything else aborts the step with
- * `OTC_STATUS_CALLBACK`.
+ * `OTC_STATUS_CALLBACK_FAILED`.
  */
 typedef int32_t (*otc_pf_loglik_f32)(void *user, size_t n, size_t d, const float *x, float *loglik);
 
@@ -956,7 +1328,7 @@ typedef struct otc_pf_report_f64 {
 /**
  * Every status, in value order from the largest.
  */
-#define otc_status_ALL { otc_status_MaxIterations, otc_status_Ok, otc_status_NullPointer, otc_status_LengthMismatch, otc_status_EmptyInput, otc_status_NonFiniteInput, otc_status_NegativeWeight, otc_status_ZeroMass, otc_status_MassMismatch, otc_status_InvalidEpsilon, otc_status_InvalidParameter, otc_status_WorkspaceTooSmall, otc_status_Misaligned, otc_status_NeedsPointClouds, otc_status_NonFinite, otc_status_StructSize, otc_status_Panic, otc_status_Callback, }
+#define otc_status_ALL { otc_status_MaxIterations, otc_status_Ok, otc_status_NullPointer, otc_status_LengthMismatch, otc_status_EmptyInput, otc_status_NonFiniteInput, otc_status_NegativeWeight, otc_status_ZeroMass, otc_status_MassMismatch, otc_status_InvalidEpsilon, otc_status_InvalidParameter, otc_status_WorkspaceTooSmall, otc_status_Misaligned, otc_status_NeedsPointClouds, otc_status_NonFinite, otc_status_StructSize, otc_status_Panic, otc_status_CallbackFailed, }
 
 #ifdef __cplusplus
 extern "C" {
@@ -982,7 +1354,7 @@ const char *otc_status_str(int32_t status);
  * dense cost matrix):
  *
  * `bytes = sizeof(float) · ((d + 2)·(n̂ + m̂) + 2·max(n̂, m̂))`, with
- * `n̂ = ⌈n/16⌉·16` and `m̂ = ⌈m/16⌉·16`.
+ * n̂, m̂ = n, m rounded up to a multiple of the kernel width (16; 2 in Cortex-M builds).
  *
  * The formula is exact (a test checks it), so firmware can size a `static` buffer at
  * compile time; align it to `OTC_WORKSPACE_ALIGN`. Memory is O(n + m) for point
@@ -1300,6 +1672,518 @@ int32_t otc_plan_dense_f64(const struct otc_ot_problem_f64 *problem,
                            size_t ws_bytes,
                            double *out,
                            size_t out_len);
+
+/**
+ * Writes the default parameters of process `kind` (`OTC_SDE_VP` … `OTC_SDE_EDM`) to
+ * `out`, `struct_size` included.
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_INVALID_PARAMETER` (unknown kind).
+ *
+ * # Safety
+ * The pointers must be NULL or valid as documented above.
+ */
+int32_t otc_sde_process_default(int32_t kind, struct otc_sde_process *out);
+
+/**
+ * The schedule scalars of `process` at time `t` (a_t, s_t, f(t), g(t)², λ_t) and its
+ * fixed facts (T, t_eps, prior std), into `out` (whose `struct_size` the caller sets).
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_STRUCT_SIZE`, `OTC_STATUS_NON_FINITE_INPUT` (t),
+ * `OTC_STATUS_INVALID_PARAMETER` (bad process, t outside [0, T]).
+ *
+ * # Safety
+ * The pointers must be NULL or valid as documented above.
+ */
+int32_t otc_sde_process_coefs(const struct otc_sde_process *process,
+                              double t,
+                              struct otc_sde_coefs *out);
+
+/**
+ * Writes the default fixed-step settings for `method` (`OTC_SDE_EULER_MARUYAMA` …
+ * `OTC_SDE_DPM_SOLVER_PP_2M`): no corrector (`OTC_SDE_CORRECTOR_LANGEVIN`, snr 0.16),
+ * no churn (γ 0, S_min 0, S_max ∞, S_noise 1), `denoise` false. The method is
+ * checked when the config is used.
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`.
+ *
+ * # Safety
+ * The pointers must be NULL or valid as documented above.
+ */
+int32_t otc_sde_sampler_config_default(int32_t method, struct otc_sde_sampler_config *out);
+
+/**
+ * Writes the adaptive solver's defaults for `process`: t from T to t_eps, ε_abs 0.0078,
+ * ε_rel 0.05, h_init 0.01, safety 0.9, exponent 0.9, no budget, depth 20, Brownian
+ * memory on, no final denoise.
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_STRUCT_SIZE`, `OTC_STATUS_INVALID_PARAMETER` (bad process).
+ *
+ * # Safety
+ * The pointers must be NULL or valid as documented above.
+ */
+int32_t otc_sde_adaptive_config_default(const struct otc_sde_process *process,
+                                        struct otc_sde_adaptive_config *out);
+
+/**
+ * Workspace size, in bytes, of `otc_sde_sample_f32`, `otc_sde_step_f32` and
+ * `otc_sde_adaptive_f32` for n samples of dimension d:
+ * `bytes = sizeof(float) · (6·n·d + 3·n + 3·d)`.
+ * Align the workspace to `OTC_WORKSPACE_ALIGN`.
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_LENGTH_MISMATCH` (overflow).
+ *
+ * # Safety
+ * the pointers must be NULL or valid as documented above.
+ */
+int32_t otc_sde_workspace_size_f32(size_t n, size_t d, size_t *out_bytes);
+
+/**
+ * The `double` version of `otc_sde_workspace_size_f32`.
+ *
+ * # Safety
+ * As `otc_sde_workspace_size_f32`.
+ */
+int32_t otc_sde_workspace_size_f64(size_t n, size_t d, size_t *out_bytes);
+
+/**
+ * Workspace size, in bytes, of `otc_sde_ito_step_f32`:
+ * `bytes = sizeof(float) · 6·n·d`.
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_LENGTH_MISMATCH` (overflow).
+ *
+ * # Safety
+ * the pointers must be NULL or valid as documented above.
+ */
+int32_t otc_sde_ito_workspace_size_f32(size_t n, size_t d, size_t *out_bytes);
+
+/**
+ * The `double` version of `otc_sde_ito_workspace_size_f32`.
+ *
+ * # Safety
+ * As `otc_sde_ito_workspace_size_f32`.
+ */
+int32_t otc_sde_ito_workspace_size_f64(size_t n, size_t d, size_t *out_bytes);
+
+/**
+ * Draws n samples of dimension d from the prior N(0, σ²I) of `process` into `x`
+ * (n·d), sample i from the noise stream of `first_sample + i` (so a sample does not
+ * depend on the batch it is drawn in).
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_STRUCT_SIZE`, `OTC_STATUS_EMPTY_INPUT` (n or d zero),
+ * `OTC_STATUS_LENGTH_MISMATCH` (n·d overflows), `OTC_STATUS_INVALID_PARAMETER`.
+ *
+ * # Safety
+ * the pointers must be NULL or valid as documented above.
+ */
+int32_t otc_sde_prior_sample_f32(const struct otc_sde_process *process,
+                                 uint64_t seed,
+                                 uint64_t first_sample,
+                                 size_t n,
+                                 size_t d,
+                                 float *x);
+
+/**
+ * The `double` version of `otc_sde_prior_sample_f32`.
+ *
+ * # Safety
+ * As `otc_sde_prior_sample_f32`.
+ */
+int32_t otc_sde_prior_sample_f64(const struct otc_sde_process *process,
+                                 uint64_t seed,
+                                 uint64_t first_sample,
+                                 size_t n,
+                                 size_t d,
+                                 double *x);
+
+/**
+ * Log-density of the prior at each of the n samples in `x` (n·d) into `out` (n):
+ * `−d/2·ln(2πσ²) − ‖x_i‖²/(2σ²)`.
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_STRUCT_SIZE`, `OTC_STATUS_EMPTY_INPUT`, `OTC_STATUS_LENGTH_MISMATCH`,
+ * `OTC_STATUS_NON_FINITE_INPUT`, `OTC_STATUS_INVALID_PARAMETER` (bad process,
+ * overlapping buffers).
+ *
+ * # Safety
+ * the pointers must be NULL or valid as documented above.
+ */
+int32_t otc_sde_prior_log_density_f32(const struct otc_sde_process *process,
+                                      size_t n,
+                                      size_t d,
+                                      const float *x,
+                                      float *out);
+
+/**
+ * The `double` version of `otc_sde_prior_log_density_f32`.
+ *
+ * # Safety
+ * As `otc_sde_prior_log_density_f32`.
+ */
+int32_t otc_sde_prior_log_density_f64(const struct otc_sde_process *process,
+                                      size_t n,
+                                      size_t d,
+                                      const double *x,
+                                      double *out);
+
+/**
+ * Fills `grid` (len ≥ 2 points, len − 1 steps) with decreasing times from `t_start` to
+ * `t_end`: `OTC_SDE_GRID_UNIFORM_TIME`, `OTC_SDE_GRID_UNIFORM_LOG_SNR` (t_end > 0) or
+ * `OTC_SDE_GRID_KARRAS` with exponent `rho` (t_end = 0 gives EDM's trailing σ = 0).
+ * `rho` is ignored by the other spacings.
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_STRUCT_SIZE`, `OTC_STATUS_EMPTY_INPUT` (len < 2),
+ * `OTC_STATUS_NON_FINITE_INPUT`, `OTC_STATUS_INVALID_PARAMETER` (unknown spacing,
+ * bad process, not T ≥ t_start > t_end ≥ 0, s(t_start) = 0, ρ ≤ 0, a grid that is not
+ * strictly decreasing in this precision).
+ *
+ * # Safety
+ * the pointers must be NULL or valid as documented above.
+ */
+int32_t otc_sde_grid_f32(const struct otc_sde_process *process,
+                         int32_t spacing,
+                         double rho,
+                         double t_start,
+                         double t_end,
+                         float *grid,
+                         size_t len);
+
+/**
+ * The `double` version of `otc_sde_grid_f32`.
+ *
+ * # Safety
+ * As `otc_sde_grid_f32`.
+ */
+int32_t otc_sde_grid_f64(const struct otc_sde_process *process,
+                         int32_t spacing,
+                         double rho,
+                         double t_start,
+                         double t_end,
+                         double *grid,
+                         size_t len);
+
+/**
+ * Runs a fixed-step sampler along `grid` (`grid_len` ≥ 2 strictly decreasing times in
+ * [0, T], the model evaluable at all but the last) on the n samples of dimension d in
+ * `x` (n·d, in place; usually from `otc_sde_prior_sample_f32`). The model returns
+ * `output` (`OTC_SDE_OUTPUT_SCORE`, `_NOISE` or `_DENOISED`); `user` is passed to it
+ * unchanged. Step j keys its noise with j; sample i uses stream `first_sample + i`.
+ * The number of batched model calls goes to `out_evaluations`.
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_STRUCT_SIZE`, `OTC_STATUS_EMPTY_INPUT` (n, d zero; fewer than 2 grid
+ * points), `OTC_STATUS_LENGTH_MISMATCH`, `OTC_STATUS_NON_FINITE_INPUT` (x, grid),
+ * `OTC_STATUS_INVALID_PARAMETER` (process, config, grid order/range, output kind,
+ * overlapping buffers), `OTC_STATUS_WORKSPACE_TOO_SMALL`,
+ * `OTC_STATUS_CALLBACK_FAILED`, `OTC_STATUS_NON_FINITE` (the model returned NaN/∞).
+ * On error x is unchanged.
+ *
+ * # Safety
+ * the pointers must be NULL or valid as documented above.
+ */
+int32_t otc_sde_sample_f32(const struct otc_sde_process *process,
+                           const struct otc_sde_sampler_config *config,
+                           otc_sde_model_fn_f32 model,
+                           void *user,
+                           int32_t output,
+                           const float *grid,
+                           size_t grid_len,
+                           float *x,
+                           size_t n,
+                           size_t d,
+                           uint64_t seed,
+                           uint64_t first_sample,
+                           void *ws,
+                           size_t ws_bytes,
+                           uint64_t *out_evaluations);
+
+/**
+ * The `double` version of `otc_sde_sample_f32`.
+ *
+ * # Safety
+ * As `otc_sde_sample_f32`.
+ */
+int32_t otc_sde_sample_f64(const struct otc_sde_process *process,
+                           const struct otc_sde_sampler_config *config,
+                           otc_sde_model_fn_f64 model,
+                           void *user,
+                           int32_t output,
+                           const double *grid,
+                           size_t grid_len,
+                           double *x,
+                           size_t n,
+                           size_t d,
+                           uint64_t seed,
+                           uint64_t first_sample,
+                           void *ws,
+                           size_t ws_bytes,
+                           uint64_t *out_evaluations);
+
+/**
+ * One step of a fixed-step sampler from `t` to `t_next` (T ≥ t > t_next ≥ 0, model
+ * evaluable at t), in place on `x` (n·d) — for a control loop that advances one step
+ * per tick. `step_index` keys the noise (use the step's position in the trajectory).
+ * DPM-Solver++(2M) keeps its history in `history` (n·d, the previous x̂₀) and
+ * `*h_prev` (the previous Δλ; ≤ 0 or NaN = none yet: set 0 before the first step);
+ * pass both NULL for a first-order step (other methods ignore them). With
+ * `config->denoise` this step adds no noise. Evaluations go to `out_evaluations`.
+ *
+ * Returns as `otc_sde_sample_f32` (`OTC_STATUS_NULL_POINTER` also when exactly one of
+ * `history`, `h_prev` is NULL). On error x, history and h_prev are unchanged.
+ *
+ * # Safety
+ * the pointers must be NULL or valid as documented above.
+ */
+int32_t otc_sde_step_f32(const struct otc_sde_process *process,
+                         const struct otc_sde_sampler_config *config,
+                         otc_sde_model_fn_f32 model,
+                         void *user,
+                         int32_t output,
+                         float *x,
+                         size_t n,
+                         size_t d,
+                         float t,
+                         float t_next,
+                         uint64_t step_index,
+                         uint64_t seed,
+                         uint64_t first_sample,
+                         float *history,
+                         double *h_prev,
+                         void *ws,
+                         size_t ws_bytes,
+                         uint64_t *out_evaluations);
+
+/**
+ * The `double` version of `otc_sde_step_f32`.
+ *
+ * # Safety
+ * As `otc_sde_step_f32`.
+ */
+int32_t otc_sde_step_f64(const struct otc_sde_process *process,
+                         const struct otc_sde_sampler_config *config,
+                         otc_sde_model_fn_f64 model,
+                         void *user,
+                         int32_t output,
+                         double *x,
+                         size_t n,
+                         size_t d,
+                         double t,
+                         double t_next,
+                         uint64_t step_index,
+                         uint64_t seed,
+                         uint64_t first_sample,
+                         double *history,
+                         double *h_prev,
+                         void *ws,
+                         size_t ws_bytes,
+                         uint64_t *out_evaluations);
+
+/**
+ * The adaptive reverse-SDE solver (Jolicoeur-Martineau et al. 2021) with per-sample
+ * step sizes and, by default, a Brownian-bridge memory (virtual Brownian tree) so that
+ * rejected steps do not bias the samples; in place on `x` (n·d). Statistics go to
+ * `out` (whose `struct_size` the caller sets).
+ *
+ * Returns `OTC_STATUS_OK`; `OTC_STATUS_MAX_ITERATIONS` if the evaluation budget
+ * stopped some samples early (`out->unfinished`; x and out written); the errors of
+ * `otc_sde_sample_f32` (config checks: tolerances ≥ 0 and not both 0, h_init > 0,
+ * safety in (0, 1], exponent > 0, depth 1…24, T ≥ t_start > t_end > 0).
+ *
+ * # Safety
+ * the pointers must be NULL or valid as documented above.
+ */
+int32_t otc_sde_adaptive_f32(const struct otc_sde_process *process,
+                             const struct otc_sde_adaptive_config *config,
+                             otc_sde_model_fn_f32 model,
+                             void *user,
+                             int32_t output,
+                             float *x,
+                             size_t n,
+                             size_t d,
+                             uint64_t seed,
+                             uint64_t first_sample,
+                             void *ws,
+                             size_t ws_bytes,
+                             struct otc_sde_adaptive_stats *out);
+
+/**
+ * The `double` version of `otc_sde_adaptive_f32`.
+ *
+ * # Safety
+ * As `otc_sde_adaptive_f32`.
+ */
+int32_t otc_sde_adaptive_f64(const struct otc_sde_process *process,
+                             const struct otc_sde_adaptive_config *config,
+                             otc_sde_model_fn_f64 model,
+                             void *user,
+                             int32_t output,
+                             double *x,
+                             size_t n,
+                             size_t d,
+                             uint64_t seed,
+                             uint64_t first_sample,
+                             void *ws,
+                             size_t ws_bytes,
+                             struct otc_sde_adaptive_stats *out);
+
+/**
+ * The exact score of the Gaussian mixture Σ_k w_k N(μ_k, Σ_k) (k components in
+ * dimension d: `weights` k, `means` k·d, `variances` k for
+ * `OTC_SDE_COVARIANCE_ISOTROPIC` or k·d for `OTC_SDE_COVARIANCE_DIAGONAL`) under
+ * `process`, at the n samples `x` (n·d) and times `t` (n), into `out` (n·d). Weights
+ * need not be normalised. Usable directly inside a model callback.
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_STRUCT_SIZE`, `OTC_STATUS_EMPTY_INPUT`, `OTC_STATUS_LENGTH_MISMATCH`,
+ * `OTC_STATUS_NON_FINITE_INPUT`, `OTC_STATUS_NEGATIVE_WEIGHT`,
+ * `OTC_STATUS_ZERO_MASS`, `OTC_STATUS_INVALID_PARAMETER` (negative variance, t
+ * outside (0, T], unknown covariance kind, `out` overlapping an input),
+ * `OTC_STATUS_NON_FINITE`.
+ *
+ * # Safety
+ * the pointers must be NULL or valid as documented above.
+ */
+int32_t otc_sde_mixture_score_f32(const struct otc_sde_process *process,
+                                  size_t k,
+                                  size_t d,
+                                  const float *weights,
+                                  const float *means,
+                                  const float *variances,
+                                  int32_t covariance,
+                                  size_t n,
+                                  const float *x,
+                                  const float *t,
+                                  float *out);
+
+/**
+ * The `double` version of `otc_sde_mixture_score_f32`.
+ *
+ * # Safety
+ * As `otc_sde_mixture_score_f32`.
+ */
+int32_t otc_sde_mixture_score_f64(const struct otc_sde_process *process,
+                                  size_t k,
+                                  size_t d,
+                                  const double *weights,
+                                  const double *means,
+                                  const double *variances,
+                                  int32_t covariance,
+                                  size_t n,
+                                  const double *x,
+                                  const double *t,
+                                  double *out);
+
+/**
+ * One step of size h > 0 from time t of the SDE dX = μ(X, t)dt + σ(X, t)dW with
+ * diagonal noise given by `sde` (drift and diffusion, each n·d), in place on `x`
+ * (n·d): `OTC_SDE_ITO_EULER_MARUYAMA`, `OTC_SDE_ITO_MILSTEIN` (derivative-free) or
+ * `OTC_SDE_ITO_STOCHASTIC_HEUN` (Stratonovich). Sample i's increment comes from the
+ * stream `(seed, first_sample + i, key)`; use the step number as `key`.
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_EMPTY_INPUT`, `OTC_STATUS_LENGTH_MISMATCH`,
+ * `OTC_STATUS_NON_FINITE_INPUT`, `OTC_STATUS_INVALID_PARAMETER` (h ≤ 0, unknown
+ * method, overlap), `OTC_STATUS_WORKSPACE_TOO_SMALL`, `OTC_STATUS_CALLBACK_FAILED`,
+ * `OTC_STATUS_NON_FINITE`. On error x is unchanged.
+ *
+ * # Safety
+ * the pointers must be NULL or valid as documented above.
+ */
+int32_t otc_sde_ito_step_f32(int32_t method,
+                             otc_sde_ito_fn_f32 sde,
+                             void *user,
+                             float *x,
+                             size_t n,
+                             size_t d,
+                             float t,
+                             float h,
+                             uint64_t seed,
+                             uint64_t first_sample,
+                             uint64_t key,
+                             void *ws,
+                             size_t ws_bytes);
+
+/**
+ * The `double` version of `otc_sde_ito_step_f32`.
+ *
+ * # Safety
+ * As `otc_sde_ito_step_f32`.
+ */
+int32_t otc_sde_ito_step_f64(int32_t method,
+                             otc_sde_ito_fn_f64 sde,
+                             void *user,
+                             double *x,
+                             size_t n,
+                             size_t d,
+                             double t,
+                             double h,
+                             uint64_t seed,
+                             uint64_t first_sample,
+                             uint64_t key,
+                             void *ws,
+                             size_t ws_bytes);
+
+/**
+ * The adaptive solver in pieces, for a control loop with a bounded budget per tick:
+ * the per-sample solver state lives in the caller's `state` (`2·n·d + 2·n` values of
+ * the precision) between calls. With `fresh` true the state is initialised (`x` holds
+ * prior samples); otherwise the call continues from `state` and the `x` the previous
+ * call returned, with the same process, config (except `max_evaluations` and
+ * `denoise`), seed and `first_sample`. Each call runs until every sample reaches
+ * `t_end` or `config->max_evaluations` is spent; the status is then
+ * `OTC_STATUS_MAX_ITERATIONS` (`out->unfinished` > 0: call again). Splitting a run
+ * this way gives the same samples, bit for bit, as one `otc_sde_adaptive_f32` call.
+ *
+ * Returns as `otc_sde_adaptive_f32`; `OTC_STATUS_INVALID_PARAMETER` also for a resumed
+ * state this solver cannot have written (non-integral or out-of-range step counters,
+ * NaN). On error x and state are unchanged.
+ *
+ * # Safety
+ * The pointers must be NULL or valid as documented above.
+ */
+int32_t otc_sde_adaptive_resume_f32(const struct otc_sde_process *process,
+                                    const struct otc_sde_adaptive_config *config,
+                                    otc_sde_model_fn_f32 model,
+                                    void *user,
+                                    int32_t output,
+                                    float *x,
+                                    size_t n,
+                                    size_t d,
+                                    uint64_t seed,
+                                    uint64_t first_sample,
+                                    float *state,
+                                    bool fresh,
+                                    void *ws,
+                                    size_t ws_bytes,
+                                    struct otc_sde_adaptive_stats *out);
+
+/**
+ * The `double` version of `otc_sde_adaptive_resume_f32`.
+ *
+ * # Safety
+ * As `otc_sde_adaptive_resume_f32`.
+ */
+int32_t otc_sde_adaptive_resume_f64(const struct otc_sde_process *process,
+                                    const struct otc_sde_adaptive_config *config,
+                                    otc_sde_model_fn_f64 model,
+                                    void *user,
+                                    int32_t output,
+                                    double *x,
+                                    size_t n,
+                                    size_t d,
+                                    uint64_t seed,
+                                    uint64_t first_sample,
+                                    double *state,
+                                    bool fresh,
+                                    void *ws,
+                                    size_t ws_bytes,
+                                    struct otc_sde_adaptive_stats *out);
 
 /**
  * Seeds a random stream: `rng->state = seed` (any value is valid).
@@ -1664,7 +2548,7 @@ int32_t otc_pf_init_f64(double *logw, size_t n, struct otc_pf_state_f64 *state);
  * `OTC_STATUS_EMPTY_INPUT` (n or d = 0), `OTC_STATUS_LENGTH_MISMATCH` (overflow),
  * `OTC_STATUS_NON_FINITE_INPUT` (NaN/∞ particle, NaN/+∞ log-weight),
  * `OTC_STATUS_ZERO_MASS` (all weights −∞ before or after weighting),
- * `OTC_STATUS_WORKSPACE_TOO_SMALL`, `OTC_STATUS_CALLBACK` (a callback returned
+ * `OTC_STATUS_WORKSPACE_TOO_SMALL`, `OTC_STATUS_CALLBACK_FAILED` (a callback returned
  * nonzero), `OTC_STATUS_NON_FINITE` (a callback wrote NaN/∞ particles or NaN/+∞
  * log-likelihoods, or OT overflowed), `OTC_STATUS_PANIC`.
  *

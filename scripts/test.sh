@@ -21,11 +21,27 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "host tests"
 cargo test --workspace
 
+step "host tests again with FMA (the fused Real::mul_add path of the kernel)"
+if grep -qw fma /proc/cpuinfo; then
+  # The tests of everything that runs on the kernel (the SDE steppers do not).
+  kernel_tests=()
+  for t in tests/tests/exp2_kernel.rs tests/tests/sinkhorn_*.rs tests/tests/pf_*.rs; do
+    [[ -e $t ]] && kernel_tests+=(--test "$(basename "$t" .rs)")
+  done
+  RUSTFLAGS="-C target-feature=+fma" cargo test -p otcore-tests --target-dir target/fma \
+    "${kernel_tests[@]}"
+else
+  echo "this CPU has no FMA: skipped"
+fi
+
 step "otcore for thumbv7em-none-eabihf"
 cargo build -p otcore --release --target thumbv7em-none-eabihf
 
 step "C ABI: header, C tests, bit-exact check, examples, install"
 bash scripts/c.sh test
+
+step "microcontrollers: M4F/M33 builds, on-target tests and C firmware under QEMU, no-panic proof"
+bash scripts/embedded.sh test
 
 echo
 echo "all tests passed"

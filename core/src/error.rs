@@ -2,6 +2,7 @@
 
 /// Why a call was refused or failed. Every variant means "nothing was written to the
 /// caller's outputs".
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
     /// An input slice has the wrong length for the stated sizes (e.g. `x.len() != n·d`,
@@ -31,8 +32,7 @@ pub enum Error {
     /// A non-finite value appeared during the computation (overflow); the potentials
     /// of the last good iterate are not returned.
     NonFinite,
-    /// A caller-supplied callback (particle-filter transition or likelihood) reported
-    /// failure.
+    /// A user callback (a model or an SDE given through the C ABI) reported failure.
     CallbackFailed,
 }
 
@@ -50,7 +50,7 @@ impl core::fmt::Display for Error {
             Error::WorkspaceTooSmall => "workspace too small",
             Error::NeedsPointClouds => "operation needs point clouds, not a cost matrix",
             Error::NonFinite => "non-finite value during the computation",
-            Error::CallbackFailed => "a callback reported failure",
+            Error::CallbackFailed => "a user callback reported failure",
         })
     }
 }

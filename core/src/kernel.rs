@@ -6,17 +6,20 @@
 //! reduction over one "target" point `p` of terms
 //!
 //! ```text
-//! e_pq = exp(u_p + v_q − κ·c_pq − shift),      κ = s/ε,
+//! e_pq = 2^(u_p + v_q − κ·c_pq − shift),      κ = s·log₂e/ε,
 //! ```
 //!
-//! where `u`, `v` are the potentials divided by ε (dimensionless), `c_pq` the raw cost
-//! (‖x_p − y_q‖² for point clouds, or the dense matrix entry) and `s` the cost scale.
-//! [`stream`] walks the sources in fixed chunks of [`LANES`] so that LLVM vectorises the
-//! cost recomputation, the branch-free [`Real::exp_kernel`] and the accumulation; a
-//! [`Reduce`] implementation decides what is accumulated. Nothing n×m is ever stored.
+//! in *kernel units* (base-2 exponents): `u`, `v` are the potentials times log₂e/ε
+//! (dimensionless), `c_pq` the raw cost (‖x_p − y_q‖² for point clouds, or the dense
+//! matrix entry) and `s` the cost scale, so that e_pq = exp((f_p + g_q − s·c_pq)/ε)
+//! up to the shift. Base 2 makes the exponential's range reduction exact (see
+//! [`Real::exp2_kernel`]). [`stream`] walks the sources in fixed chunks of [`LANES`]
+//! so that LLVM vectorises the cost recomputation, the branch-free exponential and the
+//! accumulation; a [`Reduce`] implementation decides what is accumulated. Nothing n×m
+//! is ever stored.
 //!
 //! Source arrays are padded to a multiple of [`LANES`]: padded and zero-weight sources
-//! carry `v_q = −∞`, for which `exp_kernel` returns exactly 0.
+//! carry `v_q = −∞`, for which `exp2_kernel` returns exactly 0.
 //!
 //! The shift: the Sinkhorn solver passes the target's previous potential as `u_p`, so
 //! the arguments are the log plan entries of the previous iterate and lie in a narrow
@@ -28,9 +31,19 @@
 
 use crate::real::Real;
 
-/// Chunk width of the kernel, in elements (16 f32 = one AVX-512 register, two AVX2
-/// registers; 16 f64 = two AVX-512 registers).
+/// Chunk width of the kernel, in elements: 16 where the FPU has SIMD registers (16 f32
+/// = one AVX-512 register, two AVX2 or NEON ones; 16 f64 = two AVX-512 registers), 2 on
+/// 32-bit Arm, whose Cortex-M FPU is scalar: short chunks keep each lane's state in
+/// registers instead of spilling 16-lane arrays to the stack, and keep the unrolled
+/// code small for flash. Measured on the emulated Cortex-M4F (`bash scripts/embedded.sh
+/// numbers`, f32, d = 2): 16 lanes 57 instructions per entry and 34 KB of flash for a
+/// Sinkhorn-only firmware; 4 lanes 47.5 and 27 KB; 2 lanes 48 and 23 KB; 1 lane 51 and
+/// 24 KB.
+#[cfg(not(target_arch = "arm"))]
 pub const LANES: usize = 16;
+/// Chunk width of the kernel (see the 16-lane definition for other targets).
+#[cfg(target_arch = "arm")]
+pub const LANES: usize = 2;
 
 /// Rounds a point count up to a whole number of kernel chunks.
 #[inline]
@@ -55,17 +68,16 @@ pub(crate) trait Reduce<T: Real> {
     fn reset(&mut self);
 }
 
-/// Point clouds stored coordinate-major ("structure of arrays") in the workspace:
-/// coordinate `k` of point `i` at `k·stride + i`. Strides are padded lengths.
+/// Squared Euclidean costs between the rows of a row-major target array and sources
+/// stored chunk-major ("array of structures of arrays"): chunk `c` holds the
+/// coordinates of sources `16c … 16c + 15` as `dim` consecutive blocks of [`LANES`]
+/// values, coordinate after coordinate, so one chunk is one contiguous slice and the
+/// inner loop needs no index arithmetic or bounds checks (see [`chunk_major`]).
 pub(crate) struct Clouds<'a, T> {
-    /// Target coordinates.
+    /// Target points, row-major (`dim` coordinates per point): the caller's array.
     pub tgt: &'a [T],
-    /// Padded number of targets (stride of `tgt`).
-    pub tgt_stride: usize,
-    /// Source coordinates.
+    /// Source points, chunk-major, padded to whole chunks.
     pub src: &'a [T],
-    /// Padded number of sources (stride of `src`).
-    pub src_stride: usize,
     /// Dimension.
     pub dim: usize,
 }
@@ -74,26 +86,28 @@ impl<T: Real> CostSource<T> for Clouds<'_, T> {
     #[inline(always)]
     fn fill(&self, p: usize, q0: usize, out: &mut [T; LANES]) {
         *out = [T::ZERO; LANES];
-        for k in 0..self.dim {
-            let xk = self
-                .tgt
-                .get(k * self.tgt_stride + p)
-                .copied()
-                .unwrap_or(T::ZERO);
-            let start = k * self.src_stride + q0;
-            let ys: &[T; LANES] = match self.src.get(start..start + LANES) {
-                Some(s) => match s.try_into() {
-                    Ok(a) => a,
-                    Err(_) => return,
-                },
-                None => return,
-            };
-            for l in 0..LANES {
-                let t = xk - ys[l];
-                out[l] += t * t;
+        let d = self.dim;
+        let (Some(x), Some(chunk)) = (
+            self.tgt.get(p * d..(p + 1) * d),
+            self.src.get(q0 * d..(q0 + LANES) * d),
+        ) else {
+            return;
+        };
+        for (ys, &xk) in chunk.chunks_exact(LANES).zip(x) {
+            for (o, &y) in out.iter_mut().zip(ys) {
+                let t = xk - y;
+                *o = t.mul_add(t, *o);
             }
         }
     }
+}
+
+/// Index of coordinate `k` of point `i` in chunk-major storage of `dim`-dimensional
+/// points (the layout [`Clouds`] reads and [`Weighted`] uses for its channels).
+#[inline]
+#[must_use]
+pub(crate) const fn chunk_major(i: usize, k: usize, dim: usize) -> usize {
+    (i / LANES) * LANES * dim + k * LANES + i % LANES
 }
 
 /// A dense row-major `rows × cols` cost matrix seen from its rows (target = row).
@@ -138,8 +152,8 @@ impl<T: Real> CostSource<T> for DenseCols<'_, T> {
     }
 }
 
-/// One pass over all sources for target `p`: feeds `exp(u_p + v_q − κ·c_pq − shift)`
-/// to `red` chunk by chunk and returns the largest unshifted argument
+/// One pass over all sources for target `p`: feeds `2^(u_p + v_q − κ·c_pq − shift)`
+/// (kernel units) to `red` chunk by chunk and returns the largest unshifted exponent
 /// `max_q (u_p + v_q − κ·c_pq)` (−∞ if every source is masked).
 ///
 /// `v.len()` must be a multiple of [`LANES`] (padded); a ragged tail is ignored.
@@ -160,20 +174,39 @@ pub(crate) fn stream<T: Real, S: CostSource<T>, R: Reduce<T>>(
         let q0 = chunk * LANES;
         src.fill(p, q0, &mut c);
         for l in 0..LANES {
-            let arg = (u_p + vq[l]) - kappa * c[l];
+            let arg = (-kappa).mul_add(c[l], u_p + vq[l]);
             mx[l] = arg.max_fast(mx[l]);
-            e[l] = (arg - shift).exp_kernel();
+            e[l] = (arg - shift).exp2_kernel();
         }
         red.add(q0, &e, &c);
     }
-    mx.iter().fold(T::NEG_INFINITY, |a, &b| a.max_fast(b))
+    tree(mx, T::max_fast)
 }
 
-/// [`stream`] with the shift chosen for accuracy: one pass if the largest argument is
+/// Folds the lanes pairwise (a balanced tree, log₂ [`LANES`] dependent steps instead of
+/// [`LANES`]): the per-target horizontal reductions stay off the critical path.
+#[inline(always)]
+fn tree<T: Real>(mut lanes: [T; LANES], op: impl Fn(T, T) -> T) -> T {
+    let mut width = LANES / 2;
+    while width > 0 {
+        for l in 0..width {
+            lanes[l] = op(lanes[l], lanes[l + width]);
+        }
+        width /= 2;
+    }
+    lanes[0]
+}
+
+/// [`stream`] with the shift chosen for accuracy: one pass if the largest exponent is
 /// inside the precision window, otherwise a second pass shifted by it. Returns the
-/// shift `σ` actually used, so that the true reduction is `e^σ ·` (what `red` holds).
+/// shift converted to natural-log units, `σ = ln 2 · shift`, so that the true
+/// reduction is `e^σ ·` (what `red` holds); σ is exactly 0 in the one-pass case.
 ///
 /// If every source is masked the result is −∞ with `red` holding zeros.
+///
+/// The first pass may feed `exp2_kernel` exponents above its range (a cold start, a
+/// far-off warm start): their terms are meaningless, but the running maximum exposes
+/// them and the pass is then discarded and redone shifted, with every exponent ≤ 0.
 #[inline(always)]
 pub(crate) fn shifted<T: Real, S: CostSource<T>, R: Reduce<T>>(
     src: &S,
@@ -194,7 +227,7 @@ pub(crate) fn shifted<T: Real, S: CostSource<T>, R: Reduce<T>>(
     }
     red.reset();
     stream(src, p, u_p, v, kappa, mx, red);
-    mx
+    mx * T::LN_2
 }
 
 /// Σ_q e_pq, lane-wise (vectorised) and summed at the end.
@@ -211,7 +244,7 @@ impl<T: Real> Sum<T> {
     }
     /// The total.
     pub fn total(&self) -> T {
-        self.lanes.iter().fold(T::ZERO, |a, &b| a + b)
+        tree(self.lanes, |a, b| a + b)
     }
 }
 
@@ -243,10 +276,7 @@ impl<T: Real> SumCost<T> {
     }
     /// (Σ e, Σ e·c).
     pub fn totals(&self) -> (T, T) {
-        (
-            self.sum.iter().fold(T::ZERO, |a, &b| a + b),
-            self.cost.iter().fold(T::ZERO, |a, &b| a + b),
-        )
+        (tree(self.sum, |a, b| a + b), tree(self.cost, |a, b| a + b))
     }
 }
 
@@ -264,14 +294,13 @@ impl<T: Real> Reduce<T> for SumCost<T> {
     }
 }
 
-/// Σ_q e_pq and Σ_q e_pq·w_q[k] for `channels` weight vectors stored channel-major
-/// with stride `stride` (P·v has one channel; the barycentric projection has one per
-/// coordinate). Per-channel totals go to `out`.
+/// Σ_q e_pq and Σ_q e_pq·w_q[k] for `out.len()` weight channels stored chunk-major
+/// like [`Clouds`] sources (P·v has one channel, i.e. a plain padded vector; the
+/// barycentric projection uses the source coordinates, one channel per coordinate).
+/// Per-channel totals go to `out`.
 pub(crate) struct Weighted<'a, T> {
-    /// Source weights, channel-major, padded with finite values.
+    /// Source weights, chunk-major, padded with finite values.
     pub w: &'a [T],
-    /// Channel stride (padded source count).
-    pub stride: usize,
     /// Per-channel running totals (one per channel).
     pub out: &'a mut [T],
     /// Running Σ e.
@@ -282,12 +311,12 @@ impl<T: Real> Reduce<T> for Weighted<'_, T> {
     #[inline(always)]
     fn add(&mut self, q0: usize, e: &[T; LANES], c: &[T; LANES]) {
         self.sum.add(q0, e, c);
-        for (k, acc) in self.out.iter_mut().enumerate() {
-            let start = k * self.stride + q0;
-            if let Some(w) = self.w.get(start..start + LANES) {
+        let channels = self.out.len();
+        if let Some(chunk) = self.w.get(q0 * channels..(q0 + LANES) * channels) {
+            for (acc, w) in self.out.iter_mut().zip(chunk.chunks_exact(LANES)) {
                 let mut s = T::ZERO;
-                for (ei, wi) in e.iter().zip(w) {
-                    s += *ei * *wi;
+                for (&ei, &wi) in e.iter().zip(w) {
+                    s = ei.mul_add(wi, s);
                 }
                 *acc += s;
             }
@@ -321,18 +350,17 @@ impl<T: Real> Reduce<T> for Write<'_, T> {
 }
 
 /// Bilinear reduction for gradients (particle-filter VJPs): with a per-target vector
-/// `t`, accumulates s_q = e_pq·φ(t·a_q) into `out[0]` and s_q·b_q[k] into
-/// `out[1 + k]`, where a, b are `dim`-channel source fields (channel-major, stride
-/// `stride`) and φ clips to [−clip, clip] (`clip` = ∞: no clipping).
+/// `t` (length `dim`), accumulates s_q = e_pq·φ(t·a_q) into `out[0]` and s_q·b_q[k]
+/// into `out[1 + k]`, where a, b are `dim`-channel source fields stored chunk-major
+/// like [`Clouds`] sources (see [`chunk_major`]) and φ clips to [−clip, clip]
+/// (`clip` = ∞: no clipping).
 pub(crate) struct Bilinear<'a, T> {
     /// The target's vector, length `dim`.
     pub t: &'a [T],
-    /// Dotted source field.
+    /// Dotted source field, chunk-major, padded with finite values.
     pub a: &'a [T],
-    /// Accumulated source field.
+    /// Accumulated source field, chunk-major, padded with finite values.
     pub b: &'a [T],
-    /// Channel stride of `a` and `b` (padded source count).
-    pub stride: usize,
     /// Clipping bound of t·a_q (> 0).
     pub clip: T,
     /// Running totals, length `dim + 1`.
@@ -342,13 +370,15 @@ pub(crate) struct Bilinear<'a, T> {
 impl<T: Real> Reduce<T> for Bilinear<'_, T> {
     #[inline(always)]
     fn add(&mut self, q0: usize, e: &[T; LANES], _c: &[T; LANES]) {
+        let dim = self.t.len();
+        let chunk = q0 * dim..(q0 + LANES) * dim;
+        let (Some(a), Some(b)) = (self.a.get(chunk.clone()), self.b.get(chunk)) else {
+            return;
+        };
         let mut s = [T::ZERO; LANES];
-        for (k, &tk) in self.t.iter().enumerate() {
-            let start = k * self.stride + q0;
-            if let Some(a) = self.a.get(start..start + LANES) {
-                for (sl, &al) in s.iter_mut().zip(a) {
-                    *sl += tk * al;
-                }
+        for (&tk, ak) in self.t.iter().zip(a.chunks_exact(LANES)) {
+            for (sl, &al) in s.iter_mut().zip(ak) {
+                *sl = tk.mul_add(al, *sl);
             }
         }
         let mut tot = T::ZERO;
@@ -356,20 +386,16 @@ impl<T: Real> Reduce<T> for Bilinear<'_, T> {
             *sl = el * sl.max_fast(-self.clip).min_fast(self.clip);
             tot += *sl;
         }
-        let (first, rest) = match self.out.split_first_mut() {
-            Some(p) => p,
-            None => return,
+        let Some((first, rest)) = self.out.split_first_mut() else {
+            return;
         };
         *first += tot;
-        for (k, acc) in rest.iter_mut().enumerate() {
-            let start = k * self.stride + q0;
-            if let Some(b) = self.b.get(start..start + LANES) {
-                let mut v = T::ZERO;
-                for (sl, &bl) in s.iter().zip(b) {
-                    v += *sl * bl;
-                }
-                *acc += v;
+        for (acc, bk) in rest.iter_mut().zip(b.chunks_exact(LANES)) {
+            let mut v = T::ZERO;
+            for (&sl, &bl) in s.iter().zip(bk) {
+                v = sl.mul_add(bl, v);
             }
+            *acc += v;
         }
     }
     fn reset(&mut self) {

@@ -3,7 +3,7 @@
 //! Everything numeric in otcore is generic over `T: Real`. The trait carries the
 //! handful of constants and math functions the algorithms need, routed to `libm`
 //! (correctly rounded to within 1 ulp for `exp`/`ln`, exact `sqrt`), plus the
-//! branch-free [`Real::exp_kernel`] used inside the streaming kernel.
+//! branch-free [`Real::exp2_kernel`] used inside the streaming kernel.
 
 mod sealed {
     pub trait Sealed {}
@@ -41,11 +41,16 @@ pub trait Real:
     const NEG_INFINITY: Self;
     /// Machine epsilon (distance from 1 to the next larger number).
     const EPSILON: Self;
-    /// Lower end of the argument window on which a plain (unshifted) sum of
-    /// [`Real::exp_kernel`] values keeps full relative precision: the largest term is
-    /// then far above the underflow threshold.
+    /// log₂ e.
+    const LOG2_E: Self;
+    /// ln 2.
+    const LN_2: Self;
+    /// Lower end of the window of base-2 exponents on which a plain (unshifted) sum of
+    /// [`Real::exp2_kernel`] values keeps full relative precision: the largest term is
+    /// then far above the underflow threshold (f32: −72 ≈ −50/ln 2; f64: −865).
     const LSE_WINDOW_LO: Self;
-    /// Upper end of that window: n·e^hi stays finite for any n below 10⁹.
+    /// Upper end of that window: n·2^hi stays finite for any n below 10⁹
+    /// (f32: 72; f64: 865).
     const LSE_WINDOW_HI: Self;
     /// Default Sinkhorn tolerance on the L1 marginal error, in weight units.
     const DEFAULT_TOLERANCE: Self;
@@ -86,26 +91,39 @@ pub trait Real:
             other
         }
     }
-    /// e^x through libm (within 1 ulp).
+    /// `self·a + b`: fused (one rounding, vectorised as FMA instructions) when the build
+    /// targets x86-64 with the `fma` feature (e.g. `-C target-cpu=native` on any CPU of
+    /// the last decade), two roundings otherwise. The kernel's results therefore differ
+    /// in the last bits between such builds; every bound in the docs covers both.
+    fn mul_add(self, a: Self, b: Self) -> Self;
+    /// e^x through libm (within 1 ulp); for f32 with feature `fast-math`, through
+    /// micromath (relative error ~1e-3).
     fn exp(self) -> Self;
-    /// Natural logarithm through libm (within 1 ulp); ln 0 = −∞.
+    /// Natural logarithm through libm (within 1 ulp); ln 0 = −∞. For f32 with feature
+    /// `fast-math`, through micromath (relative error ~1e-3).
     fn ln(self) -> Self;
     /// Square root through libm (correctly rounded).
     fn sqrt(self) -> Self;
-    /// Branch-free e^x for the streaming kernel, written so LLVM vectorises it.
+    /// Branch-free 2^x for the streaming kernel, written so LLVM vectorises it: the
+    /// kernel works in base-2 exponents (potentials and costs pre-scaled by log₂ e / ε),
+    /// which makes the range reduction exact and needs no ln 2 multiplication.
     ///
-    /// Method: x = k·ln2 + r with k = round(x/ln2) (by the add-and-subtract-1.5·2^p
-    /// trick), |r| ≤ ln2/2, e^r by a polynomial, 2^k built from the exponent bits.
-    /// Contract (checked by `tests/tests/exp_kernel.rs` on 6·10⁶ points per type):
-    /// - f32: within 1 ulp of the correctly rounded e^x for x ∈ [−87.3, 88.0]
-    ///   (worst seen 0.97 ulp, relative error ≤ 1.2e-7); in [−87.7, −87.3] a value in
-    ///   [0, e^−87.3]; exactly 0 for x ≤ −87.7 (including −∞); x > 88 is clamped to 88.
-    /// - f64: within 1 ulp of libm's `exp` (itself within 1 ulp) for
-    ///   x ∈ [−708.3, 709.0]; exactly 0 for x ≤ −709.1 (including −∞); x > 709 is
-    ///   clamped to 709.
-    /// - NaN gives an unspecified finite value: callers never pass NaN (the solver
-    ///   checks potentials after every pass).
-    fn exp_kernel(self) -> Self;
+    /// Method: k = round(x) (by adding and subtracting 1.5·2^p), r = x − k exactly with
+    /// |r| ≤ 1/2, 2^r by a near-minimax (Chebyshev) polynomial in Horner form with
+    /// constant term exactly 1 (degree 5 for f32, 10 for f64, through
+    /// [`Real::mul_add`]), and k added into its exponent bits from the rounding sum.
+    /// Every operation counts: this is ~60% of the kernel's work, so there is no upper
+    /// clamp (the kernel's running maximum catches large arguments, see
+    /// [`crate::kernel::shifted`]).
+    /// Contract (checked by `tests/tests/exp2_kernel.rs` on millions of points per type):
+    /// - f32: relative error ≤ 3e-7 (≈ 2.5 ulp) for x ∈ [−125, 127]; for x < −125 a
+    ///   value in [0, 2^−124] (below 5e-38 absolute); exactly 0 for x ≤ −127,
+    ///   including −∞.
+    /// - f64: relative error ≤ 6e-16 (≈ 3 ulp) for x ∈ [−1021, 1023]; for x < −1021 a
+    ///   value in [0, 2^−1020]; exactly 0 for x ≤ −1023, including −∞.
+    /// - x above 127 (f32) or 1023 (f64), +∞ and NaN give unspecified values (possibly
+    ///   infinite, negative or NaN): callers keep x in range.
+    fn exp2_kernel(self) -> Self;
 }
 
 impl Real for f32 {
@@ -115,8 +133,10 @@ impl Real for f32 {
     const INFINITY: Self = f32::INFINITY;
     const NEG_INFINITY: Self = f32::NEG_INFINITY;
     const EPSILON: Self = f32::EPSILON;
-    const LSE_WINDOW_LO: Self = -50.0;
-    const LSE_WINDOW_HI: Self = 50.0;
+    const LOG2_E: Self = core::f32::consts::LOG2_E;
+    const LN_2: Self = core::f32::consts::LN_2;
+    const LSE_WINDOW_LO: Self = -72.0;
+    const LSE_WINDOW_HI: Self = 72.0;
     const DEFAULT_TOLERANCE: Self = 1e-4;
     const MASS_TOLERANCE: Self = 1e-4;
 
@@ -145,40 +165,69 @@ impl Real for f32 {
         libm::fabsf(self)
     }
     #[inline(always)]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        #[cfg(all(target_arch = "x86_64", target_feature = "fma"))]
+        {
+            use core::arch::x86_64::{_mm_cvtss_f32, _mm_fmadd_ss, _mm_set_ss};
+            // SAFETY: these intrinsics only need the `sse2` and `fma` target features,
+            // which this cfg proves are enabled for the whole build, so the
+            // instructions exist on every CPU the binary may run on. They take and
+            // return values: no memory is touched.
+            #[allow(unsafe_code)]
+            unsafe {
+                _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(self), _mm_set_ss(a), _mm_set_ss(b)))
+            }
+        }
+        #[cfg(not(all(target_arch = "x86_64", target_feature = "fma")))]
+        {
+            self * a + b
+        }
+    }
+    #[cfg(not(feature = "fast-math"))]
+    #[inline(always)]
     fn exp(self) -> Self {
         libm::expf(self)
     }
+    #[cfg(not(feature = "fast-math"))]
     #[inline(always)]
     fn ln(self) -> Self {
         libm::logf(self)
+    }
+    /// Feature `fast-math`: micromath (relative error ≤ ~1e-3), not libm.
+    #[cfg(feature = "fast-math")]
+    #[inline(always)]
+    fn exp(self) -> Self {
+        micromath::F32Ext::exp(self)
+    }
+    /// Feature `fast-math`: micromath (relative error ≤ ~1e-3), not libm.
+    #[cfg(feature = "fast-math")]
+    #[inline(always)]
+    fn ln(self) -> Self {
+        micromath::F32Ext::ln(self)
     }
     #[inline(always)]
     fn sqrt(self) -> Self {
         libm::sqrtf(self)
     }
     #[inline(always)]
-    fn exp_kernel(self) -> Self {
-        // Cephes `expf` minimax polynomial for e^r − 1 − r on |r| ≤ ln2/2.
-        const LOG2E: f32 = core::f32::consts::LOG2_E;
-        const LN2_HI: f32 = 0.693_359_4;
-        const LN2_LO: f32 = -2.121_944_4e-4;
-        const ROUND: f32 = 12_582_912.0; // 1.5·2^23
-        let x = self.max_fast(-88.0).min_fast(88.0);
-        let t = x * LOG2E + ROUND;
+    fn exp2_kernel(self) -> Self {
+        const ROUND: f32 = 12_582_912.0; // 1.5·2^23: adding it rounds to an integer.
+        let x = self.max_fast(-127.0);
+        let t = x + ROUND;
         let k = t - ROUND;
-        // Low mantissa bits of `t` hold k as a two's-complement integer.
-        let ki = (t.to_bits() as i32).wrapping_sub(0x4B40_0000);
-        let r = x - k * LN2_HI - k * LN2_LO;
-        let mut p = 1.987_569_1e-4_f32;
-        p = p * r + 1.398_199_9e-3;
-        p = p * r + 8.333_452e-3;
-        p = p * r + 4.166_579_6e-2;
-        p = p * r + 1.666_666_5e-1;
-        p = p * r + 0.5;
-        let er = p * (r * r) + r + 1.0;
-        // k ∈ [−127, 127]; k = −127 gives the bit pattern of +0.0.
-        let scale = f32::from_bits(((ki + 127) as u32) << 23);
-        er * scale
+        let r = x - k;
+        // Chebyshev fit of 2^r on [−1/2, 1/2] (tools/reference/fit_exp2.py).
+        let mut p = 1.338_130_2e-3_f32;
+        p = p.mul_add(r, 9.666_368e-3);
+        p = p.mul_add(r, 5.550_381e-2);
+        p = p.mul_add(r, 2.402_235e-1);
+        p = p.mul_add(r, 6.931_472e-1);
+        p = p.mul_add(r, 1.0);
+        // The low mantissa bits of `t` hold k in two's complement; shifted into the
+        // exponent field and added to p's bits they multiply p by 2^k exactly (p is
+        // positive and, for k ≥ −125, the sum stays a normal number). At the clamp
+        // k = −127, r = 0 and p = 1 exactly, so the bits cancel to +0.0.
+        f32::from_bits(p.to_bits().wrapping_add(t.to_bits() << 23))
     }
 }
 
@@ -189,8 +238,10 @@ impl Real for f64 {
     const INFINITY: Self = f64::INFINITY;
     const NEG_INFINITY: Self = f64::NEG_INFINITY;
     const EPSILON: Self = f64::EPSILON;
-    const LSE_WINDOW_LO: Self = -600.0;
-    const LSE_WINDOW_HI: Self = 600.0;
+    const LOG2_E: Self = core::f64::consts::LOG2_E;
+    const LN_2: Self = core::f64::consts::LN_2;
+    const LSE_WINDOW_LO: Self = -865.0;
+    const LSE_WINDOW_HI: Self = 865.0;
     const DEFAULT_TOLERANCE: Self = 1e-7;
     const MASS_TOLERANCE: Self = 1e-10;
 
@@ -219,6 +270,25 @@ impl Real for f64 {
         libm::fabs(self)
     }
     #[inline(always)]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        #[cfg(all(target_arch = "x86_64", target_feature = "fma"))]
+        {
+            use core::arch::x86_64::{_mm_cvtsd_f64, _mm_fmadd_sd, _mm_set_sd};
+            // SAFETY: these intrinsics only need the `sse2` and `fma` target features,
+            // which this cfg proves are enabled for the whole build, so the
+            // instructions exist on every CPU the binary may run on. They take and
+            // return values: no memory is touched.
+            #[allow(unsafe_code)]
+            unsafe {
+                _mm_cvtsd_f64(_mm_fmadd_sd(_mm_set_sd(self), _mm_set_sd(a), _mm_set_sd(b)))
+            }
+        }
+        #[cfg(not(all(target_arch = "x86_64", target_feature = "fma")))]
+        {
+            self * a + b
+        }
+    }
+    #[inline(always)]
     fn exp(self) -> Self {
         libm::exp(self)
     }
@@ -231,34 +301,25 @@ impl Real for f64 {
         libm::sqrt(self)
     }
     #[inline(always)]
-    fn exp_kernel(self) -> Self {
-        const LOG2E: f64 = core::f64::consts::LOG2_E;
-        // Cephes split of ln 2: k·LN2_HI is exact for |k| ≤ 1024.
-        const LN2_HI: f64 = 6.931_457_519_531_25e-1;
-        const LN2_LO: f64 = 1.428_606_820_309_417_3e-6;
+    fn exp2_kernel(self) -> Self {
         const ROUND: f64 = 6_755_399_441_055_744.0; // 1.5·2^52
-        let x = self.max_fast(-709.5).min_fast(709.0);
-        let t = x * LOG2E + ROUND;
+        let x = self.max_fast(-1023.0);
+        let t = x + ROUND;
         let k = t - ROUND;
-        let ki = (t.to_bits() as i64).wrapping_sub(0x4338_0000_0000_0000);
-        let r = x - k * LN2_HI - k * LN2_LO;
-        // Taylor series of e^r to degree 13: truncation ≤ |r|^14/14! ≤ 4e-18 on |r| ≤ ln2/2.
-        let mut p = 1.0 / 6_227_020_800.0_f64;
-        p = p * r + 1.0 / 479_001_600.0;
-        p = p * r + 1.0 / 39_916_800.0;
-        p = p * r + 1.0 / 3_628_800.0;
-        p = p * r + 1.0 / 362_880.0;
-        p = p * r + 1.0 / 40_320.0;
-        p = p * r + 1.0 / 5_040.0;
-        p = p * r + 1.0 / 720.0;
-        p = p * r + 1.0 / 120.0;
-        p = p * r + 1.0 / 24.0;
-        p = p * r + 1.0 / 6.0;
-        p = p * r + 0.5;
-        let er = p * (r * r) + r + 1.0;
-        // k ∈ [−1024, 1023]; k ≤ −1023 gives the bit pattern of +0.0 (clamped at 0).
-        let biased = (ki + 1023).max(0) as u64;
-        let scale = f64::from_bits(biased << 52);
-        er * scale
+        let r = x - k;
+        // Chebyshev fit of 2^r on [−1/2, 1/2] (tools/reference/fit_exp2.py).
+        let mut p = 7.072_585_949_269_223e-9_f64;
+        p = p.mul_add(r, 1.020_869_029_995_830_6e-7);
+        p = p.mul_add(r, 1.321_544_258_792_169e-6);
+        p = p.mul_add(r, 1.525_265_726_020_083_7e-5);
+        p = p.mul_add(r, 1.540_353_044_173_605e-4);
+        p = p.mul_add(r, 1.333_355_823_016_497_4e-3);
+        p = p.mul_add(r, 9.618_129_107_606_888e-3);
+        p = p.mul_add(r, 5.550_410_866_444_772e-2);
+        p = p.mul_add(r, 2.402_265_069_591_009_7e-1);
+        p = p.mul_add(r, 6.931_471_805_599_5e-1);
+        p = p.mul_add(r, 1.0);
+        // As for f32: 2^k added into the exponent field; k = −1023 at r = 0 gives +0.0.
+        f64::from_bits(p.to_bits().wrapping_add(t.to_bits() << 52))
     }
 }

@@ -9,13 +9,16 @@
 //! Features: `std` (default) catches unwinds at the boundary and returns
 //! `OTC_STATUS_PANIC`; without it the crate is `no_std` for firmware, where
 //! `panic-handler` optionally provides a `#[panic_handler]` for applications that have
-//! none.
+//! none, and `panic-never` one that cannot be linked (the no-panic proof). A staticlib
+//! must contain a panic handler, and cargo builds every crate type of this crate, so
+//! a `no_std` build needs one of the two; Rust firmware should depend on `otcore`
+//! directly and keep its own handler.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![allow(non_camel_case_types)]
 
 mod args;
 mod boundary;
-#[cfg(feature = "panic-handler")]
+#[cfg(any(feature = "panic-handler", feature = "panic-never"))]
 mod panic_handler;
 
 // The exported items, in the order cbindgen writes them into the header (one module
@@ -29,6 +32,10 @@ mod types;
 mod sinkhorn;
 
 mod plan;
+
+mod sde_types;
+
+mod sde;
 
 mod pf_types;
 
@@ -59,6 +66,18 @@ pub use plan::{
     otc_plan_dense_f32, otc_plan_dense_f64, otc_plan_transport_cost_f32,
     otc_plan_transport_cost_f64,
 };
+pub use sde::{
+    otc_sde_adaptive_config_default, otc_sde_adaptive_f32, otc_sde_adaptive_f64,
+    otc_sde_adaptive_resume_f32, otc_sde_adaptive_resume_f64, otc_sde_grid_f32, otc_sde_grid_f64,
+    otc_sde_ito_fn_f32, otc_sde_ito_fn_f64, otc_sde_ito_step_f32, otc_sde_ito_step_f64,
+    otc_sde_ito_workspace_size_f32, otc_sde_ito_workspace_size_f64, otc_sde_mixture_score_f32,
+    otc_sde_mixture_score_f64, otc_sde_model_fn_f32, otc_sde_model_fn_f64,
+    otc_sde_prior_log_density_f32, otc_sde_prior_log_density_f64, otc_sde_prior_sample_f32,
+    otc_sde_prior_sample_f64, otc_sde_process_coefs, otc_sde_process_default, otc_sde_sample_f32,
+    otc_sde_sample_f64, otc_sde_sampler_config_default, otc_sde_step_f32, otc_sde_step_f64,
+    otc_sde_workspace_size_f32, otc_sde_workspace_size_f64,
+};
+pub use sde_types::*;
 pub use sinkhorn::{
     otc_sinkhorn_config_default_f32, otc_sinkhorn_config_default_f64, otc_sinkhorn_solve_f32,
     otc_sinkhorn_solve_f64, otc_sinkhorn_workspace_size_f32, otc_sinkhorn_workspace_size_f64,

@@ -32,7 +32,7 @@ impl RandomSource for otc_rng {
 /// Transition callback, `float` version: reads the N×d particles `x_prev` (row-major)
 /// and writes the N×d proposed particles to `x_next`, drawing noise from `rng` (e.g.
 /// with `otc_rng_normal_f32`). Returns 0 on success; anything else aborts the step
-/// with `OTC_STATUS_CALLBACK` and nothing changed.
+/// with `OTC_STATUS_CALLBACK_FAILED` and nothing changed.
 pub type otc_pf_predict_f32 = Option<
     unsafe extern "C" fn(
         user: *mut c_void,
@@ -60,7 +60,7 @@ pub type otc_pf_predict_f64 = Option<
 /// `loglik[i]` = log g(y | x_i) in nats (−∞ allowed; NaN or +∞ make the step fail
 /// with `OTC_STATUS_NON_FINITE`). Fold log f − log q in here for a proposal other
 /// than the transition. Returns 0 on success, anything else aborts the step with
-/// `OTC_STATUS_CALLBACK`.
+/// `OTC_STATUS_CALLBACK_FAILED`.
 pub type otc_pf_loglik_f32 = Option<
     unsafe extern "C" fn(
         user: *mut c_void,
@@ -558,7 +558,8 @@ pub unsafe extern "C" fn otc_ot_resample_config_default_f64(
 }
 
 /// Workspace bytes of `otc_ot_resample_f32` for N particles in dimension d:
-/// `sizeof(float) · (d + 5) · N̂`, N̂ = ⌈N/16⌉·16 (O(N·d): no N×N matrix).
+/// `sizeof(float) · (2·d + 5) · N̂`, N̂ = N rounded up to a multiple of the kernel width (16; 2 in Cortex-M builds)
+/// (O(N·d): no N×N matrix).
 ///
 /// Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
 /// `OTC_STATUS_LENGTH_MISMATCH` (overflow).
@@ -667,7 +668,7 @@ pub unsafe extern "C" fn otc_vjp_config_default_f64(out: *mut otc_vjp_config<f64
 }
 
 /// Workspace bytes of `otc_ot_resample_vjp_f32`:
-/// `sizeof(float) · ((11·d + 26)·N̂ + d)`, N̂ = ⌈N/16⌉·16.
+/// `sizeof(float) · ((12·d + 26)·N̂ + d)`, N̂ = N rounded up to a multiple of the kernel width (16; 2 in Cortex-M builds).
 ///
 /// Returns as `otc_ot_resample_workspace_size_f32`.
 ///
@@ -772,8 +773,9 @@ pub unsafe extern "C" fn otc_pf_config_default_f64(out: *mut otc_pf_config<f64>)
 }
 
 /// Workspace bytes of `otc_pf_step_f32` for N particles in dimension d with the given
-/// resampler: `sizeof(float) · N·(d + 1)`, plus `sizeof(float) · (d + 5)·N̂`
-/// (N̂ = ⌈N/16⌉·16) for `OTC_RESAMPLE_OPTIMAL`.
+/// resampler: `sizeof(float) · N·(d + 1)`, plus `sizeof(float) · (2·d + 5)·N̂`
+/// (N̂ = N rounded up to a multiple of the kernel width: 16; 2 in Cortex-M builds) for
+/// `OTC_RESAMPLE_OPTIMAL`.
 ///
 /// Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
 /// `OTC_STATUS_INVALID_PARAMETER` (unknown resampler), `OTC_STATUS_LENGTH_MISMATCH`
@@ -868,7 +870,7 @@ pub unsafe extern "C" fn otc_pf_init_f64(
 /// `OTC_STATUS_EMPTY_INPUT` (n or d = 0), `OTC_STATUS_LENGTH_MISMATCH` (overflow),
 /// `OTC_STATUS_NON_FINITE_INPUT` (NaN/∞ particle, NaN/+∞ log-weight),
 /// `OTC_STATUS_ZERO_MASS` (all weights −∞ before or after weighting),
-/// `OTC_STATUS_WORKSPACE_TOO_SMALL`, `OTC_STATUS_CALLBACK` (a callback returned
+/// `OTC_STATUS_WORKSPACE_TOO_SMALL`, `OTC_STATUS_CALLBACK_FAILED` (a callback returned
 /// nonzero), `OTC_STATUS_NON_FINITE` (a callback wrote NaN/∞ particles or NaN/+∞
 /// log-likelihoods, or OT overflowed), `OTC_STATUS_PANIC`.
 ///

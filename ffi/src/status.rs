@@ -55,8 +55,9 @@ pub enum otc_status {
     StructSize = -14,
     /// A bug: the library panicked. The panic was caught at the boundary (host build).
     Panic = -15,
-    /// A callback (particle-filter transition or log-likelihood) returned nonzero.
-    Callback = -16,
+    /// A user callback (score model, SDE drift/diffusion) returned non-zero; the call
+    /// stopped and wrote nothing.
+    CallbackFailed = -16,
 }
 
 impl From<Error> for otc_status {
@@ -73,7 +74,7 @@ impl From<Error> for otc_status {
             Error::WorkspaceTooSmall => Self::WorkspaceTooSmall,
             Error::NeedsPointClouds => Self::NeedsPointClouds,
             Error::NonFinite => Self::NonFinite,
-            Error::CallbackFailed => Self::Callback,
+            Error::CallbackFailed => Self::CallbackFailed,
         }
     }
 }
@@ -107,7 +108,7 @@ impl otc_status {
         Self::NonFinite,
         Self::StructSize,
         Self::Panic,
-        Self::Callback,
+        Self::CallbackFailed,
     ];
 
     /// A short English description, NUL-terminated and static.
@@ -131,7 +132,7 @@ impl otc_status {
             Self::NonFinite => c"non-finite value during the computation",
             Self::StructSize => c"struct_size not recognised or reserved fields not zero",
             Self::Panic => c"internal error: the library panicked",
-            Self::Callback => c"a callback reported failure",
+            Self::CallbackFailed => c"a user callback reported failure",
         }
     }
 }

@@ -18,7 +18,7 @@ int main(void) {
         OTC_STATUS_INVALID_PARAMETER,   -9,  OTC_STATUS_WORKSPACE_TOO_SMALL, -10,
         OTC_STATUS_MISALIGNED,          -11, OTC_STATUS_NEEDS_POINT_CLOUDS, -12,
         OTC_STATUS_NON_FINITE,          -13, OTC_STATUS_STRUCT_SIZE,        -14,
-        OTC_STATUS_PANIC,               -15, OTC_STATUS_CALLBACK,           -16,
+        OTC_STATUS_PANIC,               -15, OTC_STATUS_CALLBACK_FAILED,     -16,
     };
     size_t i;
 

@@ -1,6 +1,8 @@
 //! Shared helpers for the cross-crate tests: the reference-data parser, a small
 //! deterministic RNG, and dense-plan utilities.
 
+pub mod sde;
+
 use otcore::ot::{self, Config, Init, Plan, Problem, Solution};
 use otcore::Real;
 

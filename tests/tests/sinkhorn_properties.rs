@@ -336,7 +336,7 @@ fn plan_ops_match_dense<T: Real>(tol: f64) {
 }
 
 /// Tolerances: f64 — sums of ≤ 29 products, 1e-13; f32 — the same sums accumulated in
-/// f32 (≈ 30 × 6e-8 relative) plus exp_kernel's 1 ulp, 1e-5 relative.
+/// f32 (≈ 30 × 6e-8 relative) plus exp2_kernel's 2.5e-7, 1e-5 relative.
 #[test]
 fn plan_operations_match_dense_plan() {
     plan_ops_match_dense::<f64>(1e-13);
@@ -374,5 +374,12 @@ fn owner_matches_slice_api() {
     assert_eq!(owner.potentials().0.as_slice(), f.as_slice());
     assert_eq!(owner.potentials().1.as_slice(), g.as_slice());
     let (plan, ws) = owner.plan(problem, s1.epsilon);
-    assert_eq!(plan.transport_cost(ws).unwrap(), s1.transport_cost);
+    // The solve measures ⟨C,P⟩ column by column, the plan row by row: the same 40
+    // terms summed in another order, so f32 rounding allows 40·2^-24 ≈ 2.4e-6 relative.
+    let cost = plan.transport_cost(ws).unwrap();
+    assert!(
+        (cost - s1.transport_cost).abs() <= 2.4e-6 * s1.transport_cost,
+        "{cost} vs {}",
+        s1.transport_cost
+    );
 }

@@ -4,6 +4,7 @@ use crate::error::Error;
 use crate::real::Real;
 
 /// The entropic regularisation strength ε, in cost units.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Epsilon<T> {
     /// ε as given.
@@ -42,6 +43,7 @@ impl<T: Real> Epsilon<T> {
 }
 
 /// How the Sinkhorn loop starts.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Init {
     /// f = g = 0.
@@ -59,6 +61,7 @@ pub enum Init {
 }
 
 /// Sinkhorn settings. `Config::default()` gives the documented defaults.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Config<T> {
     /// ε (default: 0.05 × mean cost).

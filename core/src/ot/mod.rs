@@ -14,7 +14,7 @@ mod owned;
 mod plan;
 mod problem;
 mod sinkhorn;
-mod workspace;
+pub(crate) mod workspace;
 
 pub use config::{Config, Epsilon, Init};
 pub use owned::Sinkhorn;

@@ -7,7 +7,9 @@ use crate::real::Real;
 use crate::sum::Compensated;
 
 use super::problem::{check_finite, Checked, Cost, Problem};
-use super::workspace::{carve, cost_scale, load_potentials, load_problem, with_sources, Layout};
+use super::workspace::{
+    carve, cost_scale, load_potentials, load_problem, to_kernel_units, with_sources, Layout,
+};
 
 /// The plan defined by a problem, ε (absolute, cost units: [`Solution::epsilon`](super::Solution))
 /// and potentials f, g in cost units (what [`solve`](super::solve) returns).
@@ -75,9 +77,9 @@ impl<'a, T: Real> Plan<'a, T> {
         let chk = self.check()?;
         let mut lay = carve(ws, chk.n, chk.m, chk.dim)?;
         load_problem(&mut lay, &self.problem);
-        let inv_eps = T::ONE / self.epsilon;
-        load_potentials(lay.u, Some(self.f), self.problem.a, inv_eps);
-        load_potentials(lay.v, Some(self.g), self.problem.b, inv_eps);
+        let unit = to_kernel_units(self.epsilon);
+        load_potentials(lay.u, Some(self.f), self.problem.a, unit);
+        load_potentials(lay.v, Some(self.g), self.problem.b, unit);
         Ok((chk, lay))
     }
 
@@ -120,22 +122,13 @@ impl<'a, T: Real> Plan<'a, T> {
             *slot = w.get(i).copied().unwrap_or(T::ZERO);
         }
         let wbuf = &*wbuf;
-        let stride = wbuf.len();
         let (xs, ys, u, v) = (&*lay.xs, &*lay.ys, &*lay.u, &*lay.v);
-        with_sources!(
-            self.problem.cost,
-            xs,
-            ys,
-            lay.np,
-            lay.mp,
-            chk.m,
-            |rows, cols| {
-                match side {
-                    Side::Rows => reduce_weighted(&rows, u, v, kappa, wbuf, stride, res),
-                    Side::Cols => reduce_weighted(&cols, v, u, kappa, wbuf, stride, res),
-                }
+        with_sources!(self.problem.cost, xs, ys, chk.m, |rows, cols| {
+            match side {
+                Side::Rows => reduce_weighted(&rows, u, v, kappa, wbuf, res),
+                Side::Cols => reduce_weighted(&cols, v, u, kappa, wbuf, res),
             }
-        )?;
+        })?;
         out.copy_from_slice(res.get(..n_out).ok_or(Error::WorkspaceTooSmall)?);
         Ok(())
     }
@@ -158,20 +151,18 @@ impl<'a, T: Real> Plan<'a, T> {
         }
         let (_, kappa) = cost_scale(&self.problem, self.epsilon);
         // The kernel reads each target row straight from the caller's `x`; the
-        // coordinate-major copy of x is not needed, so its region holds the results.
+        // chunk-major copy of x is not needed, so its region holds the results.
         let res = lay.xs.get_mut(..len).ok_or(Error::WorkspaceTooSmall)?;
         let step = dim.max(1);
         for (xi, acc) in x.chunks_exact(step).zip(res.chunks_exact_mut(step)) {
             let row = Clouds {
                 tgt: xi,
-                tgt_stride: 1,
                 src: &*lay.ys,
-                src_stride: lay.mp,
                 dim,
             };
+            // The chunk-major source coordinates are the weights, one channel each.
             let mut red = Weighted {
                 w: &*lay.ys,
-                stride: lay.mp,
                 out: acc,
                 sum: Sum::new(),
             };
@@ -197,31 +188,23 @@ impl<'a, T: Real> Plan<'a, T> {
         let (chk, lay) = self.prepare(ws)?;
         let (scale, kappa) = cost_scale(&self.problem, self.epsilon);
         let (xs, ys, u, v) = (&*lay.xs, &*lay.ys, &*lay.u, &*lay.v);
-        let total = with_sources!(
-            self.problem.cost,
-            xs,
-            ys,
-            lay.np,
-            lay.mp,
-            chk.m,
-            |rows, _cols| {
-                let mut total = Compensated::new();
-                let mut red = SumCost::new();
-                for (i, &ui) in u.iter().enumerate() {
-                    if ui == T::NEG_INFINITY {
-                        continue;
-                    }
-                    let sigma = shifted(&rows, i, ui, v, kappa, &mut red);
-                    let rescale = if sigma == T::ZERO {
-                        T::ONE
-                    } else {
-                        sigma.exp()
-                    };
-                    total.add(red.totals().1 * rescale);
+        let total = with_sources!(self.problem.cost, xs, ys, chk.m, |rows, _cols| {
+            let mut total = Compensated::new();
+            let mut red = SumCost::new();
+            for (i, &ui) in u.iter().enumerate() {
+                if ui == T::NEG_INFINITY {
+                    continue;
                 }
-                total.value()
+                let sigma = shifted(&rows, i, ui, v, kappa, &mut red);
+                let rescale = if sigma == T::ZERO {
+                    T::ONE
+                } else {
+                    sigma.exp()
+                };
+                total.add(red.totals().1 * rescale);
             }
-        );
+            total.value()
+        });
         let cost = scale * total;
         if cost.is_finite() {
             Ok(cost)
@@ -235,7 +218,7 @@ impl<'a, T: Real> Plan<'a, T> {
     ///
     /// # Errors
     /// As [`Plan::apply`]; [`Error::NonFinite`] if an entry would exceed
-    /// e^[`Real::LSE_WINDOW_HI`] (checked in a first pass, before anything is written).
+    /// 2^[`Real::LSE_WINDOW_HI`] (checked in a first pass, before anything is written).
     pub fn dense(&self, out: &mut [T], ws: &mut [T]) -> Result<(), Error> {
         let (chk, lay) = self.prepare(ws)?;
         if Some(out.len()) != chk.n.checked_mul(chk.m) {
@@ -244,30 +227,22 @@ impl<'a, T: Real> Plan<'a, T> {
         let (_, kappa) = cost_scale(&self.problem, self.epsilon);
         let (xs, ys, u, v) = (&*lay.xs, &*lay.ys, &*lay.u, &*lay.v);
         let step = chk.m.max(1);
-        with_sources!(
-            self.problem.cost,
-            xs,
-            ys,
-            lay.np,
-            lay.mp,
-            chk.m,
-            |rows, _cols| {
-                for (i, &ui) in u.iter().take(chk.n).enumerate() {
-                    let mx = stream(&rows, i, ui, v, kappa, T::ZERO, &mut Write { row: &mut [] });
-                    if mx > T::LSE_WINDOW_HI || mx.is_nan() {
-                        return Err(Error::NonFinite);
-                    }
+        with_sources!(self.problem.cost, xs, ys, chk.m, |rows, _cols| {
+            for (i, &ui) in u.iter().take(chk.n).enumerate() {
+                let mx = stream(&rows, i, ui, v, kappa, T::ZERO, &mut Write { row: &mut [] });
+                if mx > T::LSE_WINDOW_HI || mx.is_nan() {
+                    return Err(Error::NonFinite);
                 }
-                for (i, (&ui, row)) in u.iter().zip(out.chunks_exact_mut(step)).enumerate() {
-                    if ui == T::NEG_INFINITY {
-                        row.iter_mut().for_each(|p| *p = T::ZERO);
-                    } else {
-                        stream(&rows, i, ui, v, kappa, T::ZERO, &mut Write { row });
-                    }
-                }
-                Ok(())
             }
-        )
+            for (i, (&ui, row)) in u.iter().zip(out.chunks_exact_mut(step)).enumerate() {
+                if ui == T::NEG_INFINITY {
+                    row.iter_mut().for_each(|p| *p = T::ZERO);
+                } else {
+                    stream(&rows, i, ui, v, kappa, T::ZERO, &mut Write { row });
+                }
+            }
+            Ok(())
+        })
     }
 }
 
@@ -279,7 +254,6 @@ fn reduce_weighted<T: Real, S: CostSource<T>>(
     src_pot: &[T],
     kappa: T,
     w: &[T],
-    stride: usize,
     res: &mut [T],
 ) -> Result<(), Error> {
     for (p, (&up, out)) in tgt_pot.iter().zip(res.chunks_mut(1)).enumerate() {
@@ -289,7 +263,6 @@ fn reduce_weighted<T: Real, S: CostSource<T>>(
         }
         let mut red = Weighted {
             w,
-            stride,
             out: &mut *out,
             sum: Sum::new(),
         };

@@ -6,6 +6,7 @@ use crate::real::Real;
 use crate::sum::{sum, Compensated};
 
 /// The ground cost between the two sides.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug)]
 pub enum Cost<'a, T> {
     /// Squared Euclidean cost `c(x_i, y_j) = scale · ‖x_i − y_j‖²` between point clouds,
@@ -34,6 +35,7 @@ pub enum Cost<'a, T> {
 ///
 /// Weights must be finite and ≥ 0 with a positive sum on each side; zero weights are
 /// allowed (those points get potential −∞ and carry no mass).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug)]
 pub struct Problem<'a, T> {
     /// The cost.

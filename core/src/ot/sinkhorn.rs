@@ -24,10 +24,12 @@ use crate::sum::Compensated;
 use super::config::{Config, Init};
 use super::problem::Problem;
 use super::workspace::{
-    carve, cost_scale, load_log_weights, load_potentials, load_problem, scaled, with_sources,
+    carve, cost_scale, load_log_weights, load_potentials, load_problem, scaled, to_kernel_units,
+    with_sources,
 };
 
 /// How a solve ended (both mean "the outputs are usable").
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
     /// The L1 marginal error reached the tolerance.
@@ -38,6 +40,7 @@ pub enum Status {
 }
 
 /// What a solve returns besides the potentials.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Solution<T> {
     /// Converged or out of budget.
@@ -152,65 +155,57 @@ pub fn solve<T: Real>(
         &*lay.lb,
         &mut *lay.scratch,
     );
-    let (status, measure) = with_sources!(
-        problem.cost,
-        lay.xs,
-        lay.ys,
-        lay.np,
-        lay.mp,
-        chk.m,
-        |rows, cols| {
-            loop {
-                let last = stage_eps <= eps;
-                let e = if last { eps } else { stage_eps };
-                let stage = Stage {
-                    kappa: cost_scale(problem, e).1,
-                    a: Side::new(config.rho_a, e),
-                    b: Side::new(config.rho_b, e),
-                    tolerance: if last {
-                        config.tolerance
-                    } else {
-                        config
-                            .tolerance
-                            .max_fast(T::from_f64(STAGE_TOLERANCE) * mass_b)
-                    },
-                    // Keep one iteration of the budget for the final ε.
-                    limit: if last {
-                        config.max_iterations
-                    } else {
-                        config.max_iterations.saturating_sub(1)
-                    },
-                };
-                let done = loop {
-                    let src_u = sources
-                        .get_mut(..f_w.len())
-                        .ok_or(Error::WorkspaceTooSmall)?;
-                    scaled(src_u, f_w, stage.b.inv_eps);
-                    let meas = column_pass(&cols, g_w, src_u, lb, &stage.b, stage.kappa, g_next)?;
-                    if rows_exact && meas.error <= stage.tolerance {
-                        break (Status::Converged, meas);
-                    }
-                    if rows_exact && iterations >= stage.limit {
-                        break (Status::MaxIterations, meas);
-                    }
-                    g_w.copy_from_slice(g_next.get(..g_w.len()).ok_or(Error::WorkspaceTooSmall)?);
-                    let src_v = sources
-                        .get_mut(..g_w.len())
-                        .ok_or(Error::WorkspaceTooSmall)?;
-                    scaled(src_v, g_w, stage.a.inv_eps);
-                    row_pass(&rows, f_w, src_v, la, &stage.a, stage.kappa)?;
-                    rows_exact = true;
-                    iterations += 1;
-                };
-                if last {
-                    break done;
+    let (status, measure) = with_sources!(problem.cost, lay.xs, lay.ys, chk.m, |rows, cols| {
+        loop {
+            let last = stage_eps <= eps;
+            let e = if last { eps } else { stage_eps };
+            let stage = Stage {
+                kappa: cost_scale(problem, e).1,
+                a: Side::new(config.rho_a, e),
+                b: Side::new(config.rho_b, e),
+                tolerance: if last {
+                    config.tolerance
+                } else {
+                    config
+                        .tolerance
+                        .max_fast(T::from_f64(STAGE_TOLERANCE) * mass_b)
+                },
+                // Keep one iteration of the budget for the final ε.
+                limit: if last {
+                    config.max_iterations
+                } else {
+                    config.max_iterations.saturating_sub(1)
+                },
+            };
+            let done = loop {
+                let src_u = sources
+                    .get_mut(..f_w.len())
+                    .ok_or(Error::WorkspaceTooSmall)?;
+                scaled(src_u, f_w, stage.b.unit);
+                let meas = column_pass(&cols, g_w, src_u, lb, &stage.b, stage.kappa, g_next)?;
+                if rows_exact && meas.error <= stage.tolerance {
+                    break (Status::Converged, meas);
                 }
-                // A new ε changes the plan: its row marginal is no longer known.
-                rows_exact = false;
-                stage_eps = (stage_eps * q).max_fast(eps);
+                if rows_exact && iterations >= stage.limit {
+                    break (Status::MaxIterations, meas);
+                }
+                g_w.copy_from_slice(g_next.get(..g_w.len()).ok_or(Error::WorkspaceTooSmall)?);
+                let src_v = sources
+                    .get_mut(..g_w.len())
+                    .ok_or(Error::WorkspaceTooSmall)?;
+                scaled(src_v, g_w, stage.a.unit);
+                row_pass(&rows, f_w, src_v, la, &stage.a, stage.kappa)?;
+                rows_exact = true;
+                iterations += 1;
+            };
+            if last {
+                break done;
             }
+            // A new ε changes the plan: its row marginal is no longer known.
+            rows_exact = false;
+            stage_eps = (stage_eps * q).max_fast(eps);
         }
-    );
+    });
 
     let (side_a, side_b) = (Side::new(config.rho_a, eps), Side::new(config.rho_b, eps));
     let mut reg = Compensated::new();
@@ -251,7 +246,8 @@ struct Stage<T> {
 /// Per-side constants of the update h ← τ (ε (ln w − ln S) + h).
 struct Side<T> {
     eps: T,
-    inv_eps: T,
+    /// log₂e/ε: potentials (cost units) to kernel units.
+    unit: T,
     /// τ = ρ/(ρ + ε), 1 for a hard marginal.
     tau: T,
     /// ρ (∞ for a hard marginal).
@@ -269,7 +265,7 @@ impl<T: Real> Side<T> {
         };
         Self {
             eps,
-            inv_eps: T::ONE / eps,
+            unit: to_kernel_units(eps),
             tau,
             rho,
             inv_rho,
@@ -325,7 +321,7 @@ fn check_start<T: Real>(pot: &[T], w: &[T]) -> Result<(), Error> {
 /// Column pass: for every positive-weight target j (second side), the column sum S_j
 /// of the current plan, the error/mass/cost measurements, and the updated potential
 /// into `next` (not applied: the caller decides whether to continue). `src_u` holds
-/// the first side's potentials divided by ε.
+/// the first side's potentials in kernel units (× log₂e/ε).
 fn column_pass<T: Real, S: CostSource<T>>(
     src: &S,
     g: &[T],
@@ -344,7 +340,7 @@ fn column_pass<T: Real, S: CostSource<T>>(
             *out = T::NEG_INFINITY;
             continue;
         }
-        let sigma = shifted(src, j, gj * side.inv_eps, src_u, kappa, &mut red);
+        let sigma = shifted(src, j, gj * side.unit, src_u, kappa, &mut red);
         let (s, cs) = red.totals();
         *out = side
             .update(lbj, sigma + s.ln(), gj)
@@ -367,7 +363,7 @@ fn column_pass<T: Real, S: CostSource<T>>(
 }
 
 /// Row pass: f_i ← τ (ε (ln a_i − ln R_i) + f_i) in place for positive-weight i;
-/// `src_v` holds the second side's potentials divided by ε.
+/// `src_v` holds the second side's potentials in kernel units (× log₂e/ε).
 fn row_pass<T: Real, S: CostSource<T>>(
     src: &S,
     f: &mut [T],
@@ -381,7 +377,7 @@ fn row_pass<T: Real, S: CostSource<T>>(
         if lai == T::NEG_INFINITY {
             continue;
         }
-        let sigma = shifted(src, i, *fi * side.inv_eps, src_v, kappa, &mut red);
+        let sigma = shifted(src, i, *fi * side.unit, src_v, kappa, &mut red);
         *fi = side
             .update(lai, sigma + red.total().ln(), *fi)
             .ok_or(Error::NonFinite)?;

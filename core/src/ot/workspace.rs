@@ -9,13 +9,14 @@
 //! ```
 //!
 //! so `workspace_len(n, m, d) = (d + 2)·(n̂ + m̂) + 2·max(n̂, m̂)`. Coordinates are
-//! stored coordinate-major so that the kernel reads them contiguously. The solver keeps
+//! stored chunk-major (16 points × d coordinates per contiguous block, see
+//! [`crate::kernel::Clouds`]) so that the kernel reads each chunk as one slice. The solver keeps
 //! the potentials in cost units in `u`, `v` (so a resumed solve continues bit for bit)
 //! and writes the dimensionless potentials of the current pass's sources into
 //! `sources`; plan operations keep dimensionless potentials in `u`, `v`.
 
 use crate::error::Error;
-use crate::kernel::{padded, LANES};
+use crate::kernel::{chunk_major, padded, LANES};
 use crate::real::Real;
 
 use super::problem::{Cost, Problem};
@@ -23,7 +24,8 @@ use super::problem::{Cost, Problem};
 /// Number of `T` elements of workspace that [`solve`](super::solve) and the
 /// [`Plan`](super::Plan) operations need for an n×m problem in dimension `dim`
 /// (`dim` = 0 for a dense cost matrix):
-/// `(dim + 2)·(n̂ + m̂) + 2·max(n̂, m̂)` with `n̂ = ⌈n/16⌉·16`, `m̂ = ⌈m/16⌉·16`.
+/// `(dim + 2)·(n̂ + m̂) + 2·max(n̂, m̂)` with n̂, m̂ = n, m rounded up to a multiple of
+/// [`LANES`] (16; 2 on 32-bit Arm).
 ///
 /// Saturates at `usize::MAX` on overflow (a size no caller can provide).
 #[must_use]
@@ -59,7 +61,12 @@ pub(crate) struct Layout<'w, T> {
     pub sources: &'w mut [T],
 }
 
-fn take<'w, T>(rest: &mut &'w mut [T], len: usize) -> Result<&'w mut [T], Error> {
+/// Splits the first `len` values off `rest` (a workspace being cut into parts; also
+/// used by the SDE samplers).
+///
+/// # Errors
+/// `WorkspaceTooSmall` if `rest` is shorter than `len` (`rest` is then left empty).
+pub(crate) fn take<'w, T>(rest: &mut &'w mut [T], len: usize) -> Result<&'w mut [T], Error> {
     let all = core::mem::take(rest);
     let (head, tail) = all
         .split_at_mut_checked(len)
@@ -97,20 +104,17 @@ pub(crate) fn carve<T>(
     })
 }
 
-/// Copies row-major points into coordinate-major storage with stride `stride`,
-/// padding with copies of the last point (finite costs for masked lanes).
-pub(crate) fn load_points<T: Real>(dst: &mut [T], pts: &[T], dim: usize, stride: usize) {
+/// Copies row-major points into chunk-major storage (see [`chunk_major`]) for `padded`
+/// points, padding with copies of the last point (finite costs for masked lanes).
+pub(crate) fn load_points<T: Real>(dst: &mut [T], pts: &[T], dim: usize, padded: usize) {
     let count = pts.len() / dim.max(1);
-    for k in 0..dim {
-        let col = dst.iter_mut().skip(k * stride).take(stride);
-        let last = pts.get((count.saturating_sub(1)) * dim + k).copied();
-        for (i, slot) in col.enumerate() {
-            let src = if i < count {
-                pts.get(i * dim + k).copied()
-            } else {
-                last
-            };
-            *slot = src.unwrap_or(T::ZERO);
+    for i in 0..padded {
+        let from = i.min(count.saturating_sub(1)) * dim;
+        for k in 0..dim {
+            if let (Some(slot), Some(&v)) = (dst.get_mut(chunk_major(i, k, dim)), pts.get(from + k))
+            {
+                *slot = v;
+            }
         }
     }
 }
@@ -147,22 +151,17 @@ pub(crate) fn load_log_weights<T: Real>(dst: &mut [T], w: &[T], offset: T) {
 /// have the first side as targets, columns the second. Monomorphises each pass once
 /// per cost kind (one kernel, two instantiations).
 macro_rules! with_sources {
-    ($cost:expr, $lay_xs:expr, $lay_ys:expr, $np:expr, $mp:expr, $m:expr,
-     |$rows:ident, $cols:ident| $body:expr) => {
+    ($cost:expr, $lay_xs:expr, $lay_ys:expr, $m:expr, |$rows:ident, $cols:ident| $body:expr) => {
         match $cost {
-            $crate::ot::problem::Cost::SqEuclidean { dim, .. } => {
+            $crate::ot::problem::Cost::SqEuclidean { x, y, dim, .. } => {
                 let $rows = $crate::kernel::Clouds {
-                    tgt: &*$lay_xs,
-                    tgt_stride: $np,
+                    tgt: x,
                     src: &*$lay_ys,
-                    src_stride: $mp,
                     dim,
                 };
                 let $cols = $crate::kernel::Clouds {
-                    tgt: &*$lay_ys,
-                    tgt_stride: $mp,
+                    tgt: y,
                     src: &*$lay_xs,
-                    src_stride: $np,
                     dim,
                 };
                 $body
@@ -177,13 +176,19 @@ macro_rules! with_sources {
 }
 pub(crate) use with_sources;
 
-/// Cost scale `s` (1 for a dense matrix) and κ = s/ε.
+/// Cost scale `s` (1 for a dense matrix) and the kernel's κ = s·log₂e/ε (kernel
+/// units, see [`crate::kernel`]).
 pub(crate) fn cost_scale<T: Real>(problem: &Problem<'_, T>, eps: T) -> (T, T) {
     let s = match problem.cost {
         Cost::SqEuclidean { scale, .. } => scale,
         Cost::Matrix { .. } => T::ONE,
     };
-    (s, s / eps)
+    (s, s * to_kernel_units(eps))
+}
+
+/// The factor log₂e/ε that turns a potential (cost units) into kernel units.
+pub(crate) fn to_kernel_units<T: Real>(eps: T) -> T {
+    T::LOG2_E / eps
 }
 
 /// Loads the point clouds (if any) of `problem` into the layout.

@@ -2,7 +2,7 @@
 //! and ∂L/∂log w (N), matrix-free on the shared kernel (O(N·d) memory).
 //!
 //! Notation (see [`ot_resample`](super::ot_resample)): z = (x − m)/S the normalised
-//! cloud, κ = 1/(2ε), P_ij = exp(F_i + G_j − κ‖z_i − z_j‖²) = T_ij/N with
+//! cloud, κ = 1/(2ε) (the kernel gets exponents and κ times log₂e), P_ij = exp(F_i + G_j − κ‖z_i − z_j‖²) = T_ij/N with
 //! F = a*/ε, G_j = ℓ_j + g_j/ε, ℓ = log w normalised, and x̃_i = m + N Σ_j P_ij (x_j − m).
 //! Both forms differentiate that map exactly in x̃'s explicit dependence on x and on
 //! the mean m; they differ in how the plan depends on the inputs. The scale S is a
@@ -23,12 +23,19 @@
 //! Pᵀ·u); then ∂L/∂(κC_ij) = P_ij(μ_i + μ'_j − N ȳ_i·(x_j − m)), and
 //! ∂L/∂log w_j = w_j(μ'_j − Σ_k w_k μ'_k). It is exact for the map only when the
 //! forward solve converged: use a small tolerance.
+//!
+//! Layouts: per-source fields fed to the kernel (z, ȳ, the channels of
+//! [`Weighted`]/[`Bilinear`]) are chunk-major ([`chunk_major`]); per-target results
+//! are target-major, `1 + channels` values per target.
 
 use crate::error::Error;
-use crate::kernel::{shifted, Bilinear, Clouds, Sum, Weighted};
+use crate::kernel::{chunk_major, shifted, Bilinear, Clouds, Sum, Weighted};
+use crate::ot::workspace::{load_points, take};
 use crate::real::Real;
 
-use super::ot_resample::{check_inputs, cloud, fit, source_exponents, split, Fitted, OtConfig};
+use super::ot_resample::{
+    check_inputs, cloud, fit, kappa, source_exponents, split, Fitted, OtConfig,
+};
 
 /// Which vector–Jacobian product.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -59,31 +66,22 @@ pub struct VjpReport<T> {
     pub cg_residual: T,
 }
 
-/// Workspace elements [`ot_resample_vjp`] needs: `(11·d + 26)·N̂ + d`, N̂ = ⌈N/16⌉·16.
+/// Workspace elements [`ot_resample_vjp`] needs: `(12·d + 26)·N̂ + d`, with N̂ = N
+/// rounded up to a multiple of the kernel width [`LANES`](crate::kernel::LANES) (16;
+/// 2 on 32-bit Arm).
 #[must_use]
 pub const fn vjp_workspace_len(n: usize, d: usize) -> usize {
     crate::kernel::padded(n)
-        .saturating_mul(d.saturating_mul(11).saturating_add(26))
+        .saturating_mul(d.saturating_mul(12).saturating_add(26))
         .saturating_add(d)
 }
 
-/// Cuts consecutive buffers from the workspace.
-struct Pool<'a, T>(&'a mut [T]);
+/// The rest of the workspace, cut front to back by [`take`].
+type Pool<'a, T> = &'a mut [T];
 
-impl<'a, T> Pool<'a, T> {
-    fn take(&mut self, len: usize) -> Result<&'a mut [T], Error> {
-        let all = core::mem::take(&mut self.0);
-        if all.len() < len {
-            return Err(Error::WorkspaceTooSmall);
-        }
-        let (head, tail) = all.split_at_mut(len);
-        self.0 = tail;
-        Ok(head)
-    }
-}
-
-/// The kernel seen from one side: targets get exponents `u`, sources `v` (padded,
-/// −∞ masked); the cost is symmetric so rows and columns use the same cloud.
+/// The kernel seen from one side: targets get exponents `u`, sources `v` (kernel
+/// units, padded, −∞ masked); the cost is symmetric so rows and columns use the same
+/// cloud.
 struct Side<'a, T> {
     cl: Clouds<'a, T>,
     u: &'a [T],
@@ -101,13 +99,12 @@ impl<T: Real> Side<'_, T> {
     }
 
     /// Target-major output, `1 + nch` values per target: Σ_q K_pq and
-    /// Σ_q K_pq·chan_c(q) for the `nch` channels of `chan` (channel-major, stride np).
-    fn weighted(&self, chan: &[T], nch: usize, np: usize, out: &mut [T]) {
+    /// Σ_q K_pq·chan_c(q) for the `nch` channels of `chan` (chunk-major).
+    fn weighted(&self, chan: &[T], nch: usize, out: &mut [T]) {
         for (p, o) in out.chunks_exact_mut(1 + nch).enumerate().take(self.n) {
             let (s0, rest) = o.split_at_mut(1);
             let mut red = Weighted {
                 w: chan,
-                stride: np,
                 out: rest,
                 sum: Sum::new(),
             };
@@ -120,7 +117,8 @@ impl<T: Real> Side<'_, T> {
     }
 
     /// Target-major output, `1 + d` values per target: Σ_q K_pq φ(t_p·a_q) and
-    /// Σ_q K_pq φ(t_p·a_q)·b_q with t_p = factor·tfield(p) (channel-major fields).
+    /// Σ_q K_pq φ(t_p·a_q)·b_q with t_p = factor·tfield(p) (chunk-major `d`-channel
+    /// fields; `t` is d values of scratch).
     #[allow(clippy::too_many_arguments)]
     fn bilinear(
         &self,
@@ -129,20 +127,18 @@ impl<T: Real> Side<'_, T> {
         a: &[T],
         b: &[T],
         clip: T,
-        d: usize,
-        np: usize,
         t: &mut [T],
         out: &mut [T],
     ) {
+        let d = t.len();
         for (p, o) in out.chunks_exact_mut(1 + d).enumerate().take(self.n) {
-            for (k, tk) in t.iter_mut().enumerate().take(d) {
-                *tk = factor * tfield.get(k * np + p).copied().unwrap_or(T::ZERO);
+            for (k, tk) in t.iter_mut().enumerate() {
+                *tk = factor * at(tfield, chunk_major(p, k, d));
             }
             let mut red = Bilinear {
                 t: &*t,
                 a,
                 b,
-                stride: np,
                 clip,
                 out: &mut *o,
             };
@@ -154,23 +150,17 @@ impl<T: Real> Side<'_, T> {
     }
 }
 
-/// Copies a row-major N×d array into a channel-major padded field (padding 0).
-fn to_field<T: Real>(src: &[T], n: usize, d: usize, np: usize, dst: &mut [T]) {
-    dst.fill(T::ZERO);
-    for (i, row) in src.chunks_exact(d).enumerate().take(n) {
-        for (k, &v) in row.iter().enumerate() {
-            if let Some(o) = dst.get_mut(k * np + i) {
-                *o = v;
-            }
-        }
-    }
-}
-
-/// Writes `s·field` (channel c of a padded field, or a plain vector when d = 1) into
-/// channel `dst_c` of `chan`.
-fn set_channel<T: Real>(chan: &mut [T], np: usize, dst_c: usize, n: usize, f: impl Fn(usize) -> T) {
-    if let Some(c) = chan.get_mut(dst_c * np..(dst_c + 1) * np) {
-        for (i, v) in c.iter_mut().enumerate() {
+/// Writes f(i) (0 on padding) into channel `c` of the chunk-major `nch`-channel field
+/// `chan` of `np` padded sources.
+fn set_channel<T: Real>(
+    chan: &mut [T],
+    (np, nch): (usize, usize),
+    c: usize,
+    n: usize,
+    f: impl Fn(usize) -> T,
+) {
+    for i in 0..np {
+        if let Some(v) = chan.get_mut(chunk_major(i, c, nch)) {
             *v = if i < n { f(i) } else { T::ZERO };
         }
     }
@@ -228,21 +218,23 @@ pub fn ot_resample_vjp<T: Real>(
     let (mut w, rest) = split(ws, n, d)?;
     let fitted = fit(x, logw, d, lse, cfg, &mut w)?;
     let np = fitted.np;
-    let mut pool = Pool(rest);
-    let yb = pool.take(d * np)?;
-    to_field(ybar, n, d, np, yb);
-    // F (row exponents) into `fa`, G (source exponents) into `v`.
+    let mut pool: Pool<'_, T> = rest;
+    let yb = take(&mut pool, d * np)?;
+    load_points(yb, ybar, d, np);
+    // F (row exponents) into `fa`, G (source exponents) into `v`, both in kernel
+    // units (× log₂e).
     source_exponents(logw, &fitted, w.g, w.v);
     // As source exponents (column passes) the padding must be masked with −∞.
     for (i, f) in w.fa.iter_mut().enumerate() {
         *f = if i < n {
-            *f / fitted.eps
+            *f * T::LOG2_E / fitted.eps
         } else {
             T::NEG_INFINITY
         };
     }
     let bufs = Bufs {
-        z: &*w.z,
+        zr: &*w.zr,
+        zc: &*w.zc,
         f: &*w.fa,
         g: &*w.v,
         b: &*w.b,
@@ -252,11 +244,11 @@ pub fn ot_resample_vjp<T: Real>(
     };
     // Shared by both forms: scratch, the channel buffer and [c_j, (Pᵀȳ)_j].
     let common = Common {
-        t: pool.take(d)?,
-        chan: pool.take((2 * d + 1) * np)?,
-        colyb: pool.take((1 + d) * np)?,
+        t: take(&mut pool, d)?,
+        chan: take(&mut pool, (2 * d + 1) * np)?,
+        colyb: take(&mut pool, (1 + d) * np)?,
     };
-    bufs.cols().weighted(bufs.yb, d, np, common.colyb);
+    bufs.cols().weighted(bufs.yb, d, common.colyb);
     let (cg_iterations, cg_residual) = match *vjp {
         Vjp::Filterflow { clip } => {
             filterflow(&bufs, common, clip, &mut pool, dx, dlogw)?;
@@ -286,7 +278,7 @@ pub fn ot_resample_vjp<T: Real>(
 struct Common<'a, T> {
     /// A d-vector of scratch.
     t: &'a mut [T],
-    /// Source channels, (2d + 1)·np.
+    /// Source channels, chunk-major, room for 2d + 1 of them.
     chan: &'a mut [T],
     /// Column pass over P with ȳ: [c_j, (Pᵀȳ)_j], target-major.
     colyb: &'a mut [T],
@@ -294,10 +286,17 @@ struct Common<'a, T> {
 
 /// Inputs shared by both forms.
 struct Bufs<'a, T> {
-    z: &'a [T],
+    /// Normalised particles, row-major.
+    zr: &'a [T],
+    /// The same, chunk-major.
+    zc: &'a [T],
+    /// Row exponents F (kernel units).
     f: &'a [T],
+    /// Source exponents G (kernel units).
     g: &'a [T],
+    /// The damped loop's source potential b (cost units).
     b: &'a [T],
+    /// ∂L/∂x̃, chunk-major.
     yb: &'a [T],
     logw: &'a [T],
     fit: Fitted<T>,
@@ -306,19 +305,19 @@ struct Bufs<'a, T> {
 impl<'a, T: Real> Bufs<'a, T> {
     fn rows(&self) -> Side<'a, T> {
         Side {
-            cl: cloud(self.z, self.fit.np, self.fit.d),
+            cl: cloud(self.zr, self.zc, self.fit.d),
             u: self.f,
             v: self.g,
-            kappa: T::HALF / self.fit.eps,
+            kappa: kappa(self.fit.eps),
             n: self.fit.n,
         }
     }
     fn cols(&self) -> Side<'a, T> {
         Side {
-            cl: cloud(self.z, self.fit.np, self.fit.d),
+            cl: cloud(self.zr, self.zc, self.fit.d),
             u: self.g,
             v: self.f,
-            kappa: T::HALF / self.fit.eps,
+            kappa: kappa(self.fit.eps),
             n: self.fit.n,
         }
     }
@@ -327,11 +326,13 @@ impl<'a, T: Real> Bufs<'a, T> {
             .get(j)
             .map_or(T::ZERO, |&l| (l - self.fit.mean_lse).exp())
     }
-    fn zc(&self, k: usize, i: usize) -> T {
-        at(self.z, k * self.fit.np + i)
+    /// Coordinate k of normalised particle i.
+    fn zk(&self, k: usize, i: usize) -> T {
+        at(self.zr, i * self.fit.d + k)
     }
-    fn ybc(&self, k: usize, i: usize) -> T {
-        at(self.yb, k * self.fit.np + i)
+    /// Coordinate k of ∂L/∂x̃_i.
+    fn ybk(&self, k: usize, i: usize) -> T {
+        at(self.yb, chunk_major(i, k, self.fit.d))
     }
 
     /// The explicit part of ∂L/∂x: N·(Pᵀȳ)_j + (1/N)Σ_i ȳ_i(1 − N·r_i), with `colyb`
@@ -347,7 +348,7 @@ impl<'a, T: Real> Bufs<'a, T> {
         for k in 0..d {
             let mut mbar = T::ZERO;
             for i in 0..n {
-                mbar += self.ybc(k, i) * (T::ONE - nf * at(rows, i * row_stride));
+                mbar += self.ybk(k, i) * (T::ONE - nf * at(rows, i * row_stride));
             }
             for o in dx.iter_mut().skip(k).step_by(d) {
                 *o += mbar / nf;
@@ -362,7 +363,7 @@ impl<'a, T: Real> Bufs<'a, T> {
         for (i, o) in dx.chunks_exact_mut(d).enumerate() {
             let (rq, cq) = q(i);
             for (k, v) in o.iter_mut().enumerate() {
-                *v += c * ((rq + cq) * self.zc(k, i) - qz(i, k));
+                *v += c * ((rq + cq) * self.zk(k, i) - qz(i, k));
             }
         }
     }
@@ -393,8 +394,8 @@ fn filterflow<T: Real>(
     let s = b.fit.scale;
     let Common { t, chan, colyb } = common;
     // The clipped bilinear over columns: [ΣΨ/N, ΣΨz/N].
-    let colpsi = pool.take((1 + d) * np)?;
-    b.cols().bilinear(b.z, s, b.yb, b.z, clip, d, np, t, colpsi);
+    let colpsi = take(pool, (1 + d) * np)?;
+    b.cols().bilinear(b.zc, s, b.yb, b.zc, clip, t, colpsi);
     // ρ_j = colΨ_j / w_j (0 for dead particles), channels [ρ, ρ·z].
     let rho = |j: usize| {
         let w = b.w(j);
@@ -404,16 +405,17 @@ fn filterflow<T: Real>(
             T::ZERO
         }
     };
-    set_channel(chan, np, 0, n, rho);
+    let ch = (np, 1 + d);
+    set_channel(chan, ch, 0, n, rho);
     for k in 0..d {
-        set_channel(chan, np, 1 + k, n, |j| rho(j) * b.zc(k, j));
+        set_channel(chan, ch, 1 + k, n, |j| rho(j) * b.zk(k, j));
     }
-    let rowrho = pool.take((2 + d) * np)?;
-    b.rows().weighted(chan, 1 + d, np, rowrho);
-    let rowpsi = pool.take((1 + d) * np)?;
-    b.rows().bilinear(b.yb, s, b.z, b.z, clip, d, np, t, rowpsi);
+    let rowrho = take(pool, (2 + d) * np)?;
+    b.rows().weighted(chan, 1 + d, rowrho);
+    let rowpsi = take(pool, (1 + d) * np)?;
+    b.rows().bilinear(b.yb, s, b.zc, b.zc, clip, t, rowpsi);
     // F̄_i = rowΨ_i − Σ_j P_ij ρ_j.
-    let fbar = pool.take(np)?;
+    let fbar = take(pool, np)?;
     for (i, fb) in fbar.iter_mut().enumerate() {
         *fb = if i < n {
             nf * at(rowpsi, i * (1 + d)) - at(rowrho, i * (2 + d) + 1)
@@ -422,11 +424,11 @@ fn filterflow<T: Real>(
         };
     }
     // π_ij = exp(F_i + ℓ_j + β_j − κC_ij), β = b/ε: row pass [π1, πz], column pass
-    // [_, ΣF̄π, ΣF̄πz] (targets j get ℓ_j + β_j).
-    let h = pool.take(np)?;
+    // [_, ΣF̄π, ΣF̄πz] (targets j get ℓ_j + β_j); kernel units.
+    let h = take(pool, np)?;
     for (j, hj) in h.iter_mut().enumerate() {
         *hj = match b.logw.get(j) {
-            Some(&l) if j < n => l - b.fit.mean_lse + at(b.b, j) / b.fit.eps,
+            Some(&l) if j < n => (l - b.fit.mean_lse + at(b.b, j) / b.fit.eps) * T::LOG2_E,
             _ => T::NEG_INFINITY,
         };
     }
@@ -435,22 +437,22 @@ fn filterflow<T: Real>(
         v: &*h,
         ..b.rows()
     };
-    let pirow = pool.take((1 + d) * np)?;
-    pi_rows.weighted(b.z, d, np, pirow);
-    set_channel(chan, np, 0, n, |i| at(fbar, i));
+    let pirow = take(pool, (1 + d) * np)?;
+    pi_rows.weighted(b.zc, d, pirow);
+    set_channel(chan, ch, 0, n, |i| at(fbar, i));
     for k in 0..d {
-        set_channel(chan, np, 1 + k, n, |i| at(fbar, i) * b.zc(k, i));
+        set_channel(chan, ch, 1 + k, n, |i| at(fbar, i) * b.zk(k, i));
     }
     let pi_cols = Side {
         u: &*h,
         v: b.f,
         ..b.rows()
     };
-    let picol = pool.take((2 + d) * np)?;
-    pi_cols.weighted(chan, 1 + d, np, picol);
+    let picol = take(pool, (2 + d) * np)?;
+    pi_cols.weighted(chan, 1 + d, picol);
     // Column pass over P with z for ρ_k Σ_l P_lk z_l.
-    let colz = pool.take((1 + d) * np)?;
-    b.cols().weighted(b.z, d, np, colz);
+    let colz = take(pool, (1 + d) * np)?;
+    b.cols().weighted(b.zc, d, colz);
     // Assemble. Row sums of P for the mean term come from `rowrho` (first value).
     b.explicit_dx(colyb, rowrho, 2 + d, dx);
     let q = |i: usize| {
@@ -492,14 +494,14 @@ fn conjugate_gradient<T: Real>(
     pool: &mut Pool<'_, T>,
 ) -> Result<(u32, T), Error> {
     let (n, np) = (b.fit.n, b.fit.np);
-    let res = pool.take(2 * np)?;
-    let dir = pool.take(2 * np)?;
-    let hd = pool.take(2 * np)?;
-    let tmp = pool.take(2 * np)?;
+    let res = take(pool, 2 * np)?;
+    let dir = take(pool, 2 * np)?;
+    let hd = take(pool, 2 * np)?;
+    let tmp = take(pool, 2 * np)?;
     let apply = |v: &[T], out: &mut [T], tmp: &mut [T]| {
         let (vr, vc) = v.split_at(np);
         let (or, oc) = out.split_at_mut(np);
-        b.rows().weighted(vc, 1, np, tmp);
+        b.rows().weighted(vc, 1, tmp);
         for (i, o) in or.iter_mut().enumerate() {
             *o = if i < n {
                 at(tmp, 2 * i) * at(vr, i) + at(tmp, 2 * i + 1)
@@ -507,7 +509,7 @@ fn conjugate_gradient<T: Real>(
                 T::ZERO
             };
         }
-        b.cols().weighted(vr, 1, np, tmp);
+        b.cols().weighted(vr, 1, tmp);
         for (j, o) in oc.iter_mut().enumerate() {
             *o = if j < n {
                 at(tmp, 2 * j) * at(vc, j) + at(tmp, 2 * j + 1)
@@ -592,17 +594,17 @@ fn implicit<T: Real>(
     let s = b.fit.scale;
     let Common { t, chan, colyb } = common;
     // Row pass: [r_i, (Pz)_i].
-    let rowz = pool.take((1 + d) * np)?;
-    b.rows().weighted(b.z, d, np, rowz);
+    let rowz = take(pool, (1 + d) * np)?;
+    b.rows().weighted(b.zc, d, rowz);
     // Right-hand side: Σ_j Γ_ij = N S ȳ_i·(Pz)_i, Σ_i Γ_ij = N S z_j·(Pᵀȳ)_j.
-    let rhs = pool.take(2 * np)?;
+    let rhs = take(pool, 2 * np)?;
     rhs.fill(T::ZERO);
     for i in 0..n {
         let mut rg = T::ZERO;
         let mut cg = T::ZERO;
         for k in 0..d {
-            rg += b.ybc(k, i) * at(rowz, i * (1 + d) + 1 + k);
-            cg += b.zc(k, i) * at(colyb, i * (1 + d) + 1 + k);
+            rg += b.ybk(k, i) * at(rowz, i * (1 + d) + 1 + k);
+            cg += b.zk(k, i) * at(colyb, i * (1 + d) + 1 + k);
         }
         if let Some(r) = rhs.get_mut(i) {
             *r = nf * s * rg;
@@ -611,37 +613,39 @@ fn implicit<T: Real>(
             *r = nf * s * cg;
         }
     }
-    let mu = pool.take(2 * np)?;
+    let mu = take(pool, 2 * np)?;
     let (its, resid) = conjugate_gradient(b, rhs, mu, tol, max_it, pool)?;
     let (mu1, mu2) = mu.split_at(np);
     // Row pass with [μ', μ'z]; column pass with [μ, μz, z]; the two bilinears.
-    set_channel(chan, np, 0, n, |j| at(mu2, j));
+    let ch = (np, 1 + d);
+    set_channel(chan, ch, 0, n, |j| at(mu2, j));
     for k in 0..d {
-        set_channel(chan, np, 1 + k, n, |j| at(mu2, j) * b.zc(k, j));
+        set_channel(chan, ch, 1 + k, n, |j| at(mu2, j) * b.zk(k, j));
     }
-    let row2 = pool.take((2 + d) * np)?;
-    b.rows().weighted(chan, 1 + d, np, row2);
-    set_channel(chan, np, 0, n, |j| at(mu1, j));
+    let row2 = take(pool, (2 + d) * np)?;
+    b.rows().weighted(chan, 1 + d, row2);
+    let ch = (np, 1 + 2 * d);
+    set_channel(chan, ch, 0, n, |j| at(mu1, j));
     for k in 0..d {
-        set_channel(chan, np, 1 + k, n, |j| at(mu1, j) * b.zc(k, j));
-        set_channel(chan, np, 1 + d + k, n, |j| b.zc(k, j));
+        set_channel(chan, ch, 1 + k, n, |j| at(mu1, j) * b.zk(k, j));
+        set_channel(chan, ch, 1 + d + k, n, |j| b.zk(k, j));
     }
-    let col2 = pool.take((2 + 2 * d) * np)?;
-    b.cols().weighted(chan, 1 + 2 * d, np, col2);
-    let rowbil = pool.take((1 + d) * np)?;
+    let col2 = take(pool, (2 + 2 * d) * np)?;
+    b.cols().weighted(chan, 1 + 2 * d, col2);
+    let rowbil = take(pool, (1 + d) * np)?;
     b.rows()
-        .bilinear(b.yb, T::ONE, b.z, b.z, T::INFINITY, d, np, t, rowbil);
-    let colbil = pool.take((1 + d) * np)?;
+        .bilinear(b.yb, T::ONE, b.zc, b.zc, T::INFINITY, t, rowbil);
+    let colbil = take(pool, (1 + d) * np)?;
     b.cols()
-        .bilinear(b.z, T::ONE, b.yb, b.z, T::INFINITY, d, np, t, colbil);
+        .bilinear(b.zc, T::ONE, b.yb, b.zc, T::INFINITY, t, colbil);
     b.explicit_dx(colyb, rowz, 1 + d, dx);
     let q = |i: usize| {
         let (m1, m2) = (at(mu1, i), at(mu2, i));
         let mut yr = T::ZERO;
         let mut zc = T::ZERO;
         for k in 0..d {
-            yr += b.ybc(k, i) * at(rowz, i * (1 + d) + 1 + k);
-            zc += b.zc(k, i) * at(colyb, i * (1 + d) + 1 + k);
+            yr += b.ybk(k, i) * at(rowz, i * (1 + d) + 1 + k);
+            zc += b.zk(k, i) * at(colyb, i * (1 + d) + 1 + k);
         }
         let rq = -nf * s * yr + m1 * at(rowz, i * (1 + d)) + at(row2, i * (2 + d) + 1);
         let cq = -nf * s * zc + at(col2, i * (2 + 2 * d) + 1) + m2 * at(colyb, i * (1 + d));

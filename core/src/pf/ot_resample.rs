@@ -40,6 +40,7 @@
 
 use crate::error::Error;
 use crate::kernel::{padded, shifted, Clouds, Sum, Weighted, Write};
+use crate::ot::workspace::{load_points, take};
 use crate::real::Real;
 
 /// Settings of the OT resampler (filterflow's defaults except ε, which is required).
@@ -105,16 +106,22 @@ pub struct OtReport<T> {
     pub change: T,
 }
 
-/// Workspace elements [`ot_resample`] needs: `(d + 5)·N̂` with N̂ = ⌈N/16⌉·16.
+/// Workspace elements [`ot_resample`] needs: `(2d + 5)·N̂`, with N̂ = N rounded up to a
+/// multiple of the kernel width [`LANES`](crate::kernel::LANES) (16; 2 on 32-bit Arm).
 #[must_use]
 pub const fn ot_workspace_len(n: usize, d: usize) -> usize {
-    padded(n).saturating_mul(d.saturating_add(5))
+    padded(n).saturating_mul(d.saturating_mul(2).saturating_add(5))
 }
 
-/// The pieces of the workspace (each a padded vector, z is d of them).
+/// The pieces of the workspace (each a padded vector; zr and zc are d of them).
 pub(crate) struct OtWork<'a, T> {
-    /// Normalised particles, coordinate-major, stride `np`.
-    pub z: &'a mut [T],
+    /// Normalised particles, row-major (`zr[i·d + k]`; the kernel's targets); only the
+    /// first N·d entries are used.
+    pub zr: &'a mut [T],
+    /// The same particles chunk-major (see [`crate::kernel::chunk_major`]; the kernel's
+    /// sources and the weight channels of the transport), padded with copies of the
+    /// last particle.
+    pub zc: &'a mut [T],
     /// Loop target potential a (cost units).
     pub a: &'a mut [T],
     /// Loop source potential b.
@@ -145,32 +152,38 @@ pub(crate) fn split<T>(
     d: usize,
 ) -> Result<(OtWork<'_, T>, &mut [T]), Error> {
     let np = padded(n);
-    if ws.len() < ot_workspace_len(n, d) {
-        return Err(Error::WorkspaceTooSmall);
-    }
-    let (z, rest) = ws.split_at_mut(d * np);
-    let (a, rest) = rest.split_at_mut(np);
-    let (b, rest) = rest.split_at_mut(np);
-    let (fa, rest) = rest.split_at_mut(np);
-    let (g, rest) = rest.split_at_mut(np);
-    let (v, rest) = rest.split_at_mut(np);
-    Ok((OtWork { z, a, b, fa, g, v }, rest))
+    let mut rest = ws;
+    let work = OtWork {
+        zr: take(&mut rest, d.saturating_mul(np))?,
+        zc: take(&mut rest, d.saturating_mul(np))?,
+        a: take(&mut rest, np)?,
+        b: take(&mut rest, np)?,
+        fa: take(&mut rest, np)?,
+        g: take(&mut rest, np)?,
+        v: take(&mut rest, np)?,
+    };
+    Ok((work, rest))
 }
 
-/// The symmetric point-cloud cost source over the normalised particles.
-pub(crate) fn cloud<T>(z: &[T], np: usize, d: usize) -> Clouds<'_, T> {
+/// The symmetric point-cloud cost source over the normalised particles: targets
+/// row-major `zr`, sources chunk-major `zc`.
+pub(crate) fn cloud<'a, T>(zr: &'a [T], zc: &'a [T], d: usize) -> Clouds<'a, T> {
     Clouds {
-        tgt: z,
-        tgt_stride: np,
-        src: z,
-        src_stride: np,
+        tgt: zr,
+        src: zc,
         dim: d,
     }
 }
 
-/// out_i = −e·LSE_j(h_j − ½‖z_i − z_j‖²/e) for the n real targets.
+/// The kernel's κ for the cost ½‖·‖² at regularisation `e` (base-2 kernel units).
+pub(crate) fn kappa<T: Real>(e: T) -> T {
+    T::HALF * T::LOG2_E / e
+}
+
+/// out_i = −e·LSE_j(h_j − ½‖z_i − z_j‖²/e) for the n real targets, with `h` given in
+/// kernel units (h·log₂e, −∞ on padding).
 pub(crate) fn softmin<T: Real>(cl: &Clouds<'_, T>, h: &[T], e: T, n: usize, out: &mut [T]) {
-    let kappa = T::HALF / e;
+    let kappa = kappa(e);
     for (p, o) in out.iter_mut().enumerate().take(n) {
         let mut s = Sum::new();
         let sh = shifted(cl, p, T::ZERO, h, kappa, &mut s);
@@ -208,14 +221,14 @@ pub(crate) fn fit<T: Real>(
     let nf = T::from_usize(n);
     // (a) normalisation: unweighted mean, max population std, divisor s·√D.
     let mut smax = T::ZERO;
+    w.zr.fill(T::ZERO);
     for k in 0..d {
         let col = x.iter().skip(k).step_by(d);
         let mean = col.clone().fold(T::ZERO, |a, &v| a + v) / nf;
         let var = col.fold(T::ZERO, |a, &v| a + (v - mean) * (v - mean)) / nf;
         smax = smax.max_fast(var.sqrt());
-        let zk = w.z.get_mut(k * np..(k + 1) * np).unwrap_or(&mut []);
-        zk.fill(T::ZERO);
-        for (zi, &v) in zk.iter_mut().zip(x.iter().skip(k).step_by(d)) {
+        let zk = w.zr.iter_mut().skip(k).step_by(d);
+        for (zi, &v) in zk.zip(x.iter().skip(k).step_by(d)) {
             *zi = v - mean;
         }
     }
@@ -227,21 +240,26 @@ pub(crate) fn fit<T: Real>(
         T::from_usize(d).sqrt()
     };
     let (mut lo, mut hi) = (T::INFINITY, T::NEG_INFINITY);
-    for k in 0..d {
-        for zi in w.z.iter_mut().skip(k * np).take(n) {
-            *zi = *zi / scale;
-            lo = lo.min_fast(*zi);
-            hi = hi.max_fast(*zi);
-        }
+    let zr = w.zr.get_mut(..n * d).unwrap_or(&mut []);
+    for zi in zr.iter_mut() {
+        *zi = *zi / scale;
+        lo = lo.min_fast(*zi);
+        hi = hi.max_fast(*zi);
     }
+    load_points(w.zc, zr, d, np);
     let eps = cfg.epsilon;
     let e0 = ((hi - lo) * (hi - lo)).max_fast(eps);
-    let cl = cloud(&*w.z, np, d);
+    let cl = cloud(&*w.zr, &*w.zc, d);
     let log_n = nf.ln();
     let ell = |j: usize| logw.get(j).map_or(T::NEG_INFINITY, |&l| l - lse);
+    // Source exponents f(j) in natural units, stored in kernel units (× log₂e).
     let fill = |v: &mut [T], f: &dyn Fn(usize) -> T| {
         for (j, vj) in v.iter_mut().enumerate() {
-            *vj = if j < n { f(j) } else { T::NEG_INFINITY };
+            *vj = if j < n {
+                f(j) * T::LOG2_E
+            } else {
+                T::NEG_INFINITY
+            };
         }
     };
     // (c) initial potentials at ε₀.
@@ -311,15 +329,21 @@ pub(crate) fn fit<T: Real>(
     })
 }
 
-/// Fills `v` with the source exponents G_j = ℓ_j + g_j/ε (−∞ on padding) so that
+/// Fills `v` with the source exponents in kernel units, G_j·log₂e with
+/// G_j = ℓ_j + g_j/ε (−∞ on padding), so that
 /// P_ij = exp(a*_i/ε + G_j − ½‖z_i − z_j‖²/ε) = T_ij / N.
 pub(crate) fn source_exponents<T: Real>(logw: &[T], fit: &Fitted<T>, g: &[T], v: &mut [T]) {
     for (j, vj) in v.iter_mut().enumerate() {
         *vj = match (logw.get(j), g.get(j)) {
-            (Some(&l), Some(&gj)) if j < fit.n => l - fit.mean_lse + gj / fit.eps,
+            (Some(&l), Some(&gj)) if j < fit.n => (l - fit.mean_lse + gj / fit.eps) * T::LOG2_E,
             _ => T::NEG_INFINITY,
         };
     }
+}
+
+/// Row exponent of target i in kernel units: a*_i·log₂e/ε.
+pub(crate) fn row_exponent<T: Real>(fa: &[T], fit: &Fitted<T>, i: usize) -> T {
+    fa.get(i).copied().unwrap_or(T::ZERO) * T::LOG2_E / fit.eps
 }
 
 /// Applies the fitted transport: x̃_i = m + S·N·Σ_j P_ij z_j (x̃: N×d row-major).
@@ -330,17 +354,16 @@ pub(crate) fn transport<T: Real>(
     w: &mut OtWork<'_, T>,
     out: &mut [T],
 ) {
-    let (n, np, d) = (fit.n, fit.np, fit.d);
+    let (n, d) = (fit.n, fit.d);
     let nf = T::from_usize(n);
     source_exponents(logw, fit, w.g, w.v);
-    let cl = cloud(&*w.z, np, d);
-    let kappa = T::HALF / fit.eps;
+    let cl = cloud(&*w.zr, &*w.zc, d);
+    let kappa = kappa(fit.eps);
     for (i, oi) in out.chunks_exact_mut(d).enumerate().take(n) {
-        let u = w.fa.get(i).copied().unwrap_or(T::ZERO) / fit.eps;
+        let u = row_exponent(w.fa, fit, i);
         // The output row is the reducer's accumulator (one channel per coordinate).
         let mut red = Weighted {
-            w: &*w.z,
-            stride: np,
+            w: &*w.zc,
             out: oi,
             sum: Sum::new(),
         };
@@ -423,11 +446,11 @@ pub fn ot_transport_matrix<T: Real>(
     let (mut w, _) = split(ws, n, d)?;
     let fit = fit(x, logw, d, lse, cfg, &mut w)?;
     source_exponents(logw, &fit, w.g, w.v);
-    let cl = cloud(&*w.z, fit.np, d);
-    let kappa = T::HALF / fit.eps;
+    let cl = cloud(&*w.zr, &*w.zc, d);
+    let kappa = kappa(fit.eps);
     let nf = T::from_usize(n);
     for (i, row) in t_out.chunks_exact_mut(n).enumerate() {
-        let u = w.fa.get(i).copied().unwrap_or(T::ZERO) / fit.eps;
+        let u = row_exponent(w.fa, &fit, i);
         let mut red = Write { row: &mut *row };
         // `Write` keeps the last pass: with a second (shifted) pass the row holds
         // terms scaled by e^−σ.

@@ -1,0 +1,178 @@
+/* A fixed-rate tracking loop on a Cortex-M4F with otcore: all state in static buffers,
+ * no heap, output through semihosting. Runs under QEMU (mps2-an386):
+ *   make -C examples-c/firmware run
+ *
+ * A cloud of N tracker particles follows a ring of M measured points whose centre
+ * moves on a circle (one turn every 2 s), at 100 Hz. Each frame:
+ *   1. predict: particles move by the estimated velocity;
+ *   2. update: entropic OT between the particles and this frame's measurements,
+ *      warm-started from the previous frame's potentials (OTC_INIT_POTENTIALS);
+ *   3. resample: each particle moves to its barycentric image T(x_i) = Σ_j P_ij y_j / Σ_j P_ij.
+ * The estimate is the particle mean; the run fails unless it tracks the true centre.
+ *
+ * The particle-filter API (issue 4) slots in at the three marked steps: its predict,
+ * its weight update from the measurements, and its OT resampling replace 1-3 here. */
+#include <stdint.h>
+
+#include "otcore.h"
+#include "semihost.h"
+
+enum { N = 32, M = 32, D = 2, FRAMES = 100 };
+#define PAD16(k) ((((k) + 15) / 16) * 16)
+#define MAX2(p, q) ((p) > (q) ? (p) : (q))
+/* otc_sinkhorn_workspace_size_f32's documented formula, for a static buffer. */
+#define WS_FLOATS ((D + 2) * (PAD16(N) + PAD16(M)) + 2 * MAX2(PAD16(N), PAD16(M)))
+
+static float x[N * D], y[M * D], mapped[N * D], a[N], b[M], f[N], g[M];
+static float ws[WS_FLOATS] __attribute__((aligned(OTC_WORKSPACE_ALIGN)));
+static otc_ot_problem_f32 problem;
+static otc_sinkhorn_config_f32 config;
+static otc_sinkhorn_result_f32 result;
+
+/* A reproducible uniform number in [-1, 1). */
+static float noise(void) {
+    static uint32_t s = 12345u;
+    s = s * 1664525u + 1013904223u;
+    return (float)(s >> 8) / 8388608.0f - 1.0f;
+}
+
+static float absf(float v) { return v < 0.0f ? -v : v; }
+
+/* The deepest stack use of one solve, by painting: fill the free stack below this
+ * frame with a pattern, solve, find the lowest word that changed. */
+#define PAINT 0xC0DE57ACu
+#define PAINT_BYTES 6144u
+static uint32_t stack_bytes;
+
+static int32_t __attribute__((noinline)) solve_measured(void) {
+    uint32_t sp, *p, *bottom;
+    int32_t status;
+    __asm__ volatile("mov %0, sp" : "=r"(sp));
+    bottom = (uint32_t *)(sp - PAINT_BYTES);
+    for (p = bottom; p < (uint32_t *)(sp - 64u); ++p) *(volatile uint32_t *)p = PAINT;
+    status = otc_sinkhorn_solve_f32(&problem, &config, ws, sizeof ws, f, N, g, M, &result);
+    for (p = bottom; p < (uint32_t *)sp && *(volatile uint32_t *)p == PAINT; ++p) {
+    }
+    stack_bytes = sp - (uint32_t)(uintptr_t)p;
+    return status;
+}
+
+static int fail(const char *what, int32_t status) {
+    sh_puts(what);
+    sh_puts(": ");
+    sh_puts(otc_status_str(status));
+    sh_puts("\n");
+    return 1;
+}
+
+int main(void) {
+    /* cos, sin of the centre's turn per frame: π rad/s × 10 ms. */
+    const float c = 0.99950656f, s = 0.03141076f, dt = 0.01f;
+    float cx = 1.0f, cy = 0.0f, ex = 0.0f, ey = 0.0f, vx = 0.0f, vy = 0.0f, err = 0.0f;
+    uint32_t frame, i, j, total_iter = 0, worst_iter = 0;
+    int32_t status;
+
+    if (otc_version() != OTC_VERSION_NUMBER) return fail("version", 0);
+    status = otc_sinkhorn_config_default_f32(&config);
+    if (status != OTC_STATUS_OK) return fail("config", status);
+    config.max_iterations = 200; /* a hard per-frame budget */
+    result.struct_size = sizeof result;
+    problem.x = x;
+    problem.y = y;
+    problem.a = a;
+    problem.b = b;
+    problem.n = N;
+    problem.m = M;
+    problem.d = D;
+    problem.scale = 1.0f;
+    for (i = 0; i < N; ++i) {
+        x[i * D] = 0.3f * noise(); /* particles start near the origin */
+        x[i * D + 1] = 0.3f * noise();
+        a[i] = 1.0f / N;
+    }
+    for (j = 0; j < M; ++j) b[j] = 1.0f / M;
+
+    for (frame = 0; frame < FRAMES; ++frame) {
+        float px = ex, py = ey;
+        /* The truth moves; this frame's measurements: a noisy ring around it. */
+        float nx = c * cx - s * cy, ny = s * cx + c * cy;
+        cx = nx;
+        cy = ny;
+        for (j = 0; j < M; ++j) {
+            /* ring point j: angle 2πj/M by the same rotation recurrence */
+            static float rx, ry;
+            if (j == 0) {
+                rx = 0.5f;
+                ry = 0.0f;
+            } else {
+                const float cr = 0.98078528f, sr = 0.19509032f; /* 2π/32 */
+                float t = cr * rx - sr * ry;
+                ry = sr * rx + cr * ry;
+                rx = t;
+            }
+            y[j * D] = cx + rx + 0.02f * noise();
+            y[j * D + 1] = cy + ry + 0.02f * noise();
+        }
+
+        /* 1. predict (particle filter: its predict step). */
+        for (i = 0; i < N; ++i) {
+            x[i * D] += vx * dt;
+            x[i * D + 1] += vy * dt;
+        }
+
+        /* 2. update: OT between particles and measurements (particle filter: weight
+         *    update, then OT resampling), warm-started after the first frame. */
+        config.init = frame == 0 ? OTC_INIT_ZERO : OTC_INIT_POTENTIALS;
+        status = frame == 0 ? solve_measured()
+                            : otc_sinkhorn_solve_f32(&problem, &config, ws, sizeof ws, f, N, g, M,
+                                                     &result);
+        if (status < 0) return fail("solve", status);
+        total_iter += result.iterations;
+        if (result.iterations > worst_iter) worst_iter = result.iterations;
+
+        /* 3. resample: move each particle to its barycentric image. */
+        status = otc_plan_barycentric_f32(&problem, result.epsilon, f, N, g, M, ws, sizeof ws,
+                                          mapped, N * D);
+        if (status != OTC_STATUS_OK) return fail("barycentric", status);
+        ex = 0.0f;
+        ey = 0.0f;
+        for (i = 0; i < N * D; ++i) x[i] = mapped[i];
+        for (i = 0; i < N; ++i) {
+            ex += x[i * D] / N;
+            ey += x[i * D + 1] / N;
+        }
+        if (frame > 0) {
+            vx = (ex - px) / dt;
+            vy = (ey - py) / dt;
+        }
+        err = absf(ex - cx) + absf(ey - cy);
+        if (frame % 20 == 0 || frame == FRAMES - 1) {
+            sh_puts("frame ");
+            sh_put_u32(frame);
+            sh_puts(": ");
+            sh_put_u32(result.iterations);
+            sh_puts(" iterations, transport cost ");
+            sh_put_fixed(result.transport_cost, 5);
+            sh_puts(", tracking error ");
+            sh_put_fixed(err, 5);
+            sh_puts("\n");
+        }
+    }
+    sh_puts("frames ");
+    sh_put_u32(FRAMES);
+    sh_puts(", mean iterations ");
+    sh_put_fixed((float)total_iter / FRAMES, 1);
+    sh_puts(", worst ");
+    sh_put_u32(worst_iter);
+    sh_puts(", workspace bytes ");
+    sh_put_u32((uint32_t)sizeof ws);
+    sh_puts(", solve stack bytes ");
+    sh_put_u32(stack_bytes);
+    sh_puts("\n");
+    /* Pass: the estimate follows the centre (the ring's noise is 0.02 per point; 0.05
+     * in L1 is well above the mean of 64 such errors and far below a lost track), and
+     * the painted region was large enough to hold the solve's stack. */
+    if (err > 0.05f || stack_bytes + 64u >= PAINT_BYTES) return fail("tracking", 0);
+    sh_puts("tracking: ok\n");
+    return 0;
+}

@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# otcore on microcontrollers (Cortex-M4F / M33), proven under QEMU.
+#
+#   bash scripts/embedded.sh test      builds for thumbv7em-none-eabihf and
+#                                      thumbv8m.main-none-eabihf (+ defmt, fast-math),
+#                                      runs the on-target tests (tests/embedded) and the C
+#                                      firmware example under QEMU, links the no-panic
+#                                      probe (and checks a planted panic fails to link)
+#   bash scripts/embedded.sh numbers   footprint, workspace, stack depth and
+#                                      instructions per matrix entry (the README table)
+#
+# Installs what it needs (apt: qemu-system-arm gcc-arm-none-eabi
+# libnewlib-arm-none-eabi; rustup targets) when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+TARGETS=(thumbv7em-none-eabihf thumbv8m.main-none-eabihf)
+M4=thumbv7em-none-eabihf
+FW_TARGET=$ROOT/target/embedded # the firmware crate's own target dir
+FW_BIN=$FW_TARGET/$M4/release
+C_BUILD=$ROOT/target/firmware-c
+PLUGIN=$ROOT/target/qemu-icount/libicount.so
+QEMU=(qemu-system-arm -cpu cortex-m4 -machine mps2-an386 -nographic
+  -semihosting-config enable=on,target=native)
+# A firmware that hangs (e.g. a fault loop) must not hang CI.
+QEMU_TIMEOUT=300
+
+step() { printf '\n=== %s\n' "$*"; }
+
+ensure_tools() {
+  local missing=()
+  command -v qemu-system-arm >/dev/null 2>&1 || missing+=(qemu-system-arm)
+  command -v arm-none-eabi-gcc >/dev/null 2>&1 || missing+=(gcc-arm-none-eabi libnewlib-arm-none-eabi)
+  [[ -e /usr/lib/arm-none-eabi/newlib/libc.a ]] || missing+=(libnewlib-arm-none-eabi)
+  command -v cc >/dev/null 2>&1 || missing+=(gcc)
+  if ((${#missing[@]})); then
+    step "apt-get install ${missing[*]}"
+    apt-get install -y "${missing[@]}" || { apt-get update && apt-get install -y "${missing[@]}"; }
+  fi
+  local t
+  for t in "${TARGETS[@]}"; do
+    rustup target list --installed | grep -qx "$t" || rustup target add "$t"
+  done
+}
+
+# The firmware crate (tests/embedded) builds outside the host workspace.
+fw_cargo() {
+  (cd tests/embedded && CARGO_TARGET_DIR=$FW_TARGET cargo "$@")
+}
+
+qemu_run() {
+  timeout "$QEMU_TIMEOUT" "${QEMU[@]}" "$@"
+}
+
+# The static library a C firmware links (C has no panic handler: `panic-handler`).
+build_staticlib() {
+  cargo build --release -p otcore-ffi --no-default-features --features panic-handler \
+    --target "$M4" "$@" 2>&1 | grep -v "dropping unsupported crate type \`cdylib\`" || true
+  [[ -f target/$M4/release/libotcore_ffi.a ]]
+}
+
+builds() {
+  local t
+  for t in "${TARGETS[@]}"; do
+    step "otcore and otcore-ffi for $t"
+    cargo build --release -p otcore --target "$t"
+    cargo build --release -p otcore --target "$t" --features fast-math
+    cargo rustc --release -p otcore-ffi --no-default-features --target "$t" --crate-type rlib
+    cargo rustc --release -p otcore-ffi --no-default-features --features panic-handler \
+      --target "$t" --crate-type staticlib
+  done
+  step "otcore with defmt for $M4"
+  cargo build --release -p otcore --target "$M4" --features defmt
+}
+
+on_target_tests() {
+  step "tests/embedded: cargo fmt --check, clippy -D warnings (outside the host workspace)"
+  (cd tests/embedded && cargo fmt --all --check)
+  fw_cargo clippy --release --workspace -- -D warnings
+  step "on-target tests under QEMU (tests/embedded, host f32 results baked in)"
+  fw_cargo build --release --bin tests
+  qemu_run -kernel "$FW_BIN/tests"
+}
+
+panic_proof() {
+  local hdr_fns probe_src=tests/embedded/probe/src/main.rs f log
+  step "no-panic proof: the probe calling every exported function links with panic-never"
+  hdr_fns=$(grep -oE '\botc_[a-z0-9_]+\(' include/otcore.h | tr -d '(' | sort -u)
+  for f in $hdr_fns; do
+    grep -q "\b$f\b" "$probe_src" || { echo "panic probe does not call $f" >&2; exit 1; }
+  done
+  fw_cargo build --release -p otcore-panic-probe
+  qemu_run -kernel "$FW_BIN/panic_probe"
+  echo "probe linked and ran: no exported function can reach a panic"
+  step "no-panic proof can fail: a planted out-of-bounds index must not link"
+  log=$(mktemp)
+  if fw_cargo build --release -p otcore-panic-probe --features panic-selfcheck >"$log" 2>&1; then
+    echo "the probe with a planted panic linked: the proof is broken" >&2
+    exit 1
+  fi
+  grep -q 'error(panic-never)' "$log" || { cat "$log" >&2; exit 1; }
+  rm -f "$log"
+  echo "planted panic rejected by the linker, as it must be"
+  # Leave the real probe as the last build of that binary.
+  fw_cargo build --release -p otcore-panic-probe
+}
+
+c_firmware() {
+  step "C firmware example (examples-c/firmware) under QEMU"
+  build_staticlib
+  make -s -C examples-c/firmware all BUILD="$C_BUILD"
+  qemu_run -kernel "$C_BUILD/tracking.elf"
+  qemu_run -kernel "$C_BUILD/sinkhorn_only.elf"
+}
+
+build_plugin() {
+  mkdir -p "$(dirname "$PLUGIN")"
+  if [[ ! -f $PLUGIN || tools/qemu-icount/icount.c -nt $PLUGIN ]]; then
+    cc -shared -fPIC -O2 -Wall -Wextra -Werror -o "$PLUGIN" tools/qemu-icount/icount.c
+  fi
+}
+
+# Runs the measure firmware (built with extra cargo args "$@") under the plugin and
+# prints its lines plus the instruction counts per region.
+measure() {
+  local elf mark out
+  fw_cargo build --release --bin measure "$@" >/dev/null 2>&1 || fw_cargo build --release --bin measure "$@"
+  elf=$FW_BIN/measure
+  mark=$(arm-none-eabi-nm "$elf" | awk '/ otcore_icount_mark$/ {print $1}')
+  out=$(qemu_run -plugin "$PLUGIN,mark=0x$mark" -kernel "$elf" 2>&1)
+  # Regions: marks (0,1), (2,3), ... in the order the firmware printed them.
+  awk '
+    /^icount mark/ { m[$3] = $4; next }
+    /^region/      { r[nr++] = $0; next }
+    /^icount total/ { next }
+    { print }
+    END {
+      for (k = 0; k < nr; k++) {
+        split(r[k], f, /[ =]+/); # region solve n N m M d D iterations K
+        c = m[2 * k + 1] - m[2 * k];
+        if (f[2] != "solve") { # region <name> <params>: printed as is
+          printf "instructions %s: %d\n", substr(r[k], 8), c;
+          continue;
+        }
+        n = f[4]; it = f[10];
+        key = n; if (it + 0 > 5) { hi[key] = c; ith[key] = it } else { lo[key] = c; itl[key] = it }
+        printf "instructions solve n=m=%d d=2 iterations=%d: %d\n", n, it, c;
+      }
+      for (key in hi) {
+        per = (hi[key] - lo[key]) / ((ith[key] - itl[key]) * 2 * key * key);
+        printf "instructions per matrix entry per half-iteration (n=m=%d, f32, d=2): %.1f\n", key, per;
+      }
+    }' <<<"$out"
+}
+
+size_of() { # flash and RAM bytes of an ELF: "flash ram"
+  arm-none-eabi-size -A "$1" | awk '
+    $1 ~ /^\.(text|rodata|isr_vector|ARM\.exidx)$/ { flash += $2 }
+    $1 ~ /^\.(data|bss)$/ { ram += $2 }
+    $1 == ".data" { flash += $2 } # initial values are stored in flash too
+    END { print flash, ram }'
+}
+
+numbers() {
+  local base fl ra bfl bra name
+  step "footprint (arm-none-eabi-size; flash = .isr_vector+.text+.rodata+.ARM.exidx+.data, RAM = .data+.bss, stack excluded)"
+  build_staticlib
+  make -s -C examples-c/firmware all BUILD="$C_BUILD"
+  read -r bfl bra < <(size_of "$C_BUILD/baseline.elf")
+  printf '%-18s %8s %8s %20s\n' program flash RAM "otcore share (flash)"
+  for name in baseline sinkhorn_only tracking; do
+    read -r fl ra < <(size_of "$C_BUILD/$name.elf")
+    printf '%-18s %8d %8d %20d\n' "$name" "$fl" "$ra" $((fl - bfl))
+  done
+  step "C tracking loop (solve stack measured by painting inside the firmware)"
+  qemu_run -kernel "$C_BUILD/tracking.elf" | tail -2
+  step "Rust measure firmware: workspace, stack (painting), instruction counts (QEMU plugin)"
+  build_plugin
+  measure
+  step "same with otcore's fast-math (micromath exp/ln)"
+  measure --features fast-math | grep -E '^instructions (solve|per)|^stack solve'
+}
+
+case ${1:-} in
+  test)
+    ensure_tools
+    builds
+    on_target_tests
+    panic_proof
+    c_firmware
+    step "measure firmware runs (numbers: bash scripts/embedded.sh numbers)"
+    build_plugin
+    measure >/dev/null
+    echo
+    echo "embedded: all tests passed"
+    ;;
+  numbers)
+    ensure_tools
+    numbers
+    ;;
+  *)
+    echo "usage: bash scripts/embedded.sh test|numbers" >&2
+    exit 2
+    ;;
+esac

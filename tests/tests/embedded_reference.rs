@@ -1,0 +1,282 @@
+//! The host side of the on-target tests: bakes the host's f32 Sinkhorn results on a
+//! few reference problems into `tests/embedded/src/sinkhorn_data.rs`, which the
+//! Cortex-M4F test firmware (`tests/embedded`, run under QEMU by
+//! `scripts/embedded.sh test`) compares its own results with.
+//!
+//! Both sides run the same code (`tests/embedded/src/sinkhorn_case.rs`, included
+//! here). This test recomputes every baked case on the host and fails if the committed
+//! file is stale (a change of the algorithm or of the cases); regenerate it with
+//! `OTCORE_BLESS=1 cargo test -p otcore-tests --test embedded_reference`.
+
+use std::fmt::Write as _;
+
+use otcore_tests::{load_reference, Rng};
+
+#[path = "../embedded/src/sinkhorn_case.rs"]
+#[allow(dead_code)] // `Buffers::default`, used only by the firmware.
+mod sinkhorn_case;
+#[path = "../embedded/src/sinkhorn_data.rs"]
+mod sinkhorn_data;
+
+use sinkhorn_case::{compare, Buffers, Outputs, SinkhornCase};
+
+/// The baked problems: small enough for the firmware's buffers and a quick QEMU run,
+/// covering balanced/unbalanced, semi-relaxed, zero weights, d ∈ {1, 2, 3, 8}, a
+/// shifted cloud, a cost scale, and one dense-cost problem (`dense:` prefix).
+const NAMES: &[&str] = &[
+    "bal_1x7_d2",
+    "bal_7x2_d2",
+    "dense:bal_7x2_d2",
+    "bal_7x64_d3_zeros_a",
+    "bal_64x7_d8_zeros_b",
+    "bal_64x64_d1_shift",
+    "bal_64x64_d3_box_s05",
+    "bal_300x64_d2_zeros_a",
+    "unb_7x7_d2",
+    "unb_64x64_d3",
+    "unb_2x64_d2_zeros_b_semi_a",
+];
+
+const DATA_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/embedded/src/sinkhorn_data.rs");
+
+/// Inputs of one case, owned (the generator's view of a [`SinkhornCase`]).
+struct Inputs {
+    name: String,
+    d: usize,
+    scale: f32,
+    eps_rel: f32,
+    rho_a: f32,
+    rho_b: f32,
+    x: Vec<f32>,
+    y: Vec<f32>,
+    cost: Vec<f32>,
+    a: Vec<f32>,
+    b: Vec<f32>,
+    v: Vec<f32>,
+    u: Vec<f32>,
+}
+
+fn f32s(v: &[f64]) -> Vec<f32> {
+    v.iter().map(|&x| x as f32).collect()
+}
+
+fn inputs() -> Vec<Inputs> {
+    let refs = load_reference();
+    let mut rng = Rng::new(0x0E3B_EDDE_D000_0005);
+    NAMES
+        .iter()
+        .map(|&full| {
+            let (dense, name) = match full.strip_prefix("dense:") {
+                Some(rest) => (true, rest),
+                None => (false, full),
+            };
+            let r = refs
+                .iter()
+                .find(|r| r.name == name)
+                .unwrap_or_else(|| panic!("{name} is not in the reference file"));
+            let (x, y, cost, d) = if dense {
+                (vec![], vec![], f32s(&r.cost_matrix()), 0)
+            } else {
+                (f32s(&r.x), f32s(&r.y), vec![], r.d)
+            };
+            Inputs {
+                name: full.to_string(),
+                d,
+                scale: r.scale as f32,
+                eps_rel: r.eps_rel as f32,
+                rho_a: r.rho_a as f32,
+                rho_b: r.rho_b as f32,
+                x,
+                y,
+                cost,
+                a: f32s(&r.a),
+                b: f32s(&r.b),
+                v: f32s(&rng.normals(r.m, 0.0, 1.0)),
+                u: f32s(&rng.normals(r.n, 0.0, 1.0)),
+            }
+        })
+        .collect()
+}
+
+fn leak(v: &[f32]) -> &'static [f32] {
+    Box::leak(v.to_vec().into_boxed_slice())
+}
+
+/// The case as the firmware sees it, with placeholder outputs.
+fn as_case(i: &Inputs) -> SinkhornCase {
+    SinkhornCase {
+        name: Box::leak(i.name.clone().into_boxed_str()),
+        d: i.d,
+        scale: i.scale,
+        eps_rel: i.eps_rel,
+        rho_a: i.rho_a,
+        rho_b: i.rho_b,
+        x: leak(&i.x),
+        y: leak(&i.y),
+        cost: leak(&i.cost),
+        a: leak(&i.a),
+        b: leak(&i.b),
+        v: leak(&i.v),
+        u: leak(&i.u),
+        expected: Outputs {
+            converged: false,
+            iterations: 0,
+            error: 0.0,
+            epsilon: 0.0,
+            reg_ot_cost: 0.0,
+            transport_cost: 0.0,
+            plan_mass: 0.0,
+            f: &[],
+            g: &[],
+            apply: &[],
+            apply_t: &[],
+            barycentric: &[],
+            plan_cost: 0.0,
+            dense: &[],
+        },
+    }
+}
+
+/// A Rust literal that reads back as exactly `x` (`{:?}` is the shortest round trip).
+fn lit(x: f32) -> String {
+    if x == f32::INFINITY {
+        "f32::INFINITY".into()
+    } else if x == f32::NEG_INFINITY {
+        "f32::NEG_INFINITY".into()
+    } else {
+        assert!(x.is_finite(), "NaN in a baked value");
+        format!("{x:?}")
+    }
+}
+
+fn array(v: &[f32]) -> String {
+    let items: Vec<String> = v.iter().map(|&x| lit(x)).collect();
+    format!("&[{}]", items.join(", "))
+}
+
+fn render(all: &[(Inputs, Outputs<'_>)]) -> String {
+    let mut s = String::new();
+    s.push_str(
+        "//! Host f32 results on reference problems, baked for the on-target tests.\n\
+         //!\n\
+         //! Generated by `OTCORE_BLESS=1 cargo test -p otcore-tests --test embedded_reference`\n\
+         //! (tests/tests/embedded_reference.rs) -- do not edit by hand.\n\
+         #![allow(clippy::all, clippy::pedantic)]\n\
+         #![cfg_attr(rustfmt, rustfmt_skip)]\n\n\
+         use super::sinkhorn_case::{Outputs, SinkhornCase};\n\n\
+         /// The baked cases.\n\
+         pub const CASES: &[SinkhornCase] = &[\n",
+    );
+    for (i, o) in all {
+        let _ = write!(
+            s,
+            "    SinkhornCase {{\n        name: {:?},\n        d: {},\n        scale: {},\n        \
+             eps_rel: {},\n        rho_a: {},\n        rho_b: {},\n        x: {},\n        y: {},\n        \
+             cost: {},\n        a: {},\n        b: {},\n        v: {},\n        u: {},\n        \
+             expected: Outputs {{\n            converged: {},\n            iterations: {},\n            \
+             error: {},\n            epsilon: {},\n            reg_ot_cost: {},\n            \
+             transport_cost: {},\n            plan_mass: {},\n            f: {},\n            g: {},\n            \
+             apply: {},\n            apply_t: {},\n            barycentric: {},\n            \
+             plan_cost: {},\n            dense: {},\n        }},\n    }},\n",
+            i.name,
+            i.d,
+            lit(i.scale),
+            lit(i.eps_rel),
+            lit(i.rho_a),
+            lit(i.rho_b),
+            array(&i.x),
+            array(&i.y),
+            array(&i.cost),
+            array(&i.a),
+            array(&i.b),
+            array(&i.v),
+            array(&i.u),
+            o.converged,
+            o.iterations,
+            lit(o.error),
+            lit(o.epsilon),
+            lit(o.reg_ot_cost),
+            lit(o.transport_cost),
+            lit(o.plan_mass),
+            array(o.f),
+            array(o.g),
+            array(o.apply),
+            array(o.apply_t),
+            array(o.barycentric),
+            lit(o.plan_cost),
+            array(o.dense),
+        );
+    }
+    s.push_str("];\n");
+    s
+}
+
+/// The baked data is the arithmetic of the firmware, which has no fused multiply-add;
+/// a host build with FMA rounds differently, so there the comparison is meaningless.
+#[test]
+#[cfg_attr(
+    all(target_arch = "x86_64", target_feature = "fma"),
+    ignore = "the firmware's arithmetic has no FMA; compare from a build without it"
+)]
+fn baked_firmware_data_matches_the_host() {
+    let inputs = inputs();
+    let mut computed = Vec::new();
+    for i in &inputs {
+        let case = as_case(i);
+        // Leaked so that the outputs outlive the loop (a test process; a few KB).
+        let buf: &'static mut Buffers = Box::leak(Box::new(Buffers::new()));
+        let out = case
+            .compute(buf)
+            .unwrap_or_else(|e| panic!("{}: {e}", i.name));
+        computed.push(out);
+    }
+    if std::env::var_os("OTCORE_BLESS").is_some() {
+        let pairs: Vec<(Inputs, Outputs<'_>)> = inputs.into_iter().zip(computed).collect();
+        std::fs::write(DATA_PATH, render(&pairs)).expect("write sinkhorn_data.rs");
+        return;
+    }
+    let baked = sinkhorn_data::CASES;
+    let names: Vec<&str> = baked.iter().map(|c| c.name).collect();
+    assert_eq!(names, NAMES, "baked cases differ from NAMES: re-bless");
+    for ((i, got), case) in inputs.iter().zip(&computed).zip(baked) {
+        // The baked inputs are the ones this test derives from the reference file.
+        let same_inputs = case.x == i.x.as_slice()
+            && case.y == i.y.as_slice()
+            && case.cost == i.cost.as_slice()
+            && case.a == i.a.as_slice()
+            && case.b == i.b.as_slice()
+            && case.v == i.v.as_slice()
+            && case.u == i.u.as_slice()
+            && (case.d, case.scale, case.eps_rel) == (i.d, i.scale, i.eps_rel)
+            && (case.rho_a, case.rho_b) == (i.rho_a, i.rho_b);
+        assert!(same_inputs, "{}: baked inputs are stale: re-bless", i.name);
+        let mut lines = Vec::new();
+        let bad = compare(got, &case.expected, |m| lines.push(format!("{m:?}")));
+        assert_eq!(
+            bad,
+            0,
+            "{}: host differs from the baked data:\n{}",
+            i.name,
+            lines.join("\n")
+        );
+    }
+}
+
+/// The comparison can fail: a result perturbed by 8 ulp-equivalents of the agreement
+/// bound is reported.
+#[test]
+fn comparison_detects_a_perturbed_potential() {
+    let case = &sinkhorn_data::CASES[3];
+    let want = case.expected;
+    let mut f = want.f.to_vec();
+    let k = f
+        .iter()
+        .position(|x| x.is_finite())
+        .expect("a finite potential");
+    f[k] += 8.0 * sinkhorn_case::F32_AGREEMENT * want.epsilon.max(f[k].abs());
+    let got = Outputs { f: &f, ..want };
+    let mut seen = Vec::new();
+    assert_eq!(compare(&got, &want, |m| seen.push(m.what)), 1);
+    assert_eq!(seen, ["f"]);
+    assert_eq!(compare(&want, &want, |_| ()), 0);
+}
