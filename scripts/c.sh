@@ -5,8 +5,8 @@
 #   bash scripts/c.sh test      header check, C tests (ASan/UBSan), bit-for-bit comparison
 #                               with the Rust API, examples (Makefile and CMake), install
 #                               + pkg-config + find_package consumers, firmware build
-#   bash scripts/c.sh example   build the static library and run robot_localization and
-#                               sinkhorn_point_clouds
+#   bash scripts/c.sh example   build the static library and run robot_localization,
+#                               sinkhorn_point_clouds and diffusion_gmm
 #
 # Installs what it needs (cbindgen into target/tools, apt packages) when missing.
 set -euo pipefail
@@ -148,7 +148,7 @@ case ${1:-} in
   example)
     ensure_commands cc make
     build_lib
-    step "examples-c/robot_localization and examples-c/sinkhorn_point_clouds"
+    step "examples-c: robot_localization, sinkhorn_point_clouds, diffusion_gmm"
     make -s -C examples-c run BUILD="$OUT/examples"
     ;;
   *)
