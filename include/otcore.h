@@ -209,6 +209,57 @@
 #define OTC_SDE_ITO_STOCHASTIC_HEUN 2
 
 /**
+ * Resampler: multinomial (N i.i.d. draws, O(N) by sorted uniforms).
+ */
+#define OTC_RESAMPLE_MULTINOMIAL 0
+
+/**
+ * Resampler: stratified (one uniform per stratum).
+ */
+#define OTC_RESAMPLE_STRATIFIED 1
+
+/**
+ * Resampler: systematic (one shared uniform; the usual default).
+ */
+#define OTC_RESAMPLE_SYSTEMATIC 2
+
+/**
+ * Resampler: residual (⌊N·W⌋ copies, the rest multinomial).
+ */
+#define OTC_RESAMPLE_RESIDUAL 3
+
+/**
+ * Resampler: entropic optimal transport (filterflow's `RegularisedTransform`),
+ * settings in `otc_pf_config_f32::ot`.
+ */
+#define OTC_RESAMPLE_OPTIMAL 4
+
+/**
+ * Trigger: resample when ESS < threshold·N (threshold in [0, 1]).
+ */
+#define OTC_TRIGGER_ESS 0
+
+/**
+ * Trigger: resample every step.
+ */
+#define OTC_TRIGGER_ALWAYS 1
+
+/**
+ * Trigger: never resample.
+ */
+#define OTC_TRIGGER_NEVER 2
+
+/**
+ * VJP form: filterflow's (through the final Sinkhorn step, ∂L/∂T clipped to ±clip).
+ */
+#define OTC_VJP_FILTERFLOW 0
+
+/**
+ * VJP form: exact gradient of the converged map (implicit differentiation, CG).
+ */
+#define OTC_VJP_IMPLICIT 1
+
+/**
  * What a call did. Every fallible function returns one of these values as an
  * `int32_t`: 0 = success, > 0 = completed with a caveat (outputs written), < 0 = error
  * (nothing written to the outputs). The values are frozen: they will never change
@@ -869,6 +920,410 @@ typedef int32_t (*otc_sde_ito_fn_f64)(void *user,
                                       double t,
                                       double *drift,
                                       double *diffusion);
+
+/**
+ * A random stream: SplitMix64, the whole state is one 64-bit word (any value is valid;
+ * copy the struct to fork or replay a stream). Seed with `otc_rng_seed`.
+ */
+typedef struct otc_rng {
+  /**
+   * The state.
+   */
+  uint64_t state;
+} otc_rng;
+
+/**
+ * Settings of OT resampling. Fill with `otc_ot_resample_config_default_f32`, then set
+ * `epsilon` (required). Scalars are `float` in `otc_ot_resample_config_f32` and
+ * `double` in `otc_ot_resample_config_f64`.
+ */
+typedef struct otc_ot_resample_config_f32 {
+  /**
+   * `sizeof` this struct (set by the `_default` initializer).
+   */
+  size_t struct_size;
+  /**
+   * Target ε of the normalised cloud (dimensionless; particles are centred and
+   * divided by the largest coordinate standard deviation × √d). Required: the
+   * default is 0, which is refused (`OTC_STATUS_INVALID_EPSILON`). Recommended 0.5
+   * for N ≤ 100 (filterflow's examples use 0.25–0.75), about 1/ln N above.
+   */
+  float epsilon;
+  /**
+   * Annealing factor in (0, 1): ε shrinks by scaling² per iteration from the
+   * cloud's squared extent (default 0.75).
+   */
+  float scaling;
+  /**
+   * Stop when the largest potential change is ≤ this (default 1e-3).
+   */
+  float tolerance;
+  /**
+   * 0 (default): normalise by the cloud's own s·√d; > 0: divide by this instead.
+   */
+  float scale;
+  /**
+   * Iteration cap: at most `max_iterations − 1` damped iterations and a final
+   * step (default 100).
+   */
+  uint32_t max_iterations;
+  /**
+   * Must be zero.
+   */
+  uint32_t reserved[3];
+} otc_ot_resample_config_f32;
+
+/**
+ * Settings of OT resampling. Fill with `otc_ot_resample_config_default_f32`, then set
+ * `epsilon` (required). Scalars are `float` in `otc_ot_resample_config_f32` and
+ * `double` in `otc_ot_resample_config_f64`.
+ */
+typedef struct otc_ot_resample_config_f64 {
+  /**
+   * `sizeof` this struct (set by the `_default` initializer).
+   */
+  size_t struct_size;
+  /**
+   * Target ε of the normalised cloud (dimensionless; particles are centred and
+   * divided by the largest coordinate standard deviation × √d). Required: the
+   * default is 0, which is refused (`OTC_STATUS_INVALID_EPSILON`). Recommended 0.5
+   * for N ≤ 100 (filterflow's examples use 0.25–0.75), about 1/ln N above.
+   */
+  double epsilon;
+  /**
+   * Annealing factor in (0, 1): ε shrinks by scaling² per iteration from the
+   * cloud's squared extent (default 0.75).
+   */
+  double scaling;
+  /**
+   * Stop when the largest potential change is ≤ this (default 1e-3).
+   */
+  double tolerance;
+  /**
+   * 0 (default): normalise by the cloud's own s·√d; > 0: divide by this instead.
+   */
+  double scale;
+  /**
+   * Iteration cap: at most `max_iterations − 1` damped iterations and a final
+   * step (default 100).
+   */
+  uint32_t max_iterations;
+  /**
+   * Must be zero.
+   */
+  uint32_t reserved[3];
+} otc_ot_resample_config_f64;
+
+/**
+ * What one OT resampling did. Set `struct_size` before the call.
+ */
+typedef struct otc_ot_resample_report_f32 {
+  /**
+   * `sizeof` this struct, set by the caller.
+   */
+  size_t struct_size;
+  /**
+   * Damped iterations run plus 1 for the final step.
+   */
+  uint32_t iterations;
+  /**
+   * Must be zero.
+   */
+  uint32_t reserved;
+  /**
+   * ε₀ the annealing started from.
+   */
+  float epsilon_start;
+  /**
+   * The normalisation divisor s·√d.
+   */
+  float scale;
+  /**
+   * Largest potential change of the last damped iteration.
+   */
+  float change;
+} otc_ot_resample_report_f32;
+
+/**
+ * What one OT resampling did. Set `struct_size` before the call.
+ */
+typedef struct otc_ot_resample_report_f64 {
+  /**
+   * `sizeof` this struct, set by the caller.
+   */
+  size_t struct_size;
+  /**
+   * Damped iterations run plus 1 for the final step.
+   */
+  uint32_t iterations;
+  /**
+   * Must be zero.
+   */
+  uint32_t reserved;
+  /**
+   * ε₀ the annealing started from.
+   */
+  double epsilon_start;
+  /**
+   * The normalisation divisor s·√d.
+   */
+  double scale;
+  /**
+   * Largest potential change of the last damped iteration.
+   */
+  double change;
+} otc_ot_resample_report_f64;
+
+/**
+ * Settings of the OT-resampling VJP. Fill with `otc_vjp_config_default_f32`.
+ */
+typedef struct otc_vjp_config_f32 {
+  /**
+   * `sizeof` this struct (set by the `_default` initializer).
+   */
+  size_t struct_size;
+  /**
+   * `OTC_VJP_FILTERFLOW` (default) or `OTC_VJP_IMPLICIT`.
+   */
+  int32_t mode;
+  /**
+   * CG iteration cap for `OTC_VJP_IMPLICIT` (default 200).
+   */
+  uint32_t cg_max_iterations;
+  /**
+   * Clip bound of ∂L/∂T for `OTC_VJP_FILTERFLOW` (> 0; default 1 as filterflow;
+   * `INFINITY` disables clipping).
+   */
+  float clip;
+  /**
+   * Relative CG residual for `OTC_VJP_IMPLICIT` (> 0; default 1e-5 float, 1e-10
+   * double).
+   */
+  float cg_tolerance;
+} otc_vjp_config_f32;
+
+/**
+ * Settings of the OT-resampling VJP. Fill with `otc_vjp_config_default_f32`.
+ */
+typedef struct otc_vjp_config_f64 {
+  /**
+   * `sizeof` this struct (set by the `_default` initializer).
+   */
+  size_t struct_size;
+  /**
+   * `OTC_VJP_FILTERFLOW` (default) or `OTC_VJP_IMPLICIT`.
+   */
+  int32_t mode;
+  /**
+   * CG iteration cap for `OTC_VJP_IMPLICIT` (default 200).
+   */
+  uint32_t cg_max_iterations;
+  /**
+   * Clip bound of ∂L/∂T for `OTC_VJP_FILTERFLOW` (> 0; default 1 as filterflow;
+   * `INFINITY` disables clipping).
+   */
+  double clip;
+  /**
+   * Relative CG residual for `OTC_VJP_IMPLICIT` (> 0; default 1e-5 float, 1e-10
+   * double).
+   */
+  double cg_tolerance;
+} otc_vjp_config_f64;
+
+/**
+ * Particle-filter settings. Fill with `otc_pf_config_default_f32`.
+ */
+typedef struct otc_pf_config_f32 {
+  /**
+   * `sizeof` this struct (set by the `_default` initializer).
+   */
+  size_t struct_size;
+  /**
+   * `OTC_RESAMPLE_*` (default `OTC_RESAMPLE_SYSTEMATIC`).
+   */
+  int32_t resampler;
+  /**
+   * `OTC_TRIGGER_*` (default `OTC_TRIGGER_ESS`).
+   */
+  int32_t trigger;
+  /**
+   * ESS threshold in [0, 1] for `OTC_TRIGGER_ESS` (default 0.5).
+   */
+  float threshold;
+  /**
+   * OT settings, used with `OTC_RESAMPLE_OPTIMAL` (its ε must then be set).
+   */
+  struct otc_ot_resample_config_f32 ot;
+} otc_pf_config_f32;
+
+/**
+ * Particle-filter settings. Fill with `otc_pf_config_default_f32`.
+ */
+typedef struct otc_pf_config_f64 {
+  /**
+   * `sizeof` this struct (set by the `_default` initializer).
+   */
+  size_t struct_size;
+  /**
+   * `OTC_RESAMPLE_*` (default `OTC_RESAMPLE_SYSTEMATIC`).
+   */
+  int32_t resampler;
+  /**
+   * `OTC_TRIGGER_*` (default `OTC_TRIGGER_ESS`).
+   */
+  int32_t trigger;
+  /**
+   * ESS threshold in [0, 1] for `OTC_TRIGGER_ESS` (default 0.5).
+   */
+  double threshold;
+  /**
+   * OT settings, used with `OTC_RESAMPLE_OPTIMAL` (its ε must then be set).
+   */
+  struct otc_ot_resample_config_f64 ot;
+} otc_pf_config_f64;
+
+/**
+ * Running totals of a filter (in/out of `otc_pf_step_f32`). Initialise with
+ * `otc_pf_init_f32`.
+ */
+typedef struct otc_pf_state_f32 {
+  /**
+   * `sizeof` this struct.
+   */
+  size_t struct_size;
+  /**
+   * ℓ̂: the log-likelihood estimate of the observations so far (nats).
+   */
+  float log_likelihood;
+  /**
+   * Steps taken.
+   */
+  uint64_t steps;
+  /**
+   * Steps that resampled.
+   */
+  uint64_t resamples;
+} otc_pf_state_f32;
+
+/**
+ * Running totals of a filter (in/out of `otc_pf_step_f32`). Initialise with
+ * `otc_pf_init_f32`.
+ */
+typedef struct otc_pf_state_f64 {
+  /**
+   * `sizeof` this struct.
+   */
+  size_t struct_size;
+  /**
+   * ℓ̂: the log-likelihood estimate of the observations so far (nats).
+   */
+  double log_likelihood;
+  /**
+   * Steps taken.
+   */
+  uint64_t steps;
+  /**
+   * Steps that resampled.
+   */
+  uint64_t resamples;
+} otc_pf_state_f64;
+
+/**
+ * Transition callback, `float` version: reads the N×d particles `x_prev` (row-major)
+ * and writes the N×d proposed particles to `x_next`, drawing noise from `rng` (e.g.
+ * with `otc_rng_normal_f32`). Returns 0 on success; anything else aborts the step
+ * with `OTC_STATUS_CALLBACK_FAILED` and nothing changed.
+ */
+typedef int32_t (*otc_pf_predict_f32)(void *user,
+                                      size_t n,
+                                      size_t d,
+                                      const float *x_prev,
+                                      float *x_next,
+                                      struct otc_rng *rng);
+
+/**
+ * Log-likelihood callback, `float` version: for the N×d particles `x` writes
+ * `loglik[i]` = log g(y | x_i) in nats (−∞ allowed; NaN or +∞ make the step fail
+ * with `OTC_STATUS_NON_FINITE`). Fold log f − log q in here for a proposal other
+ * than the transition. Returns 0 on success, anything else aborts the step with
+ * `OTC_STATUS_CALLBACK_FAILED`.
+ */
+typedef int32_t (*otc_pf_loglik_f32)(void *user, size_t n, size_t d, const float *x, float *loglik);
+
+/**
+ * What one filter step did. Set `struct_size` before the call.
+ */
+typedef struct otc_pf_report_f32 {
+  /**
+   * `sizeof` this struct, set by the caller.
+   */
+  size_t struct_size;
+  /**
+   * 1 if the step resampled, else 0.
+   */
+  int32_t resampled;
+  /**
+   * OT iterations (0 if OT did not run).
+   */
+  uint32_t ot_iterations;
+  /**
+   * Δℓ of this step (nats).
+   */
+  float log_likelihood_increment;
+  /**
+   * ℓ̂ after this step.
+   */
+  float log_likelihood;
+  /**
+   * ESS after weighting, before resampling (particles, 1..N).
+   */
+  float ess;
+} otc_pf_report_f32;
+
+/**
+ * Transition callback, `double` version (see `otc_pf_predict_f32`).
+ */
+typedef int32_t (*otc_pf_predict_f64)(void *user,
+                                      size_t n,
+                                      size_t d,
+                                      const double *x_prev,
+                                      double *x_next,
+                                      struct otc_rng *rng);
+
+/**
+ * Log-likelihood callback, `double` version (see `otc_pf_loglik_f32`).
+ */
+typedef int32_t (*otc_pf_loglik_f64)(void *user, size_t n, size_t d, const double *x, double *loglik);
+
+/**
+ * What one filter step did. Set `struct_size` before the call.
+ */
+typedef struct otc_pf_report_f64 {
+  /**
+   * `sizeof` this struct, set by the caller.
+   */
+  size_t struct_size;
+  /**
+   * 1 if the step resampled, else 0.
+   */
+  int32_t resampled;
+  /**
+   * OT iterations (0 if OT did not run).
+   */
+  uint32_t ot_iterations;
+  /**
+   * Δℓ of this step (nats).
+   */
+  double log_likelihood_increment;
+  /**
+   * ℓ̂ after this step.
+   */
+  double log_likelihood;
+  /**
+   * ESS after weighting, before resampling (particles, 1..N).
+   */
+  double ess;
+} otc_pf_report_f64;
 
 /**
  * Every status, in value order from the largest.
@@ -1729,6 +2184,418 @@ int32_t otc_sde_adaptive_resume_f64(const struct otc_sde_process *process,
                                     void *ws,
                                     size_t ws_bytes,
                                     struct otc_sde_adaptive_stats *out);
+
+/**
+ * Seeds a random stream: `rng->state = seed` (any value is valid).
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`.
+ *
+ * # Safety
+ * `rng` must be NULL or point to a writable `otc_rng`.
+ */
+int32_t otc_rng_seed(struct otc_rng *rng, uint64_t seed);
+
+/**
+ * Fills `out[0..len]` with uniform draws in [0, 1) (53 random bits each, rounded to
+ * float, never 1) and advances the stream.
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_INVALID_PARAMETER` (`out` overlaps `rng`).
+ *
+ * # Safety
+ * `rng` must be NULL or valid for reads and writes; `out` NULL or writable for `len`
+ * elements.
+ */
+int32_t otc_rng_uniform_f32(struct otc_rng *rng, float *out, size_t len);
+
+/**
+ * The `double` version of `otc_rng_uniform_f32`.
+ *
+ * # Safety
+ * As `otc_rng_uniform_f32`.
+ */
+int32_t otc_rng_uniform_f64(struct otc_rng *rng, double *out, size_t len);
+
+/**
+ * Fills `out[0..len]` with standard normal draws (Marsaglia's polar method) and
+ * advances the stream. Statuses as `otc_rng_uniform_f32`.
+ *
+ * # Safety
+ * As `otc_rng_uniform_f32`.
+ */
+int32_t otc_rng_normal_f32(struct otc_rng *rng, float *out, size_t len);
+
+/**
+ * The `double` version of `otc_rng_normal_f32`.
+ *
+ * # Safety
+ * As `otc_rng_uniform_f32`.
+ */
+int32_t otc_rng_normal_f64(struct otc_rng *rng, double *out, size_t len);
+
+/**
+ * Normalises log-weights in place (subtracts their log-sum-exp) and writes that
+ * log-sum-exp (the log of the total weight, nats) to `*out_log_sum` and the effective
+ * sample size 1/Σ W_i² (particles, 1..n) to `*out_ess`. −∞ entries (dead particles)
+ * stay −∞.
+ *
+ * Returns `OTC_STATUS_OK`; nothing written: `OTC_STATUS_NULL_POINTER`,
+ * `OTC_STATUS_MISALIGNED`, `OTC_STATUS_INVALID_PARAMETER` (overlap),
+ * `OTC_STATUS_EMPTY_INPUT` (n = 0), `OTC_STATUS_NON_FINITE_INPUT` (NaN or +∞),
+ * `OTC_STATUS_ZERO_MASS` (all −∞).
+ *
+ * # Safety
+ * `logw` readable and writable for n elements; the outputs writable (NULL checked).
+ */
+int32_t otc_log_weights_normalise_f32(float *logw, size_t n, float *out_log_sum, float *out_ess);
+
+/**
+ * The `double` version of `otc_log_weights_normalise_f32`.
+ *
+ * # Safety
+ * As `otc_log_weights_normalise_f32`.
+ */
+int32_t otc_log_weights_normalise_f64(double *logw, size_t n, double *out_log_sum, double *out_ess);
+
+/**
+ * Draws N ancestor indices (ascending, except residual) from log-weights `logw[0..n]`
+ * (any finite offset; −∞ = dead particle, never drawn) with a classical scheme
+ * (`OTC_RESAMPLE_MULTINOMIAL`, `_STRATIFIED`, `_SYSTEMATIC`, `_RESIDUAL`) into
+ * `ancestors[0..n]`, in O(N).
+ *
+ * Returns `OTC_STATUS_OK`; nothing written: `OTC_STATUS_NULL_POINTER`,
+ * `OTC_STATUS_MISALIGNED`, `OTC_STATUS_INVALID_PARAMETER` (unknown or OT scheme,
+ * overlapping buffers), `OTC_STATUS_EMPTY_INPUT` (n = 0), `OTC_STATUS_NON_FINITE_INPUT`
+ * (NaN or +∞ log-weight), `OTC_STATUS_ZERO_MASS` (all −∞).
+ *
+ * # Safety
+ * `logw` readable for n elements, `rng` readable and writable, `ancestors` writable
+ * for n elements (each may be NULL: checked).
+ */
+int32_t otc_resample_ancestors_f32(int32_t resampler,
+                                   const float *logw,
+                                   size_t n,
+                                   struct otc_rng *rng,
+                                   size_t *ancestors);
+
+/**
+ * The `double` version of `otc_resample_ancestors_f32`.
+ *
+ * # Safety
+ * As `otc_resample_ancestors_f32`.
+ */
+int32_t otc_resample_ancestors_f64(int32_t resampler,
+                                   const double *logw,
+                                   size_t n,
+                                   struct otc_rng *rng,
+                                   size_t *ancestors);
+
+/**
+ * Fills `*out` with the OT-resampling defaults: scaling 0.75, tolerance 1e-3,
+ * 100 iterations, automatic scale, and **ε = 0, which must be set** (recommended 0.5
+ * for N ≤ 100).
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`.
+ *
+ * # Safety
+ * `out` must be NULL or point to a writable `otc_ot_resample_config_f32`.
+ */
+int32_t otc_ot_resample_config_default_f32(struct otc_ot_resample_config_f32 *out);
+
+/**
+ * The `double` version of `otc_ot_resample_config_default_f32`.
+ *
+ * # Safety
+ * `out` must be NULL or point to a writable `otc_ot_resample_config_f64`.
+ */
+int32_t otc_ot_resample_config_default_f64(struct otc_ot_resample_config_f64 *out);
+
+/**
+ * Workspace bytes of `otc_ot_resample_f32` for N particles in dimension d:
+ * `sizeof(float) · (2·d + 5) · N̂`, N̂ = N rounded up to a multiple of the kernel width
+ * (16; 2 in Cortex-M builds). O(N·d): no N×N matrix.
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_LENGTH_MISMATCH` (overflow).
+ *
+ * # Safety
+ * `out_bytes` must be NULL or point to a writable `size_t`.
+ */
+int32_t otc_ot_resample_workspace_size_f32(size_t n, size_t d, size_t *out_bytes);
+
+/**
+ * The `double` version of `otc_ot_resample_workspace_size_f32` (`sizeof(double)`).
+ *
+ * # Safety
+ * As `otc_ot_resample_workspace_size_f32`.
+ */
+int32_t otc_ot_resample_workspace_size_f64(size_t n, size_t d, size_t *out_bytes);
+
+/**
+ * OT resampling (filterflow's regularised transform): x̃ = m + T·(x − m) with
+ * T = N·P^ε the entropic plan from the weighted to the uniform cloud (normalised by
+ * the largest coordinate std × √d), written to `x_out` (N×d row-major); the new
+ * weights are all 1/N (set them yourself). Column sums of T are N·w exactly, so the
+ * weighted mean is preserved; rows sum to 1 within the solver's tolerance.
+ *
+ * - `x`: N×d particles, row-major; `logw`: N log-weights (any offset, −∞ allowed).
+ * - `ws`, `ws_bytes`: `otc_ot_resample_workspace_size_f32(n, d)` bytes, aligned to
+ *   `OTC_WORKSPACE_ALIGN`.
+ * - `report`: iterations, ε₀, scale; set `report->struct_size` first.
+ *
+ * Returns `OTC_STATUS_OK`; nothing written: `OTC_STATUS_NULL_POINTER`,
+ * `OTC_STATUS_MISALIGNED`, `OTC_STATUS_STRUCT_SIZE`, `OTC_STATUS_INVALID_PARAMETER`
+ * (scaling ∉ (0, 1), tolerance < 0, scale < 0, overlapping buffers),
+ * `OTC_STATUS_INVALID_EPSILON`, `OTC_STATUS_EMPTY_INPUT`, `OTC_STATUS_LENGTH_MISMATCH`,
+ * `OTC_STATUS_NON_FINITE_INPUT`, `OTC_STATUS_ZERO_MASS` (all log-weights −∞),
+ * `OTC_STATUS_WORKSPACE_TOO_SMALL`, `OTC_STATUS_NON_FINITE`, `OTC_STATUS_PANIC`.
+ *
+ * # Safety
+ * Every pointer must be NULL or valid for its stated length for the call.
+ */
+int32_t otc_ot_resample_f32(const struct otc_ot_resample_config_f32 *config,
+                            const float *x,
+                            const float *logw,
+                            size_t n,
+                            size_t d,
+                            void *ws,
+                            size_t ws_bytes,
+                            float *x_out,
+                            struct otc_ot_resample_report_f32 *report);
+
+/**
+ * The `double` version of `otc_ot_resample_f32`.
+ *
+ * # Safety
+ * As `otc_ot_resample_f32`.
+ */
+int32_t otc_ot_resample_f64(const struct otc_ot_resample_config_f64 *config,
+                            const double *x,
+                            const double *logw,
+                            size_t n,
+                            size_t d,
+                            void *ws,
+                            size_t ws_bytes,
+                            double *x_out,
+                            struct otc_ot_resample_report_f64 *report);
+
+/**
+ * Fills `*out` with the VJP defaults: `OTC_VJP_FILTERFLOW`, clip 1, CG tolerance
+ * 1e-5, 200 CG iterations.
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`.
+ *
+ * # Safety
+ * `out` must be NULL or point to a writable `otc_vjp_config_f32`.
+ */
+int32_t otc_vjp_config_default_f32(struct otc_vjp_config_f32 *out);
+
+/**
+ * The `double` version of `otc_vjp_config_default_f32` (CG tolerance 1e-10).
+ *
+ * # Safety
+ * `out` must be NULL or point to a writable `otc_vjp_config_f64`.
+ */
+int32_t otc_vjp_config_default_f64(struct otc_vjp_config_f64 *out);
+
+/**
+ * Workspace bytes of `otc_ot_resample_vjp_f32`:
+ * `sizeof(float) · ((12·d + 26)·N̂ + d)`, N̂ = N rounded up to a multiple of the kernel
+ * width (16; 2 in Cortex-M builds).
+ *
+ * Returns as `otc_ot_resample_workspace_size_f32`.
+ *
+ * # Safety
+ * `out_bytes` must be NULL or point to a writable `size_t`.
+ */
+int32_t otc_ot_resample_vjp_workspace_size_f32(size_t n, size_t d, size_t *out_bytes);
+
+/**
+ * The `double` version of `otc_ot_resample_vjp_workspace_size_f32`.
+ *
+ * # Safety
+ * As `otc_ot_resample_vjp_workspace_size_f32`.
+ */
+int32_t otc_ot_resample_vjp_workspace_size_f64(size_t n, size_t d, size_t *out_bytes);
+
+/**
+ * Vector–Jacobian product of `otc_ot_resample_f32`: given `ybar` = ∂L/∂x̃ (N×d),
+ * writes `dx` = ∂L/∂x (N×d) and `dlogw` = ∂L/∂log w (N). The forward solve is rerun
+ * with the same arguments. `OTC_VJP_FILTERFLOW`: gradient through the final Sinkhorn
+ * step with ∂L/∂T clipped to ±clip (filterflow's); `OTC_VJP_IMPLICIT`: the exact
+ * gradient of the converged map by conjugate gradient (converge the forward solve
+ * with a small tolerance). The normalisation scale is a constant in both.
+ *
+ * Returns `OTC_STATUS_OK`; nothing written: as `otc_ot_resample_f32`, plus
+ * `OTC_STATUS_INVALID_PARAMETER` for an unknown mode, clip ≤ 0, CG tolerance ≤ 0.
+ *
+ * # Safety
+ * Every pointer must be NULL or valid for its stated length for the call.
+ */
+int32_t otc_ot_resample_vjp_f32(const struct otc_ot_resample_config_f32 *config,
+                                const struct otc_vjp_config_f32 *vjp,
+                                const float *x,
+                                const float *logw,
+                                size_t n,
+                                size_t d,
+                                const float *ybar,
+                                void *ws,
+                                size_t ws_bytes,
+                                float *dx,
+                                float *dlogw);
+
+/**
+ * The `double` version of `otc_ot_resample_vjp_f32`.
+ *
+ * # Safety
+ * As `otc_ot_resample_vjp_f32`.
+ */
+int32_t otc_ot_resample_vjp_f64(const struct otc_ot_resample_config_f64 *config,
+                                const struct otc_vjp_config_f64 *vjp,
+                                const double *x,
+                                const double *logw,
+                                size_t n,
+                                size_t d,
+                                const double *ybar,
+                                void *ws,
+                                size_t ws_bytes,
+                                double *dx,
+                                double *dlogw);
+
+/**
+ * Fills `*out` with the filter defaults: systematic resampling when ESS < 0.5·N, and
+ * the OT defaults of `otc_ot_resample_config_default_f32` in `out->ot` (set
+ * `out->ot.epsilon` to use `OTC_RESAMPLE_OPTIMAL`).
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`.
+ *
+ * # Safety
+ * `out` must be NULL or point to a writable `otc_pf_config_f32`.
+ */
+int32_t otc_pf_config_default_f32(struct otc_pf_config_f32 *out);
+
+/**
+ * The `double` version of `otc_pf_config_default_f32`.
+ *
+ * # Safety
+ * `out` must be NULL or point to a writable `otc_pf_config_f64`.
+ */
+int32_t otc_pf_config_default_f64(struct otc_pf_config_f64 *out);
+
+/**
+ * Workspace bytes of `otc_pf_step_f32` for N particles in dimension d with the given
+ * resampler: `sizeof(float) · N·(d + 1)`, plus `sizeof(float) · (2·d + 5)·N̂`
+ * (N̂ = N rounded up to a multiple of the kernel width: 16; 2 in Cortex-M builds) for
+ * `OTC_RESAMPLE_OPTIMAL`.
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_INVALID_PARAMETER` (unknown resampler), `OTC_STATUS_LENGTH_MISMATCH`
+ * (overflow).
+ *
+ * # Safety
+ * `out_bytes` must be NULL or point to a writable `size_t`.
+ */
+int32_t otc_pf_workspace_size_f32(size_t n, size_t d, int32_t resampler, size_t *out_bytes);
+
+/**
+ * The `double` version of `otc_pf_workspace_size_f32` (`sizeof(double)`).
+ *
+ * # Safety
+ * As `otc_pf_workspace_size_f32`.
+ */
+int32_t otc_pf_workspace_size_f64(size_t n, size_t d, int32_t resampler, size_t *out_bytes);
+
+/**
+ * Starts a filter: `logw[0..n]` = −log N (uniform) and `*state` = zero totals
+ * (`state->struct_size` must be set). Draw the initial particles yourself.
+ *
+ * Returns `OTC_STATUS_OK`; nothing written: `OTC_STATUS_NULL_POINTER`,
+ * `OTC_STATUS_MISALIGNED`, `OTC_STATUS_STRUCT_SIZE`, `OTC_STATUS_EMPTY_INPUT`,
+ * `OTC_STATUS_INVALID_PARAMETER` (overlap).
+ *
+ * # Safety
+ * `logw` writable for n elements, `state` readable and writable (NULL checked).
+ */
+int32_t otc_pf_init_f32(float *logw, size_t n, struct otc_pf_state_f32 *state);
+
+/**
+ * The `double` version of `otc_pf_init_f32`.
+ *
+ * # Safety
+ * As `otc_pf_init_f32`.
+ */
+int32_t otc_pf_init_f64(double *logw, size_t n, struct otc_pf_state_f64 *state);
+
+/**
+ * One particle-filter step: `predict(user, n, d, x, x_next, rng)` → `loglik(user, n,
+ * d, x_next, λ)` → Δℓ = log Σ W_i e^{λ_i} added to `state->log_likelihood`, weights
+ * W_i ← W_i e^{λ_i − Δℓ} → weighted mean (d) and covariance (d×d row-major) into
+ * `mean`, `cov` → resample if the trigger fires (then `logw` = −log N).
+ *
+ * - `x` (N×d row-major) and `logw` (N, normalised log-weights; −∞ = dead) are the
+ *   particle set, updated in place; `rng` is the random stream passed to `predict`
+ *   and used by the random resamplers; `state` the running totals.
+ * - `ws`, `ws_bytes`: `otc_pf_workspace_size_f32(n, d, config->resampler)` bytes,
+ *   aligned to `OTC_WORKSPACE_ALIGN`.
+ * - `report`: Δℓ, ℓ̂, ESS (before resampling), whether it resampled, OT iterations;
+ *   set `report->struct_size` first.
+ *
+ * The callbacks get the library's own buffers (N·d and N elements) and must not
+ * keep the pointers. On any error nothing changes (`x`, `logw`, `state`, `mean`,
+ * `cov`, `report`, and `*rng` is restored).
+ *
+ * Returns `OTC_STATUS_OK`; nothing changed: `OTC_STATUS_NULL_POINTER` (also a NULL
+ * callback), `OTC_STATUS_MISALIGNED`, `OTC_STATUS_STRUCT_SIZE`,
+ * `OTC_STATUS_INVALID_PARAMETER` (unknown resampler or trigger, threshold ∉ [0, 1],
+ * OT settings, overlapping buffers), `OTC_STATUS_INVALID_EPSILON` (OT ε),
+ * `OTC_STATUS_EMPTY_INPUT` (n or d = 0), `OTC_STATUS_LENGTH_MISMATCH` (overflow),
+ * `OTC_STATUS_NON_FINITE_INPUT` (NaN/∞ particle, NaN/+∞ log-weight),
+ * `OTC_STATUS_ZERO_MASS` (all weights −∞ before or after weighting),
+ * `OTC_STATUS_WORKSPACE_TOO_SMALL`, `OTC_STATUS_CALLBACK_FAILED` (a callback returned
+ * nonzero), `OTC_STATUS_NON_FINITE` (a callback wrote NaN/∞ particles or NaN/+∞
+ * log-likelihoods, or OT overflowed), `OTC_STATUS_PANIC`.
+ *
+ * # Safety
+ * Every pointer must be NULL or valid for its stated length for the call; the
+ * callbacks must honour their contracts.
+ */
+int32_t otc_pf_step_f32(const struct otc_pf_config_f32 *config,
+                        otc_pf_predict_f32 predict,
+                        otc_pf_loglik_f32 loglik,
+                        void *user,
+                        size_t n,
+                        size_t d,
+                        struct otc_rng *rng,
+                        float *x,
+                        float *logw,
+                        struct otc_pf_state_f32 *state,
+                        void *ws,
+                        size_t ws_bytes,
+                        float *mean,
+                        float *cov,
+                        struct otc_pf_report_f32 *report);
+
+/**
+ * The `double` version of `otc_pf_step_f32`.
+ *
+ * # Safety
+ * As `otc_pf_step_f32`.
+ */
+int32_t otc_pf_step_f64(const struct otc_pf_config_f64 *config,
+                        otc_pf_predict_f64 predict,
+                        otc_pf_loglik_f64 loglik,
+                        void *user,
+                        size_t n,
+                        size_t d,
+                        struct otc_rng *rng,
+                        double *x,
+                        double *logw,
+                        struct otc_pf_state_f64 *state,
+                        void *ws,
+                        size_t ws_bytes,
+                        double *mean,
+                        double *cov,
+                        struct otc_pf_report_f64 *report);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -5,7 +5,8 @@
 #   bash scripts/c.sh test      header check, C tests (ASan/UBSan), bit-for-bit comparison
 #                               with the Rust API, examples (Makefile and CMake), install
 #                               + pkg-config + find_package consumers, firmware build
-#   bash scripts/c.sh example   build the static library and run sinkhorn_point_clouds
+#   bash scripts/c.sh example   build the static library and run robot_localization,
+#                               sinkhorn_point_clouds and diffusion_gmm
 #
 # Installs what it needs (cbindgen into target/tools, apt packages) when missing.
 set -euo pipefail
@@ -92,7 +93,8 @@ examples() {
   cmake -S examples-c -B "$OUT/examples-cmake" -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$OUT/examples-cmake"
   "$OUT/examples-cmake/sinkhorn_point_clouds" >/dev/null
-  echo "CMake build of sinkhorn_point_clouds runs"
+  "$OUT/examples-cmake/robot_localization" 32 >/dev/null
+  echo "CMake builds of sinkhorn_point_clouds and robot_localization run"
 }
 
 install_tests() {
@@ -146,7 +148,7 @@ case ${1:-} in
   example)
     ensure_commands cc make
     build_lib
-    step "examples-c/sinkhorn_point_clouds"
+    step "examples-c: robot_localization, sinkhorn_point_clouds, diffusion_gmm"
     make -s -C examples-c run BUILD="$OUT/examples"
     ;;
   *)

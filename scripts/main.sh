@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job: build the static library and run the C example (two point clouds:
-# cost, error, iterations and the barycentric map of a few points).
+# The main job: build the static library and run the C examples: robot_localization
+# (a particle filter with systematic and OT resampling: position RMSE, resample count,
+# per-tick latency) and sinkhorn_point_clouds (cost, error, iterations, barycentric map).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v cargo >/dev/null || { echo "cargo not found: install Rust (rustup)"; exit 1; }

@@ -348,3 +348,57 @@ impl<T: Real> Reduce<T> for Write<'_, T> {
     }
     fn reset(&mut self) {}
 }
+
+/// Bilinear reduction for gradients (particle-filter VJPs): with a per-target vector
+/// `t` (length `dim`), accumulates s_q = e_pq·φ(t·a_q) into `out[0]` and s_q·b_q[k]
+/// into `out[1 + k]`, where a, b are `dim`-channel source fields stored chunk-major
+/// like [`Clouds`] sources (see [`chunk_major`]) and φ clips to [−clip, clip]
+/// (`clip` = ∞: no clipping).
+pub(crate) struct Bilinear<'a, T> {
+    /// The target's vector, length `dim`.
+    pub t: &'a [T],
+    /// Dotted source field, chunk-major, padded with finite values.
+    pub a: &'a [T],
+    /// Accumulated source field, chunk-major, padded with finite values.
+    pub b: &'a [T],
+    /// Clipping bound of t·a_q (> 0).
+    pub clip: T,
+    /// Running totals, length `dim + 1`.
+    pub out: &'a mut [T],
+}
+
+impl<T: Real> Reduce<T> for Bilinear<'_, T> {
+    #[inline(always)]
+    fn add(&mut self, q0: usize, e: &[T; LANES], _c: &[T; LANES]) {
+        let dim = self.t.len();
+        let chunk = q0 * dim..(q0 + LANES) * dim;
+        let (Some(a), Some(b)) = (self.a.get(chunk.clone()), self.b.get(chunk)) else {
+            return;
+        };
+        let mut s = [T::ZERO; LANES];
+        for (&tk, ak) in self.t.iter().zip(a.chunks_exact(LANES)) {
+            for (sl, &al) in s.iter_mut().zip(ak) {
+                *sl = tk.mul_add(al, *sl);
+            }
+        }
+        let mut tot = T::ZERO;
+        for (sl, &el) in s.iter_mut().zip(e) {
+            *sl = el * sl.max_fast(-self.clip).min_fast(self.clip);
+            tot += *sl;
+        }
+        let Some((first, rest)) = self.out.split_first_mut() else {
+            return;
+        };
+        *first += tot;
+        for (acc, bk) in rest.iter_mut().zip(b.chunks_exact(LANES)) {
+            let mut v = T::ZERO;
+            for (&sl, &bl) in s.iter().zip(bk) {
+                v = sl.mul_add(bl, v);
+            }
+            *acc += v;
+        }
+    }
+    fn reset(&mut self) {
+        self.out.fill(T::ZERO);
+    }
+}

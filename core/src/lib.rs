@@ -30,6 +30,7 @@
 mod error;
 pub mod kernel;
 pub mod ot;
+pub mod pf;
 mod real;
 pub mod sde;
 mod sum;

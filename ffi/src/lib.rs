@@ -37,6 +37,29 @@ mod sde_types;
 
 mod sde;
 
+mod pf_types;
+
+mod pf;
+
+pub use pf::{
+    otc_log_weights_normalise_f32, otc_log_weights_normalise_f64,
+    otc_ot_resample_config_default_f32, otc_ot_resample_config_default_f64, otc_ot_resample_f32,
+    otc_ot_resample_f64, otc_ot_resample_vjp_f32, otc_ot_resample_vjp_f64,
+    otc_ot_resample_vjp_workspace_size_f32, otc_ot_resample_vjp_workspace_size_f64,
+    otc_ot_resample_workspace_size_f32, otc_ot_resample_workspace_size_f64,
+    otc_pf_config_default_f32, otc_pf_config_default_f64, otc_pf_init_f32, otc_pf_init_f64,
+    otc_pf_loglik_f32, otc_pf_loglik_f64, otc_pf_predict_f32, otc_pf_predict_f64, otc_pf_step_f32,
+    otc_pf_step_f64, otc_pf_workspace_size_f32, otc_pf_workspace_size_f64,
+    otc_resample_ancestors_f32, otc_resample_ancestors_f64, otc_rng_normal_f32, otc_rng_normal_f64,
+    otc_rng_seed, otc_rng_uniform_f32, otc_rng_uniform_f64, otc_vjp_config_default_f32,
+    otc_vjp_config_default_f64,
+};
+pub use pf_types::{
+    otc_ot_resample_config, otc_ot_resample_report, otc_pf_config, otc_pf_report, otc_pf_state,
+    otc_rng, otc_vjp_config, OTC_RESAMPLE_MULTINOMIAL, OTC_RESAMPLE_OPTIMAL, OTC_RESAMPLE_RESIDUAL,
+    OTC_RESAMPLE_STRATIFIED, OTC_RESAMPLE_SYSTEMATIC, OTC_TRIGGER_ALWAYS, OTC_TRIGGER_ESS,
+    OTC_TRIGGER_NEVER, OTC_VJP_FILTERFLOW, OTC_VJP_IMPLICIT,
+};
 pub use plan::{
     otc_plan_apply_f32, otc_plan_apply_f64, otc_plan_apply_transpose_f32,
     otc_plan_apply_transpose_f64, otc_plan_barycentric_f32, otc_plan_barycentric_f64,

@@ -44,8 +44,24 @@ int main(void) {
           ((OTC_VERSION_MAJOR << 16) | (OTC_VERSION_MINOR << 8) | OTC_VERSION_PATCH));
     CHECK((otc_version() & 0xFF) == OTC_VERSION_PATCH);
 
+    CHECK(OTC_RESAMPLE_MULTINOMIAL == 0 && OTC_RESAMPLE_STRATIFIED == 1 &&
+          OTC_RESAMPLE_SYSTEMATIC == 2 && OTC_RESAMPLE_RESIDUAL == 3 && OTC_RESAMPLE_OPTIMAL == 4);
+    CHECK(OTC_TRIGGER_ESS == 0 && OTC_TRIGGER_ALWAYS == 1 && OTC_TRIGGER_NEVER == 2);
+    CHECK(OTC_VJP_FILTERFLOW == 0 && OTC_VJP_IMPLICIT == 1);
+    CHECK(sizeof(otc_rng) == 8);
+
     /* Struct layouts (64-bit targets). */
     if (sizeof(size_t) == 8) {
+        CHECK(sizeof(otc_ot_resample_config_f32) == 40);
+        CHECK(sizeof(otc_ot_resample_config_f64) == 56);
+        CHECK(sizeof(otc_pf_config_f32) == 64);
+        CHECK(sizeof(otc_pf_config_f64) == 80);
+        CHECK(offsetof(otc_pf_config_f32, ot) == 24);
+        CHECK(sizeof(otc_pf_state_f64) == 32);
+        CHECK(sizeof(otc_pf_report_f64) == 40);
+        CHECK(offsetof(otc_pf_report_f64, ess) == 32);
+        CHECK(sizeof(otc_vjp_config_f32) == 24);
+        CHECK(sizeof(otc_vjp_config_f64) == 32);
         CHECK(sizeof(otc_ot_problem_f32) == 72);
         CHECK(sizeof(otc_ot_problem_f64) == 72);
         CHECK(sizeof(otc_sinkhorn_config_f32) == 56);

@@ -270,3 +270,120 @@ pub fn dense_plan<T: Real>(problem: &Problem<'_, T>, eps: T, f: &[T], g: &[T]) -
         .unwrap_or_else(|e| panic!("dense plan failed: {e}"));
     p
 }
+
+/// Result of [`filterflow_dense`].
+pub struct FilterflowDense {
+    /// x̃ = T·x (filterflow's uncentred transport), N×d.
+    pub x: Vec<f64>,
+    /// The damped loop's source potential b (cost units of the normalised cloud).
+    pub b: Vec<f64>,
+    /// Row sums of T.
+    pub rows: Vec<f64>,
+}
+
+/// filterflow's OT resampling transcribed literally from `dpf-anchors.md` §1.2
+/// (dense N×N, f64, ½ cost, Jacobi ½-damped annealed iterations with scaling 0.75,
+/// tolerance 1e-3, 100 iterations, final step, column renormalisation, x̃ = T·x).
+/// `frozen_b` skips the loop and uses the given b (filterflow's stop-gradient
+/// potentials); `scale` replaces s·√D.
+pub fn filterflow_dense(
+    x: &[f64],
+    logw: &[f64],
+    d: usize,
+    eps: f64,
+    frozen_b: Option<&[f64]>,
+    scale: Option<f64>,
+) -> FilterflowDense {
+    let n = logw.len();
+    let nf = n as f64;
+    let lse = |v: &[f64]| {
+        let m = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        m + v.iter().map(|a| (a - m).exp()).sum::<f64>().ln()
+    };
+    let ell: Vec<f64> = {
+        let l = lse(logw);
+        logw.iter().map(|v| v - l).collect()
+    };
+    let mut z = vec![0.0; n * d];
+    let mut s = 0.0f64;
+    for k in 0..d {
+        let m = (0..n).map(|i| x[i * d + k]).sum::<f64>() / nf;
+        let v = (0..n).map(|i| (x[i * d + k] - m).powi(2)).sum::<f64>() / nf;
+        s = s.max(v.sqrt());
+        for i in 0..n {
+            z[i * d + k] = x[i * d + k] - m;
+        }
+    }
+    let sc = scale.unwrap_or(s * (d as f64).sqrt());
+    z.iter_mut().for_each(|v| *v /= sc);
+    let (lo, hi) = z
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let c = |i: usize, j: usize| {
+        0.5 * (0..d)
+            .map(|k| (z[i * d + k] - z[j * d + k]).powi(2))
+            .sum::<f64>()
+    };
+    let softmin = |e: f64, h: &[f64]| -> Vec<f64> {
+        (0..n)
+            .map(|i| -e * lse(&(0..n).map(|j| h[j] - c(i, j) / e).collect::<Vec<_>>()))
+            .collect()
+    };
+    let b = match frozen_b {
+        Some(b) => b.to_vec(),
+        None => {
+            let mut e = ((hi - lo) * (hi - lo)).max(eps);
+            let mut a = softmin(e, &ell);
+            let mut b = softmin(e, &vec![-nf.ln(); n]);
+            let (mut it, mut cont) = (0, true);
+            while it < 99 && cont {
+                let a2 = softmin(e, &(0..n).map(|j| ell[j] + b[j] / e).collect::<Vec<_>>());
+                let b2 = softmin(e, &(0..n).map(|i| -nf.ln() + a[i] / e).collect::<Vec<_>>());
+                let mut dd = 0.0f64;
+                for i in 0..n {
+                    dd = dd
+                        .max(((a[i] + a2[i]) / 2.0 - a[i]).abs())
+                        .max(((b[i] + b2[i]) / 2.0 - b[i]).abs());
+                    a[i] = (a[i] + a2[i]) / 2.0;
+                    b[i] = (b[i] + b2[i]) / 2.0;
+                }
+                let en = (e * 0.5625).max(eps);
+                cont = en < e || dd > 1e-3;
+                e = en;
+                it += 1;
+            }
+            b
+        }
+    };
+    let af = softmin(
+        eps,
+        &(0..n).map(|j| ell[j] + b[j] / eps).collect::<Vec<_>>(),
+    );
+    // The final b* of filterflow cancels in the column renormalisation; use 0.
+    let mut l = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..n {
+            l[i * n + j] = (af[i] - c(i, j)) / eps;
+        }
+    }
+    for j in 0..n {
+        let col = lse(&(0..n).map(|i| l[i * n + j]).collect::<Vec<_>>());
+        for i in 0..n {
+            l[i * n + j] += -col + nf.ln() + ell[j];
+        }
+    }
+    let mut out = vec![0.0; n * d];
+    let mut rows = vec![0.0; n];
+    for i in 0..n {
+        for j in 0..n {
+            let t = l[i * n + j].exp();
+            rows[i] += t;
+            for k in 0..d {
+                out[i * d + k] += t * x[j * d + k];
+            }
+        }
+    }
+    FilterflowDense { x: out, b, rows }
+}

@@ -1,0 +1,234 @@
+//! The particle-filter step: predict → weight → (maybe) resample, in caller memory.
+//!
+//! A particle set is N particles × D coordinates (row-major `x`, N·D values) with
+//! normalised log-weights `logw` (N values). One [`step`]:
+//! 1. **predict**: the transition callback reads the current particles and writes the
+//!    proposed ones (drawing its noise from the caller's RNG);
+//! 2. **weight**: the log-likelihood callback writes λ_i = log g(y | x_i) for each
+//!    proposed particle; the increment Δℓ = log Σ_i W_i·exp(λ_i) (W the carried
+//!    weights, see [`weights`](super::weights)) is added to the running total and the
+//!    weights become W_i·exp(λ_i)/exp(Δℓ);
+//! 3. **report**: ESS = 1/Σ W_i², the weighted mean and covariance of the weighted
+//!    particles (the filtering estimate, before any resampling);
+//! 4. **resample** if the trigger fires (ESS < threshold·N, always, or never) with a
+//!    classical scheme or OT; the weights are then uniform.
+//!
+//! A proposal other than the transition is expressed by folding
+//! log f − log q into the log-likelihood callback.
+//!
+//! On any error nothing changes: not the particles, weights, totals, mean, covariance,
+//! nor the RNG (its state is restored).
+
+use crate::error::Error;
+use crate::real::Real;
+
+use super::ot_resample::{check_inputs, fit, ot_workspace_len, split, OtConfig, OtReport};
+use super::resample::{gather, Scheme};
+use super::rng::RandomSource;
+use super::weights::{ess, log_sum_exp, moments};
+
+/// Which resampler a filter uses.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Resampler<T> {
+    /// A classical scheme (ancestor copies).
+    Classical(Scheme),
+    /// Optimal-transport resampling.
+    Optimal(OtConfig<T>),
+}
+
+/// When a filter resamples (decided after weighting).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Trigger<T> {
+    /// When ESS < threshold·N, threshold in [0, 1] (0.5 is the usual choice).
+    Ess(T),
+    /// Every step.
+    Always,
+    /// Never (sequential importance sampling).
+    Never,
+}
+
+/// Filter settings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FilterConfig<T> {
+    /// The resampler.
+    pub resampler: Resampler<T>,
+    /// When to resample.
+    pub trigger: Trigger<T>,
+}
+
+/// Running totals of a filter, updated by each successful [`step`].
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Totals<T> {
+    /// ℓ̂ = Σ Δℓ over the steps so far (log-likelihood estimate of the observations).
+    pub log_likelihood: T,
+    /// Steps taken.
+    pub steps: u64,
+    /// Steps that resampled.
+    pub resamples: u64,
+}
+
+/// What one step did.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepReport<T> {
+    /// Δℓ of this step.
+    pub log_likelihood_increment: T,
+    /// ℓ̂ after this step.
+    pub log_likelihood: T,
+    /// ESS after weighting, before resampling, in particles (1..N).
+    pub ess: T,
+    /// Whether the step resampled.
+    pub resampled: bool,
+    /// The OT resampler's report when it ran.
+    pub ot: Option<OtReport<T>>,
+}
+
+/// Workspace elements [`step`] needs: `N·(d + 1)` plus, with an OT resampler,
+/// [`ot_workspace_len`]`(N, d)` = `(2d + 5)·N̂` (N̂ = N rounded up to the kernel width).
+#[must_use]
+pub const fn filter_workspace_len(n: usize, d: usize, optimal: bool) -> usize {
+    let base = n.saturating_mul(d.saturating_add(1));
+    if optimal {
+        base.saturating_add(ot_workspace_len(n, d))
+    } else {
+        base
+    }
+}
+
+/// Uniform log-weights −log N (the state of a freshly drawn or resampled set).
+pub fn uniform_log_weights<T: Real>(logw: &mut [T]) {
+    let l = -T::from_usize(logw.len()).ln();
+    logw.fill(l);
+}
+
+impl<T: Real> FilterConfig<T> {
+    fn check(&self) -> Result<(), Error> {
+        if let Trigger::Ess(t) = self.trigger {
+            if !(t >= T::ZERO && t <= T::ONE) {
+                return Err(Error::InvalidParameter);
+            }
+        }
+        match self.resampler {
+            Resampler::Optimal(c) => c.check(),
+            Resampler::Classical(_) => Ok(()),
+        }
+    }
+}
+
+/// One filter step (see the module documentation).
+///
+/// - `x` (N·d, row-major) and `logw` (N): the particle set, updated in place.
+/// - `predict(x_prev, x_next, rng)`: writes N·d proposed coordinates.
+/// - `loglik(x, lambda)`: writes N log-likelihoods (−∞ allowed, not NaN or +∞).
+/// - `mean` (d) and `cov` (d·d row-major): weighted moments after weighting.
+/// - `ws`: [`filter_workspace_len`]`(N, d, optimal)` elements, contents ignored.
+///
+/// # Errors
+/// `EmptyInput` (N = 0, d = 0), `LengthMismatch` (`x`, `mean`, `cov`),
+/// `NonFiniteInput` (NaN/∞ particle, NaN/+∞ log-weight), `ZeroMass` (all log-weights
+/// −∞, or every particle got λ = −∞), `InvalidParameter` (threshold outside [0, 1], OT
+/// settings), `InvalidEpsilon`, `WorkspaceTooSmall`, whatever a callback returns,
+/// `NonFinite` (a callback wrote NaN/∞ coordinates or NaN/+∞ log-likelihoods, or OT
+/// overflowed). Nothing is changed on error (the RNG is restored).
+///
+/// # Panics
+/// Never (unless a callback panics).
+#[allow(clippy::too_many_arguments)]
+pub fn step<T, R, P, L>(
+    x: &mut [T],
+    logw: &mut [T],
+    d: usize,
+    cfg: &FilterConfig<T>,
+    totals: &mut Totals<T>,
+    rng: &mut R,
+    predict: P,
+    loglik: L,
+    mean: &mut [T],
+    cov: &mut [T],
+    ws: &mut [T],
+) -> Result<StepReport<T>, Error>
+where
+    T: Real,
+    R: RandomSource + Clone,
+    P: FnOnce(&[T], &mut [T], &mut R) -> Result<(), Error>,
+    L: FnOnce(&[T], &mut [T]) -> Result<(), Error>,
+{
+    let saved = rng.clone();
+    // The body runs in a closure so that every early error return restores the RNG.
+    let body = || -> Result<StepReport<T>, Error> {
+        let lse_prev = check_inputs(x, logw, d)?;
+        cfg.check()?;
+        let n = logw.len();
+        if mean.len() != d || Some(cov.len()) != d.checked_mul(d) {
+            return Err(Error::LengthMismatch);
+        }
+        let optimal = matches!(cfg.resampler, Resampler::Optimal(_));
+        if ws.len() < filter_workspace_len(n, d, optimal) {
+            return Err(Error::WorkspaceTooSmall);
+        }
+        let (xp, rest) = ws.split_at_mut(n * d);
+        let (lam, rest) = rest.split_at_mut(n);
+        // 1. predict.
+        predict(x, xp, rng)?;
+        if xp.iter().any(|v| !v.is_finite()) {
+            return Err(Error::NonFinite);
+        }
+        // 2. weight: lam ← ℓ_prev + λ, Δℓ = LSE, then normalise.
+        loglik(xp, lam)?;
+        for (l, &w) in lam.iter_mut().zip(logw.iter()) {
+            if l.is_nan() || *l == T::INFINITY {
+                return Err(Error::NonFinite);
+            }
+            *l += w - lse_prev;
+        }
+        let delta = log_sum_exp(lam)?;
+        for l in lam.iter_mut() {
+            *l -= delta;
+        }
+        // 3. ESS and the decision.
+        let ess_now = ess(lam);
+        let resample = match cfg.trigger {
+            Trigger::Ess(t) => ess_now < t * T::from_usize(n),
+            Trigger::Always => true,
+            Trigger::Never => false,
+        };
+        // 4. resample (the OT fit can fail, so it runs before anything is written).
+        let mut ot = None;
+        match cfg.resampler {
+            Resampler::Optimal(c) if resample => {
+                let (mut w, _) = split(rest, n, d)?;
+                let fitted = fit(xp, lam, d, T::ZERO, &c, &mut w)?;
+                moments(xp, lam, d, mean, cov);
+                super::ot_resample::transport(xp, lam, &fitted, &mut w, x);
+                ot = Some(fitted.report);
+            }
+            Resampler::Classical(s) if resample => {
+                moments(xp, lam, d, mean, cov);
+                gather(s, lam, rng, xp, d, x);
+            }
+            _ => {
+                moments(xp, lam, d, mean, cov);
+                x.copy_from_slice(xp);
+            }
+        }
+        if resample {
+            uniform_log_weights(logw);
+        } else {
+            logw.copy_from_slice(lam);
+        }
+        totals.log_likelihood += delta;
+        totals.steps += 1;
+        totals.resamples += u64::from(resample);
+        Ok(StepReport {
+            log_likelihood_increment: delta,
+            log_likelihood: totals.log_likelihood,
+            ess: ess_now,
+            resampled: resample,
+            ot,
+        })
+    };
+    let out = body();
+    if out.is_err() {
+        *rng = saved;
+    }
+    out
+}

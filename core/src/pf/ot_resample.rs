@@ -1,0 +1,464 @@
+//! Optimal-transport resampling (Corenflos, Thornton, Deligiannidis & Doucet 2021) as
+//! the authors' `filterflow` code runs it (`RegularisedTransform`), on the shared
+//! streaming kernel: O(N·D) memory, no N×N buffer.
+//!
+//! Given particles x_1..x_N ∈ ℝ^D with weights w, the map is x̃ = T·x with
+//! T = N·P^ε, P^ε the entropic OT plan between Σ_j w_j δ_{z_j} (sources) and
+//! (1/N) Σ_i δ_{z_i} (targets) in the normalised coordinates
+//! z_i = (x_i − m)/(s·√D), m the unweighted mean, s the largest per-coordinate
+//! population standard deviation (1 if it is 0), cost C_ij = ½‖z_i − z_j‖². After it
+//! every weight is 1/N.
+//!
+//! The Sinkhorn iteration (filterflow `sinkhorn.py`): potentials a (targets), b
+//! (sources) start at softmin_ε₀(log w), softmin_ε₀(−log N) with
+//! softmin_e(h)_i = −e·LSE_j(h_j − C_ij/e); each iteration computes both updates from
+//! the old pair (Jacobi), averages them with the old values (½-damping), and shrinks
+//! e ← max(e·scaling², ε). It stops when e has reached ε and the largest potential
+//! change is ≤ `tolerance` (cost units of the normalised cloud), or after
+//! `max_iterations − 1` iterations. One final step at ε gives a*; the transport is
+//! T_ij = N·w_j·exp((a*_i + g_j − C_ij)/ε) with g_j = softmin_ε(a*/ε)_j — filterflow's
+//! exact column renormalisation written in closed form (it cancels the final b*).
+//!
+//! Decisions on the quirks listed in the research note (`dpf-anchors.md` §1.2):
+//! - Q1 (`reduce_all` batch stop): there is no batch here; one cloud stops by its own
+//!   criterion.
+//! - Q2 (debiasing potentials a_x, b_y): not computed; the transport never uses them.
+//! - Q3 (NF's `min_min` typo): ε₀ is the squared extent max − min over all normalised
+//!   coordinates, as filterflow; a test pins ε₀ on a known cloud.
+//! - ε₀ below ε: filterflow would start below the target and jump up; we start at
+//!   max(extent², ε).
+//! - Centring (our change): x̃_i = m + Σ_j T_ij (x_j − m) instead of Σ_j T_ij x_j. Both
+//!   are equal when the rows of T sum to 1; ours is translation-equivariant when they
+//!   do so only to the solver's accuracy (row error δ moves filterflow's particle by
+//!   δ·x, ours by δ·(x − m)), and keeps the weighted mean exact: (1/N)Σ x̃_i = Σ w_j x_j.
+//!
+//! ε is dimensionless (it applies to the normalised cloud). Filterflow's scripts use
+//! 0.25–0.75, its README 0.5; the consistency theory asks for ε → 0 as N grows. We
+//! recommend ε = 0.5 for N ≤ 100 and smaller (≈ 1/log N) for larger N; smaller ε costs
+//! more annealing iterations (⌈log(ε/ε₀)/log(scaling²)⌉) and rows that sum to 1 less
+//! exactly in f32.
+
+use crate::error::Error;
+use crate::kernel::{padded, shifted, Clouds, Sum, Weighted, Write};
+use crate::ot::workspace::{load_points, take};
+use crate::real::Real;
+
+/// Settings of the OT resampler (filterflow's defaults except ε, which is required).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OtConfig<T> {
+    /// Target regularisation ε of the normalised cloud (dimensionless, > 0).
+    pub epsilon: T,
+    /// Annealing factor: e shrinks by `scaling²` per iteration; in (0, 1). Default 0.75.
+    pub scaling: T,
+    /// Stop when the largest potential change is at most this (≥ 0). Default 1e-3.
+    pub tolerance: T,
+    /// Iteration cap (filterflow's `max_iter`: at most `max_iterations − 1` damped
+    /// iterations, then the final step). Default 100.
+    pub max_iterations: u32,
+    /// 0 (default): normalise by s·√D computed from the cloud. > 0: use this value as
+    /// the divisor s·√D instead (freezes the normalisation, e.g. to compare a gradient
+    /// with finite differences or to keep ε fixed in physical units).
+    pub scale: T,
+}
+
+impl<T: Real> OtConfig<T> {
+    /// Filterflow's defaults with the given ε: scaling 0.75, tolerance 1e-3, 100
+    /// iterations, automatic scale.
+    #[must_use]
+    pub fn new(epsilon: T) -> Self {
+        Self {
+            epsilon,
+            scaling: T::from_f64(0.75),
+            tolerance: T::from_f64(1e-3),
+            max_iterations: 100,
+            scale: T::ZERO,
+        }
+    }
+
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        if !(self.epsilon.is_finite() && self.epsilon > T::ZERO) {
+            return Err(Error::InvalidEpsilon);
+        }
+        let ok = self.scaling > T::ZERO
+            && self.scaling < T::ONE
+            && self.tolerance >= T::ZERO
+            && self.tolerance.is_finite()
+            && self.scale >= T::ZERO
+            && self.scale.is_finite();
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::InvalidParameter)
+        }
+    }
+}
+
+/// What one OT resampling did.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OtReport<T> {
+    /// Damped iterations run, plus 1 for the final step.
+    pub iterations: u32,
+    /// ε₀ the annealing started from.
+    pub epsilon_start: T,
+    /// The divisor s·√D of the normalisation.
+    pub scale: T,
+    /// Largest potential change of the last damped iteration (0 if none ran).
+    pub change: T,
+}
+
+/// Workspace elements [`ot_resample`] needs: `(2d + 5)·N̂`, with N̂ = N rounded up to a
+/// multiple of the kernel width [`LANES`](crate::kernel::LANES) (16; 2 on 32-bit Arm).
+#[must_use]
+pub const fn ot_workspace_len(n: usize, d: usize) -> usize {
+    padded(n).saturating_mul(d.saturating_mul(2).saturating_add(5))
+}
+
+/// The pieces of the workspace (each a padded vector; zr and zc are d of them).
+pub(crate) struct OtWork<'a, T> {
+    /// Normalised particles, row-major (`zr[i·d + k]`; the kernel's targets); only the
+    /// first N·d entries are used.
+    pub zr: &'a mut [T],
+    /// The same particles chunk-major (see [`crate::kernel::chunk_major`]; the kernel's
+    /// sources and the weight channels of the transport), padded with copies of the
+    /// last particle.
+    pub zc: &'a mut [T],
+    /// Loop target potential a (cost units).
+    pub a: &'a mut [T],
+    /// Loop source potential b.
+    pub b: &'a mut [T],
+    /// a* after the final step.
+    pub fa: &'a mut [T],
+    /// Column-normalisation potential g.
+    pub g: &'a mut [T],
+    /// Scratch exponent vector for the kernel.
+    pub v: &'a mut [T],
+}
+
+/// Normalisation and potentials of a finished forward pass.
+#[derive(Clone, Copy)]
+pub(crate) struct Fitted<T> {
+    pub n: usize,
+    pub np: usize,
+    pub d: usize,
+    pub mean_lse: T,
+    pub scale: T,
+    pub eps: T,
+    pub report: OtReport<T>,
+}
+
+pub(crate) fn split<T>(
+    ws: &mut [T],
+    n: usize,
+    d: usize,
+) -> Result<(OtWork<'_, T>, &mut [T]), Error> {
+    let np = padded(n);
+    let mut rest = ws;
+    let work = OtWork {
+        zr: take(&mut rest, d.saturating_mul(np))?,
+        zc: take(&mut rest, d.saturating_mul(np))?,
+        a: take(&mut rest, np)?,
+        b: take(&mut rest, np)?,
+        fa: take(&mut rest, np)?,
+        g: take(&mut rest, np)?,
+        v: take(&mut rest, np)?,
+    };
+    Ok((work, rest))
+}
+
+/// The symmetric point-cloud cost source over the normalised particles: targets
+/// row-major `zr`, sources chunk-major `zc`.
+pub(crate) fn cloud<'a, T>(zr: &'a [T], zc: &'a [T], d: usize) -> Clouds<'a, T> {
+    Clouds {
+        tgt: zr,
+        src: zc,
+        dim: d,
+    }
+}
+
+/// The kernel's κ for the cost ½‖·‖² at regularisation `e` (base-2 kernel units).
+pub(crate) fn kappa<T: Real>(e: T) -> T {
+    T::HALF * T::LOG2_E / e
+}
+
+/// out_i = −e·LSE_j(h_j − ½‖z_i − z_j‖²/e) for the n real targets, with `h` given in
+/// kernel units (h·log₂e, −∞ on padding).
+pub(crate) fn softmin<T: Real>(cl: &Clouds<'_, T>, h: &[T], e: T, n: usize, out: &mut [T]) {
+    let kappa = kappa(e);
+    for (p, o) in out.iter_mut().enumerate().take(n) {
+        let mut s = Sum::new();
+        let sh = shifted(cl, p, T::ZERO, h, kappa, &mut s);
+        *o = -e * (sh + s.total().ln());
+    }
+}
+
+/// Checks the particle cloud and the log-weights; returns log Σ exp(logw).
+pub(crate) fn check_inputs<T: Real>(x: &[T], logw: &[T], d: usize) -> Result<T, Error> {
+    let n = logw.len();
+    if n == 0 || d == 0 {
+        return Err(Error::EmptyInput);
+    }
+    if n.checked_mul(d) != Some(x.len()) {
+        return Err(Error::LengthMismatch);
+    }
+    if x.iter().any(|v| !v.is_finite()) {
+        return Err(Error::NonFiniteInput);
+    }
+    super::weights::log_sum_exp(logw)
+}
+
+/// Runs the normalisation and the annealed Sinkhorn; leaves z, a, b, a*, g in `w`.
+/// Inputs are checked by the caller.
+pub(crate) fn fit<T: Real>(
+    x: &[T],
+    logw: &[T],
+    d: usize,
+    lse: T,
+    cfg: &OtConfig<T>,
+    w: &mut OtWork<'_, T>,
+) -> Result<Fitted<T>, Error> {
+    let n = logw.len();
+    let np = padded(n);
+    let nf = T::from_usize(n);
+    // (a) normalisation: unweighted mean, max population std, divisor s·√D.
+    let mut smax = T::ZERO;
+    w.zr.fill(T::ZERO);
+    for k in 0..d {
+        let col = x.iter().skip(k).step_by(d);
+        let mean = col.clone().fold(T::ZERO, |a, &v| a + v) / nf;
+        let var = col.fold(T::ZERO, |a, &v| a + (v - mean) * (v - mean)) / nf;
+        smax = smax.max_fast(var.sqrt());
+        let zk = w.zr.iter_mut().skip(k).step_by(d);
+        for (zi, &v) in zk.zip(x.iter().skip(k).step_by(d)) {
+            *zi = v - mean;
+        }
+    }
+    let scale = if cfg.scale > T::ZERO {
+        cfg.scale
+    } else if smax > T::ZERO {
+        smax * T::from_usize(d).sqrt()
+    } else {
+        T::from_usize(d).sqrt()
+    };
+    let (mut lo, mut hi) = (T::INFINITY, T::NEG_INFINITY);
+    let zr = w.zr.get_mut(..n * d).unwrap_or(&mut []);
+    for zi in zr.iter_mut() {
+        *zi = *zi / scale;
+        lo = lo.min_fast(*zi);
+        hi = hi.max_fast(*zi);
+    }
+    load_points(w.zc, zr, d, np);
+    let eps = cfg.epsilon;
+    let e0 = ((hi - lo) * (hi - lo)).max_fast(eps);
+    let cl = cloud(&*w.zr, &*w.zc, d);
+    let log_n = nf.ln();
+    let ell = |j: usize| logw.get(j).map_or(T::NEG_INFINITY, |&l| l - lse);
+    // Source exponents f(j) in natural units, stored in kernel units (× log₂e).
+    let fill = |v: &mut [T], f: &dyn Fn(usize) -> T| {
+        for (j, vj) in v.iter_mut().enumerate() {
+            *vj = if j < n {
+                f(j) * T::LOG2_E
+            } else {
+                T::NEG_INFINITY
+            };
+        }
+    };
+    // (c) initial potentials at ε₀.
+    let mut e = e0;
+    fill(w.v, &ell);
+    softmin(&cl, w.v, e, n, w.a);
+    fill(w.v, &|_| -log_n);
+    softmin(&cl, w.v, e, n, w.b);
+    let mut it = 0u32;
+    let mut change = T::ZERO;
+    let mut cont = true;
+    let (a, b) = (&mut *w.a, &mut *w.b);
+    while cont && it < cfg.max_iterations.saturating_sub(1) {
+        // Jacobi: a' from the old b into `fa`, b' from the old a into `g`.
+        fill(w.v, &|j| ell(j) + b.get(j).copied().unwrap_or(T::ZERO) / e);
+        softmin(&cl, w.v, e, n, w.fa);
+        fill(w.v, &|i| -log_n + a.get(i).copied().unwrap_or(T::ZERO) / e);
+        softmin(&cl, w.v, e, n, w.g);
+        change = T::ZERO;
+        for (old, new) in a
+            .iter_mut()
+            .zip(w.fa.iter())
+            .chain(b.iter_mut().zip(w.g.iter()))
+            .take(2 * np)
+        {
+            let avg = (*old + *new) * T::HALF;
+            change = change.max_fast((avg - *old).abs());
+            *old = avg;
+        }
+        if !change.is_finite() {
+            return Err(Error::NonFinite);
+        }
+        let e_next = (e * cfg.scaling * cfg.scaling).max_fast(eps);
+        cont = e_next < e || change > cfg.tolerance;
+        e = e_next;
+        it += 1;
+    }
+    // (d) the final step at ε, and the column-normalisation potential g.
+    fill(w.v, &|j| {
+        ell(j) + b.get(j).copied().unwrap_or(T::ZERO) / eps
+    });
+    softmin(&cl, w.v, eps, n, w.fa);
+    fill(w.v, &|i| w.fa.get(i).copied().unwrap_or(T::ZERO) / eps);
+    softmin(&cl, w.v, eps, n, w.g);
+    if w.fa
+        .iter()
+        .chain(w.g.iter())
+        .take(n)
+        .any(|v| !v.is_finite())
+        || w.g.iter().take(n).any(|v| !v.is_finite())
+    {
+        return Err(Error::NonFinite);
+    }
+    Ok(Fitted {
+        n,
+        np,
+        d,
+        mean_lse: lse,
+        scale,
+        eps,
+        report: OtReport {
+            iterations: it + 1,
+            epsilon_start: e0,
+            scale,
+            change,
+        },
+    })
+}
+
+/// Fills `v` with the source exponents in kernel units, G_j·log₂e with
+/// G_j = ℓ_j + g_j/ε (−∞ on padding), so that
+/// P_ij = exp(a*_i/ε + G_j − ½‖z_i − z_j‖²/ε) = T_ij / N.
+pub(crate) fn source_exponents<T: Real>(logw: &[T], fit: &Fitted<T>, g: &[T], v: &mut [T]) {
+    for (j, vj) in v.iter_mut().enumerate() {
+        *vj = match (logw.get(j), g.get(j)) {
+            (Some(&l), Some(&gj)) if j < fit.n => (l - fit.mean_lse + gj / fit.eps) * T::LOG2_E,
+            _ => T::NEG_INFINITY,
+        };
+    }
+}
+
+/// Row exponent of target i in kernel units: a*_i·log₂e/ε.
+pub(crate) fn row_exponent<T: Real>(fa: &[T], fit: &Fitted<T>, i: usize) -> T {
+    fa.get(i).copied().unwrap_or(T::ZERO) * T::LOG2_E / fit.eps
+}
+
+/// Applies the fitted transport: x̃_i = m + S·N·Σ_j P_ij z_j (x̃: N×d row-major).
+pub(crate) fn transport<T: Real>(
+    x: &[T],
+    logw: &[T],
+    fit: &Fitted<T>,
+    w: &mut OtWork<'_, T>,
+    out: &mut [T],
+) {
+    let (n, d) = (fit.n, fit.d);
+    let nf = T::from_usize(n);
+    source_exponents(logw, fit, w.g, w.v);
+    let cl = cloud(&*w.zr, &*w.zc, d);
+    let kappa = kappa(fit.eps);
+    for (i, oi) in out.chunks_exact_mut(d).enumerate().take(n) {
+        let u = row_exponent(w.fa, fit, i);
+        // The output row is the reducer's accumulator (one channel per coordinate).
+        let mut red = Weighted {
+            w: &*w.zc,
+            out: oi,
+            sum: Sum::new(),
+        };
+        let sh = shifted(&cl, i, u, w.v, kappa, &mut red);
+        let f = fit.scale * nf * sh.exp();
+        for o in oi.iter_mut() {
+            *o *= f;
+        }
+    }
+    // Add the mean back, coordinate by coordinate (O(N·d)).
+    for k in 0..d {
+        let mean = x.iter().skip(k).step_by(d).fold(T::ZERO, |a, &v| a + v) / nf;
+        for o in out.iter_mut().skip(k).step_by(d) {
+            *o += mean;
+        }
+    }
+}
+
+/// OT resampling: writes x̃ (N×d row-major) to `x_out`; the new weights are uniform
+/// (log-weight −log N, the caller sets them).
+///
+/// `x`: N×d particles, row-major. `logw`: N log-weights (need not be normalised; −∞
+/// allowed). `ws`: at least [`ot_workspace_len`]`(N, d)` elements, contents ignored.
+///
+/// Cost: (2·iterations + 2)·N² kernel evaluations plus N·d² for the transport, where
+/// iterations ≤ `max_iterations − 1`.
+///
+/// # Errors
+/// `EmptyInput` (N = 0 or d = 0), `LengthMismatch` (`x` or `x_out` not N·d),
+/// `NonFiniteInput` (NaN/∞ coordinate, NaN or +∞ log-weight), `ZeroMass` (all
+/// log-weights −∞), `InvalidEpsilon`, `InvalidParameter` (scaling ∉ (0, 1), tolerance
+/// < 0, scale < 0 or not finite), `WorkspaceTooSmall`, `NonFinite` (overflow). Nothing
+/// is written to `x_out` on error.
+///
+/// # Panics
+/// Never.
+pub fn ot_resample<T: Real>(
+    x: &[T],
+    logw: &[T],
+    d: usize,
+    cfg: &OtConfig<T>,
+    x_out: &mut [T],
+    ws: &mut [T],
+) -> Result<OtReport<T>, Error> {
+    let lse = check_inputs(x, logw, d)?;
+    cfg.check()?;
+    if x_out.len() != x.len() {
+        return Err(Error::LengthMismatch);
+    }
+    let (mut w, _) = split(ws, logw.len(), d)?;
+    let fit = fit(x, logw, d, lse, cfg, &mut w)?;
+    transport(x, logw, &fit, &mut w, x_out);
+    Ok(fit.report)
+}
+
+/// The dense transport matrix T (N×N row-major, rows = new particles, columns = old)
+/// of [`ot_resample`], for inspection and tests: Σ_i T_ij = N·w_j up to rounding,
+/// Σ_j T_ij ≈ 1 to the solver's accuracy, x̃ = m + T·(x − m). Needs N² extra memory
+/// (`t_out`), which the resampler itself never does.
+///
+/// # Errors
+/// As [`ot_resample`], with `LengthMismatch` for `t_out.len() != N²`.
+///
+/// # Panics
+/// Never.
+pub fn ot_transport_matrix<T: Real>(
+    x: &[T],
+    logw: &[T],
+    d: usize,
+    cfg: &OtConfig<T>,
+    t_out: &mut [T],
+    ws: &mut [T],
+) -> Result<OtReport<T>, Error> {
+    let lse = check_inputs(x, logw, d)?;
+    cfg.check()?;
+    let n = logw.len();
+    if n.checked_mul(n) != Some(t_out.len()) {
+        return Err(Error::LengthMismatch);
+    }
+    let (mut w, _) = split(ws, n, d)?;
+    let fit = fit(x, logw, d, lse, cfg, &mut w)?;
+    source_exponents(logw, &fit, w.g, w.v);
+    let cl = cloud(&*w.zr, &*w.zc, d);
+    let kappa = kappa(fit.eps);
+    let nf = T::from_usize(n);
+    for (i, row) in t_out.chunks_exact_mut(n).enumerate() {
+        let u = row_exponent(w.fa, &fit, i);
+        let mut red = Write { row: &mut *row };
+        // `Write` keeps the last pass: with a second (shifted) pass the row holds
+        // terms scaled by e^−σ.
+        let sh = shifted(&cl, i, u, w.v, kappa, &mut red);
+        let f = nf * sh.exp();
+        for t in row.iter_mut() {
+            *t *= f;
+        }
+    }
+    Ok(fit.report)
+}

@@ -1,0 +1,67 @@
+//! Explicit randomness: the caller owns and seeds every random stream.
+//!
+//! The filter and the random resamplers take any [`RandomSource`] (a source of
+//! uniform 64-bit words). [`SplitMix64`] is the one shipped: a counter-based generator
+//! (Steele, Lea & Flood 2014) whose whole state is one `u64`, so a C caller can store
+//! it in a struct, copy it to fork a stream, and reproduce a run bit for bit.
+
+use crate::real::Real;
+
+/// A source of independent uniform 64-bit words; uniforms and normals derive from it.
+pub trait RandomSource {
+    /// The next uniform 64-bit word.
+    fn next_u64(&mut self) -> u64;
+
+    /// A uniform draw in [0, 1) (53 random bits, rounded to `T`; never 1).
+    fn uniform<T: Real>(&mut self) -> T {
+        // 2^-53: the spacing of f64 in [0.5, 1).
+        let u = (self.next_u64() >> 11) as f64 * (1.0 / 9_007_199_254_740_992.0);
+        let t = T::from_f64(u);
+        if t < T::ONE {
+            t
+        } else {
+            // f32 rounds values above 1 − 2^-25 up to 1: take the largest float below 1.
+            T::ONE - T::EPSILON * T::HALF
+        }
+    }
+
+    /// A standard normal draw (Marsaglia's polar method: needs only `ln` and `sqrt`;
+    /// 1.27 pairs of uniforms per draw on average, the second normal is discarded so
+    /// that the state stays one word).
+    fn normal<T: Real>(&mut self) -> T {
+        let two = T::ONE + T::ONE;
+        loop {
+            let u = two * self.uniform::<T>() - T::ONE;
+            let v = two * self.uniform::<T>() - T::ONE;
+            let s = u * u + v * v;
+            if s > T::ZERO && s < T::ONE {
+                return u * (-two * s.ln() / s).sqrt();
+            }
+        }
+    }
+}
+
+/// SplitMix64: state `s`; each draw adds the golden-ratio increment and mixes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SplitMix64 {
+    /// The whole state (any value is valid).
+    pub state: u64,
+}
+
+impl SplitMix64 {
+    /// A generator seeded with `seed`.
+    #[must_use]
+    pub const fn new(seed: u64) -> Self {
+        Self { state: seed }
+    }
+}
+
+impl RandomSource for SplitMix64 {
+    fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}

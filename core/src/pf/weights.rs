@@ -1,0 +1,93 @@
+//! Log-weights: normalisation, effective sample size and the log-likelihood increment.
+//!
+//! Convention: a particle set carries **normalised** log-weights ℓ_i (Σ exp ℓ_i = 1);
+//! −∞ is a valid log-weight (a dead particle). The log-likelihood increment of a step
+//! whose per-particle log-likelihoods are λ_i is
+//!
+//! ```text
+//! Δℓ = log Σ_i exp(ℓ_i + λ_i)
+//! ```
+//!
+//! with the weights *before* the step — uniform (ℓ_i = −log N) right after a
+//! resampling, the carried weights otherwise. This one formula is right with and
+//! without resampling at every step (the bookkeeping `particles` uses; the pitfall of
+//! LowLevelParticleFilters.jl #134 was to use the mean of the new weights without the
+//! carried ones).
+
+use crate::error::Error;
+use crate::real::Real;
+use crate::sum::Compensated;
+
+/// log Σ exp(v_i) with the maximum shifted out (compensated sum of the exponentials).
+///
+/// # Errors
+/// `NonFiniteInput` if an entry is NaN or +∞; `ZeroMass` if every entry is −∞ (or
+/// the slice is empty).
+pub fn log_sum_exp<T: Real>(v: &[T]) -> Result<T, Error> {
+    let mut mx = T::NEG_INFINITY;
+    for &x in v {
+        if x.is_nan() || x == T::INFINITY {
+            return Err(Error::NonFiniteInput);
+        }
+        mx = mx.max_fast(x);
+    }
+    if mx == T::NEG_INFINITY {
+        return Err(Error::ZeroMass);
+    }
+    let mut s = Compensated::new();
+    for &x in v {
+        s.add((x - mx).exp());
+    }
+    Ok(mx + s.value().ln())
+}
+
+/// Normalises log-weights in place (subtracts their log-sum-exp) and returns that
+/// log-sum-exp (the log of the total unnormalised weight).
+///
+/// # Errors
+/// As [`log_sum_exp`]; on error `logw` is unchanged.
+pub fn normalise<T: Real>(logw: &mut [T]) -> Result<T, Error> {
+    let lse = log_sum_exp(logw)?;
+    for l in logw.iter_mut() {
+        *l -= lse;
+    }
+    Ok(lse)
+}
+
+/// Effective sample size 1/Σ W_i² of normalised log-weights, in [1, N] (in particles).
+///
+/// Computed as exp(−log Σ exp(2ℓ_i)); the input is assumed normalised (no check).
+#[must_use]
+pub fn ess<T: Real>(logw: &[T]) -> T {
+    let mut s = Compensated::new();
+    for &l in logw {
+        s.add((l + l).exp());
+    }
+    T::ONE / s.value()
+}
+
+/// Weighted mean (length d) and covariance (d×d row-major, Σ W_i (x_i − μ)(x_i − μ)ᵀ,
+/// the weighted population covariance) of particles `x` (N×d row-major) under
+/// normalised log-weights.
+///
+/// Lengths are the caller's responsibility (checked by the public entry points).
+pub(crate) fn moments<T: Real>(x: &[T], logw: &[T], d: usize, mean: &mut [T], cov: &mut [T]) {
+    mean.fill(T::ZERO);
+    cov.fill(T::ZERO);
+    for (xi, &l) in x.chunks_exact(d).zip(logw) {
+        let w = l.exp();
+        for (m, &v) in mean.iter_mut().zip(xi) {
+            *m += w * v;
+        }
+    }
+    for (xi, &l) in x.chunks_exact(d).zip(logw) {
+        let w = l.exp();
+        for (r, row) in cov.chunks_exact_mut(d).enumerate() {
+            let dr =
+                xi.get(r).copied().unwrap_or(T::ZERO) - mean.get(r).copied().unwrap_or(T::ZERO);
+            for ((c, &xc), &mc) in row.iter_mut().zip(xi).zip(mean.iter()) {
+                *c += w * dr * (xc - mc);
+            }
+        }
+    }
+}

@@ -1,0 +1,937 @@
+//! Particle filtering: the random stream, classical and OT resampling, the OT VJP and
+//! the filter step, each a generic implementation with one exported wrapper per
+//! precision.
+
+use core::ffi::c_void;
+
+use otcore::pf::weights::{ess, normalise};
+use otcore::pf::{
+    ancestors, filter_workspace_len, ot_resample, ot_resample_vjp, ot_workspace_len, step,
+    uniform_log_weights, vjp_workspace_len, RandomSource, Resampler, SplitMix64,
+};
+use otcore::{Error, Real};
+
+use crate::args::{check_sized, disjoint, read_sized, workspace, zeroed, Array, Checked};
+use crate::boundary::run;
+use crate::pf_types::{
+    otc_ot_resample_config, otc_ot_resample_report, otc_pf_config, otc_pf_report, otc_pf_state,
+    otc_rng, otc_vjp_config, OTC_RESAMPLE_MULTINOMIAL, OTC_RESAMPLE_OPTIMAL, OTC_RESAMPLE_RESIDUAL,
+    OTC_RESAMPLE_STRATIFIED, OTC_RESAMPLE_SYSTEMATIC,
+};
+use crate::status::otc_status;
+
+impl RandomSource for otc_rng {
+    fn next_u64(&mut self) -> u64 {
+        let mut s = SplitMix64::new(self.state);
+        let v = s.next_u64();
+        self.state = s.state;
+        v
+    }
+}
+
+/// Transition callback, `float` version: reads the N×d particles `x_prev` (row-major)
+/// and writes the N×d proposed particles to `x_next`, drawing noise from `rng` (e.g.
+/// with `otc_rng_normal_f32`). Returns 0 on success; anything else aborts the step
+/// with `OTC_STATUS_CALLBACK_FAILED` and nothing changed.
+pub type otc_pf_predict_f32 = Option<
+    unsafe extern "C" fn(
+        user: *mut c_void,
+        n: usize,
+        d: usize,
+        x_prev: *const f32,
+        x_next: *mut f32,
+        rng: *mut otc_rng,
+    ) -> i32,
+>;
+
+/// Transition callback, `double` version (see `otc_pf_predict_f32`).
+pub type otc_pf_predict_f64 = Option<
+    unsafe extern "C" fn(
+        user: *mut c_void,
+        n: usize,
+        d: usize,
+        x_prev: *const f64,
+        x_next: *mut f64,
+        rng: *mut otc_rng,
+    ) -> i32,
+>;
+
+/// Log-likelihood callback, `float` version: for the N×d particles `x` writes
+/// `loglik[i]` = log g(y | x_i) in nats (−∞ allowed; NaN or +∞ make the step fail
+/// with `OTC_STATUS_NON_FINITE`). Fold log f − log q in here for a proposal other
+/// than the transition. Returns 0 on success, anything else aborts the step with
+/// `OTC_STATUS_CALLBACK_FAILED`.
+pub type otc_pf_loglik_f32 = Option<
+    unsafe extern "C" fn(
+        user: *mut c_void,
+        n: usize,
+        d: usize,
+        x: *const f32,
+        loglik: *mut f32,
+    ) -> i32,
+>;
+
+/// Log-likelihood callback, `double` version (see `otc_pf_loglik_f32`).
+pub type otc_pf_loglik_f64 = Option<
+    unsafe extern "C" fn(
+        user: *mut c_void,
+        n: usize,
+        d: usize,
+        x: *const f64,
+        loglik: *mut f64,
+    ) -> i32,
+>;
+
+type Predict<T> =
+    Option<unsafe extern "C" fn(*mut c_void, usize, usize, *const T, *mut T, *mut otc_rng) -> i32>;
+type Loglik<T> = Option<unsafe extern "C" fn(*mut c_void, usize, usize, *const T, *mut T) -> i32>;
+
+/// Bytes of `count` elements of `T`, or `LengthMismatch` on overflow.
+fn bytes_of<T>(count: usize) -> Checked<usize> {
+    match count {
+        usize::MAX => None,
+        len => len.checked_mul(size_of::<T>()),
+    }
+    .ok_or(otc_status::LengthMismatch)
+}
+
+/// Writes a size to `out`.
+fn write_size(out: *mut usize, bytes: Checked<usize>) -> i32 {
+    run(|| {
+        let out = Array::output(out, 1)?;
+        let b = bytes?;
+        // SAFETY: checked non-NULL and aligned; writable by the caller's contract.
+        unsafe { out.fill(b) };
+        Ok(otc_status::Ok)
+    })
+}
+
+/// `n·d` with overflow as `LengthMismatch`.
+fn cells(n: usize, d: usize) -> Checked<usize> {
+    n.checked_mul(d).ok_or(otc_status::LengthMismatch)
+}
+
+unsafe fn rng_fill<T: Real>(rng: *mut otc_rng, out: *mut T, len: usize, normal: bool) -> i32 {
+    run(|| {
+        let r = Array::output(rng, 1)?;
+        let o = Array::output(out, len)?;
+        disjoint(&[r.span(), o.span()])?;
+        // SAFETY: checked non-NULL, aligned, disjoint; valid by the caller's contract.
+        let (r, o) = unsafe { (&mut r.slice_mut()[0], o.slice_mut()) };
+        for v in o.iter_mut() {
+            *v = if normal { r.normal() } else { r.uniform() };
+        }
+        Ok(otc_status::Ok)
+    })
+}
+
+unsafe fn normalise_impl<T: Real>(logw: *mut T, n: usize, out_lse: *mut T, out_ess: *mut T) -> i32 {
+    run(|| {
+        let (l, o, e) = (
+            Array::output(logw, n)?,
+            Array::output(out_lse, 1)?,
+            Array::output(out_ess, 1)?,
+        );
+        disjoint(&[l.span(), o.span(), e.span()])?;
+        if n == 0 {
+            return Err(otc_status::EmptyInput);
+        }
+        // SAFETY: checked non-NULL, aligned, disjoint; valid by the caller's contract.
+        let ls = unsafe { l.slice_mut() };
+        let lse = normalise(ls)?;
+        // SAFETY: as above.
+        unsafe {
+            o.fill(lse);
+            e.fill(ess(ls));
+        }
+        Ok(otc_status::Ok)
+    })
+}
+
+unsafe fn config_default<S: Copy>(out: *mut S, value: S) -> i32 {
+    run(|| {
+        let out = Array::output(out, 1)?;
+        // SAFETY: checked non-NULL and aligned; writable by the caller's contract.
+        unsafe { out.fill(value) };
+        Ok(otc_status::Ok)
+    })
+}
+
+unsafe fn resample_ancestors<T: Real>(
+    resampler: i32,
+    logw: *const T,
+    n: usize,
+    rng: *mut otc_rng,
+    out: *mut usize,
+) -> i32 {
+    run(|| {
+        let scheme = match resampler {
+            OTC_RESAMPLE_MULTINOMIAL => otcore::pf::Scheme::Multinomial,
+            OTC_RESAMPLE_STRATIFIED => otcore::pf::Scheme::Stratified,
+            OTC_RESAMPLE_SYSTEMATIC => otcore::pf::Scheme::Systematic,
+            OTC_RESAMPLE_RESIDUAL => otcore::pf::Scheme::Residual,
+            _ => return Err(otc_status::InvalidParameter),
+        };
+        let (l, r, o) = (
+            Array::input(logw, n)?,
+            Array::output(rng, 1)?,
+            Array::output(out, n)?,
+        );
+        disjoint(&[l.span(), r.span(), o.span()])?;
+        // SAFETY: checked non-NULL, aligned, disjoint; valid by the caller's contract.
+        let (l, r, o) = unsafe { (l.slice(), &mut r.slice_mut()[0], o.slice_mut()) };
+        ancestors(scheme, l, r, o)?;
+        Ok(otc_status::Ok)
+    })
+}
+
+unsafe fn init<T: Real>(logw: *mut T, n: usize, state: *mut otc_pf_state<T>) -> i32 {
+    run(|| {
+        // SAFETY: the caller's contract (NULL checked).
+        unsafe { check_sized(state)? };
+        if n == 0 {
+            return Err(otc_status::EmptyInput);
+        }
+        let (l, s) = (Array::output(logw, n)?, Array::output(state, 1)?);
+        disjoint(&[l.span(), s.span()])?;
+        // SAFETY: checked non-NULL, aligned, disjoint; valid by the caller's contract.
+        unsafe {
+            uniform_log_weights(l.slice_mut());
+            s.fill(otc_pf_state::from_core(&otcore::pf::Totals::default()));
+        }
+        Ok(otc_status::Ok)
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn ot_resample_impl<T: Real>(
+    config: *const otc_ot_resample_config<T>,
+    x: *const T,
+    logw: *const T,
+    n: usize,
+    d: usize,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    x_out: *mut T,
+    report: *mut otc_ot_resample_report<T>,
+) -> i32 {
+    run(|| {
+        // SAFETY: the caller's contract (NULL checked).
+        let cfg = unsafe { read_sized(config)? }.to_core()?;
+        // SAFETY: as above.
+        unsafe { check_sized(report)? };
+        let len = cells(n, d)?;
+        let (xa, la) = (Array::input(x, len)?, Array::input(logw, n)?);
+        let ws = workspace::<T>(ws, ws_bytes, ot_workspace_len(n, d))?;
+        let (xo, rep) = (Array::output(x_out, len)?, Array::output(report, 1)?);
+        disjoint(&[xa.span(), la.span(), ws.span(), xo.span(), rep.span()])?;
+        // SAFETY: every array is non-NULL, aligned, valid by the caller's contract and
+        // disjoint from the written ones.
+        let (xs, ls, xo_s, wss) = unsafe { (xa.slice(), la.slice(), xo.slice_mut(), zeroed(ws)) };
+        let r = ot_resample(xs, ls, d, &cfg, xo_s, wss)?;
+        // SAFETY: as above.
+        unsafe { rep.fill(otc_ot_resample_report::from_core(&r)) };
+        Ok(otc_status::Ok)
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn vjp_impl<T: Real>(
+    config: *const otc_ot_resample_config<T>,
+    vjp: *const otc_vjp_config<T>,
+    x: *const T,
+    logw: *const T,
+    n: usize,
+    d: usize,
+    ybar: *const T,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    dx: *mut T,
+    dlogw: *mut T,
+) -> i32 {
+    run(|| {
+        // SAFETY: the caller's contract (NULL checked).
+        let cfg = unsafe { read_sized(config)? }.to_core()?;
+        // SAFETY: as above.
+        let v = unsafe { read_sized(vjp)? }.to_core()?;
+        let len = cells(n, d)?;
+        let (xa, la, ya) = (
+            Array::input(x, len)?,
+            Array::input(logw, n)?,
+            Array::input(ybar, len)?,
+        );
+        let ws = workspace::<T>(ws, ws_bytes, vjp_workspace_len(n, d))?;
+        let (dxa, dla) = (Array::output(dx, len)?, Array::output(dlogw, n)?);
+        disjoint(&[
+            xa.span(),
+            la.span(),
+            ya.span(),
+            ws.span(),
+            dxa.span(),
+            dla.span(),
+        ])?;
+        // SAFETY: every array is non-NULL, aligned, valid by the caller's contract and
+        // disjoint from the written ones.
+        let (xs, ls, ys, dxs, dls, wss) = unsafe {
+            (
+                xa.slice(),
+                la.slice(),
+                ya.slice(),
+                dxa.slice_mut(),
+                dla.slice_mut(),
+                zeroed(ws),
+            )
+        };
+        let r = ot_resample_vjp(xs, ls, d, &cfg, &v, ys, dxs, dls, wss)?;
+        let _ = r;
+        Ok(otc_status::Ok)
+    })
+}
+
+fn pf_workspace_len(n: usize, d: usize, resampler: i32) -> Checked<usize> {
+    if !(OTC_RESAMPLE_MULTINOMIAL..=OTC_RESAMPLE_OPTIMAL).contains(&resampler) {
+        return Err(otc_status::InvalidParameter);
+    }
+    Ok(filter_workspace_len(
+        n,
+        d,
+        resampler == OTC_RESAMPLE_OPTIMAL,
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn step_impl<T: Real>(
+    config: *const otc_pf_config<T>,
+    predict: Predict<T>,
+    loglik: Loglik<T>,
+    user: *mut c_void,
+    n: usize,
+    d: usize,
+    rng: *mut otc_rng,
+    x: *mut T,
+    logw: *mut T,
+    state: *mut otc_pf_state<T>,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    mean: *mut T,
+    cov: *mut T,
+    report: *mut otc_pf_report<T>,
+) -> i32 {
+    run(|| {
+        // SAFETY: the caller's contract (NULL checked).
+        let cfg = unsafe { read_sized(config)? }.to_core()?;
+        // SAFETY: as above.
+        let st = unsafe { read_sized(state)? };
+        // SAFETY: as above.
+        unsafe { check_sized(report)? };
+        let (predict, loglik) = match (predict, loglik) {
+            (Some(p), Some(l)) => (p, l),
+            _ => return Err(otc_status::NullPointer),
+        };
+        let len = cells(n, d)?;
+        let optimal = matches!(cfg.resampler, Resampler::Optimal(_));
+        let ra = Array::output(rng, 1)?;
+        let (xa, la) = (Array::output(x, len)?, Array::output(logw, n)?);
+        let sa = Array::output(state, 1)?;
+        let ws = workspace::<T>(ws, ws_bytes, filter_workspace_len(n, d, optimal))?;
+        let (ma, ca) = (Array::output(mean, d)?, Array::output(cov, cells(d, d)?)?);
+        let rep = Array::output(report, 1)?;
+        disjoint(&[
+            ra.span(),
+            xa.span(),
+            la.span(),
+            sa.span(),
+            ws.span(),
+            ma.span(),
+            ca.span(),
+            rep.span(),
+        ])?;
+        // SAFETY: every array is non-NULL, aligned, valid by the caller's contract and
+        // disjoint from the others.
+        let (r, xs, ls, ms, cs, wss) = unsafe {
+            (
+                &mut ra.slice_mut()[0],
+                xa.slice_mut(),
+                la.slice_mut(),
+                ma.slice_mut(),
+                ca.slice_mut(),
+                zeroed(ws),
+            )
+        };
+        let mut totals = st.to_core();
+        let pred = |prev: &[T], next: &mut [T], rng: &mut otc_rng| {
+            // SAFETY: prev/next are N·d arrays owned by this call; the callback's
+            // contract (stated in the header) is to read/write exactly those.
+            let s = unsafe { predict(user, n, d, prev.as_ptr(), next.as_mut_ptr(), rng) };
+            if s == 0 {
+                Ok(())
+            } else {
+                Err(Error::CallbackFailed)
+            }
+        };
+        let lik = |xs: &[T], out: &mut [T]| {
+            // SAFETY: as above, N·d particles and N outputs.
+            let s = unsafe { loglik(user, n, d, xs.as_ptr(), out.as_mut_ptr()) };
+            if s == 0 {
+                Ok(())
+            } else {
+                Err(Error::CallbackFailed)
+            }
+        };
+        let rp = step(xs, ls, d, &cfg, &mut totals, r, pred, lik, ms, cs, wss)?;
+        // SAFETY: as above.
+        unsafe {
+            sa.fill(otc_pf_state::from_core(&totals));
+            rep.fill(otc_pf_report::from_core(&rp));
+        }
+        Ok(otc_status::Ok)
+    })
+}
+
+/// Seeds a random stream: `rng->state = seed` (any value is valid).
+///
+/// Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`.
+///
+/// # Safety
+/// `rng` must be NULL or point to a writable `otc_rng`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_rng_seed(rng: *mut otc_rng, seed: u64) -> i32 {
+    run(|| {
+        let r = Array::output(rng, 1)?;
+        // SAFETY: checked non-NULL and aligned; writable by the caller's contract.
+        unsafe { r.fill(otc_rng { state: seed }) };
+        Ok(otc_status::Ok)
+    })
+}
+
+/// Fills `out[0..len]` with uniform draws in [0, 1) (53 random bits each, rounded to
+/// float, never 1) and advances the stream.
+///
+/// Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+/// `OTC_STATUS_INVALID_PARAMETER` (`out` overlaps `rng`).
+///
+/// # Safety
+/// `rng` must be NULL or valid for reads and writes; `out` NULL or writable for `len`
+/// elements.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_rng_uniform_f32(rng: *mut otc_rng, out: *mut f32, len: usize) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe { rng_fill(rng, out, len, false) }
+}
+
+/// The `double` version of `otc_rng_uniform_f32`.
+///
+/// # Safety
+/// As `otc_rng_uniform_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_rng_uniform_f64(rng: *mut otc_rng, out: *mut f64, len: usize) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe { rng_fill(rng, out, len, false) }
+}
+
+/// Fills `out[0..len]` with standard normal draws (Marsaglia's polar method) and
+/// advances the stream. Statuses as `otc_rng_uniform_f32`.
+///
+/// # Safety
+/// As `otc_rng_uniform_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_rng_normal_f32(rng: *mut otc_rng, out: *mut f32, len: usize) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe { rng_fill(rng, out, len, true) }
+}
+
+/// The `double` version of `otc_rng_normal_f32`.
+///
+/// # Safety
+/// As `otc_rng_uniform_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_rng_normal_f64(rng: *mut otc_rng, out: *mut f64, len: usize) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe { rng_fill(rng, out, len, true) }
+}
+
+/// Normalises log-weights in place (subtracts their log-sum-exp) and writes that
+/// log-sum-exp (the log of the total weight, nats) to `*out_log_sum` and the effective
+/// sample size 1/Σ W_i² (particles, 1..n) to `*out_ess`. −∞ entries (dead particles)
+/// stay −∞.
+///
+/// Returns `OTC_STATUS_OK`; nothing written: `OTC_STATUS_NULL_POINTER`,
+/// `OTC_STATUS_MISALIGNED`, `OTC_STATUS_INVALID_PARAMETER` (overlap),
+/// `OTC_STATUS_EMPTY_INPUT` (n = 0), `OTC_STATUS_NON_FINITE_INPUT` (NaN or +∞),
+/// `OTC_STATUS_ZERO_MASS` (all −∞).
+///
+/// # Safety
+/// `logw` readable and writable for n elements; the outputs writable (NULL checked).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_log_weights_normalise_f32(
+    logw: *mut f32,
+    n: usize,
+    out_log_sum: *mut f32,
+    out_ess: *mut f32,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe { normalise_impl(logw, n, out_log_sum, out_ess) }
+}
+
+/// The `double` version of `otc_log_weights_normalise_f32`.
+///
+/// # Safety
+/// As `otc_log_weights_normalise_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_log_weights_normalise_f64(
+    logw: *mut f64,
+    n: usize,
+    out_log_sum: *mut f64,
+    out_ess: *mut f64,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe { normalise_impl(logw, n, out_log_sum, out_ess) }
+}
+
+/// Draws N ancestor indices (ascending, except residual) from log-weights `logw[0..n]`
+/// (any finite offset; −∞ = dead particle, never drawn) with a classical scheme
+/// (`OTC_RESAMPLE_MULTINOMIAL`, `_STRATIFIED`, `_SYSTEMATIC`, `_RESIDUAL`) into
+/// `ancestors[0..n]`, in O(N).
+///
+/// Returns `OTC_STATUS_OK`; nothing written: `OTC_STATUS_NULL_POINTER`,
+/// `OTC_STATUS_MISALIGNED`, `OTC_STATUS_INVALID_PARAMETER` (unknown or OT scheme,
+/// overlapping buffers), `OTC_STATUS_EMPTY_INPUT` (n = 0), `OTC_STATUS_NON_FINITE_INPUT`
+/// (NaN or +∞ log-weight), `OTC_STATUS_ZERO_MASS` (all −∞).
+///
+/// # Safety
+/// `logw` readable for n elements, `rng` readable and writable, `ancestors` writable
+/// for n elements (each may be NULL: checked).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_resample_ancestors_f32(
+    resampler: i32,
+    logw: *const f32,
+    n: usize,
+    rng: *mut otc_rng,
+    ancestors: *mut usize,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe { resample_ancestors(resampler, logw, n, rng, ancestors) }
+}
+
+/// The `double` version of `otc_resample_ancestors_f32`.
+///
+/// # Safety
+/// As `otc_resample_ancestors_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_resample_ancestors_f64(
+    resampler: i32,
+    logw: *const f64,
+    n: usize,
+    rng: *mut otc_rng,
+    ancestors: *mut usize,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe { resample_ancestors(resampler, logw, n, rng, ancestors) }
+}
+
+/// Fills `*out` with the OT-resampling defaults: scaling 0.75, tolerance 1e-3,
+/// 100 iterations, automatic scale, and **ε = 0, which must be set** (recommended 0.5
+/// for N ≤ 100).
+///
+/// Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`.
+///
+/// # Safety
+/// `out` must be NULL or point to a writable `otc_ot_resample_config_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_ot_resample_config_default_f32(
+    out: *mut otc_ot_resample_config<f32>,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe { config_default(out, otc_ot_resample_config::default_values()) }
+}
+
+/// The `double` version of `otc_ot_resample_config_default_f32`.
+///
+/// # Safety
+/// `out` must be NULL or point to a writable `otc_ot_resample_config_f64`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_ot_resample_config_default_f64(
+    out: *mut otc_ot_resample_config<f64>,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe { config_default(out, otc_ot_resample_config::default_values()) }
+}
+
+/// Workspace bytes of `otc_ot_resample_f32` for N particles in dimension d:
+/// `sizeof(float) · (2·d + 5) · N̂`, N̂ = N rounded up to a multiple of the kernel width
+/// (16; 2 in Cortex-M builds). O(N·d): no N×N matrix.
+///
+/// Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+/// `OTC_STATUS_LENGTH_MISMATCH` (overflow).
+///
+/// # Safety
+/// `out_bytes` must be NULL or point to a writable `size_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_ot_resample_workspace_size_f32(
+    n: usize,
+    d: usize,
+    out_bytes: *mut usize,
+) -> i32 {
+    write_size(out_bytes, bytes_of::<f32>(ot_workspace_len(n, d)))
+}
+
+/// The `double` version of `otc_ot_resample_workspace_size_f32` (`sizeof(double)`).
+///
+/// # Safety
+/// As `otc_ot_resample_workspace_size_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_ot_resample_workspace_size_f64(
+    n: usize,
+    d: usize,
+    out_bytes: *mut usize,
+) -> i32 {
+    write_size(out_bytes, bytes_of::<f64>(ot_workspace_len(n, d)))
+}
+
+/// OT resampling (filterflow's regularised transform): x̃ = m + T·(x − m) with
+/// T = N·P^ε the entropic plan from the weighted to the uniform cloud (normalised by
+/// the largest coordinate std × √d), written to `x_out` (N×d row-major); the new
+/// weights are all 1/N (set them yourself). Column sums of T are N·w exactly, so the
+/// weighted mean is preserved; rows sum to 1 within the solver's tolerance.
+///
+/// - `x`: N×d particles, row-major; `logw`: N log-weights (any offset, −∞ allowed).
+/// - `ws`, `ws_bytes`: `otc_ot_resample_workspace_size_f32(n, d)` bytes, aligned to
+///   `OTC_WORKSPACE_ALIGN`.
+/// - `report`: iterations, ε₀, scale; set `report->struct_size` first.
+///
+/// Returns `OTC_STATUS_OK`; nothing written: `OTC_STATUS_NULL_POINTER`,
+/// `OTC_STATUS_MISALIGNED`, `OTC_STATUS_STRUCT_SIZE`, `OTC_STATUS_INVALID_PARAMETER`
+/// (scaling ∉ (0, 1), tolerance < 0, scale < 0, overlapping buffers),
+/// `OTC_STATUS_INVALID_EPSILON`, `OTC_STATUS_EMPTY_INPUT`, `OTC_STATUS_LENGTH_MISMATCH`,
+/// `OTC_STATUS_NON_FINITE_INPUT`, `OTC_STATUS_ZERO_MASS` (all log-weights −∞),
+/// `OTC_STATUS_WORKSPACE_TOO_SMALL`, `OTC_STATUS_NON_FINITE`, `OTC_STATUS_PANIC`.
+///
+/// # Safety
+/// Every pointer must be NULL or valid for its stated length for the call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_ot_resample_f32(
+    config: *const otc_ot_resample_config<f32>,
+    x: *const f32,
+    logw: *const f32,
+    n: usize,
+    d: usize,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    x_out: *mut f32,
+    report: *mut otc_ot_resample_report<f32>,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe { ot_resample_impl(config, x, logw, n, d, ws, ws_bytes, x_out, report) }
+}
+
+/// The `double` version of `otc_ot_resample_f32`.
+///
+/// # Safety
+/// As `otc_ot_resample_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_ot_resample_f64(
+    config: *const otc_ot_resample_config<f64>,
+    x: *const f64,
+    logw: *const f64,
+    n: usize,
+    d: usize,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    x_out: *mut f64,
+    report: *mut otc_ot_resample_report<f64>,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe { ot_resample_impl(config, x, logw, n, d, ws, ws_bytes, x_out, report) }
+}
+
+/// Fills `*out` with the VJP defaults: `OTC_VJP_FILTERFLOW`, clip 1, CG tolerance
+/// 1e-5, 200 CG iterations.
+///
+/// Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`.
+///
+/// # Safety
+/// `out` must be NULL or point to a writable `otc_vjp_config_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_vjp_config_default_f32(out: *mut otc_vjp_config<f32>) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe { config_default(out, otc_vjp_config::default_values()) }
+}
+
+/// The `double` version of `otc_vjp_config_default_f32` (CG tolerance 1e-10).
+///
+/// # Safety
+/// `out` must be NULL or point to a writable `otc_vjp_config_f64`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_vjp_config_default_f64(out: *mut otc_vjp_config<f64>) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe { config_default(out, otc_vjp_config::default_values()) }
+}
+
+/// Workspace bytes of `otc_ot_resample_vjp_f32`:
+/// `sizeof(float) · ((12·d + 26)·N̂ + d)`, N̂ = N rounded up to a multiple of the kernel
+/// width (16; 2 in Cortex-M builds).
+///
+/// Returns as `otc_ot_resample_workspace_size_f32`.
+///
+/// # Safety
+/// `out_bytes` must be NULL or point to a writable `size_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_ot_resample_vjp_workspace_size_f32(
+    n: usize,
+    d: usize,
+    out_bytes: *mut usize,
+) -> i32 {
+    write_size(out_bytes, bytes_of::<f32>(vjp_workspace_len(n, d)))
+}
+
+/// The `double` version of `otc_ot_resample_vjp_workspace_size_f32`.
+///
+/// # Safety
+/// As `otc_ot_resample_vjp_workspace_size_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_ot_resample_vjp_workspace_size_f64(
+    n: usize,
+    d: usize,
+    out_bytes: *mut usize,
+) -> i32 {
+    write_size(out_bytes, bytes_of::<f64>(vjp_workspace_len(n, d)))
+}
+
+/// Vector–Jacobian product of `otc_ot_resample_f32`: given `ybar` = ∂L/∂x̃ (N×d),
+/// writes `dx` = ∂L/∂x (N×d) and `dlogw` = ∂L/∂log w (N). The forward solve is rerun
+/// with the same arguments. `OTC_VJP_FILTERFLOW`: gradient through the final Sinkhorn
+/// step with ∂L/∂T clipped to ±clip (filterflow's); `OTC_VJP_IMPLICIT`: the exact
+/// gradient of the converged map by conjugate gradient (converge the forward solve
+/// with a small tolerance). The normalisation scale is a constant in both.
+///
+/// Returns `OTC_STATUS_OK`; nothing written: as `otc_ot_resample_f32`, plus
+/// `OTC_STATUS_INVALID_PARAMETER` for an unknown mode, clip ≤ 0, CG tolerance ≤ 0.
+///
+/// # Safety
+/// Every pointer must be NULL or valid for its stated length for the call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_ot_resample_vjp_f32(
+    config: *const otc_ot_resample_config<f32>,
+    vjp: *const otc_vjp_config<f32>,
+    x: *const f32,
+    logw: *const f32,
+    n: usize,
+    d: usize,
+    ybar: *const f32,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    dx: *mut f32,
+    dlogw: *mut f32,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe { vjp_impl(config, vjp, x, logw, n, d, ybar, ws, ws_bytes, dx, dlogw) }
+}
+
+/// The `double` version of `otc_ot_resample_vjp_f32`.
+///
+/// # Safety
+/// As `otc_ot_resample_vjp_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_ot_resample_vjp_f64(
+    config: *const otc_ot_resample_config<f64>,
+    vjp: *const otc_vjp_config<f64>,
+    x: *const f64,
+    logw: *const f64,
+    n: usize,
+    d: usize,
+    ybar: *const f64,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    dx: *mut f64,
+    dlogw: *mut f64,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe { vjp_impl(config, vjp, x, logw, n, d, ybar, ws, ws_bytes, dx, dlogw) }
+}
+
+/// Fills `*out` with the filter defaults: systematic resampling when ESS < 0.5·N, and
+/// the OT defaults of `otc_ot_resample_config_default_f32` in `out->ot` (set
+/// `out->ot.epsilon` to use `OTC_RESAMPLE_OPTIMAL`).
+///
+/// Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`.
+///
+/// # Safety
+/// `out` must be NULL or point to a writable `otc_pf_config_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_pf_config_default_f32(out: *mut otc_pf_config<f32>) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe { config_default(out, otc_pf_config::default_values()) }
+}
+
+/// The `double` version of `otc_pf_config_default_f32`.
+///
+/// # Safety
+/// `out` must be NULL or point to a writable `otc_pf_config_f64`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_pf_config_default_f64(out: *mut otc_pf_config<f64>) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe { config_default(out, otc_pf_config::default_values()) }
+}
+
+/// Workspace bytes of `otc_pf_step_f32` for N particles in dimension d with the given
+/// resampler: `sizeof(float) · N·(d + 1)`, plus `sizeof(float) · (2·d + 5)·N̂`
+/// (N̂ = N rounded up to a multiple of the kernel width: 16; 2 in Cortex-M builds) for
+/// `OTC_RESAMPLE_OPTIMAL`.
+///
+/// Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+/// `OTC_STATUS_INVALID_PARAMETER` (unknown resampler), `OTC_STATUS_LENGTH_MISMATCH`
+/// (overflow).
+///
+/// # Safety
+/// `out_bytes` must be NULL or point to a writable `size_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_pf_workspace_size_f32(
+    n: usize,
+    d: usize,
+    resampler: i32,
+    out_bytes: *mut usize,
+) -> i32 {
+    write_size(
+        out_bytes,
+        pf_workspace_len(n, d, resampler).and_then(bytes_of::<f32>),
+    )
+}
+
+/// The `double` version of `otc_pf_workspace_size_f32` (`sizeof(double)`).
+///
+/// # Safety
+/// As `otc_pf_workspace_size_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_pf_workspace_size_f64(
+    n: usize,
+    d: usize,
+    resampler: i32,
+    out_bytes: *mut usize,
+) -> i32 {
+    write_size(
+        out_bytes,
+        pf_workspace_len(n, d, resampler).and_then(bytes_of::<f64>),
+    )
+}
+
+/// Starts a filter: `logw[0..n]` = −log N (uniform) and `*state` = zero totals
+/// (`state->struct_size` must be set). Draw the initial particles yourself.
+///
+/// Returns `OTC_STATUS_OK`; nothing written: `OTC_STATUS_NULL_POINTER`,
+/// `OTC_STATUS_MISALIGNED`, `OTC_STATUS_STRUCT_SIZE`, `OTC_STATUS_EMPTY_INPUT`,
+/// `OTC_STATUS_INVALID_PARAMETER` (overlap).
+///
+/// # Safety
+/// `logw` writable for n elements, `state` readable and writable (NULL checked).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_pf_init_f32(
+    logw: *mut f32,
+    n: usize,
+    state: *mut otc_pf_state<f32>,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe { init(logw, n, state) }
+}
+
+/// The `double` version of `otc_pf_init_f32`.
+///
+/// # Safety
+/// As `otc_pf_init_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_pf_init_f64(
+    logw: *mut f64,
+    n: usize,
+    state: *mut otc_pf_state<f64>,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe { init(logw, n, state) }
+}
+
+/// One particle-filter step: `predict(user, n, d, x, x_next, rng)` → `loglik(user, n,
+/// d, x_next, λ)` → Δℓ = log Σ W_i e^{λ_i} added to `state->log_likelihood`, weights
+/// W_i ← W_i e^{λ_i − Δℓ} → weighted mean (d) and covariance (d×d row-major) into
+/// `mean`, `cov` → resample if the trigger fires (then `logw` = −log N).
+///
+/// - `x` (N×d row-major) and `logw` (N, normalised log-weights; −∞ = dead) are the
+///   particle set, updated in place; `rng` is the random stream passed to `predict`
+///   and used by the random resamplers; `state` the running totals.
+/// - `ws`, `ws_bytes`: `otc_pf_workspace_size_f32(n, d, config->resampler)` bytes,
+///   aligned to `OTC_WORKSPACE_ALIGN`.
+/// - `report`: Δℓ, ℓ̂, ESS (before resampling), whether it resampled, OT iterations;
+///   set `report->struct_size` first.
+///
+/// The callbacks get the library's own buffers (N·d and N elements) and must not
+/// keep the pointers. On any error nothing changes (`x`, `logw`, `state`, `mean`,
+/// `cov`, `report`, and `*rng` is restored).
+///
+/// Returns `OTC_STATUS_OK`; nothing changed: `OTC_STATUS_NULL_POINTER` (also a NULL
+/// callback), `OTC_STATUS_MISALIGNED`, `OTC_STATUS_STRUCT_SIZE`,
+/// `OTC_STATUS_INVALID_PARAMETER` (unknown resampler or trigger, threshold ∉ [0, 1],
+/// OT settings, overlapping buffers), `OTC_STATUS_INVALID_EPSILON` (OT ε),
+/// `OTC_STATUS_EMPTY_INPUT` (n or d = 0), `OTC_STATUS_LENGTH_MISMATCH` (overflow),
+/// `OTC_STATUS_NON_FINITE_INPUT` (NaN/∞ particle, NaN/+∞ log-weight),
+/// `OTC_STATUS_ZERO_MASS` (all weights −∞ before or after weighting),
+/// `OTC_STATUS_WORKSPACE_TOO_SMALL`, `OTC_STATUS_CALLBACK_FAILED` (a callback returned
+/// nonzero), `OTC_STATUS_NON_FINITE` (a callback wrote NaN/∞ particles or NaN/+∞
+/// log-likelihoods, or OT overflowed), `OTC_STATUS_PANIC`.
+///
+/// # Safety
+/// Every pointer must be NULL or valid for its stated length for the call; the
+/// callbacks must honour their contracts.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_pf_step_f32(
+    config: *const otc_pf_config<f32>,
+    predict: otc_pf_predict_f32,
+    loglik: otc_pf_loglik_f32,
+    user: *mut c_void,
+    n: usize,
+    d: usize,
+    rng: *mut otc_rng,
+    x: *mut f32,
+    logw: *mut f32,
+    state: *mut otc_pf_state<f32>,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    mean: *mut f32,
+    cov: *mut f32,
+    report: *mut otc_pf_report<f32>,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe {
+        step_impl(
+            config, predict, loglik, user, n, d, rng, x, logw, state, ws, ws_bytes, mean, cov,
+            report,
+        )
+    }
+}
+
+/// The `double` version of `otc_pf_step_f32`.
+///
+/// # Safety
+/// As `otc_pf_step_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_pf_step_f64(
+    config: *const otc_pf_config<f64>,
+    predict: otc_pf_predict_f64,
+    loglik: otc_pf_loglik_f64,
+    user: *mut c_void,
+    n: usize,
+    d: usize,
+    rng: *mut otc_rng,
+    x: *mut f64,
+    logw: *mut f64,
+    state: *mut otc_pf_state<f64>,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    mean: *mut f64,
+    cov: *mut f64,
+    report: *mut otc_pf_report<f64>,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe {
+        step_impl(
+            config, predict, loglik, user, n, d, rng, x, logw, state, ws, ws_bytes, mean, cov,
+            report,
+        )
+    }
+}

@@ -1,0 +1,284 @@
+//! OT resampling: transport-matrix properties, the two ε limits, a dense transcription
+//! of filterflow's pseudo-code, and bad input.
+
+#![allow(clippy::needless_range_loop)] // index loops mirror the formulas
+
+use otcore::pf::{ot_resample, ot_transport_matrix, ot_workspace_len, OtConfig};
+use otcore::{Error, Real};
+use otcore_tests::{cast, filterflow_dense, Rng};
+
+/// A random cloud (N×d, standard normal around (3, −2, …)) and random log-weights.
+fn cloud(n: usize, d: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
+    let mut r = Rng::new(seed);
+    let x: Vec<f64> = (0..n * d)
+        .map(|k| r.normal() + if k % 2 == 0 { 3.0 } else { -2.0 })
+        .collect();
+    let logw: Vec<f64> = (0..n).map(|_| 1.5 * r.normal()).collect();
+    (x, logw)
+}
+
+fn normalised(logw: &[f64]) -> Vec<f64> {
+    let m = logw.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let s: f64 = logw.iter().map(|l| (l - m).exp()).sum();
+    logw.iter().map(|l| (l - m).exp() / s).collect()
+}
+
+fn matrix<T: Real>(x: &[T], logw: &[T], d: usize, cfg: &OtConfig<T>) -> Vec<T> {
+    let n = logw.len();
+    let mut ws = vec![T::ZERO; ot_workspace_len(n, d)];
+    let mut t = vec![T::ZERO; n * n];
+    ot_transport_matrix(x, logw, d, cfg, &mut t, &mut ws).unwrap();
+    t
+}
+
+fn resampled<T: Real>(x: &[T], logw: &[T], d: usize, cfg: &OtConfig<T>) -> Vec<T> {
+    let mut ws = vec![T::ZERO; ot_workspace_len(logw.len(), d)];
+    let mut out = vec![T::ZERO; x.len()];
+    ot_resample(x, logw, d, cfg, &mut out, &mut ws).unwrap();
+    out
+}
+
+fn check_marginals<T: Real>(n: usize, d: usize, seed: u64, col_tol: f64, mean_tol: f64) {
+    let (x, logw) = cloud(n, d, seed);
+    let w = normalised(&logw);
+    let (xt, lt) = (cast::<T>(&x), cast::<T>(&logw));
+    let cfg = OtConfig::new(T::from_f64(0.5));
+    let t = matrix(&xt, &lt, d, &cfg);
+    let mut worst_row = 0.0f64;
+    for j in 0..n {
+        let col: f64 = (0..n).map(|i| t[i * n + j].to_f64()).sum();
+        let want = n as f64 * w[j];
+        assert!(
+            (col - want).abs() <= col_tol * (1.0 + want),
+            "column {j}: {col} vs {want}"
+        );
+    }
+    for i in 0..n {
+        let row: f64 = (0..n).map(|j| t[i * n + j].to_f64()).sum();
+        worst_row = worst_row.max((row - 1.0).abs());
+    }
+    // Rows: the potentials stop changing by ≤ tolerance 1e-3 (cost units of the
+    // normalised cloud); a row sum is exp(Δa/ε) with Δa the remaining error of a*,
+    // so |row − 1| ≲ e^{2·1e-3/0.5} − 1 ≈ 4e-3 once the final extrapolation is done;
+    // we allow 1e-2, filterflow's own test tolerance (atol 1e-2).
+    assert!(worst_row < 1e-2, "worst row error {worst_row}");
+    // Weighted mean preserved: (1/N)Σ x̃_i = Σ w_j x_j up to rounding.
+    let out = resampled(&xt, &lt, d, &cfg);
+    for k in 0..d {
+        let got: f64 = (0..n).map(|i| out[i * d + k].to_f64()).sum::<f64>() / n as f64;
+        let want: f64 = (0..n).map(|j| w[j] * xt[j * d + k].to_f64()).sum();
+        assert!(
+            (got - want).abs() <= mean_tol * (1.0 + want.abs()),
+            "mean {k}: {got} vs {want}"
+        );
+    }
+}
+
+#[test]
+fn columns_exact_rows_within_solver_error_mean_preserved_f64() {
+    // f64: the column sums and the mean are sums of N terms of size ~1: rounding
+    // ~N·2^-53 ≈ 1e-14; 1e-11 leaves room for the exp/ln roundings of the potentials.
+    for (n, d, seed) in [(25, 2, 1), (64, 4, 2), (100, 2, 3), (7, 1, 4)] {
+        check_marginals::<f64>(n, d, seed, 1e-11, 1e-11);
+    }
+}
+
+#[test]
+fn columns_exact_rows_within_solver_error_mean_preserved_f32() {
+    // f32: the same sums at 2^-24 ≈ 6e-8 per term; N ≤ 100 terms plus exp/ln
+    // roundings of the potentials scaled by 1/ε: 1e-4 relative.
+    for (n, d, seed) in [(25, 2, 1), (64, 4, 2), (100, 2, 3)] {
+        check_marginals::<f32>(n, d, seed, 1e-4, 1e-4);
+    }
+}
+
+#[test]
+fn large_epsilon_collapses_to_the_weighted_mean() {
+    let (n, d) = (30, 2);
+    let (x, logw) = cloud(n, d, 11);
+    let w = normalised(&logw);
+    let cfg = OtConfig::new(1e6);
+    let out = resampled(&x, &logw, d, &cfg);
+    for k in 0..d {
+        let mean: f64 = (0..n).map(|j| w[j] * x[j * d + k]).sum();
+        for i in 0..n {
+            // The plan at ε is the product plan plus O(C/ε): with normalised costs
+            // C ≲ 10 and ε = 1e6, deviations are ~1e-5 of the spread (≈ 1).
+            assert!(
+                (out[i * d + k] - mean).abs() < 1e-4,
+                "{} vs {mean}",
+                out[i * d + k]
+            );
+        }
+    }
+}
+
+/// Exact OT from Σ_j (c_j/N) δ_{x_j} to (1/N) Σ_i δ_{x_i} by brute force over the
+/// assignments of targets to source copies (integral counts: an optimal vertex is an
+/// assignment). Returns the source of each target.
+fn brute_force(x: &[f64], d: usize, counts: &[usize]) -> Vec<usize> {
+    let n = counts.len();
+    let cost = |i: usize, j: usize| {
+        (0..d)
+            .map(|k| (x[i * d + k] - x[j * d + k]).powi(2))
+            .sum::<f64>()
+    };
+    let mut best = (f64::INFINITY, vec![]);
+    let mut left = counts.to_vec();
+    let mut cur = vec![0; n];
+    fn rec(
+        i: usize,
+        n: usize,
+        acc: f64,
+        left: &mut [usize],
+        cur: &mut [usize],
+        cost: &dyn Fn(usize, usize) -> f64,
+        best: &mut (f64, Vec<usize>),
+    ) {
+        if i == n {
+            if acc < best.0 {
+                *best = (acc, cur.to_vec());
+            }
+            return;
+        }
+        for j in 0..n {
+            if left[j] > 0 {
+                left[j] -= 1;
+                cur[i] = j;
+                rec(i + 1, n, acc + cost(i, j), left, cur, cost, best);
+                left[j] += 1;
+            }
+        }
+    }
+    rec(0, n, 0.0, &mut left, &mut cur, &cost, &mut best);
+    best.1
+}
+
+#[test]
+fn small_epsilon_approaches_the_exact_assignment() {
+    let d = 2;
+    let counts = [2usize, 0, 1, 0, 3, 0, 1, 1];
+    let n = counts.len();
+    let (x, _) = cloud(n, d, 21);
+    let logw: Vec<f64> = counts.iter().map(|&c| (c as f64).ln()).collect();
+    let assign = brute_force(&x, d, &counts);
+    let mut cfg = OtConfig::new(5e-4);
+    cfg.tolerance = 1e-10;
+    cfg.max_iterations = 5000;
+    let out = resampled(&x, &logw, d, &cfg);
+    let mut gap = f64::INFINITY;
+    for i in 0..n {
+        for j in 0..i {
+            let dist = (0..d)
+                .map(|k| (x[i * d + k] - x[j * d + k]).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            gap = gap.min(dist);
+        }
+    }
+    assert!(gap > 0.1, "points too close to tell the assignment: {gap}");
+    for i in 0..n {
+        for k in 0..d {
+            let want = x[assign[i] * d + k];
+            // The entropic plan deviates from the optimal vertex by ~exp(−Δ/ε), Δ the
+            // cost gap to the next vertex, and filterflow's ½-damped Jacobi iteration
+            // converges slowly at ε = 5e-4 (measured residual ≈ 2e-3 after 5000
+            // iterations). 5e-3 still identifies the assignment: distinct particles
+            // are ≥ `gap` apart (asserted above).
+            assert!(
+                (out[i * d + k] - want).abs() < 5e-3,
+                "target {i}: {} vs {want}",
+                out[i * d + k]
+            );
+        }
+    }
+}
+
+#[test]
+fn matches_a_dense_transcription_of_filterflow() {
+    for (n, d, eps, seed) in [(25, 2, 0.25, 31), (40, 3, 0.5, 32), (16, 1, 0.75, 33)] {
+        let (x, logw) = cloud(n, d, seed);
+        let ours = resampled(&x, &logw, d, &OtConfig::new(eps));
+        let theirs = filterflow_dense(&x, &logw, d, eps, None, None);
+        for i in 0..n {
+            let row = theirs.rows[i];
+            for k in 0..d {
+                // Same iterates in exact arithmetic; ours adds the centring
+                // m·(1 − row_i) (module docs), so compare after removing it, to
+                // 1e-9 (f64 rounding through ~100 LSE iterations).
+                let m = (0..n).map(|j| x[j * d + k]).sum::<f64>() / n as f64;
+                let ff = theirs.x[i * d + k] + m * (1.0 - row);
+                assert!(
+                    (ours[i * d + k] - ff).abs() < 1e-9,
+                    "n={n} i={i}: {} vs {ff}",
+                    ours[i * d + k]
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn bad_input_is_refused_and_nothing_written() {
+    let (n, d) = (10, 2);
+    let (x, logw) = cloud(n, d, 41);
+    let cfg = OtConfig::new(0.5);
+    let mut ws = vec![0.0; ot_workspace_len(n, d)];
+    let canary = 12345.0;
+    let mut out = vec![canary; n * d];
+    let run =
+        |x: &[f64], l: &[f64], d: usize, cfg: &OtConfig<f64>, ws: &mut [f64], out: &mut [f64]| {
+            ot_resample(x, l, d, cfg, out, ws)
+        };
+    let mut nan_x = x.clone();
+    nan_x[3] = f64::NAN;
+    let mut inf_l = logw.clone();
+    inf_l[2] = f64::INFINITY;
+    let dead = vec![f64::NEG_INFINITY; n];
+    let mut bad_eps = cfg;
+    bad_eps.epsilon = 0.0;
+    let mut bad_scaling = cfg;
+    bad_scaling.scaling = 1.0;
+    let mut small_ws = vec![0.0; ot_workspace_len(n, d) - 1];
+    assert_eq!(
+        run(&nan_x, &logw, d, &cfg, &mut ws, &mut out),
+        Err(Error::NonFiniteInput)
+    );
+    assert_eq!(
+        run(&x, &inf_l, d, &cfg, &mut ws, &mut out),
+        Err(Error::NonFiniteInput)
+    );
+    assert_eq!(
+        run(&x, &dead, d, &cfg, &mut ws, &mut out),
+        Err(Error::ZeroMass)
+    );
+    assert_eq!(
+        run(&x, &logw, d, &bad_eps, &mut ws, &mut out),
+        Err(Error::InvalidEpsilon)
+    );
+    assert_eq!(
+        run(&x, &logw, d, &bad_scaling, &mut ws, &mut out),
+        Err(Error::InvalidParameter)
+    );
+    assert_eq!(
+        run(&x, &logw, d, &cfg, &mut small_ws, &mut out),
+        Err(Error::WorkspaceTooSmall)
+    );
+    assert_eq!(
+        run(&x, &logw, 0, &cfg, &mut ws, &mut out),
+        Err(Error::EmptyInput)
+    );
+    assert_eq!(
+        run(&[], &[], d, &cfg, &mut ws, &mut []),
+        Err(Error::EmptyInput)
+    );
+    assert_eq!(
+        run(&x[1..], &logw, d, &cfg, &mut ws, &mut out),
+        Err(Error::LengthMismatch)
+    );
+    assert_eq!(
+        run(&x, &logw, d, &cfg, &mut ws, &mut out[1..]),
+        Err(Error::LengthMismatch)
+    );
+    assert!(out.iter().all(|&v| v == canary));
+}
