@@ -340,7 +340,6 @@ fn measure_sde() -> bool {
     ok
 }
 
-
 /// Largest particle count measured.
 const NP: usize = 128;
 /// Workspace of the largest filter step (OT resampling needs more than the others).
