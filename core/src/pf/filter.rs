@@ -20,6 +20,7 @@
 //! nor the RNG (its state is restored).
 
 use crate::error::Error;
+use crate::ot::workspace::take;
 use crate::real::Real;
 
 use super::ot_resample::{check_inputs, fit, ot_workspace_len, split, OtConfig, OtReport};
@@ -165,8 +166,9 @@ where
         if ws.len() < filter_workspace_len(n, d, optimal) {
             return Err(Error::WorkspaceTooSmall);
         }
-        let (xp, rest) = ws.split_at_mut(n * d);
-        let (lam, rest) = rest.split_at_mut(n);
+        let mut rest = ws;
+        let xp = take(&mut rest, n * d)?;
+        let lam = take(&mut rest, n)?;
         // 1. predict.
         predict(x, xp, rng)?;
         if xp.iter().any(|v| !v.is_finite()) {

@@ -42,6 +42,7 @@ use crate::error::Error;
 use crate::kernel::{padded, shifted, Clouds, Sum, Weighted, Write};
 use crate::ot::workspace::{load_points, take};
 use crate::real::Real;
+use crate::sde::rows_mut;
 
 /// Settings of the OT resampler (filterflow's defaults except ε, which is required).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -359,7 +360,7 @@ pub(crate) fn transport<T: Real>(
     source_exponents(logw, fit, w.g, w.v);
     let cl = cloud(&*w.zr, &*w.zc, d);
     let kappa = kappa(fit.eps);
-    for (i, oi) in out.chunks_exact_mut(d).enumerate().take(n) {
+    for (i, oi) in rows_mut(out, d).enumerate().take(n) {
         let u = row_exponent(w.fa, fit, i);
         // The output row is the reducer's accumulator (one channel per coordinate).
         let mut red = Weighted {

@@ -66,9 +66,10 @@ pub(crate) fn check_param(v: f64, min: f64, strict: bool) -> Result<(), Error> {
     }
 }
 
-/// `v` as rows of `d` values. Callers have checked d ≥ 1 ([`check_shape`]); `max(1)`
-/// only lets the compiler drop `chunks_exact`'s d = 0 panic branch, so the no-panic
-/// proof (`tests/embedded/probe`) links.
+/// `v` as rows of `d` values. Callers have checked d ≥ 1 ([`check_shape`]; the
+/// particle filter, which uses these too, in its `check_inputs`); `max(1)` only lets
+/// the compiler drop `chunks_exact`'s d = 0 panic branch, so the no-panic proof
+/// (`tests/embedded/probe`) links.
 pub(crate) fn rows<T>(v: &[T], d: usize) -> core::slice::ChunksExact<'_, T> {
     v.chunks_exact(d.max(1))
 }

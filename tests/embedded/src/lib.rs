@@ -13,6 +13,8 @@
 #![no_std]
 
 pub mod harness;
+pub mod pf_case;
+pub mod pf_data;
 pub mod sde_case;
 pub mod sde_data;
 pub mod sinkhorn_case;

@@ -310,6 +310,158 @@ macro_rules! probe_sde_precision {
     }};
 }
 
+/// Trivial particle-filter callbacks: they write nothing and report success (the
+/// library checks what it gets back).
+macro_rules! pf_callbacks {
+    ($t:ty, $predict:ident, $loglik:ident) => {
+        /// A transition callback that leaves `x_next` as it is.
+        unsafe extern "C" fn $predict(
+            _user: *mut c_void,
+            _n: usize,
+            _d: usize,
+            _x_prev: *const $t,
+            _x_next: *mut $t,
+            _rng: *mut otc_rng,
+        ) -> i32 {
+            black_box(0)
+        }
+        /// A log-likelihood callback that leaves `loglik` as it is.
+        unsafe extern "C" fn $loglik(
+            _user: *mut c_void,
+            _n: usize,
+            _d: usize,
+            _x: *const $t,
+            _loglik: *mut $t,
+        ) -> i32 {
+            black_box(0)
+        }
+    };
+}
+pf_callbacks!(f32, predict_f32, loglik_f32);
+pf_callbacks!(f64, predict_f64, loglik_f64);
+
+/// The particle-filter functions of one precision (random streams, weights, classical
+/// and OT resampling, the VJP, the filter step) on opaque pointers into `mem`.
+macro_rules! probe_pf_precision {
+    ($t:ty, $acc:ident, $mem:ident, $predict:ident, $loglik:ident, $uniform:ident,
+     $normal:ident, $normalise:ident, $ancestors:ident, $ot_default:ident, $ot_ws_size:ident,
+     $ot_resample:ident, $vjp_default:ident, $vjp_ws_size:ident, $vjp:ident,
+     $pf_default:ident, $pf_ws_size:ident, $pf_init:ident, $pf_step:ident) => {{
+        let base = $mem.as_mut_ptr().cast::<$t>();
+        let p = |k: usize| black_box(base.wrapping_add(black_box(k)));
+        let len = |k: usize| black_box(k);
+        let mut rng = otc_rng { state: 0 };
+        let rng_p = black_box(&mut rng as *mut otc_rng);
+        $acc += unsafe { otc_rng_seed(rng_p, black_box(11u64)) };
+        let (x, logw, x_out, ybar, dx, dlogw) = (p(0), p(64), p(128), p(192), p(256), p(320));
+        let (mean, cov, draws) = (p(384), p(400), p(448));
+        let ancestors = black_box(
+            $mem.as_mut_ptr()
+                .wrapping_add(black_box(256))
+                .cast::<usize>(),
+        );
+        let ws = black_box(p(1024).cast::<c_void>());
+        let ws_bytes = len(8192);
+        $acc += unsafe { $uniform(rng_p, draws, len(8)) };
+        $acc += unsafe { $normal(rng_p, draws, len(8)) };
+        let (mut log_sum, mut ess): ($t, $t) = (0.0, 0.0);
+        $acc += unsafe {
+            $normalise(
+                logw,
+                len(8),
+                black_box(&mut log_sum as *mut $t),
+                black_box(&mut ess as *mut $t),
+            )
+        };
+        $acc += unsafe {
+            $ancestors(
+                black_box(OTC_RESAMPLE_RESIDUAL),
+                logw,
+                len(8),
+                rng_p,
+                ancestors,
+            )
+        };
+        let mut ot = unsafe { core::mem::zeroed::<otc_ot_resample_config<$t>>() };
+        $acc += unsafe { $ot_default(black_box(&mut ot)) };
+        ot.epsilon = black_box(0.5);
+        let mut ot_report = unsafe { core::mem::zeroed::<otc_ot_resample_report<$t>>() };
+        ot_report.struct_size = black_box(core::mem::size_of::<otc_ot_resample_report<$t>>());
+        let mut bytes = 0usize;
+        $acc += unsafe { $ot_ws_size(len(8), len(2), black_box(&mut bytes)) };
+        let oc = black_box(&ot);
+        $acc += unsafe {
+            $ot_resample(
+                oc,
+                x,
+                logw,
+                len(8),
+                len(2),
+                ws,
+                ws_bytes,
+                x_out,
+                black_box(&mut ot_report),
+            )
+        };
+        let mut vjp = unsafe { core::mem::zeroed::<otc_vjp_config<$t>>() };
+        $acc += unsafe { $vjp_default(black_box(&mut vjp)) };
+        vjp.mode = black_box(OTC_VJP_IMPLICIT);
+        $acc += unsafe { $vjp_ws_size(len(8), len(2), black_box(&mut bytes)) };
+        $acc += unsafe {
+            $vjp(
+                oc,
+                black_box(&vjp),
+                x,
+                logw,
+                len(8),
+                len(2),
+                ybar,
+                ws,
+                ws_bytes,
+                dx,
+                dlogw,
+            )
+        };
+        let mut config = unsafe { core::mem::zeroed::<otc_pf_config<$t>>() };
+        $acc += unsafe { $pf_default(black_box(&mut config)) };
+        config.resampler = black_box(OTC_RESAMPLE_OPTIMAL);
+        config.ot.epsilon = black_box(0.5);
+        $acc += unsafe {
+            $pf_ws_size(
+                len(8),
+                len(2),
+                black_box(OTC_RESAMPLE_OPTIMAL),
+                black_box(&mut bytes),
+            )
+        };
+        let mut state = unsafe { core::mem::zeroed::<otc_pf_state<$t>>() };
+        state.struct_size = black_box(core::mem::size_of::<otc_pf_state<$t>>());
+        let state_p = black_box(&mut state as *mut otc_pf_state<$t>);
+        $acc += unsafe { $pf_init(logw, len(8), state_p) };
+        let mut report = unsafe { core::mem::zeroed::<otc_pf_report<$t>>() };
+        report.struct_size = black_box(core::mem::size_of::<otc_pf_report<$t>>());
+        $acc += unsafe {
+            $pf_step(
+                black_box(&config),
+                black_box(Some($predict as _)),
+                black_box(Some($loglik as _)),
+                black_box(ptr::null_mut::<c_void>()),
+                len(8),
+                len(2),
+                rng_p,
+                x,
+                logw,
+                state_p,
+                ws,
+                ws_bytes,
+                mean,
+                cov,
+                black_box(&mut report),
+            )
+        };
+    }};
+}
+
 #[entry]
 fn main() -> ! {
     let mut mem = [0u64; WORDS];
@@ -375,6 +527,48 @@ fn main() -> ! {
         otc_sde_mixture_score_f64,
         otc_sde_ito_step_f64,
         otc_sde_adaptive_resume_f64
+    );
+    probe_pf_precision!(
+        f32,
+        acc,
+        mem,
+        predict_f32,
+        loglik_f32,
+        otc_rng_uniform_f32,
+        otc_rng_normal_f32,
+        otc_log_weights_normalise_f32,
+        otc_resample_ancestors_f32,
+        otc_ot_resample_config_default_f32,
+        otc_ot_resample_workspace_size_f32,
+        otc_ot_resample_f32,
+        otc_vjp_config_default_f32,
+        otc_ot_resample_vjp_workspace_size_f32,
+        otc_ot_resample_vjp_f32,
+        otc_pf_config_default_f32,
+        otc_pf_workspace_size_f32,
+        otc_pf_init_f32,
+        otc_pf_step_f32
+    );
+    probe_pf_precision!(
+        f64,
+        acc,
+        mem,
+        predict_f64,
+        loglik_f64,
+        otc_rng_uniform_f64,
+        otc_rng_normal_f64,
+        otc_log_weights_normalise_f64,
+        otc_resample_ancestors_f64,
+        otc_ot_resample_config_default_f64,
+        otc_ot_resample_workspace_size_f64,
+        otc_ot_resample_f64,
+        otc_vjp_config_default_f64,
+        otc_ot_resample_vjp_workspace_size_f64,
+        otc_ot_resample_vjp_f64,
+        otc_pf_config_default_f64,
+        otc_pf_workspace_size_f64,
+        otc_pf_init_f64,
+        otc_pf_step_f64
     );
     let text = otc_status_str(black_box(acc));
     black_box(text);

@@ -5,6 +5,8 @@
 use cortex_m_rt::entry;
 use cortex_m_semihosting::hprintln;
 use otcore_embedded_tests::harness::{Suite, Tally};
+use otcore_embedded_tests::pf_case::{self, Agreement, Outputs};
+use otcore_embedded_tests::pf_data;
 use otcore_embedded_tests::sde_case;
 use otcore_embedded_tests::sde_data;
 use otcore_embedded_tests::sinkhorn_case::{compare, Buffers};
@@ -14,6 +16,7 @@ use otcore_embedded_tests::sinkhorn_data::CASES;
 const SUITES: &[Suite] = &[
     ("sinkhorn_reference", sinkhorn_reference),
     ("sde_reference", sde_reference),
+    ("pf_reference", pf_reference),
 ];
 
 /// Each baked problem: solve + every plan operation, compared with the host's f32
@@ -69,6 +72,41 @@ fn sde_reference(t: &mut Tally) {
             }
         };
         t.record("sde_reference", case.name, ok);
+    }
+}
+
+/// Each baked particle-filter case (classical resamplers, OT resampling, both VJPs,
+/// filter steps) recomputed here and compared with the host's f32 results: bit for bit
+/// without the kernel on the path, to `pf_case::F32_AGREEMENT` through it (the largest
+/// relative deviation measured is printed).
+fn pf_reference(t: &mut Tally) {
+    let mut ws = [0.0f32; pf_case::WS];
+    let mut out = Outputs::new();
+    for (case, &(name, mode)) in pf_data::CASES.iter().zip(pf_case::NAMES) {
+        let ok = case.name == name
+            && match pf_case::compute(name, &mut out, &mut ws) {
+                Ok(()) => {
+                    let (bad, worst) = pf_case::compare(&out, case, mode, |m| {
+                        hprintln!(
+                            "  block {} [{}]: got {:e}, host {:e}",
+                            m.block,
+                            m.index,
+                            m.got,
+                            m.want
+                        );
+                    });
+                    match mode {
+                        Agreement::Exact if worst == 0.0 => hprintln!("  bit-identical"),
+                        _ => hprintln!("  largest relative deviation {:e}", worst),
+                    }
+                    bad == 0
+                }
+                Err(e) => {
+                    hprintln!("  error: {}", e);
+                    false
+                }
+            };
+        t.record("pf_reference", name, ok);
     }
 }
 
