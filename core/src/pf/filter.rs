@@ -20,7 +20,9 @@
 //! nor the RNG (its state is restored).
 
 use crate::error::Error;
+use crate::ot::workspace::take;
 use crate::real::Real;
+use crate::sde::copy;
 
 use super::ot_resample::{check_inputs, fit, ot_workspace_len, split, OtConfig, OtReport};
 use super::resample::{gather, Scheme};
@@ -165,8 +167,9 @@ where
         if ws.len() < filter_workspace_len(n, d, optimal) {
             return Err(Error::WorkspaceTooSmall);
         }
-        let (xp, rest) = ws.split_at_mut(n * d);
-        let (lam, rest) = rest.split_at_mut(n);
+        let mut rest = ws;
+        let xp = take(&mut rest, n * d)?;
+        let lam = take(&mut rest, n)?;
         // 1. predict.
         predict(x, xp, rng)?;
         if xp.iter().any(|v| !v.is_finite()) {
@@ -207,13 +210,13 @@ where
             }
             _ => {
                 moments(xp, lam, d, mean, cov);
-                x.copy_from_slice(xp);
+                copy(x, xp);
             }
         }
         if resample {
             uniform_log_weights(logw);
         } else {
-            logw.copy_from_slice(lam);
+            copy(logw, lam);
         }
         totals.log_likelihood += delta;
         totals.steps += 1;

@@ -32,6 +32,7 @@ use crate::error::Error;
 use crate::kernel::{chunk_major, shifted, Bilinear, Clouds, Sum, Weighted};
 use crate::ot::workspace::{load_points, take};
 use crate::real::Real;
+use crate::sde::{copy, rows_mut};
 
 use super::ot_resample::{
     check_inputs, cloud, fit, kappa, source_exponents, split, Fitted, OtConfig,
@@ -101,15 +102,17 @@ impl<T: Real> Side<'_, T> {
     /// Target-major output, `1 + nch` values per target: Σ_q K_pq and
     /// Σ_q K_pq·chan_c(q) for the `nch` channels of `chan` (chunk-major).
     fn weighted(&self, chan: &[T], nch: usize, out: &mut [T]) {
-        for (p, o) in out.chunks_exact_mut(1 + nch).enumerate().take(self.n) {
-            let (s0, rest) = o.split_at_mut(1);
+        for (p, o) in rows_mut(out, 1 + nch).enumerate().take(self.n) {
+            let Some((s0, rest)) = o.split_first_mut() else {
+                continue;
+            };
             let mut red = Weighted {
                 w: chan,
                 out: rest,
                 sum: Sum::new(),
             };
             let f = self.reduce(p, &mut red);
-            s0[0] = red.sum.total() * f;
+            *s0 = red.sum.total() * f;
             for r in rest.iter_mut() {
                 *r *= f;
             }
@@ -131,7 +134,7 @@ impl<T: Real> Side<'_, T> {
         out: &mut [T],
     ) {
         let d = t.len();
-        for (p, o) in out.chunks_exact_mut(1 + d).enumerate().take(self.n) {
+        for (p, o) in rows_mut(out, 1 + d).enumerate().take(self.n) {
             for (k, tk) in t.iter_mut().enumerate() {
                 *tk = factor * at(tfield, chunk_major(p, k, d));
             }
@@ -340,7 +343,7 @@ impl<'a, T: Real> Bufs<'a, T> {
     fn explicit_dx(&self, colyb: &[T], rows: &[T], row_stride: usize, dx: &mut [T]) {
         let (n, d) = (self.fit.n, self.fit.d);
         let nf = T::from_usize(n);
-        for (j, o) in dx.chunks_exact_mut(d).enumerate() {
+        for (j, o) in rows_mut(dx, d).enumerate() {
             for (k, v) in o.iter_mut().enumerate() {
                 *v = nf * at(colyb, j * (1 + d) + 1 + k);
             }
@@ -350,7 +353,7 @@ impl<'a, T: Real> Bufs<'a, T> {
             for i in 0..n {
                 mbar += self.ybk(k, i) * (T::ONE - nf * at(rows, i * row_stride));
             }
-            for o in dx.iter_mut().skip(k).step_by(d) {
+            for o in dx.iter_mut().skip(k).step_by(d.max(1)) {
                 *o += mbar / nf;
             }
         }
@@ -360,7 +363,7 @@ impl<'a, T: Real> Bufs<'a, T> {
     fn add_dz(&self, q: impl Fn(usize) -> (T, T), qz: impl Fn(usize, usize) -> T, dx: &mut [T]) {
         let d = self.fit.d;
         let c = T::ONE / (self.fit.eps * self.fit.scale);
-        for (i, o) in dx.chunks_exact_mut(d).enumerate() {
+        for (i, o) in rows_mut(dx, d).enumerate() {
             let (rq, cq) = q(i);
             for (k, v) in o.iter_mut().enumerate() {
                 *v += c * ((rq + cq) * self.zk(k, i) - qz(i, k));
@@ -499,8 +502,11 @@ fn conjugate_gradient<T: Real>(
     let hd = take(pool, 2 * np)?;
     let tmp = take(pool, 2 * np)?;
     let apply = |v: &[T], out: &mut [T], tmp: &mut [T]| {
-        let (vr, vc) = v.split_at(np);
-        let (or, oc) = out.split_at_mut(np);
+        let (Some((vr, vc)), Some((or, oc))) =
+            (v.split_at_checked(np), out.split_at_mut_checked(np))
+        else {
+            return;
+        };
         b.rows().weighted(vc, 1, tmp);
         for (i, o) in or.iter_mut().enumerate() {
             *o = if i < n {
@@ -520,7 +526,7 @@ fn conjugate_gradient<T: Real>(
     };
     let dot = |a: &[T], c: &[T]| a.iter().zip(c).fold(T::ZERO, |s, (&x, &y)| s + x * y);
     mu.fill(T::ZERO);
-    res.copy_from_slice(rhs);
+    copy(res, rhs);
     // Remove the null direction (1, −1) over live entries (rounding puts a trace of it
     // in the right-hand side).
     let live = |j: usize| b.w(j) > T::ZERO;
@@ -545,7 +551,7 @@ fn conjugate_gradient<T: Real>(
     if norm0 == T::ZERO {
         return Ok((0, T::ZERO));
     }
-    dir.copy_from_slice(res);
+    copy(dir, res);
     let mut rr = dot(res, res);
     let mut it = 0;
     while it < max_it {
@@ -615,7 +621,7 @@ fn implicit<T: Real>(
     }
     let mu = take(pool, 2 * np)?;
     let (its, resid) = conjugate_gradient(b, rhs, mu, tol, max_it, pool)?;
-    let (mu1, mu2) = mu.split_at(np);
+    let (mu1, mu2) = mu.split_at_checked(np).ok_or(Error::WorkspaceTooSmall)?;
     // Row pass with [μ', μ'z]; column pass with [μ, μz, z]; the two bilinears.
     let ch = (np, 1 + d);
     set_channel(chan, ch, 0, n, |j| at(mu2, j));

@@ -42,6 +42,7 @@ use crate::error::Error;
 use crate::kernel::{padded, shifted, Clouds, Sum, Weighted, Write};
 use crate::ot::workspace::{load_points, take};
 use crate::real::Real;
+use crate::sde::rows_mut;
 
 /// Settings of the OT resampler (filterflow's defaults except ε, which is required).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -223,12 +224,12 @@ pub(crate) fn fit<T: Real>(
     let mut smax = T::ZERO;
     w.zr.fill(T::ZERO);
     for k in 0..d {
-        let col = x.iter().skip(k).step_by(d);
+        let col = x.iter().skip(k).step_by(d.max(1));
         let mean = col.clone().fold(T::ZERO, |a, &v| a + v) / nf;
         let var = col.fold(T::ZERO, |a, &v| a + (v - mean) * (v - mean)) / nf;
         smax = smax.max_fast(var.sqrt());
-        let zk = w.zr.iter_mut().skip(k).step_by(d);
-        for (zi, &v) in zk.zip(x.iter().skip(k).step_by(d)) {
+        let zk = w.zr.iter_mut().skip(k).step_by(d.max(1));
+        for (zi, &v) in zk.zip(x.iter().skip(k).step_by(d.max(1))) {
             *zi = v - mean;
         }
     }
@@ -359,7 +360,7 @@ pub(crate) fn transport<T: Real>(
     source_exponents(logw, fit, w.g, w.v);
     let cl = cloud(&*w.zr, &*w.zc, d);
     let kappa = kappa(fit.eps);
-    for (i, oi) in out.chunks_exact_mut(d).enumerate().take(n) {
+    for (i, oi) in rows_mut(out, d).enumerate().take(n) {
         let u = row_exponent(w.fa, fit, i);
         // The output row is the reducer's accumulator (one channel per coordinate).
         let mut red = Weighted {
@@ -375,8 +376,13 @@ pub(crate) fn transport<T: Real>(
     }
     // Add the mean back, coordinate by coordinate (O(N·d)).
     for k in 0..d {
-        let mean = x.iter().skip(k).step_by(d).fold(T::ZERO, |a, &v| a + v) / nf;
-        for o in out.iter_mut().skip(k).step_by(d) {
+        let mean = x
+            .iter()
+            .skip(k)
+            .step_by(d.max(1))
+            .fold(T::ZERO, |a, &v| a + v)
+            / nf;
+        for o in out.iter_mut().skip(k).step_by(d.max(1)) {
             *o += mean;
         }
     }
@@ -449,7 +455,7 @@ pub fn ot_transport_matrix<T: Real>(
     let cl = cloud(&*w.zr, &*w.zc, d);
     let kappa = kappa(fit.eps);
     let nf = T::from_usize(n);
-    for (i, row) in t_out.chunks_exact_mut(n).enumerate() {
+    for (i, row) in rows_mut(t_out, n).enumerate() {
         let u = row_exponent(w.fa, &fit, i);
         let mut red = Write { row: &mut *row };
         // `Write` keeps the last pass: with a second (shifted) pass the row holds
