@@ -110,6 +110,7 @@ c_firmware() {
   step "C firmware example (examples-c/firmware) under QEMU"
   build_staticlib
   make -s -C examples-c/firmware all BUILD="$C_BUILD"
+  qemu_run -kernel "$C_BUILD/pf_loop.elf"
   qemu_run -kernel "$C_BUILD/tracking.elf"
   qemu_run -kernel "$C_BUILD/sinkhorn_only.elf"
 }
@@ -169,12 +170,14 @@ numbers() {
   make -s -C examples-c/firmware all BUILD="$C_BUILD"
   read -r bfl bra < <(size_of "$C_BUILD/baseline.elf")
   printf '%-18s %8s %8s %20s\n' program flash RAM "otcore share (flash)"
-  for name in baseline sinkhorn_only tracking; do
+  for name in baseline sinkhorn_only tracking pf_loop; do
     read -r fl ra < <(size_of "$C_BUILD/$name.elf")
     printf '%-18s %8d %8d %20d\n' "$name" "$fl" "$ra" $((fl - bfl))
   done
   step "C tracking loop (solve stack measured by painting inside the firmware)"
   qemu_run -kernel "$C_BUILD/tracking.elf" | tail -2
+  step "C particle-filter loop (filter step stack measured by painting inside the firmware)"
+  qemu_run -kernel "$C_BUILD/pf_loop.elf" | tail -2
   step "Rust measure firmware: workspace, stack (painting), instruction counts (QEMU plugin)"
   build_plugin
   measure

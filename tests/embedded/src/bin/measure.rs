@@ -11,6 +11,9 @@ use core::hint::black_box;
 use cortex_m_rt::entry;
 use cortex_m_semihosting::hprintln;
 use otcore::ot::{self, Config, Epsilon, Init, Plan, Problem};
+use otcore::pf::{
+    self, FilterConfig, OtConfig, RandomSource, Resampler, Scheme, SplitMix64, Totals, Trigger,
+};
 use otcore::sde::ito::{ito_step, ItoMethod, Sde};
 use otcore::sde::{self as sde, AdaptiveConfig, Churn, Method, Mixture, Multistep, Process};
 use otcore_embedded_tests::harness;
@@ -337,6 +340,186 @@ fn measure_sde() -> bool {
     ok
 }
 
+/// Largest particle count measured.
+const NP: usize = 128;
+/// Workspace of the largest filter step (OT resampling needs more than the others).
+const PF_WS: usize = pf::filter_workspace_len(NP, D, true);
+
+/// A weighted particle cloud (N×2) and the buffers of the particle-filter calls.
+struct PfBench {
+    n: usize,
+    x: [f32; NP * D],
+    out: [f32; NP * D],
+    logw: [f32; NP],
+    mean: [f32; D],
+    cov: [f32; D * D],
+    ws: [f32; PF_WS],
+    rng: SplitMix64,
+    totals: Totals<f32>,
+}
+
+impl PfBench {
+    /// n particles uniform on [0, 1)² with uneven log-weights (a fixed LCG), as after a
+    /// weighting step; ε = 0.5 (the documented recommendation for N ≤ 100).
+    fn new(n: usize) -> Self {
+        let mut s: u32 = 0x9E37_79B9;
+        let mut next = || {
+            s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (s >> 8) as f32 / 16_777_216.0
+        };
+        let mut b = Self {
+            n,
+            x: [0.0; NP * D],
+            out: [0.0; NP * D],
+            logw: [0.0; NP],
+            mean: [0.0; D],
+            cov: [0.0; D * D],
+            ws: [0.0; PF_WS],
+            rng: SplitMix64::new(7),
+            totals: Totals::default(),
+        };
+        for v in b.x.iter_mut().take(n * D) {
+            *v = next();
+        }
+        for w in b.logw.iter_mut().take(n) {
+            *w = -3.0 * next();
+        }
+        // Normalised log-weights, as the filter keeps them.
+        if pf::weights::normalise(&mut b.logw[..n]).is_err() {
+            b.n = 0;
+        }
+        b
+    }
+
+    fn ot_resample(&mut self) -> Result<pf::OtReport<f32>, otcore::Error> {
+        let n = self.n;
+        pf::ot_resample(
+            &self.x[..n * D],
+            &self.logw[..n],
+            D,
+            &OtConfig::new(0.5),
+            &mut self.out[..n * D],
+            &mut self.ws[..pf::ot_workspace_len(n, D)],
+        )
+    }
+
+    fn systematic(&mut self) -> Result<(), otcore::Error> {
+        let n = self.n;
+        pf::resample_particles(
+            Scheme::Systematic,
+            &self.logw[..n],
+            &mut self.rng,
+            &self.x[..n * D],
+            D,
+            &mut self.out[..n * D],
+        )
+    }
+
+    /// One filter step: a random-walk transition and a Gaussian likelihood around
+    /// (0.5, 0.5), resampling always (so the measured step includes it).
+    fn step(&mut self, optimal: bool) -> Result<(), otcore::Error> {
+        let n = self.n;
+        let resampler = if optimal {
+            Resampler::Optimal(OtConfig::new(0.5))
+        } else {
+            Resampler::Classical(Scheme::Systematic)
+        };
+        let cfg = FilterConfig {
+            resampler,
+            trigger: Trigger::Always,
+        };
+        pf::step(
+            &mut self.x[..n * D],
+            &mut self.logw[..n],
+            D,
+            &cfg,
+            &mut self.totals,
+            &mut self.rng,
+            |prev: &[f32], next: &mut [f32], rng: &mut SplitMix64| {
+                for (p, q) in prev.iter().zip(next.iter_mut()) {
+                    *q = *p + 0.05 * (rng.uniform::<f32>() - 0.5);
+                }
+                Ok(())
+            },
+            |xs: &[f32], ll: &mut [f32]| {
+                for (row, l) in xs.chunks_exact(D).zip(ll.iter_mut()) {
+                    let (dx, dy) = (row[0] - 0.5, row[1] - 0.5);
+                    *l = -(dx * dx + dy * dy) / (2.0 * 0.01);
+                }
+                Ok(())
+            },
+            &mut self.mean,
+            &mut self.cov,
+            &mut self.ws[..pf::filter_workspace_len(n, D, optimal)],
+        )
+        .map(|_| ())
+    }
+}
+
+fn stack_ot_resample(b: &mut PfBench) -> bool {
+    b.ot_resample().is_ok()
+}
+fn stack_systematic(b: &mut PfBench) -> bool {
+    b.systematic().is_ok()
+}
+fn stack_step_ot(b: &mut PfBench) -> bool {
+    b.step(true).is_ok()
+}
+fn stack_step_systematic(b: &mut PfBench) -> bool {
+    b.step(false).is_ok()
+}
+
+type PfMeasured = (&'static str, fn(&mut PfBench) -> bool);
+
+/// Particle-filter workspace (per algorithm, N ∈ {32, 64, 128}), stack (painting) and
+/// the instructions of one OT resampling (N ∈ {32, 64}, d = 2); `false` if a call
+/// failed.
+fn measure_pf() -> bool {
+    let mut ok = true;
+    for n in [32usize, 64, 128] {
+        hprintln!(
+            "workspace pf n={} d={} ot_resample_f32_bytes={} vjp_f32_bytes={} step_systematic_f32_bytes={} step_ot_f32_bytes={}",
+            n,
+            D,
+            pf::ot_workspace_len(n, D) * 4,
+            pf::vjp_workspace_len(n, D) * 4,
+            pf::filter_workspace_len(n, D, false) * 4,
+            pf::filter_workspace_len(n, D, true) * 4
+        );
+    }
+    let calls: [PfMeasured; 4] = [
+        ("pf_ot_resample", stack_ot_resample),
+        ("pf_resample_systematic", stack_systematic),
+        ("pf_step_ot", stack_step_ot),
+        ("pf_step_systematic", stack_step_systematic),
+    ];
+    for (name, call) in calls {
+        let mut bench = PfBench::new(64);
+        let (good, depth) = stack::measure(call, &mut bench);
+        ok &= good;
+        hprintln!("stack {} n=64 d=2 bytes={}", name, depth);
+    }
+    for n in [32usize, 64] {
+        let mut bench = PfBench::new(n);
+        otcore_icount_mark();
+        let r = black_box(&mut bench).ot_resample();
+        otcore_icount_mark();
+        match r {
+            Ok(rep) => hprintln!(
+                "region pf_ot_resample n={} d={} ot_iterations={}",
+                n,
+                D,
+                rep.iterations
+            ),
+            Err(e) => {
+                hprintln!("ot_resample failed: {}", e);
+                ok = false;
+            }
+        }
+    }
+    ok
+}
+
 #[entry]
 fn main() -> ! {
     for n in [32usize, 64, 128] {
@@ -391,6 +574,7 @@ fn main() -> ! {
         }
     }
     ok &= measure_sde();
+    ok &= measure_pf();
     harness::exit(ok)
 }
 
