@@ -22,6 +22,7 @@
 use crate::error::Error;
 use crate::ot::workspace::take;
 use crate::real::Real;
+use crate::sde::copy;
 
 use super::ot_resample::{check_inputs, fit, ot_workspace_len, split, OtConfig, OtReport};
 use super::resample::{gather, Scheme};
@@ -209,13 +210,13 @@ where
             }
             _ => {
                 moments(xp, lam, d, mean, cov);
-                x.copy_from_slice(xp);
+                copy(x, xp);
             }
         }
         if resample {
             uniform_log_weights(logw);
         } else {
-            logw.copy_from_slice(lam);
+            copy(logw, lam);
         }
         totals.log_likelihood += delta;
         totals.steps += 1;

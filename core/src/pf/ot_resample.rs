@@ -224,12 +224,12 @@ pub(crate) fn fit<T: Real>(
     let mut smax = T::ZERO;
     w.zr.fill(T::ZERO);
     for k in 0..d {
-        let col = x.iter().skip(k).step_by(d);
+        let col = x.iter().skip(k).step_by(d.max(1));
         let mean = col.clone().fold(T::ZERO, |a, &v| a + v) / nf;
         let var = col.fold(T::ZERO, |a, &v| a + (v - mean) * (v - mean)) / nf;
         smax = smax.max_fast(var.sqrt());
-        let zk = w.zr.iter_mut().skip(k).step_by(d);
-        for (zi, &v) in zk.zip(x.iter().skip(k).step_by(d)) {
+        let zk = w.zr.iter_mut().skip(k).step_by(d.max(1));
+        for (zi, &v) in zk.zip(x.iter().skip(k).step_by(d.max(1))) {
             *zi = v - mean;
         }
     }
@@ -376,8 +376,13 @@ pub(crate) fn transport<T: Real>(
     }
     // Add the mean back, coordinate by coordinate (O(N·d)).
     for k in 0..d {
-        let mean = x.iter().skip(k).step_by(d).fold(T::ZERO, |a, &v| a + v) / nf;
-        for o in out.iter_mut().skip(k).step_by(d) {
+        let mean = x
+            .iter()
+            .skip(k)
+            .step_by(d.max(1))
+            .fold(T::ZERO, |a, &v| a + v)
+            / nf;
+        for o in out.iter_mut().skip(k).step_by(d.max(1)) {
             *o += mean;
         }
     }
@@ -450,7 +455,7 @@ pub fn ot_transport_matrix<T: Real>(
     let cl = cloud(&*w.zr, &*w.zc, d);
     let kappa = kappa(fit.eps);
     let nf = T::from_usize(n);
-    for (i, row) in t_out.chunks_exact_mut(n).enumerate() {
+    for (i, row) in rows_mut(t_out, n).enumerate() {
         let u = row_exponent(w.fa, &fit, i);
         let mut red = Write { row: &mut *row };
         // `Write` keeps the last pass: with a second (shifted) pass the row holds

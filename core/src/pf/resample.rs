@@ -13,6 +13,7 @@
 
 use crate::error::Error;
 use crate::real::Real;
+use crate::sde::copy;
 use crate::sum::Compensated;
 
 use super::rng::RandomSource;
@@ -222,7 +223,7 @@ pub(crate) fn gather<T: Real, R: RandomSource + ?Sized>(
         let src = x_in.get(a * d..(a + 1) * d);
         let dst = x_out.get_mut(slot * d..(slot + 1) * d);
         if let (Some(s), Some(t)) = (src, dst) {
-            t.copy_from_slice(s);
+            copy(t, s);
         }
     });
 }

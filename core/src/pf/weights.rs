@@ -16,6 +16,7 @@
 
 use crate::error::Error;
 use crate::real::Real;
+use crate::sde::{rows, rows_mut};
 use crate::sum::Compensated;
 
 /// log Σ exp(v_i) with the maximum shifted out (compensated sum of the exponentials).
@@ -74,15 +75,15 @@ pub fn ess<T: Real>(logw: &[T]) -> T {
 pub(crate) fn moments<T: Real>(x: &[T], logw: &[T], d: usize, mean: &mut [T], cov: &mut [T]) {
     mean.fill(T::ZERO);
     cov.fill(T::ZERO);
-    for (xi, &l) in x.chunks_exact(d).zip(logw) {
+    for (xi, &l) in rows(x, d).zip(logw) {
         let w = l.exp();
         for (m, &v) in mean.iter_mut().zip(xi) {
             *m += w * v;
         }
     }
-    for (xi, &l) in x.chunks_exact(d).zip(logw) {
+    for (xi, &l) in rows(x, d).zip(logw) {
         let w = l.exp();
-        for (r, row) in cov.chunks_exact_mut(d).enumerate() {
+        for (r, row) in rows_mut(cov, d).enumerate() {
             let dr =
                 xi.get(r).copied().unwrap_or(T::ZERO) - mean.get(r).copied().unwrap_or(T::ZERO);
             for ((c, &xc), &mc) in row.iter_mut().zip(xi).zip(mean.iter()) {
