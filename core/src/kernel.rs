@@ -73,20 +73,48 @@ pub(crate) trait Reduce<T: Real> {
 /// coordinates of sources `16c … 16c + 15` as `dim` consecutive blocks of [`LANES`]
 /// values, coordinate after coordinate, so one chunk is one contiguous slice and the
 /// inner loop needs no index arithmetic or bounds checks (see [`chunk_major`]).
-pub(crate) struct Clouds<'a, T> {
+pub(crate) struct Clouds<'a, T, K = usize> {
     /// Target points, row-major (`dim` coordinates per point): the caller's array.
     pub tgt: &'a [T],
     /// Source points, chunk-major, padded to whole chunks.
     pub src: &'a [T],
-    /// Dimension.
-    pub dim: usize,
+    /// Dimension: a `usize`, or [`Fixed`] when it is known at compile time.
+    pub dim: K,
 }
 
-impl<T: Real> CostSource<T> for Clouds<'_, T> {
+/// A point dimension, known at run time (`usize`) or at compile time ([`Fixed`]).
+pub(crate) trait Dim: Copy {
+    /// The dimension.
+    fn get(self) -> usize;
+}
+
+impl Dim for usize {
+    #[inline(always)]
+    fn get(self) -> usize {
+        self
+    }
+}
+
+/// A dimension fixed at compile time: the cost loop over coordinates unrolls and the
+/// chunk offsets become shifts. The Sinkhorn solver and the plan operations
+/// instantiate it for d = 2 and 3 on targets with SIMD (measured on x86-64 with
+/// AVX-512 at n = 1024, d = 2: 0.29 instead of 0.40 ns per entry per half-iteration
+/// in f32); Cortex-M builds keep the one generic instance, for flash.
+#[derive(Clone, Copy)]
+pub(crate) struct Fixed<const D: usize>;
+
+impl<const D: usize> Dim for Fixed<D> {
+    #[inline(always)]
+    fn get(self) -> usize {
+        D
+    }
+}
+
+impl<T: Real, K: Dim> CostSource<T> for Clouds<'_, T, K> {
     #[inline(always)]
     fn fill(&self, p: usize, q0: usize, out: &mut [T; LANES]) {
         *out = [T::ZERO; LANES];
-        let d = self.dim;
+        let d = self.dim.get();
         let (Some(x), Some(chunk)) = (
             self.tgt.get(p * d..(p + 1) * d),
             self.src.get(q0 * d..(q0 + LANES) * d),

@@ -149,22 +149,37 @@ pub(crate) fn load_log_weights<T: Real>(dst: &mut [T], w: &[T], offset: T) {
 
 /// Runs `$body` with `$rows` / `$cols` bound to the cost sources of the problem: rows
 /// have the first side as targets, columns the second. Monomorphises each pass once
-/// per cost kind (one kernel, two instantiations).
+/// per cost kind, and on SIMD targets once more for point clouds in 2 and 3
+/// dimensions (see [`crate::kernel::Fixed`]).
 macro_rules! with_sources {
     ($cost:expr, $lay_xs:expr, $lay_ys:expr, $m:expr, |$rows:ident, $cols:ident| $body:expr) => {
         match $cost {
             $crate::ot::problem::Cost::SqEuclidean { x, y, dim, .. } => {
-                let $rows = $crate::kernel::Clouds {
-                    tgt: x,
-                    src: &*$lay_ys,
-                    dim,
-                };
-                let $cols = $crate::kernel::Clouds {
-                    tgt: y,
-                    src: &*$lay_xs,
-                    dim,
-                };
-                $body
+                macro_rules! clouds {
+                    ($dim:expr) => {{
+                        let $rows = $crate::kernel::Clouds {
+                            tgt: x,
+                            src: &*$lay_ys,
+                            dim: $dim,
+                        };
+                        let $cols = $crate::kernel::Clouds {
+                            tgt: y,
+                            src: &*$lay_xs,
+                            dim: $dim,
+                        };
+                        $body
+                    }};
+                }
+                // Compile-time dimensions for the common 2-D and 3-D clouds where the
+                // FPU has SIMD; one generic instance on Cortex-M (flash).
+                #[cfg(not(target_arch = "arm"))]
+                match dim {
+                    2 => clouds!($crate::kernel::Fixed::<2>),
+                    3 => clouds!($crate::kernel::Fixed::<3>),
+                    _ => clouds!(dim),
+                }
+                #[cfg(target_arch = "arm")]
+                clouds!(dim)
             }
             $crate::ot::problem::Cost::Matrix { c } => {
                 let $rows = $crate::kernel::DenseRows { c, cols: $m };
