@@ -322,9 +322,11 @@ fn check_start<T: Real>(pot: &[T], w: &[T]) -> Result<(), Error> {
 /// of the current plan, the error/mass/cost measurements, and the updated potential
 /// into `next` (not applied: the caller decides whether to continue). `src_u` holds
 /// the first side's potentials in kernel units (× log₂e/ε).
-// Kept out of line: inlined into `solve`, its accumulators were spilled to the stack
-// (measured 0.42 instead of 0.28 ns per entry at n = 1024, f32, AVX-512).
-#[inline(never)]
+// Kept out of line on SIMD targets: inlined into `solve`, its accumulators were spilled
+// to the stack (measured 0.42 instead of 0.28 ns per entry at n = 1024, f32, AVX-512).
+// Inlined on Cortex-M, where out of line measured 68 instead of 48 instructions per
+// entry (`bash scripts/embedded.sh numbers`).
+#[cfg_attr(not(target_arch = "arm"), inline(never))]
 fn column_pass<T: Real, S: CostSource<T>>(
     src: &S,
     g: &[T],
@@ -367,8 +369,8 @@ fn column_pass<T: Real, S: CostSource<T>>(
 
 /// Row pass: f_i ← τ (ε (ln a_i − ln R_i) + f_i) in place for positive-weight i;
 /// `src_v` holds the second side's potentials in kernel units (× log₂e/ε).
-// Out of line for the same reason as `column_pass`.
-#[inline(never)]
+// Placed like `column_pass`, for the same reasons.
+#[cfg_attr(not(target_arch = "arm"), inline(never))]
 fn row_pass<T: Real, S: CostSource<T>>(
     src: &S,
     f: &mut [T],
