@@ -8,6 +8,8 @@
 #                                      probe (and checks a planted panic fails to link)
 #   bash scripts/embedded.sh numbers   footprint, workspace, stack depth and
 #                                      instructions per matrix entry (the README table)
+#   bash scripts/embedded.sh profile   where the measure firmware's instructions go,
+#                                      summed by function (QEMU plugin profile)
 #
 # Installs what it needs (apt: qemu-system-arm gcc-arm-none-eabi
 # libnewlib-arm-none-eabi; rustup targets) when missing.
@@ -155,6 +157,26 @@ measure() {
     }' <<<"$out"
 }
 
+# Where the measure firmware's instructions go: executions summed by function (top
+# 30), from the plugin's per-address profile and the ELF's symbol table.
+profile() {
+  local elf
+  build_plugin
+  fw_cargo build --release --bin measure "$@" >/dev/null 2>&1 || fw_cargo build --release --bin measure "$@"
+  elf=$FW_BIN/measure
+  qemu_run -plugin "$PLUGIN,profile=1" -kernel "$elf" 2>&1 >/dev/null |
+    awk -v syms=<(arm-none-eabi-nm -n -C -t d "$elf" | awk '$2 ~ /^[tTwW]$/') '
+      BEGIN { while ((getline l < syms) > 0) { split(l, f, " "); a[n] = f[1] + 0; s[n++] = substr(l, index(l, f[3])) } }
+      /^icount pc / {
+        pc = $3 + 0; lo = 0; hi = n - 1
+        while (lo < hi) { mid = int((lo + hi + 1) / 2); if (a[mid] <= pc) lo = mid; else hi = mid - 1 }
+        t[s[lo]] += $4; total += $4
+      }
+      END {
+        for (k in t) printf "%12d %5.1f%%  %s\n", t[k], 100 * t[k] / total, k
+      }' | sort -rn | head -30
+}
+
 size_of() { # flash and RAM bytes of an ELF: "flash ram"
   arm-none-eabi-size -A "$1" | awk '
     $1 ~ /^\.(text|rodata|isr_vector|ARM\.exidx)$/ { flash += $2 }
@@ -202,8 +224,13 @@ case ${1:-} in
     ensure_tools
     numbers
     ;;
+  profile)
+    ensure_tools
+    shift
+    profile "$@"
+    ;;
   *)
-    echo "usage: bash scripts/embedded.sh test|numbers" >&2
+    echo "usage: bash scripts/embedded.sh test|numbers|profile" >&2
     exit 2
     ;;
 esac

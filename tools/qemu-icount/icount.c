@@ -48,6 +48,11 @@ static uint64_t count;           /* instructions executed so far (one vCPU) */
 static uint64_t mark_addr = UINT64_MAX;
 static uint64_t marks[MAX_MARKS];
 static size_t n_marks;
+/* Optional profile (plugin argument profile=1): executions per instruction address in
+ * the first PROFILE_SPAN bytes of the address space (flash on mps2-an386), printed at
+ * exit as "icount pc ADDR N" lines (decimal); scripts/embedded.sh profile sums them by symbol. */
+#define PROFILE_SPAN (4u << 20)
+static uint64_t *profile;
 
 static void on_mark(unsigned int vcpu, void *udata) {
   (void)vcpu;
@@ -60,8 +65,11 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
   size_t n = qemu_plugin_tb_n_insns(tb);
   for (size_t i = 0; i < n; i++) {
     struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
+    uint64_t pc = qemu_plugin_insn_vaddr(insn);
     qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, &count, 1);
-    if (qemu_plugin_insn_vaddr(insn) == mark_addr)
+    if (profile && pc < PROFILE_SPAN)
+      qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, &profile[pc / 2], 1);
+    if (pc == mark_addr)
       qemu_plugin_register_vcpu_insn_exec_cb(insn, on_mark, QEMU_PLUGIN_CB_NO_REGS, NULL);
   }
 }
@@ -71,6 +79,9 @@ static void on_atexit(qemu_plugin_id_t id, void *udata) {
   (void)udata;
   fprintf(stderr, "icount total %" PRIu64 "\n", count);
   for (size_t k = 0; k < n_marks; k++) fprintf(stderr, "icount mark %zu %" PRIu64 "\n", k, marks[k]);
+  if (profile)
+    for (size_t i = 0; i < PROFILE_SPAN / 2; i++)
+      if (profile[i]) fprintf(stderr, "icount pc %zu %" PRIu64 "\n", 2 * i, profile[i]);
 }
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc,
@@ -78,6 +89,10 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
   (void)info;
   for (int i = 0; i < argc; i++) {
     if (strncmp(argv[i], "mark=", 5) == 0) mark_addr = strtoull(argv[i] + 5, NULL, 16) & ~(uint64_t)1;
+    if (strcmp(argv[i], "profile=1") == 0 && !profile) {
+      profile = calloc(PROFILE_SPAN / 2, sizeof *profile);
+      if (!profile) return -1;
+    }
   }
   qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
   qemu_plugin_register_atexit_cb(id, on_atexit, NULL);

@@ -5,7 +5,8 @@ the target type, with the constant term exactly 1 so that 2^0 and the underflow 
 are exact: f32 fits (2^r - 1)/r with degree 4 and appends 1; f64's degree-10 fit of 2^r
 already rounds its constant to 1; prints the coefficients (highest degree first) and the worst relative
 error of the rounded polynomial evaluated in that type against the exact 2^r, with
-Horner steps rounded once (as a fused multiply-add does) and twice (without FMA). Run: python3 tools/reference/fit_exp2.py  (needs numpy, mpmath).
+Horner steps rounded once (as a fused multiply-add does) and twice (without FMA); then
+the Cortex-M table form (see the end). Run: python3 tools/reference/fit_exp2.py  (needs numpy, mpmath).
 """
 
 import mpmath as mp
@@ -43,3 +44,22 @@ for degree, dtype in [(5, np.float32), (10, np.float64)]:
     print(f"{dtype.__name__} degree {degree}: fit bound {mp.nstr(bound, 3)}, worst relative "
           f"error with FMA {worst[0]:.3g}, without {worst[1]:.3g}")
     print("  " + ", ".join(repr(float(c)) for c in rounded))
+
+
+# Cortex-M f32 form (core/src/real.rs, cfg target_arch = "arm"): 2^x = T_j·2^e·(1 + q(s))
+# with T_j = 2^(j/64) from a table and s ∈ [0, 2^17) the fraction bits of x·2^23 below
+# the 1/64 step; q(s) = Q1·s + Q2·s² fits 2^(s/2^23) − 1 (near-minimax, Chebyshev fit of
+# (2^(u/64) − 1)/u on u = s/2^17 ∈ [0, 1]).
+S = 2**17
+coeffs, bound = mp.chebyfit(
+    lambda u: mp.log(2) / 64 if u == 0 else (mp.power(2, mp.mpf(u) / 64) - 1) / u,
+    [0, 1], 2, error=True)
+q2, q1 = np.float32(float(coeffs[0] / S**2)), np.float32(float(coeffs[1] / S))
+s = np.arange(0, S, dtype=np.float32)
+q = ((q2 * s + q1).astype(np.float32) * s).astype(np.float32)
+exact = np.power(2.0, s.astype(np.float64) / S / 64) - 1
+print(f"cortex-m q(s): worst absolute error {np.max(np.abs(q - exact)):.3g}; "
+      f"Q1 = {float(q1)!r}, Q2 = {float(q2)!r}")
+table = [(int(np.float32(float(mp.power(2, mp.mpf(j) / 64))).view(np.uint32))
+          - (127 << 23) - (j << 17)) & 0xFFFFFFFF for j in range(64)]
+print("  EXP2_64: " + ", ".join(f"0x{t:08X}" for t in table))

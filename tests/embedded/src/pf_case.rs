@@ -110,7 +110,26 @@ impl Agreement {
             Agreement::Cg => CG_AGREEMENT,
         }
     }
+
+    /// Whether integer `index` of a case agrees: equal, except the CG iteration count
+    /// (the second integer of the implicit VJP), which may differ by
+    /// [`CG_ITERATION_SLACK`]: the two sides' CG residuals cross the stop at slightly
+    /// different iterations (see [`CG_AGREEMENT`]).
+    pub fn ints_agree(self, index: usize, got: u32, want: u32) -> bool {
+        match self {
+            Agreement::Cg if index == 1 => got.abs_diff(want) <= CG_ITERATION_SLACK,
+            _ => got == want,
+        }
+    }
 }
+
+/// How many CG iterations the implicit VJP may run more or fewer than the host: the
+/// residual falls by only ~11% per iteration (four decades in 78 iterations), so the
+/// last iteration before the stop can land on either side of it when the iterates
+/// differ by rounding. Measured: host 78, Cortex-M 78 with the polynomial
+/// exponential and 79 with the table exponential; 2 leaves a margin, and a wrong
+/// gradient still fails the value check.
+pub const CG_ITERATION_SLACK: u32 = 2;
 
 /// The cases, in order: (name, how it is compared).
 pub const NAMES: &[(&str, Agreement)] = &[
@@ -416,7 +435,8 @@ fn block_scale(v: &[f32]) -> f32 {
         .fold(0.0f32, |m, x| m.max(x.abs()))
 }
 
-/// Compares computed outputs with a baked case: integers must be equal; values
+/// Compares computed outputs with a baked case: integers must be equal (but see
+/// [`Agreement::ints_agree`]); values
 /// bit-identical ([`Agreement::Exact`]) or within the mode's tolerance relative to
 /// max(|want|, block scale) ([`Agreement::Kernel`], [`Agreement::Cg`]). Calls `report` for each
 /// disagreement; returns how many there were and the largest relative deviation
@@ -440,7 +460,7 @@ pub fn compare(
         });
     }
     for (index, (g, w)) in got.ints().iter().zip(want.ints).enumerate() {
-        if g != w {
+        if !mode.ints_agree(index, *g, *w) {
             bad += 1;
             report(Mismatch {
                 block: usize::MAX,

@@ -14,10 +14,39 @@ use otcore_embedded_tests::sinkhorn_data::CASES;
 
 /// Every suite, in order. A new algorithm adds one line here.
 const SUITES: &[Suite] = &[
+    ("exp2_kernel", exp2_kernel),
     ("sinkhorn_reference", sinkhorn_reference),
     ("sde_reference", sde_reference),
     ("pf_reference", pf_reference),
 ];
+
+/// The kernel's 2^x as compiled for Cortex-M (its own table form, see
+/// `Real::exp2_kernel`) against libm's f64 `exp2`, to the same contract as the host's
+/// `tests/tests/exp2_kernel.rs`: relative error ≤ 3e-7 on [−125, 127] (an even sweep
+/// plus a dense one of [−4, 4], where Sinkhorn exponents lie near convergence), exactly
+/// 0 at and below −127 and for −∞, and a non-finite value at and above 128 (the
+/// kernel's overflow signal).
+fn exp2_kernel(t: &mut Tally) {
+    use otcore::Real;
+    let steps = 40_000u32;
+    let even = (0..=steps).map(|k| -125.0 + 252.0 * (k as f32 / steps as f32));
+    let dense = (0..=steps).map(|k| -4.0 + 8.0 * (k as f32 / steps as f32));
+    let mut worst = 0.0f64;
+    for x in even.chain(dense) {
+        let want = libm::exp2(f64::from(x));
+        worst = worst.max((f64::from(x.exp2_kernel()) - want).abs() / want);
+    }
+    hprintln!("  worst relative error {:e}", worst);
+    t.record("exp2_kernel", "relative_error", worst <= 3e-7);
+    let zero = [-127.0f32, -127.5, -200.0, -1e30, f32::NEG_INFINITY]
+        .iter()
+        .all(|x| x.exp2_kernel() == 0.0);
+    t.record("exp2_kernel", "underflow_to_zero", zero);
+    let over = [128.0f32, 200.0, 1e30, f32::INFINITY]
+        .iter()
+        .all(|x| !x.exp2_kernel().is_finite());
+    t.record("exp2_kernel", "overflow_signal", over);
+}
 
 /// Each baked problem: solve + every plan operation, compared with the host's f32
 /// results (tolerance: `sinkhorn_case::F32_AGREEMENT`).
