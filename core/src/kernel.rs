@@ -23,11 +23,15 @@
 //!
 //! The shift: the Sinkhorn solver passes the target's previous potential as `u_p`, so
 //! the arguments are the log plan entries of the previous iterate and lie in a narrow
-//! range near convergence. [`shifted`] runs the reduction once with no extra shift and
-//! keeps a running maximum; only if that maximum leaves
-//! [[`Real::LSE_WINDOW_LO`], [`Real::LSE_WINDOW_HI`]] (early iterations, cold starts, a
-//! far-off warm start) does it run a second pass shifted by the maximum. In steady
-//! state one pass suffices.
+//! range near convergence. [`shifted`] runs the reduction once with no extra shift;
+//! [`stream`] always returns Σ_q e_pq, and only if that sum leaves
+//! [2^[`Real::LSE_WINDOW_LO`], 2^[`Real::LSE_WINDOW_HI`]] (early iterations, cold
+//! starts, a far-off warm start) does it find the largest exponent ([`peak`], a pass
+//! without exponentials) and run the reduction again shifted by it. The sum is a sound
+//! test because `exp2_kernel` is exactly 0 below its range and non-finite above it: a
+//! sum inside the window means no term overflowed and the largest one is at least
+//! 2^LO / n, far above the flushed ones. In steady state one pass suffices, and the
+//! pass keeps no running maximum (on Cortex-M a float maximum costs 4 instructions).
 
 use crate::real::Real;
 
@@ -54,9 +58,11 @@ pub const fn padded(len: usize) -> usize {
 
 /// Raw costs between one target point and a chunk of [`LANES`] sources.
 pub(crate) trait CostSource<T: Real> {
-    /// Writes c(p, q0 + l) for l in 0..LANES into `out`. Sources past the real count
-    /// must still get a finite value (they are masked by `v = −∞`).
-    fn fill(&self, p: usize, q0: usize, out: &mut [T; LANES]);
+    /// The costs c(p, q) from target `p` to every source, one chunk of [`LANES`]
+    /// sources per item, in order. Sources past the real count must still get a finite
+    /// value (they are masked by `v = −∞`). The target's data is looked up once here,
+    /// so the per-chunk work has no index arithmetic or bounds checks.
+    fn costs(&self, p: usize) -> impl Iterator<Item = [T; LANES]> + '_;
 }
 
 /// What a kernel pass accumulates from each chunk.
@@ -112,21 +118,22 @@ impl<const D: usize> Dim for Fixed<D> {
 
 impl<T: Real, K: Dim> CostSource<T> for Clouds<'_, T, K> {
     #[inline(always)]
-    fn fill(&self, p: usize, q0: usize, out: &mut [T; LANES]) {
-        *out = [T::ZERO; LANES];
+    fn costs(&self, p: usize) -> impl Iterator<Item = [T; LANES]> + '_ {
         let d = self.dim.get();
-        let (Some(x), Some(chunk)) = (
-            self.tgt.get(p * d..(p + 1) * d),
-            self.src.get(q0 * d..(q0 + LANES) * d),
-        ) else {
-            return;
-        };
-        for (ys, &xk) in chunk.chunks_exact(LANES).zip(x) {
-            for (o, &y) in out.iter_mut().zip(ys) {
-                let t = xk - y;
-                *o = t.mul_add(t, *o);
-            }
-        }
+        let x = self.tgt.get(p * d..(p + 1) * d).unwrap_or(&[]);
+        // Never 0 (chunks_exact would panic): `max` keeps the panic path out.
+        self.src
+            .chunks_exact(LANES.saturating_mul(d).max(LANES))
+            .map(move |chunk| {
+                let mut out = [T::ZERO; LANES];
+                for (ys, &xk) in chunk.chunks_exact(LANES).zip(x) {
+                    for (o, &y) in out.iter_mut().zip(ys) {
+                        let t = xk - y;
+                        *o = t.mul_add(t, *o);
+                    }
+                }
+                out
+            })
     }
 }
 
@@ -148,14 +155,14 @@ pub(crate) struct DenseRows<'a, T> {
 
 impl<T: Real> CostSource<T> for DenseRows<'_, T> {
     #[inline(always)]
-    fn fill(&self, p: usize, q0: usize, out: &mut [T; LANES]) {
+    fn costs(&self, p: usize) -> impl Iterator<Item = [T; LANES]> + '_ {
         let row = self
             .c
             .get(p * self.cols..(p + 1) * self.cols)
             .unwrap_or(&[]);
-        for (l, o) in out.iter_mut().enumerate() {
-            *o = row.get(q0 + l).copied().unwrap_or(T::ZERO);
-        }
+        (0..padded(self.cols) / LANES).map(move |chunk| {
+            core::array::from_fn(|l| row.get(chunk * LANES + l).copied().unwrap_or(T::ZERO))
+        })
     }
 }
 
@@ -169,20 +176,22 @@ pub(crate) struct DenseCols<'a, T> {
 
 impl<T: Real> CostSource<T> for DenseCols<'_, T> {
     #[inline(always)]
-    fn fill(&self, p: usize, q0: usize, out: &mut [T; LANES]) {
-        for (l, o) in out.iter_mut().enumerate() {
-            *o = self
-                .c
-                .get((q0 + l) * self.cols + p)
-                .copied()
-                .unwrap_or(T::ZERO);
-        }
+    fn costs(&self, p: usize) -> impl Iterator<Item = [T; LANES]> + '_ {
+        let rows = self.c.len() / self.cols.max(1);
+        (0..padded(rows) / LANES).map(move |chunk| {
+            core::array::from_fn(|l| {
+                self.c
+                    .get((chunk * LANES + l) * self.cols + p)
+                    .copied()
+                    .unwrap_or(T::ZERO)
+            })
+        })
     }
 }
 
 /// One pass over all sources for target `p`: feeds `2^(u_p + v_q − κ·c_pq − shift)`
-/// (kernel units) to `red` chunk by chunk and returns the largest unshifted exponent
-/// `max_q (u_p + v_q − κ·c_pq)` (−∞ if every source is masked).
+/// (kernel units) to `red` chunk by chunk and returns their sum (0 if every source is
+/// masked; non-finite if a term overflowed).
 ///
 /// `v.len()` must be a multiple of [`LANES`] (padded); a ragged tail is ignored.
 #[inline(always)]
@@ -195,18 +204,29 @@ pub(crate) fn stream<T: Real, S: CostSource<T>, R: Reduce<T>>(
     shift: T,
     red: &mut R,
 ) -> T {
-    let mut mx = [T::NEG_INFINITY; LANES];
-    let mut c = [T::ZERO; LANES];
+    let mut sum = [T::ZERO; LANES];
     let mut e = [T::ZERO; LANES];
-    for (chunk, vq) in v.chunks_exact(LANES).enumerate() {
+    let base = u_p - shift;
+    for (chunk, (c, vq)) in src.costs(p).zip(v.chunks_exact(LANES)).enumerate() {
         let q0 = chunk * LANES;
-        src.fill(p, q0, &mut c);
         for l in 0..LANES {
-            let arg = (-kappa).mul_add(c[l], u_p + vq[l]);
-            mx[l] = arg.max_fast(mx[l]);
-            e[l] = (arg - shift).exp2_kernel();
+            e[l] = (-kappa).mul_add(c[l], base + vq[l]).exp2_kernel();
+            sum[l] += e[l];
         }
         red.add(q0, &e, &c);
+    }
+    tree(sum, |a, b| a + b)
+}
+
+/// The largest exponent `max_q (u_p + v_q − κ·c_pq)` over all sources of target `p`
+/// (−∞ if every source is masked): the shift of [`shifted`]'s second pass.
+#[inline(never)]
+fn peak<T: Real, S: CostSource<T>>(src: &S, p: usize, u_p: T, v: &[T], kappa: T) -> T {
+    let mut mx = [T::NEG_INFINITY; LANES];
+    for (c, vq) in src.costs(p).zip(v.chunks_exact(LANES)) {
+        for l in 0..LANES {
+            mx[l] = (-kappa).mul_add(c[l], u_p + vq[l]).max_fast(mx[l]);
+        }
     }
     tree(mx, T::max_fast)
 }
@@ -225,16 +245,17 @@ fn tree<T: Real>(mut lanes: [T; LANES], op: impl Fn(T, T) -> T) -> T {
     lanes[0]
 }
 
-/// [`stream`] with the shift chosen for accuracy: one pass if the largest exponent is
-/// inside the precision window, otherwise a second pass shifted by it. Returns the
-/// shift converted to natural-log units, `σ = ln 2 · shift`, so that the true
-/// reduction is `e^σ ·` (what `red` holds); σ is exactly 0 in the one-pass case.
+/// [`stream`] with the shift chosen for accuracy: one pass if the sum of the terms is
+/// inside the precision window, otherwise a second pass shifted by the largest
+/// exponent. Returns `(σ, Σ_q e_pq)` with the shift converted to natural-log units,
+/// `σ = ln 2 · shift`, so that the true reduction is `e^σ ·` (what `red` holds, and
+/// the returned sum); σ is exactly 0 in the one-pass case.
 ///
-/// If every source is masked the result is −∞ with `red` holding zeros.
+/// If every source is masked the result is (−∞, 0) with `red` holding zeros.
 ///
 /// The first pass may feed `exp2_kernel` exponents above its range (a cold start, a
-/// far-off warm start): their terms are meaningless, but the running maximum exposes
-/// them and the pass is then discarded and redone shifted, with every exponent ≤ 0.
+/// far-off warm start): their terms are non-finite, so the sum leaves the window and
+/// the pass is redone shifted, with every exponent ≤ 0.
 #[inline(always)]
 pub(crate) fn shifted<T: Real, S: CostSource<T>, R: Reduce<T>>(
     src: &S,
@@ -243,86 +264,61 @@ pub(crate) fn shifted<T: Real, S: CostSource<T>, R: Reduce<T>>(
     v: &[T],
     kappa: T,
     red: &mut R,
-) -> T {
+) -> (T, T) {
     red.reset();
-    let mx = stream(src, p, u_p, v, kappa, T::ZERO, red);
-    if mx >= T::LSE_WINDOW_LO && mx <= T::LSE_WINDOW_HI {
-        return T::ZERO;
+    let sum = stream(src, p, u_p, v, kappa, T::ZERO, red);
+    if sum >= T::LSE_SUM_MIN && sum <= T::LSE_SUM_MAX {
+        return (T::ZERO, sum);
     }
+    let mx = peak(src, p, u_p, v, kappa);
     if !mx.is_finite() {
         // All sources masked (−∞), or a non-finite argument: nothing to rescale.
-        return mx;
+        return (mx, sum);
     }
     red.reset();
-    stream(src, p, u_p, v, kappa, mx, red);
-    mx * T::LN_2
+    let sum = stream(src, p, u_p, v, kappa, mx, red);
+    (mx * T::LN_2, sum)
 }
 
-/// Σ_q e_pq, lane-wise (vectorised) and summed at the end.
-pub(crate) struct Sum<T> {
-    lanes: [T; LANES],
-}
-
-impl<T: Real> Sum<T> {
-    /// An empty sum.
-    pub fn new() -> Self {
-        Self {
-            lanes: [T::ZERO; LANES],
-        }
-    }
-    /// The total.
-    pub fn total(&self) -> T {
-        tree(self.lanes, |a, b| a + b)
-    }
-}
-
-impl<T: Real> Reduce<T> for Sum<T> {
+/// Nothing beyond the sum [`stream`] returns (log-sum-exp passes).
+impl<T: Real> Reduce<T> for () {
     #[inline(always)]
-    fn add(&mut self, _q0: usize, e: &[T; LANES], _c: &[T; LANES]) {
-        for (acc, &el) in self.lanes.iter_mut().zip(e) {
-            *acc += el;
-        }
-    }
-    fn reset(&mut self) {
-        self.lanes = [T::ZERO; LANES];
-    }
+    fn add(&mut self, _q0: usize, _e: &[T; LANES], _c: &[T; LANES]) {}
+    fn reset(&mut self) {}
 }
 
-/// Σ_q e_pq and Σ_q e_pq·c_pq together (marginal and transport cost in one pass).
-pub(crate) struct SumCost<T> {
-    sum: [T; LANES],
+/// Σ_q e_pq·c_pq (the transport cost; the marginal Σ_q e_pq comes with it from
+/// [`stream`]).
+pub(crate) struct CostSum<T> {
     cost: [T; LANES],
 }
 
-impl<T: Real> SumCost<T> {
-    /// Empty sums.
+impl<T: Real> CostSum<T> {
+    /// An empty sum.
     pub fn new() -> Self {
         Self {
-            sum: [T::ZERO; LANES],
             cost: [T::ZERO; LANES],
         }
     }
-    /// (Σ e, Σ e·c).
-    pub fn totals(&self) -> (T, T) {
-        (tree(self.sum, |a, b| a + b), tree(self.cost, |a, b| a + b))
+    /// Σ e·c.
+    pub fn total(&self) -> T {
+        tree(self.cost, |a, b| a + b)
     }
 }
 
-impl<T: Real> Reduce<T> for SumCost<T> {
+impl<T: Real> Reduce<T> for CostSum<T> {
     #[inline(always)]
     fn add(&mut self, _q0: usize, e: &[T; LANES], c: &[T; LANES]) {
         for l in 0..LANES {
-            self.sum[l] += e[l];
             self.cost[l] += e[l] * c[l];
         }
     }
     fn reset(&mut self) {
-        self.sum = [T::ZERO; LANES];
         self.cost = [T::ZERO; LANES];
     }
 }
 
-/// Σ_q e_pq and Σ_q e_pq·w_q[k] for `out.len()` weight channels stored chunk-major
+/// Σ_q e_pq·w_q[k] for `out.len()` weight channels stored chunk-major
 /// like [`Clouds`] sources (P·v has one channel, i.e. a plain padded vector; the
 /// barycentric projection uses the source coordinates, one channel per coordinate).
 /// Per-channel totals go to `out`.
@@ -331,14 +327,11 @@ pub(crate) struct Weighted<'a, T> {
     pub w: &'a [T],
     /// Per-channel running totals (one per channel).
     pub out: &'a mut [T],
-    /// Running Σ e.
-    pub sum: Sum<T>,
 }
 
 impl<T: Real> Reduce<T> for Weighted<'_, T> {
     #[inline(always)]
-    fn add(&mut self, q0: usize, e: &[T; LANES], c: &[T; LANES]) {
-        self.sum.add(q0, e, c);
+    fn add(&mut self, q0: usize, e: &[T; LANES], _c: &[T; LANES]) {
         let channels = self.out.len();
         if let Some(chunk) = self.w.get(q0 * channels..(q0 + LANES) * channels) {
             for (acc, w) in self.out.iter_mut().zip(chunk.chunks_exact(LANES)) {
@@ -351,7 +344,6 @@ impl<T: Real> Reduce<T> for Weighted<'_, T> {
         }
     }
     fn reset(&mut self) {
-        self.sum.reset();
         for o in self.out.iter_mut() {
             *o = T::ZERO;
         }

@@ -52,6 +52,10 @@ pub trait Real:
     /// Upper end of that window: n·2^hi stays finite for any n below 10⁹
     /// (f32: 72; f64: 865).
     const LSE_WINDOW_HI: Self;
+    /// 2^[`Real::LSE_WINDOW_LO`]: the kernel's one-pass test compares sums with it.
+    const LSE_SUM_MIN: Self;
+    /// 2^[`Real::LSE_WINDOW_HI`].
+    const LSE_SUM_MAX: Self;
     /// Default Sinkhorn tolerance on the L1 marginal error, in weight units.
     const DEFAULT_TOLERANCE: Self;
     /// Relative tolerance on |Σa − Σb| / max(Σa, Σb) for a balanced problem.
@@ -112,17 +116,17 @@ pub trait Real:
     /// |r| ≤ 1/2, 2^r by a near-minimax (Chebyshev) polynomial in Horner form with
     /// constant term exactly 1 (degree 5 for f32, 10 for f64, through
     /// [`Real::mul_add`]), and k added into its exponent bits from the rounding sum.
-    /// Every operation counts: this is ~60% of the kernel's work, so there is no upper
-    /// clamp (the kernel's running maximum catches large arguments, see
-    /// [`crate::kernel::shifted`]).
+    /// Both ends are clamped, so that the kernel can tell from a sum alone whether a
+    /// term left the range (see [`crate::kernel::shifted`]).
     /// Contract (checked by `tests/tests/exp2_kernel.rs` on millions of points per type):
     /// - f32: relative error ≤ 3e-7 (≈ 2.5 ulp) for x ∈ [−125, 127]; for x < −125 a
     ///   value in [0, 2^−124] (below 5e-38 absolute); exactly 0 for x ≤ −127,
     ///   including −∞.
     /// - f64: relative error ≤ 6e-16 (≈ 3 ulp) for x ∈ [−1021, 1023]; for x < −1021 a
     ///   value in [0, 2^−1020]; exactly 0 for x ≤ −1023, including −∞.
-    /// - x above 127 (f32) or 1023 (f64), +∞ and NaN give unspecified values (possibly
-    ///   infinite, negative or NaN): callers keep x in range.
+    /// - x ≥ 128 (f32) or ≥ 1024 (f64), +∞ included: a non-finite value (+∞ or NaN),
+    ///   the kernel's overflow signal; x ∈ (127, 128) or (1023, 1024) may overflow too.
+    /// - NaN: unspecified.
     fn exp2_kernel(self) -> Self;
 }
 
@@ -137,6 +141,8 @@ impl Real for f32 {
     const LN_2: Self = core::f32::consts::LN_2;
     const LSE_WINDOW_LO: Self = -72.0;
     const LSE_WINDOW_HI: Self = 72.0;
+    const LSE_SUM_MIN: Self = f32::from_bits((127 - 72) << 23);
+    const LSE_SUM_MAX: Self = f32::from_bits((127 + 72) << 23);
     const DEFAULT_TOLERANCE: Self = 1e-4;
     const MASS_TOLERANCE: Self = 1e-4;
 
@@ -213,7 +219,7 @@ impl Real for f32 {
     #[inline(always)]
     fn exp2_kernel(self) -> Self {
         const ROUND: f32 = 12_582_912.0; // 1.5·2^23: adding it rounds to an integer.
-        let x = self.max_fast(-127.0);
+        let x = self.max_fast(-127.0).min_fast(128.0);
         let t = x + ROUND;
         let k = t - ROUND;
         let r = x - k;
@@ -226,8 +232,8 @@ impl Real for f32 {
         p = p.mul_add(r, 1.0);
         // The low mantissa bits of `t` hold k in two's complement; shifted into the
         // exponent field and added to p's bits they multiply p by 2^k exactly (p is
-        // positive and, for k ≥ −125, the sum stays a normal number). At the clamp
-        // k = −127, r = 0 and p = 1 exactly, so the bits cancel to +0.0.
+        // positive and, for k ≥ −125, the sum stays a normal number). At the clamps
+        // r = 0 and p = 1 exactly: k = −127 cancels the bits to +0.0, k = 128 gives +∞.
         f32::from_bits(p.to_bits().wrapping_add(t.to_bits() << 23))
     }
     /// Cortex-M (scalar FPU, no fused multiply-add in Rust, a float compare costs 4
@@ -271,6 +277,8 @@ impl Real for f64 {
     const LN_2: Self = core::f64::consts::LN_2;
     const LSE_WINDOW_LO: Self = -865.0;
     const LSE_WINDOW_HI: Self = 865.0;
+    const LSE_SUM_MIN: Self = f64::from_bits((1023 - 865) << 52);
+    const LSE_SUM_MAX: Self = f64::from_bits((1023 + 865) << 52);
     const DEFAULT_TOLERANCE: Self = 1e-7;
     const MASS_TOLERANCE: Self = 1e-10;
 
@@ -332,7 +340,7 @@ impl Real for f64 {
     #[inline(always)]
     fn exp2_kernel(self) -> Self {
         const ROUND: f64 = 6_755_399_441_055_744.0; // 1.5·2^52
-        let x = self.max_fast(-1023.0);
+        let x = self.max_fast(-1023.0).min_fast(1024.0);
         let t = x + ROUND;
         let k = t - ROUND;
         let r = x - k;
@@ -348,7 +356,8 @@ impl Real for f64 {
         p = p.mul_add(r, 2.402_265_069_591_009_7e-1);
         p = p.mul_add(r, 6.931_471_805_599_5e-1);
         p = p.mul_add(r, 1.0);
-        // As for f32: 2^k added into the exponent field; k = −1023 at r = 0 gives +0.0.
+        // As for f32: 2^k added into the exponent field; at r = 0, k = −1023 gives +0.0
+        // and k = 1024 gives +∞.
         f64::from_bits(p.to_bits().wrapping_add(t.to_bits() << 52))
     }
 }

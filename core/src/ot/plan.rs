@@ -2,7 +2,7 @@
 //! the kernel without storing P.
 
 use crate::error::Error;
-use crate::kernel::{shifted, stream, Clouds, CostSource, Sum, SumCost, Weighted, Write};
+use crate::kernel::{shifted, stream, Clouds, CostSource, CostSum, Weighted, Write};
 use crate::real::Real;
 use crate::sum::Compensated;
 
@@ -164,11 +164,9 @@ impl<'a, T: Real> Plan<'a, T> {
             let mut red = Weighted {
                 w: &*lay.ys,
                 out: acc,
-                sum: Sum::new(),
             };
             // f_i cancels in the ratio (and so does the kernel's shift): use 0.
-            shifted(&row, 0, T::ZERO, &*lay.v, kappa, &mut red);
-            let total = red.sum.total();
+            let (_, total) = shifted(&row, 0, T::ZERO, &*lay.v, kappa, &mut red);
             for a in red.out.iter_mut() {
                 *a = *a / total;
                 if !a.is_finite() {
@@ -190,18 +188,18 @@ impl<'a, T: Real> Plan<'a, T> {
         let (xs, ys, u, v) = (&*lay.xs, &*lay.ys, &*lay.u, &*lay.v);
         let total = with_sources!(self.problem.cost, xs, ys, chk.m, |rows, _cols| {
             let mut total = Compensated::new();
-            let mut red = SumCost::new();
+            let mut red = CostSum::new();
             for (i, &ui) in u.iter().enumerate() {
                 if ui == T::NEG_INFINITY {
                     continue;
                 }
-                let sigma = shifted(&rows, i, ui, v, kappa, &mut red);
+                let (sigma, _) = shifted(&rows, i, ui, v, kappa, &mut red);
                 let rescale = if sigma == T::ZERO {
                     T::ONE
                 } else {
                     sigma.exp()
                 };
-                total.add(red.totals().1 * rescale);
+                total.add(red.total() * rescale);
             }
             total.value()
         });
@@ -217,7 +215,7 @@ impl<'a, T: Real> Plan<'a, T> {
     /// output is O(n·m). Rows and columns of zero-weight points are 0.
     ///
     /// # Errors
-    /// As [`Plan::apply`]; [`Error::NonFinite`] if an entry would exceed
+    /// As [`Plan::apply`]; [`Error::NonFinite`] if a row's sum would exceed
     /// 2^[`Real::LSE_WINDOW_HI`] (checked in a first pass, before anything is written).
     pub fn dense(&self, out: &mut [T], ws: &mut [T]) -> Result<(), Error> {
         let (chk, lay) = self.prepare(ws)?;
@@ -229,8 +227,8 @@ impl<'a, T: Real> Plan<'a, T> {
         let step = chk.m.max(1);
         with_sources!(self.problem.cost, xs, ys, chk.m, |rows, _cols| {
             for (i, &ui) in u.iter().take(chk.n).enumerate() {
-                let mx = stream(&rows, i, ui, v, kappa, T::ZERO, &mut Write { row: &mut [] });
-                if mx > T::LSE_WINDOW_HI || mx.is_nan() {
+                let sum = stream(&rows, i, ui, v, kappa, T::ZERO, &mut Write { row: &mut [] });
+                if sum > T::LSE_SUM_MAX || sum.is_nan() {
                     return Err(Error::NonFinite);
                 }
             }
@@ -261,12 +259,8 @@ fn reduce_weighted<T: Real, S: CostSource<T>>(
             out.iter_mut().for_each(|o| *o = T::ZERO);
             continue;
         }
-        let mut red = Weighted {
-            w,
-            out: &mut *out,
-            sum: Sum::new(),
-        };
-        let sigma = shifted(src, p, up, src_pot, kappa, &mut red);
+        let mut red = Weighted { w, out: &mut *out };
+        let (sigma, _) = shifted(src, p, up, src_pot, kappa, &mut red);
         let rescale = if sigma == T::ZERO {
             T::ONE
         } else {

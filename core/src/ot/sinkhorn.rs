@@ -17,7 +17,7 @@
 //! ‖Pᵀ1 − b‖₁ when balanced). The same pass also yields Σ P and ⟨C, P⟩.
 
 use crate::error::Error;
-use crate::kernel::{shifted, CostSource, Sum, SumCost};
+use crate::kernel::{shifted, CostSource, CostSum};
 use crate::real::Real;
 use crate::sum::Compensated;
 
@@ -339,14 +339,14 @@ fn column_pass<T: Real, S: CostSource<T>>(
     let mut error = Compensated::new();
     let mut mass = Compensated::new();
     let mut cost = Compensated::new();
-    let mut red = SumCost::new();
+    let mut red = CostSum::new();
     for (j, ((&gj, &lbj), out)) in g.iter().zip(lb).zip(next.iter_mut()).enumerate() {
         if lbj == T::NEG_INFINITY {
             *out = T::NEG_INFINITY;
             continue;
         }
-        let sigma = shifted(src, j, gj * side.unit, src_u, kappa, &mut red);
-        let (s, cs) = red.totals();
+        let (sigma, s) = shifted(src, j, gj * side.unit, src_u, kappa, &mut red);
+        let cs = red.total();
         *out = side
             .update(lbj, sigma + s.ln(), gj)
             .ok_or(Error::NonFinite)?;
@@ -379,14 +379,13 @@ fn row_pass<T: Real, S: CostSource<T>>(
     side: &Side<T>,
     kappa: T,
 ) -> Result<(), Error> {
-    let mut red = Sum::new();
     for (i, (fi, &lai)) in f.iter_mut().zip(la).enumerate() {
         if lai == T::NEG_INFINITY {
             continue;
         }
-        let sigma = shifted(src, i, *fi * side.unit, src_v, kappa, &mut red);
+        let (sigma, s) = shifted(src, i, *fi * side.unit, src_v, kappa, &mut ());
         *fi = side
-            .update(lai, sigma + red.total().ln(), *fi)
+            .update(lai, sigma + s.ln(), *fi)
             .ok_or(Error::NonFinite)?;
     }
     Ok(())

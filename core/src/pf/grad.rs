@@ -29,7 +29,7 @@
 //! are target-major, `1 + channels` values per target.
 
 use crate::error::Error;
-use crate::kernel::{chunk_major, shifted, Bilinear, Clouds, Sum, Weighted};
+use crate::kernel::{chunk_major, shifted, Bilinear, Clouds, Weighted};
 use crate::ot::workspace::{load_points, take};
 use crate::real::Real;
 use crate::sde::{copy, rows_mut};
@@ -93,10 +93,11 @@ struct Side<'a, T> {
 
 impl<T: Real> Side<'_, T> {
     /// Runs one target through the kernel; returns the factor e^σ by which the
-    /// reducer's totals must be multiplied.
-    fn reduce<R: crate::kernel::Reduce<T>>(&self, p: usize, red: &mut R) -> T {
+    /// reducer's totals must be multiplied, and Σ_q of the (shifted) terms.
+    fn reduce<R: crate::kernel::Reduce<T>>(&self, p: usize, red: &mut R) -> (T, T) {
         let u = self.u.get(p).copied().unwrap_or(T::ZERO);
-        shifted(&self.cl, p, u, self.v, self.kappa, red).exp()
+        let (sigma, sum) = shifted(&self.cl, p, u, self.v, self.kappa, red);
+        (sigma.exp(), sum)
     }
 
     /// Target-major output, `1 + nch` values per target: Σ_q K_pq and
@@ -104,13 +105,9 @@ impl<T: Real> Side<'_, T> {
     fn weighted(&self, chan: &[T], nch: usize, out: &mut [T]) {
         for (p, o) in rows_mut(out, 1 + nch).enumerate().take(self.n) {
             let (s0, rest) = o.split_at_mut(1);
-            let mut red = Weighted {
-                w: chan,
-                out: rest,
-                sum: Sum::new(),
-            };
-            let f = self.reduce(p, &mut red);
-            s0[0] = red.sum.total() * f;
+            let mut red = Weighted { w: chan, out: rest };
+            let (f, sum) = self.reduce(p, &mut red);
+            s0[0] = sum * f;
             for r in rest.iter_mut() {
                 *r *= f;
             }
@@ -143,7 +140,7 @@ impl<T: Real> Side<'_, T> {
                 clip,
                 out: &mut *o,
             };
-            let f = self.reduce(p, &mut red);
+            let (f, _) = self.reduce(p, &mut red);
             for r in o.iter_mut() {
                 *r *= f;
             }

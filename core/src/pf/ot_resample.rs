@@ -39,7 +39,7 @@
 //! exactly in f32.
 
 use crate::error::Error;
-use crate::kernel::{padded, shifted, Clouds, Sum, Weighted, Write};
+use crate::kernel::{padded, shifted, Clouds, Weighted, Write};
 use crate::ot::workspace::{load_points, take};
 use crate::real::Real;
 use crate::sde::rows_mut;
@@ -186,9 +186,8 @@ pub(crate) fn kappa<T: Real>(e: T) -> T {
 pub(crate) fn softmin<T: Real>(cl: &Clouds<'_, T>, h: &[T], e: T, n: usize, out: &mut [T]) {
     let kappa = kappa(e);
     for (p, o) in out.iter_mut().enumerate().take(n) {
-        let mut s = Sum::new();
-        let sh = shifted(cl, p, T::ZERO, h, kappa, &mut s);
-        *o = -e * (sh + s.total().ln());
+        let (sh, s) = shifted(cl, p, T::ZERO, h, kappa, &mut ());
+        *o = -e * (sh + s.ln());
     }
 }
 
@@ -363,12 +362,8 @@ pub(crate) fn transport<T: Real>(
     for (i, oi) in rows_mut(out, d).enumerate().take(n) {
         let u = row_exponent(w.fa, fit, i);
         // The output row is the reducer's accumulator (one channel per coordinate).
-        let mut red = Weighted {
-            w: &*w.zc,
-            out: oi,
-            sum: Sum::new(),
-        };
-        let sh = shifted(&cl, i, u, w.v, kappa, &mut red);
+        let mut red = Weighted { w: &*w.zc, out: oi };
+        let (sh, _) = shifted(&cl, i, u, w.v, kappa, &mut red);
         let f = fit.scale * nf * sh.exp();
         for o in oi.iter_mut() {
             *o *= f;
@@ -460,7 +455,7 @@ pub fn ot_transport_matrix<T: Real>(
         let mut red = Write { row: &mut *row };
         // `Write` keeps the last pass: with a second (shifted) pass the row holds
         // terms scaled by e^−σ.
-        let sh = shifted(&cl, i, u, w.v, kappa, &mut red);
+        let (sh, _) = shifted(&cl, i, u, w.v, kappa, &mut red);
         let f = nf * sh.exp();
         for t in row.iter_mut() {
             *t *= f;
