@@ -126,6 +126,15 @@ impl<T: Real, K: Dim> CostSource<T> for Clouds<'_, T, K> {
             .chunks_exact(LANES.saturating_mul(d).max(LANES))
             .map(move |chunk| {
                 let mut out = [T::ZERO; LANES];
+                // d = 2 written out: a runtime dimension otherwise keeps a coordinate
+                // loop per chunk (Cortex-M, where d is not a compile-time constant).
+                if let (&[x0, x1], Some((y0, y1))) = (x, chunk.split_at_checked(LANES)) {
+                    for ((o, &a), &b) in out.iter_mut().zip(y0).zip(y1) {
+                        let (t0, t1) = (x0 - a, x1 - b);
+                        *o = t1.mul_add(t1, t0 * t0);
+                    }
+                    return out;
+                }
                 for (ys, &xk) in chunk.chunks_exact(LANES).zip(x) {
                     for (o, &y) in out.iter_mut().zip(ys) {
                         let t = xk - y;
