@@ -25,12 +25,12 @@
 //! the arguments are the log plan entries of the previous iterate and lie in a narrow
 //! range near convergence. [`shifted`] runs the reduction once with no extra shift;
 //! [`stream`] always returns Σ_q e_pq, and only if that sum leaves
-//! [2^[`Real::LSE_WINDOW_LO`], 2^[`Real::LSE_WINDOW_HI`]] (early iterations, cold
+//! [[`Real::LSE_SUM_MIN`], [`Real::LSE_SUM_MAX`]] (early iterations, cold
 //! starts, a far-off warm start) does it find the largest exponent ([`peak`], a pass
 //! without exponentials) and run the reduction again shifted by it. The sum is a sound
 //! test because `exp2_kernel` is exactly 0 below its range and non-finite above it: a
 //! sum inside the window means no term overflowed and the largest one is at least
-//! 2^LO / n, far above the flushed ones. In steady state one pass suffices, and the
+//! `LSE_SUM_MIN` / n, far above the flushed ones. In steady state one pass suffices, and the
 //! pass keeps no running maximum (on Cortex-M a float maximum costs 4 instructions).
 
 use crate::real::Real;
@@ -296,6 +296,17 @@ pub(crate) fn shifted<T: Real, S: CostSource<T>, R: Reduce<T>>(
     red.reset();
     let sum = stream(src, p, u_p, v, kappa, mx, red);
     (mx * T::LN_2, sum)
+}
+
+/// e^σ for a shift σ returned by [`shifted`]: exactly 1, without calling `exp`, in
+/// the one-pass case.
+#[inline]
+pub(crate) fn unshift<T: Real>(sigma: T) -> T {
+    if sigma == T::ZERO {
+        T::ONE
+    } else {
+        sigma.exp()
+    }
 }
 
 /// Nothing beyond the sum [`stream`] returns (log-sum-exp passes).

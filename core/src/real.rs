@@ -45,16 +45,13 @@ pub trait Real:
     const LOG2_E: Self;
     /// ln 2.
     const LN_2: Self;
-    /// Lower end of the window of base-2 exponents on which a plain (unshifted) sum of
+    /// Lower end of the window in which a plain (unshifted) sum of
     /// [`Real::exp2_kernel`] values keeps full relative precision: the largest term is
-    /// then far above the underflow threshold (f32: −72 ≈ −50/ln 2; f64: −865).
-    const LSE_WINDOW_LO: Self;
-    /// Upper end of that window: n·2^hi stays finite for any n below 10⁹
-    /// (f32: 72; f64: 865).
-    const LSE_WINDOW_HI: Self;
-    /// 2^[`Real::LSE_WINDOW_LO`]: the kernel's one-pass test compares sums with it.
+    /// then far above the underflow threshold (f32: 2^−72, −72 ≈ −50/ln 2; f64:
+    /// 2^−865). The kernel's one-pass test compares sums with it.
     const LSE_SUM_MIN: Self;
-    /// 2^[`Real::LSE_WINDOW_HI`].
+    /// Upper end of that window: a sum of n terms up to it stays finite for any n below
+    /// 10⁹ (f32: 2^72; f64: 2^865).
     const LSE_SUM_MAX: Self;
     /// Default Sinkhorn tolerance on the L1 marginal error, in weight units.
     const DEFAULT_TOLERANCE: Self;
@@ -139,8 +136,6 @@ impl Real for f32 {
     const EPSILON: Self = f32::EPSILON;
     const LOG2_E: Self = core::f32::consts::LOG2_E;
     const LN_2: Self = core::f32::consts::LN_2;
-    const LSE_WINDOW_LO: Self = -72.0;
-    const LSE_WINDOW_HI: Self = 72.0;
     const LSE_SUM_MIN: Self = f32::from_bits((127 - 72) << 23);
     const LSE_SUM_MAX: Self = f32::from_bits((127 + 72) << 23);
     const DEFAULT_TOLERANCE: Self = 1e-4;
@@ -275,8 +270,6 @@ impl Real for f64 {
     const EPSILON: Self = f64::EPSILON;
     const LOG2_E: Self = core::f64::consts::LOG2_E;
     const LN_2: Self = core::f64::consts::LN_2;
-    const LSE_WINDOW_LO: Self = -865.0;
-    const LSE_WINDOW_HI: Self = 865.0;
     const LSE_SUM_MIN: Self = f64::from_bits((1023 - 865) << 52);
     const LSE_SUM_MAX: Self = f64::from_bits((1023 + 865) << 52);
     const DEFAULT_TOLERANCE: Self = 1e-7;

@@ -2,7 +2,7 @@
 //! the kernel without storing P.
 
 use crate::error::Error;
-use crate::kernel::{shifted, stream, Clouds, CostSource, CostSum, Weighted, Write};
+use crate::kernel::{shifted, stream, unshift, Clouds, CostSource, CostSum, Weighted, Write};
 use crate::real::Real;
 use crate::sum::Compensated;
 
@@ -194,12 +194,7 @@ impl<'a, T: Real> Plan<'a, T> {
                     continue;
                 }
                 let (sigma, _) = shifted(&rows, i, ui, v, kappa, &mut red);
-                let rescale = if sigma == T::ZERO {
-                    T::ONE
-                } else {
-                    sigma.exp()
-                };
-                total.add(red.total() * rescale);
+                total.add(red.total() * unshift(sigma));
             }
             total.value()
         });
@@ -216,7 +211,7 @@ impl<'a, T: Real> Plan<'a, T> {
     ///
     /// # Errors
     /// As [`Plan::apply`]; [`Error::NonFinite`] if a row's sum would exceed
-    /// 2^[`Real::LSE_WINDOW_HI`] (checked in a first pass, before anything is written).
+    /// [`Real::LSE_SUM_MAX`] (checked in a first pass, before anything is written).
     pub fn dense(&self, out: &mut [T], ws: &mut [T]) -> Result<(), Error> {
         let (chk, lay) = self.prepare(ws)?;
         if Some(out.len()) != chk.n.checked_mul(chk.m) {
@@ -261,11 +256,7 @@ fn reduce_weighted<T: Real, S: CostSource<T>>(
         }
         let mut red = Weighted { w, out: &mut *out };
         let (sigma, _) = shifted(src, p, up, src_pot, kappa, &mut red);
-        let rescale = if sigma == T::ZERO {
-            T::ONE
-        } else {
-            sigma.exp()
-        };
+        let rescale = unshift(sigma);
         for o in out.iter_mut() {
             *o *= rescale;
             if !o.is_finite() {

@@ -17,7 +17,7 @@
 //! ‖Pᵀ1 − b‖₁ when balanced). The same pass also yields Σ P and ⟨C, P⟩.
 
 use crate::error::Error;
-use crate::kernel::{shifted, CostSource, CostSum};
+use crate::kernel::{shifted, unshift, CostSource, CostSum};
 use crate::real::Real;
 use crate::sum::Compensated;
 
@@ -350,11 +350,7 @@ fn column_pass<T: Real, S: CostSource<T>>(
         *out = side
             .update(lbj, sigma + s.ln(), gj)
             .ok_or(Error::NonFinite)?;
-        let rescale = if sigma == T::ZERO {
-            T::ONE
-        } else {
-            sigma.exp()
-        };
+        let rescale = unshift(sigma);
         let col = s * rescale;
         error.add((col - side.target(lbj, gj)).abs());
         mass.add(col);
