@@ -8,7 +8,7 @@
 #                                      probe (and checks a planted panic fails to link)
 #   bash scripts/embedded.sh numbers   footprint, workspace, stack depth and
 #                                      instructions per matrix entry (the README table)
-#   bash scripts/embedded.sh profile   where the measure firmware's instructions go,
+#   bash scripts/embedded.sh profile [PATTERN]  where the measure firmware's instructions go,
 #                                      summed by function (QEMU plugin profile)
 #
 # Installs what it needs (apt: qemu-system-arm gcc-arm-none-eabi
@@ -158,13 +158,22 @@ measure() {
 }
 
 # Where the measure firmware's instructions go: executions summed by function (top
-# 30), from the plugin's per-address profile and the ELF's symbol table.
+# 30), from the plugin's per-address profile and the ELF's symbol table. With a
+# pattern, only the first region whose "region ..." line matches it is profiled
+# (e.g. `profile 'pf_ot_resample n=64'`).
 profile() {
-  local elf
+  local elf mark window=-1 k
   build_plugin
-  fw_cargo build --release --bin measure "$@" >/dev/null 2>&1 || fw_cargo build --release --bin measure "$@"
+  fw_cargo build --release --bin measure >/dev/null 2>&1 || fw_cargo build --release --bin measure
   elf=$FW_BIN/measure
-  qemu_run -plugin "$PLUGIN,profile=1" -kernel "$elf" 2>&1 >/dev/null |
+  mark=$(arm-none-eabi-nm "$elf" | awk '/ otcore_icount_mark$/ {print $1}')
+  if (($#)); then
+    k=$(qemu_run -kernel "$elf" 2>/dev/null | grep '^region' | grep -n -m1 -- "$1" | cut -d: -f1)
+    [[ -n $k ]] || { echo "no region matches '$1'" >&2; exit 1; }
+    window=$((2 * (k - 1)))
+    echo "profile of region $k ($1): marks $window-$((window + 1))"
+  fi
+  qemu_run -plugin "$PLUGIN,profile=1,mark=0x$mark,window=$window" -kernel "$elf" 2>&1 >/dev/null |
     awk -v syms=<(arm-none-eabi-nm -n -C -t d "$elf" | awk '$2 ~ /^[tTwW]$/') '
       BEGIN { while ((getline l < syms) > 0) { split(l, f, " "); a[n] = f[1] + 0; s[n++] = substr(l, index(l, f[3])) } }
       /^icount pc / {
@@ -230,7 +239,7 @@ case ${1:-} in
     profile "$@"
     ;;
   *)
-    echo "usage: bash scripts/embedded.sh test|numbers|profile" >&2
+    echo "usage: bash scripts/embedded.sh test|numbers|profile [REGION-PATTERN]" >&2
     exit 2
     ;;
 esac

@@ -121,6 +121,13 @@ impl<T: Real, K: Dim> CostSource<T> for Clouds<'_, T, K> {
     fn costs(&self, p: usize) -> impl Iterator<Item = [T; LANES]> + '_ {
         let d = self.dim.get();
         let x = self.tgt.get(p * d..(p + 1) * d).unwrap_or(&[]);
+        // Read once per target, not per chunk, so that the two coordinates stay in
+        // registers across the chunk loop (zeros for a target index out of range,
+        // which no caller passes; its costs only need to be finite).
+        let (x0, x1) = match *x {
+            [x0, x1] => (x0, x1),
+            _ => (T::ZERO, T::ZERO),
+        };
         // Never 0 (chunks_exact would panic): `max` keeps the panic path out.
         self.src
             .chunks_exact(LANES.saturating_mul(d).max(LANES))
@@ -128,10 +135,13 @@ impl<T: Real, K: Dim> CostSource<T> for Clouds<'_, T, K> {
                 let mut out = [T::ZERO; LANES];
                 // d = 2 written out: a runtime dimension otherwise keeps a coordinate
                 // loop per chunk (Cortex-M, where d is not a compile-time constant).
-                if let (&[x0, x1], Some((y0, y1))) = (x, chunk.split_at_checked(LANES)) {
-                    for ((o, &a), &b) in out.iter_mut().zip(y0).zip(y1) {
-                        let (t0, t1) = (x0 - a, x1 - b);
-                        *o = t1.mul_add(t1, t0 * t0);
+                // With `Fixed<2>` the test is a constant.
+                if d == 2 {
+                    if let Some((y0, y1)) = chunk.split_at_checked(LANES) {
+                        for ((o, &a), &b) in out.iter_mut().zip(y0).zip(y1) {
+                            let (t0, t1) = (x0 - a, x1 - b);
+                            *o = t1.mul_add(t1, t0 * t0);
+                        }
                     }
                     return out;
                 }

@@ -53,10 +53,16 @@ static size_t n_marks;
  * exit as "icount pc ADDR N" lines (decimal); scripts/embedded.sh profile sums them by symbol. */
 #define PROFILE_SPAN (4u << 20)
 static uint64_t *profile;
+/* With window=K as well, the printed profile covers only the instructions between mark
+ * hits K and K+1 (0-based): the counts are snapshotted at both hits and differenced. */
+static long window = -1;
+static uint64_t *snapshot;
 
 static void on_mark(unsigned int vcpu, void *udata) {
   (void)vcpu;
   (void)udata;
+  if (profile && window >= 0 && (n_marks == (size_t)window || n_marks == (size_t)window + 1))
+    for (size_t i = 0; i < PROFILE_SPAN / 2; i++) snapshot[i] = profile[i] - snapshot[i];
   if (n_marks < MAX_MARKS) marks[n_marks++] = count;
 }
 
@@ -79,9 +85,11 @@ static void on_atexit(qemu_plugin_id_t id, void *udata) {
   (void)udata;
   fprintf(stderr, "icount total %" PRIu64 "\n", count);
   for (size_t k = 0; k < n_marks; k++) fprintf(stderr, "icount mark %zu %" PRIu64 "\n", k, marks[k]);
-  if (profile)
+  if (profile) {
+    const uint64_t *shown = window >= 0 ? snapshot : profile;
     for (size_t i = 0; i < PROFILE_SPAN / 2; i++)
-      if (profile[i]) fprintf(stderr, "icount pc %zu %" PRIu64 "\n", 2 * i, profile[i]);
+      if (shown[i]) fprintf(stderr, "icount pc %zu %" PRIu64 "\n", 2 * i, shown[i]);
+  }
 }
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc,
@@ -93,6 +101,11 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
       profile = calloc(PROFILE_SPAN / 2, sizeof *profile);
       if (!profile) return -1;
     }
+    if (strncmp(argv[i], "window=", 7) == 0) window = strtol(argv[i] + 7, NULL, 10);
+  }
+  if (window >= 0) {
+    snapshot = calloc(PROFILE_SPAN / 2, sizeof *snapshot);
+    if (!snapshot || !profile) return -1;
   }
   qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
   qemu_plugin_register_atexit_cb(id, on_atexit, NULL);
