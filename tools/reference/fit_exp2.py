@@ -2,8 +2,8 @@
 
 A Chebyshev fit (mpmath.chebyfit, near-minimax) in 40-digit arithmetic, rounded to
 the target type, with the constant term exactly 1 so that 2^0 and the underflow clamp
-are exact: f32 fits (2^r - 1)/r with degree 4 and appends 1; f64's degree-10 fit of 2^r
-already rounds its constant to 1; prints the coefficients (highest degree first) and the worst relative
+are exact: it fits (2^r - 1)/r with degree 4 (f32), or (2^(r/2) - 1)/r with degree 7
+(f64, whose polynomial is then squared), and appends 1; prints the coefficients (highest degree first) and the worst relative
 error of the rounded polynomial evaluated in that type against the exact 2^r, with
 Horner steps rounded once (as a fused multiply-add does) and twice (without FMA); then
 the Cortex-M table form (see the end). Run: python3 tools/reference/fit_exp2.py  (needs numpy, mpmath).
@@ -16,19 +16,21 @@ mp.mp.dps = 40
 
 
 
-def quotient(x):
-    """(2^x - 1)/x, continuous at 0."""
-    x = mp.mpf(x)
-    return mp.log(2) if x == 0 else (mp.power(2, x) - 1) / x
+def quotient(scale):
+    """x -> (2^(scale·x) - 1)/x, continuous at 0."""
+    def f(x):
+        x = mp.mpf(x)
+        return mp.log(2) * scale if x == 0 else (mp.power(2, scale * x) - 1) / x
+    return f
 
 
-for degree, dtype in [(5, np.float32), (10, np.float64)]:
-    if dtype is np.float32:
-        coeffs, bound = mp.chebyfit(quotient, [-0.5, 0.5], degree, error=True)
-        coeffs = list(coeffs) + [1]
-    else:
-        coeffs, bound = mp.chebyfit(lambda x: mp.power(2, x), [-0.5, 0.5], degree + 1,
-                                    error=True)
+# (degree, type, half): f32 fits 2^r itself; f64 fits 2^(r/2) and squares the result
+# (one multiply), which for the same number of operations as a degree-9 fit of 2^r
+# is five times more accurate (6.9e-15 against 3.7e-14).
+for degree, dtype, half in [(5, np.float32, False), (8, np.float64, True)]:
+    coeffs, bound = mp.chebyfit(quotient(0.5 if half else 1), [-0.5, 0.5], degree,
+                                error=True)
+    coeffs = list(coeffs) + [1]
     rounded = [dtype(float(c)) for c in coeffs]
     assert rounded[-1] == 1
     xs = np.linspace(-0.5, 0.5, 20001, dtype=dtype)
@@ -38,11 +40,15 @@ for degree, dtype in [(5, np.float32), (10, np.float64)]:
     for c in rounded[1:]:
         fused = (fused * wide + np.longdouble(c)).astype(dtype).astype(np.longdouble)
         split = ((split * xs).astype(dtype) + c).astype(dtype)
+    if half:
+        fused = (fused * fused).astype(dtype).astype(np.longdouble)
+        split = (split * split).astype(dtype)
     exact = np.array([float(mp.power(2, mp.mpf(float(x)))) for x in xs])
     worst = [float(np.max(np.abs(np.asarray(p, dtype=np.float64) - exact) / exact))
              for p in (fused, split)]
-    print(f"{dtype.__name__} degree {degree}: fit bound {mp.nstr(bound, 3)}, worst relative "
-          f"error with FMA {worst[0]:.3g}, without {worst[1]:.3g}")
+    form = "2^(r/2), squared" if half else "2^r"
+    print(f"{dtype.__name__} degree {degree} ({form}): worst relative error of 2^r with FMA "
+          f"{worst[0]:.3g}, without {worst[1]:.3g}")
     print("  " + ", ".join(repr(float(c)) for c in rounded))
 
 
