@@ -8,8 +8,11 @@
 #                                      probe (and checks a planted panic fails to link)
 #   bash scripts/embedded.sh numbers   footprint, workspace, stack depth and
 #                                      instructions per matrix entry (the README table)
-#   bash scripts/embedded.sh profile [PATTERN]  where the measure firmware's instructions go,
-#                                      summed by function (QEMU plugin profile)
+#   bash scripts/embedded.sh profile [PATTERN]
+#                                      where the measure firmware's instructions go,
+#                                      summed by function (QEMU plugin profile); with
+#                                      PATTERN, only the first region whose "region"
+#                                      line matches (e.g. 'pf_ot_resample n=64')
 #
 # Installs what it needs (apt: qemu-system-arm gcc-arm-none-eabi
 # libnewlib-arm-none-eabi; rustup targets) when missing.
