@@ -18,6 +18,9 @@ cargo fmt --all --check
 step "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "cargo doc (rustdoc warnings are errors: broken or private links in public docs)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps -q
+
 step "host tests"
 cargo test --workspace
 

@@ -13,9 +13,9 @@
 //! (dimensionless), `c_pq` the raw cost (‖x_p − y_q‖² for point clouds, or the dense
 //! matrix entry) and `s` the cost scale, so that e_pq = exp((f_p + g_q − s·c_pq)/ε)
 //! up to the shift. Base 2 makes the exponential's range reduction exact (see
-//! [`Real::exp2_kernel`]). [`stream`] walks the sources in fixed chunks of [`LANES`]
+//! [`Real::exp2_kernel`]). `stream` walks the sources in fixed chunks of [`LANES`]
 //! so that LLVM vectorises the cost recomputation, the branch-free exponential and the
-//! accumulation; a [`Reduce`] implementation decides what is accumulated. Nothing n×m
+//! accumulation; a `Reduce` implementation decides what is accumulated. Nothing n×m
 //! is ever stored.
 //!
 //! Source arrays are padded to a multiple of [`LANES`]: padded and zero-weight sources
@@ -23,10 +23,10 @@
 //!
 //! The shift: the Sinkhorn solver passes the target's previous potential as `u_p`, so
 //! the arguments are the log plan entries of the previous iterate and lie in a narrow
-//! range near convergence. [`shifted`] runs the reduction once with no extra shift;
-//! [`stream`] always returns Σ_q e_pq, and only if that sum leaves
+//! range near convergence. `shifted` runs the reduction once with no extra shift;
+//! `stream` always returns Σ_q e_pq, and only if that sum leaves
 //! [[`Real::LSE_SUM_MIN`], [`Real::LSE_SUM_MAX`]] (early iterations, cold
-//! starts, a far-off warm start) does it find the largest exponent ([`peak`], a pass
+//! starts, a far-off warm start) does it find the largest exponent (`peak`, a pass
 //! without exponentials) and run the reduction again shifted by it. The sum is a sound
 //! test because `exp2_kernel` is exactly 0 below its range and non-finite above it: a
 //! sum inside the window means no term overflowed and the largest one is at least

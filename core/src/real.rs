@@ -115,7 +115,7 @@ pub trait Real:
     /// squared; through [`Real::mul_add`]), and k added into its exponent bits from the
     /// rounding sum.
     /// Both ends are clamped, so that the kernel can tell from a sum alone whether a
-    /// term left the range (see [`crate::kernel::shifted`]).
+    /// term left the range (see `kernel::shifted`).
     /// Contract (checked by `tests/tests/exp2_kernel.rs` on millions of points per type):
     /// - f32: relative error ≤ 3e-7 (≈ 2.5 ulp) for x ∈ [−125, 127]; for x < −125 a
     ///   value in [0, 2^−124] (below 5e-38 absolute); exactly 0 for x ≤ −127,

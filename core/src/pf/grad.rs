@@ -1,7 +1,7 @@
 //! Vector–Jacobian products of OT resampling: given ∂L/∂x̃ (N×d), return ∂L/∂x (N×d)
 //! and ∂L/∂log w (N), matrix-free on the shared kernel (O(N·d) memory).
 //!
-//! Notation (see [`ot_resample`](super::ot_resample)): z = (x − m)/S the normalised
+//! Notation (see [`ot_resample`](fn@super::ot_resample)): z = (x − m)/S the normalised
 //! cloud, κ = 1/(2ε) (the kernel gets exponents and κ times log₂e), P_ij = exp(F_i + G_j − κ‖z_i − z_j‖²) = T_ij/N with
 //! F = a*/ε, G_j = ℓ_j + g_j/ε, ℓ = log w normalised, and x̃_i = m + N Σ_j P_ij (x_j − m).
 //! Both forms differentiate that map exactly in x̃'s explicit dependence on x and on
@@ -25,7 +25,7 @@
 //! forward solve converged: use a small tolerance.
 //!
 //! Layouts: per-source fields fed to the kernel (z, ȳ, the channels of
-//! [`Weighted`]/[`Bilinear`]) are chunk-major ([`chunk_major`]); per-target results
+//! `kernel::Weighted`/`kernel::Bilinear`) are chunk-major (`kernel::chunk_major`); per-target results
 //! are target-major, `1 + channels` values per target.
 
 use crate::error::Error;
@@ -168,7 +168,7 @@ fn at<T: Real>(v: &[T], i: usize) -> T {
     v.get(i).copied().unwrap_or(T::ZERO)
 }
 
-/// The vector–Jacobian product of [`ot_resample`](super::ot_resample): given
+/// The vector–Jacobian product of [`ot_resample`](fn@super::ot_resample): given
 /// `ybar` = ∂L/∂x̃ (N×d row-major) writes `dx` = ∂L/∂x (N×d) and `dlogw` = ∂L/∂log w
 /// (N; log-weights are treated as unnormalised, so Σ dlogw = 0).
 ///
@@ -176,7 +176,7 @@ fn at<T: Real>(v: &[T], i: usize) -> T {
 /// [`vjp_workspace_len`]`(N, d)` elements.
 ///
 /// # Errors
-/// As [`ot_resample`](super::ot_resample); `LengthMismatch` for `ybar`, `dx`,
+/// As [`ot_resample`](fn@super::ot_resample); `LengthMismatch` for `ybar`, `dx`,
 /// `dlogw`; `NonFiniteInput` for a NaN/∞ in `ybar`; `InvalidParameter` for clip ≤ 0
 /// or NaN, CG tolerance ≤ 0 or not finite. Nothing is written on error.
 ///

@@ -3,7 +3,7 @@
 //! - [`weights`]: log-weights, normalisation, ESS, the log-likelihood increment.
 //! - [`rng`]: the explicit random source ([`RandomSource`], [`SplitMix64`]).
 //! - [`resample`]: multinomial, stratified, systematic, residual (O(N)).
-//! - [`ot_resample`]: filterflow's entropic-OT resampling on the shared kernel.
+//! - [`ot_resample`](fn@ot_resample): filterflow's entropic-OT resampling on the shared kernel.
 //! - [`grad`]: vector–Jacobian products of OT resampling (filterflow's one-step form
 //!   and the exact implicit form).
 //! - [`filter`]: the predict → weight → resample step with per-step report.
