@@ -235,12 +235,19 @@ pub(crate) fn stream<T: Real, S: CostSource<T>, R: Reduce<T>>(
         };
         let q0 = chunk * LANES;
         for l in 0..LANES {
-            e[l] = (-kappa).mul_add(c[l], base + vq[l]).exp2_kernel();
+            e[l] = exponent(kappa, c[l], base, vq[l]).exp2_kernel();
             sum[l] += e[l];
         }
         red.add(q0, &e, &c);
     }
     tree(sum, |a, b| a + b)
+}
+
+/// The exponent `base + v_q − κ·c_pq` of one term (kernel units; `base` = u_p − shift):
+/// the one formula [`stream`] and [`peak`] share.
+#[inline(always)]
+fn exponent<T: Real>(kappa: T, c: T, base: T, v: T) -> T {
+    (-kappa).mul_add(c, base + v)
 }
 
 /// The largest exponent `max_q (u_p + v_q − κ·c_pq)` over all sources of target `p`
@@ -253,7 +260,7 @@ fn peak<T: Real, S: CostSource<T>>(src: &S, p: usize, u_p: T, v: &[T], kappa: T)
             continue;
         };
         for l in 0..LANES {
-            mx[l] = (-kappa).mul_add(c[l], u_p + vq[l]).max_fast(mx[l]);
+            mx[l] = exponent(kappa, c[l], u_p, vq[l]).max_fast(mx[l]);
         }
     }
     tree(mx, T::max_fast)

@@ -57,9 +57,7 @@ for degree, dtype, half in [(5, np.float32, False), (8, np.float64, True)]:
 # the 1/64 step; q(s) = Q1·s + Q2·s² fits 2^(s/2^23) − 1 (near-minimax, Chebyshev fit of
 # (2^(u/64) − 1)/u on u = s/2^17 ∈ [0, 1]).
 S = 2**17
-coeffs, bound = mp.chebyfit(
-    lambda u: mp.log(2) / 64 if u == 0 else (mp.power(2, mp.mpf(u) / 64) - 1) / u,
-    [0, 1], 2, error=True)
+coeffs, bound = mp.chebyfit(quotient(mp.mpf(1) / 64), [0, 1], 2, error=True)
 q2, q1 = np.float32(float(coeffs[0] / S**2)), np.float32(float(coeffs[1] / S))
 s = np.arange(0, S, dtype=np.float32)
 q = ((q2 * s + q1).astype(np.float32) * s).astype(np.float32)

@@ -29,7 +29,7 @@
 //! are target-major, `1 + channels` values per target.
 
 use crate::error::Error;
-use crate::kernel::{chunk_major, shifted, Bilinear, Clouds, Weighted};
+use crate::kernel::{chunk_major, shifted, unshift, Bilinear, Clouds, Weighted};
 use crate::ot::workspace::{load_points, take};
 use crate::real::Real;
 use crate::sde::{copy, rows_mut};
@@ -97,7 +97,7 @@ impl<T: Real> Side<'_, T> {
     fn reduce<R: crate::kernel::Reduce<T>>(&self, p: usize, red: &mut R) -> (T, T) {
         let u = self.u.get(p).copied().unwrap_or(T::ZERO);
         let (sigma, sum) = shifted(&self.cl, p, u, self.v, self.kappa, red);
-        (sigma.exp(), sum)
+        (unshift(sigma), sum)
     }
 
     /// Target-major output, `1 + nch` values per target: Σ_q K_pq and

@@ -39,7 +39,7 @@
 //! exactly in f32.
 
 use crate::error::Error;
-use crate::kernel::{padded, shifted, Clouds, Weighted, Write};
+use crate::kernel::{padded, shifted, unshift, Clouds, Weighted, Write};
 use crate::ot::workspace::{load_points, take};
 use crate::real::Real;
 use crate::sde::rows_mut;
@@ -364,7 +364,7 @@ pub(crate) fn transport<T: Real>(
         // The output row is the reducer's accumulator (one channel per coordinate).
         let mut red = Weighted { w: &*w.zc, out: oi };
         let (sh, _) = shifted(&cl, i, u, w.v, kappa, &mut red);
-        let f = fit.scale * nf * sh.exp();
+        let f = fit.scale * nf * unshift(sh);
         for o in oi.iter_mut() {
             *o *= f;
         }
@@ -456,7 +456,7 @@ pub fn ot_transport_matrix<T: Real>(
         // `Write` keeps the last pass: with a second (shifted) pass the row holds
         // terms scaled by e^−σ.
         let (sh, _) = shifted(&cl, i, u, w.v, kappa, &mut red);
-        let f = nf * sh.exp();
+        let f = nf * unshift(sh);
         for t in row.iter_mut() {
             *t *= f;
         }
