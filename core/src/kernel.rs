@@ -13,13 +13,16 @@
 //! (dimensionless), `c_pq` the raw cost (‖x_p − y_q‖² for point clouds, or the dense
 //! matrix entry) and `s` the cost scale, so that e_pq = exp((f_p + g_q − s·c_pq)/ε)
 //! up to the shift. Base 2 makes the exponential's range reduction exact (see
-//! [`Real::exp2_kernel`]). `stream` walks the sources in fixed chunks of [`LANES`]
+//! [`Real::exp2_kernel`]). For point clouds the kernel does not form c_pq: the
+//! squared norms are absorbed into the potentials and only the dot product is
+//! computed per entry (see `CostSource`); the potentials it takes are in that
+//! absorbed form, û_p and v̂_q. `stream` walks the sources in fixed chunks of [`LANES`]
 //! so that LLVM vectorises the cost recomputation, the branch-free exponential and the
 //! accumulation; a `Reduce` implementation decides what is accumulated. Nothing n×m
 //! is ever stored.
 //!
 //! Source arrays are padded to a multiple of [`LANES`]: padded and zero-weight sources
-//! carry `v_q = −∞`, for which `exp2_kernel` returns exactly 0.
+//! carry `v̂_q = −∞`, for which `exp2_kernel` returns exactly 0.
 //!
 //! The shift: the Sinkhorn solver passes the target's previous potential as `u_p`, so
 //! the arguments are the log plan entries of the previous iterate and lie in a narrow
@@ -56,20 +59,61 @@ pub const fn padded(len: usize) -> usize {
     len.div_ceil(LANES) * LANES
 }
 
-/// Raw costs between one target point and a chunk of [`LANES`] sources.
+/// The exponents between one target point and chunks of [`LANES`] sources.
+///
+/// An exponent is `base + v̂_q + x_pq`: `base` the target's potential (absorbed, see
+/// below) minus the shift, `v̂_q` the source's absorbed potential and `x_pq` the
+/// cross term, which [`CostSource::cross`] adds. With c_pq = ‖x̃_p − ỹ_q‖² and
+/// ‖x̃_p − ỹ_q‖² = ‖x̃_p‖² + ‖ỹ_q‖² − 2 x̃_p·ỹ_q (coordinates relative to a
+/// common centre), the squared norms go into the potentials ("absorbed": û_p = u_p −
+/// κ‖x̃_p‖², v̂_q = v_q − κ‖ỹ_q‖², see [`CostSource::absorb_target`] and
+/// [`CostSource::absorb_sources`]) and the cross term is the dot product
+/// Σ_k (2κ x̃_pk) ỹ_qk: d multiply-adds per entry, against a subtraction, a multiply
+/// and a multiply-add per coordinate plus the κ multiply-add for the difference form
+/// (0.60 → 0.53 ns per entry in f64 on AVX-512, 32.5 → 29.4 instructions per entry on
+/// the Cortex-M4F; README, speed section). The rounding is that of the potentials
+/// themselves: û, v̂ and the cross term are of the size κ·R² (R the distance from
+/// the centre), as the potentials are of the size κ·C. A dense cost matrix has
+/// nothing to absorb and adds −κ·c_pq.
 pub(crate) trait CostSource<T: Real> {
-    /// The costs c(p, q) from target `p` to every source, one chunk of [`LANES`]
-    /// sources per item, in order. Sources past the real count must still get a finite
-    /// value (they are masked by `v = −∞`). The target's data is looked up once here,
-    /// so the per-chunk work has no index arithmetic or bounds checks.
-    fn costs(&self, p: usize) -> impl Iterator<Item = [T; LANES]> + '_;
+    /// What the exponents of one target need, read once per target.
+    type Target<'t>: Copy
+    where
+        Self: 't;
+    /// One chunk of [`LANES`] sources.
+    type Chunk<'t>: Copy
+    where
+        Self: 't;
+    /// The data of target `p` at scale κ (kernel units). A target index out of range,
+    /// which no caller passes, gets finite exponents.
+    fn target(&self, p: usize, kappa: T) -> Self::Target<'_>;
+    /// The source chunks, in order (sources past the real count must still give finite
+    /// exponents and costs: they are masked by `v̂ = −∞`).
+    fn chunks(&self) -> impl Iterator<Item = Self::Chunk<'_>> + '_;
+    /// Adds the cross terms of target `t` and `chunk` to `z`.
+    fn cross<'t>(&'t self, t: &Self::Target<'t>, chunk: Self::Chunk<'t>, z: &mut [T; LANES]);
+    /// The raw costs c_pq of target `t` and `chunk` (for ⟨C, P⟩; not on the hot path).
+    fn costs<'t>(&'t self, t: &Self::Target<'t>, chunk: Self::Chunk<'t>) -> [T; LANES];
+    /// Target `p`'s potential `u` (kernel units) in absorbed form.
+    fn absorb_target(&self, p: usize, u: T, kappa: T) -> T;
+    /// Source potentials `v` (kernel units, padded) into absorbed form, in place.
+    fn absorb_sources(&self, v: &mut [T], kappa: T);
+    /// This source as a 2-D cloud of compile-time dimension, if [`stream`] should run
+    /// it so (see [`Dim::planar`]). Cortex-M builds keep one run-time-dimension
+    /// instance of every pass, for flash; LLVM does not specialise its chunk loop for
+    /// d = 2 by itself (37.6 instead of 29.6 instructions per entry at n = 128 in
+    /// `bash scripts/embedded.sh numbers`), so [`stream`] does, per target, at the price
+    /// of a second copy of the loop. The exponents are the same bit for bit.
+    fn planar(&self) -> Option<Clouds<'_, T, Fixed<2>>> {
+        None
+    }
 }
 
 /// What a kernel pass accumulates from each chunk.
 pub(crate) trait Reduce<T: Real> {
-    /// Takes the chunk of terms `e` (already exponentiated) for sources `q0..q0+LANES`
-    /// and their raw costs `c`.
-    fn add(&mut self, q0: usize, e: &[T; LANES], c: &[T; LANES]);
+    /// Takes the chunk of terms `e` (already exponentiated) for sources
+    /// `q0..q0+LANES`; `costs` gives their raw costs, for the reductions that need them.
+    fn add(&mut self, q0: usize, e: &[T; LANES], costs: impl FnOnce() -> [T; LANES]);
     /// Forgets everything accumulated (before a re-shifted second pass).
     fn reset(&mut self);
 }
@@ -79,11 +123,16 @@ pub(crate) trait Reduce<T: Real> {
 /// coordinates of sources `16c … 16c + 15` as `dim` consecutive blocks of [`LANES`]
 /// values, coordinate after coordinate, so one chunk is one contiguous slice and the
 /// inner loop needs no index arithmetic or bounds checks (see [`chunk_major`]).
+///
+/// The sources are stored relative to `center` (see [`load_points`](crate::ot::workspace::load_points));
+/// the targets are the caller's points, and the centre is subtracted once per target.
 pub(crate) struct Clouds<'a, T, K = usize> {
-    /// Target points, row-major (`dim` coordinates per point): the caller's array.
+    /// Target points, row-major (`dim` coordinates per point).
     pub tgt: &'a [T],
-    /// Source points, chunk-major, padded to whole chunks.
+    /// Source points minus `center`, chunk-major, padded to whole chunks.
     pub src: &'a [T],
+    /// The centre subtracted from both sides (`dim` values; empty for the origin).
+    pub center: &'a [T],
     /// Dimension: a `usize`, or [`Fixed`] when it is known at compile time.
     pub dim: K,
 }
@@ -92,12 +141,21 @@ pub(crate) struct Clouds<'a, T, K = usize> {
 pub(crate) trait Dim: Copy {
     /// The dimension.
     fn get(self) -> usize;
+    /// Whether [`stream`] should run this cloud as [`Fixed<2>`]: a run-time dimension
+    /// of 2 on Cortex-M (see [`CostSource::planar`]); never for a fixed dimension.
+    fn planar(self) -> bool {
+        false
+    }
 }
 
 impl Dim for usize {
     #[inline(always)]
     fn get(self) -> usize {
         self
+    }
+    #[inline(always)]
+    fn planar(self) -> bool {
+        cfg!(target_arch = "arm") && self == 2
     }
 }
 
@@ -116,43 +174,128 @@ impl<const D: usize> Dim for Fixed<D> {
     }
 }
 
-impl<T: Real, K: Dim> CostSource<T> for Clouds<'_, T, K> {
+/// One target of [`Clouds`]: its centred coordinates, the first two (the 2-D case
+/// and its cross-term factors 2κ·x̃) read once.
+#[derive(Clone, Copy)]
+pub(crate) struct CloudTarget<'a, T> {
+    /// The target's coordinates, as given (`dim` values).
+    x: &'a [T],
+    /// 2κ (kernel units).
+    two_kappa: T,
+    /// x̃_0, x̃_1 (the centre subtracted).
+    x0: T,
+    x1: T,
+}
+
+impl<T: Real, K: Dim> Clouds<'_, T, K> {
+    /// Coordinate `k` of target point `x` relative to the centre (0 past the end).
     #[inline(always)]
-    fn costs(&self, p: usize) -> impl Iterator<Item = [T; LANES]> + '_ {
+    fn centred(&self, x: &[T], k: usize) -> T {
+        x.get(k).copied().unwrap_or(T::ZERO) - self.center.get(k).copied().unwrap_or(T::ZERO)
+    }
+}
+
+impl<T: Real, K: Dim> CostSource<T> for Clouds<'_, T, K> {
+    type Target<'t>
+        = CloudTarget<'t, T>
+    where
+        Self: 't;
+    type Chunk<'t>
+        = &'t [T]
+    where
+        Self: 't;
+
+    #[inline(always)]
+    fn target(&self, p: usize, kappa: T) -> CloudTarget<'_, T> {
         let d = self.dim.get();
         let x = self.tgt.get(p * d..(p + 1) * d).unwrap_or(&[]);
-        // Read once per target, not per chunk, so that the two coordinates stay in
-        // registers across the chunk loop (zeros for a target index out of range,
-        // which no caller passes; its costs only need to be finite).
-        let (x0, x1) = match *x {
-            [x0, x1] => (x0, x1),
-            _ => (T::ZERO, T::ZERO),
-        };
+        CloudTarget {
+            x,
+            two_kappa: kappa + kappa,
+            x0: self.centred(x, 0),
+            x1: self.centred(x, 1),
+        }
+    }
+
+    #[inline(always)]
+    fn chunks(&self) -> impl Iterator<Item = &[T]> + '_ {
         // Never 0 (chunks_exact would panic): `max` keeps the panic path out.
         self.src
-            .chunks_exact(LANES.saturating_mul(d).max(LANES))
-            .map(move |chunk| {
-                let mut out = [T::ZERO; LANES];
-                // d = 2 written out: a runtime dimension otherwise keeps a coordinate
-                // loop per chunk (Cortex-M, where d is not a compile-time constant).
-                // With `Fixed<2>` the test is a constant.
-                if d == 2 {
-                    if let Some((y0, y1)) = chunk.split_at_checked(LANES) {
-                        for ((o, &a), &b) in out.iter_mut().zip(y0).zip(y1) {
-                            let (t0, t1) = (x0 - a, x1 - b);
-                            *o = t1.mul_add(t1, t0 * t0);
-                        }
-                    }
-                    return out;
+            .chunks_exact(LANES.saturating_mul(self.dim.get()).max(LANES))
+    }
+
+    #[inline(always)]
+    fn cross<'t>(&'t self, t: &CloudTarget<'t, T>, chunk: &'t [T], z: &mut [T; LANES]) {
+        // d = 2 written out, with the factors read once per target: a runtime
+        // dimension otherwise keeps a coordinate loop per chunk (Cortex-M, where d is
+        // not a compile-time constant). With `Fixed<2>` the test is a constant.
+        if self.dim.get() == 2 {
+            if let Some((y0, y1)) = chunk.split_at_checked(LANES) {
+                let (a0, a1) = (t.two_kappa * t.x0, t.two_kappa * t.x1);
+                for ((zl, &b0), &b1) in z.iter_mut().zip(y0).zip(y1) {
+                    *zl = a0.mul_add(b0, a1.mul_add(b1, *zl));
                 }
-                for (ys, &xk) in chunk.chunks_exact(LANES).zip(x) {
-                    for (o, &y) in out.iter_mut().zip(ys) {
-                        let t = xk - y;
-                        *o = t.mul_add(t, *o);
-                    }
+            }
+            return;
+        }
+        for (k, ys) in chunk.chunks_exact(LANES).enumerate() {
+            let a = t.two_kappa * self.centred(t.x, k);
+            for (zl, &y) in z.iter_mut().zip(ys) {
+                *zl = a.mul_add(y, *zl);
+            }
+        }
+    }
+
+    fn costs<'t>(&'t self, t: &CloudTarget<'t, T>, chunk: &'t [T]) -> [T; LANES] {
+        let mut c = [T::ZERO; LANES];
+        for (k, ys) in chunk.chunks_exact(LANES).enumerate() {
+            let xk = self.centred(t.x, k);
+            for (cl, &y) in c.iter_mut().zip(ys) {
+                let r = xk - y;
+                *cl = r.mul_add(r, *cl);
+            }
+        }
+        c
+    }
+
+    fn absorb_target(&self, p: usize, u: T, kappa: T) -> T {
+        let d = self.dim.get();
+        let x = self.tgt.get(p * d..(p + 1) * d).unwrap_or(&[]);
+        let norm = (0..d).fold(T::ZERO, |acc, k| {
+            let r = self.centred(x, k);
+            r.mul_add(r, acc)
+        });
+        (-kappa).mul_add(norm, u)
+    }
+
+    #[inline(always)]
+    fn planar(&self) -> Option<Clouds<'_, T, Fixed<2>>> {
+        self.dim.planar().then_some(Clouds {
+            tgt: self.tgt,
+            src: self.src,
+            center: self.center,
+            dim: Fixed,
+        })
+    }
+
+    fn absorb_sources(&self, v: &mut [T], kappa: T) {
+        // Not `zip`: LLVM left it out of line on Cortex-M, where it could not see that
+        // the chunk length is non-zero, and its division kept a panic path.
+        let mut vcs = v.chunks_exact_mut(LANES);
+        for chunk in self.chunks() {
+            let Some(vc) = vcs.next() else {
+                break;
+            };
+            let mut norm = [T::ZERO; LANES];
+            for ys in chunk.chunks_exact(LANES) {
+                for (nl, &y) in norm.iter_mut().zip(ys) {
+                    *nl = y.mul_add(y, *nl);
                 }
-                out
-            })
+            }
+            for (vl, nl) in vc.iter_mut().zip(norm) {
+                *vl = (-kappa).mul_add(nl, *vl);
+            }
+        }
     }
 }
 
@@ -164,53 +307,78 @@ pub(crate) const fn chunk_major(i: usize, k: usize, dim: usize) -> usize {
     (i / LANES) * LANES * dim + k * LANES + i % LANES
 }
 
-/// A dense row-major `rows × cols` cost matrix seen from its rows (target = row).
-pub(crate) struct DenseRows<'a, T> {
+/// A dense row-major cost matrix with `cols` columns, seen from its rows (target =
+/// row, sources = columns) or, if `BY_COLS`, from its columns.
+pub(crate) struct Dense<'a, T, const BY_COLS: bool> {
     /// Entries, row-major.
     pub c: &'a [T],
-    /// Number of columns (sources).
+    /// Number of columns.
     pub cols: usize,
 }
 
-impl<T: Real> CostSource<T> for DenseRows<'_, T> {
+/// The matrix seen from its rows.
+pub(crate) type DenseRows<'a, T> = Dense<'a, T, false>;
+/// The matrix seen from its columns.
+pub(crate) type DenseCols<'a, T> = Dense<'a, T, true>;
+
+/// One target of a dense matrix: its index and κ.
+#[derive(Clone, Copy)]
+pub(crate) struct DenseTarget<T> {
+    p: usize,
+    kappa: T,
+}
+
+impl<T: Real, const BY_COLS: bool> CostSource<T> for Dense<'_, T, BY_COLS> {
+    type Target<'t>
+        = DenseTarget<T>
+    where
+        Self: 't;
+    type Chunk<'t>
+        = usize
+    where
+        Self: 't;
+
+    fn target(&self, p: usize, kappa: T) -> DenseTarget<T> {
+        DenseTarget { p, kappa }
+    }
+    fn chunks(&self) -> impl Iterator<Item = usize> + '_ {
+        let sources = if BY_COLS {
+            self.c.len() / self.cols.max(1)
+        } else {
+            self.cols
+        };
+        0..padded(sources) / LANES
+    }
+    /// The cross term is −κ·c_pq: nothing is absorbed into the potentials.
     #[inline(always)]
-    fn costs(&self, p: usize) -> impl Iterator<Item = [T; LANES]> + '_ {
-        let row = self
-            .c
-            .get(p * self.cols..(p + 1) * self.cols)
-            .unwrap_or(&[]);
-        (0..padded(self.cols) / LANES).map(move |chunk| {
-            core::array::from_fn(|l| row.get(chunk * LANES + l).copied().unwrap_or(T::ZERO))
+    fn cross(&self, t: &DenseTarget<T>, chunk: usize, z: &mut [T; LANES]) {
+        for (zl, cl) in z.iter_mut().zip(self.costs(t, chunk)) {
+            *zl = (-t.kappa).mul_add(cl, *zl);
+        }
+    }
+    #[inline(always)]
+    fn costs(&self, t: &DenseTarget<T>, chunk: usize) -> [T; LANES] {
+        core::array::from_fn(|l| {
+            let q = chunk * LANES + l;
+            let entry = if BY_COLS {
+                self.c.get(q * self.cols + t.p)
+            } else if q < self.cols {
+                self.c.get(t.p * self.cols + q)
+            } else {
+                None
+            };
+            entry.copied().unwrap_or(T::ZERO)
         })
     }
-}
-
-/// The same matrix seen from its columns (target = column, sources = rows).
-pub(crate) struct DenseCols<'a, T> {
-    /// Entries, row-major.
-    pub c: &'a [T],
-    /// Number of columns (targets).
-    pub cols: usize,
-}
-
-impl<T: Real> CostSource<T> for DenseCols<'_, T> {
-    #[inline(always)]
-    fn costs(&self, p: usize) -> impl Iterator<Item = [T; LANES]> + '_ {
-        let rows = self.c.len() / self.cols.max(1);
-        (0..padded(rows) / LANES).map(move |chunk| {
-            core::array::from_fn(|l| {
-                self.c
-                    .get((chunk * LANES + l) * self.cols + p)
-                    .copied()
-                    .unwrap_or(T::ZERO)
-            })
-        })
+    fn absorb_target(&self, _p: usize, u: T, _kappa: T) -> T {
+        u
     }
+    fn absorb_sources(&self, _v: &mut [T], _kappa: T) {}
 }
 
-/// One pass over all sources for target `p`: feeds `2^(u_p + v_q − κ·c_pq − shift)`
-/// (kernel units) to `red` chunk by chunk and returns their sum (0 if every source is
-/// masked; non-finite if a term overflowed).
+/// One pass over all sources for target `p`: feeds `2^(û_p + v̂_q + x_pq − shift)`
+/// (kernel units, absorbed potentials, see [`CostSource`]) to `red` chunk by chunk and
+/// returns their sum (0 if every source is masked; non-finite if a term overflowed).
 ///
 /// `v.len()` must be a multiple of [`LANES`] (padded); a ragged tail is ignored.
 #[inline(always)]
@@ -223,44 +391,79 @@ pub(crate) fn stream<T: Real, S: CostSource<T>, R: Reduce<T>>(
     shift: T,
     red: &mut R,
 ) -> T {
+    match src.planar() {
+        Some(planar) => chunks(&planar, p, u_p, v, kappa, shift, red),
+        None => chunks(src, p, u_p, v, kappa, shift, red),
+    }
+}
+
+/// The loop of [`stream`].
+#[inline(always)]
+fn chunks<T: Real, S: CostSource<T>, R: Reduce<T>>(
+    src: &S,
+    p: usize,
+    u_p: T,
+    v: &[T],
+    kappa: T,
+    shift: T,
+    red: &mut R,
+) -> T {
     let mut sum = [T::ZERO; LANES];
     let mut e = [T::ZERO; LANES];
+    let t = src.target(p, kappa);
     let base = u_p - shift;
-    for (chunk, (c, vq)) in src.costs(p).zip(v.chunks_exact(LANES)).enumerate() {
+    // Not `zip`: on Cortex-M LLVM may leave it out of line, where it cannot see that the
+    // chunk lengths are non-zero, and its division keeps a panic path.
+    let mut vs = v.chunks_exact(LANES);
+    for (chunk, ys) in src.chunks().enumerate() {
         // As an array, so that `vq[l]` needs no bounds check at any opt-level (at
         // "s" LLVM does not prove the chunk's length, and the check pulls in the
         // panic formatting machinery: 5.7 KB of flash).
-        let Ok(vq) = <&[T; LANES]>::try_from(vq) else {
-            continue;
+        let Some(Ok(vq)) = vs.next().map(<&[T; LANES]>::try_from) else {
+            break;
         };
-        let q0 = chunk * LANES;
+        let z = exponents(src, &t, ys, base, vq);
         for l in 0..LANES {
-            e[l] = exponent(kappa, c[l], base, vq[l]).exp2_kernel();
+            e[l] = z[l].exp2_kernel();
             sum[l] += e[l];
         }
-        red.add(q0, &e, &c);
+        red.add(chunk * LANES, &e, || src.costs(&t, ys));
     }
     tree(sum, |a, b| a + b)
 }
 
-/// The exponent `base + v_q − κ·c_pq` of one term (kernel units; `base` = u_p − shift):
-/// the one formula [`stream`] and [`peak`] share.
+/// The exponents `base + v̂_q + x_pq` of one chunk (kernel units; `base` = û_p −
+/// shift): the one formula [`stream`] and [`peak`] share.
 #[inline(always)]
-fn exponent<T: Real>(kappa: T, c: T, base: T, v: T) -> T {
-    (-kappa).mul_add(c, base + v)
+fn exponents<'t, T: Real, S: CostSource<T>>(
+    src: &'t S,
+    t: &S::Target<'t>,
+    chunk: S::Chunk<'t>,
+    base: T,
+    vq: &[T; LANES],
+) -> [T; LANES] {
+    let mut z = [T::ZERO; LANES];
+    for (zl, &vl) in z.iter_mut().zip(vq) {
+        *zl = base + vl;
+    }
+    src.cross(t, chunk, &mut z);
+    z
 }
 
-/// The largest exponent `max_q (u_p + v_q − κ·c_pq)` over all sources of target `p`
+/// The largest exponent `max_q (û_p + v̂_q + x_pq)` over all sources of target `p`
 /// (−∞ if every source is masked): the shift of [`shifted`]'s second pass.
 #[inline(never)]
 fn peak<T: Real, S: CostSource<T>>(src: &S, p: usize, u_p: T, v: &[T], kappa: T) -> T {
     let mut mx = [T::NEG_INFINITY; LANES];
-    for (c, vq) in src.costs(p).zip(v.chunks_exact(LANES)) {
-        let Ok(vq) = <&[T; LANES]>::try_from(vq) else {
-            continue;
+    let t = src.target(p, kappa);
+    let mut vs = v.chunks_exact(LANES);
+    for ys in src.chunks() {
+        let Some(Ok(vq)) = vs.next().map(<&[T; LANES]>::try_from) else {
+            break;
         };
+        let z = exponents(src, &t, ys, u_p, vq);
         for l in 0..LANES {
-            mx[l] = exponent(kappa, c[l], u_p, vq[l]).max_fast(mx[l]);
+            mx[l] = z[l].max_fast(mx[l]);
         }
     }
     tree(mx, T::max_fast)
@@ -329,7 +532,7 @@ pub(crate) fn unshift<T: Real>(sigma: T) -> T {
 /// Nothing beyond the sum [`stream`] returns (log-sum-exp passes).
 impl<T: Real> Reduce<T> for () {
     #[inline(always)]
-    fn add(&mut self, _q0: usize, _e: &[T; LANES], _c: &[T; LANES]) {}
+    fn add(&mut self, _q0: usize, _e: &[T; LANES], _costs: impl FnOnce() -> [T; LANES]) {}
     fn reset(&mut self) {}
 }
 
@@ -354,7 +557,8 @@ impl<T: Real> CostSum<T> {
 
 impl<T: Real> Reduce<T> for CostSum<T> {
     #[inline(always)]
-    fn add(&mut self, _q0: usize, e: &[T; LANES], c: &[T; LANES]) {
+    fn add(&mut self, _q0: usize, e: &[T; LANES], costs: impl FnOnce() -> [T; LANES]) {
+        let c = costs();
         for l in 0..LANES {
             self.cost[l] += e[l] * c[l];
         }
@@ -377,7 +581,7 @@ pub(crate) struct Weighted<'a, T> {
 
 impl<T: Real> Reduce<T> for Weighted<'_, T> {
     #[inline(always)]
-    fn add(&mut self, q0: usize, e: &[T; LANES], _c: &[T; LANES]) {
+    fn add(&mut self, q0: usize, e: &[T; LANES], _costs: impl FnOnce() -> [T; LANES]) {
         let channels = self.out.len();
         if let Some(chunk) = self.w.get(q0 * channels..(q0 + LANES) * channels) {
             for (acc, w) in self.out.iter_mut().zip(chunk.chunks_exact(LANES)) {
@@ -405,7 +609,7 @@ pub(crate) struct Write<'a, T> {
 
 impl<T: Real> Reduce<T> for Write<'_, T> {
     #[inline(always)]
-    fn add(&mut self, q0: usize, e: &[T; LANES], _c: &[T; LANES]) {
+    fn add(&mut self, q0: usize, e: &[T; LANES], _costs: impl FnOnce() -> [T; LANES]) {
         if let Some(dst) = self.row.get_mut(q0..) {
             for (d, s) in dst.iter_mut().zip(e) {
                 *d = *s;
@@ -435,7 +639,7 @@ pub(crate) struct Bilinear<'a, T> {
 
 impl<T: Real> Reduce<T> for Bilinear<'_, T> {
     #[inline(always)]
-    fn add(&mut self, q0: usize, e: &[T; LANES], _c: &[T; LANES]) {
+    fn add(&mut self, q0: usize, e: &[T; LANES], _costs: impl FnOnce() -> [T; LANES]) {
         let dim = self.t.len();
         let chunk = q0 * dim..(q0 + LANES) * dim;
         let (Some(a), Some(b)) = (self.a.get(chunk.clone()), self.b.get(chunk)) else {

@@ -8,7 +8,7 @@ use crate::sum::Compensated;
 
 use super::problem::{check_finite, Checked, Cost, Problem};
 use super::workspace::{
-    carve, cost_scale, load_potentials, load_problem, to_kernel_units, with_sources, Layout,
+    carve, center, cost_scale, load_potentials, load_problem, to_kernel_units, with_sources, Layout,
 };
 
 /// The plan defined by a problem, ε (absolute, cost units: [`Solution::epsilon`](super::Solution))
@@ -73,6 +73,9 @@ impl<'a, T: Real> Plan<'a, T> {
         Ok(chk)
     }
 
+    /// Checks, carves the workspace and loads the problem and the potentials (kernel
+    /// units, absorbed: each side's array serves as targets and as sources, see
+    /// [`CostSource`]).
     fn prepare<'w>(&self, ws: &'w mut [T]) -> Result<(Checked<T>, Layout<'w, T>), Error> {
         let chk = self.check()?;
         let mut lay = carve(ws, chk.n, chk.m, chk.dim)?;
@@ -80,6 +83,12 @@ impl<'a, T: Real> Plan<'a, T> {
         let unit = to_kernel_units(self.epsilon);
         load_potentials(lay.u, Some(self.f), self.problem.a, unit);
         load_potentials(lay.v, Some(self.g), self.problem.b, unit);
+        let (_, kappa) = cost_scale(&self.problem, self.epsilon);
+        let (xs, ys, u, v) = (&*lay.xs, &*lay.ys, &mut *lay.u, &mut *lay.v);
+        with_sources!(self.problem.cost, xs, ys, chk.m, |rows, cols| {
+            cols.absorb_sources(u, kappa);
+            rows.absorb_sources(v, kappa);
+        });
         Ok((chk, lay))
     }
 
@@ -154,10 +163,12 @@ impl<'a, T: Real> Plan<'a, T> {
         // chunk-major copy of x is not needed, so its region holds the results.
         let res = lay.xs.get_mut(..len).ok_or(Error::WorkspaceTooSmall)?;
         let step = dim.max(1);
+        let o = center(x, dim);
         for (xi, acc) in x.chunks_exact(step).zip(res.chunks_exact_mut(step)) {
             let row = Clouds {
                 tgt: xi,
                 src: &*lay.ys,
+                center: o,
                 dim,
             };
             // The chunk-major source coordinates are the weights, one channel each.
@@ -165,10 +176,11 @@ impl<'a, T: Real> Plan<'a, T> {
                 w: &*lay.ys,
                 out: acc,
             };
-            // f_i cancels in the ratio (and so does the kernel's shift): use 0.
+            // f_i cancels in the ratio (and so does the kernel's shift): use 0. The
+            // sources are stored relative to the centre `o`: add it back.
             let (_, total) = shifted(&row, 0, T::ZERO, &*lay.v, kappa, &mut red);
-            for a in red.out.iter_mut() {
-                *a = *a / total;
+            for (a, &ok) in red.out.iter_mut().zip(o) {
+                *a = *a / total + ok;
                 if !a.is_finite() {
                     return Err(Error::NonFinite);
                 }

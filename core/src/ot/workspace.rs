@@ -10,10 +10,12 @@
 //!
 //! so `workspace_len(n, m, d) = (d + 2)·(n̂ + m̂) + 2·max(n̂, m̂)`. Coordinates are
 //! stored chunk-major (16 points × d coordinates per contiguous block, see
-//! [`crate::kernel::Clouds`]) so that the kernel reads each chunk as one slice. The solver keeps
-//! the potentials in cost units in `u`, `v` (so a resumed solve continues bit for bit)
-//! and writes the dimensionless potentials of the current pass's sources into
-//! `sources`; plan operations keep dimensionless potentials in `u`, `v`.
+//! [`crate::kernel::Clouds`]) so that the kernel reads each chunk as one slice, and
+//! relative to the first point of x ([`center`]). The solver keeps the potentials in
+//! cost units in `u`, `v` (so a resumed solve continues bit for bit) and writes the
+//! current pass's source potentials into `sources`, in kernel units and absorbed form
+//! (see [`crate::kernel::CostSource`]); plan operations keep absorbed potentials in
+//! kernel units in `u`, `v`.
 
 use crate::error::Error;
 use crate::kernel::{chunk_major, padded, LANES};
@@ -104,19 +106,34 @@ pub(crate) fn carve<T>(
     })
 }
 
-/// Copies row-major points into chunk-major storage (see [`chunk_major`]) for `padded`
-/// points, padding with copies of the last point (finite costs for masked lanes).
-pub(crate) fn load_points<T: Real>(dst: &mut [T], pts: &[T], dim: usize, padded: usize) {
+/// Copies row-major points minus `center` (`dim` values; empty: the origin) into
+/// chunk-major storage (see [`chunk_major`]) for `padded` points, padding with copies
+/// of the last point (finite costs for masked lanes).
+pub(crate) fn load_points<T: Real>(
+    dst: &mut [T],
+    pts: &[T],
+    center: &[T],
+    dim: usize,
+    padded: usize,
+) {
     let count = pts.len() / dim.max(1);
     for i in 0..padded {
         let from = i.min(count.saturating_sub(1)) * dim;
         for k in 0..dim {
             if let (Some(slot), Some(&v)) = (dst.get_mut(chunk_major(i, k, dim)), pts.get(from + k))
             {
-                *slot = v;
+                *slot = v - center.get(k).copied().unwrap_or(T::ZERO);
             }
         }
     }
+}
+
+/// The centre of a point-cloud problem: the first point of x. Both clouds are stored,
+/// and every target read, relative to it, so that the absorbed potentials of the
+/// kernel (see [`crate::kernel::CostSource`]) are of the size of the costs, not of
+/// the coordinates (which may be offset by 10⁶).
+pub(crate) fn center<T>(x: &[T], dim: usize) -> &[T] {
+    x.get(..dim).unwrap_or(&[])
 }
 
 /// Potentials `p·scale` where the weight is positive, −∞ elsewhere and in the
@@ -160,11 +177,13 @@ macro_rules! with_sources {
                         let $rows = $crate::kernel::Clouds {
                             tgt: x,
                             src: &*$lay_ys,
+                            center: $crate::ot::workspace::center(x, dim),
                             dim: $dim,
                         };
                         let $cols = $crate::kernel::Clouds {
                             tgt: y,
                             src: &*$lay_xs,
+                            center: $crate::ot::workspace::center(x, dim),
                             dim: $dim,
                         };
                         $body
@@ -209,7 +228,8 @@ pub(crate) fn to_kernel_units<T: Real>(eps: T) -> T {
 /// Loads the point clouds (if any) of `problem` into the layout.
 pub(crate) fn load_problem<T: Real>(lay: &mut Layout<'_, T>, problem: &Problem<'_, T>) {
     if let Cost::SqEuclidean { x, y, dim, .. } = problem.cost {
-        load_points(lay.xs, x, dim, lay.np);
-        load_points(lay.ys, y, dim, lay.mp);
+        let o = center(x, dim);
+        load_points(lay.xs, x, o, dim, lay.np);
+        load_points(lay.ys, y, o, dim, lay.mp);
     }
 }

@@ -29,7 +29,7 @@
 //! are target-major, `1 + channels` values per target.
 
 use crate::error::Error;
-use crate::kernel::{chunk_major, shifted, unshift, Bilinear, Clouds, Weighted};
+use crate::kernel::{chunk_major, shifted, unshift, Bilinear, Clouds, CostSource, Weighted};
 use crate::ot::workspace::{load_points, take};
 use crate::real::Real;
 use crate::sde::{copy, rows_mut};
@@ -218,7 +218,7 @@ pub fn ot_resample_vjp<T: Real>(
     let np = fitted.np;
     let mut pool: Pool<'_, T> = rest;
     let yb = take(&mut pool, d * np)?;
-    load_points(yb, ybar, d, np);
+    load_points(yb, ybar, &[], d, np);
     // F (row exponents) into `fa`, G (source exponents) into `v`, both in kernel
     // units (× log₂e).
     source_exponents(logw, &fitted, w.g, w.v);
@@ -230,6 +230,10 @@ pub fn ot_resample_vjp<T: Real>(
             T::NEG_INFINITY
         };
     }
+    // Both serve as targets and as sources: absorbed form (see `CostSource`).
+    let cl = cloud(&*w.zr, &*w.zc, d);
+    cl.absorb_sources(w.v, kappa(fitted.eps));
+    cl.absorb_sources(w.fa, kappa(fitted.eps));
     let bufs = Bufs {
         zr: &*w.zr,
         zc: &*w.zc,
@@ -430,6 +434,7 @@ fn filterflow<T: Real>(
             _ => T::NEG_INFINITY,
         };
     }
+    cloud(b.zr, b.zc, b.fit.d).absorb_sources(h, kappa(b.fit.eps));
     let pi_rows = Side {
         u: b.f,
         v: &*h,

@@ -39,7 +39,7 @@
 //! exactly in f32.
 
 use crate::error::Error;
-use crate::kernel::{padded, shifted, unshift, Clouds, Weighted, Write};
+use crate::kernel::{padded, shifted, unshift, Clouds, CostSource, Weighted, Write};
 use crate::ot::workspace::{load_points, take};
 use crate::real::Real;
 use crate::sde::rows_mut;
@@ -167,11 +167,12 @@ pub(crate) fn split<T>(
 }
 
 /// The symmetric point-cloud cost source over the normalised particles: targets
-/// row-major `zr`, sources chunk-major `zc`.
+/// row-major `zr`, sources chunk-major `zc` (centred already: the centre is the origin).
 pub(crate) fn cloud<'a, T>(zr: &'a [T], zc: &'a [T], d: usize) -> Clouds<'a, T> {
     Clouds {
         tgt: zr,
         src: zc,
+        center: &[],
         dim: d,
     }
 }
@@ -182,11 +183,13 @@ pub(crate) fn kappa<T: Real>(e: T) -> T {
 }
 
 /// out_i = −e·LSE_j(h_j − ½‖z_i − z_j‖²/e) for the n real targets, with `h` given in
-/// kernel units (h·log₂e, −∞ on padding).
-pub(crate) fn softmin<T: Real>(cl: &Clouds<'_, T>, h: &[T], e: T, n: usize, out: &mut [T]) {
+/// kernel units (h·log₂e, −∞ on padding); `h` is left in absorbed form.
+pub(crate) fn softmin<T: Real>(cl: &Clouds<'_, T>, h: &mut [T], e: T, n: usize, out: &mut [T]) {
     let kappa = kappa(e);
+    cl.absorb_sources(h, kappa);
     for (p, o) in out.iter_mut().enumerate().take(n) {
-        let (sh, s) = shifted(cl, p, T::ZERO, h, kappa, &mut ());
+        let u = cl.absorb_target(p, T::ZERO, kappa);
+        let (sh, s) = shifted(cl, p, u, h, kappa, &mut ());
         *o = -e * (sh + s.ln());
     }
 }
@@ -246,7 +249,7 @@ pub(crate) fn fit<T: Real>(
         lo = lo.min_fast(*zi);
         hi = hi.max_fast(*zi);
     }
-    load_points(w.zc, zr, d, np);
+    load_points(w.zc, zr, &[], d, np);
     let eps = cfg.epsilon;
     let e0 = ((hi - lo) * (hi - lo)).max_fast(eps);
     let cl = cloud(&*w.zr, &*w.zc, d);
@@ -359,8 +362,9 @@ pub(crate) fn transport<T: Real>(
     source_exponents(logw, fit, w.g, w.v);
     let cl = cloud(&*w.zr, &*w.zc, d);
     let kappa = kappa(fit.eps);
+    cl.absorb_sources(w.v, kappa);
     for (i, oi) in rows_mut(out, d).enumerate().take(n) {
-        let u = row_exponent(w.fa, fit, i);
+        let u = cl.absorb_target(i, row_exponent(w.fa, fit, i), kappa);
         // The output row is the reducer's accumulator (one channel per coordinate).
         let mut red = Weighted { w: &*w.zc, out: oi };
         let (sh, _) = shifted(&cl, i, u, w.v, kappa, &mut red);
@@ -449,9 +453,10 @@ pub fn ot_transport_matrix<T: Real>(
     source_exponents(logw, &fit, w.g, w.v);
     let cl = cloud(&*w.zr, &*w.zc, d);
     let kappa = kappa(fit.eps);
+    cl.absorb_sources(w.v, kappa);
     let nf = T::from_usize(n);
     for (i, row) in rows_mut(t_out, n).enumerate() {
-        let u = row_exponent(w.fa, &fit, i);
+        let u = cl.absorb_target(i, row_exponent(w.fa, &fit, i), kappa);
         let mut red = Write { row: &mut *row };
         // `Write` keeps the last pass: with a second (shifted) pass the row holds
         // terms scaled by e^−σ.

@@ -31,9 +31,14 @@ pub const DENSE_MAX: usize = 512;
 pub const F32_AGREEMENT: f32 = 1e-4;
 
 /// Absolute agreement of the reported L1 marginal error, in weight units: it is a small
-/// difference of sums, so its *relative* change under reordering is large; 1e-6 is 1%
-/// of the f32 default tolerance it is compared with.
-pub const ERROR_AGREEMENT: f32 = 1e-6;
+/// difference of sums, so its *relative* change under reordering is large. 2e-6 is 2%
+/// of the f32 default tolerance it is compared with. Measured: up to 1.25e-6
+/// (`bal_300x64_d2_zeros_a`, error 9.98e-5 on target, 9.85e-5 on the host) since the
+/// kernel forms the exponents from absorbed potentials and dot products, whose
+/// intermediate sums are of the size κ·R² (R the distance from the centre) rather
+/// than κ·c; 1e-6 held before. Both sides stay as close to the f64 references as
+/// before (`tests/tests/sinkhorn_reference.rs`).
+pub const ERROR_AGREEMENT: f32 = 2e-6;
 
 /// Iteration counts may differ by this much: a solve stops at the first iteration whose
 /// error is below the tolerance, and reordered sums move the error by ~1e-7.
