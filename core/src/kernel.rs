@@ -99,7 +99,7 @@ pub(crate) trait CostSource<T: Real> {
     /// Source potentials `v` (kernel units, padded) into absorbed form, in place.
     fn absorb_sources(&self, v: &mut [T], kappa: T);
     /// This source as a 2-D cloud of compile-time dimension, if [`stream`] should run
-    /// it so (see [`Dim::planar`]). Cortex-M builds keep one run-time-dimension
+    /// it so: a 2-D cloud on Cortex-M, never elsewhere. Cortex-M builds keep one run-time-dimension
     /// instance of every pass, for flash; LLVM does not specialise its chunk loop for
     /// d = 2 by itself (37.6 instead of 29.6 instructions per entry at n = 128 in
     /// `bash scripts/embedded.sh numbers`), so [`stream`] does, per target, at the price
@@ -141,21 +141,12 @@ pub(crate) struct Clouds<'a, T, K = usize> {
 pub(crate) trait Dim: Copy {
     /// The dimension.
     fn get(self) -> usize;
-    /// Whether [`stream`] should run this cloud as [`Fixed<2>`]: a run-time dimension
-    /// of 2 on Cortex-M (see [`CostSource::planar`]); never for a fixed dimension.
-    fn planar(self) -> bool {
-        false
-    }
 }
 
 impl Dim for usize {
     #[inline(always)]
     fn get(self) -> usize {
         self
-    }
-    #[inline(always)]
-    fn planar(self) -> bool {
-        cfg!(target_arch = "arm") && self == 2
     }
 }
 
@@ -174,17 +165,16 @@ impl<const D: usize> Dim for Fixed<D> {
     }
 }
 
-/// One target of [`Clouds`]: its centred coordinates, the first two (the 2-D case
-/// and its cross-term factors 2κ·x̃) read once.
+/// One target of [`Clouds`]: its coordinates, and the cross-term factors 2κ·x̃ of
+/// the first two (the 2-D case) computed once.
 #[derive(Clone, Copy)]
 pub(crate) struct CloudTarget<'a, T> {
     /// The target's coordinates, as given (`dim` values).
     x: &'a [T],
     /// 2κ (kernel units).
     two_kappa: T,
-    /// x̃_0, x̃_1 (the centre subtracted).
-    x0: T,
-    x1: T,
+    /// 2κ·x̃_0, 2κ·x̃_1 (the centre subtracted).
+    a: [T; 2],
 }
 
 impl<T: Real, K: Dim> Clouds<'_, T, K> {
@@ -209,11 +199,14 @@ impl<T: Real, K: Dim> CostSource<T> for Clouds<'_, T, K> {
     fn target(&self, p: usize, kappa: T) -> CloudTarget<'_, T> {
         let d = self.dim.get();
         let x = self.tgt.get(p * d..(p + 1) * d).unwrap_or(&[]);
+        let two_kappa = kappa + kappa;
         CloudTarget {
             x,
-            two_kappa: kappa + kappa,
-            x0: self.centred(x, 0),
-            x1: self.centred(x, 1),
+            two_kappa,
+            a: [
+                two_kappa * self.centred(x, 0),
+                two_kappa * self.centred(x, 1),
+            ],
         }
     }
 
@@ -231,7 +224,7 @@ impl<T: Real, K: Dim> CostSource<T> for Clouds<'_, T, K> {
         // not a compile-time constant). With `Fixed<2>` the test is a constant.
         if self.dim.get() == 2 {
             if let Some((y0, y1)) = chunk.split_at_checked(LANES) {
-                let (a0, a1) = (t.two_kappa * t.x0, t.two_kappa * t.x1);
+                let [a0, a1] = t.a;
                 for ((zl, &b0), &b1) in z.iter_mut().zip(y0).zip(y1) {
                     *zl = a0.mul_add(b0, a1.mul_add(b1, *zl));
                 }
@@ -270,7 +263,7 @@ impl<T: Real, K: Dim> CostSource<T> for Clouds<'_, T, K> {
 
     #[inline(always)]
     fn planar(&self) -> Option<Clouds<'_, T, Fixed<2>>> {
-        self.dim.planar().then_some(Clouds {
+        (cfg!(target_arch = "arm") && self.dim.get() == 2).then_some(Clouds {
             tgt: self.tgt,
             src: self.src,
             center: self.center,

@@ -182,13 +182,12 @@ pub fn solve<T: Real>(
                 let src_u = sources
                     .get_mut(..f_w.len())
                     .ok_or(Error::WorkspaceTooSmall)?;
-                scaled(src_u, f_w, stage.b.unit);
-                cols.absorb_sources(src_u, stage.kappa);
                 let pass = Pass {
                     src: &cols,
                     kappa: stage.kappa,
                     side: &stage.b,
                 };
+                pass.load_sources(src_u, f_w);
                 // ⟨C, P⟩ is measured only by a pass that ends the solve: at the end of
                 // the budget, or once more after convergence (one call site, so that
                 // Cortex-M builds inline the pass).
@@ -210,13 +209,12 @@ pub fn solve<T: Real>(
                 let src_v = sources
                     .get_mut(..g_w.len())
                     .ok_or(Error::WorkspaceTooSmall)?;
-                scaled(src_v, g_w, stage.a.unit);
-                rows.absorb_sources(src_v, stage.kappa);
                 let pass = Pass {
                     src: &rows,
                     kappa: stage.kappa,
                     side: &stage.a,
                 };
+                pass.load_sources(src_v, g_w);
                 pass.row(f_w, src_v, la)?;
                 rows_exact = true;
                 iterations += 1;
@@ -352,6 +350,13 @@ struct Pass<'a, T, S> {
 }
 
 impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
+    /// The other side's potentials `pot` (cost units) into `dst` as this pass's
+    /// sources: kernel units, absorbed (ε is the same on both sides).
+    fn load_sources(&self, dst: &mut [T], pot: &[T]) {
+        scaled(dst, pot, self.side.unit);
+        self.src.absorb_sources(dst, self.kappa);
+    }
+
     /// Column pass: for every positive-weight target j (second side), the column sum
     /// S_j of the current plan, the error and mass measurements, ⟨C, P⟩ if `cost`, and
     /// the updated potential into `next` (not applied: the caller decides whether to
