@@ -22,7 +22,9 @@
 //! is ever stored.
 //!
 //! Source arrays are padded to a multiple of [`LANES`]: padded and zero-weight sources
-//! carry `v̂_q = −∞`, for which `exp2_kernel` returns exactly 0.
+//! come with `v_q = −∞`, which absorbing them (`CostSource::absorb_sources`) turns
+//! into the finite [`Real::MASKED`], for which `exp2_kernel` returns exactly 0 (the
+//! Cortex-M exponential needs finite arguments); `masked` tells such potentials.
 //!
 //! The shift: the Sinkhorn solver passes the target's previous potential as `u_p`, so
 //! the arguments are the log plan entries of the previous iterate and lie in a narrow
@@ -96,7 +98,8 @@ pub(crate) trait CostSource<T: Real> {
     fn costs<'t>(&'t self, t: &Self::Target<'t>, chunk: Self::Chunk<'t>) -> [T; LANES];
     /// Target `p`'s potential `u` (kernel units) in absorbed form.
     fn absorb_target(&self, p: usize, u: T, kappa: T) -> T;
-    /// Source potentials `v` (kernel units, padded) into absorbed form, in place.
+    /// Source potentials `v` (kernel units, padded) into absorbed form, in place;
+    /// masked ones (−∞) become [`Real::MASKED`].
     fn absorb_sources(&self, v: &mut [T], kappa: T);
     /// This source as a 2-D cloud of compile-time dimension, if [`stream`] should run
     /// it so: a 2-D cloud on Cortex-M, never elsewhere. Cortex-M builds keep one run-time-dimension
@@ -286,7 +289,8 @@ impl<T: Real, K: Dim> CostSource<T> for Clouds<'_, T, K> {
                 }
             }
             for (vl, nl) in vc.iter_mut().zip(norm) {
-                *vl = (-kappa).mul_add(nl, *vl);
+                // Argument order keeps a NaN (only −∞ and below become `MASKED`).
+                *vl = T::MASKED.max_fast((-kappa).mul_add(nl, *vl));
             }
         }
     }
@@ -366,7 +370,12 @@ impl<T: Real, const BY_COLS: bool> CostSource<T> for Dense<'_, T, BY_COLS> {
     fn absorb_target(&self, _p: usize, u: T, _kappa: T) -> T {
         u
     }
-    fn absorb_sources(&self, _v: &mut [T], _kappa: T) {}
+    /// Nothing to absorb; masked potentials become [`Real::MASKED`].
+    fn absorb_sources(&self, v: &mut [T], _kappa: T) {
+        for vl in v {
+            *vl = T::MASKED.max_fast(*vl);
+        }
+    }
 }
 
 /// One pass over all sources for target `p`: feeds `2^(û_p + v̂_q + x_pq − shift)`
@@ -444,7 +453,7 @@ fn exponents<'t, T: Real, S: CostSource<T>>(
 }
 
 /// The largest exponent `max_q (û_p + v̂_q + x_pq)` over all sources of target `p`
-/// (−∞ if every source is masked): the shift of [`shifted`]'s second pass.
+/// (a [`masked`] value if every source is): the shift of [`shifted`]'s second pass.
 #[inline(never)]
 fn peak<T: Real, S: CostSource<T>>(src: &S, p: usize, u_p: T, v: &[T], kappa: T) -> T {
     let mut mx = [T::NEG_INFINITY; LANES];
@@ -502,13 +511,24 @@ pub(crate) fn shifted<T: Real, S: CostSource<T>, R: Reduce<T>>(
         return (T::ZERO, sum);
     }
     let mx = peak(src, p, u_p, v, kappa);
+    if masked(mx) {
+        // All sources masked: nothing to rescale.
+        return (T::NEG_INFINITY, sum);
+    }
     if !mx.is_finite() {
-        // All sources masked (−∞), or a non-finite argument: nothing to rescale.
+        // A non-finite argument.
         return (mx, sum);
     }
     red.reset();
     let sum = stream(src, p, u_p, v, kappa, mx, red);
     (mx * T::LN_2, sum)
+}
+
+/// Whether an absorbed potential or exponent is masked (at or below half of
+/// [`Real::MASKED`]; −∞ included).
+#[inline]
+pub(crate) fn masked<T: Real>(u: T) -> bool {
+    u <= T::MASKED * T::HALF
 }
 
 /// e^σ for a shift σ returned by [`shifted`]: exactly 1, without calling `exp`, in

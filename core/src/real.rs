@@ -53,6 +53,11 @@ pub trait Real:
     /// Upper end of that window: a sum of n terms up to it stays finite for any n below
     /// 10⁹ (f32: 2^72; f64: 2^865).
     const LSE_SUM_MAX: Self;
+    /// The kernel's exponent of a masked source (padding, zero weight), in absorbed
+    /// form: finite, because the Cortex-M [`Real::exp2_kernel`] needs finite
+    /// arguments, and so far below every real exponent that its terms are exactly 0
+    /// (f32: −2^124; f64: −2^1020). Exponents at or below half of it count as masked.
+    const MASKED: Self;
     /// Default Sinkhorn tolerance on the L1 marginal error, in weight units.
     const DEFAULT_TOLERANCE: Self;
     /// Relative tolerance on |Σa − Σb| / max(Σa, Σb) for a balanced problem.
@@ -146,6 +151,7 @@ impl Real for f32 {
     const LN_2: Self = core::f32::consts::LN_2;
     const LSE_SUM_MIN: Self = f32::from_bits((127 - 72) << 23);
     const LSE_SUM_MAX: Self = f32::from_bits((127 + 72) << 23);
+    const MASKED: Self = -f32::from_bits((127 + 124) << 23);
     const DEFAULT_TOLERANCE: Self = 1e-4;
     const MASS_TOLERANCE: Self = 1e-4;
 
@@ -240,31 +246,37 @@ impl Real for f32 {
         f32::from_bits(p.to_bits().wrapping_add(t.to_bits() << 23))
     }
     /// Cortex-M (scalar FPU, no fused multiply-add in Rust, a float compare costs 4
-    /// instructions): a table of 2^(j/64) and a quadratic, with the range reduction and
-    /// both clamps on the integer side, where a saturating conversion and a saturating
-    /// add do them (17 instructions per call against 22 for the polynomial form, read
-    /// from the disassembly; 48.0 → 44.3 instructions per entry at n = 128 in
-    /// `bash scripts/embedded.sh numbers`).
+    /// instructions): a table of 2^(j/64) and a quadratic, with both clamps on the
+    /// integer side (14 instructions per call, read from the disassembly).
     ///
-    /// Method: n = x·2^23 converted to an integer (toward zero, saturating: ±∞ and
-    /// |x| ≥ 256 land on the clamps), c = ⌊n/2^17⌋ + 127·64 clamped to [0, 2^14 − 1]
-    /// (c = 64·(exponent field) + j), 2^(j/64) and the exponent field assembled from
-    /// [`EXP2_64`] and c by one integer add, times 1 + q(s) for the 17 fraction bits s
-    /// of n (q near-minimax on the 1/64 step). Error: table rounding, the 2^−23
-    /// truncation of x, the fit and the last rounding: 1.2e-7 measured on target
-    /// (`tests/embedded`, suite `exp2_kernel`), within the same 3e-7 contract; x ≥ 128
-    /// gives a non-finite value.
+    /// Method: t = x + (2^17 + 127) rounds x + 127 to the nearest 1/64 (t's ulp), so
+    /// t's bits minus those of 2^17 are c = 64·(exponent field) + j; c is clamped to
+    /// [0, 2^14 − 1] by one saturating instruction; 2^(j/64) and the exponent field
+    /// are assembled from [`EXP2_64`] and c by one integer add; the remainder
+    /// r = x − (t − 2^17 − 127) ∈ [−1/128, 1/128] is exact, and 2^r = 1 + q(r) with q
+    /// near-minimax (tools/reference/fit_exp2.py). Error: table rounding, the fit and
+    /// the last roundings, measured on target (`tests/embedded`, suite `exp2_kernel`),
+    /// within the same 3e-7 contract; x ≥ 128 gives a non-finite value, x ≤ −127
+    /// exactly 0.
+    ///
+    /// Unlike the SIMD form, x must not be −∞ (r would be NaN): the kernel masks
+    /// sources with the finite [`Real::MASKED`] instead. Before (a truncating
+    /// conversion of x·2^23 and 17 fraction bits converted back, 17 instructions)
+    /// the count was 31.8 instructions per entry at n = 128 in
+    /// `bash scripts/embedded.sh numbers`.
     #[cfg(target_arch = "arm")]
     #[inline(always)]
     fn exp2_kernel(self) -> Self {
-        const Q1: f32 = 8.262_938e-8; // q(s) = Q1·s + Q2·s², s ∈ [0, 2^17)
-        const Q2: f32 = 3.426_177_5e-15;
-        let n = (self * 8_388_608.0) as i32;
-        let s = (n as u32 & 0x1_FFFF) as f32;
-        let c = n.saturating_add(127 << 23) >> 17;
-        let c = c.clamp(0, (1 << 14) - 1);
+        const SHIFT: f32 = 131_199.0; // 2^17 + 127
+        const Q1: f32 = 0.693_148_85; // q(r) = Q1·r + Q2·r², r ∈ [−1/128, 1/128]
+        const Q2: f32 = 0.240_226_8;
+        let t = self + SHIFT;
+        let r = self - (t - SHIFT);
+        let c = (t.to_bits() as i32)
+            .wrapping_sub(0x4800_0000) // the bits of 2^17
+            .clamp(0, (1 << 14) - 1);
         let t = f32::from_bits(EXP2_64[(c & 63) as usize].wrapping_add((c as u32) << 17));
-        let q = Q2.mul_add(s, Q1) * s;
+        let q = Q2.mul_add(r, Q1) * r;
         t.mul_add(q, t)
     }
 }
@@ -280,6 +292,7 @@ impl Real for f64 {
     const LN_2: Self = core::f64::consts::LN_2;
     const LSE_SUM_MIN: Self = f64::from_bits((1023 - 865) << 52);
     const LSE_SUM_MAX: Self = f64::from_bits((1023 + 865) << 52);
+    const MASKED: Self = -f64::from_bits((1023 + 1020) << 52);
     const DEFAULT_TOLERANCE: Self = 1e-7;
     const MASS_TOLERANCE: Self = 1e-10;
 

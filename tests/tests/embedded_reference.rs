@@ -226,7 +226,7 @@ fn baked_firmware_data_matches_the_host() {
         // Leaked so that the outputs outlive the loop (a test process; a few KB).
         let buf: &'static mut Buffers = Box::leak(Box::new(Buffers::new()));
         let out = case
-            .compute(buf)
+            .compute(buf, None)
             .unwrap_or_else(|e| panic!("{}: {e}", i.name));
         computed.push(out);
     }

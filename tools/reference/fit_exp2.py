@@ -52,17 +52,16 @@ for degree, dtype, half in [(5, np.float32, False), (8, np.float64, True)]:
     print("  " + ", ".join(repr(float(c)) for c in rounded))
 
 
-# Cortex-M f32 form (core/src/real.rs, cfg target_arch = "arm"): 2^x = T_j·2^e·(1 + q(s))
-# with T_j = 2^(j/64) from a table and s ∈ [0, 2^17) the fraction bits of x·2^23 below
-# the 1/64 step; q(s) = Q1·s + Q2·s² fits 2^(s/2^23) − 1 (near-minimax, Chebyshev fit of
-# (2^(u/64) − 1)/u on u = s/2^17 ∈ [0, 1]).
-S = 2**17
-coeffs, bound = mp.chebyfit(quotient(mp.mpf(1) / 64), [0, 1], 2, error=True)
-q2, q1 = np.float32(float(coeffs[0] / S**2)), np.float32(float(coeffs[1] / S))
-s = np.arange(0, S, dtype=np.float32)
-q = ((q2 * s + q1).astype(np.float32) * s).astype(np.float32)
-exact = np.power(2.0, s.astype(np.float64) / S / 64) - 1
-print(f"cortex-m q(s): worst absolute error {np.max(np.abs(q - exact)):.3g}; "
+# Cortex-M f32 form (core/src/real.rs, cfg target_arch = "arm"): 2^x = T_j·2^e·(1 + q(r))
+# with x rounded to the nearest 1/64 (c = 64·(e + 127) + j, by adding 2^17 + 127),
+# T_j = 2^(j/64) from a table and r ∈ [−1/128, 1/128] the exact remainder;
+# q(r) = Q1·r + Q2·r² fits 2^r − 1 (near-minimax: Chebyshev fit of (2^r − 1)/r).
+coeffs, bound = mp.chebyfit(quotient(1), [-mp.mpf(1) / 128, mp.mpf(1) / 128], 2, error=True)
+q2, q1 = np.float32(float(coeffs[0])), np.float32(float(coeffs[1]))
+r = np.linspace(-1 / 128, 1 / 128, 200001).astype(np.float32)
+q = ((q2 * r + q1).astype(np.float32) * r).astype(np.float32)
+exact = np.power(2.0, r.astype(np.float64)) - 1
+print(f"cortex-m q(r): worst absolute error {np.max(np.abs(q - exact)):.3g}; "
       f"Q1 = {float(q1)!r}, Q2 = {float(q2)!r}")
 table = [(int(np.float32(float(mp.power(2, mp.mpf(j) / 64))).view(np.uint32))
           - (127 << 23) - (j << 17)) & 0xFFFFFFFF for j in range(64)]

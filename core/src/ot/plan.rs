@@ -2,7 +2,9 @@
 //! the kernel without storing P.
 
 use crate::error::Error;
-use crate::kernel::{shifted, stream, unshift, Clouds, CostSource, CostSum, Weighted, Write};
+use crate::kernel::{
+    masked, shifted, stream, unshift, Clouds, CostSource, CostSum, Weighted, Write,
+};
 use crate::real::Real;
 use crate::sum::Compensated;
 
@@ -202,7 +204,7 @@ impl<'a, T: Real> Plan<'a, T> {
             let mut total = Compensated::new();
             let mut red = CostSum::new();
             for (i, &ui) in u.iter().enumerate() {
-                if ui == T::NEG_INFINITY {
+                if masked(ui) {
                     continue;
                 }
                 let (sigma, _) = shifted(&rows, i, ui, v, kappa, &mut red);
@@ -240,7 +242,7 @@ impl<'a, T: Real> Plan<'a, T> {
                 }
             }
             for (i, (&ui, row)) in u.iter().zip(out.chunks_exact_mut(step)).enumerate() {
-                if ui == T::NEG_INFINITY {
+                if masked(ui) {
                     row.iter_mut().for_each(|p| *p = T::ZERO);
                 } else {
                     stream(&rows, i, ui, v, kappa, T::ZERO, &mut Write { row });
@@ -262,7 +264,7 @@ fn reduce_weighted<T: Real, S: CostSource<T>>(
     res: &mut [T],
 ) -> Result<(), Error> {
     for (p, (&up, out)) in tgt_pot.iter().zip(res.chunks_mut(1)).enumerate() {
-        if up == T::NEG_INFINITY {
+        if masked(up) {
             out.iter_mut().for_each(|o| *o = T::ZERO);
             continue;
         }

@@ -31,14 +31,17 @@ pub const DENSE_MAX: usize = 512;
 pub const F32_AGREEMENT: f32 = 1e-4;
 
 /// Absolute agreement of the reported L1 marginal error, in weight units: it is a small
-/// difference of sums, so its *relative* change under reordering is large. 2e-6 is 2%
-/// of the f32 default tolerance it is compared with. Measured: up to 1.25e-6
-/// (`bal_300x64_d2_zeros_a`, error 9.98e-5 on target, 9.85e-5 on the host) since the
-/// kernel forms the exponents from absorbed potentials and dot products, whose
+/// difference of sums, so its *relative* change under reordering is large. 5e-6 is 5%
+/// of the f32 default tolerance it is compared with. Measured: up to 2.3e-6 on
+/// `unb_2x64_d2_zeros_b_semi_a` (3.376e-4 on target, 3.353e-4 on the host: a solve
+/// that ends by its budget of 1000 iterations, 0.7% apart) since the Cortex-M
+/// exponential rounds its argument to nearest instead of truncating it; 1.25e-6 before
+/// that (`bal_300x64_d2_zeros_a`, error 9.98e-5 on target, 9.85e-5 on the host) since
+/// the kernel forms the exponents from absorbed potentials and dot products, whose
 /// intermediate sums are of the size κ·R² (R the distance from the centre) rather
 /// than κ·c; 1e-6 held before. Both sides stay as close to the f64 references as
 /// before (`tests/tests/sinkhorn_reference.rs`).
-pub const ERROR_AGREEMENT: f32 = 2e-6;
+pub const ERROR_AGREEMENT: f32 = 5e-6;
 
 /// Iteration counts may differ by this much: a solve stops at the first iteration whose
 /// error is below the tolerance, and reordered sums move the error by ~1e-7.
@@ -151,13 +154,18 @@ impl SinkhornCase {
         }
     }
 
-    /// Solves from f = g = 0 with the default tolerance and budget, then runs every
-    /// plan operation on the result.
+    /// Solves from f = g = 0 with the default tolerance and budget (or, with
+    /// `iterations`, exactly that many iterations: tolerance 0), then runs every plan
+    /// operation on the result.
     ///
     /// # Errors
     /// Any error of the solve or of a plan operation (a case that errors fails), and
     /// [`Error::LengthMismatch`] if the case exceeds the buffer sizes.
-    pub fn compute<'b>(&self, buf: &'b mut Buffers) -> Result<Outputs<'b>, Error> {
+    pub fn compute<'b>(
+        &self,
+        buf: &'b mut Buffers,
+        iterations: Option<u32>,
+    ) -> Result<Outputs<'b>, Error> {
         let (n, m) = (self.a.len(), self.b.len());
         let dn = n * self.d;
         let dense_len = if n * m <= DENSE_MAX { n * m } else { 0 };
@@ -185,6 +193,14 @@ impl SinkhornCase {
             rho_a: self.rho_a,
             rho_b: self.rho_b,
             ..Config::default()
+        };
+        let config = match iterations {
+            Some(k) => Config {
+                max_iterations: k,
+                tolerance: 0.0,
+                ..config
+            },
+            None => config,
         };
         let sol = ot::solve(&problem, &config, Init::Zero, f, g, ws)?;
         let plan = Plan::new(problem, sol.epsilon, f, g);
@@ -214,6 +230,67 @@ impl SinkhornCase {
             dense,
         })
     }
+}
+
+/// Runs `case` and compares it with the host's results ([`compare`]); returns the
+/// number of disagreements, each reported.
+///
+/// A solve may stop a few iterations from the host's ([`ITERATION_AGREEMENT`]): the
+/// error that stops it is a sum computed in a different order. Its values are then one
+/// or two iterations' steps away from the host's, which on slowly converging problems
+/// exceeds [`F32_AGREEMENT`] (measured: 1.6e-4·ε on `bal_7x64_d3_zeros_a`, stopped at
+/// iteration 46 against the host's 45). So when the counts differ, the status and
+/// count are judged on that run, and the values on a second run of exactly the host's
+/// iteration count, which compares the same iterate.
+///
+/// # Errors
+/// As [`SinkhornCase::compute`].
+pub fn check(
+    case: &SinkhornCase,
+    buf: &mut Buffers,
+    mut report: impl FnMut(Mismatch),
+) -> Result<usize, Error> {
+    let want = &case.expected;
+    let got = case.compute(buf, None)?;
+    if got.iterations == want.iterations {
+        return Ok(compare(&got, want, report));
+    }
+    let (converged, iterations) = (got.converged, got.iterations);
+    let mut got = case.compute(buf, Some(want.iterations))?;
+    // The second run ends by its budget: its status is not the solve's.
+    got.converged = want.converged;
+    let values = compare(&got, want, &mut report);
+    Ok(values + compare_status(converged, iterations, want, report))
+}
+
+/// The status and iteration-count part of [`compare`].
+fn compare_status(
+    converged: bool,
+    iterations: u32,
+    want: &Outputs<'_>,
+    mut report: impl FnMut(Mismatch),
+) -> usize {
+    let mut count = 0;
+    if converged != want.converged {
+        count += 1;
+        report(Mismatch {
+            what: "converged",
+            index: 0,
+            got: f32::from(u8::from(converged)),
+            want: f32::from(u8::from(want.converged)),
+        });
+    }
+    if iterations.abs_diff(want.iterations) > ITERATION_AGREEMENT {
+        count += 1;
+        // u32 → f32 is exact below 2^24 iterations; the budget is 1000.
+        report(Mismatch {
+            what: "iterations",
+            index: 0,
+            got: iterations as f32,
+            want: want.iterations as f32,
+        });
+    }
+    count
 }
 
 /// One disagreement found by [`compare`].
@@ -261,23 +338,6 @@ pub fn compare(got: &Outputs<'_>, want: &Outputs<'_>, mut report: impl FnMut(Mis
         }
     };
     let eps = want.epsilon;
-    check(
-        "converged",
-        0,
-        f32::from(u8::from(got.converged)),
-        f32::from(u8::from(want.converged)),
-        0.0,
-    );
-    if got.iterations.abs_diff(want.iterations) > ITERATION_AGREEMENT {
-        // u32 → f32 is exact below 2^24 iterations; the budget is 1000.
-        check(
-            "iterations",
-            0,
-            got.iterations as f32,
-            want.iterations as f32,
-            0.0,
-        );
-    }
     check("epsilon", 0, got.epsilon, eps, 0.0);
     if (got.error - want.error).abs() > ERROR_AGREEMENT {
         check("error", 0, got.error, want.error, 0.0);
@@ -318,5 +378,5 @@ pub fn compare(got: &Outputs<'_>, want: &Outputs<'_>, mut report: impl FnMut(Mis
             check(what, i, gi, wi, scale);
         }
     }
-    count
+    count + compare_status(got.converged, got.iterations, want, report)
 }
