@@ -1354,7 +1354,7 @@ const char *otc_status_str(int32_t status);
  * dense cost matrix):
  *
  * `bytes = sizeof(float) · ((d + 2)·(n̂ + m̂) + 2·max(n̂, m̂))`, with
- * n̂, m̂ = n, m rounded up to a multiple of the kernel width (16; 2 in Cortex-M builds).
+ * n̂, m̂ = n, m rounded up to a multiple of the kernel width (16; 4 in Cortex-M builds).
  *
  * The formula is exact (a test checks it), so firmware can size a `static` buffer at
  * compile time; align it to `OTC_WORKSPACE_ALIGN`. Memory is O(n + m) for point
@@ -2313,7 +2313,7 @@ int32_t otc_ot_resample_config_default_f64(struct otc_ot_resample_config_f64 *ou
 /**
  * Workspace bytes of `otc_ot_resample_f32` for N particles in dimension d:
  * `sizeof(float) · (2·d + 5) · N̂`, N̂ = N rounded up to a multiple of the kernel width
- * (16; 2 in Cortex-M builds). O(N·d): no N×N matrix.
+ * (16; 4 in Cortex-M builds). O(N·d): no N×N matrix.
  *
  * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
  * `OTC_STATUS_LENGTH_MISMATCH` (overflow).
@@ -2401,7 +2401,7 @@ int32_t otc_vjp_config_default_f64(struct otc_vjp_config_f64 *out);
 /**
  * Workspace bytes of `otc_ot_resample_vjp_f32`:
  * `sizeof(float) · ((12·d + 26)·N̂ + d)`, N̂ = N rounded up to a multiple of the kernel
- * width (16; 2 in Cortex-M builds).
+ * width (16; 4 in Cortex-M builds).
  *
  * Returns as `otc_ot_resample_workspace_size_f32`.
  *
@@ -2485,7 +2485,7 @@ int32_t otc_pf_config_default_f64(struct otc_pf_config_f64 *out);
 /**
  * Workspace bytes of `otc_pf_step_f32` for N particles in dimension d with the given
  * resampler: `sizeof(float) · N·(d + 1)`, plus `sizeof(float) · (2·d + 5)·N̂`
- * (N̂ = N rounded up to a multiple of the kernel width: 16; 2 in Cortex-M builds) for
+ * (N̂ = N rounded up to a multiple of the kernel width: 16; 4 in Cortex-M builds) for
  * `OTC_RESAMPLE_OPTIMAL`.
  *
  * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,

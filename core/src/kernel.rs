@@ -41,18 +41,20 @@
 use crate::real::Real;
 
 /// Chunk width of the kernel, in elements: 16 where the FPU has SIMD registers (16 f32
-/// = one AVX-512 register, two AVX2 or NEON ones; 16 f64 = two AVX-512 registers), 2 on
+/// = one AVX-512 register, two AVX2 or NEON ones; 16 f64 = two AVX-512 registers), 4 on
 /// 32-bit Arm, whose Cortex-M FPU is scalar: short chunks keep each lane's state in
 /// registers instead of spilling 16-lane arrays to the stack, and keep the unrolled
-/// code small for flash. Measured on the emulated Cortex-M4F (`bash scripts/embedded.sh
-/// numbers`, f32, d = 2): 16 lanes 57 instructions per entry and 34 KB of flash for a
-/// Sinkhorn-only firmware; 4 lanes 47.5 and 27 KB; 2 lanes 48 and 23 KB; 1 lane 51 and
-/// 24 KB.
+/// code small for flash, while 4 lanes share one round of loop control and constant
+/// loads. Measured on the emulated Cortex-M4F (`bash scripts/embedded.sh numbers`,
+/// f32, d = 2, n = 128; flash of the C `sinkhorn_only` firmware): 4 lanes 25.7
+/// instructions per entry and 33.0 KB, 2 lanes 27.4 and 28.5 KB (OT resampling of
+/// N = 64: 4.12 against 4.50 M). With an earlier kernel: 16 lanes 57 and 34 KB, 4 lanes
+/// 47.5 and 27 KB, 2 lanes 48 and 23 KB, 1 lane 51 and 24 KB.
 #[cfg(not(target_arch = "arm"))]
 pub const LANES: usize = 16;
 /// Chunk width of the kernel (see the 16-lane definition for other targets).
 #[cfg(target_arch = "arm")]
-pub const LANES: usize = 2;
+pub const LANES: usize = 4;
 
 /// Rounds a point count up to a whole number of kernel chunks.
 #[inline]

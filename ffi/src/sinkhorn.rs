@@ -86,7 +86,7 @@ unsafe fn solve<T: Real>(
 /// dense cost matrix):
 ///
 /// `bytes = sizeof(float) · ((d + 2)·(n̂ + m̂) + 2·max(n̂, m̂))`, with
-/// n̂, m̂ = n, m rounded up to a multiple of the kernel width (16; 2 in Cortex-M builds).
+/// n̂, m̂ = n, m rounded up to a multiple of the kernel width (16; 4 in Cortex-M builds).
 ///
 /// The formula is exact (a test checks it), so firmware can size a `static` buffer at
 /// compile time; align it to `OTC_WORKSPACE_ALIGN`. Memory is O(n + m) for point

@@ -145,7 +145,7 @@ static void filter_f32(void) {
     cfg.ot.epsilon = 0.5f;
     CHECK_STATUS(otc_pf_workspace_size_f32(N, 1, cfg.resampler, &bytes), OTC_STATUS_OK);
     /* Documented formula: sizeof(float)·(N·(d+1) + (2d+5)·N̂); N = 64 is a multiple of
-       the kernel width (16 on the host, 2 on Cortex-M), so N̂ = 64. */
+       the kernel width (16 on the host, 4 on Cortex-M), so N̂ = 64. */
     CHECK(bytes == sizeof(float) * (N * 2 + 7 * 64));
     otc_rng_seed(&rng, 3);
     otc_rng_normal_f32(&rng, x, N);

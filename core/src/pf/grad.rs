@@ -69,7 +69,7 @@ pub struct VjpReport<T> {
 
 /// Workspace elements [`ot_resample_vjp`] needs: `(12·d + 26)·N̂ + d`, with N̂ = N
 /// rounded up to a multiple of the kernel width [`LANES`](crate::kernel::LANES) (16;
-/// 2 on 32-bit Arm).
+/// 4 on 32-bit Arm).
 #[must_use]
 pub const fn vjp_workspace_len(n: usize, d: usize) -> usize {
     crate::kernel::padded(n)

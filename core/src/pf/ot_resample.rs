@@ -108,7 +108,7 @@ pub struct OtReport<T> {
 }
 
 /// Workspace elements [`ot_resample`] needs: `(2d + 5)·N̂`, with N̂ = N rounded up to a
-/// multiple of the kernel width [`LANES`](crate::kernel::LANES) (16; 2 on 32-bit Arm).
+/// multiple of the kernel width [`LANES`](crate::kernel::LANES) (16; 4 on 32-bit Arm).
 #[must_use]
 pub const fn ot_workspace_len(n: usize, d: usize) -> usize {
     padded(n).saturating_mul(d.saturating_mul(2).saturating_add(5))

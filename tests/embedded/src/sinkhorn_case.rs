@@ -21,7 +21,7 @@ pub const DENSE_MAX: usize = 512;
 /// host, each value measured against its own scale (see [`Scales`]).
 ///
 /// Why this value: both sides run the same algorithm in IEEE-754 binary32, but the
-/// kernel's chunk width differs (16 lanes on the host, 2 on Cortex-M: see
+/// kernel's chunk width differs (16 lanes on the host, 4 on Cortex-M: see
 /// `otcore::kernel::LANES`), so every pass sums its terms in a different order. One
 /// pass's sums then differ by at most m·2⁻²⁴ ≈ 4e-6 relative (m ≤ 64 sources per
 /// sum here), and the converged potentials move by the same order. 1e-4 is 25× that
