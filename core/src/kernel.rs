@@ -188,6 +188,17 @@ impl<T: Real, K: Dim> Clouds<'_, T, K> {
     fn centred(&self, x: &[T], k: usize) -> T {
         x.get(k).copied().unwrap_or(T::ZERO) - self.center.get(k).copied().unwrap_or(T::ZERO)
     }
+
+    /// ‖x̃_p‖², target `p` relative to the centre.
+    #[inline(always)]
+    fn norm(&self, p: usize) -> T {
+        let d = self.dim.get();
+        let x = self.tgt.get(p * d..(p + 1) * d).unwrap_or(&[]);
+        (0..d).fold(T::ZERO, |acc, k| {
+            let r = self.centred(x, k);
+            r.mul_add(r, acc)
+        })
+    }
 }
 
 impl<T: Real, K: Dim> CostSource<T> for Clouds<'_, T, K> {
@@ -256,13 +267,14 @@ impl<T: Real, K: Dim> CostSource<T> for Clouds<'_, T, K> {
         c
     }
 
+    #[inline(always)]
     fn absorb_target(&self, p: usize, u: T, kappa: T) -> T {
-        let d = self.dim.get();
-        let x = self.tgt.get(p * d..(p + 1) * d).unwrap_or(&[]);
-        let norm = (0..d).fold(T::ZERO, |acc, k| {
-            let r = self.centred(x, k);
-            r.mul_add(r, acc)
-        });
+        // Through the compile-time 2-D cloud where `stream` runs one (once per row and
+        // pass: 25.3 → 25.2 instructions per entry at n = 128 on the Cortex-M4F).
+        let norm = match self.planar() {
+            Some(planar) => planar.norm(p),
+            None => self.norm(p),
+        };
         (-kappa).mul_add(norm, u)
     }
 

@@ -138,6 +138,16 @@ pub trait Real:
     /// default tolerance and leaves the f64 reference comparisons unchanged
     /// (`tests/tests/sinkhorn_reference.rs`).
     fn exp2_kernel(self) -> Self;
+    /// Natural log of a kernel sum, for the per-row and per-column potential updates
+    /// (one call per target and pass). [`Real::ln`] everywhere but Cortex-M f32,
+    /// where a 64-interval table and a cubic replace libm's `logf` for positive normal
+    /// numbers (about 25 instead of 55 instructions; absolute error ≤ 4e-7·max(1,
+    /// |ln x|), checked on target by the `tests/embedded` suite `ln_kernel`); other
+    /// values go to [`Real::ln`].
+    #[inline(always)]
+    fn ln_kernel(self) -> Self {
+        self.ln()
+    }
 }
 
 impl Real for f32 {
@@ -223,6 +233,28 @@ impl Real for f32 {
     #[inline(always)]
     fn sqrt(self) -> Self {
         libm::sqrtf(self)
+    }
+    /// Cortex-M: with x = 2^e·m, m ∈ [1, 2) and c the centre of m's 1/64 interval,
+    /// ln x = e·ln 2 + ln c + ln(1 + d), d = (m − c)/c (m − c exact, |d| ≤ 1/129),
+    /// ln(1 + d) ≈ d − d²/2 + d³/3 (truncation ≤ d⁴/4 < 4e-9); 1/c and ln c from
+    /// [`LN_TABLE`].
+    #[cfg(target_arch = "arm")]
+    #[inline(always)]
+    fn ln_kernel(self) -> Self {
+        let bits = self.to_bits();
+        // Positive normal numbers: bits in [2^23, 255·2^23).
+        if bits.wrapping_sub(0x0080_0000) >= 0x7F00_0000 {
+            return self.ln();
+        }
+        let j = (bits >> 17) & 63;
+        let e = (bits >> 23) as i32 - 127;
+        let m = f32::from_bits((bits & 0x007F_FFFF) | 0x3F80_0000);
+        let c = f32::from_bits(0x3F81_0000 | (j << 17));
+        let (inv, ln_c) = LN_TABLE.get(j as usize).copied().unwrap_or((1.0, 0.0));
+        let d = (m - c) * inv;
+        let p = d.mul_add(1.0 / 3.0, -0.5);
+        let q = (d * d).mul_add(p, d);
+        (e as f32).mul_add(core::f32::consts::LN_2, ln_c + q)
     }
     #[cfg(not(target_arch = "arm"))]
     #[inline(always)]
@@ -389,3 +421,30 @@ const EXP2_64: [u32; 64] = [
     0xFFF744FD, 0xFFF79D16, 0xFFF7FBB8, 0xFFF860F5, 0xFFF8CCDF, 0xFFF93F89, 0xFFF9B907, 0xFFFA396A,
     0xFFFAC0C7, 0xFFFB4F30, 0xFFFBE4BA, 0xFFFC8177, 0xFFFD257D, 0xFFFDD0DF, 0xFFFE83B3, 0xFFFF3E0C,
 ];
+
+/// (1/c_j, ln c_j) for the centres c_j = 1 + (2j + 1)/128 of the 64 intervals of
+/// [1, 2) (the Cortex-M f32 [`Real::ln_kernel`]), computed at compile time in f64 and
+/// rounded once.
+#[cfg(target_arch = "arm")]
+const LN_TABLE: [(f32, f32); 64] = ln_table();
+
+/// The entries of [`LN_TABLE`]: ln c = 2·atanh(s), s = (c − 1)/(c + 1) ≤ 1/3, by its
+/// series to s^41 (the next term is below 1e-21).
+#[cfg(target_arch = "arm")]
+const fn ln_table() -> [(f32, f32); 64] {
+    let mut t = [(0.0f32, 0.0f32); 64];
+    let mut j = 0;
+    while j < 64 {
+        let c = 1.0 + (2 * j + 1) as f64 / 128.0;
+        let s = (c - 1.0) / (c + 1.0);
+        let (mut term, mut sum, mut k) = (s, 0.0f64, 1);
+        while k <= 41 {
+            sum += term / k as f64;
+            term *= s * s;
+            k += 2;
+        }
+        t[j] = ((1.0 / c) as f32, (2.0 * sum) as f32);
+        j += 1;
+    }
+    t
+}

@@ -416,7 +416,7 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
                 shifted(self.src, j, u, src_u, self.kappa, &mut ())
             };
             *out = side
-                .update(lbj, sigma + s.ln(), gj)
+                .update(lbj, sigma + s.ln_kernel(), gj)
                 .ok_or(Error::NonFinite)?;
             let rescale = unshift(sigma);
             let col = s * rescale;
@@ -450,7 +450,7 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
             let u = self.src.absorb_target(i, *fi * side.unit, self.kappa);
             let (sigma, s) = shifted(self.src, i, u, src_v, self.kappa, &mut ());
             *fi = side
-                .update(lai, sigma + s.ln(), *fi)
+                .update(lai, sigma + s.ln_kernel(), *fi)
                 .ok_or(Error::NonFinite)?;
         }
         Ok(())

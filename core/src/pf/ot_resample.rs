@@ -190,7 +190,7 @@ pub(crate) fn softmin<T: Real>(cl: &Clouds<'_, T>, h: &mut [T], e: T, n: usize, 
     for (p, o) in out.iter_mut().enumerate().take(n) {
         let u = cl.absorb_target(p, T::ZERO, kappa);
         let (sh, s) = shifted(cl, p, u, h, kappa, &mut ());
-        *o = -e * (sh + s.ln());
+        *o = -e * (sh + s.ln_kernel());
     }
 }
 

@@ -15,6 +15,7 @@ use otcore_embedded_tests::sinkhorn_data::CASES;
 /// Every suite, in order. A new algorithm adds one line here.
 const SUITES: &[Suite] = &[
     ("exp2_kernel", exp2_kernel),
+    ("ln_kernel", ln_kernel),
     ("sinkhorn_reference", sinkhorn_reference),
     ("sde_reference", sde_reference),
     ("pf_reference", pf_reference),
@@ -47,6 +48,29 @@ fn exp2_kernel(t: &mut Tally) {
         .iter()
         .all(|x| !x.exp2_kernel().is_finite());
     t.record("exp2_kernel", "overflow_signal", over);
+}
+
+/// The per-row `ln` as compiled for Cortex-M (its table form, see `Real::ln_kernel`)
+/// against libm's f64 `log`: absolute error ≤ 4e-7·max(1, |ln x|) on positive normal
+/// numbers (a log-even sweep of [2^−126, 2^127] plus a dense one of [1/4, 4], where
+/// the Sinkhorn sums lie near convergence; the bound is about 2.5 ulp of the result),
+/// and libm's values where the table form does not apply (0, subnormal, negative, ∞).
+fn ln_kernel(t: &mut Tally) {
+    use otcore::Real;
+    let steps = 40_000u32;
+    let even = (0..=steps).map(|k| libm::exp2f(-126.0 + 253.0 * (k as f32 / steps as f32)));
+    let dense = (0..=steps).map(|k| 0.25 + 3.75 * (k as f32 / steps as f32));
+    let mut worst = 0.0f64;
+    for x in even.chain(dense).filter(|x| x.is_normal()) {
+        let want = libm::log(f64::from(x));
+        worst = worst.max((f64::from(x.ln_kernel()) - want).abs() / want.abs().max(1.0));
+    }
+    hprintln!("  worst error {:e}", worst);
+    t.record("ln_kernel", "error", worst <= 4e-7);
+    let special = [0.0f32, 1e-40, -1.0, f32::INFINITY, f32::NAN]
+        .iter()
+        .all(|&x| x.ln_kernel().to_bits() == libm::logf(x).to_bits());
+    t.record("ln_kernel", "outside_the_table", special);
 }
 
 /// Each baked problem: solve + every plan operation, compared with the host's f32
