@@ -92,7 +92,7 @@ pub(crate) trait CostSource<T: Real> {
     /// which no caller passes, gets finite exponents.
     fn target(&self, p: usize, kappa: T) -> Self::Target<'_>;
     /// The source chunks, in order (sources past the real count must still give finite
-    /// exponents and costs: they are masked by `v̂ = −∞`).
+    /// exponents and costs: they are masked by `v̂ = Real::MASKED`).
     fn chunks(&self) -> impl Iterator<Item = Self::Chunk<'_>> + '_;
     /// Adds the cross terms of target `t` and `chunk` to `z`.
     fn cross<'t>(&'t self, t: &Self::Target<'t>, chunk: Self::Chunk<'t>, z: &mut [T; LANES]);

@@ -35,7 +35,14 @@ fn f32_relative_error_on_normal_range() {
 
 #[test]
 fn f32_underflow() {
-    for x in [-127.0f32, -127.5, -200.0, -1e30, f32::NEG_INFINITY] {
+    for x in [
+        -127.0f32,
+        -127.5,
+        -200.0,
+        -1e30,
+        f32::MASKED,
+        f32::NEG_INFINITY,
+    ] {
         assert_eq!(x.exp2_kernel(), 0.0, "exp2_kernel({x})");
     }
     let mut x = -127.0f32;
@@ -64,7 +71,14 @@ fn f64_relative_error_on_normal_range() {
 
 #[test]
 fn f64_underflow() {
-    for x in [-1023.0f64, -1023.5, -2000.0, -1e300, f64::NEG_INFINITY] {
+    for x in [
+        -1023.0f64,
+        -1023.5,
+        -2000.0,
+        -1e300,
+        f64::MASKED,
+        f64::NEG_INFINITY,
+    ] {
         assert_eq!(x.exp2_kernel(), 0.0, "exp2_kernel({x})");
     }
     let mut x = -1023.0f64;
