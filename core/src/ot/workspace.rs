@@ -172,18 +172,19 @@ macro_rules! with_sources {
     ($cost:expr, $lay_xs:expr, $lay_ys:expr, $m:expr, |$rows:ident, $cols:ident| $body:expr) => {
         match $cost {
             $crate::ot::problem::Cost::SqEuclidean { x, y, dim, .. } => {
+                let center = $crate::ot::workspace::center(x, dim);
                 macro_rules! clouds {
                     ($dim:expr) => {{
                         let $rows = $crate::kernel::Clouds {
                             tgt: x,
                             src: &*$lay_ys,
-                            center: $crate::ot::workspace::center(x, dim),
+                            center,
                             dim: $dim,
                         };
                         let $cols = $crate::kernel::Clouds {
                             tgt: y,
                             src: &*$lay_xs,
-                            center: $crate::ot::workspace::center(x, dim),
+                            center,
                             dim: $dim,
                         };
                         $body
