@@ -398,8 +398,11 @@ impl<T: Real, const BY_COLS: bool> CostSource<T> for Dense<'_, T, BY_COLS> {
 /// returns their sum (0 if every source is masked; non-finite if a term overflowed).
 ///
 /// `v.len()` must be a multiple of [`LANES`] (padded); a ragged tail is ignored.
+/// `FULL` selects [`Real::exp2_kernel`] (exact 0 for every exponent below the range);
+/// without, [`Real::exp2_kernel_near`], which may give NaN for exponents below −2^17
+/// (only `shifted`'s first pass, which redoes such a target).
 #[inline(always)]
-pub(crate) fn stream<T: Real, S: CostSource<T>, R: Reduce<T>>(
+pub(crate) fn stream<T: Real, S: CostSource<T>, R: Reduce<T>, const FULL: bool>(
     src: &S,
     p: usize,
     u_p: T,
@@ -410,14 +413,14 @@ pub(crate) fn stream<T: Real, S: CostSource<T>, R: Reduce<T>>(
 ) -> T {
     let base = u_p - shift;
     match src.planar() {
-        Some(planar) => chunks(&planar, planar.target(p, kappa), base, v, red),
-        None => chunks(src, src.target(p, kappa), base, v, red),
+        Some(planar) => chunks::<_, _, _, FULL>(&planar, planar.target(p, kappa), base, v, red),
+        None => chunks::<_, _, _, FULL>(src, src.target(p, kappa), base, v, red),
     }
 }
 
 /// The loop of [`stream`], for target `t` of `src` (`base` = û_p − shift).
 #[inline(always)]
-fn chunks<'t, T: Real, S: CostSource<T>, R: Reduce<T>>(
+fn chunks<'t, T: Real, S: CostSource<T>, R: Reduce<T>, const FULL: bool>(
     src: &'t S,
     t: S::Target<'t>,
     base: T,
@@ -438,7 +441,11 @@ fn chunks<'t, T: Real, S: CostSource<T>, R: Reduce<T>>(
         };
         let z = exponents(src, &t, ys, base, vq);
         for l in 0..LANES {
-            e[l] = z[l].exp2_kernel();
+            e[l] = if FULL {
+                z[l].exp2_kernel()
+            } else {
+                z[l].exp2_kernel_near()
+            };
             sum[l] += e[l];
         }
         red.add(chunk * LANES, &e, || src.costs(&t, ys));
@@ -505,9 +512,11 @@ fn tree<T: Real>(mut lanes: [T; LANES], op: impl Fn(T, T) -> T) -> T {
 ///
 /// If every source is masked the result is (−∞, 0) with `red` holding zeros.
 ///
-/// The first pass may feed `exp2_kernel` exponents above its range (a cold start, a
+/// The first pass may feed the exponential exponents above its range (a cold start, a
 /// far-off warm start): their terms are non-finite, so the sum leaves the window and
-/// the pass is redone shifted, with every exponent ≤ 0.
+/// the pass is redone shifted, with every exponent ≤ 0. It uses
+/// [`Real::exp2_kernel_near`], whose NaN for exponents far below the range (costs
+/// beyond ~10⁵ ε) takes the same way; the shifted pass uses [`Real::exp2_kernel`].
 #[inline(always)]
 pub(crate) fn shifted<T: Real, S: CostSource<T>, R: Reduce<T>>(
     src: &S,
@@ -518,7 +527,7 @@ pub(crate) fn shifted<T: Real, S: CostSource<T>, R: Reduce<T>>(
     red: &mut R,
 ) -> (T, T) {
     red.reset();
-    let sum = stream(src, p, u_p, v, kappa, T::ZERO, red);
+    let sum = stream::<_, _, _, false>(src, p, u_p, v, kappa, T::ZERO, red);
     if sum >= T::LSE_SUM_MIN && sum <= T::LSE_SUM_MAX {
         return (T::ZERO, sum);
     }
@@ -551,7 +560,7 @@ fn reshifted<T: Real, S: CostSource<T>, R: Reduce<T>>(
         return (mx, sum);
     }
     red.reset();
-    let sum = stream(src, p, u_p, v, kappa, mx, red);
+    let sum = stream::<_, _, _, true>(src, p, u_p, v, kappa, mx, red);
     (mx * T::LN_2, sum)
 }
 

@@ -236,7 +236,15 @@ impl<'a, T: Real> Plan<'a, T> {
         let step = chk.m.max(1);
         with_sources!(self.problem.cost, xs, ys, chk.m, |rows, _cols| {
             for (i, &ui) in u.iter().take(chk.n).enumerate() {
-                let sum = stream(&rows, i, ui, v, kappa, T::ZERO, &mut Write { row: &mut [] });
+                let sum = stream::<_, _, _, true>(
+                    &rows,
+                    i,
+                    ui,
+                    v,
+                    kappa,
+                    T::ZERO,
+                    &mut Write { row: &mut [] },
+                );
                 if sum > T::LSE_SUM_MAX || sum.is_nan() {
                     return Err(Error::NonFinite);
                 }
@@ -245,7 +253,7 @@ impl<'a, T: Real> Plan<'a, T> {
                 if masked(ui) {
                     row.iter_mut().for_each(|p| *p = T::ZERO);
                 } else {
-                    stream(&rows, i, ui, v, kappa, T::ZERO, &mut Write { row });
+                    stream::<_, _, _, true>(&rows, i, ui, v, kappa, T::ZERO, &mut Write { row });
                 }
             }
             Ok(())

@@ -16,6 +16,7 @@ use otcore_embedded_tests::sinkhorn_data::CASES;
 const SUITES: &[Suite] = &[
     ("exp2_kernel", exp2_kernel),
     ("ln_kernel", ln_kernel),
+    ("far_costs", far_costs),
     ("sinkhorn_reference", sinkhorn_reference),
     ("sde_reference", sde_reference),
     ("pf_reference", pf_reference),
@@ -27,7 +28,8 @@ const SUITES: &[Suite] = &[
 /// plus a dense one of [−4, 4], where Sinkhorn exponents lie near convergence), exactly
 /// 0 at and below −127 and for the kernel's mask `Real::MASKED` (this form needs
 /// finite arguments, so the kernel masks with it instead of −∞), and a non-finite
-/// value at and above 128 (the kernel's overflow signal).
+/// value at and above 128 (the kernel's overflow signal); and its first-pass form
+/// `Real::exp2_kernel_near`: bit-equal from −2^17 up, 0 or NaN below.
 fn exp2_kernel(t: &mut Tally) {
     use otcore::Real;
     let steps = 40_000u32;
@@ -40,14 +42,108 @@ fn exp2_kernel(t: &mut Tally) {
     }
     hprintln!("  worst relative error {:e}", worst);
     t.record("exp2_kernel", "relative_error", worst <= 3e-7);
-    let zero = [-127.0f32, -127.5, -200.0, -1e30, f32::MASKED]
-        .iter()
-        .all(|x| x.exp2_kernel() == 0.0);
+    // Every binade below −127 (×1, ×1.3, ×1.7), so that negative sums x + 2^17 + 127
+    // of every size are covered.
+    let binades = (7..127).flat_map(|k| [1.0f32, 1.3, 1.7].map(|m| -m * libm::exp2f(k as f32)));
+    let zero = [
+        -127.0f32,
+        -127.5,
+        -200.0,
+        -131_200.0,
+        -2e5,
+        -262_200.0,
+        -1e30,
+        f32::MASKED,
+    ]
+    .into_iter()
+    .chain(binades)
+    .all(|x| x.exp2_kernel() == 0.0);
     t.record("exp2_kernel", "underflow_to_zero", zero);
     let over = [128.0f32, 200.0, 1e30, f32::INFINITY]
         .iter()
         .all(|x| !x.exp2_kernel().is_finite());
     t.record("exp2_kernel", "overflow_signal", over);
+    // The first-pass form: the same bits from −2^17 up, 0 or NaN (never another
+    // finite value) below.
+    let near_same = (0..=steps)
+        .map(|k| -131_072.0 + 131_272.0 * (k as f32 / steps as f32))
+        .chain([-131_072.0f32, 1e30, f32::INFINITY])
+        .all(|x| x.exp2_kernel_near().to_bits() == x.exp2_kernel().to_bits());
+    t.record("exp2_kernel", "near_same_above_minus_2^17", near_same);
+    let near_below = (17..127)
+        .flat_map(|k| [1.0f32, 1.3, 1.7].map(|m| -m * libm::exp2f(k as f32)))
+        .chain([f32::MASKED, -200_000.0])
+        .all(|x| {
+            let v = x.exp2_kernel_near();
+            v == 0.0 || v.is_nan()
+        });
+    t.record("exp2_kernel", "near_zero_or_nan_below", near_below);
+}
+
+/// Costs far beyond ε, whose kernel exponents (about −2·10⁵ in base 2) fall where the
+/// Cortex-M exponential's first-pass form gives NaN (`Real::exp2_kernel_near`): two
+/// points x = y = {0, 1} (1-D clouds, and the same costs as a dense matrix), uniform
+/// weights, ε = 1/138 629 (C/ε = 138 629 off the diagonal), with and without
+/// ε-scaling. The plan is diag(½, ½) up to e^−138629 = 0, so every solve must
+/// converge with ⟨C, P⟩ = 0 and Σ P = 1 (1e-6 absolute, f32 rounding with a wide
+/// margin) and f_i + g_i = ε ln ½. The last holds to 1e-3·ε for the dense matrix; for
+/// the clouds the kernel's absorbed potentials and cross terms are of the size
+/// κ·R² ≈ 10⁵ (R = ½ from the centre), whose f32 ulp is 2^−7 in base-2 exponents,
+/// i.e. 0.0054·ε in cost units: 0.05·ε allows about ten of them (measured 0.012·ε).
+fn far_costs(t: &mut Tally) {
+    use otcore::ot::{self, Config, Epsilon, Init, Problem, Status};
+    let pts = [0.0f32, 1.0];
+    let cost = [0.0f32, 1.0, 1.0, 0.0];
+    let w = [0.5f32, 0.5];
+    let eps = 1.0 / 138_629.0;
+    let cases = [
+        ("clouds_plain", false, 0.0f32, 0.05),
+        ("clouds_eps_scaling", false, 0.5, 0.05),
+        ("dense_plain", true, 0.0, 1e-3),
+        ("dense_eps_scaling", true, 0.5, 1e-3),
+    ];
+    for (name, dense, scaling, tol) in cases {
+        let problem = if dense {
+            Problem::matrix(&cost, &w, &w)
+        } else {
+            Problem::point_clouds(&pts, &pts, 1, 1.0, &w, &w)
+        };
+        let config = Config {
+            epsilon: Epsilon::Absolute(eps),
+            epsilon_scaling: scaling,
+            ..Config::default()
+        };
+        let (mut f, mut g) = ([0.0f32; 2], [0.0f32; 2]);
+        let mut ws = [0.0f32; 64];
+        let ws = &mut ws[..ot::workspace_len(2, 2, 1)];
+        let ok = match ot::solve(&problem, &config, Init::Zero, &mut f, &mut g, ws) {
+            Ok(s) => {
+                let worst = (0..2)
+                    .map(|i| (f[i] + g[i] + eps * core::f32::consts::LN_2).abs() / eps)
+                    .fold(0.0f32, f32::max);
+                hprintln!(
+                    "  {}: {:?} after {}, error {:e}, cost {:e}, mass {}, |f + g − ε ln ½| {:e}·ε",
+                    name,
+                    s.status,
+                    s.iterations,
+                    s.error,
+                    s.transport_cost,
+                    s.plan_mass,
+                    worst
+                );
+                s.status == Status::Converged
+                    && s.error <= 1e-6
+                    && s.transport_cost.abs() <= 1e-6
+                    && (s.plan_mass - 1.0).abs() <= 1e-6
+                    && worst <= tol
+            }
+            Err(e) => {
+                hprintln!("  {}: error {}", name, e);
+                false
+            }
+        };
+        t.record("far_costs", name, ok);
+    }
 }
 
 /// The per-row `ln` as compiled for Cortex-M (its table form, see `Real::ln_kernel`)
