@@ -65,9 +65,9 @@ pub struct Solution<T> {
 /// Measurements of one column pass.
 struct Measure<T> {
     error: T,
-    mass: T,
-    /// Σ_ij P_ij c_ij (raw costs), if measured.
-    cost: Option<T>,
+    /// Σ_ij P_ij and Σ_ij P_ij c_ij (raw costs), if measured (a pass that ends the
+    /// solve).
+    totals: Option<(T, T)>,
 }
 
 /// Solves the entropic OT problem by log-domain Sinkhorn.
@@ -234,14 +234,15 @@ pub fn solve<T: Real>(
     });
 
     let (side_a, side_b) = (Side::new(config.rho_a, eps), Side::new(config.rho_b, eps));
+    // Every way out of the last stage measured the totals (see the loop); missing ones
+    // would fail the finiteness check below, not pass silently.
+    let (plan_mass, cost) = measure.totals.unwrap_or((T::INFINITY, T::INFINITY));
     let mut reg = Compensated::new();
     reg.add(side_a.divergence(f_w, la));
     reg.add(side_b.divergence(g_w, lb));
-    reg.add(eps * (chk.mass_a * mass_b - measure.mass));
+    reg.add(eps * (chk.mass_a * mass_b - plan_mass));
     let reg_ot_cost = reg.value();
-    // Every way out of the last stage measured the cost (see the loop); a missing one
-    // would fail the finiteness check below, not pass silently.
-    let transport_cost = measure.cost.map_or(T::INFINITY, |c| scale * c);
+    let transport_cost = scale * cost;
     if !(reg_ot_cost.is_finite() && transport_cost.is_finite() && measure.error.is_finite()) {
         return Err(Error::NonFinite);
     }
@@ -254,7 +255,7 @@ pub fn solve<T: Real>(
         epsilon: eps,
         reg_ot_cost,
         transport_cost,
-        plan_mass: measure.mass,
+        plan_mass,
     })
 }
 
@@ -400,6 +401,12 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
         cost: bool,
     ) -> Result<Measure<T>, Error> {
         let side = self.side;
+        // The compensated sums only where the pass ends the solve (`cost`): they are
+        // what the solve reports. A pass that only decides whether to go on sums the
+        // error plainly (relative rounding ≤ m·2^−24, immaterial to a stopping test) and
+        // skips the mass: 26.3 → 26.1 and 24.7 → 24.5 instructions per entry at n = 64
+        // and 128 on the Cortex-M4F.
+        let mut plain = T::ZERO;
         let mut error = Compensated::new();
         let mut mass = Compensated::new();
         let mut total = Compensated::new();
@@ -421,16 +428,18 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
             let rescale = unshift(sigma);
             let col = s * rescale;
             let bj = b.w.get(j).map_or(T::ZERO, |&w| w * b.scale);
-            error.add((col - side.target(lbj, bj, gj)).abs());
-            mass.add(col);
+            let err = (col - side.target(lbj, bj, gj)).abs();
             if cost {
+                error.add(err);
+                mass.add(col);
                 total.add(red.total() * rescale);
+            } else {
+                plain += err;
             }
         }
         Ok(Measure {
-            error: error.value(),
-            mass: mass.value(),
-            cost: cost.then(|| total.value()),
+            error: if cost { error.value() } else { plain },
+            totals: cost.then(|| (mass.value(), total.value())),
         })
     }
 
