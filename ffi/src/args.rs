@@ -270,7 +270,7 @@ pub(crate) fn workspace<T>(ws: *mut c_void, ws_bytes: usize, needed: usize) -> C
     if ws.is_null() {
         return Err(otc_status::NullPointer);
     }
-    if ws as usize % OTC_WORKSPACE_ALIGN != 0 {
+    if !(ws as usize).is_multiple_of(OTC_WORKSPACE_ALIGN) {
         return Err(otc_status::Misaligned);
     }
     // A shorter slice than needed makes the core return `WorkspaceTooSmall` after its

@@ -41,7 +41,7 @@ pub(crate) fn check_shape(len: usize, d: usize) -> Result<usize, Error> {
     if d == 0 || len == 0 {
         return Err(Error::EmptyInput);
     }
-    if len % d != 0 {
+    if !len.is_multiple_of(d) {
         return Err(Error::LengthMismatch);
     }
     Ok(len / d)
