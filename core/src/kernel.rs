@@ -388,14 +388,17 @@ impl<T: Real, const BY_COLS: bool> CostSource<T> for Dense<'_, T, BY_COLS> {
     }
 }
 
-/// One pass over all sources for target `p`: feeds `2^(û_p + v̂_q + x_pq − shift)`
-/// (kernel units, absorbed potentials, see [`CostSource`]) to `red` chunk by chunk and
-/// returns their sum (0 if every source is masked; non-finite if a term overflowed).
+/// One pass over all sources for target `p`: feeds the terms `2^(û_p + v̂_q + x_pq −
+/// shift − φ)` (kernel units, absorbed potentials, see [`CostSource`]) to `red` chunk by
+/// chunk and returns `(Shift(shift + φ), their sum)` (the sum 0 if every source is
+/// masked; non-finite if a term overflowed). φ is the exponential's rounding of the
+/// offset û_p − shift ([`Real::exp2_bias`]; 0 except on Cortex-M f32, |φ| ≤ 1/128
+/// there), so the true terms are 2^(returned shift) times those fed.
 ///
 /// `v.len()` must be a multiple of [`LANES`] (padded); a ragged tail is ignored.
-/// `FULL` selects [`Real::exp2_kernel`] (exact 0 for every exponent below the range);
-/// without, [`Real::exp2_kernel_near`], which may give NaN for exponents below −2^17
-/// (only `shifted`'s first pass, which redoes such a target).
+/// `FULL` selects the full-range exponential (exact 0 for every exponent below the
+/// range); without, one that may give NaN for exponents below −2^17 (only `shifted`'s
+/// first pass, which redoes such a target; see [`Real::exp2_biased`]).
 #[inline(always)]
 pub(crate) fn stream<T: Real, S: CostSource<T>, R: Reduce<T>, const FULL: bool>(
     src: &S,
@@ -405,20 +408,21 @@ pub(crate) fn stream<T: Real, S: CostSource<T>, R: Reduce<T>, const FULL: bool>(
     kappa: T,
     shift: T,
     red: &mut R,
-) -> T {
-    let base = u_p - shift;
-    match src.planar() {
-        Some(planar) => chunks::<_, _, _, FULL>(&planar, planar.target(p, kappa), base, v, red),
-        None => chunks::<_, _, _, FULL>(src, src.target(p, kappa), base, v, red),
-    }
+) -> (Shift<T>, T) {
+    let (bias, phi) = T::exp2_bias(u_p - shift);
+    let sum = match src.planar() {
+        Some(planar) => chunks::<_, _, _, FULL>(&planar, planar.target(p, kappa), bias, v, red),
+        None => chunks::<_, _, _, FULL>(src, src.target(p, kappa), bias, v, red),
+    };
+    (Shift(shift + phi), sum)
 }
 
-/// The loop of [`stream`], for target `t` of `src` (`base` = û_p − shift).
+/// The loop of [`stream`], for target `t` of `src` (`bias` from [`Real::exp2_bias`]).
 #[inline(always)]
 fn chunks<'t, T: Real, S: CostSource<T>, R: Reduce<T>, const FULL: bool>(
     src: &'t S,
     t: S::Target<'t>,
-    base: T,
+    bias: T,
     v: &[T],
     red: &mut R,
 ) -> T {
@@ -429,13 +433,9 @@ fn chunks<'t, T: Real, S: CostSource<T>, R: Reduce<T>, const FULL: bool>(
     // two exits (Cortex-M4F: 26.1 → 25.1 and 24.5 → 23.6 instructions per entry at
     // n = 64 and 128, OT resampling of N = 64 3.92 → 3.85 M; host speed unchanged).
     for (chunk, (ys, vq)) in src.chunks().zip(v.as_chunks::<LANES>().0).enumerate() {
-        let z = exponents(src, &t, ys, base, vq);
+        let w = exponents(src, &t, ys, vq);
         for l in 0..LANES {
-            e[l] = if FULL {
-                z[l].exp2_kernel()
-            } else {
-                z[l].exp2_kernel_near()
-            };
+            e[l] = w[l].exp2_biased::<FULL>(bias);
             sum[l] += e[l];
         }
         red.add(chunk * LANES, &e, || src.costs(&t, ys));
@@ -443,22 +443,18 @@ fn chunks<'t, T: Real, S: CostSource<T>, R: Reduce<T>, const FULL: bool>(
     tree(sum, |a, b| a + b)
 }
 
-/// The exponents `base + v̂_q + x_pq` of one chunk (kernel units; `base` = û_p −
-/// shift): the one formula [`stream`] and [`peak`] share.
+/// The exponents `v̂_q + x_pq` of one chunk without the target's offset (kernel
+/// units): the one formula [`stream`] and [`peak`] share.
 #[inline(always)]
 fn exponents<'t, T: Real, S: CostSource<T>>(
     src: &'t S,
     t: &S::Target<'t>,
     chunk: S::Chunk<'t>,
-    base: T,
     vq: &[T; LANES],
 ) -> [T; LANES] {
-    let mut z = [T::ZERO; LANES];
-    for (zl, &vl) in z.iter_mut().zip(vq) {
-        *zl = base + vl;
-    }
-    src.cross(t, chunk, &mut z);
-    z
+    let mut w = *vq;
+    src.cross(t, chunk, &mut w);
+    w
 }
 
 /// The largest exponent `max_q (û_p + v̂_q + x_pq)` over all sources of target `p`
@@ -468,12 +464,12 @@ fn peak<T: Real, S: CostSource<T>>(src: &S, p: usize, u_p: T, v: &[T], kappa: T)
     let mut mx = [T::NEG_INFINITY; LANES];
     let t = src.target(p, kappa);
     for (ys, vq) in src.chunks().zip(v.as_chunks::<LANES>().0) {
-        let z = exponents(src, &t, ys, u_p, vq);
+        let w = exponents(src, &t, ys, vq);
         for l in 0..LANES {
-            mx[l] = z[l].max_fast(mx[l]);
+            mx[l] = w[l].max_fast(mx[l]);
         }
     }
-    tree(mx, T::max_fast)
+    tree(mx, T::max_fast) + u_p
 }
 
 /// Folds the lanes pairwise (a balanced tree, log₂ [`LANES`] dependent steps instead of
@@ -492,17 +488,17 @@ fn tree<T: Real>(mut lanes: [T; LANES], op: impl Fn(T, T) -> T) -> T {
 
 /// [`stream`] with the shift chosen for accuracy: one pass if the sum of the terms is
 /// inside the precision window, otherwise a second pass shifted by the largest
-/// exponent. Returns `(σ, Σ_q e_pq)` with the shift converted to natural-log units,
-/// `σ = ln 2 · shift`, so that the true reduction is `e^σ ·` (what `red` holds, and
-/// the returned sum); σ is exactly 0 in the one-pass case.
+/// exponent. Returns `(shift, Σ_q e_pq)`: the true reduction is 2^shift times what
+/// `red` holds and the returned sum (the shift is 0 in the one-pass case except for
+/// Cortex-M f32's rounding φ, see [`stream`]).
 ///
-/// If every source is masked the result is (−∞, 0) with `red` holding zeros.
+/// If every source is masked the result is (Shift(−∞), 0) with `red` holding zeros.
 ///
 /// The first pass may feed the exponential exponents above its range (a cold start, a
 /// far-off warm start): their terms are non-finite, so the sum leaves the window and
-/// the pass is redone shifted, with every exponent ≤ 0. It uses
-/// [`Real::exp2_kernel_near`], whose NaN for exponents far below the range (costs
-/// beyond ~10⁵ ε) takes the same way; the shifted pass uses [`Real::exp2_kernel`].
+/// the pass is redone shifted, with every exponent ≤ 0. Its exponential may give NaN
+/// for exponents far below the range (costs beyond ~10⁵ ε), which takes the same way;
+/// the shifted pass uses the full-range one (see [`Real::exp2_biased`]).
 #[inline(always)]
 pub(crate) fn shifted<T: Real, S: CostSource<T>, R: Reduce<T>>(
     src: &S,
@@ -511,11 +507,11 @@ pub(crate) fn shifted<T: Real, S: CostSource<T>, R: Reduce<T>>(
     v: &[T],
     kappa: T,
     red: &mut R,
-) -> (T, T) {
+) -> (Shift<T>, T) {
     red.reset();
-    let sum = stream::<_, _, _, false>(src, p, u_p, v, kappa, T::ZERO, red);
+    let (shift, sum) = stream::<_, _, _, false>(src, p, u_p, v, kappa, T::ZERO, red);
     if sum >= T::LSE_SUM_MIN && sum <= T::LSE_SUM_MAX {
-        return (T::ZERO, sum);
+        return (shift, sum);
     }
     reshifted(src, (p, u_p), (v, kappa), red, sum)
 }
@@ -535,19 +531,18 @@ fn reshifted<T: Real, S: CostSource<T>, R: Reduce<T>>(
     (v, kappa): (&[T], T),
     red: &mut R,
     sum: T,
-) -> (T, T) {
+) -> (Shift<T>, T) {
     let mx = peak(src, p, u_p, v, kappa);
     if masked(mx) {
         // All sources masked: nothing to rescale.
-        return (T::NEG_INFINITY, sum);
+        return (Shift(T::NEG_INFINITY), sum);
     }
     if !mx.is_finite() {
         // A non-finite argument.
-        return (mx, sum);
+        return (Shift(mx), sum);
     }
     red.reset();
-    let sum = stream::<_, _, _, true>(src, p, u_p, v, kappa, mx, red);
-    (mx * T::LN_2, sum)
+    stream::<_, _, _, true>(src, p, u_p, v, kappa, mx, red)
 }
 
 /// Whether an absorbed potential or exponent is masked (at or below half of
@@ -557,14 +552,29 @@ pub(crate) fn masked<T: Real>(u: T) -> bool {
     u <= T::MASKED * T::HALF
 }
 
-/// e^σ for a shift σ returned by [`shifted`]: exactly 1, without calling `exp`, in
-/// the one-pass case.
-#[inline]
-pub(crate) fn unshift<T: Real>(sigma: T) -> T {
-    if sigma == T::ZERO {
-        T::ONE
-    } else {
-        sigma.exp()
+/// A kernel pass's shift in kernel units (base 2): the true reduction is 2^shift times
+/// what the pass accumulated.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Shift<T>(T);
+
+impl<T: Real> Shift<T> {
+    /// In natural-log units (σ = shift·ln 2), to add to the log of a sum.
+    #[inline]
+    pub fn ln(self) -> T {
+        self.0 * T::LN_2
+    }
+
+    /// The factor 2^shift by which accumulated values are multiplied: exactly 1 for no
+    /// shift, 0 when every source is masked, non-finite for a non-finite shift.
+    #[inline]
+    pub fn factor(self) -> T {
+        if self.0 == T::ZERO {
+            T::ONE
+        } else if masked(self.0) {
+            T::ZERO
+        } else {
+            self.0.exp2_kernel()
+        }
     }
 }
 

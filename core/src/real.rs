@@ -138,17 +138,27 @@ pub trait Real:
     /// default tolerance and leaves the f64 reference comparisons unchanged
     /// (`tests/tests/sinkhorn_reference.rs`).
     fn exp2_kernel(self) -> Self;
-    /// [`Real::exp2_kernel`] for the kernel's first, unshifted pass, where a cheaper
-    /// form may fail loudly far below the range: for x ≥ −2^17 the same value; below,
-    /// 0 or NaN, never another finite value. A NaN makes that pass's sum leave the
-    /// precision window, and the pass is redone shifted with [`Real::exp2_kernel`]
-    /// (see `kernel::shifted`). The same function except on Cortex-M, where it saves
-    /// one saturating instruction and, more, the register its constant needs in the
-    /// kernel loop (26.9 → 26.3 and 25.3 → 24.7 instructions per entry at n = 64 and
-    /// 128, OT resampling of N = 64 4.04 → 3.92 M, `bash scripts/embedded.sh numbers`).
+    /// The kernel's split of a target's exponent offset `base` (kernel units, see
+    /// `kernel::stream`): returns (b, φ) with 2^(w + base) = 2^φ ·
+    /// `w.exp2_biased::<FULL>(b)` for every source exponent w, so that the per-entry
+    /// work does not add `base` (φ is applied once per target). Everywhere but on
+    /// Cortex-M f32, b = base and φ = 0.
     #[inline(always)]
-    fn exp2_kernel_near(self) -> Self {
-        self.exp2_kernel()
+    fn exp2_bias(base: Self) -> (Self, Self) {
+        (base, Self::ZERO)
+    }
+    /// 2^(self + b) for a bias b from [`Real::exp2_bias`] (up to its 2^φ):
+    /// [`Real::exp2_kernel`] of the sum, with its contract, if `FULL`. Without, for
+    /// the kernel's first, unshifted pass, a cheaper form may fail loudly far below the
+    /// range: the same value for self + base ≥ −2^17, and below 0 or NaN, never another
+    /// finite value. A NaN makes that pass's sum leave the precision window, and the
+    /// pass is redone shifted with `FULL` (see `kernel::shifted`). The two differ on
+    /// Cortex-M only, where the full form's saturating subtraction needs its constant
+    /// in a register the kernel loop does not have (saturating everywhere measured
+    /// 26.9 instead of 26.3 instructions per entry at n = 64).
+    #[inline(always)]
+    fn exp2_biased<const FULL: bool>(self, b: Self) -> Self {
+        (self + b).exp2_kernel()
     }
     /// Natural log of a kernel sum, for the per-row and per-column potential updates
     /// (one call per target and pass). [`Real::ln`] everywhere but Cortex-M f32,
@@ -312,31 +322,48 @@ impl Real for f32 {
     #[cfg(target_arch = "arm")]
     #[inline(always)]
     fn exp2_kernel(self) -> Self {
-        exp2_table::<true>(self)
+        exp2_table::<true>(self, EXP2_SHIFT)
     }
-    /// Cortex-M: [`Real::exp2_kernel`]'s table form with a wrapping subtraction (an
-    /// add of an immediate where the saturating one needs the constant in a register).
+    /// Cortex-M: b = base + 2^17 + 127 (rounded), so that the table form's first
+    /// addition t = w + b does the offset's work; φ = base − (b − 2^17 − 127) is the
+    /// rounding (|φ| ≤ 1/128 for |base| < 2^17). Saves one addition per matrix entry
+    /// (25.1 → 24.4 and 23.6 → 22.7 instructions per entry at n = 64 and 128, OT
+    /// resampling of N = 64 3.85 → 3.72 M).
     #[cfg(target_arch = "arm")]
     #[inline(always)]
-    fn exp2_kernel_near(self) -> Self {
-        exp2_table::<false>(self)
+    fn exp2_bias(base: Self) -> (Self, Self) {
+        let b = base + EXP2_SHIFT;
+        (b, base - (b - EXP2_SHIFT))
+    }
+    /// Cortex-M: the table form with t = self + b; without `FULL`, a wrapping
+    /// subtraction (an add of an immediate) instead of the saturating one.
+    #[cfg(target_arch = "arm")]
+    #[inline(always)]
+    fn exp2_biased<const FULL: bool>(self, b: Self) -> Self {
+        exp2_table::<FULL>(self, b)
     }
 }
 
-/// The Cortex-M body of [`Real::exp2_kernel`] (`FULL`) and [`Real::exp2_kernel_near`].
+/// 2^17 + 127: added to x, it rounds x + 127 to the nearest 1/64 (the Cortex-M
+/// [`Real::exp2_kernel`]).
+#[cfg(target_arch = "arm")]
+const EXP2_SHIFT: f32 = 131_199.0;
+
+/// The Cortex-M body of [`Real::exp2_kernel`] (b = 2^17 + 127) and
+/// [`Real::exp2_biased`]: 2^(x + b − 2^17 − 127). With b on the 1/64 grid t − b and r
+/// are exact; otherwise (|base| ≥ 2^17) they round like the offset itself would.
 ///
 /// With `FULL`, the bits of t minus those of 2^17 are taken with saturation: a negative
-/// t (x < −2^17 − 127) has the sign bit set, and a wrapping subtraction turns the bits
-/// of one above −2^17 positive, which the clamp then reads as overflow (NaN). Without,
-/// x in (−2^18 − 127, −2^17 − 127) gives NaN, lower x 0.
+/// t (x + b < 0) has the sign bit set, and a wrapping subtraction turns the bits of one
+/// above −2^17 positive, which the clamp then reads as overflow (NaN). Without,
+/// x + b − 2^17 − 127 in (−2^18 − 127, −2^17 − 127) gives NaN, lower values 0.
 #[cfg(target_arch = "arm")]
 #[inline(always)]
-fn exp2_table<const FULL: bool>(x: f32) -> f32 {
-    const SHIFT: f32 = 131_199.0; // 2^17 + 127
+fn exp2_table<const FULL: bool>(x: f32, b: f32) -> f32 {
     const Q1: f32 = 0.693_148_85; // q(r) = Q1·r + Q2·r², r ∈ [−1/128, 1/128]
     const Q2: f32 = 0.240_226_8;
-    let t = x + SHIFT;
-    let r = x - (t - SHIFT);
+    let t = x + b;
+    let r = x - (t - b);
     let bits = t.to_bits() as i32;
     let c = if FULL {
         bits.saturating_sub(0x4800_0000) // the bits of 2^17

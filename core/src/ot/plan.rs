@@ -2,9 +2,7 @@
 //! the kernel without storing P.
 
 use crate::error::Error;
-use crate::kernel::{
-    masked, shifted, stream, unshift, Clouds, CostSource, CostSum, Weighted, Write,
-};
+use crate::kernel::{masked, shifted, stream, Clouds, CostSource, CostSum, Weighted, Write};
 use crate::real::Real;
 use crate::sum::Compensated;
 
@@ -207,8 +205,8 @@ impl<'a, T: Real> Plan<'a, T> {
                 if masked(ui) {
                     continue;
                 }
-                let (sigma, _) = shifted(&rows, i, ui, v, kappa, &mut red);
-                total.add(red.total() * unshift(sigma));
+                let (shift, _) = shifted(&rows, i, ui, v, kappa, &mut red);
+                total.add(red.total() * shift.factor());
             }
             total.value()
         });
@@ -236,7 +234,7 @@ impl<'a, T: Real> Plan<'a, T> {
         let step = chk.m.max(1);
         with_sources!(self.problem.cost, xs, ys, chk.m, |rows, _cols| {
             for (i, &ui) in u.iter().take(chk.n).enumerate() {
-                let sum = stream::<_, _, _, true>(
+                let (_, sum) = stream::<_, _, _, true>(
                     &rows,
                     i,
                     ui,
@@ -253,7 +251,18 @@ impl<'a, T: Real> Plan<'a, T> {
                 if masked(ui) {
                     row.iter_mut().for_each(|p| *p = T::ZERO);
                 } else {
-                    stream::<_, _, _, true>(&rows, i, ui, v, kappa, T::ZERO, &mut Write { row });
+                    let (shift, _) = stream::<_, _, _, true>(
+                        &rows,
+                        i,
+                        ui,
+                        v,
+                        kappa,
+                        T::ZERO,
+                        &mut Write { row: &mut *row },
+                    );
+                    // The offset's rounding (Cortex-M f32; a factor 1 elsewhere).
+                    let factor = shift.factor();
+                    row.iter_mut().for_each(|p| *p *= factor);
                 }
             }
             Ok(())
@@ -277,8 +286,8 @@ fn reduce_weighted<T: Real, S: CostSource<T>>(
             continue;
         }
         let mut red = Weighted { w, out: &mut *out };
-        let (sigma, _) = shifted(src, p, up, src_pot, kappa, &mut red);
-        let rescale = unshift(sigma);
+        let (shift, _) = shifted(src, p, up, src_pot, kappa, &mut red);
+        let rescale = shift.factor();
         for o in out.iter_mut() {
             *o *= rescale;
             if !o.is_finite() {

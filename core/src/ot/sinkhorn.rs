@@ -17,7 +17,7 @@
 //! ‖Pᵀ1 − b‖₁ when balanced). The same pass also yields Σ P and ⟨C, P⟩.
 
 use crate::error::Error;
-use crate::kernel::{shifted, unshift, CostSource, CostSum};
+use crate::kernel::{shifted, CostSource, CostSum};
 use crate::real::Real;
 use crate::sum::Compensated;
 
@@ -417,15 +417,15 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
                 continue;
             }
             let u = self.src.absorb_target(j, gj * side.unit, self.kappa);
-            let (sigma, s) = if cost {
+            let (shift, s) = if cost {
                 shifted(self.src, j, u, src_u, self.kappa, &mut red)
             } else {
                 shifted(self.src, j, u, src_u, self.kappa, &mut ())
             };
             *out = side
-                .update(lbj, sigma + s.ln_kernel(), gj)
+                .update(lbj, shift.ln() + s.ln_kernel(), gj)
                 .ok_or(Error::NonFinite)?;
-            let rescale = unshift(sigma);
+            let rescale = shift.factor();
             let col = s * rescale;
             let bj = b.w.get(j).map_or(T::ZERO, |&w| w * b.scale);
             let err = (col - side.target(lbj, bj, gj)).abs();
@@ -457,9 +457,9 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
                 continue;
             }
             let u = self.src.absorb_target(i, *fi * side.unit, self.kappa);
-            let (sigma, s) = shifted(self.src, i, u, src_v, self.kappa, &mut ());
+            let (shift, s) = shifted(self.src, i, u, src_v, self.kappa, &mut ());
             *fi = side
-                .update(lai, sigma + s.ln_kernel(), *fi)
+                .update(lai, shift.ln() + s.ln_kernel(), *fi)
                 .ok_or(Error::NonFinite)?;
         }
         Ok(())

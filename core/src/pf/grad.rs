@@ -29,7 +29,7 @@
 //! are target-major, `1 + channels` values per target.
 
 use crate::error::Error;
-use crate::kernel::{chunk_major, shifted, unshift, Bilinear, Clouds, CostSource, Weighted};
+use crate::kernel::{chunk_major, shifted, Bilinear, Clouds, CostSource, Weighted};
 use crate::ot::workspace::{load_points, take};
 use crate::real::Real;
 use crate::sde::{copy, rows_mut};
@@ -92,12 +92,12 @@ struct Side<'a, T> {
 }
 
 impl<T: Real> Side<'_, T> {
-    /// Runs one target through the kernel; returns the factor e^σ by which the
+    /// Runs one target through the kernel; returns the factor 2^shift by which the
     /// reducer's totals must be multiplied, and Σ_q of the (shifted) terms.
     fn reduce<R: crate::kernel::Reduce<T>>(&self, p: usize, red: &mut R) -> (T, T) {
         let u = self.u.get(p).copied().unwrap_or(T::ZERO);
-        let (sigma, sum) = shifted(&self.cl, p, u, self.v, self.kappa, red);
-        (unshift(sigma), sum)
+        let (shift, sum) = shifted(&self.cl, p, u, self.v, self.kappa, red);
+        (shift.factor(), sum)
     }
 
     /// Target-major output, `1 + nch` values per target: Σ_q K_pq and

@@ -39,7 +39,7 @@
 //! exactly in f32.
 
 use crate::error::Error;
-use crate::kernel::{padded, shifted, unshift, Clouds, CostSource, Weighted, Write};
+use crate::kernel::{padded, shifted, Clouds, CostSource, Weighted, Write};
 use crate::ot::workspace::{load_points, take};
 use crate::real::Real;
 use crate::sde::rows_mut;
@@ -190,7 +190,7 @@ pub(crate) fn softmin<T: Real>(cl: &Clouds<'_, T>, h: &mut [T], e: T, n: usize, 
     for (p, o) in out.iter_mut().enumerate().take(n) {
         let u = cl.absorb_target(p, T::ZERO, kappa);
         let (sh, s) = shifted(cl, p, u, h, kappa, &mut ());
-        *o = -e * (sh + s.ln_kernel());
+        *o = -e * (sh.ln() + s.ln_kernel());
     }
 }
 
@@ -368,7 +368,7 @@ pub(crate) fn transport<T: Real>(
         // The output row is the reducer's accumulator (one channel per coordinate).
         let mut red = Weighted { w: &*w.zc, out: oi };
         let (sh, _) = shifted(&cl, i, u, w.v, kappa, &mut red);
-        let f = fit.scale * nf * unshift(sh);
+        let f = fit.scale * nf * sh.factor();
         for o in oi.iter_mut() {
             *o *= f;
         }
@@ -461,7 +461,7 @@ pub fn ot_transport_matrix<T: Real>(
         // `Write` keeps the last pass: with a second (shifted) pass the row holds
         // terms scaled by e^−σ.
         let (sh, _) = shifted(&cl, i, u, w.v, kappa, &mut red);
-        let f = nf * unshift(sh);
+        let f = nf * sh.factor();
         for t in row.iter_mut() {
             *t *= f;
         }

@@ -29,7 +29,7 @@ const SUITES: &[Suite] = &[
 /// 0 at and below −127 and for the kernel's mask `Real::MASKED` (this form needs
 /// finite arguments, so the kernel masks with it instead of −∞), and a non-finite
 /// value at and above 128 (the kernel's overflow signal); and its first-pass form
-/// `Real::exp2_kernel_near`: bit-equal from −2^17 up, 0 or NaN below.
+/// (`Real::exp2_biased` without `FULL`): bit-equal from −2^17 up, 0 or NaN below.
 fn exp2_kernel(t: &mut Tally) {
     use otcore::Real;
     let steps = 40_000u32;
@@ -63,25 +63,28 @@ fn exp2_kernel(t: &mut Tally) {
         .iter()
         .all(|x| !x.exp2_kernel().is_finite());
     t.record("exp2_kernel", "overflow_signal", over);
-    // The first-pass form: the same bits from −2^17 up, 0 or NaN (never another
-    // finite value) below.
-    let near_same = (0..=steps)
-        .map(|k| -131_072.0 + 131_272.0 * (k as f32 / steps as f32))
-        .chain([-131_072.0f32, 1e30, f32::INFINITY])
-        .all(|x| x.exp2_kernel_near().to_bits() == x.exp2_kernel().to_bits());
+    // The kernel's first-pass form (`exp2_biased` without FULL, offset 0): the same
+    // bits from −2^17 up, 0 or NaN (never another finite value) below.
+    let (bias, phi) = f32::exp2_bias(0.0);
+    let near = |x: f32| x.exp2_biased::<false>(bias);
+    let near_same = phi == 0.0
+        && (0..=steps)
+            .map(|k| -131_072.0 + 131_272.0 * (k as f32 / steps as f32))
+            .chain([-131_072.0f32, 1e30, f32::INFINITY])
+            .all(|x| near(x).to_bits() == x.exp2_kernel().to_bits());
     t.record("exp2_kernel", "near_same_above_minus_2^17", near_same);
     let near_below = (17..127)
         .flat_map(|k| [1.0f32, 1.3, 1.7].map(|m| -m * libm::exp2f(k as f32)))
         .chain([f32::MASKED, -200_000.0])
         .all(|x| {
-            let v = x.exp2_kernel_near();
+            let v = near(x);
             v == 0.0 || v.is_nan()
         });
     t.record("exp2_kernel", "near_zero_or_nan_below", near_below);
 }
 
 /// Costs far beyond ε, whose kernel exponents (about −2·10⁵ in base 2) fall where the
-/// Cortex-M exponential's first-pass form gives NaN (`Real::exp2_kernel_near`): two
+/// Cortex-M exponential's first-pass form gives NaN (`Real::exp2_biased` without `FULL`): two
 /// points x = y = {0, 1} (1-D clouds, and the same costs as a dense matrix), uniform
 /// weights, ε = 1/138 629 (C/ε = 138 629 off the diagonal), with and without
 /// ε-scaling. The plan is diag(½, ½) up to e^−138629 = 0, so every solve must
