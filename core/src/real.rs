@@ -72,6 +72,9 @@ pub trait Real:
     fn to_f64(self) -> f64;
     /// Converts a count (rounding to nearest).
     fn from_usize(v: usize) -> Self;
+    /// Converts a 64-bit word (rounding to nearest; in f32 without soft-float f64 on a
+    /// Cortex-M4F).
+    fn from_u64(v: u64) -> Self;
     /// `true` unless NaN or ±∞.
     fn is_finite(self) -> bool;
     /// `true` if NaN.
@@ -197,6 +200,10 @@ impl Real for f32 {
     }
     #[inline(always)]
     fn from_usize(v: usize) -> Self {
+        v as f32
+    }
+    #[inline(always)]
+    fn from_u64(v: u64) -> Self {
         v as f32
     }
     #[inline(always)]
@@ -401,6 +408,10 @@ impl Real for f64 {
     }
     #[inline(always)]
     fn from_usize(v: usize) -> Self {
+        v as f64
+    }
+    #[inline(always)]
+    fn from_u64(v: u64) -> Self {
         v as f64
     }
     #[inline(always)]

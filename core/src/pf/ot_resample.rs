@@ -459,7 +459,7 @@ pub fn ot_transport_matrix<T: Real>(
         let u = cl.absorb_target(i, row_exponent(w.fa, &fit, i), kappa);
         let mut red = Write { row: &mut *row };
         // `Write` keeps the last pass: with a second (shifted) pass the row holds
-        // terms scaled by e^−σ.
+        // terms scaled by 2^−shift.
         let (sh, _) = shifted(&cl, i, u, w.v, kappa, &mut red);
         let f = nf * sh.factor();
         for t in row.iter_mut() {
