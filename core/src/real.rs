@@ -357,8 +357,10 @@ impl Real for f32 {
 const EXP2_SHIFT: f32 = 131_199.0;
 
 /// The Cortex-M body of [`Real::exp2_kernel`] (b = 2^17 + 127) and
-/// [`Real::exp2_biased`]: 2^(x + b − 2^17 − 127). With b on the 1/64 grid t − b and r
-/// are exact; otherwise (|base| ≥ 2^17) they round like the offset itself would.
+/// [`Real::exp2_biased`]: 2^(x + b − 2^17 − 127). For a result in range, t − b and r
+/// are exact while |x| < 2^16 (then b > 2^16, so t − b, about x, fits b's grid of
+/// 2^−7 or coarser); beyond, they round at the scale of x's own ulp, as adding the
+/// offset to x would.
 ///
 /// With `FULL`, the bits of t minus those of 2^17 are taken with saturation: a negative
 /// t (x + b < 0) has the sign bit set, and a wrapping subtraction turns the bits of one
