@@ -234,15 +234,7 @@ impl<'a, T: Real> Plan<'a, T> {
         let step = chk.m.max(1);
         with_sources!(self.problem.cost, xs, ys, chk.m, |rows, _cols| {
             for (i, &ui) in u.iter().take(chk.n).enumerate() {
-                let (_, sum) = stream::<_, _, _, true>(
-                    &rows,
-                    i,
-                    ui,
-                    v,
-                    kappa,
-                    T::ZERO,
-                    &mut Write { row: &mut [] },
-                );
+                let (_, sum) = stream::<_, _, _, true>(&rows, i, ui, v, kappa, T::ZERO, &mut ());
                 if sum > T::LSE_SUM_MAX || sum.is_nan() {
                     return Err(Error::NonFinite);
                 }
