@@ -37,7 +37,7 @@ static float ranges[TICKS][BEACONS];
 
 /* Filter state (static: no heap). */
 static float x[MAX_N * D], logw[MAX_N], mean[D], cov[D * D];
-static _Alignas(16) unsigned char ws[(MAX_N * (D + 1) + (2 * D + 5) * MAX_N) * sizeof(float)];
+static _Alignas(16) unsigned char ws[(MAX_N * (D + 1) + (2 * D + 7) * MAX_N) * sizeof(float)];
 static double latency_us[TICKS];
 
 typedef struct {

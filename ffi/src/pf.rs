@@ -558,7 +558,7 @@ pub unsafe extern "C" fn otc_ot_resample_config_default_f64(
 }
 
 /// Workspace bytes of `otc_ot_resample_f32` for N particles in dimension d:
-/// `sizeof(float) · (2·d + 5) · N̂`, N̂ = N rounded up to a multiple of the kernel width
+/// `sizeof(float) · (2·d + 7) · N̂`, N̂ = N rounded up to a multiple of the kernel width
 /// (16; 4 in Cortex-M builds). O(N·d): no N×N matrix.
 ///
 /// Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
@@ -668,7 +668,7 @@ pub unsafe extern "C" fn otc_vjp_config_default_f64(out: *mut otc_vjp_config<f64
 }
 
 /// Workspace bytes of `otc_ot_resample_vjp_f32`:
-/// `sizeof(float) · ((12·d + 26)·N̂ + d)`, N̂ = N rounded up to a multiple of the kernel
+/// `sizeof(float) · ((12·d + 28)·N̂ + d)`, N̂ = N rounded up to a multiple of the kernel
 /// width (16; 4 in Cortex-M builds).
 ///
 /// Returns as `otc_ot_resample_workspace_size_f32`.
@@ -774,7 +774,7 @@ pub unsafe extern "C" fn otc_pf_config_default_f64(out: *mut otc_pf_config<f64>)
 }
 
 /// Workspace bytes of `otc_pf_step_f32` for N particles in dimension d with the given
-/// resampler: `sizeof(float) · N·(d + 1)`, plus `sizeof(float) · (2·d + 5)·N̂`
+/// resampler: `sizeof(float) · N·(d + 1)`, plus `sizeof(float) · (2·d + 7)·N̂`
 /// (N̂ = N rounded up to a multiple of the kernel width: 16; 4 in Cortex-M builds) for
 /// `OTC_RESAMPLE_OPTIMAL`.
 ///

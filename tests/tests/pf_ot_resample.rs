@@ -199,23 +199,89 @@ fn matches_a_dense_transcription_of_filterflow() {
     for (n, d, eps, seed) in [(25, 2, 0.25, 31), (40, 3, 0.5, 32), (16, 1, 0.75, 33)] {
         let (x, logw) = cloud(n, d, seed);
         let ours = resampled(&x, &logw, d, &OtConfig::new(eps));
-        let theirs = filterflow_dense(&x, &logw, d, eps, None, None);
-        for i in 0..n {
-            let row = theirs.rows[i];
-            for k in 0..d {
-                // Same iterates in exact arithmetic; ours adds the centring
-                // m·(1 − row_i) (module docs), so compare after removing it, to
-                // 1e-9 (f64 rounding through ~100 LSE iterations).
-                let m = (0..n).map(|j| x[j * d + k]).sum::<f64>() / n as f64;
-                let ff = theirs.x[i * d + k] + m * (1.0 - row);
-                assert!(
-                    (ours[i * d + k] - ff).abs() < 1e-9,
-                    "n={n} i={i}: {} vs {ff}",
-                    ours[i * d + k]
-                );
-            }
+        // Same iterates in exact arithmetic: 1e-9 is f64 rounding through ~100 LSE
+        // iterations.
+        assert_matches_filterflow(&ours, &x, &logw, d, eps, 1e-9);
+    }
+}
+
+/// Two tight clusters a normalised distance ≈ 2 apart, the second one's weights
+/// `gap` nats below the first's: at small ε every term of a second-cluster row is
+/// far below the underflow threshold in product form (the geometric factor across
+/// the gap, the weight factor within the cluster), so `softmin_pair` must redo those
+/// rows in the log domain; without that redo they come out +∞ and the resampler
+/// fails with `NonFinite`.
+fn far_apart_clusters(n: usize, gap: f64) -> (Vec<f64>, Vec<f64>) {
+    let mut r = Rng::new(41);
+    let x: Vec<f64> = (0..n * 2)
+        .map(|k| 0.02 * r.normal() + if (k / 2) % 2 == 0 { 1.0 } else { -1.0 })
+        .collect();
+    let logw = (0..n)
+        .map(|i| r.normal() - if i % 2 == 0 { 0.0 } else { gap })
+        .collect();
+    (x, logw)
+}
+
+/// Compares resampled particles `ours` with the dense filterflow transcription, after
+/// removing our centring term m·(1 − row_i) (module docs of `ot_resample`).
+fn assert_matches_filterflow(ours: &[f64], x: &[f64], logw: &[f64], d: usize, eps: f64, tol: f64) {
+    let n = logw.len();
+    let theirs = filterflow_dense(x, logw, d, eps, None, None);
+    for i in 0..n {
+        for k in 0..d {
+            let m = (0..n).map(|j| x[j * d + k]).sum::<f64>() / n as f64;
+            let ff = theirs.x[i * d + k] + m * (1.0 - theirs.rows[i]);
+            assert!(
+                (ours[i * d + k] - ff).abs() < tol,
+                "n={n} i={i}: {} vs {ff}",
+                ours[i * d + k]
+            );
         }
     }
+}
+
+#[test]
+fn rows_beyond_the_product_form_range_match_filterflow() {
+    // f64: LSE_SUM_MIN = 2^-865 ≈ e^-600. ε = 1e-3 puts the clusters ≈ 1000 nats
+    // apart (½·2²/ε), the weight gap 1000 nats; same 1e-9 as the test above.
+    let (n, d, eps) = (24, 2, 1e-3);
+    let (x, logw) = far_apart_clusters(n, 1000.0);
+    let ours = resampled(&x, &logw, d, &OtConfig::new(eps));
+    assert_matches_filterflow(&ours, &x, &logw, d, eps, 1e-9);
+    // f32: LSE_SUM_MIN = 2^-72 ≈ e^-50; ε = 0.02 (clusters 100 nats apart), gap 200
+    // nats. Against the f64 transcription: the particles move within their cluster
+    // (spread 0.02), so 1e-4 is f32 rounding of O(1) coordinates through the annealed
+    // iterations with a wide margin, and far below the cluster spread.
+    let eps = 0.02;
+    let (x, logw) = far_apart_clusters(n, 200.0);
+    let ours = resampled(
+        &cast::<f32>(&x),
+        &cast::<f32>(&logw),
+        d,
+        &OtConfig::new(eps as f32),
+    );
+    let ours: Vec<f64> = ours.iter().map(|&v| f64::from(v)).collect();
+    assert_matches_filterflow(&ours, &x, &logw, d, eps, 1e-4);
+}
+
+#[test]
+fn workspace_contents_are_ignored() {
+    // N = 25 leaves padding in every workspace vector (kernel width 16 or 4). A
+    // workspace full of NaN must give the same particles, bit for bit, as a zeroed one.
+    let (n, d) = (25, 2);
+    let (x, logw) = cloud(n, d, 51);
+    let cfg = OtConfig::new(0.5);
+    let run = |fill: f64| {
+        let mut ws = vec![fill; ot_workspace_len(n, d)];
+        let mut out = vec![0.0; n * d];
+        ot_resample(&x, &logw, d, &cfg, &mut out, &mut ws).map(|_| out)
+    };
+    let clean = run(0.0).unwrap();
+    let dirty = run(f64::NAN).unwrap();
+    assert!(clean
+        .iter()
+        .zip(&dirty)
+        .all(|(a, b)| a.to_bits() == b.to_bits()));
 }
 
 #[test]

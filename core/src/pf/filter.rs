@@ -85,7 +85,7 @@ pub struct StepReport<T> {
 }
 
 /// Workspace elements [`step`] needs: `N·(d + 1)` plus, with an OT resampler,
-/// [`ot_workspace_len`]`(N, d)` = `(2d + 5)·N̂` (N̂ = N rounded up to the kernel width).
+/// [`ot_workspace_len`]`(N, d)` = `(2d + 7)·N̂` (N̂ = N rounded up to the kernel width).
 #[must_use]
 pub const fn filter_workspace_len(n: usize, d: usize, optimal: bool) -> usize {
     let base = n.saturating_mul(d.saturating_add(1));

@@ -67,13 +67,13 @@ pub struct VjpReport<T> {
     pub cg_residual: T,
 }
 
-/// Workspace elements [`ot_resample_vjp`] needs: `(12·d + 26)·N̂ + d`, with N̂ = N
+/// Workspace elements [`ot_resample_vjp`] needs: `(12·d + 28)·N̂ + d`, with N̂ = N
 /// rounded up to a multiple of the kernel width [`LANES`](crate::kernel::LANES) (16;
 /// 4 on 32-bit Arm).
 #[must_use]
 pub const fn vjp_workspace_len(n: usize, d: usize) -> usize {
     crate::kernel::padded(n)
-        .saturating_mul(d.saturating_mul(12).saturating_add(26))
+        .saturating_mul(d.saturating_mul(12).saturating_add(28))
         .saturating_add(d)
 }
 
@@ -105,7 +105,10 @@ impl<T: Real> Side<'_, T> {
     fn weighted(&self, chan: &[T], nch: usize, out: &mut [T]) {
         for (p, o) in rows_mut(out, 1 + nch).enumerate().take(self.n) {
             let (s0, rest) = o.split_at_mut(1);
-            let mut red = Weighted { w: chan, out: rest };
+            let mut red = Weighted {
+                w: chan,
+                out: &mut *rest,
+            };
             let (f, sum) = self.reduce(p, &mut red);
             s0[0] = sum * f;
             for r in rest.iter_mut() {
