@@ -661,11 +661,9 @@ impl<T: Real, O: AsMut<[T]>> Reduce<T> for Weighted<'_, T, O> {
         let channels = out.len();
         if let Some(chunk) = self.w.get(q0 * channels..(q0 + LANES) * channels) {
             for (acc, w) in out.iter_mut().zip(chunk.chunks_exact(LANES)) {
-                let mut s = T::ZERO;
                 for (&ei, &wi) in e.iter().zip(w) {
-                    s = ei.mul_add(wi, s);
+                    *acc = ei.mul_add(wi, *acc);
                 }
-                *acc += s;
             }
         }
     }

@@ -247,26 +247,28 @@ pub(crate) fn softmin_pair<T: Real>(
     out: [&mut [T]; 2],
 ) {
     let kappa = kappa(e);
-    // The shifts s_c (0 if the largest exponent is not finite: then every row is
-    // redone in the log domain, which reports it as before).
-    let shift = h.map(|f| {
-        let s = (0..n).fold(T::NEG_INFINITY, |m, j| m.max_fast(f(j) * T::LOG2_E));
-        if s.is_finite() {
-            s
-        } else {
-            T::ZERO
-        }
-    });
-    // E_c(j), chunk-major: chunk k holds channel k % 2 of points (k / 2)·LANES + l.
+    // h_c(j)·log₂e, chunk-major (chunk k holds channel k % 2 of points
+    // (k / 2)·LANES + l; −∞ on the padding), and the shifts s_c = their maxima.
+    let mut top = [T::NEG_INFINITY; 2];
     for (k, chunk) in pair.as_chunks_mut::<LANES>().0.iter_mut().enumerate() {
         let c = k % 2;
         for (l, x) in chunk.iter_mut().enumerate() {
             let j = (k / 2) * LANES + l;
             *x = if j < n {
-                (h[c](j) * T::LOG2_E - shift[c]).exp2_kernel()
+                h[c](j) * T::LOG2_E
             } else {
-                T::ZERO
+                T::NEG_INFINITY
             };
+            top[c] = top[c].max_fast(*x);
+        }
+    }
+    // 0 if a maximum is not finite: then every row of that channel is redone in the
+    // log domain, which reports it as before.
+    let shift = top.map(|s| if s.is_finite() { s } else { T::ZERO });
+    // E_c(j) = 2^(h_c(j)·log₂e − s_c), exactly 0 on the padding.
+    for (k, chunk) in pair.as_chunks_mut::<LANES>().0.iter_mut().enumerate() {
+        for x in chunk.iter_mut() {
+            *x = (*x - shift[k % 2]).exp2_kernel();
         }
     }
     // The geometric part: zero potentials, absorbed (−κ‖z_j‖², −∞ on the padding).
