@@ -645,22 +645,22 @@ impl<T: Real> Reduce<T> for CostSum<T> {
 /// Σ_q e_pq·w_q[k] for `out.len()` weight channels stored chunk-major
 /// like [`Clouds`] sources (P·v has one channel, i.e. a plain padded vector; the
 /// barycentric projection uses the source coordinates, one channel per coordinate).
-/// Per-channel totals go to `out`: a slice, or an array owned by the reducer when the
-/// channel count is known at compile time (then the totals stay in registers).
-pub(crate) struct Weighted<'a, T, O = &'a mut [T]> {
+/// Per-channel totals go to `out`. (An array of totals owned by the reducer, for a
+/// channel count known at compile time, was measured for OT resampling's two
+/// channels: 1 % fewer instructions, 1.5 KB more flash for its own kernel instance.)
+pub(crate) struct Weighted<'a, T> {
     /// Source weights, chunk-major, padded with finite values.
     pub w: &'a [T],
     /// Per-channel running totals (one per channel).
-    pub out: O,
+    pub out: &'a mut [T],
 }
 
-impl<T: Real, O: AsMut<[T]>> Reduce<T> for Weighted<'_, T, O> {
+impl<T: Real> Reduce<T> for Weighted<'_, T> {
     #[inline(always)]
     fn add(&mut self, q0: usize, e: &[T; LANES], _costs: impl FnOnce() -> [T; LANES]) {
-        let out = self.out.as_mut();
-        let channels = out.len();
+        let channels = self.out.len();
         if let Some(chunk) = self.w.get(q0 * channels..(q0 + LANES) * channels) {
-            for (acc, w) in out.iter_mut().zip(chunk.chunks_exact(LANES)) {
+            for (acc, w) in self.out.iter_mut().zip(chunk.chunks_exact(LANES)) {
                 for (&ei, &wi) in e.iter().zip(w) {
                     *acc = ei.mul_add(wi, *acc);
                 }
@@ -668,7 +668,7 @@ impl<T: Real, O: AsMut<[T]>> Reduce<T> for Weighted<'_, T, O> {
         }
     }
     fn reset(&mut self) {
-        for o in self.out.as_mut() {
+        for o in self.out.iter_mut() {
             *o = T::ZERO;
         }
     }
