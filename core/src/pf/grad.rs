@@ -105,7 +105,10 @@ impl<T: Real> Side<'_, T> {
     fn weighted(&self, chan: &[T], nch: usize, out: &mut [T]) {
         for (p, o) in rows_mut(out, 1 + nch).enumerate().take(self.n) {
             let (s0, rest) = o.split_at_mut(1);
-            let mut red = Weighted { w: chan, out: rest };
+            let mut red = Weighted {
+                w: chan,
+                out: &mut *rest,
+            };
             let (f, sum) = self.reduce(p, &mut red);
             s0[0] = sum * f;
             for r in rest.iter_mut() {
