@@ -25,6 +25,15 @@ pub const D: usize = 2;
 pub const N_ODD: usize = 7;
 /// Dimension of the odd cloud.
 pub const D_ODD: usize = 3;
+/// Points of the far-cluster OT case: two tight clusters (spread 0.02) at ±(1, 1),
+/// the second one's log-weights [`FAR_GAP`] lower, resampled at ε = [`FAR_EPSILON`]:
+/// the terms of the second cluster's rows underflow in OT resampling's one-pass Jacobi
+/// pair, so those rows go through its log-domain redo.
+pub const N_FAR: usize = 24;
+/// Log-weight gap between the clusters (nats).
+pub const FAR_GAP: f32 = 200.0;
+/// ε of the far-cluster case (the clusters are about ½·2²/ε = 100 nats apart).
+pub const FAR_EPSILON: f32 = 0.02;
 /// Seed of every case.
 pub const SEED: u64 = 0x0BF0_0000_0000_0005;
 /// Filter steps per filter case.
@@ -139,6 +148,7 @@ pub const NAMES: &[(&str, Agreement)] = &[
     ("residual", Agreement::Exact),
     ("ot_resample_n64_d2", Agreement::Kernel),
     ("ot_resample_n7_d3", Agreement::Kernel),
+    ("ot_resample_far_clusters", Agreement::Kernel),
     ("vjp_filterflow", Agreement::Kernel),
     ("vjp_implicit", Agreement::Cg),
     ("filter_systematic", Agreement::Exact),
@@ -327,6 +337,26 @@ pub fn compute(name: &str, out: &mut Outputs, ws: &mut [f32; WS]) -> Result<(), 
             let report = ot_resample(x, logw, d, &OtConfig::new(EPSILON), x_out, ws)?;
             out.int(report.iterations)?;
             out.block(x_out)?;
+            out.block(&[report.epsilon_start, report.scale])
+        }
+        "ot_resample_far_clusters" => {
+            let mut rng = SplitMix64::new(SEED);
+            let (x, logw) = (&mut x[..N_FAR * D], &mut logw[..N_FAR]);
+            for (i, (p, l)) in x.chunks_exact_mut(D).zip(logw.iter_mut()).enumerate() {
+                let (centre, drop) = if i % 2 == 0 {
+                    (1.0, 0.0)
+                } else {
+                    (-1.0, FAR_GAP)
+                };
+                for v in p.iter_mut() {
+                    *v = centre + 0.02 * rng.normal::<f32>();
+                }
+                *l = rng.normal::<f32>() - drop;
+            }
+            let mut x_out = [0.0f32; N_FAR * D];
+            let report = ot_resample(x, logw, D, &OtConfig::new(FAR_EPSILON), &mut x_out, ws)?;
+            out.int(report.iterations)?;
+            out.block(&x_out)?;
             out.block(&[report.epsilon_start, report.scale])
         }
         "vjp_filterflow" | "vjp_implicit" => {
