@@ -15,11 +15,12 @@
 //! the old pair (Jacobi), averages them with the old values (½-damping), and shrinks
 //! e ← max(e·scaling², ε). Both updates share one kernel pass, which exponentiates
 //! each geometric term exp(−C_ij/e) once and weighs it for both, and redoes in the
-//! log domain any target whose weighted sum underflows (`softmin_pair`). It stops when e has reached ε and the largest potential
-//! change is ≤ `tolerance` (cost units of the normalised cloud), or after
-//! `max_iterations − 1` iterations. One final step at ε gives a*; the transport is
-//! T_ij = N·w_j·exp((a*_i + g_j − C_ij)/ε) with g_j = softmin_ε(a*/ε)_j — filterflow's
-//! exact column renormalisation written in closed form (it cancels the final b*).
+//! log domain any target whose weighted sum underflows (`softmin_pair`). It stops
+//! when e has reached ε and the largest potential change is ≤ `tolerance` (cost units
+//! of the normalised cloud), or after `max_iterations − 1` iterations. One final step
+//! at ε gives a*; the transport is T_ij = N·w_j·exp((a*_i + g_j − C_ij)/ε) with
+//! g_j = softmin_ε(a*/ε)_j — filterflow's exact column renormalisation written in
+//! closed form (it cancels the final b*).
 //!
 //! Decisions on the quirks listed in the research note (`dpf-anchors.md` §1.2):
 //! - Q1 (`reduce_all` batch stop): there is no batch here; one cloud stops by its own
@@ -226,7 +227,7 @@ fn softmin_row<T: Real>(cl: &Clouds<'_, T>, p: usize, h: &[T], e: T, kappa: T) -
 /// s_c = max_j h_c(j)·log₂e: one exponential per entry for both updates instead of
 /// one each. Cortex-M4F, f32, N = 64, D = 2 (`bash scripts/embedded.sh numbers`): a
 /// pair pass takes about 29 instructions per entry against 2 × 24 for two passes, and
-/// one OT resampling 2.76 M instructions against 3.67 M, for 6.3 KB more flash.
+/// one OT resampling 2.76 M instructions against 3.67 M, for 6.4 KB more flash.
 ///
 /// Accuracy: the geometric exponent −κ‖z_i − z_j‖² is ≤ 0, so every kernel term is at
 /// most 1 (up to rounding), as is every E_c(j). A product lost to underflow (a
@@ -365,7 +366,6 @@ pub(crate) fn fit<T: Real>(
     let cl = cloud(&*w.zr, &*w.zc, d);
     let log_n = nf.ln();
     let ell = |j: usize| logw.get(j).map_or(T::NEG_INFINITY, |&l| l - lse);
-    // Source exponents f(j) in natural units, stored in kernel units (× log₂e).
     // (c) initial potentials at ε₀.
     let mut e = e0;
     softmin_pair(&cl, [&ell, &|_| -log_n], e, n, (w.v, w.pair), [w.a, w.b]);
