@@ -429,12 +429,10 @@ pub(crate) fn fit<T: Real>(
 /// G_j = ℓ_j + g_j/ε (−∞ on padding), so that
 /// P_ij = exp(a*_i/ε + G_j − ½‖z_i − z_j‖²/ε) = T_ij / N.
 pub(crate) fn source_exponents<T: Real>(logw: &[T], fit: &Fitted<T>, g: &[T], v: &mut [T]) {
-    for (j, vj) in v.iter_mut().enumerate() {
-        *vj = match (logw.get(j), g.get(j)) {
-            (Some(&l), Some(&gj)) if j < fit.n => (l - fit.mean_lse + gj / fit.eps) * T::LOG2_E,
-            _ => T::NEG_INFINITY,
-        };
-    }
+    fill(v, fit.n, &|j| match (logw.get(j), g.get(j)) {
+        (Some(&l), Some(&gj)) => l - fit.mean_lse + gj / fit.eps,
+        _ => T::NEG_INFINITY,
+    });
 }
 
 /// Row exponent of target i in kernel units: a*_i·log₂e/ε.
