@@ -197,7 +197,7 @@ pub fn ot_resample_vjp<T: Real>(
     dlogw: &mut [T],
     ws: &mut [T],
 ) -> Result<VjpReport<T>, Error> {
-    let lse = check_inputs(x, logw, d)?;
+    let lse = check_inputs(x, logw, d)?.value();
     cfg.check()?;
     let n = logw.len();
     if ybar.len() != x.len() || dx.len() != x.len() || dlogw.len() != n {

@@ -47,6 +47,8 @@ use crate::ot::workspace::{load_points, take};
 use crate::real::Real;
 use crate::sde::rows_mut;
 
+use super::weights::LogSumExp;
+
 /// Settings of the OT resampler (filterflow's defaults except ε, which is required).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct OtConfig<T> {
@@ -306,7 +308,7 @@ pub(crate) fn softmin_pair<T: Real>(
 }
 
 /// Checks the particle cloud and the log-weights; returns log Σ exp(logw).
-pub(crate) fn check_inputs<T: Real>(x: &[T], logw: &[T], d: usize) -> Result<T, Error> {
+pub(crate) fn check_inputs<T: Real>(x: &[T], logw: &[T], d: usize) -> Result<LogSumExp<T>, Error> {
     let n = logw.len();
     if n == 0 || d == 0 {
         return Err(Error::EmptyInput);
@@ -317,7 +319,7 @@ pub(crate) fn check_inputs<T: Real>(x: &[T], logw: &[T], d: usize) -> Result<T, 
     if x.iter().any(|v| !v.is_finite()) {
         return Err(Error::NonFiniteInput);
     }
-    super::weights::log_sum_exp(logw)
+    super::weights::log_sum_exp_parts(logw)
 }
 
 /// Runs the normalisation and the annealed Sinkhorn; leaves z, a, b, a*, g in `w`.
@@ -510,7 +512,7 @@ pub fn ot_resample<T: Real>(
     x_out: &mut [T],
     ws: &mut [T],
 ) -> Result<OtReport<T>, Error> {
-    let lse = check_inputs(x, logw, d)?;
+    let lse = check_inputs(x, logw, d)?.value();
     cfg.check()?;
     if x_out.len() != x.len() {
         return Err(Error::LengthMismatch);
@@ -539,7 +541,7 @@ pub fn ot_transport_matrix<T: Real>(
     t_out: &mut [T],
     ws: &mut [T],
 ) -> Result<OtReport<T>, Error> {
-    let lse = check_inputs(x, logw, d)?;
+    let lse = check_inputs(x, logw, d)?.value();
     cfg.check()?;
     let n = logw.len();
     if n.checked_mul(n) != Some(t_out.len()) {
