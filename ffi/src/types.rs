@@ -96,7 +96,8 @@ pub struct otc_sinkhorn_config<T> {
     /// below ε ≈ 0.01 × mean cost use q ≈ 0.5–0.8.
     pub epsilon_scaling: T,
     /// Maximum number of full iterations (one g- plus one f-update) in this call, over
-    /// all ε-scaling stages (default 1000).
+    /// all ε-scaling stages (default 1000): a hard bound on the reported `iterations`.
+    /// At least 1 unless `init` is `OTC_INIT_RESUME`.
     pub max_iterations: u32,
     /// Must be zero.
     pub reserved: [u32; 3],
