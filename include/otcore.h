@@ -1327,11 +1327,6 @@ typedef struct otc_pf_report_f64 {
   double ess;
 } otc_pf_report_f64;
 
-/**
- * Every status, in value order from the largest.
- */
-#define otc_status_ALL { otc_status_MaxIterations, otc_status_Ok, otc_status_NullPointer, otc_status_LengthMismatch, otc_status_EmptyInput, otc_status_NonFiniteInput, otc_status_NegativeWeight, otc_status_ZeroMass, otc_status_MassMismatch, otc_status_InvalidEpsilon, otc_status_InvalidParameter, otc_status_WorkspaceTooSmall, otc_status_Misaligned, otc_status_NeedsPointClouds, otc_status_NonFinite, otc_status_StructSize, otc_status_Panic, otc_status_CallbackFailed, }
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
