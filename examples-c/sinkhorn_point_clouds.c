@@ -29,7 +29,7 @@ static int fail(const char *what, int32_t status) {
 
 int main(void) {
     const float two_pi = 6.2831853f;
-    otc_ot_problem_f32 problem = {0};
+    otc_ot_problem_f32 problem = {.struct_size = sizeof problem};
     otc_sinkhorn_config_f32 config;
     otc_sinkhorn_result_f32 result = {0};
     size_t ws_bytes = 0, i;

@@ -143,8 +143,7 @@ impl otc_status {
 /// Never NULL: an unknown value gives "unknown status". The string must not be freed.
 #[unsafe(no_mangle)]
 pub extern "C" fn otc_status_str(status: i32) -> *const c_char {
-    ALL
-        .iter()
+    ALL.iter()
         .find(|s| **s as i32 == status)
         .map_or(c"unknown status", |s| s.description())
         .as_ptr()

@@ -31,6 +31,7 @@
 use crate::error::Error;
 use crate::kernel::{chunk_major, shifted, Bilinear, Clouds, CostSource, Weighted};
 use crate::ot::workspace::{load_points, take};
+use crate::points::Points;
 use crate::real::Real;
 use crate::sde::{copy, rows_mut};
 
@@ -221,7 +222,7 @@ pub fn ot_resample_vjp<T: Real>(
     let np = fitted.np;
     let mut pool: Pool<'_, T> = rest;
     let yb = take(&mut pool, d * np)?;
-    load_points(yb, ybar, &[], d, np);
+    load_points(yb, &Points::row_major(ybar, d), n, &Points::empty(), d, np);
     // F (row exponents) into `fa`, G (source exponents) into `v`, both in kernel
     // units (× log₂e).
     source_exponents(logw, &fitted, w.g, w.v);

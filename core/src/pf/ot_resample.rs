@@ -44,6 +44,7 @@
 use crate::error::Error;
 use crate::kernel::{padded, shifted, Clouds, CostSource, Weighted, Write, LANES};
 use crate::ot::workspace::{load_points, take};
+use crate::points::Points;
 use crate::real::Real;
 use crate::sde::rows_mut;
 
@@ -178,9 +179,9 @@ pub(crate) fn split<T>(
 /// row-major `zr`, sources chunk-major `zc` (centred already: the centre is the origin).
 pub(crate) fn cloud<'a, T>(zr: &'a [T], zc: &'a [T], d: usize) -> Clouds<'a, T> {
     Clouds {
-        tgt: zr,
+        tgt: Points::row_major(zr, d),
         src: zc,
-        center: &[],
+        center: Points::empty(),
         dim: d,
     }
 }
@@ -362,7 +363,7 @@ pub(crate) fn fit<T: Real>(
         lo = lo.min_fast(*zi);
         hi = hi.max_fast(*zi);
     }
-    load_points(w.zc, zr, &[], d, np);
+    load_points(w.zc, &Points::row_major(zr, d), n, &Points::empty(), d, np);
     let eps = cfg.epsilon;
     let e0 = ((hi - lo) * (hi - lo)).max_fast(eps);
     let cl = cloud(&*w.zr, &*w.zc, d);
