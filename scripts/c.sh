@@ -32,7 +32,7 @@ ensure_commands() {
   done
   if ((${#missing[@]})); then
     step "apt-get install ${missing[*]}"
-    apt-get install -y "${missing[@]}" || { apt-get update && apt-get install -y "${missing[@]}"; }
+    apt-get install -y --no-install-recommends "${missing[@]}" || { apt-get update && apt-get install -y --no-install-recommends "${missing[@]}"; }
   fi
 }
 
