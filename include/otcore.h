@@ -30,7 +30,10 @@
  *   query returns, aligned to OTC_WORKSPACE_ALIGN.
  * - No global state: calls on distinct memory may run concurrently.
  * - Before 1.0 there is no ABI stability across versions: link statically and check
- *   `otc_version() == OTC_VERSION_NUMBER`.
+ *   `otc_version() == OTC_VERSION_NUMBER`. The static library is one object: link it
+ *   with `-Wl,--gc-sections` (the CMake target `otcore::otcore` and `pkg-config
+ *   --static` pass it) or every program carries all of it; on glibc add
+ *   `-lm -lpthread -ldl`. The shared library's SONAME is libotcore.so.MAJOR.MINOR.
  */
 
 
