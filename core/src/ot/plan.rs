@@ -163,12 +163,7 @@ impl<'a, T: Real> Plan<'a, T> {
         // chunk-major copy of x is not needed, so its region holds the results. The
         // sources are stored relative to the centre, the first point of x.
         let res = lay.xs.get_mut(..len).ok_or(Error::WorkspaceTooSmall)?;
-        let row = Clouds {
-            tgt: x,
-            src: &*lay.ys,
-            center: x,
-            dim,
-        };
+        let row = Clouds::new(x, &*lay.ys, x, dim);
         for (i, acc) in res.chunks_exact_mut(dim.max(1)).enumerate() {
             // The chunk-major source coordinates are the weights, one channel each.
             let mut red = Weighted {

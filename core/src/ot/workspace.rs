@@ -168,18 +168,11 @@ macro_rules! with_sources {
                 let center = x;
                 macro_rules! clouds {
                     ($dim:expr) => {{
-                        let $rows = $crate::kernel::Clouds {
-                            tgt: x,
-                            src: &*$lay_ys,
-                            center,
-                            dim: $dim,
-                        };
-                        let $cols = $crate::kernel::Clouds {
-                            tgt: y,
-                            src: &*$lay_xs,
-                            center,
-                            dim: $dim,
-                        };
+                        let (xs, ys) = (&*$lay_xs, &*$lay_ys);
+                        let $rows =
+                            $crate::kernel::Clouds::new(x, ys, center, $dim).with_target_chunks(xs);
+                        let $cols =
+                            $crate::kernel::Clouds::new(y, xs, center, $dim).with_target_chunks(ys);
                         $body
                     }};
                 }

@@ -178,12 +178,7 @@ pub(crate) fn split<T>(
 /// The symmetric point-cloud cost source over the normalised particles: targets
 /// row-major `zr`, sources chunk-major `zc` (centred already: the centre is the origin).
 pub(crate) fn cloud<'a, T>(zr: &'a [T], zc: &'a [T], d: usize) -> Clouds<'a, T> {
-    Clouds {
-        tgt: Points::row_major(zr, d),
-        src: zc,
-        center: Points::empty(),
-        dim: d,
-    }
+    Clouds::new(Points::row_major(zr, d), zc, Points::empty(), d).with_target_chunks(zc)
 }
 
 /// The kernel's κ for the cost ½‖·‖² at regularisation `e` (base-2 kernel units).
