@@ -41,11 +41,12 @@
 //! more annealing iterations (⌈log(ε/ε₀)/log(scaling²)⌉) and rows that sum to 1 less
 //! exactly in f32.
 
+use crate::buf::rows_mut;
+use crate::buf::take;
 use crate::error::Error;
 use crate::kernel::{padded, shifted, Clouds, CostSource, Weighted, Write, LANES};
-use crate::ot::workspace::{load_points, take};
+use crate::ot::workspace::load_points;
 use crate::real::Real;
-use crate::sde::rows_mut;
 
 /// Settings of the OT resampler (filterflow's defaults except ε, which is required).
 #[derive(Clone, Copy, Debug, PartialEq)]
