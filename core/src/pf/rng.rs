@@ -40,6 +40,16 @@ pub trait RandomSource {
             }
         }
     }
+
+    /// Fills `out` with [`uniform`](Self::uniform) draws, in order.
+    fn fill_uniform<T: Real>(&mut self, out: &mut [T]) {
+        out.iter_mut().for_each(|v| *v = self.uniform());
+    }
+
+    /// Fills `out` with [`normal`](Self::normal) draws, in order.
+    fn fill_normal<T: Real>(&mut self, out: &mut [T]) {
+        out.iter_mut().for_each(|v| *v = self.normal());
+    }
 }
 
 /// SplitMix64: state `s`; each draw adds the golden-ratio increment and mixes.
