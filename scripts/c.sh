@@ -8,7 +8,8 @@
 #                               errors), examples (Makefile and CMake), install
 #                               + pkg-config + find_package consumers, firmware build
 #   bash scripts/c.sh example   build the static library and run robot_localization,
-#                               sinkhorn_point_clouds and diffusion_gmm
+#                               sinkhorn_point_clouds and diffusion_gmm; their pictures
+#                               go to docs/img/ (the committed ones)
 #
 # Installs what it needs (cbindgen into target/tools, apt packages) when missing.
 set -euo pipefail
@@ -181,7 +182,10 @@ case ${1:-} in
     ensure_commands cc make
     build_lib
     step "examples-c: robot_localization, sinkhorn_point_clouds, diffusion_gmm"
-    make -s -C examples-c run BUILD="$OUT/examples"
+    make -s -C examples-c run BUILD="$OUT/examples" IMG="$ROOT/docs/img"
+    echo
+    echo "pictures written to docs/img/: robot_localization.svg, sinkhorn_point_clouds.svg," \
+      "diffusion_gmm.svg (shown in README.md)"
     ;;
   *)
     echo "usage: bash scripts/c.sh header|test|example" >&2

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: build the static library and run the C examples: robot_localization
 # (a particle filter with systematic and OT resampling: position RMSE, resample count,
-# per-tick latency) and sinkhorn_point_clouds (cost, error, iterations, barycentric map).
+# per-tick latency) and sinkhorn_point_clouds (cost, error, iterations, barycentric map),
+# then diffusion_gmm. Each draws an SVG into docs/img/ (the pictures of the README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v cargo >/dev/null || { echo "cargo not found: install Rust (rustup)"; exit 1; }
