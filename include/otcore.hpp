@@ -372,6 +372,7 @@ struct Api<float> {
     static constexpr auto plan_apply_transpose = &otc_plan_apply_transpose_f32;       /**< C */
     static constexpr auto plan_barycentric = &otc_plan_barycentric_f32;               /**< C */
     static constexpr auto plan_transport_cost = &otc_plan_transport_cost_f32;         /**< C */
+    static constexpr auto plan_dense = &otc_plan_dense_f32;                           /**< C */
     static constexpr auto rng_uniform = &otc_rng_uniform_f32;                         /**< C */
     static constexpr auto rng_normal = &otc_rng_normal_f32;                           /**< C */
     static constexpr auto log_weights_normalise = &otc_log_weights_normalise_f32;     /**< C */
@@ -391,6 +392,7 @@ struct Api<float> {
     static constexpr auto sde_grid = &otc_sde_grid_f32;                               /**< C */
     static constexpr auto sde_sample = &otc_sde_sample_f32;                           /**< C */
     static constexpr auto sde_step = &otc_sde_step_f32;                               /**< C */
+    static constexpr auto sde_adaptive = &otc_sde_adaptive_f32;                       /**< C */
 };
 
 /** The `double` functions and types of otcore.h. */
@@ -412,6 +414,7 @@ struct Api<double> {
     static constexpr auto plan_apply_transpose = &otc_plan_apply_transpose_f64;       /**< C */
     static constexpr auto plan_barycentric = &otc_plan_barycentric_f64;               /**< C */
     static constexpr auto plan_transport_cost = &otc_plan_transport_cost_f64;         /**< C */
+    static constexpr auto plan_dense = &otc_plan_dense_f64;                           /**< C */
     static constexpr auto rng_uniform = &otc_rng_uniform_f64;                         /**< C */
     static constexpr auto rng_normal = &otc_rng_normal_f64;                           /**< C */
     static constexpr auto log_weights_normalise = &otc_log_weights_normalise_f64;     /**< C */
@@ -431,6 +434,7 @@ struct Api<double> {
     static constexpr auto sde_grid = &otc_sde_grid_f64;                               /**< C */
     static constexpr auto sde_sample = &otc_sde_sample_f64;                           /**< C */
     static constexpr auto sde_step = &otc_sde_step_f64;                               /**< C */
+    static constexpr auto sde_adaptive = &otc_sde_adaptive_f64;                       /**< C */
 };
 
 namespace detail {
@@ -638,6 +642,13 @@ public:
         return run(ws, [&](void *w, std::size_t b) {
             return Api<T>::plan_barycentric(p_.c(), eps_, f_.data(), f_.size(), g_.data(),
                                             g_.size(), w, b, out.data(), out.values().size());
+        });
+    }
+    /** The dense plan P (n×m row-major, mass units): O(n·m) memory, for small problems. */
+    Returns<Status> dense(Workspace &ws, View<T> out) const {
+        return run(ws, [&](void *w, std::size_t b) {
+            return Api<T>::plan_dense(p_.c(), eps_, f_.data(), f_.size(), g_.data(), g_.size(),
+                                      w, b, out.data(), out.size());
         });
     }
     /** ⟨C, P⟩ = Σ_ij C_ij P_ij (cost × mass units). */
@@ -1010,17 +1021,30 @@ Returns<uint64_t> sde_sample(const SdeProcess &process, const SdeSamplerConfig &
 }
 
 /**
+ * DPM-Solver++(2M)'s history between single steps: the previous denoised estimate
+ * (n·d values, caller memory) and the previous step in λ (0 = none yet).
+ */
+template <class T>
+struct Multistep {
+    View<T> history;     /**< n·d values, written by each step. */
+    double h_prev = 0.0; /**< The previous Δλ; 0 before the first step. */
+};
+
+/**
  * One sampler step from `t` to `t_next` on `x`, in place (`otc_sde_step_*`), for a
- * loop that advances one step per tick. First-order: no multistep history (for
- * DPM-Solver++(2M)'s history use the C function). Returns the model calls made.
+ * loop that advances one step per tick; `multistep` carries DPM-Solver++(2M)'s history
+ * (NULL: a first-order step). Returns the model calls made.
  */
 template <class T, class Model>
 Returns<uint64_t> sde_step(const SdeProcess &process, const SdeSamplerConfig &config,
                            Model &&model, int32_t output, Points<T> x, T t, T t_next,
                            uint64_t step_index, uint64_t seed, uint64_t first_sample,
-                           Workspace &ws) {
+                           Workspace &ws, Multistep<T> *multistep = nullptr) {
     uint64_t evals = 0;
-    if (!x.whole()) return detail::finish(OTC_STATUS_LENGTH_MISMATCH, evals);
+    if (!x.whole() || (multistep && multistep->history.size() != x.values().size()))
+        return detail::finish(OTC_STATUS_LENGTH_MISMATCH, evals);
+    T *history = multistep ? multistep->history.data() : nullptr;
+    double *h_prev = multistep ? &multistep->h_prev : nullptr;
     using Ctx = detail::Context<Model>;
     Ctx ctx(model);
     int32_t s = detail::with_workspace(
@@ -1028,10 +1052,43 @@ Returns<uint64_t> sde_step(const SdeProcess &process, const SdeSamplerConfig &co
         [&](void *w, std::size_t bytes) {
             return Api<T>::sde_step(&process, &config, &detail::model_tramp<T, Ctx>, &ctx, output,
                                     x.data(), x.n(), x.d(), t, t_next, step_index, seed,
-                                    first_sample, nullptr, nullptr, w, bytes, &evals);
+                                    first_sample, history, h_prev, w, bytes, &evals);
         });
     ctx.rethrow();
     return detail::finish(s, evals);
+}
+
+/** Settings of the adaptive solver (`otc_sde_adaptive_config`), defaults for a process. */
+struct SdeAdaptiveConfig : otc_sde_adaptive_config {
+    /** The defaults for `process`: from T to its t_eps, ε_rel 0.05, Brownian memory on. */
+    explicit SdeAdaptiveConfig(const SdeProcess &process) noexcept : otc_sde_adaptive_config{} {
+        otc_sde_adaptive_config_default(&process, this);
+    }
+};
+
+/**
+ * The adaptive reverse-SDE solver on `x`, in place (`otc_sde_adaptive_*`). The stats'
+ * `unfinished` > 0 (status `max_iterations`, not an error) when the evaluation budget
+ * stopped some samples early. `model` as for `sde_sample`.
+ */
+template <class T, class Model>
+Returns<otc_sde_adaptive_stats> sde_adaptive(const SdeProcess &process,
+                                             const SdeAdaptiveConfig &config, Model &&model,
+                                             int32_t output, Points<T> x, uint64_t seed,
+                                             uint64_t first_sample, Workspace &ws) {
+    auto stats = detail::sized<otc_sde_adaptive_stats>();
+    if (!x.whole()) return detail::finish(OTC_STATUS_LENGTH_MISMATCH, stats);
+    using Ctx = detail::Context<Model>;
+    Ctx ctx(model);
+    int32_t s = detail::with_workspace(
+        ws, [&](std::size_t *b) { return Api<T>::sde_workspace_size(x.n(), x.d(), b); },
+        [&](void *w, std::size_t bytes) {
+            return Api<T>::sde_adaptive(&process, &config, &detail::model_tramp<T, Ctx>, &ctx,
+                                        output, x.data(), x.n(), x.d(), seed, first_sample, w,
+                                        bytes, &stats);
+        });
+    ctx.rethrow();
+    return detail::finish(s, stats);
 }
 
 }  // namespace otc

@@ -125,6 +125,11 @@ static void sinkhorn_matches_c() {
     CHECK(C::plan_transport_cost(&cp, cr.epsilon, cf.data(), n, cg.data(), m, cws.data(), bytes,
                                  &ccost) == OTC_STATUS_OK);
     CHECK(cost == ccost);
+    std::vector<T> dense(n * m), cdense(n * m);
+    value(plan.dense(ws, dense));
+    CHECK(C::plan_dense(&cp, cr.epsilon, cf.data(), n, cg.data(), m, cws.data(), bytes,
+                        cdense.data(), n * m) == OTC_STATUS_OK);
+    CHECK(same_bits(dense, cdense));
 
     // A borrowed buffer of the right size gives the same bits; one byte less is refused.
     std::vector<T> buf(bytes / sizeof(T)), f2(n), g2(m);
@@ -385,6 +390,34 @@ static void sde_matches_c() {
         value(otc::sde_step<T>(process, config, score, OTC_SDE_OUTPUT_SCORE, {xs, d}, grid[j],
                                grid[j + 1], j, 5, 0, ws));
     CHECK(same_bits(xs, x));
+
+    // DPM-Solver++(2M) step by step with its history = the whole grid in one call.
+    const otc::SdeSamplerConfig dpm(OTC_SDE_DPM_SOLVER_PP_2M);
+    std::vector<T> whole(n * d), stepwise(n * d), history(n * d);
+    value(otc::sde_prior_sample<T>(process, 12, 0, {whole, d}));
+    stepwise = whole;
+    value(otc::sde_sample<T>(process, dpm, score, OTC_SDE_OUTPUT_SCORE, grid, {whole, d}, 5, 0,
+                             ws));
+    otc::Multistep<T> ms{history};
+    for (std::size_t j = 0; j < steps; ++j)
+        value(otc::sde_step<T>(process, dpm, score, OTC_SDE_OUTPUT_SCORE, {stepwise, d}, grid[j],
+                               grid[j + 1], j, 5, 0, ws, &ms));
+    CHECK(same_bits(stepwise, whole) && ms.h_prev > 0.0);
+
+    // The adaptive solver against C.
+    const otc::SdeAdaptiveConfig adaptive(process);
+    std::vector<T> xa(n * d);
+    value(otc::sde_prior_sample<T>(process, 13, 0, {xa, d}));
+    auto cxa = xa;
+    const auto stats = value(otc::sde_adaptive<T>(process, adaptive, score, OTC_SDE_OUTPUT_SCORE,
+                                                  {xa, d}, 7, 0, ws));
+    otc_sde_adaptive_stats cstats{};
+    cstats.struct_size = sizeof cstats;
+    CHECK(otc::Api<T>::sde_adaptive(&process, &adaptive, &Gauss<T>::score, &g,
+                                    OTC_SDE_OUTPUT_SCORE, cxa.data(), n, d, 7, 0, cws.data(),
+                                    bytes, &cstats) == OTC_STATUS_OK);
+    CHECK(same_bits(xa, cxa) && stats.evaluations == cstats.evaluations &&
+          stats.accepted == cstats.accepted && stats.unfinished == 0);
 }
 
 #if defined(OTC_HPP_HAS_SPAN)
