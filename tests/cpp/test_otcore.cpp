@@ -144,7 +144,8 @@ static void sinkhorn_matches_c() {
     std::vector<T> short_f(n - 1, T(7));
     EXPECT_STATUS(otc::sinkhorn(problem, config, ws, short_f, g2), otc::Status::length_mismatch);
     CHECK(short_f[0] == T(7));
-    const auto bad = otc::Problem<T>::point_clouds({x, d}, {y, d}, a, std::vector<T>(m - 1));
+    const std::vector<T> short_b(m - 1, T(1) / T(m - 1));
+    const auto bad = otc::Problem<T>::point_clouds({x, d}, {y, d}, a, short_b);
     EXPECT_STATUS(otc::sinkhorn(bad, config, ws, f2, g2), otc::Status::length_mismatch);
     otc::SinkhornConfig<T> bad_eps;
     bad_eps.epsilon = T(-1);
