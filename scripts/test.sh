@@ -52,7 +52,7 @@ fi
 step "otcore for thumbv7em-none-eabihf"
 cargo build -p otcore --release --target thumbv7em-none-eabihf
 
-step "C ABI: header, C tests, bit-exact check, examples, install"
+step "C ABI: header, C tests, bit-exact check, C++ header tests, Doxygen, examples, install"
 bash scripts/c.sh test
 
 step "microcontrollers: M4F/M33 builds, on-target tests and C firmware under QEMU, no-panic proof"
