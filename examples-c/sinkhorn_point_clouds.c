@@ -75,7 +75,7 @@ static int write_svg(const char *path, const otc_sinkhorn_result_f32 *r) {
 int main(int argc, char **argv) {
     const char *svg = NULL;
     const float two_pi = 6.2831853f;
-    otc_ot_problem_f32 problem = {0};
+    otc_ot_problem_f32 problem = {.struct_size = sizeof problem};
     otc_sinkhorn_config_f32 config;
     otc_sinkhorn_result_f32 result = {0};
     size_t ws_bytes = 0, i;

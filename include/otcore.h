@@ -10,6 +10,17 @@
  * - Weights a (n) and b (m): finite, ≥ 0, positive sum; "mass units" are their units.
  * - Potentials f (n), g (m) and ε in cost units; the plan is
  *   P_ij = exp((f_i + g_j − C_ij)/ε); zero-weight points get potential −∞.
+ * - Two different ε: the Sinkhorn solver's (`otc_sinkhorn_config.epsilon`) is in cost
+ *   units (m² for positions in metres, scale 1) or relative to the mean cost; OT
+ *   resampling's (`otc_ot_resample_config.epsilon`) is dimensionless: it applies to the
+ *   particle cloud after normalisation (centred, divided by its spread).
+ * - Point clouds are row-major n×d unless an `otc_points_layout` says otherwise
+ *   (column-major, padded records); strides are in elements.
+ * - struct_size, one rule for every struct (all but `otc_rng`, a bare 64-bit state):
+ *   its first field is `size_t struct_size`; set it to `sizeof` the struct before
+ *   passing it, input or output (`otc_sinkhorn_result_f32 res = { .struct_size = sizeof res };`).
+ *   The `_default` functions set it for configs. Any other value gives
+ *   `OTC_STATUS_STRUCT_SIZE` and nothing is read or written.
  * - Every fallible function returns an `int32_t` status (`otc_status`): 0 = OK,
  *   > 0 = completed with a caveat (outputs written), < 0 = error (outputs untouched).
  *   `otc_status_str()` describes it. Values are frozen.
@@ -19,7 +30,10 @@
  *   query returns, aligned to OTC_WORKSPACE_ALIGN.
  * - No global state: calls on distinct memory may run concurrently.
  * - Before 1.0 there is no ABI stability across versions: link statically and check
- *   `otc_version() == OTC_VERSION_NUMBER`.
+ *   `otc_version() == OTC_VERSION_NUMBER`. The static library is one object: link it
+ *   with `-Wl,--gc-sections` (the CMake target `otcore::otcore` and `pkg-config
+ *   --static` pass it) or every program carries all of it; on glibc add
+ *   `-lm -lpthread -ldl`. The shared library's SONAME is libotcore.so.MAJOR.MINOR.
  */
 
 
@@ -381,8 +395,10 @@ typedef struct otc_sinkhorn_config_f32 {
    */
   int32_t init;
   /**
-   * ε in cost units (absolute mode) or as a multiple of the mean cost (relative
-   * mode, default 0.05). Must be finite and > 0.
+   * ε in **cost units** (absolute mode: the units of scale·‖x − y‖², e.g. m² for
+   * positions in metres) or as a multiple of the mean cost (relative mode, default
+   * 0.05, unit-free). Must be finite and > 0. Not the ε of OT resampling, which is
+   * dimensionless.
    */
   float epsilon;
   /**
@@ -409,7 +425,8 @@ typedef struct otc_sinkhorn_config_f32 {
   float epsilon_scaling;
   /**
    * Maximum number of full iterations (one g- plus one f-update) in this call, over
-   * all ε-scaling stages (default 1000).
+   * all ε-scaling stages (default 1000): a hard bound on the reported `iterations`.
+   * At least 1 unless `init` is `OTC_INIT_RESUME`.
    */
   uint32_t max_iterations;
   /**
@@ -438,8 +455,10 @@ typedef struct otc_sinkhorn_config_f64 {
    */
   int32_t init;
   /**
-   * ε in cost units (absolute mode) or as a multiple of the mean cost (relative
-   * mode, default 0.05). Must be finite and > 0.
+   * ε in **cost units** (absolute mode: the units of scale·‖x − y‖², e.g. m² for
+   * positions in metres) or as a multiple of the mean cost (relative mode, default
+   * 0.05, unit-free). Must be finite and > 0. Not the ε of OT resampling, which is
+   * dimensionless.
    */
   double epsilon;
   /**
@@ -466,7 +485,8 @@ typedef struct otc_sinkhorn_config_f64 {
   double epsilon_scaling;
   /**
    * Maximum number of full iterations (one g- plus one f-update) in this call, over
-   * all ε-scaling stages (default 1000).
+   * all ε-scaling stages (default 1000): a hard bound on the reported `iterations`.
+   * At least 1 unless `init` is `OTC_INIT_RESUME`.
    */
   uint32_t max_iterations;
   /**
@@ -476,6 +496,31 @@ typedef struct otc_sinkhorn_config_f64 {
 } otc_sinkhorn_config_f64;
 
 /**
+ * How a point cloud is laid out in memory, in elements (not bytes): coordinate k of
+ * point i is `x[i·point_stride + k·coord_stride]`. A zeroed field takes its default,
+ * so a zeroed layout is the dense row-major n×d array.
+ *
+ * | array | `point_stride` | `coord_stride` |
+ * |---|---|---|
+ * | row-major n×d (default) | d (or 0) | 1 (or 0) |
+ * | column-major n×d (Eigen's default `Matrix<float, Dynamic, 2>`) | 1 | n |
+ * | padded records, e.g. PCL `PointXYZ` (x, y, z, pad) | 4 | 1 (or 0) |
+ *
+ * The library reads the points once per call into its own workspace (and one point
+ * per row and pass), so a layout costs nothing in the O(n·m) loop.
+ */
+typedef struct otc_points_layout {
+  /**
+   * Elements from one point to the next; 0 means d.
+   */
+  size_t point_stride;
+  /**
+   * Elements from one coordinate of a point to the next; 0 means 1.
+   */
+  size_t coord_stride;
+} otc_points_layout;
+
+/**
  * An entropic optimal-transport problem between n weighted points (rows, weights `a`)
  * and m weighted points (columns, weights `b`). Scalars are `float` in
  * `otc_ot_problem_f32` and `double` in `otc_ot_problem_f64`.
@@ -483,20 +528,31 @@ typedef struct otc_sinkhorn_config_f64 {
  * Give **either** two point clouds `x` and `y` (then `c` must be NULL) **or** a dense
  * cost matrix `c` (then `x` and `y` must be NULL):
  * - point clouds: C_ij = scale·‖x_i − y_j‖² (squared Euclidean), recomputed on the
- *   fly, so memory stays O(n + m);
- * - dense: C_ij = c[i·m + j]; `d` and `scale` are ignored.
+ *   fly, so memory stays O(n + m); each cloud in the layout its `x_layout` /
+ *   `y_layout` describes (zeroed: row-major);
+ * - dense: C_ij = c[i·m + j]; `d`, `scale` and the layouts are ignored.
  *
  * Weights are in any consistent mass unit: finite, ≥ 0, with a positive sum on each
  * side. A zero-weight point carries no mass and gets potential −∞. The plan is
- * P_ij = exp((f_i + g_j − C_ij)/ε), with f, g and ε in cost units.
+ * P_ij = exp((f_i + g_j − C_ij)/ε), with f, g and ε in cost units (the units of
+ * scale·‖x − y‖²: m² for positions in metres with scale 1).
+ *
+ * Initialise with `otc_ot_problem_f32 p = { .struct_size = sizeof p };`, then
+ * fill in the fields.
  */
 typedef struct otc_ot_problem_f32 {
   /**
-   * Source points, n×d row-major (point i at `x[i·d .. i·d + d]`), or NULL.
+   * `sizeof` this struct, set by the caller; anything else gives
+   * `OTC_STATUS_STRUCT_SIZE`.
+   */
+  size_t struct_size;
+  /**
+   * Source points, n×d in the layout `x_layout` (row-major by default: point i at
+   * `x[i·d .. i·d + d]`), or NULL.
    */
   const float *x;
   /**
-   * Target points, m×d row-major, or NULL.
+   * Target points, m×d in the layout `y_layout`, or NULL.
    */
   const float *y;
   /**
@@ -528,6 +584,14 @@ typedef struct otc_ot_problem_f32 {
    * ignored for a dense cost.
    */
   float scale;
+  /**
+   * Layout of `x` (zeroed: row-major).
+   */
+  struct otc_points_layout x_layout;
+  /**
+   * Layout of `y` (zeroed: row-major).
+   */
+  struct otc_points_layout y_layout;
 } otc_ot_problem_f32;
 
 /**
@@ -586,20 +650,31 @@ typedef struct otc_sinkhorn_result_f32 {
  * Give **either** two point clouds `x` and `y` (then `c` must be NULL) **or** a dense
  * cost matrix `c` (then `x` and `y` must be NULL):
  * - point clouds: C_ij = scale·‖x_i − y_j‖² (squared Euclidean), recomputed on the
- *   fly, so memory stays O(n + m);
- * - dense: C_ij = c[i·m + j]; `d` and `scale` are ignored.
+ *   fly, so memory stays O(n + m); each cloud in the layout its `x_layout` /
+ *   `y_layout` describes (zeroed: row-major);
+ * - dense: C_ij = c[i·m + j]; `d`, `scale` and the layouts are ignored.
  *
  * Weights are in any consistent mass unit: finite, ≥ 0, with a positive sum on each
  * side. A zero-weight point carries no mass and gets potential −∞. The plan is
- * P_ij = exp((f_i + g_j − C_ij)/ε), with f, g and ε in cost units.
+ * P_ij = exp((f_i + g_j − C_ij)/ε), with f, g and ε in cost units (the units of
+ * scale·‖x − y‖²: m² for positions in metres with scale 1).
+ *
+ * Initialise with `otc_ot_problem_f32 p = { .struct_size = sizeof p };`, then
+ * fill in the fields.
  */
 typedef struct otc_ot_problem_f64 {
   /**
-   * Source points, n×d row-major (point i at `x[i·d .. i·d + d]`), or NULL.
+   * `sizeof` this struct, set by the caller; anything else gives
+   * `OTC_STATUS_STRUCT_SIZE`.
+   */
+  size_t struct_size;
+  /**
+   * Source points, n×d in the layout `x_layout` (row-major by default: point i at
+   * `x[i·d .. i·d + d]`), or NULL.
    */
   const double *x;
   /**
-   * Target points, m×d row-major, or NULL.
+   * Target points, m×d in the layout `y_layout`, or NULL.
    */
   const double *y;
   /**
@@ -631,6 +706,14 @@ typedef struct otc_ot_problem_f64 {
    * ignored for a dense cost.
    */
   double scale;
+  /**
+   * Layout of `x` (zeroed: row-major).
+   */
+  struct otc_points_layout x_layout;
+  /**
+   * Layout of `y` (zeroed: row-major).
+   */
+  struct otc_points_layout y_layout;
 } otc_ot_problem_f64;
 
 /**
@@ -943,8 +1026,10 @@ typedef struct otc_ot_resample_config_f32 {
    */
   size_t struct_size;
   /**
-   * Target ε of the normalised cloud (dimensionless; particles are centred and
-   * divided by the largest coordinate standard deviation × √d). Required: the
+   * Target ε of the **normalised** cloud: dimensionless, unlike the Sinkhorn
+   * solver's ε (cost units). The particles are centred and divided by the largest
+   * coordinate standard deviation × √d, and the cost is ½‖z − z'‖² of the
+   * normalised points, so one value suits clouds of any size and unit. Required: the
    * default is 0, which is refused (`OTC_STATUS_INVALID_EPSILON`). Recommended 0.5
    * for N ≤ 100 (filterflow's examples use 0.25–0.75), about 1/ln N above.
    */
@@ -984,8 +1069,10 @@ typedef struct otc_ot_resample_config_f64 {
    */
   size_t struct_size;
   /**
-   * Target ε of the normalised cloud (dimensionless; particles are centred and
-   * divided by the largest coordinate standard deviation × √d). Required: the
+   * Target ε of the **normalised** cloud: dimensionless, unlike the Sinkhorn
+   * solver's ε (cost units). The particles are centred and divided by the largest
+   * coordinate standard deviation × √d, and the cost is ½‖z − z'‖² of the
+   * normalised points, so one value suits clouds of any size and unit. Required: the
    * default is 0, which is refused (`OTC_STATUS_INVALID_EPSILON`). Recommended 0.5
    * for N ≤ 100 (filterflow's examples use 0.25–0.75), about 1/ln N above.
    */
@@ -1325,11 +1412,6 @@ typedef struct otc_pf_report_f64 {
   double ess;
 } otc_pf_report_f64;
 
-/**
- * Every status, in value order from the largest.
- */
-#define otc_status_ALL { otc_status_MaxIterations, otc_status_Ok, otc_status_NullPointer, otc_status_LengthMismatch, otc_status_EmptyInput, otc_status_NonFiniteInput, otc_status_NegativeWeight, otc_status_ZeroMass, otc_status_MassMismatch, otc_status_InvalidEpsilon, otc_status_InvalidParameter, otc_status_WorkspaceTooSmall, otc_status_Misaligned, otc_status_NeedsPointClouds, otc_status_NonFinite, otc_status_StructSize, otc_status_Panic, otc_status_CallbackFailed, }
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -1418,9 +1500,10 @@ int32_t otc_sinkhorn_config_default_f64(struct otc_sinkhorn_config_f64 *out);
  *   set `out->struct_size = sizeof *out` first. Written on success.
  *
  * A balanced problem (both ρ infinite) needs Σa = Σb within 1e-4 relative; b is then
- * rescaled internally to the mass of a. With `OTC_INIT_ZERO` or `OTC_INIT_POTENTIALS`
- * at least one iteration runs even if `max_iterations` is 0. Cost per iteration: two
- * passes over the n·m pairs.
+ * rescaled internally to the mass of a. `out->iterations` never exceeds
+ * `max_iterations`, over all ε-scaling stages (the stages stop early so that the last
+ * iteration of the budget runs at ε); with `OTC_INIT_ZERO` or `OTC_INIT_POTENTIALS`
+ * the budget must be at least 1. Cost per iteration: two passes over the n·m pairs.
  *
  * Returns
  * - `OTC_STATUS_OK` (converged) or `OTC_STATUS_MAX_ITERATIONS` (budget exhausted;
@@ -1429,7 +1512,7 @@ int32_t otc_sinkhorn_config_default_f64(struct otc_sinkhorn_config_f64 *out);
  *   `OTC_STATUS_STRUCT_SIZE` (config or result), `OTC_STATUS_INVALID_PARAMETER`
  *   (unknown `epsilon_mode`/`init`, both clouds and a matrix, overlapping buffers,
  *   tolerance < 0 or not finite, ρ ≤ 0 or NaN, `epsilon_scaling` outside {0} ∪ (0, 1),
- *   scale not finite and > 0),
+ *   scale not finite and > 0, `max_iterations` = 0 without `OTC_INIT_RESUME`),
  *   `OTC_STATUS_EMPTY_INPUT`, `OTC_STATUS_LENGTH_MISMATCH` (`f_len` ≠ n, `g_len` ≠ m),
  *   `OTC_STATUS_NON_FINITE_INPUT` (coordinates, costs, weights, starting potentials),
  *   `OTC_STATUS_NEGATIVE_WEIGHT`, `OTC_STATUS_ZERO_MASS`, `OTC_STATUS_MASS_MISMATCH`,

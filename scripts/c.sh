@@ -35,7 +35,7 @@ ensure_commands() {
   done
   if ((${#missing[@]})); then
     step "apt-get install ${missing[*]}"
-    apt-get install -y "${missing[@]}" || { apt-get update && apt-get install -y "${missing[@]}"; }
+    apt-get install -y --no-install-recommends "${missing[@]}" || { apt-get update && apt-get install -y --no-install-recommends "${missing[@]}"; }
   fi
 }
 
@@ -125,6 +125,7 @@ examples() {
   cmake --build "$OUT/examples-cmake"
   "$OUT/examples-cmake/sinkhorn_point_clouds" >/dev/null
   "$OUT/examples-cmake/robot_localization" 32 >/dev/null
+  "$OUT/examples-cmake/scan_registration" >/dev/null
   echo "CMake builds of sinkhorn_point_clouds and robot_localization run"
 }
 
@@ -143,11 +144,41 @@ install_tests() {
     $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs otcore) \
     -o "$OUT/consumer-pkgconfig/consumer"
   LD_LIBRARY_PATH="$prefix/lib" "$OUT/consumer-pkgconfig/consumer"
+  local soname
+  soname=$(readelf -d "$OUT/consumer-pkgconfig/consumer" | sed -n 's/.*(NEEDED).*\[\(libotcore[^]]*\)\]/\1/p')
+  echo "consumer needs $soname"
+  [[ $soname == "libotcore.so.$(version_part 1).$(version_part 2)" ]] || { echo "wrong SONAME"; exit 1; }
+
+  step "a one-call program is small when linked statically (pkg-config --static, find_package)"
+  # shellcheck disable=SC2046 # pkg-config output is a list of flags
+  cc -std=c99 -Wall -Wextra -Werror -pedantic tests/c/install/version_only.c \
+    $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags otcore) "$prefix/lib/libotcore.a" \
+    $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --static --libs-only-other otcore) \
+    -lm -lpthread -ldl -o "$OUT/consumer-pkgconfig/version_only"
+  "$OUT/consumer-pkgconfig/version_only"
+  check_small "$OUT/consumer-pkgconfig/version_only"
 
   step "consumer built through find_package(otcore) (links the installed static library)"
   cmake -S tests/c/install -B "$OUT/consumer-cmake" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
   cmake --build "$OUT/consumer-cmake"
   "$OUT/consumer-cmake/consumer"
+  "$OUT/consumer-cmake/version_only"
+  check_small "$OUT/consumer-cmake/version_only"
+}
+
+# Field k (1 = major) of the workspace version.
+version_part() {
+  sed -n 's/^version = "\([0-9.]*\)"/\1/p' Cargo.toml | head -1 | cut -d. -f"$1"
+}
+
+# A stripped one-call program linked against the static library stays under 100 KB
+# (15 KB measured; 1.7 MB when the link flags do not drop unused sections).
+check_small() {
+  local stripped=$1.stripped bytes
+  strip -o "$stripped" "$1"
+  bytes=$(stat -c %s "$stripped")
+  echo "$(basename "$1"): $bytes bytes stripped"
+  ((bytes < 100000)) || { echo "too large: the link flags do not drop unused code"; exit 1; }
 }
 
 firmware() {
@@ -181,7 +212,7 @@ case ${1:-} in
   example)
     ensure_commands cc make
     build_lib
-    step "examples-c: robot_localization, sinkhorn_point_clouds, diffusion_gmm"
+    step "examples-c: robot_localization, sinkhorn_point_clouds, diffusion_gmm, scan_registration"
     make -s -C examples-c run BUILD="$OUT/examples" IMG="$ROOT/docs/img"
     echo
     echo "pictures written to docs/img/: robot_localization.svg, sinkhorn_point_clouds.svg," \

@@ -41,7 +41,7 @@ ensure_tools() {
   command -v cc >/dev/null 2>&1 || missing+=(gcc)
   if ((${#missing[@]})); then
     step "apt-get install ${missing[*]}"
-    apt-get install -y "${missing[@]}" || { apt-get update && apt-get install -y "${missing[@]}"; }
+    apt-get install -y --no-install-recommends "${missing[@]}" || { apt-get update && apt-get install -y --no-install-recommends "${missing[@]}"; }
   fi
   local t
   for t in "${TARGETS[@]}"; do

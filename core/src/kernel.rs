@@ -39,6 +39,7 @@
 //! `LSE_SUM_MIN` / n, far above the flushed ones. In steady state one pass suffices, and the
 //! pass keeps no running maximum (on Cortex-M a float maximum costs 4 instructions).
 
+use crate::points::Points;
 use crate::real::Real;
 
 /// Chunk width of the kernel, in elements: 16 where the FPU has SIMD registers (16 f32
@@ -126,14 +127,16 @@ pub(crate) trait Reduce<T: Real> {
 /// inner loop needs no index arithmetic or bounds checks (see [`chunk_major`]).
 ///
 /// The sources are stored relative to `center` (see [`load_points`](crate::ot::workspace::load_points));
-/// the targets are the caller's points, and the centre is subtracted once per target.
+/// the targets are the caller's points in the caller's layout, and the centre is
+/// subtracted once per target.
 pub(crate) struct Clouds<'a, T, K = usize> {
-    /// Target points, row-major (`dim` coordinates per point).
-    pub tgt: &'a [T],
+    /// Target points (`dim` coordinates per point).
+    pub tgt: Points<'a, T>,
     /// Source points minus `center`, chunk-major, padded to whole chunks.
     pub src: &'a [T],
-    /// The centre subtracted from both sides (`dim` values; empty for the origin).
-    pub center: &'a [T],
+    /// The centre subtracted from both sides: point 0 of this view
+    /// ([`Points::empty`] for the origin).
+    pub center: Points<'a, T>,
     /// Dimension: a `usize`, or [`Fixed`] when it is known at compile time.
     pub dim: K,
 }
@@ -169,7 +172,7 @@ impl<const D: usize> Dim for Fixed<D> {
 /// the first two (the 2-D case) computed once.
 #[derive(Clone, Copy)]
 pub(crate) struct CloudTarget<'a, T> {
-    /// The target's coordinates, as given (`dim` values).
+    /// The target's coordinates, as given: coordinate k at `k·coord_stride`.
     x: &'a [T],
     /// 2κ (kernel units).
     two_kappa: T,
@@ -178,10 +181,15 @@ pub(crate) struct CloudTarget<'a, T> {
 }
 
 impl<T: Real, K: Dim> Clouds<'_, T, K> {
-    /// Coordinate `k` of target point `x` relative to the centre (0 past the end).
+    /// Coordinate `k` of a target point (its elements from [`Points::point_onwards`])
+    /// relative to the centre (0 past the end).
     #[inline(always)]
     fn centred(&self, x: &[T], k: usize) -> T {
-        x.get(k).copied().unwrap_or(T::ZERO) - self.center.get(k).copied().unwrap_or(T::ZERO)
+        let xk = x
+            .get(k.wrapping_mul(self.tgt.coord_stride()))
+            .copied()
+            .unwrap_or(T::ZERO);
+        xk - self.center.get(0, k)
     }
 
     /// Target `p` of a 2-D cloud relative to the centre (0 if out of range), each
@@ -190,13 +198,10 @@ impl<T: Real, K: Dim> Clouds<'_, T, K> {
     /// coordinate and side, twice per row and pass on the Cortex-M4F).
     #[inline(always)]
     fn centred2(&self, p: usize) -> [T; 2] {
-        let x = match self.tgt.get(2 * p..2 * p + 2) {
-            Some(&[x0, x1]) => [x0, x1],
-            _ => [T::ZERO; 2],
-        };
-        match *self.center {
-            [c0, c1, ..] => [x[0] - c0, x[1] - c1],
-            _ => x,
+        let x = self.tgt.pair(p).unwrap_or([T::ZERO; 2]);
+        match self.center.pair(0) {
+            Some([c0, c1]) => [x[0] - c0, x[1] - c1],
+            None => x,
         }
     }
 
@@ -208,7 +213,7 @@ impl<T: Real, K: Dim> Clouds<'_, T, K> {
             let [r0, r1] = self.centred2(p);
             return r1.mul_add(r1, r0.mul_add(r0, T::ZERO));
         }
-        let x = self.tgt.get(p * d..(p + 1) * d).unwrap_or(&[]);
+        let x = self.tgt.point_onwards(p);
         (0..d).fold(T::ZERO, |acc, k| {
             let r = self.centred(x, k);
             r.mul_add(r, acc)
@@ -229,7 +234,7 @@ impl<T: Real, K: Dim> CostSource<T> for Clouds<'_, T, K> {
     #[inline(always)]
     fn target(&self, p: usize, kappa: T) -> CloudTarget<'_, T> {
         let d = self.dim.get();
-        let x = self.tgt.get(p * d..(p + 1) * d).unwrap_or(&[]);
+        let x = self.tgt.point_onwards(p);
         let two_kappa = kappa + kappa;
         let [r0, r1] = if d == 2 {
             self.centred2(p)

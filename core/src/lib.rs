@@ -32,9 +32,11 @@ mod error;
 pub mod kernel;
 pub mod ot;
 pub mod pf;
+pub mod points;
 mod real;
 pub mod sde;
 mod sum;
 
 pub use error::Error;
+pub use points::Points;
 pub use real::Real;

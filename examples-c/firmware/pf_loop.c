@@ -103,7 +103,9 @@ static int fail(const char *what, int32_t status) {
 
 /* Entropic OT cost between the particle clouds now and at the last report. */
 static int32_t belief_shift(float *cost) {
-    otc_ot_problem_f32 problem = {last, x, 0, uniform, uniform, N, N, D, 1.0f};
+    otc_ot_problem_f32 problem = {.struct_size = sizeof problem, .x = last, .y = x,
+                                  .a = uniform, .b = uniform, .n = N, .m = N, .d = D,
+                                  .scale = 1.0f};
     otc_sinkhorn_config_f32 sk;
     otc_sinkhorn_result_f32 result = {0};
     int32_t status = otc_sinkhorn_config_default_f32(&sk);

@@ -14,7 +14,8 @@ static float x[N * D], y[N * D], a[N], b[N], f[N], g[N];
 static float ws[WS_FLOATS] __attribute__((aligned(OTC_WORKSPACE_ALIGN)));
 
 int main(void) {
-    otc_ot_problem_f32 problem = {x, y, 0, a, b, N, N, D, 1.0f};
+    otc_ot_problem_f32 problem = {.struct_size = sizeof problem, .x = x, .y = y, .a = a,
+                                  .b = b, .n = N, .m = N, .d = D, .scale = 1.0f};
     otc_sinkhorn_config_f32 config;
     otc_sinkhorn_result_f32 result = {0};
     uint32_t i;

@@ -77,6 +77,7 @@ int main(void) {
     if (status != OTC_STATUS_OK) return fail("config", status);
     config.max_iterations = 200; /* a hard per-frame budget */
     result.struct_size = sizeof result;
+    problem.struct_size = sizeof problem;
     problem.x = x;
     problem.y = y;
     problem.a = a;

@@ -5,10 +5,10 @@ use core::ffi::c_void;
 use core::ptr;
 
 use otcore::ot::{workspace_len, Problem};
-use otcore::Real;
+use otcore::{Points, Real};
 
 use crate::status::otc_status;
-use crate::types::{otc_ot_problem, OTC_WORKSPACE_ALIGN};
+use crate::types::{otc_ot_problem, otc_points_layout, OTC_WORKSPACE_ALIGN};
 
 /// Result of an argument check: a C status on failure.
 pub(crate) type Checked<V> = Result<V, otc_status>;
@@ -167,6 +167,8 @@ enum Cost<T> {
         y: Array<T>,
         d: usize,
         scale: T,
+        /// (point, coordinate) strides of x and y.
+        strides: [(usize, usize); 2],
     },
     Matrix(Array<T>),
 }
@@ -178,26 +180,33 @@ impl<T: Real> ProblemArrays<T> {
     /// `p` must be NULL or point to a readable `otc_ot_problem`.
     ///
     /// # Errors
-    /// `NullPointer` (descriptor, a, b, or no cost given), `InvalidParameter` (both
-    /// clouds and a matrix given), `Misaligned`, `LengthMismatch` (a size product
-    /// overflows).
+    /// `NullPointer` (descriptor, a, b, or no cost given), `StructSize`,
+    /// `InvalidParameter` (both clouds and a matrix given), `Misaligned`,
+    /// `LengthMismatch` (a size product overflows).
     pub(crate) unsafe fn read(p: *const otc_ot_problem<T>) -> Checked<Self> {
-        if p.is_null() {
-            return Err(otc_status::NullPointer);
-        }
-        if !p.is_aligned() {
-            return Err(otc_status::Misaligned);
-        }
-        // SAFETY: non-NULL and aligned; readable by the caller's contract.
-        let p = unsafe { p.read() };
-        let (n, m) = (p.n, p.m);
+        // SAFETY: the caller's contract.
+        let p = unsafe { read_sized(p)? };
+        let (n, m, d) = (p.n, p.m, p.d);
+        let cloud = |ptr: *const T, count: usize, layout: otc_points_layout| {
+            let (point, coord) = layout.strides(d);
+            let extent = Points::<T>::extent(point, coord, count, d);
+            Ok::<_, otc_status>((
+                Array::input(ptr, extent.ok_or(otc_status::LengthMismatch)?)?,
+                (point, coord),
+            ))
+        };
         let cost = match (p.x.is_null(), p.y.is_null(), p.c.is_null()) {
-            (false, false, true) => Cost::Clouds {
-                x: Array::input(p.x, n.checked_mul(p.d).ok_or(otc_status::LengthMismatch)?)?,
-                y: Array::input(p.y, m.checked_mul(p.d).ok_or(otc_status::LengthMismatch)?)?,
-                d: p.d,
-                scale: p.scale,
-            },
+            (false, false, true) => {
+                let (x, sx) = cloud(p.x, n, p.x_layout)?;
+                let (y, sy) = cloud(p.y, m, p.y_layout)?;
+                Cost::Clouds {
+                    x,
+                    y,
+                    d,
+                    scale: p.scale,
+                    strides: [sx, sy],
+                }
+            }
             (true, true, false) => Cost::Matrix(Array::input(
                 p.c,
                 n.checked_mul(m).ok_or(otc_status::LengthMismatch)?,
@@ -251,10 +260,18 @@ impl<T: Real> ProblemArrays<T> {
         // writes overlaps them.
         let (a, b) = unsafe { (self.a.slice(), self.b.slice()) };
         match self.cost {
-            Cost::Clouds { x, y, d, scale } => {
+            Cost::Clouds {
+                x,
+                y,
+                d,
+                scale,
+                strides: [(px, cx), (py, cy)],
+            } => {
                 // SAFETY: as above.
                 let (x, y) = unsafe { (x.slice(), y.slice()) };
-                Problem::point_clouds(x, y, d, scale, a, b)
+                let x = Points::strided(x, px, cx);
+                let y = Points::strided(y, py, cy);
+                Problem::strided_clouds(x, y, d, scale, a, b)
             }
             // SAFETY: as above.
             Cost::Matrix(c) => Problem::matrix(unsafe { c.slice() }, a, b),

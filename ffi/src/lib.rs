@@ -85,7 +85,8 @@ pub use sinkhorn::{
 };
 pub use status::{otc_status, otc_status_str};
 pub use types::{
-    otc_ot_problem, otc_sinkhorn_config, otc_sinkhorn_result, OTC_EPSILON_ABSOLUTE,
-    OTC_EPSILON_RELATIVE, OTC_INIT_POTENTIALS, OTC_INIT_RESUME, OTC_INIT_ZERO, OTC_WORKSPACE_ALIGN,
+    otc_ot_problem, otc_points_layout, otc_sinkhorn_config, otc_sinkhorn_result,
+    OTC_EPSILON_ABSOLUTE, OTC_EPSILON_RELATIVE, OTC_INIT_POTENTIALS, OTC_INIT_RESUME,
+    OTC_INIT_ZERO, OTC_WORKSPACE_ALIGN,
 };
 pub use version::otc_version;

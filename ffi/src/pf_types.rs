@@ -48,8 +48,10 @@ pub struct otc_rng {
 pub struct otc_ot_resample_config<T> {
     /// `sizeof` this struct (set by the `_default` initializer).
     pub struct_size: usize,
-    /// Target ε of the normalised cloud (dimensionless; particles are centred and
-    /// divided by the largest coordinate standard deviation × √d). Required: the
+    /// Target ε of the **normalised** cloud: dimensionless, unlike the Sinkhorn
+    /// solver's ε (cost units). The particles are centred and divided by the largest
+    /// coordinate standard deviation × √d, and the cost is ½‖z − z'‖² of the
+    /// normalised points, so one value suits clouds of any size and unit. Required: the
     /// default is 0, which is refused (`OTC_STATUS_INVALID_EPSILON`). Recommended 0.5
     /// for N ≤ 100 (filterflow's examples use 0.25–0.75), about 1/ln N above.
     pub epsilon: T,

@@ -155,9 +155,10 @@ pub unsafe extern "C" fn otc_sinkhorn_config_default_f64(
 ///   set `out->struct_size = sizeof *out` first. Written on success.
 ///
 /// A balanced problem (both ρ infinite) needs Σa = Σb within 1e-4 relative; b is then
-/// rescaled internally to the mass of a. With `OTC_INIT_ZERO` or `OTC_INIT_POTENTIALS`
-/// at least one iteration runs even if `max_iterations` is 0. Cost per iteration: two
-/// passes over the n·m pairs.
+/// rescaled internally to the mass of a. `out->iterations` never exceeds
+/// `max_iterations`, over all ε-scaling stages (the stages stop early so that the last
+/// iteration of the budget runs at ε); with `OTC_INIT_ZERO` or `OTC_INIT_POTENTIALS`
+/// the budget must be at least 1. Cost per iteration: two passes over the n·m pairs.
 ///
 /// Returns
 /// - `OTC_STATUS_OK` (converged) or `OTC_STATUS_MAX_ITERATIONS` (budget exhausted;
@@ -166,7 +167,7 @@ pub unsafe extern "C" fn otc_sinkhorn_config_default_f64(
 ///   `OTC_STATUS_STRUCT_SIZE` (config or result), `OTC_STATUS_INVALID_PARAMETER`
 ///   (unknown `epsilon_mode`/`init`, both clouds and a matrix, overlapping buffers,
 ///   tolerance < 0 or not finite, ρ ≤ 0 or NaN, `epsilon_scaling` outside {0} ∪ (0, 1),
-///   scale not finite and > 0),
+///   scale not finite and > 0, `max_iterations` = 0 without `OTC_INIT_RESUME`),
 ///   `OTC_STATUS_EMPTY_INPUT`, `OTC_STATUS_LENGTH_MISMATCH` (`f_len` ≠ n, `g_len` ≠ m),
 ///   `OTC_STATUS_NON_FINITE_INPUT` (coordinates, costs, weights, starting potentials),
 ///   `OTC_STATUS_NEGATIVE_WEIGHT`, `OTC_STATUS_ZERO_MASS`, `OTC_STATUS_MASS_MISMATCH`,

@@ -88,29 +88,31 @@ impl From<Status> for otc_status {
     }
 }
 
-impl otc_status {
-    /// Every status, in value order from the largest.
-    pub const ALL: [Self; 18] = [
-        Self::MaxIterations,
-        Self::Ok,
-        Self::NullPointer,
-        Self::LengthMismatch,
-        Self::EmptyInput,
-        Self::NonFiniteInput,
-        Self::NegativeWeight,
-        Self::ZeroMass,
-        Self::MassMismatch,
-        Self::InvalidEpsilon,
-        Self::InvalidParameter,
-        Self::WorkspaceTooSmall,
-        Self::Misaligned,
-        Self::NeedsPointClouds,
-        Self::NonFinite,
-        Self::StructSize,
-        Self::Panic,
-        Self::CallbackFailed,
-    ];
+/// Every status, in value order from the largest. Crate-private: cbindgen would export
+/// an associated const of `otc_status` as a C macro naming the Rust variants, which
+/// does not compile.
+pub(crate) const ALL: [otc_status; 18] = [
+    otc_status::MaxIterations,
+    otc_status::Ok,
+    otc_status::NullPointer,
+    otc_status::LengthMismatch,
+    otc_status::EmptyInput,
+    otc_status::NonFiniteInput,
+    otc_status::NegativeWeight,
+    otc_status::ZeroMass,
+    otc_status::MassMismatch,
+    otc_status::InvalidEpsilon,
+    otc_status::InvalidParameter,
+    otc_status::WorkspaceTooSmall,
+    otc_status::Misaligned,
+    otc_status::NeedsPointClouds,
+    otc_status::NonFinite,
+    otc_status::StructSize,
+    otc_status::Panic,
+    otc_status::CallbackFailed,
+];
 
+impl otc_status {
     /// A short English description, NUL-terminated and static.
     #[must_use]
     pub const fn description(self) -> &'static core::ffi::CStr {
@@ -141,8 +143,7 @@ impl otc_status {
 /// Never NULL: an unknown value gives "unknown status". The string must not be freed.
 #[unsafe(no_mangle)]
 pub extern "C" fn otc_status_str(status: i32) -> *const c_char {
-    otc_status::ALL
-        .iter()
+    ALL.iter()
         .find(|s| **s as i32 == status)
         .map_or(c"unknown status", |s| s.description())
         .as_ptr()
@@ -154,7 +155,7 @@ mod tests {
 
     #[test]
     fn values_are_frozen() {
-        let values: [i32; 18] = otc_status::ALL.map(|s| s as i32);
+        let values: [i32; 18] = ALL.map(|s| s as i32);
         assert_eq!(
             values,
             [1, 0, -1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -11, -12, -13, -14, -15, -16]
@@ -163,7 +164,7 @@ mod tests {
 
     #[test]
     fn every_status_has_its_own_string() {
-        for s in otc_status::ALL {
+        for s in ALL {
             // SAFETY: otc_status_str returns a pointer to a static C string.
             let got = unsafe { core::ffi::CStr::from_ptr(otc_status_str(s as i32)) };
             assert_eq!(got, s.description());

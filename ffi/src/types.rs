@@ -28,6 +28,44 @@ pub const OTC_INIT_POTENTIALS: i32 = 1;
 /// reproduce one call with budget k·b bit for bit.
 pub const OTC_INIT_RESUME: i32 = 2;
 
+/// How a point cloud is laid out in memory, in elements (not bytes): coordinate k of
+/// point i is `x[i·point_stride + k·coord_stride]`. A zeroed field takes its default,
+/// so a zeroed layout is the dense row-major n×d array.
+///
+/// | array | `point_stride` | `coord_stride` |
+/// |---|---|---|
+/// | row-major n×d (default) | d (or 0) | 1 (or 0) |
+/// | column-major n×d (Eigen's default `Matrix<float, Dynamic, 2>`) | 1 | n |
+/// | padded records, e.g. PCL `PointXYZ` (x, y, z, pad) | 4 | 1 (or 0) |
+///
+/// The library reads the points once per call into its own workspace (and one point
+/// per row and pass), so a layout costs nothing in the O(n·m) loop.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct otc_points_layout {
+    /// Elements from one point to the next; 0 means d.
+    pub point_stride: usize,
+    /// Elements from one coordinate of a point to the next; 0 means 1.
+    pub coord_stride: usize,
+}
+
+impl otc_points_layout {
+    /// The (point, coordinate) strides with the defaults of zeroed fields applied.
+    pub(crate) fn strides(self, d: usize) -> (usize, usize) {
+        let point = if self.point_stride == 0 {
+            d
+        } else {
+            self.point_stride
+        };
+        let coord = if self.coord_stride == 0 {
+            1
+        } else {
+            self.coord_stride
+        };
+        (point, coord)
+    }
+}
+
 /// An entropic optimal-transport problem between n weighted points (rows, weights `a`)
 /// and m weighted points (columns, weights `b`). Scalars are `float` in
 /// `otc_ot_problem_f32` and `double` in `otc_ot_problem_f64`.
@@ -35,18 +73,27 @@ pub const OTC_INIT_RESUME: i32 = 2;
 /// Give **either** two point clouds `x` and `y` (then `c` must be NULL) **or** a dense
 /// cost matrix `c` (then `x` and `y` must be NULL):
 /// - point clouds: C_ij = scale·‖x_i − y_j‖² (squared Euclidean), recomputed on the
-///   fly, so memory stays O(n + m);
-/// - dense: C_ij = c[i·m + j]; `d` and `scale` are ignored.
+///   fly, so memory stays O(n + m); each cloud in the layout its `x_layout` /
+///   `y_layout` describes (zeroed: row-major);
+/// - dense: C_ij = c[i·m + j]; `d`, `scale` and the layouts are ignored.
 ///
 /// Weights are in any consistent mass unit: finite, ≥ 0, with a positive sum on each
 /// side. A zero-weight point carries no mass and gets potential −∞. The plan is
-/// P_ij = exp((f_i + g_j − C_ij)/ε), with f, g and ε in cost units.
+/// P_ij = exp((f_i + g_j − C_ij)/ε), with f, g and ε in cost units (the units of
+/// scale·‖x − y‖²: m² for positions in metres with scale 1).
+///
+/// Initialise with `otc_ot_problem_f32 p = { .struct_size = sizeof p };`, then
+/// fill in the fields.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct otc_ot_problem<T> {
-    /// Source points, n×d row-major (point i at `x[i·d .. i·d + d]`), or NULL.
+    /// `sizeof` this struct, set by the caller; anything else gives
+    /// `OTC_STATUS_STRUCT_SIZE`.
+    pub struct_size: usize,
+    /// Source points, n×d in the layout `x_layout` (row-major by default: point i at
+    /// `x[i·d .. i·d + d]`), or NULL.
     pub x: *const T,
-    /// Target points, m×d row-major, or NULL.
+    /// Target points, m×d in the layout `y_layout`, or NULL.
     pub y: *const T,
     /// Dense cost matrix, n×m row-major, in cost units, or NULL.
     pub c: *const T,
@@ -63,6 +110,10 @@ pub struct otc_ot_problem<T> {
     /// Cost scale s > 0 for point clouds (1 as in POT and OTT-JAX; 0.5 as in GeomLoss);
     /// ignored for a dense cost.
     pub scale: T,
+    /// Layout of `x` (zeroed: row-major).
+    pub x_layout: otc_points_layout,
+    /// Layout of `y` (zeroed: row-major).
+    pub y_layout: otc_points_layout,
 }
 
 /// Sinkhorn settings. Fill with `otc_sinkhorn_config_default_f32` /
@@ -78,8 +129,10 @@ pub struct otc_sinkhorn_config<T> {
     pub epsilon_mode: i32,
     /// `OTC_INIT_ZERO` (default), `OTC_INIT_POTENTIALS` or `OTC_INIT_RESUME`.
     pub init: i32,
-    /// ε in cost units (absolute mode) or as a multiple of the mean cost (relative
-    /// mode, default 0.05). Must be finite and > 0.
+    /// ε in **cost units** (absolute mode: the units of scale·‖x − y‖², e.g. m² for
+    /// positions in metres) or as a multiple of the mean cost (relative mode, default
+    /// 0.05, unit-free). Must be finite and > 0. Not the ε of OT resampling, which is
+    /// dimensionless.
     pub epsilon: T,
     /// KL relaxation ρ_a of the row marginal, in cost units; `INFINITY` (default) keeps
     /// it hard. Update factor τ_a = ρ_a/(ρ_a + ε), as in OTT-JAX and POT.
@@ -96,7 +149,8 @@ pub struct otc_sinkhorn_config<T> {
     /// below ε ≈ 0.01 × mean cost use q ≈ 0.5–0.8.
     pub epsilon_scaling: T,
     /// Maximum number of full iterations (one g- plus one f-update) in this call, over
-    /// all ε-scaling stages (default 1000).
+    /// all ε-scaling stages (default 1000): a hard bound on the reported `iterations`.
+    /// At least 1 unless `init` is `OTC_INIT_RESUME`.
     pub max_iterations: u32,
     /// Must be zero.
     pub reserved: [u32; 3],

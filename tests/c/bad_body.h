@@ -38,6 +38,7 @@ static void LOCAL(reset)(void) {
     for (i = 0; i < BN * BM; ++i) x->c[i] = (REAL)(i % 3);
     for (i = 0; i < BN; ++i) x->a[i] = (REAL)1 / BN;
     for (i = 0; i < BM; ++i) x->b[i] = (REAL)1 / BM;
+    x->prob.struct_size = sizeof x->prob;
     x->prob.x = x->x;
     x->prob.y = x->y;
     x->prob.a = x->a;

@@ -62,14 +62,17 @@ int main(void) {
         CHECK(offsetof(otc_pf_report_f64, ess) == 32);
         CHECK(sizeof(otc_vjp_config_f32) == 24);
         CHECK(sizeof(otc_vjp_config_f64) == 32);
-        CHECK(sizeof(otc_ot_problem_f32) == 72);
-        CHECK(sizeof(otc_ot_problem_f64) == 72);
+        CHECK(sizeof(otc_ot_problem_f32) == 112);
+        CHECK(sizeof(otc_ot_problem_f64) == 112);
+        CHECK(sizeof(otc_points_layout) == 16);
         CHECK(sizeof(otc_sinkhorn_config_f32) == 56);
         CHECK(sizeof(otc_sinkhorn_config_f64) == 72);
         CHECK(sizeof(otc_sinkhorn_result_f32) == 48);
         CHECK(sizeof(otc_sinkhorn_result_f64) == 80);
-        CHECK(offsetof(otc_ot_problem_f32, n) == 40);
-        CHECK(offsetof(otc_ot_problem_f64, scale) == 64);
+        CHECK(offsetof(otc_ot_problem_f32, n) == 48);
+        CHECK(offsetof(otc_ot_problem_f64, scale) == 72);
+        CHECK(offsetof(otc_ot_problem_f32, x_layout) == 80);
+        CHECK(offsetof(otc_ot_problem_f64, y_layout) == 96);
         CHECK(offsetof(otc_sinkhorn_config_f32, epsilon) == 16);
         CHECK(offsetof(otc_sinkhorn_config_f32, max_iterations) == 36);
         CHECK(offsetof(otc_sinkhorn_config_f64, max_iterations) == 56);
@@ -77,6 +80,7 @@ int main(void) {
         CHECK(offsetof(otc_sinkhorn_result_f64, plan_mass) == 48);
     }
     CHECK(offsetof(otc_sinkhorn_config_f32, struct_size) == 0);
+    CHECK(offsetof(otc_ot_problem_f32, struct_size) == 0);
     CHECK(offsetof(otc_sinkhorn_result_f64, struct_size) == 0);
 
     /* The initializer fills in the size. */

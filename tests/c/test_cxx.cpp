@@ -10,7 +10,8 @@ int main() {
     const double y[] = {0.0, 1.0, 1.0, 1.0};
     const double a[] = {0.5, 0.5};
     const double b[] = {0.5, 0.5};
-    otc_ot_problem_f64 problem = {x, y, nullptr, a, b, 2, 2, 2, 1.0};
+    otc_ot_problem_f64 problem = {sizeof(otc_ot_problem_f64), x, y, nullptr, a, b, 2, 2, 2, 1.0,
+                                  {0, 0}, {0, 0}};
     otc_sinkhorn_config_f64 config;
     if (otc_sinkhorn_config_default_f64(&config) != OTC_STATUS_OK) return 1;
     std::size_t bytes = 0;

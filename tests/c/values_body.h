@@ -181,6 +181,7 @@ static void LOCAL(run_values)(FILE *out) {
     for (i = 0; i < MD; ++i) bd[i] = (REAL)(0.2 + uniform());
 
     memset(&clouds, 0, sizeof clouds);
+    clouds.struct_size = sizeof clouds;
     clouds.x = x;
     clouds.y = y;
     clouds.a = a;
@@ -190,6 +191,7 @@ static void LOCAL(run_values)(FILE *out) {
     clouds.d = D;
     clouds.scale = 1;
     memset(&dense, 0, sizeof dense);
+    dense.struct_size = sizeof dense;
     dense.c = c;
     dense.a = ad;
     dense.b = bd;

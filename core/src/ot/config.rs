@@ -75,7 +75,8 @@ pub struct Config<T> {
     /// (default [`Real::DEFAULT_TOLERANCE`]: 1e-4 for f32, 1e-7 for f64).
     pub tolerance: T,
     /// Maximum number of full iterations (one g-update plus one f-update) in this call,
-    /// over all ε-scaling stages (default 1000).
+    /// over all ε-scaling stages (default 1000): a hard bound on the reported
+    /// `iterations`. At least 1 unless the solve resumes ([`Init::Resume`]).
     pub max_iterations: u32,
     /// ε-scaling factor q ∈ (0, 1), or 0 to disable it (default 0). From
     /// [`Init::Zero`], the solver first solves at ε₀ = the largest cost, then at ε₀q,

@@ -8,7 +8,7 @@ use crate::sum::Compensated;
 
 use super::problem::{check_finite, Checked, Cost, Problem};
 use super::workspace::{
-    carve, center, cost_scale, load_potentials, load_problem, to_kernel_units, with_sources, Layout,
+    carve, cost_scale, load_potentials, load_problem, to_kernel_units, with_sources, Layout,
 };
 
 /// The plan defined by a problem, ε (absolute, cost units: [`Solution::epsilon`](super::Solution))
@@ -160,27 +160,25 @@ impl<'a, T: Real> Plan<'a, T> {
         }
         let (_, kappa) = cost_scale(&self.problem, self.epsilon);
         // The kernel reads each target row straight from the caller's `x`; the
-        // chunk-major copy of x is not needed, so its region holds the results.
+        // chunk-major copy of x is not needed, so its region holds the results. The
+        // sources are stored relative to the centre, the first point of x.
         let res = lay.xs.get_mut(..len).ok_or(Error::WorkspaceTooSmall)?;
-        let step = dim.max(1);
-        let o = center(x, dim);
-        for (xi, acc) in x.chunks_exact(step).zip(res.chunks_exact_mut(step)) {
-            let row = Clouds {
-                tgt: xi,
-                src: &*lay.ys,
-                center: o,
-                dim,
-            };
+        let row = Clouds {
+            tgt: x,
+            src: &*lay.ys,
+            center: x,
+            dim,
+        };
+        for (i, acc) in res.chunks_exact_mut(dim.max(1)).enumerate() {
             // The chunk-major source coordinates are the weights, one channel each.
             let mut red = Weighted {
                 w: &*lay.ys,
                 out: acc,
             };
-            // f_i cancels in the ratio (and so does the kernel's shift): use 0. The
-            // sources are stored relative to the centre `o`: add it back.
-            let (_, total) = shifted(&row, 0, T::ZERO, &*lay.v, kappa, &mut red);
-            for (a, &ok) in red.out.iter_mut().zip(o) {
-                *a = *a / total + ok;
+            // f_i cancels in the ratio (and so does the kernel's shift): use 0.
+            let (_, total) = shifted(&row, i, T::ZERO, &*lay.v, kappa, &mut red);
+            for (k, a) in red.out.iter_mut().enumerate() {
+                *a = *a / total + x.get(0, k);
                 if !a.is_finite() {
                     return Err(Error::NonFinite);
                 }

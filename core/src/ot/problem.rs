@@ -2,6 +2,7 @@
 //! weight vectors, with the checks every entry point runs before touching anything.
 
 use crate::error::Error;
+use crate::points::Points;
 use crate::real::Real;
 use crate::sum::{sum, Compensated};
 
@@ -12,13 +13,14 @@ pub enum Cost<'a, T> {
     /// Squared Euclidean cost `c(x_i, y_j) = scale · ‖x_i − y_j‖²` between point clouds,
     /// recomputed on the fly (O(n + m) memory).
     ///
-    /// `x` is n×dim and `y` m×dim, row-major (point `i` at `x[i·dim .. (i+1)·dim]`).
-    /// `scale` = 1 matches POT and OTT-JAX; ½ matches GeomLoss and filterflow.
+    /// `x` holds n points and `y` m points of `dim` coordinates, each in its own layout
+    /// (see [`Points`]). `scale` = 1 matches POT and OTT-JAX; ½ matches GeomLoss and
+    /// filterflow.
     SqEuclidean {
-        /// Source points, n×dim row-major.
-        x: &'a [T],
-        /// Target points, m×dim row-major.
-        y: &'a [T],
+        /// Source points (n).
+        x: Points<'a, T>,
+        /// Target points (m).
+        y: Points<'a, T>,
         /// Dimension d ≥ 1.
         dim: usize,
         /// Cost scale s > 0.
@@ -64,11 +66,27 @@ pub(crate) struct Checked<T> {
 }
 
 impl<'a, T: Real> Problem<'a, T> {
-    /// A point-cloud problem with cost `scale·‖x − y‖²`.
+    /// A point-cloud problem with cost `scale·‖x − y‖²`, `x` (n×dim) and `y` (m×dim)
+    /// row-major.
     #[must_use]
     pub fn point_clouds(
         x: &'a [T],
         y: &'a [T],
+        dim: usize,
+        scale: T,
+        a: &'a [T],
+        b: &'a [T],
+    ) -> Self {
+        let (x, y) = (Points::row_major(x, dim), Points::row_major(y, dim));
+        Self::strided_clouds(x, y, dim, scale, a, b)
+    }
+
+    /// A point-cloud problem with cost `scale·‖x − y‖²` between points in any layout
+    /// (column-major, padded records: see [`Points`]).
+    #[must_use]
+    pub fn strided_clouds(
+        x: Points<'a, T>,
+        y: Points<'a, T>,
         dim: usize,
         scale: T,
         a: &'a [T],
@@ -115,7 +133,8 @@ impl<'a, T: Real> Problem<'a, T> {
     /// Validates shapes, values and weights; computes masses and cost statistics.
     ///
     /// # Errors
-    /// [`Error::EmptyInput`] (n, m or d zero), [`Error::LengthMismatch`],
+    /// [`Error::EmptyInput`] (n, m or d zero), [`Error::LengthMismatch`] (also a view
+    /// that does not hold exactly its points, see [`Points::holds`]),
     /// [`Error::NonFiniteInput`], [`Error::NegativeWeight`], [`Error::ZeroMass`],
     /// [`Error::InvalidParameter`] (scale not finite and positive, or the largest cost
     /// overflows).
@@ -131,15 +150,18 @@ impl<'a, T: Real> Problem<'a, T> {
                 if dim == 0 {
                     return Err(Error::EmptyInput);
                 }
-                if Some(x.len()) != n.checked_mul(dim) || Some(y.len()) != m.checked_mul(dim) {
+                if !(x.holds(n, dim) && y.holds(m, dim)) {
                     return Err(Error::LengthMismatch);
                 }
                 if !(scale.is_finite() && scale > T::ZERO) {
                     return Err(Error::InvalidParameter);
                 }
-                check_finite(x)?;
-                check_finite(y)?;
-                let (mean, max) = cloud_cost_stats(x, y, dim);
+                for k in 0..dim {
+                    if !(x.coord(k, n).all(T::is_finite) && y.coord(k, m).all(T::is_finite)) {
+                        return Err(Error::NonFiniteInput);
+                    }
+                }
+                let (mean, max) = cloud_cost_stats(&x, &y, (n, m), dim);
                 (dim, scale * mean, scale * max)
             }
             Cost::Matrix { c } => {
@@ -200,21 +222,18 @@ fn check_weights<T: Real>(w: &[T]) -> Result<T, Error> {
 /// both clouds. Coordinates are taken relative to the first point of `x`, so the
 /// result does not lose precision when the clouds sit far from the origin (f32
 /// coordinates near 10⁶ would otherwise round the centroids to 1/16).
-fn cloud_cost_stats<T: Real>(x: &[T], y: &[T], dim: usize) -> (T, T) {
+fn cloud_cost_stats<T: Real>(
+    x: &Points<'_, T>,
+    y: &Points<'_, T>,
+    (n, m): (usize, usize),
+    dim: usize,
+) -> (T, T) {
     let mut mean = Compensated::new();
     let mut diam2 = T::ZERO;
     for k in 0..dim {
-        let origin = x.get(k).copied().unwrap_or(T::ZERO);
-        let xs = x
-            .iter()
-            .skip(k)
-            .step_by(dim.max(1))
-            .map(move |&v| v - origin);
-        let ys = y
-            .iter()
-            .skip(k)
-            .step_by(dim.max(1))
-            .map(move |&v| v - origin);
+        let origin = x.get(0, k);
+        let xs = x.coord(k, n).map(move |v| v - origin);
+        let ys = y.coord(k, m).map(move |v| v - origin);
         let (xbar, xvar) = centroid_and_spread(xs.clone());
         let (ybar, yvar) = centroid_and_spread(ys.clone());
         mean.add(xvar);

@@ -81,8 +81,10 @@ struct Measure<T> {
 /// - A balanced problem (both ρ infinite) must have Σa and Σb equal within
 ///   [`Real::MASS_TOLERANCE`] relative; `b` is then rescaled internally to the mass
 ///   of `a`, so the iteration can converge exactly.
-/// - With [`Init::Zero`] or [`Init::Potentials`] at least one iteration runs even if
-///   `max_iterations` is 0, so the reported error is the full marginal error.
+/// - `iterations` never exceeds `max_iterations`, over all ε-scaling stages. With
+///   [`Init::Zero`] or [`Init::Potentials`] the budget must be at least 1 (one
+///   iteration is needed to measure the error); ε-scaling stages stop early so that
+///   the last iteration of the budget runs at ε.
 ///
 /// Cost per iteration: two passes over the n·m pairs, nothing n×m stored.
 ///
@@ -92,7 +94,8 @@ struct Measure<T> {
 ///   [`Error::NonFiniteInput`] (coordinates, costs, weights, starting potentials of
 ///   positive-weight points), [`Error::NegativeWeight`], [`Error::ZeroMass`],
 ///   [`Error::MassMismatch`], [`Error::InvalidEpsilon`] (also when max C/ε overflows),
-///   [`Error::InvalidParameter`], [`Error::WorkspaceTooSmall`].
+///   [`Error::InvalidParameter`] (also `max_iterations` = 0 without [`Init::Resume`]),
+///   [`Error::WorkspaceTooSmall`].
 /// - [`Error::NonFinite`] if the iteration overflows.
 ///
 /// # Panics
@@ -123,6 +126,11 @@ pub fn solve<T: Real>(
     } else {
         T::ZERO
     };
+    // From a cold or warm start the row marginal is unknown until one iteration has
+    // run: a budget of 0 could not report a measured error.
+    if config.max_iterations == 0 && init != Init::Resume {
+        return Err(Error::InvalidParameter);
+    }
     let warm = init != Init::Zero;
     if warm {
         check_start(f, problem.a)?;
@@ -163,6 +171,12 @@ pub fn solve<T: Real>(
     );
     let (status, measure) = with_sources!(problem.cost, lay.xs, lay.ys, chk.m, |rows, cols| {
         loop {
+            // The intermediate stages may use the budget but one iteration, which the
+            // last stage (at ε) needs to report a measured error: once they have used
+            // it, go straight to ε. With this, `iterations` never exceeds the budget.
+            if iterations >= config.max_iterations.saturating_sub(1) {
+                stage_eps = eps;
+            }
             let last = stage_eps <= eps;
             let e = if last { eps } else { stage_eps };
             let stage = Stage {

@@ -20,6 +20,7 @@
 use crate::buf::take;
 use crate::error::Error;
 use crate::kernel::{chunk_major, padded, LANES};
+use crate::points::Points;
 use crate::real::Real;
 
 use super::problem::{Cost, Problem};
@@ -93,34 +94,25 @@ pub(crate) fn carve<T>(
     })
 }
 
-/// Copies row-major points minus `center` (`dim` values; empty: the origin) into
-/// chunk-major storage (see [`chunk_major`]) for `padded` points, padding with copies
-/// of the last point (finite costs for masked lanes).
+/// Copies `count` points minus `center` (its point 0; [`Points::empty`]: the origin)
+/// into chunk-major storage (see [`chunk_major`]) for `padded` points, padding with
+/// copies of the last point (finite costs for masked lanes).
 pub(crate) fn load_points<T: Real>(
     dst: &mut [T],
-    pts: &[T],
-    center: &[T],
+    pts: &Points<'_, T>,
+    count: usize,
+    center: &Points<'_, T>,
     dim: usize,
     padded: usize,
 ) {
-    let count = pts.len() / dim.max(1);
     for i in 0..padded {
-        let from = i.min(count.saturating_sub(1)) * dim;
+        let from = i.min(count.saturating_sub(1));
         for k in 0..dim {
-            if let (Some(slot), Some(&v)) = (dst.get_mut(chunk_major(i, k, dim)), pts.get(from + k))
-            {
-                *slot = v - center.get(k).copied().unwrap_or(T::ZERO);
+            if let Some(slot) = dst.get_mut(chunk_major(i, k, dim)) {
+                *slot = pts.get(from, k) - center.get(0, k);
             }
         }
     }
-}
-
-/// The centre of a point-cloud problem: the first point of x. Both clouds are stored,
-/// and every target read, relative to it, so that the absorbed potentials of the
-/// kernel (see [`crate::kernel::CostSource`]) are of the size of the costs, not of
-/// the coordinates (which may be offset by 10⁶).
-pub(crate) fn center<T>(x: &[T], dim: usize) -> &[T] {
-    x.get(..dim).unwrap_or(&[])
 }
 
 /// Potentials `p·scale` where the weight is positive, −∞ elsewhere and in the
@@ -159,7 +151,8 @@ macro_rules! with_sources {
     ($cost:expr, $lay_xs:expr, $lay_ys:expr, $m:expr, |$rows:ident, $cols:ident| $body:expr) => {
         match $cost {
             $crate::ot::problem::Cost::SqEuclidean { x, y, dim, .. } => {
-                let center = $crate::ot::workspace::center(x, dim);
+                // The centre is the first point of x (see `load_problem`).
+                let center = x;
                 macro_rules! clouds {
                     ($dim:expr) => {{
                         let $rows = $crate::kernel::Clouds {
@@ -213,11 +206,14 @@ pub(crate) fn to_kernel_units<T: Real>(eps: T) -> T {
     T::LOG2_E / eps
 }
 
-/// Loads the point clouds (if any) of `problem` into the layout.
+/// Loads the point clouds (if any) of `problem` into the layout, relative to the
+/// centre: the first point of x. Both clouds are stored, and every target read,
+/// relative to it, so that the absorbed potentials of the kernel (see
+/// [`crate::kernel::CostSource`]) are of the size of the costs, not of the coordinates
+/// (which may be offset by 10⁶).
 pub(crate) fn load_problem<T: Real>(lay: &mut Layout<'_, T>, problem: &Problem<'_, T>) {
     if let Cost::SqEuclidean { x, y, dim, .. } = problem.cost {
-        let o = center(x, dim);
-        load_points(lay.xs, x, o, dim, lay.np);
-        load_points(lay.ys, y, o, dim, lay.mp);
+        load_points(lay.xs, &x, problem.n(), &x, dim, lay.np);
+        load_points(lay.ys, &y, problem.m(), &x, dim, lay.mp);
     }
 }

@@ -27,7 +27,7 @@ use crate::real::Real;
 use super::ot_resample::{check_inputs, fit, ot_workspace_len, split, OtConfig, OtReport};
 use super::resample::{gather, Scheme};
 use super::rng::RandomSource;
-use super::weights::{ess, log_sum_exp, moments};
+use super::weights::{ess, log_sum_exp_parts, moments};
 
 /// Which resampler a filter uses.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -157,7 +157,7 @@ where
     let saved = rng.clone();
     // The body runs in a closure so that every early error return restores the RNG.
     let body = || -> Result<StepReport<T>, Error> {
-        let lse_prev = check_inputs(x, logw, d)?;
+        let prev = check_inputs(x, logw, d)?;
         cfg.check()?;
         let n = logw.len();
         if mean.len() != d || Some(cov.len()) != d.checked_mul(d) {
@@ -175,17 +175,28 @@ where
         if xp.iter().any(|v| !v.is_finite()) {
             return Err(Error::NonFinite);
         }
-        // 2. weight: lam ← ℓ_prev + λ, Δℓ = LSE, then normalise.
+        // 2. weight: lam ← (λ − λ_max) + ℓ_prev, Δℓ = λ_max + LSE(lam), then
+        // normalise. The largest λ is taken out before anything is added, so the
+        // weights and Δℓ are exact whatever the common offset of the λ (a λ of −1e6
+        // has an ulp of 0.06 in f32).
         loglik(xp, lam)?;
-        for (l, &w) in lam.iter_mut().zip(logw.iter()) {
-            if l.is_nan() || *l == T::INFINITY {
+        let mut lam_max = T::NEG_INFINITY;
+        for &l in lam.iter() {
+            if l.is_nan() || l == T::INFINITY {
                 return Err(Error::NonFinite);
             }
-            *l += w - lse_prev;
+            lam_max = lam_max.max_fast(l);
         }
-        let delta = log_sum_exp(lam)?;
+        if lam_max == T::NEG_INFINITY {
+            return Err(Error::ZeroMass);
+        }
+        for (l, &w) in lam.iter_mut().zip(logw.iter()) {
+            *l = (*l - lam_max) + prev.centre(w);
+        }
+        let lse = log_sum_exp_parts(lam)?;
+        let delta = lam_max + lse.value();
         for l in lam.iter_mut() {
-            *l -= delta;
+            *l = lse.centre(*l);
         }
         // 3. ESS and the decision.
         let ess_now = ess(lam);

@@ -33,6 +33,7 @@ use crate::buf::{copy, rows_mut};
 use crate::error::Error;
 use crate::kernel::{chunk_major, shifted, Bilinear, Clouds, CostSource, Weighted};
 use crate::ot::workspace::load_points;
+use crate::points::Points;
 use crate::real::Real;
 
 use super::ot_resample::{
@@ -198,7 +199,7 @@ pub fn ot_resample_vjp<T: Real>(
     dlogw: &mut [T],
     ws: &mut [T],
 ) -> Result<VjpReport<T>, Error> {
-    let lse = check_inputs(x, logw, d)?;
+    let lse = check_inputs(x, logw, d)?.value();
     cfg.check()?;
     let n = logw.len();
     if ybar.len() != x.len() || dx.len() != x.len() || dlogw.len() != n {
@@ -222,7 +223,7 @@ pub fn ot_resample_vjp<T: Real>(
     let np = fitted.np;
     let mut pool: Pool<'_, T> = rest;
     let yb = take(&mut pool, d * np)?;
-    load_points(yb, ybar, &[], d, np);
+    load_points(yb, &Points::row_major(ybar, d), n, &Points::empty(), d, np);
     // F (row exponents) into `fa`, G (source exponents) into `v`, both in kernel
     // units (× log₂e).
     source_exponents(logw, &fitted, w.g, w.v);

@@ -46,7 +46,10 @@ use crate::buf::take;
 use crate::error::Error;
 use crate::kernel::{padded, shifted, Clouds, CostSource, Weighted, Write, LANES};
 use crate::ot::workspace::load_points;
+use crate::points::Points;
 use crate::real::Real;
+
+use super::weights::LogSumExp;
 
 /// Settings of the OT resampler (filterflow's defaults except ε, which is required).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -177,9 +180,9 @@ pub(crate) fn split<T>(
 /// row-major `zr`, sources chunk-major `zc` (centred already: the centre is the origin).
 pub(crate) fn cloud<'a, T>(zr: &'a [T], zc: &'a [T], d: usize) -> Clouds<'a, T> {
     Clouds {
-        tgt: zr,
+        tgt: Points::row_major(zr, d),
         src: zc,
-        center: &[],
+        center: Points::empty(),
         dim: d,
     }
 }
@@ -306,7 +309,7 @@ pub(crate) fn softmin_pair<T: Real>(
 }
 
 /// Checks the particle cloud and the log-weights; returns log Σ exp(logw).
-pub(crate) fn check_inputs<T: Real>(x: &[T], logw: &[T], d: usize) -> Result<T, Error> {
+pub(crate) fn check_inputs<T: Real>(x: &[T], logw: &[T], d: usize) -> Result<LogSumExp<T>, Error> {
     let n = logw.len();
     if n == 0 || d == 0 {
         return Err(Error::EmptyInput);
@@ -317,7 +320,7 @@ pub(crate) fn check_inputs<T: Real>(x: &[T], logw: &[T], d: usize) -> Result<T, 
     if x.iter().any(|v| !v.is_finite()) {
         return Err(Error::NonFiniteInput);
     }
-    super::weights::log_sum_exp(logw)
+    super::weights::log_sum_exp_parts(logw)
 }
 
 /// Runs the normalisation and the annealed Sinkhorn; leaves z, a, b, a*, g in `w`.
@@ -360,7 +363,7 @@ pub(crate) fn fit<T: Real>(
         lo = lo.min_fast(*zi);
         hi = hi.max_fast(*zi);
     }
-    load_points(w.zc, zr, &[], d, np);
+    load_points(w.zc, &Points::row_major(zr, d), n, &Points::empty(), d, np);
     let eps = cfg.epsilon;
     let e0 = ((hi - lo) * (hi - lo)).max_fast(eps);
     let cl = cloud(&*w.zr, &*w.zc, d);
@@ -510,7 +513,7 @@ pub fn ot_resample<T: Real>(
     x_out: &mut [T],
     ws: &mut [T],
 ) -> Result<OtReport<T>, Error> {
-    let lse = check_inputs(x, logw, d)?;
+    let lse = check_inputs(x, logw, d)?.value();
     cfg.check()?;
     if x_out.len() != x.len() {
         return Err(Error::LengthMismatch);
@@ -539,7 +542,7 @@ pub fn ot_transport_matrix<T: Real>(
     t_out: &mut [T],
     ws: &mut [T],
 ) -> Result<OtReport<T>, Error> {
-    let lse = check_inputs(x, logw, d)?;
+    let lse = check_inputs(x, logw, d)?.value();
     cfg.check()?;
     let n = logw.len();
     if n.checked_mul(n) != Some(t_out.len()) {

@@ -9,7 +9,7 @@ int main(void) {
     const float w[] = {0.5f, 0.5f};
     double ws[128]; /* 1 KiB: more than the 640 bytes a 2×2 problem in 2-D needs */
     float f[2], g[2];
-    otc_ot_problem_f32 problem = {0};
+    otc_ot_problem_f32 problem = {.struct_size = sizeof problem};
     otc_sinkhorn_config_f32 config;
     otc_sinkhorn_result_f32 result = {0};
     size_t bytes = 0;

@@ -32,6 +32,7 @@ macro_rules! probe_precision {
         let p = |k: usize| black_box(base.wrapping_add(black_box(k)));
         let len = |k: usize| black_box(k);
         let problem = black_box(otc_ot_problem::<$t> {
+            struct_size: size_of::<otc_ot_problem<$t>>(),
             x: p(0),
             y: p(64),
             c: black_box(ptr::null()),
@@ -41,6 +42,8 @@ macro_rules! probe_precision {
             m: len(8),
             d: len(2),
             scale: black_box(1.0),
+            x_layout: otc_points_layout::default(),
+            y_layout: otc_points_layout::default(),
         });
         let mut bytes = 0usize;
         // SAFETY (all calls below): the pointers are NULL or into `mem`; each function
