@@ -249,6 +249,64 @@ private:
 };
 
 /**
+ * n points of dimension d in any layout: coordinate k of point i at
+ * `data()[i·point_stride + k·coord_stride]` (strides in elements). Sinkhorn problems
+ * take clouds (`otc_points_layout` in the C API): row-major `Points` convert to one,
+ * and so do column-major arrays (`Cloud(data, n, d, 1, n)`) or padded records; the
+ * other calls take row-major `Points` only.
+ */
+template <class T>
+class Cloud {
+public:
+    /** No points. */
+    constexpr Cloud() noexcept = default;
+    /** Row-major points (strides d and 1). */
+    constexpr Cloud(Points<T> p) noexcept
+        : data_(p.data()), n_(p.n()), d_(p.d()), point_stride_(p.d()), coord_stride_(1),
+          ok_(p.whole()) {}
+    /** Row-major: `values.size() / d` points of dimension `d`. */
+    constexpr Cloud(View<T> values, std::size_t d) noexcept : Cloud(Points<T>(values, d)) {}
+    /** Row-major: `n` points of dimension `d` at `data`. */
+    constexpr Cloud(T *data, std::size_t n, std::size_t d) noexcept
+        : Cloud(Points<T>(data, n, d)) {}
+    /** `n` points of dimension `d` at `data` with the given strides (elements, ≥ 1). */
+    constexpr Cloud(T *data, std::size_t n, std::size_t d, std::size_t point_stride,
+                    std::size_t coord_stride) noexcept
+        : data_(data), n_(n), d_(d), point_stride_(point_stride), coord_stride_(coord_stride),
+          ok_(point_stride > 0 && coord_stride > 0) {}
+    /** Non-const as const. */
+    template <class U, class = std::enable_if_t<std::is_same_v<const U, T>>>
+    constexpr Cloud(Cloud<U> c) noexcept
+        : data_(c.data()), n_(c.n()), d_(c.d()), point_stride_(c.point_stride()),
+          coord_stride_(c.coord_stride()), ok_(c.valid()) {}
+    /** Row-major points of non-const values, read-only. */
+    template <class U, class = std::enable_if_t<std::is_same_v<const U, T>>>
+    constexpr Cloud(Points<U> p) noexcept : Cloud(Points<T>(p)) {}
+
+    /** First value. */
+    constexpr T *data() const noexcept { return data_; }
+    /** Number of points. */
+    constexpr std::size_t n() const noexcept { return n_; }
+    /** Dimension. */
+    constexpr std::size_t d() const noexcept { return d_; }
+    /** Elements from one point to the next. */
+    constexpr std::size_t point_stride() const noexcept { return point_stride_; }
+    /** Elements from one coordinate to the next. */
+    constexpr std::size_t coord_stride() const noexcept { return coord_stride_; }
+    /** False for a view that was not a whole number of points, or a zero stride. */
+    constexpr bool valid() const noexcept { return ok_; }
+    /** The layout as the C API takes it. */
+    constexpr otc_points_layout layout() const noexcept {
+        return otc_points_layout{point_stride_, coord_stride_};
+    }
+
+private:
+    T *data_ = nullptr;
+    std::size_t n_ = 0, d_ = 0, point_stride_ = 0, coord_stride_ = 0;
+    bool ok_ = false;
+};
+
+/**
  * Workspace memory handed to the solvers: either borrowed (a caller buffer, e.g. a
  * `static` array on firmware; never reallocated) or owned (grows on demand with
  * `operator new`, freed by the destructor). Borrowed memory must be aligned to
@@ -535,19 +593,24 @@ using SinkhornResult = typename Api<T>::sinkhorn_result;
 template <class T>
 class Problem {
 public:
-    /** Point clouds `x` (n×d) and `y` (m×d) with weights `a` (n) and `b` (m). */
-    static Problem point_clouds(Points<const T> x, Points<const T> y, View<const T> a,
+    /**
+     * Point clouds `x` (n points) and `y` (m points, same d) in any layout, with weights
+     * `a` (n) and `b` (m); cost scale·‖x − y‖².
+     */
+    static Problem point_clouds(Cloud<const T> x, Cloud<const T> y, View<const T> a,
                                 View<const T> b, T scale = T(1)) noexcept {
         Problem p;
         p.c_.x = x.data();
         p.c_.y = y.data();
+        p.c_.x_layout = x.layout();
+        p.c_.y_layout = y.layout();
         p.c_.a = a.data();
         p.c_.b = b.data();
         p.c_.n = x.n();
         p.c_.m = y.n();
         p.c_.d = x.d();
         p.c_.scale = scale;
-        p.ok_ = x.whole() && y.whole() && x.d() == y.d() && a.size() == x.n() &&
+        p.ok_ = x.valid() && y.valid() && x.d() == y.d() && a.size() == x.n() &&
                 b.size() == y.n();
         return p;
     }
@@ -575,7 +638,7 @@ public:
     bool consistent() const noexcept { return ok_; }
 
 private:
-    typename Api<T>::problem c_{};
+    typename Api<T>::problem c_ = detail::sized<typename Api<T>::problem>();
     bool ok_ = false;
 };
 
@@ -639,6 +702,8 @@ public:
     }
     /** The barycentric projection of every source point onto y (out: n×d). */
     Returns<Status> barycentric(Workspace &ws, Points<T> out) const {
+        if (!out.whole())  // e.g. rows that are not contiguous (otc::eigen::points)
+            return detail::finish(OTC_STATUS_LENGTH_MISMATCH, Status::length_mismatch);
         return run(ws, [&](void *w, std::size_t b) {
             return Api<T>::plan_barycentric(p_.c(), eps_, f_.data(), f_.size(), g_.data(),
                                             g_.size(), w, b, out.data(), out.values().size());

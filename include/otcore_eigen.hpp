@@ -3,18 +3,19 @@
  * @brief Optional Eigen adapter for otcore.hpp: `Matrix`, `Map`, `Ref` and blocks as
  *        otcore views, without copies.
  *
- * Include it only where Eigen is available (it includes `<Eigen/Core>`). The C API
- * takes points as n×d row-major arrays (point i at `x[i·d .. i·d + d]`), so:
- * - `otc::eigen::points(m)` takes a row-major matrix (one point per row) whose scalar
- *   is `float` or `double` and whose inner stride is 1 at compile time; a column-major
- *   matrix or a run-time inner stride is rejected **at compile time**, with a message;
- *   rows that are not contiguous (an outer stride other than the column count, e.g. a
- *   column block of a wider matrix) are rejected at run time (`Status::length_mismatch`);
- * - `otc::eigen::view(v)` takes a vector (weights, potentials, log-weights).
+ * Include it only where Eigen is available (it includes `<Eigen/Core>`). One point per
+ * row, scalar `float` or `double`:
+ * - `otc::eigen::cloud(m)` — any matrix stored in memory, row- or column-major, a block,
+ *   a `Map` with strides: Sinkhorn problems (`otc::Problem::point_clouds`) read it in
+ *   place through its strides;
+ * - `otc::eigen::points(m)` — the row-major layout the other calls take (OT resampling,
+ *   the filter, the SDE samplers, outputs): a column-major matrix or a run-time inner
+ *   stride is rejected **at compile time**, with a message; rows that are not contiguous
+ *   (e.g. a column block of a wider matrix) at run time (`Status::length_mismatch`);
+ * - `otc::eigen::view(v)` — a vector (weights, potentials, log-weights).
  *
  * A column-major `Eigen::Matrix<float, 2, Eigen::Dynamic>` (points as columns) has the
- * same memory as the row-major n×2 array: map its data with
- * `otc::Points<float>(m.data(), m.cols(), m.rows())`.
+ * same memory as the row-major n×2 array: `otc::Points<float>(m.data(), m.cols(), m.rows())`.
  */
 #ifndef OTCORE_EIGEN_HPP
 #define OTCORE_EIGEN_HPP
@@ -55,9 +56,9 @@ template <class Derived>
 Points<detail::element_t<Derived>> points(Eigen::DenseBase<Derived> &m) {
     detail::check_common<Derived>();
     static_assert(Derived::IsRowMajor || int(Derived::ColsAtCompileTime) == 1,
-                  "otcore takes points as rows of a ROW-MAJOR matrix: use "
-                  "Eigen::Matrix<T, Eigen::Dynamic, D, Eigen::RowMajor>, or map the data of a "
-                  "column-major D x n matrix (points as columns) with otc::Points<T>(data, n, D)");
+                  "this call takes points as rows of a ROW-MAJOR matrix: use "
+                  "Eigen::Matrix<T, Eigen::Dynamic, D, Eigen::RowMajor> (only Sinkhorn "
+                  "problems take any layout, through otc::eigen::cloud)");
     Derived &d = m.derived();
     const auto rows = static_cast<std::size_t>(d.rows());
     const auto cols = static_cast<std::size_t>(d.cols());
@@ -72,9 +73,9 @@ template <class Derived>
 Points<const typename Derived::Scalar> points(const Eigen::DenseBase<Derived> &m) {
     detail::check_common<Derived>();
     static_assert(Derived::IsRowMajor || int(Derived::ColsAtCompileTime) == 1,
-                  "otcore takes points as rows of a ROW-MAJOR matrix: use "
-                  "Eigen::Matrix<T, Eigen::Dynamic, D, Eigen::RowMajor>, or map the data of a "
-                  "column-major D x n matrix (points as columns) with otc::Points<T>(data, n, D)");
+                  "this call takes points as rows of a ROW-MAJOR matrix: use "
+                  "Eigen::Matrix<T, Eigen::Dynamic, D, Eigen::RowMajor> (only Sinkhorn "
+                  "problems take any layout, through otc::eigen::cloud)");
     const Derived &d = m.derived();
     const auto rows = static_cast<std::size_t>(d.rows());
     const auto cols = static_cast<std::size_t>(d.cols());
@@ -82,6 +83,24 @@ Points<const typename Derived::Scalar> points(const Eigen::DenseBase<Derived> &m
     if (Derived::IsRowMajor && rows > 1 && static_cast<std::size_t>(d.outerStride()) != cols)
         return {};
     return Points<const typename Derived::Scalar>(d.data(), rows, cols);
+}
+
+/**
+ * The rows of any matrix expression stored in memory as a cloud (n = rows, d = cols),
+ * read in place through its strides: row-major, column-major, blocks, strided maps.
+ */
+template <class Derived>
+Cloud<const typename Derived::Scalar> cloud(const Eigen::DenseBase<Derived> &m) {
+    using Scalar = typename Derived::Scalar;
+    static_assert(std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>,
+                  "otcore takes float or double values");
+    static_assert((int(Derived::Flags) & int(Eigen::DirectAccessBit)) != 0,
+                  "otcore needs an expression stored in memory (a Matrix, Map, Ref or block)");
+    const Derived &d = m.derived();
+    return Cloud<const Scalar>(d.data(), static_cast<std::size_t>(d.rows()),
+                               static_cast<std::size_t>(d.cols()),
+                               static_cast<std::size_t>(d.rowStride()),
+                               static_cast<std::size_t>(d.colStride()));
 }
 
 /** A vector expression (row or column) as a view of its values. */

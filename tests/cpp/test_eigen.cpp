@@ -1,7 +1,8 @@
-// Tests of include/otcore_eigen.hpp: row-major Eigen matrices, maps, refs and vectors
-// reach the C API without copies and give the same bits as plain views; rows that
-// are not contiguous are refused at run time (eigen_col_major.cpp shows that a
-// column-major matrix is refused at compile time).
+// Tests of include/otcore_eigen.hpp: Eigen matrices, maps, refs and vectors reach the
+// C API without copies and give the same bits as plain views; Sinkhorn problems take
+// column-major matrices and blocks through their strides; the row-major-only calls
+// refuse rows that are not contiguous at run time (eigen_col_major.cpp shows that they
+// refuse a column-major matrix at compile time).
 #include <cstdio>
 #include <cstring>
 #include <vector>
@@ -66,15 +67,33 @@ int main() {
                                       otc::eigen::view(logw), ws, otc::eigen::points(pout));
     CHECK(rep.iterations > 0 && pout.allFinite());
 
-    // Rows of a wider row-major matrix are not contiguous: refused at run time.
+    // A column-major copy of the clouds, and the clouds as a column block of a wider
+    // row-major matrix: read in place through their strides, the same bits.
+    const Eigen::MatrixXd xc = x, yc = y;
+    Eigen::Matrix<double, Eigen::Dynamic, 3, Eigen::RowMajor> xw(n, 3);
+    xw.leftCols(2) = x;
+    xw.col(2).setConstant(99.0);
+    Eigen::VectorXd fc(n), gc(m), fw(n), gw(m);
+    const auto colmajor = otc::Problem<double>::point_clouds(
+        otc::eigen::cloud(xc), otc::eigen::cloud(yc), otc::eigen::view(a), otc::eigen::view(b));
+    otc::sinkhorn(colmajor, config, ws, otc::eigen::view(fc), otc::eigen::view(gc));
+    const auto block = otc::Problem<double>::point_clouds(
+        otc::eigen::cloud(xw.leftCols(2)), otc::eigen::cloud(y), otc::eigen::view(a),
+        otc::eigen::view(b));
+    otc::sinkhorn(block, config, ws, otc::eigen::view(fw), otc::eigen::view(gw));
+    CHECK(std::memcmp(fc.data(), f.data(), n * sizeof(double)) == 0);
+    CHECK(std::memcmp(gc.data(), g.data(), m * sizeof(double)) == 0);
+    CHECK(std::memcmp(fw.data(), f.data(), n * sizeof(double)) == 0);
+    CHECK(std::memcmp(gw.data(), g.data(), m * sizeof(double)) == 0);
+
+    // Rows of a wider row-major matrix are not contiguous: refused at run time by the
+    // row-major-only calls.
     Eigen::Matrix<double, Eigen::Dynamic, 3, Eigen::RowMajor> wide(n, 3);
     wide.setZero();
     auto cols2 = wide.leftCols(2);
-    const auto strided = otc::Problem<double>::point_clouds(
-        otc::eigen::points(cols2), otc::eigen::points(y), otc::eigen::view(a), otc::eigen::view(b));
     bool refused = false;
     try {
-        otc::sinkhorn(strided, config, ws, otc::eigen::view(f), otc::eigen::view(g));
+        plan.barycentric(ws, otc::eigen::points(cols2));
     } catch (const otc::Error &e) {
         refused = e.status() == otc::Status::length_mismatch;
     }

@@ -80,6 +80,7 @@ static void sinkhorn_matches_c() {
     // C
     using C = otc::Api<T>;
     typename C::problem cp{};
+    cp.struct_size = sizeof cp;
     cp.x = x.data();
     cp.y = y.data();
     cp.a = a.data();
