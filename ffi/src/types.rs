@@ -263,8 +263,8 @@ mod tests {
 
     #[test]
     fn struct_sizes_are_pinned() {
-        assert_eq!(size_of::<otc_ot_problem<f32>>(), 72);
-        assert_eq!(size_of::<otc_ot_problem<f64>>(), 72);
+        assert_eq!(size_of::<otc_ot_problem<f32>>(), 112);
+        assert_eq!(size_of::<otc_ot_problem<f64>>(), 112);
         assert_eq!(size_of::<otc_sinkhorn_config<f32>>(), 56);
         assert_eq!(size_of::<otc_sinkhorn_config<f64>>(), 72);
         assert_eq!(size_of::<otc_sinkhorn_result<f32>>(), 48);
