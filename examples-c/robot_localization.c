@@ -9,13 +9,17 @@
  * resampled, the final log-likelihood, and the median and worst latency of one filter
  * tick (otc_pf_step_f32: predict + weight + resample).
  *
- * Static buffers only (no malloc anywhere): usage `robot_localization [N]`, N ≤ 1024
- * (default 256). */
+ * With `--svg FILE` it also draws both runs side by side: the room and its beacons,
+ * the true path, the filter's estimate and the particle cloud at a few ticks.
+ *
+ * Static buffers only (no malloc anywhere): usage
+ * `robot_localization [N] [--svg FILE]`, N ≤ 1024 (default 256). */
 #define _POSIX_C_SOURCE 199309L
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "otcore.h"
@@ -39,6 +43,13 @@ static float ranges[TICKS][BEACONS];
 static float x[MAX_N * D], logw[MAX_N], mean[D], cov[D * D];
 static _Alignas(16) unsigned char ws[(MAX_N * (D + 1) + (2 * D + 7) * MAX_N) * sizeof(float)];
 static double latency_us[TICKS];
+
+/* What the picture shows, per run: the estimate every tick, the cloud at a few ticks. */
+enum { RUNS = 2, SNAPS = 5 };
+static const int SNAP_TICK[SNAPS] = {0, 150, 400, 650, TICKS - 1};
+static float estimate[RUNS][TICKS][2];
+static float cloud[RUNS][SNAPS][MAX_N][2];
+static const char *run_name[RUNS];
 
 typedef struct {
     int tick;
@@ -113,7 +124,7 @@ static int fail(const char *what, int32_t status) {
     return 1;
 }
 
-static int run(const char *name, int resampler, size_t n) {
+static int run(int r, const char *name, int resampler, size_t n) {
     otc_pf_config_f32 cfg;
     otc_pf_state_f32 state = {sizeof state, 0, 0, 0};
     otc_pf_report_f32 report = {sizeof report, 0, 0, 0, 0, 0};
@@ -149,10 +160,21 @@ static int run(const char *name, int resampler, size_t n) {
         if (s != OTC_STATUS_OK) return fail("otc_pf_step_f32", s);
         latency_us[ctx.tick] =
             (double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e3;
+        estimate[r][ctx.tick][0] = mean[0];
+        estimate[r][ctx.tick][1] = mean[1];
+        for (i = 0; i < SNAPS; ++i) {
+            size_t k;
+            if (SNAP_TICK[i] != ctx.tick) continue;
+            for (k = 0; k < n; ++k) {
+                cloud[r][i][k][0] = x[k * D];
+                cloud[r][i][k][1] = x[k * D + 1];
+            }
+        }
         ex = mean[0] - truth[ctx.tick][0];
         ey = mean[1] - truth[ctx.tick][1];
         sq += (double)(ex * ex + ey * ey);
     }
+    run_name[r] = name;
     qsort(latency_us, TICKS, sizeof latency_us[0], cmp_double);
     printf("%-11s N=%4zu  position RMSE %.4f m  resampled %4llu/%d ticks  "
            "log-lik %9.1f  tick latency median %7.1f us  worst %7.1f us\n",
@@ -161,12 +183,121 @@ static int run(const char *name, int resampler, size_t n) {
     return 0;
 }
 
+/* Half-width (m) of the zoomed view of snapshot i: 3× the RMS distance of the particles
+ * from the true position, the larger of the two runs, so both panels share one scale. */
+static float zoom_half_width(int i, size_t n) {
+    float w = 0.01f;
+    int r;
+    size_t k;
+    for (r = 0; r < RUNS; ++r) {
+        double sq = 0.0;
+        for (k = 0; k < n; ++k) {
+            const double dx = cloud[r][i][k][0] - truth[SNAP_TICK[i]][0];
+            const double dy = cloud[r][i][k][1] - truth[SNAP_TICK[i]][1];
+            sq += dx * dx + dy * dy;
+        }
+        if (3.0 * sqrt(sq / (double)n) > w) w = (float)(3.0 * sqrt(sq / (double)n));
+    }
+    return w;
+}
+
+/* An SVG of both runs side by side (plain text, no dependencies). Per run: the
+ * 10 m × 10 m room with its beacons, the true path (black) and the estimate (colour,
+ * dashed); below it, the particle cloud at the ticks of SNAP_TICK, zoomed around the
+ * true position (black cross; the estimate is the ring), with the same zoom in both
+ * runs. */
+static int write_svg(const char *path, size_t n) {
+    enum { PANEL = 420, PAD = 20, TOP = 36, ROOM = 260, INSET = 72, GAP = 4 };
+    const float scale = ROOM / 10.0f; /* px per m in the room view */
+    const char *colour[RUNS] = {"#1f77b4", "#d62728"};
+    const int inset_y = TOP + ROOM + 34;
+    FILE *f = fopen(path, "w");
+    int r, t, i, b;
+    size_t k;
+    if (f == NULL) {
+        perror(path);
+        return 1;
+    }
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+               "font-family=\"sans-serif\" font-size=\"12\">\n",
+            RUNS * PANEL, inset_y + INSET + 50);
+    fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+    for (r = 0; r < RUNS; ++r) {
+        const int ox = r * PANEL + PAD + (PANEL - 2 * PAD - ROOM) / 2, oy = TOP;
+#define PX(v) (ox + scale * (v))
+#define PY(v) (oy + scale * (10.0f - (v)))
+        fprintf(f, "<text x=\"%d\" y=\"22\" font-size=\"15\">%s resampling, N = %zu</text>\n",
+                r * PANEL + PAD, run_name[r], n);
+        fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" "
+                   "stroke=\"#999\"/>\n", ox, oy, ROOM, ROOM);
+        for (b = 0; b < BEACONS; ++b)
+            fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"8\" height=\"8\" fill=\"#2ca02c\"/>\n",
+                    (double)PX(BEACON[b][0]) - 4, (double)PY(BEACON[b][1]) - 4);
+        fprintf(f, "<polyline fill=\"none\" stroke=\"black\" stroke-width=\"1.5\" points=\"");
+        for (t = 0; t < TICKS; t += 5)
+            fprintf(f, "%.1f,%.1f ", (double)PX(truth[t][0]), (double)PY(truth[t][1]));
+        fprintf(f, "\"/>\n<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" "
+                   "stroke-dasharray=\"5 3\" points=\"", colour[r]);
+        for (t = 0; t < TICKS; t += 5)
+            fprintf(f, "%.1f,%.1f ", (double)PX(estimate[r][t][0]), (double)PY(estimate[r][t][1]));
+        fprintf(f, "\"/>\n");
+        for (i = 0; i < SNAPS; ++i) {
+            const float *p = truth[SNAP_TICK[i]];
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"black\"/>"
+                       "<text x=\"%.1f\" y=\"%.1f\" fill=\"#555\" font-size=\"11\">%c</text>\n",
+                    (double)PX(p[0]), (double)PY(p[1]), (double)PX(p[0]) + 5,
+                    (double)PY(p[1]) - 5, 'A' + i);
+        }
+#undef PX
+#undef PY
+        /* The zoomed clouds. */
+        for (i = 0; i < SNAPS; ++i) {
+            const float *p = truth[SNAP_TICK[i]];
+            const float hw = zoom_half_width(i, n), zs = (INSET / 2) / hw;
+            const int ix = r * PANEL + PAD + i * (INSET + GAP);
+            const double cx = ix + INSET / 2.0, cy = inset_y + INSET / 2.0;
+            fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#fafafa\" "
+                       "stroke=\"#bbb\"/>\n<g fill=\"%s\" fill-opacity=\"0.35\">\n",
+                    ix, inset_y, INSET, INSET, colour[r]);
+            for (k = 0; k < n; ++k) {
+                const double u = cx + zs * (cloud[r][i][k][0] - p[0]);
+                const double v = cy - zs * (cloud[r][i][k][1] - p[1]);
+                if (u < ix || u > ix + INSET || v < inset_y || v > inset_y + INSET) continue;
+                fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"1.8\"/>\n", u, v);
+            }
+            fprintf(f, "</g>\n<path d=\"M%.1f %.1fh10M%.1f %.1fv10\" stroke=\"black\"/>\n",
+                    cx - 5, cy, cx, cy - 5);
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"none\" stroke=\"%s\" "
+                       "stroke-width=\"1.5\"/>\n",
+                    cx + zs * (estimate[r][SNAP_TICK[i]][0] - p[0]),
+                    cy - zs * (estimate[r][SNAP_TICK[i]][1] - p[1]), colour[r]);
+            fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"11\">%c: %.1f s</text>"
+                       "<text x=\"%d\" y=\"%d\" font-size=\"10\" fill=\"#555\">%.0f cm wide</text>\n",
+                    ix + 2, inset_y + INSET + 13, 'A' + i, SNAP_TICK[i] * (double)DT, ix + 2,
+                    inset_y + INSET + 25, 200.0 * (double)hw);
+        }
+    }
+    fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"#555\">Top: true path (black), "
+               "estimate (dashed), beacons (green). Below: particles at A-E around the true "
+               "position (+); the ring is the estimate.</text>\n",
+            PAD, inset_y + INSET + 44);
+    fprintf(f, "</svg>\n");
+    return fclose(f) == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
     size_t n = 256;
-    if (argc > 1) {
-        long v = strtol(argv[1], NULL, 10);
+    const char *svg = NULL;
+    int i;
+    for (i = 1; i < argc; ++i) {
+        long v;
+        if (strcmp(argv[i], "--svg") == 0 && i + 1 < argc) {
+            svg = argv[++i];
+            continue;
+        }
+        v = strtol(argv[i], NULL, 10);
         if (v < 1 || v > MAX_N) {
-            fprintf(stderr, "usage: %s [N], 1 <= N <= %d\n", argv[0], MAX_N);
+            fprintf(stderr, "usage: %s [N] [--svg FILE], 1 <= N <= %d\n", argv[0], MAX_N);
             return 2;
         }
         n = (size_t)v;
@@ -175,7 +306,11 @@ int main(int argc, char **argv) {
     printf("robot localisation: %d ticks at 100 Hz, %d range beacons (sigma %.2f m), "
            "state (x, y, heading), float\n",
            TICKS, BEACONS, (double)SIGMA_RANGE);
-    if (run("systematic", OTC_RESAMPLE_SYSTEMATIC, n)) return 1;
-    if (run("OT eps=0.5", OTC_RESAMPLE_OPTIMAL, n)) return 1;
+    if (run(0, "systematic", OTC_RESAMPLE_SYSTEMATIC, n)) return 1;
+    if (run(1, "OT eps=0.5", OTC_RESAMPLE_OPTIMAL, n)) return 1;
+    if (svg != NULL) {
+        if (write_svg(svg, n)) return 1;
+        printf("wrote %s\n", svg);
+    }
     return 0;
 }

@@ -4,10 +4,15 @@
  * stretched ellipse. The program solves the entropic OT problem (ε = 0.05 × mean cost),
  * prints the transport cost, the marginal error and the iteration count, and then the
  * barycentric map T(x_i) = Σ_j P_ij y_j / Σ_j P_ij of a few source points: where the
- * plan sends them. No heap inside the library: this program owns every buffer. */
+ * plan sends them. With `--svg FILE` it also draws the two clouds and an arrow from
+ * every source point to its barycentric image. No heap inside the library: this
+ * program owns every buffer.
+ *
+ * Usage: sinkhorn_point_clouds [--svg FILE] */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "otcore.h"
 
@@ -27,7 +32,48 @@ static int fail(const char *what, int32_t status) {
     return 1;
 }
 
-int main(void) {
+/* The picture: sources (blue), targets (orange), arrows x_i -> T(x_i) (grey). */
+static int write_svg(const char *path, const otc_sinkhorn_result_f32 *r) {
+    const float x0 = -1.4f, x1 = 3.8f, y0 = -1.4f, y1 = 1.6f, px = 130.0f; /* px per unit */
+    const int w = (int)((x1 - x0) * px), h = (int)((y1 - y0) * px) + 40;
+    FILE *f = fopen(path, "w");
+    size_t i;
+    if (f == NULL) {
+        perror(path);
+        return 1;
+    }
+#define SX(v) ((double)(((v) - x0) * px))
+#define SY(v) ((double)((y1 - (v)) * px))
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+               "font-family=\"sans-serif\" font-size=\"13\">\n"
+               "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
+               "<defs><marker id=\"a\" viewBox=\"0 0 6 6\" refX=\"6\" refY=\"3\" "
+               "markerWidth=\"5\" markerHeight=\"5\" orient=\"auto\">"
+               "<path d=\"M0 0L6 3L0 6z\" fill=\"#888\"/></marker></defs>\n",
+            w, h);
+    fprintf(f, "<g stroke=\"#888\" stroke-width=\"0.8\" marker-end=\"url(#a)\">\n");
+    for (i = 0; i < N; i += 2)
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", SX(x[i * D]),
+                SY(x[i * D + 1]), SX(map[i * D]), SY(map[i * D + 1]));
+    fprintf(f, "</g>\n<g fill=\"#ff7f0e\">\n");
+    for (i = 0; i < M; ++i)
+        fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\"/>\n", SX(y[i * D]),
+                SY(y[i * D + 1]));
+    fprintf(f, "</g>\n<g fill=\"#1f77b4\">\n");
+    for (i = 0; i < N; ++i)
+        fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\"/>\n", SX(x[i * D]),
+                SY(x[i * D + 1]));
+    fprintf(f, "</g>\n<text x=\"10\" y=\"%d\">%d source points (blue), %d target points "
+               "(orange), eps = %.3f (%u iterations).</text>\n<text x=\"10\" y=\"%d\">"
+               "Arrows: x_i to its barycentric image T(x_i), every second point.</text>\n</svg>\n",
+            h - 26, N, M, (double)r->epsilon, (unsigned)r->iterations, h - 8);
+#undef SX
+#undef SY
+    return fclose(f) == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv) {
+    const char *svg = NULL;
     const float two_pi = 6.2831853f;
     otc_ot_problem_f32 problem = {.struct_size = sizeof problem};
     otc_sinkhorn_config_f32 config;
@@ -36,6 +82,12 @@ int main(void) {
     void *ws;
     int32_t status;
 
+    if (argc == 3 && strcmp(argv[1], "--svg") == 0) {
+        svg = argv[2];
+    } else if (argc != 1) {
+        fprintf(stderr, "usage: %s [--svg FILE]\n", argv[0]);
+        return 2;
+    }
     if (otc_version() != OTC_VERSION_NUMBER) {
         fprintf(stderr, "header and library versions differ\n");
         return 1;
@@ -94,5 +146,9 @@ int main(void) {
                (double)x[i * D + 1], (double)map[i * D], (double)map[i * D + 1]);
     }
     free(ws);
+    if (svg != NULL) {
+        if (write_svg(svg, &result)) return 1;
+        printf("wrote %s\n", svg);
+    }
     return 0;
 }

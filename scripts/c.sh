@@ -3,10 +3,13 @@
 #
 #   bash scripts/c.sh header    regenerate include/otcore.h (cbindgen, pinned version)
 #   bash scripts/c.sh test      header check, C tests (ASan/UBSan), bit-for-bit comparison
-#                               with the Rust API, examples (Makefile and CMake), install
+#                               with the Rust API, C++ header tests (g++/clang++, C++17/20,
+#                               no-exceptions, Eigen), Doxygen reference (warnings are
+#                               errors), examples (Makefile and CMake), install
 #                               + pkg-config + find_package consumers, firmware build
 #   bash scripts/c.sh example   build the static library and run robot_localization,
-#                               sinkhorn_point_clouds and diffusion_gmm
+#                               sinkhorn_point_clouds and diffusion_gmm; their pictures
+#                               go to docs/img/ (the committed ones)
 #
 # Installs what it needs (cbindgen into target/tools, apt packages) when missing.
 set -euo pipefail
@@ -33,6 +36,19 @@ ensure_commands() {
   if ((${#missing[@]})); then
     step "apt-get install ${missing[*]}"
     apt-get install -y --no-install-recommends "${missing[@]}" || { apt-get update && apt-get install -y --no-install-recommends "${missing[@]}"; }
+  fi
+}
+
+# Debian packages without their recommendations, installed only if not yet installed.
+ensure_packages() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  if ((${#missing[@]})); then
+    step "apt-get install --no-install-recommends ${missing[*]}"
+    apt-get install -y --no-install-recommends "${missing[@]}" ||
+      { apt-get update && apt-get install -y --no-install-recommends "${missing[@]}"; }
   fi
 }
 
@@ -84,6 +100,21 @@ c_tests() {
   step "C results == Rust API results, bit for bit"
   OTC_C_DUMP="$OUT/tests/values.dump" \
     cargo test -p otcore-ffi --test c_bit_exact -- --ignored
+}
+
+cpp_tests() {
+  step "C++ header tests (g++ and clang++, C++17/20, with and without exceptions, Eigen adapter; ASan + UBSan)"
+  ensure_packages clang libclang-rt-dev libeigen3-dev
+  make -j2 -C tests/cpp run LIB="$LIB" BUILD="$OUT/cpp" ROOT="$ROOT"
+}
+
+api_reference() {
+  step "API reference: Doxygen over otcore.h, otcore.hpp, otcore_eigen.hpp (warnings are errors)"
+  ensure_packages doxygen
+  rm -rf "$OUT/api"
+  mkdir -p "$OUT/api"
+  (cat docs/Doxyfile; echo "OUTPUT_DIRECTORY = $OUT/api") | doxygen -
+  echo "HTML reference: $OUT/api/html/index.html"
 }
 
 examples() {
@@ -170,6 +201,8 @@ case ${1:-} in
     check_header
     build_lib
     c_tests
+    cpp_tests
+    api_reference
     examples
     install_tests
     firmware
@@ -180,7 +213,10 @@ case ${1:-} in
     ensure_commands cc make
     build_lib
     step "examples-c: robot_localization, sinkhorn_point_clouds, diffusion_gmm, scan_registration"
-    make -s -C examples-c run BUILD="$OUT/examples"
+    make -s -C examples-c run BUILD="$OUT/examples" IMG="$ROOT/docs/img"
+    echo
+    echo "pictures written to docs/img/: robot_localization.svg, sinkhorn_point_clouds.svg," \
+      "diffusion_gmm.svg (shown in README.md)"
     ;;
   *)
     echo "usage: bash scripts/c.sh header|test|example" >&2

@@ -7,7 +7,7 @@
 #                                      firmware example under QEMU, links the no-panic
 #                                      probe (and checks a planted panic fails to link)
 #   bash scripts/embedded.sh numbers   footprint, workspace, stack depth and
-#                                      instructions per matrix entry (the README table)
+#                                      instructions per matrix entry (docs/embedded.md)
 #   bash scripts/embedded.sh profile [PATTERN]
 #                                      where the measure firmware's instructions go,
 #                                      summed by function (QEMU plugin profile); with

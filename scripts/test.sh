@@ -12,6 +12,18 @@ for t in thumbv7em-none-eabihf; do
   rustup target list --installed | grep -qx "$t" || rustup target add "$t"
 done
 
+step "module graph: core/src/pf and core/src/sde import nothing from each other"
+# Both pillars build on the shared pieces (buf, kernel, ot, real, sum), never on each
+# other (DESIGN §3). Catches `crate::sde::…`, `crate::{sde, …}` and `super::super::pf`.
+pillar_imports() { grep -rnE "(crate|super::super)::(\{[^}]*\b)?$1\b" "core/src/$2" || true; }
+bad="$(pillar_imports sde pf)$(pillar_imports pf sde)"
+if [[ -n $bad ]]; then
+  printf '%s\n' "$bad"
+  echo "core/src/pf and core/src/sde must not import each other (move shared helpers to core/src/buf.rs)"
+  exit 1
+fi
+echo "no imports between core/src/pf and core/src/sde"
+
 step "cargo fmt --check"
 cargo fmt --all --check
 
@@ -40,7 +52,7 @@ fi
 step "otcore for thumbv7em-none-eabihf"
 cargo build -p otcore --release --target thumbv7em-none-eabihf
 
-step "C ABI: header, C tests, bit-exact check, examples, install"
+step "C ABI: header, C tests, bit-exact check, C++ header tests, Doxygen, examples, install"
 bash scripts/c.sh test
 
 step "microcontrollers: M4F/M33 builds, on-target tests and C firmware under QEMU, no-panic proof"

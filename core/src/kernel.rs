@@ -47,11 +47,7 @@ use crate::real::Real;
 /// 32-bit Arm, whose Cortex-M FPU is scalar: short chunks keep each lane's state in
 /// registers instead of spilling 16-lane arrays to the stack, and keep the unrolled
 /// code small for flash, while 4 lanes share one round of loop control and constant
-/// loads. Measured on the emulated Cortex-M4F (`bash scripts/embedded.sh numbers`,
-/// f32, d = 2, n = 128; flash of the C `sinkhorn_only` firmware): 4 lanes 25.7
-/// instructions per entry and 33.0 KB, 2 lanes 27.4 and 28.5 KB (OT resampling of
-/// N = 64: 4.12 against 4.50 M). With an earlier kernel: 16 lanes 57 and 34 KB, 4 lanes
-/// 47.5 and 27 KB, 2 lanes 48 and 23 KB, 1 lane 51 and 24 KB.
+/// loads (fewer instructions per entry than 2 or 1 lanes; `docs/embedded.md`).
 #[cfg(not(target_arch = "arm"))]
 pub const LANES: usize = 16;
 /// Chunk width of the kernel (see the 16-lane definition for other targets).
@@ -76,8 +72,7 @@ pub const fn padded(len: usize) -> usize {
 /// [`CostSource::absorb_sources`]) and the cross term is the dot product
 /// Σ_k (2κ x̃_pk) ỹ_qk: d multiply-adds per entry, against a subtraction, a multiply
 /// and a multiply-add per coordinate plus the κ multiply-add for the difference form
-/// (0.60 → 0.53 ns per entry in f64 on AVX-512, 32.5 → 29.4 instructions per entry on
-/// the Cortex-M4F; README, speed section). The rounding is that of the potentials
+/// (`docs/performance.md`). The rounding is that of the potentials
 /// themselves: û, v̂ and the cross term are of the size κ·R² (R the distance from
 /// the centre), as the potentials are of the size κ·C. A dense cost matrix has
 /// nothing to absorb and adds −κ·c_pq.
@@ -108,9 +103,9 @@ pub(crate) trait CostSource<T: Real> {
     /// This source as a 2-D cloud of compile-time dimension, if [`stream`] should run
     /// it so: a 2-D cloud on Cortex-M, never elsewhere. Cortex-M builds keep one run-time-dimension
     /// instance of every pass, for flash; LLVM does not specialise its chunk loop for
-    /// d = 2 by itself (37.6 instead of 29.6 instructions per entry at n = 128 in
-    /// `bash scripts/embedded.sh numbers`), so [`stream`] does, per target, at the price
-    /// of a second copy of the loop. The exponents are the same bit for bit.
+    /// d = 2 by itself, so [`stream`] does, per target, at the price of a second copy
+    /// of the loop (the ≤ 25 instructions per entry target needs it). The exponents are
+    /// the same bit for bit.
     fn planar(&self) -> Option<Clouds<'_, T, Fixed<2>>> {
         None
     }
@@ -190,9 +185,8 @@ impl Dim for usize {
 
 /// A dimension fixed at compile time: the cost loop over coordinates unrolls and the
 /// chunk offsets become shifts. The Sinkhorn solver and the plan operations
-/// instantiate it for d = 2 and 3 on targets with SIMD (measured on x86-64 with
-/// AVX-512 at n = 1024, d = 2: 0.29 instead of 0.40 ns per entry per half-iteration
-/// in f32); Cortex-M builds keep the one generic instance, for flash.
+/// instantiate it for d = 2 and 3 on targets with SIMD, where it is markedly faster;
+/// Cortex-M builds keep the one generic instance, for flash.
 #[derive(Clone, Copy)]
 pub(crate) struct Fixed<const D: usize>;
 
@@ -229,9 +223,8 @@ impl<T: Real, K: Dim> Clouds<'_, T, K> {
 
     /// Target `p` of a 2-D cloud relative to the centre (0 if out of range), each
     /// slice checked once, so that the loads are unconditional and the copies in `norm`
-    /// and `target` of one row merge (per row and pass on the Cortex-M4F, a check and a
-    /// conditional load per coordinate and side, twice: 24.4 → 24.2 and 22.7 → 22.6
-    /// instructions per entry at n = 64 and 128, OT resampling 3.72 → 3.67 M).
+    /// and `target` of one row merge (otherwise a check and a conditional load per
+    /// coordinate and side, twice per row and pass on the Cortex-M4F).
     #[inline(always)]
     fn centred2(&self, p: usize) -> [T; 2] {
         // Only on Cortex-M, where it saves instructions per row; x86-64 builds ran the
@@ -336,10 +329,9 @@ impl<T: Real, K: Dim> CostSource<T> for Clouds<'_, T, K> {
 
     #[inline(always)]
     fn absorb_target(&self, p: usize, u: T, kappa: T) -> T {
-        // Through the compile-time 2-D cloud where `stream` runs one, and inlined (once
-        // per row and pass: 25.1 → 24.9 and 26.9 → 26.6 instructions per entry at
-        // n = 128 and 64 on the Cortex-M4F). `norm` has its own 2-D branch, but calling
-        // it on the run-time-dimension cloud measured 24.3 instead of 24.2 at n = 64.
+        // Through the compile-time 2-D cloud where `stream` runs one, and inlined: it
+        // runs once per row and pass, which counts on the Cortex-M4F. (`norm` has its
+        // own 2-D branch, but the planar dispatch is the cheaper of the two there.)
         let norm = match self.planar() {
             Some(planar) => planar.norm(p),
             None => self.norm(p),
@@ -498,9 +490,8 @@ fn chunks<'t, T: Real, S: CostSource<T>, R: Reduce<T>, const FULL: bool>(
     let mut sum = [T::ZERO; LANES];
     let mut e = [T::ZERO; LANES];
     // `zip` with the potentials as arrays (`as_chunks`): one trip count for both, no
-    // bounds checks and no panic path. Separate `next()` calls kept two counters and
-    // two exits (Cortex-M4F: 26.1 → 25.1 and 24.5 → 23.6 instructions per entry at
-    // n = 64 and 128, OT resampling of N = 64 3.92 → 3.85 M; host speed unchanged).
+    // bounds checks and no panic path (separate `next()` calls keep two counters and
+    // two exits).
     for (chunk, (ys, vq)) in src.chunks().zip(v.as_chunks::<LANES>().0).enumerate() {
         let w = exponents(src, &t, ys, vq);
         for l in 0..LANES {
@@ -587,11 +578,9 @@ pub(crate) fn shifted<T: Real, S: CostSource<T>, R: Reduce<T>>(
 
 /// The rest of [`shifted`] for a target whose first sum `sum` left the window: the
 /// largest exponent, and the pass again shifted by it. Out of line: it is rare after
-/// the first iterations, and inlined it made every caller larger and its registers
-/// scarcer (on the Cortex-M4F out of line: 24.9 → 24.7 and 26.6 → 26.4 instructions
-/// per entry at n = 128 and 64, 1.0 KB less flash for the particle-filter firmware).
-/// Inlined elsewhere: out of line, the f64 kernel measured 3–5 % slower on x86-64
-/// (alternating runs at n = 1024).
+/// the first iterations, and inlined it makes every caller larger and its registers
+/// scarcer on the Cortex-M4F (fewer instructions and less flash out of line).
+/// Inlined elsewhere: out of line the f64 kernel is slower on x86-64.
 #[cfg_attr(target_arch = "arm", inline(never))]
 #[cfg_attr(not(target_arch = "arm"), inline(always))]
 fn reshifted<T: Real, S: CostSource<T>, R: Reduce<T>>(
@@ -690,10 +679,9 @@ impl<T: Real> Reduce<T> for CostSum<T> {
 /// like [`Clouds`] sources (P·v has one channel, i.e. a plain padded vector; the
 /// barycentric projection uses the source coordinates, one channel per coordinate).
 /// Per-channel totals go to `out`: a slice, or an array owned by the reducer when the
-/// channel count is known at compile time (then the totals stay in registers). For OT
-/// resampling's two channels the array measured 15–20 % faster in f32 on x86-64 and
-/// 1 % fewer instructions on the Cortex-M4F than a slice, whose kernel instance it
-/// would share with the transport (1.5 KB less flash).
+/// channel count is known at compile time (then the totals stay in registers: OT
+/// resampling's two channels use an array, faster than a slice on x86-64 and on the
+/// Cortex-M4F, at the price of a kernel instance of its own, about 1.5 KB of flash).
 pub(crate) struct Weighted<'a, T, O = &'a mut [T]> {
     /// Source weights, chunk-major, padded with finite values.
     pub w: &'a [T],

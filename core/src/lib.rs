@@ -22,11 +22,12 @@
 //! assert!((sol.transport_cost - 1.0).abs() < 1e-3);
 //! ```
 #![no_std]
-// `unsafe` is denied everywhere but one measured place: `Real::mul_add`, which reaches
-// the FMA instruction through `core::arch` (stable Rust has no safe fused multiply-add
-// in `no_std`); it made the kernel 1.5× (f32) and 1.7× (f64) faster at n = 1024 on x86-64 with AVX-512.
+// `unsafe` is denied everywhere but one place: `Real::mul_add`, which reaches the FMA
+// instruction through `core::arch` (stable Rust has no safe fused multiply-add in
+// `no_std`); the kernel is much faster with it (`docs/performance.md`).
 #![deny(unsafe_code)]
 
+mod buf;
 mod error;
 pub mod kernel;
 pub mod ot;

@@ -128,7 +128,7 @@ pub trait Real:
     /// - f32: relative error ≤ 3e-7 (≈ 2.5 ulp) for x ∈ [−125, 127]; for x < −125 a
     ///   value in [0, 2^−124] (below 5e-38 absolute); exactly 0 for x ≤ −127,
     ///   including −∞.
-    /// - f64: relative error ≤ 1e-14 (≈ 45 ulp; measured 7.2e-15) for x ∈ [−1021, 1023]
+    /// - f64: relative error ≤ 1e-14 (≈ 45 ulp) for x ∈ [−1021, 1023]
     ///   (see below); for x < −1021 a value in [0, 2^−1020]; exactly 0 for x ≤ −1023,
     ///   including −∞.
     /// - x ≥ 128 (f32) or ≥ 1024 (f64), +∞ included: a non-finite value (+∞ or NaN),
@@ -136,8 +136,8 @@ pub trait Real:
     /// - NaN: unspecified.
     ///
     /// The f64 bound is traded for speed: 8 multiply-adds and a multiply where a 3-ulp
-    /// exponential needs 10 multiply-adds, which made the f64 kernel 6–8 % faster on
-    /// AVX-512 (README, speed section). It is seven orders of magnitude below the f64
+    /// exponential needs 10 multiply-adds (`docs/performance.md`). It is seven orders
+    /// of magnitude below the f64
     /// default tolerance and leaves the f64 reference comparisons unchanged
     /// (`tests/tests/sinkhorn_reference.rs`).
     fn exp2_kernel(self) -> Self;
@@ -157,8 +157,7 @@ pub trait Real:
     /// finite value. A NaN makes that pass's sum leave the precision window, and the
     /// pass is redone shifted with `FULL` (see `kernel::shifted`). The two differ on
     /// Cortex-M only, where the full form's saturating subtraction needs its constant
-    /// in a register the kernel loop does not have (saturating everywhere measured
-    /// 26.9 instead of 26.3 instructions per entry at n = 64).
+    /// in a register the kernel loop does not have.
     #[inline(always)]
     fn exp2_biased<const FULL: bool>(self, b: Self) -> Self {
         (self + b).exp2_kernel()
@@ -308,7 +307,7 @@ impl Real for f32 {
     }
     /// Cortex-M (scalar FPU, no fused multiply-add in Rust, a float compare costs 4
     /// instructions): a table of 2^(j/64) and a quadratic, with both clamps on the
-    /// integer side (14 instructions per call, read from the disassembly).
+    /// integer side (14 instructions per call).
     ///
     /// Method: t = x + (2^17 + 127) rounds x + 127 to the nearest 1/64 (t's ulp), so
     /// t's bits minus those of 2^17 are c = 64·(exponent field) + j (a saturating
@@ -322,10 +321,7 @@ impl Real for f32 {
     /// exactly 0.
     ///
     /// Unlike the SIMD form, x must not be −∞ (r would be NaN): the kernel masks
-    /// sources with the finite [`Real::MASKED`] instead. Before (a truncating
-    /// conversion of x·2^23 and 17 fraction bits converted back, 17 instructions)
-    /// the count was 31.8 instructions per entry at n = 128 in
-    /// `bash scripts/embedded.sh numbers`.
+    /// sources with the finite [`Real::MASKED`] instead.
     #[cfg(target_arch = "arm")]
     #[inline(always)]
     fn exp2_kernel(self) -> Self {
@@ -333,9 +329,7 @@ impl Real for f32 {
     }
     /// Cortex-M: b = base + 2^17 + 127 (rounded), so that the table form's first
     /// addition t = w + b does the offset's work; φ = base − (b − 2^17 − 127) is the
-    /// rounding (|φ| ≤ 1/128 for |base| < 2^17). Saves one addition per matrix entry
-    /// (25.1 → 24.4 and 23.6 → 22.7 instructions per entry at n = 64 and 128, OT
-    /// resampling of N = 64 3.85 → 3.72 M).
+    /// rounding (|φ| ≤ 1/128 for |base| < 2^17). Saves one addition per matrix entry.
     #[cfg(target_arch = "arm")]
     #[inline(always)]
     fn exp2_bias(base: Self) -> (Self, Self) {

@@ -20,6 +20,7 @@ mod args;
 mod boundary;
 #[cfg(any(feature = "panic-handler", feature = "panic-never"))]
 mod panic_handler;
+mod sizes;
 
 // The exported items, in the order cbindgen writes them into the header (one module
 // per group, so that rustfmt keeps this order).

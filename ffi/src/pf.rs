@@ -18,6 +18,7 @@ use crate::pf_types::{
     otc_rng, otc_vjp_config, OTC_RESAMPLE_MULTINOMIAL, OTC_RESAMPLE_OPTIMAL, OTC_RESAMPLE_RESIDUAL,
     OTC_RESAMPLE_STRATIFIED, OTC_RESAMPLE_SYSTEMATIC,
 };
+use crate::sizes::{cells, write_workspace_size};
 use crate::status::otc_status;
 
 impl RandomSource for otc_rng {
@@ -86,31 +87,6 @@ type Predict<T> =
     Option<unsafe extern "C" fn(*mut c_void, usize, usize, *const T, *mut T, *mut otc_rng) -> i32>;
 type Loglik<T> = Option<unsafe extern "C" fn(*mut c_void, usize, usize, *const T, *mut T) -> i32>;
 
-/// Bytes of `count` elements of `T`, or `LengthMismatch` on overflow.
-fn bytes_of<T>(count: usize) -> Checked<usize> {
-    match count {
-        usize::MAX => None,
-        len => len.checked_mul(size_of::<T>()),
-    }
-    .ok_or(otc_status::LengthMismatch)
-}
-
-/// Writes a size to `out`.
-fn write_size(out: *mut usize, bytes: Checked<usize>) -> i32 {
-    run(|| {
-        let out = Array::output(out, 1)?;
-        let b = bytes?;
-        // SAFETY: checked non-NULL and aligned; writable by the caller's contract.
-        unsafe { out.fill(b) };
-        Ok(otc_status::Ok)
-    })
-}
-
-/// `n·d` with overflow as `LengthMismatch`.
-fn cells(n: usize, d: usize) -> Checked<usize> {
-    n.checked_mul(d).ok_or(otc_status::LengthMismatch)
-}
-
 unsafe fn rng_fill<T: Real>(rng: *mut otc_rng, out: *mut T, len: usize, normal: bool) -> i32 {
     run(|| {
         let r = Array::output(rng, 1)?;
@@ -118,8 +94,10 @@ unsafe fn rng_fill<T: Real>(rng: *mut otc_rng, out: *mut T, len: usize, normal: 
         disjoint(&[r.span(), o.span()])?;
         // SAFETY: checked non-NULL, aligned, disjoint; valid by the caller's contract.
         let (r, o) = unsafe { (&mut r.slice_mut()[0], o.slice_mut()) };
-        for v in o.iter_mut() {
-            *v = if normal { r.normal() } else { r.uniform() };
+        if normal {
+            r.fill_normal(o);
+        } else {
+            r.fill_uniform(o);
         }
         Ok(otc_status::Ok)
     })
@@ -572,7 +550,8 @@ pub unsafe extern "C" fn otc_ot_resample_workspace_size_f32(
     d: usize,
     out_bytes: *mut usize,
 ) -> i32 {
-    write_size(out_bytes, bytes_of::<f32>(ot_workspace_len(n, d)))
+    // SAFETY: the caller's contract, stated above.
+    unsafe { write_workspace_size::<f32>(Ok(ot_workspace_len(n, d)), out_bytes) }
 }
 
 /// The `double` version of `otc_ot_resample_workspace_size_f32` (`sizeof(double)`).
@@ -585,7 +564,8 @@ pub unsafe extern "C" fn otc_ot_resample_workspace_size_f64(
     d: usize,
     out_bytes: *mut usize,
 ) -> i32 {
-    write_size(out_bytes, bytes_of::<f64>(ot_workspace_len(n, d)))
+    // SAFETY: the caller's contract, stated above.
+    unsafe { write_workspace_size::<f64>(Ok(ot_workspace_len(n, d)), out_bytes) }
 }
 
 /// OT resampling (filterflow's regularised transform): x̃ = m + T·(x − m) with
@@ -681,7 +661,8 @@ pub unsafe extern "C" fn otc_ot_resample_vjp_workspace_size_f32(
     d: usize,
     out_bytes: *mut usize,
 ) -> i32 {
-    write_size(out_bytes, bytes_of::<f32>(vjp_workspace_len(n, d)))
+    // SAFETY: the caller's contract, stated above.
+    unsafe { write_workspace_size::<f32>(Ok(vjp_workspace_len(n, d)), out_bytes) }
 }
 
 /// The `double` version of `otc_ot_resample_vjp_workspace_size_f32`.
@@ -694,7 +675,8 @@ pub unsafe extern "C" fn otc_ot_resample_vjp_workspace_size_f64(
     d: usize,
     out_bytes: *mut usize,
 ) -> i32 {
-    write_size(out_bytes, bytes_of::<f64>(vjp_workspace_len(n, d)))
+    // SAFETY: the caller's contract, stated above.
+    unsafe { write_workspace_size::<f64>(Ok(vjp_workspace_len(n, d)), out_bytes) }
 }
 
 /// Vector–Jacobian product of `otc_ot_resample_f32`: given `ybar` = ∂L/∂x̃ (N×d),
@@ -791,10 +773,8 @@ pub unsafe extern "C" fn otc_pf_workspace_size_f32(
     resampler: i32,
     out_bytes: *mut usize,
 ) -> i32 {
-    write_size(
-        out_bytes,
-        pf_workspace_len(n, d, resampler).and_then(bytes_of::<f32>),
-    )
+    // SAFETY: the caller's contract, stated above.
+    unsafe { write_workspace_size::<f32>(pf_workspace_len(n, d, resampler), out_bytes) }
 }
 
 /// The `double` version of `otc_pf_workspace_size_f32` (`sizeof(double)`).
@@ -808,10 +788,8 @@ pub unsafe extern "C" fn otc_pf_workspace_size_f64(
     resampler: i32,
     out_bytes: *mut usize,
 ) -> i32 {
-    write_size(
-        out_bytes,
-        pf_workspace_len(n, d, resampler).and_then(bytes_of::<f64>),
-    )
+    // SAFETY: the caller's contract, stated above.
+    unsafe { write_workspace_size::<f64>(pf_workspace_len(n, d, resampler), out_bytes) }
 }
 
 /// Starts a filter: `logw[0..n]` = −log N (uniform) and `*state` = zero totals

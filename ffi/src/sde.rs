@@ -27,6 +27,7 @@ use crate::sde_types::{
     OTC_SDE_GRID_KARRAS, OTC_SDE_GRID_UNIFORM_LOG_SNR, OTC_SDE_GRID_UNIFORM_TIME,
     OTC_SDE_ITO_EULER_MARUYAMA, OTC_SDE_ITO_MILSTEIN, OTC_SDE_ITO_STOCHASTIC_HEUN,
 };
+use crate::sizes::{cells, write_workspace_size};
 use crate::status::otc_status;
 
 /// A batched model callback in precision `T`.
@@ -162,35 +163,6 @@ impl<T: Real> Sde<T> for CSde<T> {
     }
 }
 
-/// n·d, or `LengthMismatch` on overflow.
-fn product(n: usize, d: usize) -> Checked<usize> {
-    n.checked_mul(d).ok_or(otc_status::LengthMismatch)
-}
-
-/// Bytes of `len` values of `T`, or `LengthMismatch` on overflow.
-fn bytes<T>(len: usize) -> Checked<usize> {
-    match len {
-        usize::MAX => Err(otc_status::LengthMismatch),
-        l => l
-            .checked_mul(size_of::<T>())
-            .ok_or(otc_status::LengthMismatch),
-    }
-}
-
-/// Writes one `size_t` workspace size.
-///
-/// # Safety
-/// `out_bytes` must be NULL or writable.
-unsafe fn size_query<T>(len: Checked<usize>, out_bytes: *mut usize) -> i32 {
-    run(|| {
-        let out = Array::output(out_bytes, 1)?;
-        let b = bytes::<T>(len?)?;
-        // SAFETY: checked non-NULL and aligned; writable by the caller's contract.
-        unsafe { out.fill(b) };
-        Ok(otc_status::Ok)
-    })
-}
-
 /// # Safety
 /// `process` NULL or a readable `otc_sde_process`.
 unsafe fn read_process(process: *const otc_sde_process) -> Checked<sde::Process> {
@@ -211,7 +183,7 @@ unsafe fn prior_sample<T: Real>(
     run(|| {
         // SAFETY: the caller's contract.
         let p = unsafe { read_process(process)? };
-        let x = Array::output(x, product(n, d)?)?;
+        let x = Array::output(x, cells(n, d)?)?;
         // SAFETY: non-NULL, aligned, n·d writable values (caller's contract).
         p.prior_sample(seed, first_sample, d, unsafe { x.slice_mut() })?;
         Ok(otc_status::Ok)
@@ -230,7 +202,7 @@ unsafe fn prior_log_density<T: Real>(
     run(|| {
         // SAFETY: the caller's contract.
         let p = unsafe { read_process(process)? };
-        let (xa, oa) = (Array::input(x, product(n, d)?)?, Array::output(out, n)?);
+        let (xa, oa) = (Array::input(x, cells(n, d)?)?, Array::output(out, n)?);
         disjoint(&[xa.span(), oa.span()])?;
         // SAFETY: checked arrays, disjoint, valid by the caller's contract.
         p.prior_log_density(unsafe { xa.slice() }, d, unsafe { oa.slice_mut() })?;
@@ -290,7 +262,7 @@ unsafe fn sample<T: Real>(
         let (p, cfg) = unsafe { (read_process(process)?, read_sized(config)?.to_core()?) };
         let mut m = c_model(model, user, d, output)?;
         let g = Array::input(grid, grid_len)?;
-        let xa = Array::output(x, product(n, d)?)?;
+        let xa = Array::output(x, cells(n, d)?)?;
         let wa = workspace::<T>(ws, ws_bytes, sde::workspace_len(n, d))?;
         let ev = Array::output(out_evaluations, 1)?;
         disjoint(&[g.span(), xa.span(), wa.span(), ev.span()])?;
@@ -330,7 +302,7 @@ unsafe fn step<T: Real>(
         // SAFETY: the caller's contract.
         let (p, cfg) = unsafe { (read_process(process)?, read_sized(config)?.to_core()?) };
         let mut m = c_model(model, user, d, output)?;
-        let nd = product(n, d)?;
+        let nd = cells(n, d)?;
         let xa = Array::output(x, nd)?;
         let wa = workspace::<T>(ws, ws_bytes, sde::workspace_len(n, d))?;
         let ev = Array::output(out_evaluations, 1)?;
@@ -423,7 +395,7 @@ unsafe fn adaptive<T: Real>(
         // SAFETY: as above.
         unsafe { check_sized(out)? };
         let mut m = c_model(model, user, d, output)?;
-        let xa = Array::output(x, product(n, d)?)?;
+        let xa = Array::output(x, cells(n, d)?)?;
         let wa = workspace::<T>(ws, ws_bytes, sde::workspace_len(n, d))?;
         let res = Array::output(out, 1)?;
         let sa = match state {
@@ -475,15 +447,15 @@ unsafe fn mixture_score<T: Real>(
         let p = unsafe { read_process(process)? };
         let var_len = match covariance {
             OTC_SDE_COVARIANCE_ISOTROPIC => k,
-            OTC_SDE_COVARIANCE_DIAGONAL => product(k, d)?,
+            OTC_SDE_COVARIANCE_DIAGONAL => cells(k, d)?,
             _ => return Err(otc_status::InvalidParameter),
         };
         let (wa, ma, va) = (
             Array::input(weights, k)?,
-            Array::input(means, product(k, d)?)?,
+            Array::input(means, cells(k, d)?)?,
             Array::input(variances, var_len)?,
         );
-        let nd = product(n, d)?;
+        let nd = cells(n, d)?;
         let (xa, ta, oa) = (
             Array::input(x, nd)?,
             Array::input(t, n)?,
@@ -545,7 +517,7 @@ unsafe fn ito_step<T: Real>(
         };
         let f = sde_fn.ok_or(otc_status::NullPointer)?;
         let mut s = CSde { f, user, d };
-        let xa = Array::output(x, product(n, d)?)?;
+        let xa = Array::output(x, cells(n, d)?)?;
         let wa = workspace::<T>(ws, ws_bytes, ito_workspace_len(n, d))?;
         disjoint(&[xa.span(), wa.span()])?;
         // SAFETY: checked arrays, disjoint, valid by the caller's contract.
@@ -679,7 +651,7 @@ pub unsafe extern "C" fn otc_sde_workspace_size_f32(
     out_bytes: *mut usize,
 ) -> i32 {
     // SAFETY: the caller's contract, stated above.
-    unsafe { size_query::<f32>(Ok(sde::workspace_len(n, d)), out_bytes) }
+    unsafe { write_workspace_size::<f32>(Ok(sde::workspace_len(n, d)), out_bytes) }
 }
 
 /// The `double` version of `otc_sde_workspace_size_f32`.
@@ -694,7 +666,7 @@ pub unsafe extern "C" fn otc_sde_workspace_size_f64(
     out_bytes: *mut usize,
 ) -> i32 {
     // SAFETY: the caller's contract, stated above.
-    unsafe { size_query::<f64>(Ok(sde::workspace_len(n, d)), out_bytes) }
+    unsafe { write_workspace_size::<f64>(Ok(sde::workspace_len(n, d)), out_bytes) }
 }
 
 /// Workspace size, in bytes, of `otc_sde_ito_step_f32`:
@@ -713,7 +685,7 @@ pub unsafe extern "C" fn otc_sde_ito_workspace_size_f32(
     out_bytes: *mut usize,
 ) -> i32 {
     // SAFETY: the caller's contract, stated above.
-    unsafe { size_query::<f32>(Ok(ito_workspace_len(n, d)), out_bytes) }
+    unsafe { write_workspace_size::<f32>(Ok(ito_workspace_len(n, d)), out_bytes) }
 }
 
 /// The `double` version of `otc_sde_ito_workspace_size_f32`.
@@ -728,7 +700,7 @@ pub unsafe extern "C" fn otc_sde_ito_workspace_size_f64(
     out_bytes: *mut usize,
 ) -> i32 {
     // SAFETY: the caller's contract, stated above.
-    unsafe { size_query::<f64>(Ok(ito_workspace_len(n, d)), out_bytes) }
+    unsafe { write_workspace_size::<f64>(Ok(ito_workspace_len(n, d)), out_bytes) }
 }
 
 /// Draws n samples of dimension d from the prior N(0, σ²I) of `process` into `x`

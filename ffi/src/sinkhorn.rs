@@ -8,26 +8,9 @@ use otcore::Real;
 
 use crate::args::{check_sized, disjoint, read_sized, workspace, zeroed, Array, ProblemArrays};
 use crate::boundary::run;
+use crate::sizes::write_workspace_size;
 use crate::status::otc_status;
 use crate::types::{otc_ot_problem, otc_sinkhorn_config, otc_sinkhorn_result};
-
-/// Workspace bytes for an n×m problem in dimension d (0 = dense cost).
-///
-/// # Safety
-/// `out_bytes` must be NULL or writable.
-unsafe fn workspace_size<T>(n: usize, m: usize, d: usize, out_bytes: *mut usize) -> i32 {
-    run(|| {
-        let out = Array::output(out_bytes, 1)?;
-        let bytes = match workspace_len(n, m, d) {
-            usize::MAX => None,
-            len => len.checked_mul(size_of::<T>()),
-        }
-        .ok_or(otc_status::LengthMismatch)?;
-        // SAFETY: checked non-NULL and aligned; writable by the caller's contract.
-        unsafe { out.fill(bytes) };
-        Ok(otc_status::Ok)
-    })
-}
 
 /// Writes the default settings.
 ///
@@ -106,7 +89,7 @@ pub unsafe extern "C" fn otc_sinkhorn_workspace_size_f32(
     out_bytes: *mut usize,
 ) -> i32 {
     // SAFETY: the caller's contract, stated above.
-    unsafe { workspace_size::<f32>(n, m, d, out_bytes) }
+    unsafe { write_workspace_size::<f32>(Ok(workspace_len(n, m, d)), out_bytes) }
 }
 
 /// The `double` version of `otc_sinkhorn_workspace_size_f32`: the same formula with
@@ -122,7 +105,7 @@ pub unsafe extern "C" fn otc_sinkhorn_workspace_size_f64(
     out_bytes: *mut usize,
 ) -> i32 {
     // SAFETY: the caller's contract, stated above.
-    unsafe { workspace_size::<f64>(n, m, d, out_bytes) }
+    unsafe { write_workspace_size::<f64>(Ok(workspace_len(n, m, d)), out_bytes) }
 }
 
 /// Fills `*out` with the default settings: `struct_size = sizeof *out`, ε = 0.05 × mean

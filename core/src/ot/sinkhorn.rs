@@ -324,8 +324,7 @@ impl<T: Real> Side<T> {
     }
 
     /// The marginal this side should have at potential `h`: w·e^{−h/ρ} (`lw` = ln w);
-    /// w itself for a hard marginal, without an `exp` (one per column and pass; 0.3
-    /// instructions per entry at n = 128 on the Cortex-M4F).
+    /// w itself for a hard marginal, without an `exp` (one per column and pass).
     #[inline]
     fn target(&self, lw: T, w: T, h: T) -> T {
         if self.inv_rho == T::ZERO {
@@ -397,12 +396,11 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
     /// `lb` and `b` the second side's log weights and weights.
     ///
     /// With and without the cost the kernel runs with different reducers, so the pass
-    /// has two loops: on Cortex-M that is 3.2 KB of flash at `opt-level = 3`, against
-    /// 1.4 more instructions per entry for one loop with a switch in the reducer.
-    // Kept out of line on SIMD targets: inlined into `solve`, its accumulators were
-    // spilled to the stack (measured 0.42 instead of 0.28 ns per entry at n = 1024,
-    // f32, AVX-512). Inlined on Cortex-M, where out of line measured 68 instead of 48
-    // instructions per entry (`bash scripts/embedded.sh numbers`).
+    /// has two loops: some flash, against more instructions per entry for one loop
+    /// with a switch in the reducer.
+    // Kept out of line on SIMD targets: inlined into `solve`, its accumulators are
+    // spilled to the stack. Inlined on Cortex-M, where out of line it costs far more
+    // instructions per entry.
     #[cfg_attr(not(target_arch = "arm"), inline(never))]
     #[cfg_attr(target_arch = "arm", inline(always))]
     fn column(
@@ -418,8 +416,7 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
         // The compensated sums only where the pass ends the solve (`cost`): they are
         // what the solve reports. A pass that only decides whether to go on sums the
         // error plainly (relative rounding ≤ m·2^−24, immaterial to a stopping test) and
-        // skips the mass: 26.3 → 26.1 and 24.7 → 24.5 instructions per entry at n = 64
-        // and 128 on the Cortex-M4F.
+        // skips the mass.
         let mut plain = T::ZERO;
         let mut error = Compensated::new();
         let mut mass = Compensated::new();
@@ -460,8 +457,7 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
     /// Row pass: f_i ← τ (ε (ln a_i − ln R_i) + f_i) in place for positive-weight i;
     /// `src_v` holds the second side's potentials in kernel units, absorbed.
     // Placed like `column`, for the same reasons (left to itself on Cortex-M, LLVM
-    // kept this pass out of line and its loop not specialised for d = 2: 36.5 instead
-    // of 27.3 instructions per entry).
+    // keeps this pass out of line and its loop not specialised for d = 2).
     #[cfg_attr(not(target_arch = "arm"), inline(never))]
     #[cfg_attr(target_arch = "arm", inline(always))]
     fn row(&self, f: &mut [T], src_v: &[T], la: &[T]) -> Result<(), Error> {

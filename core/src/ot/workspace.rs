@@ -17,6 +17,7 @@
 //! (see [`crate::kernel::CostSource`]); plan operations keep absorbed potentials in
 //! kernel units in `u`, `v`.
 
+use crate::buf::take;
 use crate::error::Error;
 use crate::kernel::{chunk_major, padded, LANES};
 use crate::points::Points;
@@ -62,20 +63,6 @@ pub(crate) struct Layout<'w, T> {
     pub lb: &'w mut [T],
     pub scratch: &'w mut [T],
     pub sources: &'w mut [T],
-}
-
-/// Splits the first `len` values off `rest` (a workspace being cut into parts; also
-/// used by the SDE samplers).
-///
-/// # Errors
-/// `WorkspaceTooSmall` if `rest` is shorter than `len` (`rest` is then left empty).
-pub(crate) fn take<'w, T>(rest: &mut &'w mut [T], len: usize) -> Result<&'w mut [T], Error> {
-    let all = core::mem::take(rest);
-    let (head, tail) = all
-        .split_at_mut_checked(len)
-        .ok_or(Error::WorkspaceTooSmall)?;
-    *rest = tail;
-    Ok(head)
 }
 
 /// Splits `ws` for an n×m problem in dimension `dim`.

@@ -19,10 +19,10 @@
 //! On any error nothing changes: not the particles, weights, totals, mean, covariance,
 //! nor the RNG (its state is restored).
 
+use crate::buf::copy;
+use crate::buf::take;
 use crate::error::Error;
-use crate::ot::workspace::take;
 use crate::real::Real;
-use crate::sde::copy;
 
 use super::ot_resample::{check_inputs, fit, ot_workspace_len, split, OtConfig, OtReport};
 use super::resample::{gather, Scheme};

@@ -28,12 +28,13 @@
 //! `kernel::Weighted`/`kernel::Bilinear`) are chunk-major (`kernel::chunk_major`); per-target results
 //! are target-major, `1 + channels` values per target.
 
+use crate::buf::take;
+use crate::buf::{copy, rows_mut};
 use crate::error::Error;
 use crate::kernel::{chunk_major, shifted, Bilinear, Clouds, CostSource, Weighted};
-use crate::ot::workspace::{load_points, take};
+use crate::ot::workspace::load_points;
 use crate::points::Points;
 use crate::real::Real;
-use crate::sde::{copy, rows_mut};
 
 use super::ot_resample::{
     check_inputs, cloud, fit, kappa, source_exponents, split, Fitted, OtConfig,

@@ -41,12 +41,13 @@
 //! more annealing iterations (⌈log(ε/ε₀)/log(scaling²)⌉) and rows that sum to 1 less
 //! exactly in f32.
 
+use crate::buf::rows_mut;
+use crate::buf::take;
 use crate::error::Error;
 use crate::kernel::{padded, shifted, Clouds, CostSource, Weighted, Write, LANES};
-use crate::ot::workspace::{load_points, take};
+use crate::ot::workspace::load_points;
 use crate::points::Points;
 use crate::real::Real;
-use crate::sde::rows_mut;
 
 use super::weights::LogSumExp;
 
@@ -223,9 +224,8 @@ fn softmin_row<T: Real>(cl: &Clouds<'_, T>, p: usize, h: &[T], e: T, kappa: T) -
 /// exponentiates the geometric part once per entry and its [`Weighted`] reducer
 /// accumulates it against both channels E_c(j) = 2^(h_c(j)·log₂e − s_c), shifted by
 /// s_c = max_j h_c(j)·log₂e: one exponential per entry for both updates instead of
-/// one each. Cortex-M4F, f32, N = 64, D = 2 (`bash scripts/embedded.sh numbers`): a
-/// pair pass takes about 29 instructions per entry against 2 × 24 for two passes, and
-/// one OT resampling 2.76 M instructions against 3.67 M, for 6.4 KB more flash.
+/// one each (on the Cortex-M4F, what brings one OT resampling of N = 64 under the
+/// 3 M-instruction target, for some flash; `docs/embedded.md`).
 ///
 /// Accuracy: the geometric exponent −κ‖z_i − z_j‖² is ≤ 0, so every kernel term is at
 /// most 1 (up to rounding), as is every E_c(j). A product lost to underflow (a

@@ -11,9 +11,9 @@
 //! R = N − Σ⌊N·W_i⌋ multinomially from the residuals N·W_i − ⌊N·W_i⌋ (the N·W form;
 //! filterpy #290 forgot the N).
 
+use crate::buf::copy;
 use crate::error::Error;
 use crate::real::Real;
-use crate::sde::copy;
 use crate::sum::Compensated;
 
 use super::rng::RandomSource;

@@ -16,7 +16,7 @@ pub trait RandomSource {
     fn uniform<T: Real>(&mut self) -> T {
         // 53 bits rounded to `T`, then scaled by 2^-53 (exact): the same value as the
         // 53-bit fraction rounded to `T`, without f64 arithmetic, which on a
-        // Cortex-M4F is soft-float (1.1 KB of flash in the C particle-filter firmware).
+        // Cortex-M4F is soft-float (flash and time).
         let t = T::from_u64(self.next_u64() >> 11) * T::from_f64(1.0 / 9_007_199_254_740_992.0);
         if t < T::ONE {
             t
@@ -39,6 +39,16 @@ pub trait RandomSource {
                 return u * (-two * s.ln() / s).sqrt();
             }
         }
+    }
+
+    /// Fills `out` with [`uniform`](Self::uniform) draws, in order.
+    fn fill_uniform<T: Real>(&mut self, out: &mut [T]) {
+        out.iter_mut().for_each(|v| *v = self.uniform());
+    }
+
+    /// Fills `out` with [`normal`](Self::normal) draws, in order.
+    fn fill_normal<T: Real>(&mut self, out: &mut [T]) {
+        out.iter_mut().for_each(|v| *v = self.normal());
     }
 }
 

@@ -14,9 +14,9 @@
 //! LowLevelParticleFilters.jl #134 was to use the mean of the new weights without the
 //! carried ones).
 
+use crate::buf::{rows, rows_mut};
 use crate::error::Error;
 use crate::real::Real;
-use crate::sde::{rows, rows_mut};
 use crate::sum::Compensated;
 
 /// log Σ exp(v_i) kept as its two parts: the largest term `max` and

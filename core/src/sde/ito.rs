@@ -14,8 +14,8 @@
 //! this module's parent) Itô and Stratonovich coincide and it is strong order 1.
 
 use super::{check_finite, check_param, check_shape, noise};
-use super::{copy, rows_mut};
-use crate::ot::workspace::take;
+use crate::buf::take;
+use crate::buf::{copy, rows_mut};
 use crate::{Error, Real};
 
 /// A user SDE with diagonal noise.

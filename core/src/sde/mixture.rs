@@ -18,7 +18,7 @@
 use super::model::{Model, Output};
 use super::process::Process;
 use super::{check_finite, check_shape};
-use super::{rows, rows_mut};
+use crate::buf::{rows, rows_mut};
 use crate::{Error, Real};
 
 /// Component covariances.

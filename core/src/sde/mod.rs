@@ -65,22 +65,3 @@ pub(crate) fn check_param(v: f64, min: f64, strict: bool) -> Result<(), Error> {
         Err(Error::InvalidParameter)
     }
 }
-
-/// `v` as rows of `d` values. Callers have checked d ≥ 1 ([`check_shape`]; the
-/// particle filter, which uses these too, in its `check_inputs`); `max(1)` only lets
-/// the compiler drop `chunks_exact`'s d = 0 panic branch, so the no-panic proof
-/// (`tests/embedded/probe`) links.
-pub(crate) fn rows<T>(v: &[T], d: usize) -> core::slice::ChunksExact<'_, T> {
-    v.chunks_exact(d.max(1))
-}
-
-/// Mutable [`rows`].
-pub(crate) fn rows_mut<T>(v: &mut [T], d: usize) -> core::slice::ChunksExactMut<'_, T> {
-    v.chunks_exact_mut(d.max(1))
-}
-
-/// Copies `src` into `dst`, of equal lengths by construction. Unlike
-/// `copy_from_slice` this has no length-mismatch panic branch (no-panic proof).
-pub(crate) fn copy<T: Copy>(dst: &mut [T], src: &[T]) {
-    dst.iter_mut().zip(src).for_each(|(o, s)| *o = *s);
-}

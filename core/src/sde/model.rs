@@ -15,7 +15,7 @@
 //! `s_t = 0` (see [`Process::check_eval_time`]).
 
 use super::process::Process;
-use super::{rows, rows_mut};
+use crate::buf::{rows, rows_mut};
 use crate::{Error, Real};
 
 /// What a model returns.

@@ -28,7 +28,7 @@
 //! describes data smoothed by `N(0, σmin²)`. The exact conditional std from clean data
 //! is `√(σ(t)² − σmin²)`; both satisfy the same Fokker–Planck equation for `t > 0`.
 
-use super::{rows, rows_mut};
+use crate::buf::{rows, rows_mut};
 use crate::Error;
 use crate::Real;
 

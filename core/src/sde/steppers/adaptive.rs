@@ -31,12 +31,12 @@
 //! current `W` per sample (n·d values); cost `L·d` normals per attempt.
 
 use super::{check_common, Bufs, Keys};
-use crate::ot::workspace::take;
+use crate::buf::take;
+use crate::buf::{copy, rows, rows_mut};
 use crate::sde::model::{Evaluator, Model, Output};
 use crate::sde::noise;
 use crate::sde::process::Process;
 use crate::sde::{check_finite, check_param};
-use crate::sde::{copy, rows, rows_mut};
 use crate::{Error, Real};
 
 /// Settings of [`adaptive`].

@@ -2,9 +2,9 @@
 //! workspace copy `bufs.cur` of the state.
 
 use super::{Bufs, Keys, Method};
+use crate::buf::{copy, rows, rows_mut};
 use crate::sde::model::{Evaluator, Model, Output};
 use crate::sde::noise;
-use crate::sde::{copy, rows, rows_mut};
 use crate::{Error, Real};
 
 /// Noise key of step `j`, sub-step `sub` (0 = predictor, 1…15 = corrector iterations).

@@ -31,8 +31,8 @@ pub use adaptive::{adaptive, adaptive_resume, adaptive_state_len, AdaptiveConfig
 use super::model::{Evaluator, Model};
 use super::process::Process;
 use super::{check_finite, check_param, check_shape, grid};
-use crate::ot::workspace::take;
-use crate::sde::copy;
+use crate::buf::copy;
+use crate::buf::take;
 use crate::{Error, Real};
 
 /// The fixed-step methods.

@@ -1,0 +1,1161 @@
+/**
+ * @file otcore.hpp
+ * @brief Header-only C++17 interface to otcore, over the C ABI of otcore.h.
+ *
+ * Every function here checks the sizes of its views, calls the matching `otc_*_f32` or
+ * `otc_*_f64` function and maps the status; there is no second implementation. What
+ * C++ adds:
+ * - templates over `float` and `double` (`otc::Api<T>` maps a precision to the C
+ *   names);
+ * - `otc::View` / `otc::Points`: pointer + size, built from C arrays, `std::array`,
+ *   `std::vector`, `std::span` (C++20) or anything with `data()` and `size()`; Eigen
+ *   matrices through `otcore_eigen.hpp`;
+ * - `otc::Workspace`: owns memory that grows on demand, or borrows the caller's
+ *   (a `static` buffer on firmware: no heap); `otc::StaticWorkspace<Bytes>` holds it
+ *   inline;
+ * - callbacks as any callable (lambdas with captures), passed through the C `void *`
+ *   context by a template trampoline: no `std::function`, no allocation;
+ * - errors as `otc::Error` exceptions carrying the status, or, when exceptions are off
+ *   (`-fno-exceptions`, or `OTC_HPP_NO_EXCEPTIONS` defined), as `otc::Result<T>`
+ *   return values. `otc::Returns<T>` names whichever of the two a build uses.
+ *
+ * Define `OTC_HPP_NO_HEAP` to remove the owning mode of `otc::Workspace` (no reference
+ * to `operator new` at all).
+ */
+#ifndef OTCORE_HPP
+#define OTCORE_HPP
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "otcore.h"
+
+#if !defined(OTC_HPP_NO_HEAP)
+#include <new>
+#endif
+
+#if !defined(OTC_HPP_NO_EXCEPTIONS) && \
+    !(defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND))
+/** Defined when C++ exceptions are off: calls return `otc::Result<T>`. */
+#define OTC_HPP_NO_EXCEPTIONS 1
+#endif
+
+#if !defined(OTC_HPP_NO_EXCEPTIONS)
+#include <exception>
+#include <stdexcept>
+#endif
+
+#if defined(__cpp_lib_span) || (__cplusplus >= 202002L && defined(__has_include))
+#if __has_include(<span>)
+#include <span>
+/** Defined when `std::span` is available: views convert from and to it. */
+#define OTC_HPP_HAS_SPAN 1
+#endif
+#endif
+
+/** The otcore C++ interface. */
+namespace otc {
+
+/** A status of the C API (`OTC_STATUS_*`): 0 = OK, > 0 = a caveat, < 0 = an error. */
+enum class Status : int32_t {
+    ok = OTC_STATUS_OK,                                 /**< Success. */
+    max_iterations = OTC_STATUS_MAX_ITERATIONS,         /**< Budget hit; outputs written. */
+    null_pointer = OTC_STATUS_NULL_POINTER,             /**< A NULL pointer. */
+    length_mismatch = OTC_STATUS_LENGTH_MISMATCH,       /**< A view has the wrong size. */
+    empty_input = OTC_STATUS_EMPTY_INPUT,               /**< n, m or d is zero. */
+    non_finite_input = OTC_STATUS_NON_FINITE_INPUT,     /**< NaN or ±∞ in an input. */
+    negative_weight = OTC_STATUS_NEGATIVE_WEIGHT,       /**< A weight is negative. */
+    zero_mass = OTC_STATUS_ZERO_MASS,                   /**< The weights sum to zero. */
+    mass_mismatch = OTC_STATUS_MASS_MISMATCH,           /**< Balanced masses differ. */
+    invalid_epsilon = OTC_STATUS_INVALID_EPSILON,       /**< ε not finite and > 0. */
+    invalid_parameter = OTC_STATUS_INVALID_PARAMETER,   /**< Another parameter. */
+    workspace_too_small = OTC_STATUS_WORKSPACE_TOO_SMALL, /**< Workspace too small. */
+    misaligned = OTC_STATUS_MISALIGNED,                 /**< A misaligned pointer. */
+    needs_point_clouds = OTC_STATUS_NEEDS_POINT_CLOUDS, /**< Needs point clouds. */
+    non_finite = OTC_STATUS_NON_FINITE,                 /**< Numerical overflow. */
+    struct_size = OTC_STATUS_STRUCT_SIZE,               /**< A wrong `struct_size`. */
+    panic = OTC_STATUS_PANIC,                           /**< A library bug, caught. */
+    callback_failed = OTC_STATUS_CALLBACK_FAILED,       /**< A callback failed. */
+};
+
+/** The static English description of a status (`otc_status_str`). */
+inline const char *status_str(Status s) noexcept {
+    return otc_status_str(static_cast<int32_t>(s));
+}
+
+/** The version of the linked library (`otc_version`); equals `OTC_VERSION_NUMBER`. */
+inline uint32_t version() noexcept { return otc_version(); }
+
+#if !defined(OTC_HPP_NO_EXCEPTIONS)
+/** The exception every call throws for a negative status. */
+class Error : public std::runtime_error {
+public:
+    /** An error for status `s`; `what()` is `otc_status_str(s)`. */
+    explicit Error(Status s) : std::runtime_error(status_str(s)), status_(s) {}
+    /** The status the call returned. */
+    Status status() const noexcept { return status_; }
+
+private:
+    Status status_;
+};
+#endif
+
+/**
+ * A value or a status, as returned by every call when exceptions are off. `ok()` is
+ * true for a status ≥ 0 (the value is then valid; `Status::max_iterations` says that
+ * a budget ran out first).
+ */
+template <class T>
+struct Result {
+    Status status; /**< What the call returned. */
+    T value;       /**< Valid when `ok()`. */
+    /** True when the status is ≥ 0. */
+    bool ok() const noexcept { return static_cast<int32_t>(status) >= 0; }
+    /** Same as `ok()`. */
+    explicit operator bool() const noexcept { return ok(); }
+    /** The value (check `ok()` first). */
+    const T &operator*() const noexcept { return value; }
+    /** Member access to the value (check `ok()` first). */
+    const T *operator->() const noexcept { return &value; }
+};
+
+#if defined(OTC_HPP_NO_EXCEPTIONS)
+/** What a call returns: `Result<T>` without exceptions. */
+template <class T>
+using Returns = Result<T>;
+#else
+/** What a call returns: `T` itself with exceptions (a negative status throws `Error`). */
+template <class T>
+using Returns = T;
+#endif
+
+namespace detail {
+/** Maps a C status and a value to `Returns<T>`. */
+template <class T>
+Returns<T> finish(int32_t status, T value) {
+#if defined(OTC_HPP_NO_EXCEPTIONS)
+    return Result<T>{static_cast<Status>(status), value};
+#else
+    if (status < 0) throw Error(static_cast<Status>(status));
+    return value;
+#endif
+}
+
+/** `T` in a non-deduced context: a view parameter takes any container. */
+template <class T>
+struct id {
+    using type = T; /**< T */
+};
+
+/** `T` in a non-deduced context (a view parameter then takes any container). */
+template <class T>
+using nd = typename id<T>::type;
+
+/** True for containers with `data()` and `size()` (vector, array, span, string…). */
+template <class C, class T, class = void>
+struct is_contiguous : std::false_type {};
+template <class C, class T>
+struct is_contiguous<C, T,
+                     std::enable_if_t<std::is_convertible_v<
+                         decltype(std::declval<C &>().data()), T *>>>
+    : std::bool_constant<std::is_convertible_v<decltype(std::declval<C &>().size()),
+                                               std::size_t>> {};
+}  // namespace detail
+
+/**
+ * A contiguous run of `size()` values of `T` in caller memory (`T` may be const).
+ * Never owns; build it from a pointer and a size, a C array, or any container with
+ * `data()` and `size()` (`std::vector`, `std::array`, `std::span`).
+ */
+template <class T>
+class View {
+public:
+    /** An empty view. */
+    constexpr View() noexcept = default;
+    /** `size` values at `data`. */
+    constexpr View(T *data, std::size_t size) noexcept : data_(data), size_(size) {}
+    /** A C array. */
+    template <std::size_t N>
+    constexpr View(T (&a)[N]) noexcept : data_(a), size_(N) {}
+    /** A container with `data()` and `size()` (also a `View<U>` as a `View<const U>`). */
+    template <class C, class = std::enable_if_t<detail::is_contiguous<C, T>::value &&
+                                                !std::is_same_v<std::decay_t<C>, View>>>
+    constexpr View(C &&c) noexcept : data_(c.data()), size_(c.size()) {}
+
+    /** First value. */
+    constexpr T *data() const noexcept { return data_; }
+    /** Number of values. */
+    constexpr std::size_t size() const noexcept { return size_; }
+    /** Value `i` (unchecked). */
+    constexpr T &operator[](std::size_t i) const noexcept { return data_[i]; }
+    /** Iteration. */
+    constexpr T *begin() const noexcept { return data_; }
+    /** Iteration. */
+    constexpr T *end() const noexcept { return data_ + size_; }
+#if defined(OTC_HPP_HAS_SPAN)
+    /** As a `std::span`. */
+    constexpr operator std::span<T>() const noexcept { return {data_, size_}; }
+#endif
+
+private:
+    T *data_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+/**
+ * n points of dimension d, row-major (point i at `data()[i·d .. i·d + d]`): the only
+ * point layout the C API takes. Build it from a `View` and d, or from an Eigen
+ * row-major matrix with `otc::eigen::points` (`otcore_eigen.hpp`).
+ */
+template <class T>
+class Points {
+public:
+    /** No points. */
+    constexpr Points() noexcept = default;
+    /** `values.size() / d` points of dimension `d` (`values.size()` must be a multiple). */
+    constexpr Points(View<T> values, std::size_t d) noexcept
+        : values_(values), d_(d), n_(d == 0 ? 0 : values.size() / d) {}
+    /** `n` points of dimension `d` at `data`. */
+    constexpr Points(T *data, std::size_t n, std::size_t d) noexcept
+        : values_(data, n * d), d_(d), n_(n) {}
+    /** Non-const points as const points. */
+    template <class U, class = std::enable_if_t<std::is_same_v<const U, T>>>
+    constexpr Points(Points<U> p) noexcept : values_(p.values()), d_(p.d()), n_(p.n()) {}
+
+    /** Number of points. */
+    constexpr std::size_t n() const noexcept { return n_; }
+    /** Dimension. */
+    constexpr std::size_t d() const noexcept { return d_; }
+    /** All n·d values. */
+    constexpr View<T> values() const noexcept { return values_; }
+    /** First value. */
+    constexpr T *data() const noexcept { return values_.data(); }
+    /** Point `i` as a view of d values (unchecked). */
+    constexpr View<T> operator[](std::size_t i) const noexcept {
+        return View<T>(values_.data() + i * d_, d_);
+    }
+    /** True when the values are exactly n·d (the view was a whole number of points). */
+    constexpr bool whole() const noexcept { return n_ * d_ == values_.size() && d_ > 0; }
+
+private:
+    View<T> values_;
+    std::size_t d_ = 0;
+    std::size_t n_ = 0;
+};
+
+/**
+ * n points of dimension d in any layout: coordinate k of point i at
+ * `data()[i·point_stride + k·coord_stride]` (strides in elements). Sinkhorn problems
+ * take clouds (`otc_points_layout` in the C API): row-major `Points` convert to one,
+ * and so do column-major arrays (`Cloud(data, n, d, 1, n)`) or padded records; the
+ * other calls take row-major `Points` only.
+ */
+template <class T>
+class Cloud {
+public:
+    /** No points. */
+    constexpr Cloud() noexcept = default;
+    /** Row-major points (strides d and 1). */
+    constexpr Cloud(Points<T> p) noexcept
+        : data_(p.data()), n_(p.n()), d_(p.d()), point_stride_(p.d()), coord_stride_(1),
+          ok_(p.whole()) {}
+    /** Row-major: `values.size() / d` points of dimension `d`. */
+    constexpr Cloud(View<T> values, std::size_t d) noexcept : Cloud(Points<T>(values, d)) {}
+    /** Row-major: `n` points of dimension `d` at `data`. */
+    constexpr Cloud(T *data, std::size_t n, std::size_t d) noexcept
+        : Cloud(Points<T>(data, n, d)) {}
+    /** `n` points of dimension `d` at `data` with the given strides (elements, ≥ 1). */
+    constexpr Cloud(T *data, std::size_t n, std::size_t d, std::size_t point_stride,
+                    std::size_t coord_stride) noexcept
+        : data_(data), n_(n), d_(d), point_stride_(point_stride), coord_stride_(coord_stride),
+          ok_(point_stride > 0 && coord_stride > 0) {}
+    /** Non-const as const. */
+    template <class U, class = std::enable_if_t<std::is_same_v<const U, T>>>
+    constexpr Cloud(Cloud<U> c) noexcept
+        : data_(c.data()), n_(c.n()), d_(c.d()), point_stride_(c.point_stride()),
+          coord_stride_(c.coord_stride()), ok_(c.valid()) {}
+    /** Row-major points of non-const values, read-only. */
+    template <class U, class = std::enable_if_t<std::is_same_v<const U, T>>>
+    constexpr Cloud(Points<U> p) noexcept : Cloud(Points<T>(p)) {}
+
+    /** First value. */
+    constexpr T *data() const noexcept { return data_; }
+    /** Number of points. */
+    constexpr std::size_t n() const noexcept { return n_; }
+    /** Dimension. */
+    constexpr std::size_t d() const noexcept { return d_; }
+    /** Elements from one point to the next. */
+    constexpr std::size_t point_stride() const noexcept { return point_stride_; }
+    /** Elements from one coordinate to the next. */
+    constexpr std::size_t coord_stride() const noexcept { return coord_stride_; }
+    /** False for a view that was not a whole number of points, or a zero stride. */
+    constexpr bool valid() const noexcept { return ok_; }
+    /** The layout as the C API takes it. */
+    constexpr otc_points_layout layout() const noexcept {
+        return otc_points_layout{point_stride_, coord_stride_};
+    }
+
+private:
+    T *data_ = nullptr;
+    std::size_t n_ = 0, d_ = 0, point_stride_ = 0, coord_stride_ = 0;
+    bool ok_ = false;
+};
+
+/**
+ * Workspace memory handed to the solvers: either borrowed (a caller buffer, e.g. a
+ * `static` array on firmware; never reallocated) or owned (grows on demand with
+ * `operator new`, freed by the destructor). Borrowed memory must be aligned to
+ * `OTC_WORKSPACE_ALIGN`; a too-small borrowed buffer gives
+ * `Status::workspace_too_small`. Move-only.
+ */
+class Workspace {
+public:
+#if !defined(OTC_HPP_NO_HEAP)
+    /** An empty owning workspace: grows to what each call needs. */
+    Workspace() noexcept = default;
+#endif
+    /** Borrows `bytes` bytes at `data` (never reallocated, never freed). */
+    Workspace(void *data, std::size_t bytes) noexcept : data_(data), bytes_(bytes) {}
+    /** Borrows a byte array (a `static` buffer on firmware). */
+    template <std::size_t N>
+    explicit Workspace(unsigned char (&buf)[N]) noexcept : data_(buf), bytes_(N) {}
+    Workspace(const Workspace &) = delete;
+    Workspace &operator=(const Workspace &) = delete;
+    /** Takes over `o`'s memory. */
+    Workspace(Workspace &&o) noexcept
+        : data_(std::exchange(o.data_, nullptr)), bytes_(std::exchange(o.bytes_, 0)),
+          owned_(std::exchange(o.owned_, false)) {}
+    /** Takes over `o`'s memory. */
+    Workspace &operator=(Workspace &&o) noexcept {
+        if (this != &o) {
+            release();
+            data_ = std::exchange(o.data_, nullptr);
+            bytes_ = std::exchange(o.bytes_, 0);
+            owned_ = std::exchange(o.owned_, false);
+        }
+        return *this;
+    }
+    ~Workspace() { release(); }
+
+    /** The memory. */
+    void *data() const noexcept { return data_; }
+    /** Its size in bytes. */
+    std::size_t bytes() const noexcept { return bytes_; }
+    /** True when the memory is borrowed from the caller. */
+    bool borrowed() const noexcept { return !owned_ && data_ != nullptr; }
+
+    /**
+     * Makes at least `bytes` available: an owning workspace reallocates (contents are
+     * not kept); a borrowed one is left as it is (the call then reports
+     * `workspace_too_small`). Returns false when an allocation failed.
+     */
+    bool reserve(std::size_t bytes) noexcept {
+        if (bytes <= bytes_ || borrowed()) return true;
+#if defined(OTC_HPP_NO_HEAP)
+        return true;
+#else
+        release();
+        data_ = ::operator new(bytes, std::align_val_t{kAlign}, std::nothrow);
+        if (data_ == nullptr) return false;
+        bytes_ = bytes;
+        owned_ = true;
+        return true;
+#endif
+    }
+
+private:
+    static constexpr std::size_t kAlign =
+        OTC_WORKSPACE_ALIGN > alignof(std::max_align_t) ? OTC_WORKSPACE_ALIGN
+                                                        : alignof(std::max_align_t);
+    void release() noexcept {
+#if !defined(OTC_HPP_NO_HEAP)
+        if (owned_) ::operator delete(data_, std::align_val_t{kAlign});
+#endif
+        data_ = nullptr;
+        bytes_ = 0;
+        owned_ = false;
+    }
+    void *data_ = nullptr;
+    std::size_t bytes_ = 0;
+    bool owned_ = false;
+};
+
+/**
+ * `Bytes` bytes of workspace held inside the object (aligned to `OTC_WORKSPACE_ALIGN`):
+ * declare it `static` on firmware, then pass `ws.view()` where a `Workspace &` is
+ * taken. Size it from the formulas in otcore.h (e.g. `otc_pf_workspace_size_f32`).
+ */
+template <std::size_t Bytes>
+class StaticWorkspace {
+public:
+    StaticWorkspace() noexcept = default;
+    StaticWorkspace(const StaticWorkspace &) = delete;
+    StaticWorkspace &operator=(const StaticWorkspace &) = delete;
+    /** A borrowing `Workspace` over this storage. */
+    Workspace &view() noexcept { return ws_; }
+
+private:
+    alignas(OTC_WORKSPACE_ALIGN) unsigned char buf_[Bytes] = {};
+    Workspace ws_{buf_};
+};
+
+/**
+ * The C names for one precision: the struct types and functions with the `_f32`
+ * (`Api<float>`) or `_f64` (`Api<double>`) suffix.
+ */
+template <class T>
+struct Api;
+
+/** The `float` functions and types of otcore.h. */
+template <>
+struct Api<float> {
+    using problem = otc_ot_problem_f32;                    /**< otc_ot_problem_f32 */
+    using sinkhorn_config = otc_sinkhorn_config_f32;       /**< otc_sinkhorn_config_f32 */
+    using sinkhorn_result = otc_sinkhorn_result_f32;       /**< otc_sinkhorn_result_f32 */
+    using ot_resample_config = otc_ot_resample_config_f32; /**< otc_ot_resample_config_f32 */
+    using ot_resample_report = otc_ot_resample_report_f32; /**< otc_ot_resample_report_f32 */
+    using vjp_config = otc_vjp_config_f32;                 /**< otc_vjp_config_f32 */
+    using pf_config = otc_pf_config_f32;                   /**< otc_pf_config_f32 */
+    using pf_state = otc_pf_state_f32;                     /**< otc_pf_state_f32 */
+    using pf_report = otc_pf_report_f32;                   /**< otc_pf_report_f32 */
+    static constexpr auto sinkhorn_workspace_size = &otc_sinkhorn_workspace_size_f32; /**< C */
+    static constexpr auto sinkhorn_config_default = &otc_sinkhorn_config_default_f32; /**< C */
+    static constexpr auto sinkhorn_solve = &otc_sinkhorn_solve_f32;                   /**< C */
+    static constexpr auto plan_apply = &otc_plan_apply_f32;                           /**< C */
+    static constexpr auto plan_apply_transpose = &otc_plan_apply_transpose_f32;       /**< C */
+    static constexpr auto plan_barycentric = &otc_plan_barycentric_f32;               /**< C */
+    static constexpr auto plan_transport_cost = &otc_plan_transport_cost_f32;         /**< C */
+    static constexpr auto plan_dense = &otc_plan_dense_f32;                           /**< C */
+    static constexpr auto rng_uniform = &otc_rng_uniform_f32;                         /**< C */
+    static constexpr auto rng_normal = &otc_rng_normal_f32;                           /**< C */
+    static constexpr auto log_weights_normalise = &otc_log_weights_normalise_f32;     /**< C */
+    static constexpr auto resample_ancestors = &otc_resample_ancestors_f32;           /**< C */
+    static constexpr auto ot_resample_config_default = &otc_ot_resample_config_default_f32; /**< C */
+    static constexpr auto ot_resample_workspace_size = &otc_ot_resample_workspace_size_f32; /**< C */
+    static constexpr auto ot_resample = &otc_ot_resample_f32;                         /**< C */
+    static constexpr auto vjp_config_default = &otc_vjp_config_default_f32;           /**< C */
+    static constexpr auto vjp_workspace_size = &otc_ot_resample_vjp_workspace_size_f32; /**< C */
+    static constexpr auto ot_resample_vjp = &otc_ot_resample_vjp_f32;                 /**< C */
+    static constexpr auto pf_config_default = &otc_pf_config_default_f32;             /**< C */
+    static constexpr auto pf_workspace_size = &otc_pf_workspace_size_f32;             /**< C */
+    static constexpr auto pf_init = &otc_pf_init_f32;                                 /**< C */
+    static constexpr auto pf_step = &otc_pf_step_f32;                                 /**< C */
+    static constexpr auto sde_workspace_size = &otc_sde_workspace_size_f32;           /**< C */
+    static constexpr auto sde_prior_sample = &otc_sde_prior_sample_f32;               /**< C */
+    static constexpr auto sde_grid = &otc_sde_grid_f32;                               /**< C */
+    static constexpr auto sde_sample = &otc_sde_sample_f32;                           /**< C */
+    static constexpr auto sde_step = &otc_sde_step_f32;                               /**< C */
+    static constexpr auto sde_adaptive = &otc_sde_adaptive_f32;                       /**< C */
+};
+
+/** The `double` functions and types of otcore.h. */
+template <>
+struct Api<double> {
+    using problem = otc_ot_problem_f64;                    /**< otc_ot_problem_f64 */
+    using sinkhorn_config = otc_sinkhorn_config_f64;       /**< otc_sinkhorn_config_f64 */
+    using sinkhorn_result = otc_sinkhorn_result_f64;       /**< otc_sinkhorn_result_f64 */
+    using ot_resample_config = otc_ot_resample_config_f64; /**< otc_ot_resample_config_f64 */
+    using ot_resample_report = otc_ot_resample_report_f64; /**< otc_ot_resample_report_f64 */
+    using vjp_config = otc_vjp_config_f64;                 /**< otc_vjp_config_f64 */
+    using pf_config = otc_pf_config_f64;                   /**< otc_pf_config_f64 */
+    using pf_state = otc_pf_state_f64;                     /**< otc_pf_state_f64 */
+    using pf_report = otc_pf_report_f64;                   /**< otc_pf_report_f64 */
+    static constexpr auto sinkhorn_workspace_size = &otc_sinkhorn_workspace_size_f64; /**< C */
+    static constexpr auto sinkhorn_config_default = &otc_sinkhorn_config_default_f64; /**< C */
+    static constexpr auto sinkhorn_solve = &otc_sinkhorn_solve_f64;                   /**< C */
+    static constexpr auto plan_apply = &otc_plan_apply_f64;                           /**< C */
+    static constexpr auto plan_apply_transpose = &otc_plan_apply_transpose_f64;       /**< C */
+    static constexpr auto plan_barycentric = &otc_plan_barycentric_f64;               /**< C */
+    static constexpr auto plan_transport_cost = &otc_plan_transport_cost_f64;         /**< C */
+    static constexpr auto plan_dense = &otc_plan_dense_f64;                           /**< C */
+    static constexpr auto rng_uniform = &otc_rng_uniform_f64;                         /**< C */
+    static constexpr auto rng_normal = &otc_rng_normal_f64;                           /**< C */
+    static constexpr auto log_weights_normalise = &otc_log_weights_normalise_f64;     /**< C */
+    static constexpr auto resample_ancestors = &otc_resample_ancestors_f64;           /**< C */
+    static constexpr auto ot_resample_config_default = &otc_ot_resample_config_default_f64; /**< C */
+    static constexpr auto ot_resample_workspace_size = &otc_ot_resample_workspace_size_f64; /**< C */
+    static constexpr auto ot_resample = &otc_ot_resample_f64;                         /**< C */
+    static constexpr auto vjp_config_default = &otc_vjp_config_default_f64;           /**< C */
+    static constexpr auto vjp_workspace_size = &otc_ot_resample_vjp_workspace_size_f64; /**< C */
+    static constexpr auto ot_resample_vjp = &otc_ot_resample_vjp_f64;                 /**< C */
+    static constexpr auto pf_config_default = &otc_pf_config_default_f64;             /**< C */
+    static constexpr auto pf_workspace_size = &otc_pf_workspace_size_f64;             /**< C */
+    static constexpr auto pf_init = &otc_pf_init_f64;                                 /**< C */
+    static constexpr auto pf_step = &otc_pf_step_f64;                                 /**< C */
+    static constexpr auto sde_workspace_size = &otc_sde_workspace_size_f64;           /**< C */
+    static constexpr auto sde_prior_sample = &otc_sde_prior_sample_f64;               /**< C */
+    static constexpr auto sde_grid = &otc_sde_grid_f64;                               /**< C */
+    static constexpr auto sde_sample = &otc_sde_sample_f64;                           /**< C */
+    static constexpr auto sde_step = &otc_sde_step_f64;                               /**< C */
+    static constexpr auto sde_adaptive = &otc_sde_adaptive_f64;                       /**< C */
+};
+
+namespace detail {
+/** `struct_size` set, every other field zero: the C structs the library writes. */
+template <class S>
+S sized() noexcept {
+    S s{};
+    s.struct_size = sizeof(S);
+    return s;
+}
+
+/** Sizes the workspace with a C size query, then runs `call(ws, bytes)`. */
+template <class Query, class Call>
+int32_t with_workspace(Workspace &ws, Query query, Call call) {
+    std::size_t bytes = 0;
+    int32_t s = query(&bytes);
+    if (s < 0) return s;
+    if (!ws.reserve(bytes)) return OTC_STATUS_WORKSPACE_TOO_SMALL;
+    return call(ws.data(), ws.bytes());
+}
+
+/** The value a user callback returned, as a C status: void and true are success. */
+template <class F, class... A>
+int32_t invoke_callback(F &f, A &&...a) {
+    using R = decltype(f(std::forward<A>(a)...));
+    if constexpr (std::is_void_v<R>) {
+        f(std::forward<A>(a)...);
+        return 0;
+    } else if constexpr (std::is_same_v<R, bool>) {
+        return f(std::forward<A>(a)...) ? 0 : 1;
+    } else {
+        return static_cast<int32_t>(f(std::forward<A>(a)...));
+    }
+}
+
+/**
+ * The context a trampoline receives through `void *user`: the callables, and the
+ * exception one of them threw (kept here, rethrown after the C call returns: an
+ * exception must not unwind through the library's frames).
+ */
+template <class... F>
+struct Context {
+    /** Refers to the callables `f`. */
+    explicit Context(F &...f) noexcept : fns(f...) {}
+    std::tuple<F &...> fns; /**< The user's callables. */
+#if !defined(OTC_HPP_NO_EXCEPTIONS)
+    std::exception_ptr error; /**< The exception a callable threw, if any. */
+#endif
+    /** Runs callable `I` with `a`, catching what it throws. */
+    template <std::size_t I, class... A>
+    int32_t call(A &&...a) noexcept {
+#if !defined(OTC_HPP_NO_EXCEPTIONS)
+        try {
+            return invoke_callback(std::get<I>(fns), std::forward<A>(a)...);
+        } catch (...) {
+            error = std::current_exception();
+            return 1;
+        }
+#else
+        return invoke_callback(std::get<I>(fns), std::forward<A>(a)...);
+#endif
+    }
+    /** Rethrows a callable's exception, if one was caught. */
+    void rethrow() const {
+#if !defined(OTC_HPP_NO_EXCEPTIONS)
+        if (error) std::rethrow_exception(error);
+#endif
+    }
+};
+
+/** Checks that every view has its expected size. */
+inline bool sizes_match(std::initializer_list<std::pair<std::size_t, std::size_t>> l) {
+    for (const auto &p : l)
+        if (p.first != p.second) return false;
+    return true;
+}
+}  // namespace detail
+
+// ------------------------------------------------------------------------------------
+// Sinkhorn and plan operations
+// ------------------------------------------------------------------------------------
+
+/** Sinkhorn settings: the C struct filled by `otc_sinkhorn_config_default_*`. */
+template <class T>
+struct SinkhornConfig : Api<T>::sinkhorn_config {
+    /** The defaults: ε = 0.05 × mean cost, hard marginals, tolerance 1e-4 (f32). */
+    SinkhornConfig() noexcept { Api<T>::sinkhorn_config_default(this); }
+};
+
+/** What a solve reports (`otc_sinkhorn_result_*`): iterations, error, ε, costs. */
+template <class T>
+using SinkhornResult = typename Api<T>::sinkhorn_result;
+
+/**
+ * An entropic OT problem: two weighted point clouds with cost scale·‖x − y‖², or a
+ * dense n×m cost matrix (row-major). Borrows every array.
+ */
+template <class T>
+class Problem {
+public:
+    /**
+     * Point clouds `x` (n points) and `y` (m points, same d) in any layout, with weights
+     * `a` (n) and `b` (m); cost scale·‖x − y‖².
+     */
+    static Problem point_clouds(Cloud<const T> x, Cloud<const T> y, View<const T> a,
+                                View<const T> b, T scale = T(1)) noexcept {
+        Problem p;
+        p.c_.x = x.data();
+        p.c_.y = y.data();
+        p.c_.x_layout = x.layout();
+        p.c_.y_layout = y.layout();
+        p.c_.a = a.data();
+        p.c_.b = b.data();
+        p.c_.n = x.n();
+        p.c_.m = y.n();
+        p.c_.d = x.d();
+        p.c_.scale = scale;
+        p.ok_ = x.valid() && y.valid() && x.d() == y.d() && a.size() == x.n() &&
+                b.size() == y.n();
+        return p;
+    }
+    /** A dense cost `c` (n×m row-major, n = a.size(), m = b.size()). */
+    static Problem dense(View<const T> c, View<const T> a, View<const T> b) noexcept {
+        Problem p;
+        p.c_.c = c.data();
+        p.c_.a = a.data();
+        p.c_.b = b.data();
+        p.c_.n = a.size();
+        p.c_.m = b.size();
+        p.c_.scale = T(1);
+        p.ok_ = c.size() == a.size() * b.size();
+        return p;
+    }
+    /** Number of source points. */
+    std::size_t n() const noexcept { return c_.n; }
+    /** Number of target points. */
+    std::size_t m() const noexcept { return c_.m; }
+    /** Point dimension (0 for a dense cost). */
+    std::size_t d() const noexcept { return c_.d; }
+    /** The C struct. */
+    const typename Api<T>::problem *c() const noexcept { return &c_; }
+    /** False when the views' sizes disagree (calls then give `length_mismatch`). */
+    bool consistent() const noexcept { return ok_; }
+
+private:
+    typename Api<T>::problem c_ = detail::sized<typename Api<T>::problem>();
+    bool ok_ = false;
+};
+
+/** Workspace bytes of a solve or plan operation (`otc_sinkhorn_workspace_size_*`). */
+template <class T>
+Returns<std::size_t> sinkhorn_workspace_size(std::size_t n, std::size_t m, std::size_t d) {
+    std::size_t bytes = 0;
+    int32_t s = Api<T>::sinkhorn_workspace_size(n, m, d, &bytes);
+    return detail::finish(s, bytes);
+}
+
+/**
+ * Solves `problem` by log-domain Sinkhorn into the potentials `f` (n) and `g` (m), in
+ * cost units (`otc_sinkhorn_solve_*`). The result's `status` is `OTC_STATUS_OK` or
+ * `OTC_STATUS_MAX_ITERATIONS` (outputs usable; resume with `OTC_INIT_RESUME`).
+ */
+template <class T>
+Returns<SinkhornResult<T>> sinkhorn(const Problem<T> &problem, const SinkhornConfig<T> &config,
+                                    Workspace &ws, detail::nd<View<T>> f,
+                                    detail::nd<View<T>> g) {
+    auto out = detail::sized<SinkhornResult<T>>();
+    if (!problem.consistent()) return detail::finish(OTC_STATUS_LENGTH_MISMATCH, out);
+    int32_t s = detail::with_workspace(
+        ws,
+        [&](std::size_t *b) {
+            return Api<T>::sinkhorn_workspace_size(problem.n(), problem.m(), problem.d(), b);
+        },
+        [&](void *w, std::size_t bytes) {
+            return Api<T>::sinkhorn_solve(problem.c(), &config, w, bytes, f.data(), f.size(),
+                                          g.data(), g.size(), &out);
+        });
+    return detail::finish(s, out);
+}
+
+/**
+ * The entropic plan P_ij = exp((f_i + g_j − C_ij)/ε) of a solved problem, never
+ * stored: each operation streams over the n·m pairs. Borrows the problem and the
+ * potentials.
+ */
+template <class T>
+class Plan {
+public:
+    /** The plan of `problem` at absolute ε (`SinkhornResult::epsilon`) and f, g. */
+    Plan(const Problem<T> &problem, T epsilon, View<const T> f, View<const T> g) noexcept
+        : p_(problem), eps_(epsilon), f_(f), g_(g) {}
+
+    /** out = P·v (v: m values, out: n). */
+    Returns<Status> apply(View<const T> v, Workspace &ws, View<T> out) const {
+        return run(ws, [&](void *w, std::size_t b) {
+            return Api<T>::plan_apply(p_.c(), eps_, f_.data(), f_.size(), g_.data(), g_.size(),
+                                      v.data(), v.size(), w, b, out.data(), out.size());
+        });
+    }
+    /** out = Pᵀ·u (u: n values, out: m). */
+    Returns<Status> apply_transpose(View<const T> u, Workspace &ws, View<T> out) const {
+        return run(ws, [&](void *w, std::size_t b) {
+            return Api<T>::plan_apply_transpose(p_.c(), eps_, f_.data(), f_.size(), g_.data(),
+                                                g_.size(), u.data(), u.size(), w, b, out.data(),
+                                                out.size());
+        });
+    }
+    /** The barycentric projection of every source point onto y (out: n×d). */
+    Returns<Status> barycentric(Workspace &ws, Points<T> out) const {
+        if (!out.whole())  // e.g. rows that are not contiguous (otc::eigen::points)
+            return detail::finish(OTC_STATUS_LENGTH_MISMATCH, Status::length_mismatch);
+        return run(ws, [&](void *w, std::size_t b) {
+            return Api<T>::plan_barycentric(p_.c(), eps_, f_.data(), f_.size(), g_.data(),
+                                            g_.size(), w, b, out.data(), out.values().size());
+        });
+    }
+    /** The dense plan P (n×m row-major, mass units): O(n·m) memory, for small problems. */
+    Returns<Status> dense(Workspace &ws, View<T> out) const {
+        return run(ws, [&](void *w, std::size_t b) {
+            return Api<T>::plan_dense(p_.c(), eps_, f_.data(), f_.size(), g_.data(), g_.size(),
+                                      w, b, out.data(), out.size());
+        });
+    }
+    /** ⟨C, P⟩ = Σ_ij C_ij P_ij (cost × mass units). */
+    Returns<T> transport_cost(Workspace &ws) const {
+        T cost{};
+        int32_t s = raw(ws, [&](void *w, std::size_t b) {
+            return Api<T>::plan_transport_cost(p_.c(), eps_, f_.data(), f_.size(), g_.data(),
+                                               g_.size(), w, b, &cost);
+        });
+        return detail::finish(s, cost);
+    }
+
+private:
+    template <class Call>
+    int32_t raw(Workspace &ws, Call call) const {
+        if (!p_.consistent()) return OTC_STATUS_LENGTH_MISMATCH;
+        return detail::with_workspace(
+            ws,
+            [&](std::size_t *b) {
+                return Api<T>::sinkhorn_workspace_size(p_.n(), p_.m(), p_.d(), b);
+            },
+            call);
+    }
+    template <class Call>
+    Returns<Status> run(Workspace &ws, Call call) const {
+        int32_t s = raw(ws, call);
+        return detail::finish(s, static_cast<Status>(s));
+    }
+    const Problem<T> &p_;
+    T eps_;
+    View<const T> f_, g_;
+};
+
+// ------------------------------------------------------------------------------------
+// Randomness, weights, resampling
+// ------------------------------------------------------------------------------------
+
+/**
+ * A handle on a random stream owned elsewhere: what a filter's `predict` callable
+ * receives (draw its noise from it, so that a run replays bit for bit).
+ */
+class RngRef {
+public:
+    /** The stream at `rng`. */
+    explicit RngRef(otc_rng *rng) noexcept : p_(rng) {}
+    /** Fills `out` with uniform draws in [0, 1) (`otc_rng_uniform_*`). */
+    template <class T>
+    void uniform(View<T> out) const noexcept {
+        Api<T>::rng_uniform(p_, out.data(), out.size());
+    }
+    /** Fills `out` with standard normal draws (`otc_rng_normal_*`). */
+    template <class T>
+    void normal(View<T> out) const noexcept {
+        Api<T>::rng_normal(p_, out.data(), out.size());
+    }
+    /** The C stream. */
+    otc_rng *c() const noexcept { return p_; }
+
+private:
+    otc_rng *p_;
+};
+
+/** A seeded random stream (SplitMix64; the whole state is `state`: copy it to fork). */
+struct Rng : otc_rng {
+    /** The stream seeded with `seed`. */
+    explicit Rng(uint64_t seed = 0) noexcept : otc_rng{seed} {}
+    /** A handle on this stream. */
+    RngRef ref() noexcept { return RngRef(this); }
+    /** Fills `out` with uniform draws in [0, 1). */
+    template <class T>
+    void uniform(View<T> out) noexcept {
+        ref().uniform(out);
+    }
+    /** Fills `out` with standard normal draws. */
+    template <class T>
+    void normal(View<T> out) noexcept {
+        ref().normal(out);
+    }
+};
+
+/** Normalises log-weights in place; returns (log Σ e^logw, ESS). */
+template <class T>
+Returns<std::pair<T, T>> normalise_log_weights(View<T> logw) {
+    T lse{}, ess{};
+    int32_t s = Api<T>::log_weights_normalise(logw.data(), logw.size(), &lse, &ess);
+    return detail::finish(s, std::pair<T, T>(lse, ess));
+}
+
+/** Draws `ancestors.size()` (= N) ancestor indices with an `OTC_RESAMPLE_*` scheme. */
+template <class T>
+Returns<Status> resample_ancestors(int32_t scheme, View<const T> logw, Rng &rng,
+                                   View<std::size_t> ancestors) {
+    int32_t s = ancestors.size() == logw.size()
+                    ? Api<T>::resample_ancestors(scheme, logw.data(), logw.size(), &rng,
+                                                 ancestors.data())
+                    : OTC_STATUS_LENGTH_MISMATCH;
+    return detail::finish(s, static_cast<Status>(s));
+}
+
+/** OT-resampling settings (the C struct, defaults filled); set `epsilon` (required). */
+template <class T>
+struct OtResampleConfig : Api<T>::ot_resample_config {
+    /** The defaults, with `epsilon` set to `eps` (0 = unset: refused by the call). */
+    explicit OtResampleConfig(T eps = T(0)) noexcept {
+        Api<T>::ot_resample_config_default(this);
+        this->epsilon = eps;
+    }
+};
+
+/** What one OT resampling did (`otc_ot_resample_report_*`). */
+template <class T>
+using OtResampleReport = typename Api<T>::ot_resample_report;
+
+/**
+ * OT resampling (filterflow's regularised transform, `otc_ot_resample_*`): the N
+ * weighted particles `x` become N equally weighted ones in `x_out` (same shape).
+ */
+template <class T>
+Returns<OtResampleReport<T>> ot_resample(const OtResampleConfig<T> &config,
+                                         detail::nd<Points<const T>> x,
+                                         detail::nd<View<const T>> logw, Workspace &ws,
+                                         detail::nd<Points<T>> x_out) {
+    auto rep = detail::sized<OtResampleReport<T>>();
+    if (!x.whole() || logw.size() != x.n() || x_out.values().size() != x.values().size())
+        return detail::finish(OTC_STATUS_LENGTH_MISMATCH, rep);
+    int32_t s = detail::with_workspace(
+        ws, [&](std::size_t *b) { return Api<T>::ot_resample_workspace_size(x.n(), x.d(), b); },
+        [&](void *w, std::size_t bytes) {
+            return Api<T>::ot_resample(&config, x.data(), logw.data(), x.n(), x.d(), w, bytes,
+                                       x_out.data(), &rep);
+        });
+    return detail::finish(s, rep);
+}
+
+/** Settings of the OT-resampling VJP (the C struct, defaults filled). */
+template <class T>
+struct VjpConfig : Api<T>::vjp_config {
+    /** The defaults: filterflow's clipped one-step form. */
+    VjpConfig() noexcept { Api<T>::vjp_config_default(this); }
+};
+
+/**
+ * Vector–Jacobian product of `ot_resample` (`otc_ot_resample_vjp_*`): from `ybar` =
+ * ∂L/∂x_out (N×d) into `dx` (N×d) and `dlogw` (N).
+ */
+template <class T>
+Returns<Status> ot_resample_vjp(const OtResampleConfig<T> &config, const VjpConfig<T> &vjp,
+                                detail::nd<Points<const T>> x, detail::nd<View<const T>> logw,
+                                detail::nd<View<const T>> ybar, Workspace &ws,
+                                detail::nd<View<T>> dx, detail::nd<View<T>> dlogw) {
+    int32_t s = OTC_STATUS_LENGTH_MISMATCH;
+    if (x.whole() && detail::sizes_match({{logw.size(), x.n()},
+                                           {ybar.size(), x.values().size()},
+                                           {dx.size(), x.values().size()},
+                                           {dlogw.size(), x.n()}}))
+        s = detail::with_workspace(
+            ws, [&](std::size_t *b) { return Api<T>::vjp_workspace_size(x.n(), x.d(), b); },
+            [&](void *w, std::size_t bytes) {
+                return Api<T>::ot_resample_vjp(&config, &vjp, x.data(), logw.data(), x.n(),
+                                               x.d(), ybar.data(), w, bytes, dx.data(),
+                                               dlogw.data());
+            });
+    return detail::finish(s, static_cast<Status>(s));
+}
+
+// ------------------------------------------------------------------------------------
+// Particle filter
+// ------------------------------------------------------------------------------------
+
+/** Particle-filter settings (the C struct, defaults: systematic when ESS < N/2). */
+template <class T>
+struct PfConfig : Api<T>::pf_config {
+    /** The defaults. */
+    PfConfig() noexcept { Api<T>::pf_config_default(this); }
+    /** OT resampling with ε = `epsilon` (normalised cloud; 0.5 for N ≤ 100). */
+    static PfConfig optimal(T epsilon) noexcept {
+        PfConfig c;
+        c.resampler = OTC_RESAMPLE_OPTIMAL;
+        c.ot.epsilon = epsilon;
+        return c;
+    }
+    /** A classical resampler (`OTC_RESAMPLE_SYSTEMATIC`, …). */
+    static PfConfig classical(int32_t resampler) noexcept {
+        PfConfig c;
+        c.resampler = resampler;
+        return c;
+    }
+};
+
+/** What one filter step did (`otc_pf_report_*`). */
+template <class T>
+using PfReport = typename Api<T>::pf_report;
+
+/**
+ * A particle filter of N particles in dimension d: holds the settings, the particles,
+ * their log-weights and the running totals in caller memory (views), and steps them
+ * with two callables:
+ * - `predict(otc::Points<const T> prev, otc::Points<T> next, otc::RngRef rng)`: writes
+ *   the proposed particles, drawing noise from `rng`;
+ * - `loglik(otc::Points<const T> x, otc::View<T> out)`: writes log g(y | x_i) (nats).
+ *
+ * Each may return `void`, `bool` (false = failure) or an integer (non-zero =
+ * failure); a failure or an exception leaves the filter unchanged (an exception is
+ * rethrown from `step`). Lambdas with captures work: they are passed through the C
+ * `void *` context, with no allocation.
+ */
+template <class T>
+class ParticleFilter {
+public:
+    /**
+     * A filter over `particles` (N×d) and `logw` (N). Sets uniform weights and zero
+     * totals (`otc_pf_init_*`); draw the initial particles yourself.
+     */
+    ParticleFilter(const PfConfig<T> &config, Points<T> particles, View<T> logw)
+        : config_(config), x_(particles), logw_(logw), state_(detail::sized<State>()) {
+        int32_t s = particles.whole() && logw.size() == particles.n()
+                        ? Api<T>::pf_init(logw.data(), logw.size(), &state_)
+                        : OTC_STATUS_LENGTH_MISMATCH;
+        status_ = static_cast<Status>(s);
+#if !defined(OTC_HPP_NO_EXCEPTIONS)
+        if (s < 0) throw Error(status_);
+#endif
+    }
+
+    /** The status of the construction (always `ok` with exceptions on). */
+    Status init_status() const noexcept { return status_; }
+    /** Workspace bytes of one step (`otc_pf_workspace_size_*`). */
+    Returns<std::size_t> workspace_size() const {
+        std::size_t b = 0;
+        int32_t s = Api<T>::pf_workspace_size(x_.n(), x_.d(), config_.resampler, &b);
+        return detail::finish(s, b);
+    }
+
+    /**
+     * One step (`otc_pf_step_*`): predict → weight → weighted mean (d) and covariance
+     * (d×d row-major) → resample if the trigger fires.
+     */
+    template <class Predict, class Loglik>
+    Returns<PfReport<T>> step(Predict &&predict, Loglik &&loglik, Rng &rng, Workspace &ws,
+                              View<T> mean, View<T> cov) {
+        auto rep = detail::sized<PfReport<T>>();
+        const std::size_t n = x_.n(), d = x_.d();
+        if (status_ != Status::ok || mean.size() != d || cov.size() != d * d)
+            return detail::finish(OTC_STATUS_LENGTH_MISMATCH, rep);
+        using Ctx = detail::Context<Predict, Loglik>;
+        Ctx ctx(predict, loglik);
+        int32_t s = detail::with_workspace(
+            ws,
+            [&](std::size_t *b) {
+                return Api<T>::pf_workspace_size(n, d, config_.resampler, b);
+            },
+            [&](void *w, std::size_t bytes) {
+                return Api<T>::pf_step(&config_, &predict_tramp<Ctx>, &loglik_tramp<Ctx>, &ctx, n,
+                                       d, &rng, x_.data(), logw_.data(), &state_, w, bytes,
+                                       mean.data(), cov.data(), &rep);
+            });
+        ctx.rethrow();
+        return detail::finish(s, rep);
+    }
+
+    /** ℓ̂: the log-likelihood estimate of the observations so far (nats). */
+    T log_likelihood() const noexcept { return state_.log_likelihood; }
+    /** Steps taken. */
+    uint64_t steps() const noexcept { return state_.steps; }
+    /** Steps that resampled. */
+    uint64_t resamples() const noexcept { return state_.resamples; }
+    /** The particles. */
+    Points<T> particles() const noexcept { return x_; }
+    /** The normalised log-weights. */
+    View<T> log_weights() const noexcept { return logw_; }
+    /** The settings. */
+    const PfConfig<T> &config() const noexcept { return config_; }
+
+private:
+    using State = typename Api<T>::pf_state;
+    template <class Ctx>
+    static int32_t predict_tramp(void *user, std::size_t n, std::size_t d, const T *prev,
+                                 T *next, otc_rng *rng) noexcept {
+        auto *ctx = static_cast<Ctx *>(user);
+        return ctx->template call<0>(Points<const T>(prev, n, d), Points<T>(next, n, d),
+                                     RngRef(rng));
+    }
+    template <class Ctx>
+    static int32_t loglik_tramp(void *user, std::size_t n, std::size_t d, const T *x,
+                                T *out) noexcept {
+        auto *ctx = static_cast<Ctx *>(user);
+        return ctx->template call<1>(Points<const T>(x, n, d), View<T>(out, n));
+    }
+    PfConfig<T> config_;
+    Points<T> x_;
+    View<T> logw_;
+    State state_;
+    Status status_ = Status::ok;
+};
+
+// ------------------------------------------------------------------------------------
+// Score-based SDE sampling
+// ------------------------------------------------------------------------------------
+
+/** A forward noising process (`otc_sde_process`), filled with the kind's defaults. */
+struct SdeProcess : otc_sde_process {
+    /** `OTC_SDE_VP` (default), `OTC_SDE_VP_COSINE`, `OTC_SDE_SUB_VP`, `OTC_SDE_VE`, `OTC_SDE_EDM`. */
+    explicit SdeProcess(int32_t kind = OTC_SDE_VP) noexcept : otc_sde_process{} {
+        otc_sde_process_default(kind, this);
+    }
+};
+
+/** Fixed-step sampler settings (`otc_sde_sampler_config`) for one `OTC_SDE_*` method. */
+struct SdeSamplerConfig : otc_sde_sampler_config {
+    /** The defaults of `method` (no corrector, no churn). */
+    explicit SdeSamplerConfig(int32_t method = OTC_SDE_EULER_MARUYAMA) noexcept
+        : otc_sde_sampler_config{} {
+        otc_sde_sampler_config_default(method, this);
+    }
+};
+
+/** Draws n = x.n() samples from the prior of `process` into `x` (`otc_sde_prior_sample_*`). */
+template <class T>
+Returns<Status> sde_prior_sample(const SdeProcess &process, uint64_t seed,
+                                 uint64_t first_sample, Points<T> x) {
+    int32_t s = x.whole() ? Api<T>::sde_prior_sample(&process, seed, first_sample, x.n(), x.d(),
+                                                     x.data())
+                          : OTC_STATUS_LENGTH_MISMATCH;
+    return detail::finish(s, static_cast<Status>(s));
+}
+
+/** Fills `grid` with a time grid from `t_start` down to `t_end` (`otc_sde_grid_*`). */
+template <class T>
+Returns<Status> sde_grid(const SdeProcess &process, int32_t spacing, double rho, double t_start,
+                         double t_end, View<T> grid) {
+    int32_t s = Api<T>::sde_grid(&process, spacing, rho, t_start, t_end, grid.data(), grid.size());
+    return detail::finish(s, static_cast<Status>(s));
+}
+
+namespace detail {
+/** The C model callback over a callable `model(Points<const T> x, View<const T> t, Points<T> out)`. */
+template <class T, class Ctx>
+int32_t model_tramp(void *user, std::size_t n, std::size_t d, const T *x, const T *t,
+                    T *out) noexcept {
+    auto *ctx = static_cast<Ctx *>(user);
+    return ctx->template call<0>(Points<const T>(x, n, d), View<const T>(t, n),
+                                 Points<T>(out, n, d));
+}
+}  // namespace detail
+
+/**
+ * Runs a fixed-step sampler along `grid` on the samples `x` (in place;
+ * `otc_sde_sample_*`). `model(otc::Points<const T> x, otc::View<const T> t,
+ * otc::Points<T> out)` writes the `output` kind (`OTC_SDE_OUTPUT_SCORE`, `_NOISE`,
+ * `_DENOISED`) for the batch; it may return `void`, `bool` or an integer, as the
+ * filter's callables. Returns the number of batched model calls.
+ */
+template <class T, class Model>
+Returns<uint64_t> sde_sample(const SdeProcess &process, const SdeSamplerConfig &config,
+                             Model &&model, int32_t output, View<const T> grid, Points<T> x,
+                             uint64_t seed, uint64_t first_sample, Workspace &ws) {
+    uint64_t evals = 0;
+    if (!x.whole()) return detail::finish(OTC_STATUS_LENGTH_MISMATCH, evals);
+    using Ctx = detail::Context<Model>;
+    Ctx ctx(model);
+    int32_t s = detail::with_workspace(
+        ws, [&](std::size_t *b) { return Api<T>::sde_workspace_size(x.n(), x.d(), b); },
+        [&](void *w, std::size_t bytes) {
+            return Api<T>::sde_sample(&process, &config, &detail::model_tramp<T, Ctx>, &ctx,
+                                      output, grid.data(), grid.size(), x.data(), x.n(), x.d(),
+                                      seed, first_sample, w, bytes, &evals);
+        });
+    ctx.rethrow();
+    return detail::finish(s, evals);
+}
+
+/**
+ * DPM-Solver++(2M)'s history between single steps: the previous denoised estimate
+ * (n·d values, caller memory) and the previous step in λ (0 = none yet).
+ */
+template <class T>
+struct Multistep {
+    View<T> history;     /**< n·d values, written by each step. */
+    double h_prev = 0.0; /**< The previous Δλ; 0 before the first step. */
+};
+
+/**
+ * One sampler step from `t` to `t_next` on `x`, in place (`otc_sde_step_*`), for a
+ * loop that advances one step per tick; `multistep` carries DPM-Solver++(2M)'s history
+ * (NULL: a first-order step). Returns the model calls made.
+ */
+template <class T, class Model>
+Returns<uint64_t> sde_step(const SdeProcess &process, const SdeSamplerConfig &config,
+                           Model &&model, int32_t output, Points<T> x, T t, T t_next,
+                           uint64_t step_index, uint64_t seed, uint64_t first_sample,
+                           Workspace &ws, Multistep<T> *multistep = nullptr) {
+    uint64_t evals = 0;
+    if (!x.whole() || (multistep && multistep->history.size() != x.values().size()))
+        return detail::finish(OTC_STATUS_LENGTH_MISMATCH, evals);
+    T *history = multistep ? multistep->history.data() : nullptr;
+    double *h_prev = multistep ? &multistep->h_prev : nullptr;
+    using Ctx = detail::Context<Model>;
+    Ctx ctx(model);
+    int32_t s = detail::with_workspace(
+        ws, [&](std::size_t *b) { return Api<T>::sde_workspace_size(x.n(), x.d(), b); },
+        [&](void *w, std::size_t bytes) {
+            return Api<T>::sde_step(&process, &config, &detail::model_tramp<T, Ctx>, &ctx, output,
+                                    x.data(), x.n(), x.d(), t, t_next, step_index, seed,
+                                    first_sample, history, h_prev, w, bytes, &evals);
+        });
+    ctx.rethrow();
+    return detail::finish(s, evals);
+}
+
+/** Settings of the adaptive solver (`otc_sde_adaptive_config`), defaults for a process. */
+struct SdeAdaptiveConfig : otc_sde_adaptive_config {
+    /** The defaults for `process`: from T to its t_eps, ε_rel 0.05, Brownian memory on. */
+    explicit SdeAdaptiveConfig(const SdeProcess &process) noexcept : otc_sde_adaptive_config{} {
+        otc_sde_adaptive_config_default(&process, this);
+    }
+};
+
+/**
+ * The adaptive reverse-SDE solver on `x`, in place (`otc_sde_adaptive_*`). The stats'
+ * `unfinished` > 0 (status `max_iterations`, not an error) when the evaluation budget
+ * stopped some samples early. `model` as for `sde_sample`.
+ */
+template <class T, class Model>
+Returns<otc_sde_adaptive_stats> sde_adaptive(const SdeProcess &process,
+                                             const SdeAdaptiveConfig &config, Model &&model,
+                                             int32_t output, Points<T> x, uint64_t seed,
+                                             uint64_t first_sample, Workspace &ws) {
+    auto stats = detail::sized<otc_sde_adaptive_stats>();
+    if (!x.whole()) return detail::finish(OTC_STATUS_LENGTH_MISMATCH, stats);
+    using Ctx = detail::Context<Model>;
+    Ctx ctx(model);
+    int32_t s = detail::with_workspace(
+        ws, [&](std::size_t *b) { return Api<T>::sde_workspace_size(x.n(), x.d(), b); },
+        [&](void *w, std::size_t bytes) {
+            return Api<T>::sde_adaptive(&process, &config, &detail::model_tramp<T, Ctx>, &ctx,
+                                        output, x.data(), x.n(), x.d(), seed, first_sample, w,
+                                        bytes, &stats);
+        });
+    ctx.rethrow();
+    return detail::finish(s, stats);
+}
+
+}  // namespace otc
+
+#endif /* OTCORE_HPP */

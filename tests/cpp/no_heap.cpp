@@ -1,0 +1,42 @@
+// The firmware pattern in C++: -fno-exceptions, OTC_HPP_NO_HEAP, every buffer static.
+// tests/cpp/Makefile checks that the linked program references no operator new.
+#include <cmath>
+#include <cstdio>
+
+#define OTC_HPP_NO_HEAP 1
+#include "otcore.hpp"
+
+constexpr std::size_t N = 64, D = 2;
+static float particles[N * D], logw[N], mean[D], cov[D * D];
+static otc::StaticWorkspace<N * (2 * D + 7) * sizeof(float) + N * (D + 1) * sizeof(float)> ws;
+
+int main() {
+    otc::Rng rng(1);
+    rng.normal<float>(particles);
+    otc::ParticleFilter<float> pf(otc::PfConfig<float>::optimal(0.5f), {particles, D}, logw);
+    if (pf.init_status() != otc::Status::ok) return 1;
+    const float beacon[2] = {3.0f, 4.0f};
+    for (int k = 0; k < 20; ++k) {
+        const float range = 5.0f;
+        auto predict = [](otc::Points<const float> prev, otc::Points<float> next, otc::RngRef r) {
+            r.normal(next.values());
+            for (std::size_t i = 0; i < prev.values().size(); ++i)
+                next.values()[i] = prev.values()[i] + 0.05f * next.values()[i];
+        };
+        auto loglik = [&](otc::Points<const float> x, otc::View<float> out) {
+            for (std::size_t i = 0; i < x.n(); ++i) {
+                const float r = std::hypot(x[i][0] - beacon[0], x[i][1] - beacon[1]) - range;
+                out[i] = -0.5f * r * r / 0.01f;
+            }
+        };
+        const auto rep = pf.step(predict, loglik, rng, ws.view(), mean, cov);
+        if (!rep.ok()) {
+            std::printf("no_heap: step %d: %s\n", k, otc::status_str(rep.status));
+            return 1;
+        }
+    }
+    const float r = std::hypot(mean[0] - beacon[0], mean[1] - beacon[1]);
+    std::printf("no_heap: 20 steps, %llu resamplings, estimate %.2f from the beacon (5 expected)\n",
+                static_cast<unsigned long long>(pf.resamples()), static_cast<double>(r));
+    return std::fabs(r - 5.0f) < 1.0f ? 0 : 1;
+}
