@@ -194,6 +194,12 @@ where
             Trigger::Always => true,
             Trigger::Never => false,
         };
+        // The outputs must be representable before anything is written.
+        let log_likelihood = totals.log_likelihood + delta;
+        if !log_likelihood.is_finite() {
+            return Err(Error::NonFinite);
+        }
+        moments_fit(xp, d)?;
         // 4. resample (the OT fit can fail, so it runs before anything is written).
         let mut ot = None;
         match cfg.resampler {
@@ -218,7 +224,7 @@ where
         } else {
             copy(logw, lam);
         }
-        totals.log_likelihood += delta;
+        totals.log_likelihood = log_likelihood;
         totals.steps += 1;
         totals.resamples += u64::from(resample);
         Ok(StepReport {
@@ -234,4 +240,33 @@ where
         *rng = saved;
     }
     out
+}
+
+/// Checks that the weighted mean and covariance of the particles `x` (N×d row-major)
+/// are representable, from bounds that need no moments: |μ_k| ≤ max|x_k| and
+/// |Σ_kl| ≤ R_k·R_l with R_k the range of coordinate k, each times 1 + 4N·`EPSILON`
+/// for the rounding of N-term sums whose weights add up to 1 within N·`EPSILON`.
+///
+/// # Errors
+/// [`Error::NonFinite`] if a bound overflows (a range, or the covariance of particles
+/// spread over more than √max of the float range).
+fn moments_fit<T: Real>(x: &[T], d: usize) -> Result<(), Error> {
+    let n = if d == 0 { 0 } else { x.len() / d };
+    let slack = T::ONE + T::from_f64(4.0) * T::from_usize(n) * T::EPSILON;
+    let mut worst = T::ZERO;
+    for k in 0..d {
+        let col = x.iter().skip(k).step_by(d);
+        let (lo, hi) = col.fold((T::INFINITY, T::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min_fast(v), hi.max_fast(v))
+        });
+        let range = hi - lo;
+        worst = worst
+            .max_fast(range * range * slack)
+            .max_fast(lo.abs().max_fast(hi.abs()) * slack);
+    }
+    if worst.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::NonFinite)
+    }
 }

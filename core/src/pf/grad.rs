@@ -59,6 +59,8 @@ pub enum Vjp<T> {
 /// What a VJP did.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct VjpReport<T> {
+    /// How the forward solve ended (see [`OtReport::status`](super::OtReport)).
+    pub forward_status: crate::ot::Status,
     /// The forward solve's iterations.
     pub forward_iterations: u32,
     /// Conjugate-gradient iterations (0 for the filterflow form).
@@ -273,6 +275,7 @@ pub fn ot_resample_vjp<T: Real>(
         )?,
     };
     Ok(VjpReport {
+        forward_status: fitted.report.status,
         forward_iterations: fitted.report.iterations,
         cg_iterations,
         cg_residual,

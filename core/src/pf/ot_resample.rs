@@ -44,6 +44,7 @@
 use crate::error::Error;
 use crate::kernel::{padded, shifted, Clouds, CostSource, Weighted, Write, LANES};
 use crate::ot::workspace::{load_points, take};
+use crate::ot::Status;
 use crate::real::Real;
 use crate::sde::rows_mut;
 
@@ -100,6 +101,10 @@ impl<T: Real> OtConfig<T> {
 /// What one OT resampling did.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct OtReport<T> {
+    /// [`Status::Converged`]: the loop met its stopping rule (ε reached and potential
+    /// change ≤ tolerance). [`Status::MaxIterations`]: it ran out of iterations first;
+    /// the particles are written and `error` bounds how far the rows of T are from 1.
+    pub status: Status,
     /// Damped iterations run, plus 1 for the final step.
     pub iterations: u32,
     /// ε₀ the annealing started from.
@@ -108,7 +113,23 @@ pub struct OtReport<T> {
     pub scale: T,
     /// Largest potential change of the last damped iteration (0 if none ran).
     pub change: T,
+    /// Bound on the row error of T, max_i |Σ_j T_ij − 1| ≤ `error` (dimensionless):
+    /// max over the live particles j of |e^{δ_j} − 1|, δ_j = (g_j − b_j)/ε + ln N (the
+    /// final column potential against the loop's). Each new particle then lies within
+    /// `error`·max_j ‖x_j − m‖ of the convex hull of the old ones (inside it where its
+    /// row sums to at most 1), and the weighted mean is preserved whatever `error` is.
+    pub error: T,
 }
+
+/// Largest `max(|a*|, |b|, |g|, max C)/ε` (the magnitude of the kernel's exponents,
+/// in nats) that the transport accepts, as a multiple of 1/[`Real::EPSILON`]: each
+/// entry of T is computed from exponents of that size, so it carries a relative
+/// rounding error of a few times that magnitude × `EPSILON` ≤ a few × 2^−10 — the
+/// accuracy to which the columns of T sum to N·w (hence the weighted mean is
+/// preserved). Beyond it (f32: about 8·10³, f64: 4·10¹², e.g. ε < 1e-3·max C in f32)
+/// the column sums are not meaningful, and the call fails with
+/// [`Error::InvalidEpsilon`].
+const EXPONENT_RANGE: f64 = 1.0 / 1024.0;
 
 /// Workspace elements [`ot_resample`] needs: `(2d + 7)·N̂`, with N̂ = N rounded up to a
 /// multiple of the kernel width [`LANES`] (16; 4 on 32-bit Arm).
@@ -147,7 +168,10 @@ pub(crate) struct Fitted<T> {
     pub np: usize,
     pub d: usize,
     pub mean_lse: T,
+    /// s·√D in the caller's units.
     pub scale: T,
+    /// The power of two the cloud was multiplied by for the normalisation.
+    pub q: T,
     pub eps: T,
     pub report: OtReport<T>,
 }
@@ -333,32 +357,52 @@ pub(crate) fn fit<T: Real>(
     let n = logw.len();
     let np = padded(n);
     let nf = T::from_usize(n);
-    // (a) normalisation: unweighted mean, max population std, divisor s·√D.
+    // (a) normalisation: unweighted mean, max population std, divisor s·√D, computed
+    // on the cloud scaled by a power of two (exact) so that |x|·q < 2: sums and squares
+    // of coordinates near the top of the range do not overflow.
+    let q = unit_scale(x.iter());
     let mut smax = T::ZERO;
     w.zr.fill(T::ZERO);
     for k in 0..d {
-        let col = x.iter().skip(k).step_by(d.max(1));
-        let mean = col.clone().fold(T::ZERO, |a, &v| a + v) / nf;
-        let var = col.fold(T::ZERO, |a, &v| a + (v - mean) * (v - mean)) / nf;
+        let col = x.iter().skip(k).step_by(d.max(1)).map(|&v| v * q);
+        let mean = col.clone().fold(T::ZERO, |a, v| a + v) / nf;
+        let var = col
+            .clone()
+            .fold(T::ZERO, |a, v| a + (v - mean) * (v - mean))
+            / nf;
         smax = smax.max_fast(var.sqrt());
         let zk = w.zr.iter_mut().skip(k).step_by(d.max(1));
-        for (zi, &v) in zk.zip(x.iter().skip(k).step_by(d.max(1))) {
+        for (zi, v) in zk.zip(col) {
             *zi = v - mean;
         }
     }
-    let scale = if cfg.scale > T::ZERO {
-        cfg.scale
-    } else if smax > T::ZERO {
-        smax * T::from_usize(d).sqrt()
+    // The divisor in the scaled units, and in the caller's.
+    let (scale_q, scale) = if cfg.scale > T::ZERO {
+        (cfg.scale * q, cfg.scale)
     } else {
-        T::from_usize(d).sqrt()
+        let s = if smax > T::ZERO { smax } else { q };
+        let s = s * T::from_usize(d).sqrt();
+        (s, s / q)
     };
+    if !scale.is_finite() {
+        return Err(Error::NonFinite);
+    }
     let (mut lo, mut hi) = (T::INFINITY, T::NEG_INFINITY);
     let zr = w.zr.get_mut(..n * d).unwrap_or(&mut []);
     for zi in zr.iter_mut() {
-        *zi = *zi / scale;
+        *zi = *zi / scale_q;
         lo = lo.min_fast(*zi);
         hi = hi.max_fast(*zi);
+    }
+    // The largest cost ½·D·(hi − lo)² must be finite, and so must its ratio to ε: a
+    // caller's scale so small that the normalised cloud overflows is refused.
+    let cost_max = T::HALF * T::from_usize(d) * (hi - lo) * (hi - lo);
+    if !(cost_max / cfg.epsilon).is_finite() {
+        return Err(if cfg.scale > T::ZERO {
+            Error::InvalidParameter
+        } else {
+            Error::InvalidEpsilon
+        });
     }
     load_points(w.zc, zr, &[], d, np);
     let eps = cfg.epsilon;
@@ -400,13 +444,39 @@ pub(crate) fn fit<T: Real>(
     softmin(&cl, w.v, eps, n, w.fa);
     fill(w.v, n, &|i| w.fa.get(i).copied().unwrap_or(T::ZERO) / eps);
     softmin(&cl, w.v, eps, n, w.g);
-    if w.fa
-        .iter()
-        .chain(w.g.iter())
-        .take(n)
-        .any(|v| !v.is_finite())
-        || w.g.iter().take(n).any(|v| !v.is_finite())
+    // Exponent magnitude (see EXPONENT_RANGE) and the row-error bound (see OtReport).
+    let mut top = cost_max;
+    let (mut d_lo, mut d_hi) = (T::INFINITY, T::NEG_INFINITY);
+    for (j, ((&fa, &gj), &bj)) in
+        w.fa.iter()
+            .zip(w.g.iter())
+            .zip(b.iter())
+            .take(n)
+            .enumerate()
     {
+        if !(fa.is_finite() && gj.is_finite()) {
+            return Err(Error::NonFinite);
+        }
+        top = top.max_fast(fa.abs()).max_fast(gj.abs()).max_fast(bj.abs());
+        if ell(j) > T::NEG_INFINITY {
+            let delta = (gj - bj) / eps + log_n;
+            d_lo = d_lo.min_fast(delta);
+            d_hi = d_hi.max_fast(delta);
+        }
+    }
+    if !(top / eps * T::EPSILON <= T::from_f64(EXPONENT_RANGE)) {
+        return Err(Error::InvalidEpsilon);
+    }
+    let error = (d_hi.exp() - T::ONE).max_fast(T::ONE - d_lo.exp());
+    // Coordinate k of a new particle lies in [lo_k − error·(m_k − lo_k), hi_k +
+    // error·(hi_k − m_k)] (its row sum bounds the weights of a convex combination):
+    // refuse what would overflow in the caller's units, before anything is written.
+    // Within 2^−10 of the largest finite value the bound is rounding, not a result
+    // beyond the range (a particle at the edge maps to itself up to rounding): such
+    // results are saturated by `transport`.
+    let reach = zr_extent(lo, hi) * scale_q * error;
+    let edge = x.iter().fold(T::ZERO, |a, &v| a.max_fast((v * q).abs()));
+    if !((edge + reach) * T::from_f64(1.0 - 1.0 / 1024.0) / q).is_finite() {
         return Err(Error::NonFinite);
     }
     Ok(Fitted {
@@ -415,14 +485,49 @@ pub(crate) fn fit<T: Real>(
         d,
         mean_lse: lse,
         scale,
+        q,
         eps,
         report: OtReport {
+            status: if cont {
+                Status::MaxIterations
+            } else {
+                Status::Converged
+            },
             iterations: it + 1,
             epsilon_start: e0,
             scale,
             change,
+            error,
         },
     })
+}
+
+/// The power of two q with max|x|·q in [1, 2) (1 if every x is 0): multiplying by it
+/// is exact (unless a coordinate 2^−p smaller than the largest underflows, which
+/// cannot move any result by a representable amount).
+fn unit_scale<'a, T: Real + 'a>(x: impl Iterator<Item = &'a T>) -> T {
+    let top = x.fold(T::ZERO, |a, &v| a.max_fast(v.abs()));
+    let mut q = T::ONE;
+    if top > T::ZERO {
+        let (two, half) = (T::from_f64(2.0), T::HALF);
+        let mut t = top;
+        // At most ~128 (f32) / ~1100 (f64) halvings or doublings: the exponent range.
+        while t >= two {
+            t = t * half;
+            q = q * half;
+        }
+        while t < T::ONE {
+            t = t * two;
+            q = q * two;
+        }
+    }
+    q
+}
+
+/// max(|lo|, |hi|): the largest normalised coordinate's magnitude (an upper bound of
+/// max_j |z_jk| in every coordinate).
+fn zr_extent<T: Real>(lo: T, hi: T) -> T {
+    lo.abs().max_fast(hi.abs())
 }
 
 /// Fills `v` with the source exponents in kernel units, G_j·log₂e with
@@ -462,21 +567,31 @@ pub(crate) fn transport<T: Real>(
             out: &mut *oi,
         };
         let (sh, _) = shifted(&cl, i, u, w.v, kappa, &mut red);
-        let f = fit.scale * nf * sh.factor();
+        let f = fit.scale * fit.q * nf * sh.factor();
         for o in oi.iter_mut() {
             *o *= f;
         }
     }
-    // Add the mean back, coordinate by coordinate (O(N·d)).
+    // Back to the caller's units, and add the mean back, coordinate by coordinate
+    // (O(N·d)). The mean is summed on the coordinate scaled by its own power of two
+    // (no overflow near the top of the range, no underflow of a coordinate much
+    // smaller than the others); powers of two are exact, so these are the bits of
+    // the plain computation wherever it does not overflow.
     for k in 0..d {
-        let mean = x
-            .iter()
-            .skip(k)
-            .step_by(d.max(1))
-            .fold(T::ZERO, |a, &v| a + v)
-            / nf;
+        let col = x.iter().skip(k).step_by(d.max(1));
+        let qk = unit_scale(col.clone());
+        let mean = col.fold(T::ZERO, |a, &v| a + v * qk) / nf / qk;
+        // `fit` bounded every result by the range; one within rounding of its edge
+        // can round past it, and is saturated instead.
         for o in out.iter_mut().skip(k).step_by(d.max(1)) {
-            *o += mean;
+            let v = *o / fit.q + mean;
+            *o = if v == T::INFINITY {
+                T::MAX
+            } else if v == T::NEG_INFINITY {
+                -T::MAX
+            } else {
+                v
+            };
         }
     }
 }
