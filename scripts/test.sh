@@ -37,6 +37,15 @@ else
   echo "this CPU has no FMA: skipped"
 fi
 
+step "Miri: the core's doc tests are none; the small cross-crate suites it finishes in minutes"
+rustup component add miri rust-src --toolchain nightly >/dev/null 2>&1 || true
+# The extreme-input regressions and the bad-input suites: small problems through
+# every module (the reference suites solve large problems: hours under Miri).
+cargo +nightly miri test -p otcore-tests --test hardening --test sinkhorn_bad_input
+
+step "fuzz the C ABI: every target for a short, fixed time on the committed corpus"
+bash scripts/fuzz.sh short
+
 step "otcore for thumbv7em-none-eabihf"
 cargo build -p otcore --release --target thumbv7em-none-eabihf
 

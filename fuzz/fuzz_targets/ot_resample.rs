@@ -7,7 +7,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use otcore_ffi::*;
-use otcore_fuzz::{bytes_of, documented, finite, zeroed, Float, Input, Snapshot, Workspace, INPUT_ERRORS};
+use otcore_fuzz::{
+    bytes_of, documented, finite, zeroed, Float, Input, Snapshot, Workspace, INPUT_ERRORS,
+};
 
 macro_rules! run {
     ($t:ty, $size:ident, $default:ident, $resample:ident, $inp:expr) => {{
@@ -39,7 +41,17 @@ macro_rules! run {
         let before = Snapshot::of(&[&bytes_of(&out), &bytes_of(&[rep])]);
         // SAFETY: every pointer is valid for its stated length.
         let s = unsafe {
-            $resample(&cfg, x.as_ptr(), logw.as_ptr(), n, d, ws.ptr(), ws.bytes, out.as_mut_ptr(), &mut rep)
+            $resample(
+                &cfg,
+                x.as_ptr(),
+                logw.as_ptr(),
+                n,
+                d,
+                ws.ptr(),
+                ws.bytes,
+                out.as_mut_ptr(),
+                &mut rep,
+            )
         };
         let mut allowed = vec![otc_status::Ok, otc_status::MaxIterations];
         allowed.extend(INPUT_ERRORS);
@@ -49,12 +61,26 @@ macro_rules! run {
             return;
         }
         finite("x_out", &out);
-        finite("report", &[rep.epsilon_start, rep.scale, rep.change, rep.error]);
-        assert!(rep.iterations <= cfg.max_iterations.max(1), "{} iterations", rep.iterations);
+        finite(
+            "report",
+            &[rep.epsilon_start, rep.scale, rep.change, rep.error],
+        );
+        assert!(
+            rep.iterations <= cfg.max_iterations.max(1),
+            "{} iterations",
+            rep.iterations
+        );
         if s == otc_status::MaxIterations as i32 {
             assert!(rep.iterations + 1 >= cfg.max_iterations.max(1));
         }
-        check_properties(&x, &logw, &out, d, rep.error.to(), <$t>::of(1.0).bits() == 1f64.to_bits());
+        check_properties(
+            &x,
+            &logw,
+            &out,
+            d,
+            rep.error.to(),
+            <$t>::of(1.0).bits() == 1f64.to_bits(),
+        );
     }};
 }
 
@@ -64,24 +90,46 @@ macro_rules! run {
 /// N·EPSILON; both relative to the largest magnitude of the cloud.
 fn check_properties<T: Float>(x: &[T], logw: &[T], out: &[T], d: usize, error: f64, is_f64: bool) {
     let n = logw.len();
-    let eps = if is_f64 { f64::EPSILON } else { f32::EPSILON as f64 };
-    let top = logw.iter().map(|l| l.to()).fold(f64::NEG_INFINITY, f64::max);
+    let eps = if is_f64 {
+        f64::EPSILON
+    } else {
+        f32::EPSILON as f64
+    };
+    let top = logw
+        .iter()
+        .map(|l| l.to())
+        .fold(f64::NEG_INFINITY, f64::max);
     let w: Vec<f64> = logw.iter().map(|l| (l.to() - top).exp()).collect();
     let total: f64 = w.iter().sum();
     for k in 0..d {
         let col: Vec<f64> = x.iter().skip(k).step_by(d).map(|v| v.to()).collect();
         let big = col.iter().fold(0.0f64, |a, v| a.max(v.abs()));
-        let (lo, hi) = col.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
+        let (lo, hi) = col
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+                (l.min(v), h.max(v))
+            });
         let m = col.iter().map(|v| v / n as f64).sum::<f64>();
         let r = col.iter().fold(0.0f64, |a, v| a.max((v - m).abs()));
         let slack = (1.0 / 128.0 + 64.0 * n as f64 * eps) * big;
         let want: f64 = col.iter().zip(&w).map(|(v, w)| v * w / total).sum();
-        let got: f64 = out.iter().skip(k).step_by(d).map(|v| v.to() / n as f64).sum();
-        assert!((got - want).abs() <= slack, "mean {got} vs {want} (coordinate {k})");
+        let got: f64 = out
+            .iter()
+            .skip(k)
+            .step_by(d)
+            .map(|v| v.to() / n as f64)
+            .sum();
+        assert!(
+            (got - want).abs() <= slack,
+            "mean {got} vs {want} (coordinate {k})"
+        );
         for v in out.iter().skip(k).step_by(d) {
             let v = v.to();
             let outside = (lo - v).max(v - hi).max(0.0);
-            assert!(outside <= error * r * (1.0 + 1e-3) + slack, "{v} outside [{lo}, {hi}] by {outside}, error {error}");
+            assert!(
+                outside <= error * r * (1.0 + 1e-3) + slack,
+                "{v} outside [{lo}, {hi}] by {outside}, error {error}"
+            );
         }
     }
 }
@@ -89,8 +137,20 @@ fn check_properties<T: Float>(x: &[T], logw: &[T], out: &[T], d: usize, error: f
 fuzz_target!(|data: &[u8]| {
     let mut inp = Input::new(data);
     if inp.flag() {
-        run!(f64, otc_ot_resample_workspace_size_f64, otc_ot_resample_config_default_f64, otc_ot_resample_f64, &mut inp);
+        run!(
+            f64,
+            otc_ot_resample_workspace_size_f64,
+            otc_ot_resample_config_default_f64,
+            otc_ot_resample_f64,
+            &mut inp
+        );
     } else {
-        run!(f32, otc_ot_resample_workspace_size_f32, otc_ot_resample_config_default_f32, otc_ot_resample_f32, &mut inp);
+        run!(
+            f32,
+            otc_ot_resample_workspace_size_f32,
+            otc_ot_resample_config_default_f32,
+            otc_ot_resample_f32,
+            &mut inp
+        );
     }
 });

@@ -4,7 +4,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use otcore_ffi::*;
-use otcore_fuzz::{bytes_of, documented, finite, zeroed, Float, Input, Snapshot, Workspace, INPUT_ERRORS};
+use otcore_fuzz::{
+    bytes_of, documented, finite, zeroed, Float, Input, Snapshot, Workspace, INPUT_ERRORS,
+};
 
 macro_rules! run {
     ($t:ty, $size:ident, $default:ident, $vdefault:ident, $vjp:ident, $inp:expr) => {{
@@ -44,7 +46,19 @@ macro_rules! run {
         let before = Snapshot::of(&[&bytes_of(&dx), &bytes_of(&dl)]);
         // SAFETY: every pointer is valid for its stated length.
         let s = unsafe {
-            $vjp(&cfg, &v, x.as_ptr(), logw.as_ptr(), n, d, ybar.as_ptr(), ws.ptr(), ws.bytes, dx.as_mut_ptr(), dl.as_mut_ptr())
+            $vjp(
+                &cfg,
+                &v,
+                x.as_ptr(),
+                logw.as_ptr(),
+                n,
+                d,
+                ybar.as_ptr(),
+                ws.ptr(),
+                ws.bytes,
+                dx.as_mut_ptr(),
+                dl.as_mut_ptr(),
+            )
         };
         let mut allowed = vec![otc_status::Ok, otc_status::MaxIterations];
         allowed.extend(INPUT_ERRORS);
@@ -61,8 +75,22 @@ macro_rules! run {
 fuzz_target!(|data: &[u8]| {
     let mut inp = Input::new(data);
     if inp.flag() {
-        run!(f64, otc_ot_resample_vjp_workspace_size_f64, otc_ot_resample_config_default_f64, otc_vjp_config_default_f64, otc_ot_resample_vjp_f64, &mut inp);
+        run!(
+            f64,
+            otc_ot_resample_vjp_workspace_size_f64,
+            otc_ot_resample_config_default_f64,
+            otc_vjp_config_default_f64,
+            otc_ot_resample_vjp_f64,
+            &mut inp
+        );
     } else {
-        run!(f32, otc_ot_resample_vjp_workspace_size_f32, otc_ot_resample_config_default_f32, otc_vjp_config_default_f32, otc_ot_resample_vjp_f32, &mut inp);
+        run!(
+            f32,
+            otc_ot_resample_vjp_workspace_size_f32,
+            otc_ot_resample_config_default_f32,
+            otc_vjp_config_default_f32,
+            otc_ot_resample_vjp_f32,
+            &mut inp
+        );
     }
 });

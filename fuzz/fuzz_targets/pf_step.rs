@@ -9,7 +9,9 @@ use core::ffi::c_void;
 
 use libfuzzer_sys::fuzz_target;
 use otcore_ffi::*;
-use otcore_fuzz::{bytes_of, documented, finite, zeroed, Float, Input, Snapshot, Workspace, INPUT_ERRORS};
+use otcore_fuzz::{
+    bytes_of, documented, finite, zeroed, Float, Input, Snapshot, Workspace, INPUT_ERRORS,
+};
 
 /// What the callbacks answer: their return codes and the values they write.
 struct Script<T> {
@@ -34,7 +36,13 @@ unsafe extern "C" fn predict<T: Float>(
     s.predict_status
 }
 
-unsafe extern "C" fn loglik<T: Float>(user: *mut c_void, n: usize, _d: usize, _x: *const T, out: *mut T) -> i32 {
+unsafe extern "C" fn loglik<T: Float>(
+    user: *mut c_void,
+    n: usize,
+    _d: usize,
+    _x: *const T,
+    out: *mut T,
+) -> i32 {
     // SAFETY: as above; `out` holds n values.
     let s = unsafe { &*user.cast::<Script<T>>() };
     let out = unsafe { core::slice::from_raw_parts_mut(out, n) };
@@ -81,8 +89,22 @@ macro_rules! run {
         let mut cov: Vec<$t> = inp.numbers(d * d);
         let mut rep: otc_pf_report<$t> = zeroed();
         rep.struct_size = core::mem::size_of_val(&rep);
-        let snap = |x: &[$t], l: &[$t], st: &otc_pf_state<$t>, m: &[$t], c: &[$t], r: &otc_pf_report<$t>, g: &otc_rng| {
-            vec![bytes_of(x), bytes_of(l), bytes_of(&[*st]), bytes_of(m), bytes_of(c), bytes_of(&[*r]), bytes_of(&[g.state])]
+        let snap = |x: &[$t],
+                    l: &[$t],
+                    st: &otc_pf_state<$t>,
+                    m: &[$t],
+                    c: &[$t],
+                    r: &otc_pf_report<$t>,
+                    g: &otc_rng| {
+            vec![
+                bytes_of(x),
+                bytes_of(l),
+                bytes_of(&[*st]),
+                bytes_of(m),
+                bytes_of(c),
+                bytes_of(&[*r]),
+                bytes_of(&[g.state]),
+            ]
         };
         let before = snap(&x, &logw, &state, &mean, &cov, &rep, &rng);
         let steps = state.steps;
@@ -107,7 +129,12 @@ macro_rules! run {
                 &mut rep,
             )
         };
-        let mut allowed = vec![otc_status::Ok, otc_status::MaxIterations, otc_status::CallbackFailed, otc_status::WorkspaceTooSmall];
+        let mut allowed = vec![
+            otc_status::Ok,
+            otc_status::MaxIterations,
+            otc_status::CallbackFailed,
+            otc_status::WorkspaceTooSmall,
+        ];
         allowed.extend(INPUT_ERRORS);
         documented(s, &allowed);
         let after = snap(&x, &logw, &state, &mean, &cov, &rep, &rng);
@@ -120,9 +147,15 @@ macro_rules! run {
         finite("mean", &mean);
         finite("cov", &cov);
         finite("totals", &[state.log_likelihood]);
-        finite("report", &[rep.log_likelihood_increment, rep.log_likelihood, rep.ess]);
+        finite(
+            "report",
+            &[rep.log_likelihood_increment, rep.log_likelihood, rep.ess],
+        );
         for l in &logw {
-            assert!(l.to().is_finite() || l.to() == f64::NEG_INFINITY, "log-weight {l:?}");
+            assert!(
+                l.to().is_finite() || l.to() == f64::NEG_INFINITY,
+                "log-weight {l:?}"
+            );
         }
         assert_eq!(state.steps, steps + 1);
         assert!(rep.ot_iterations <= cfg.ot.max_iterations.max(1));
@@ -132,8 +165,22 @@ macro_rules! run {
 fuzz_target!(|data: &[u8]| {
     let mut inp = Input::new(data);
     if inp.flag() {
-        run!(f64, otc_pf_workspace_size_f64, otc_pf_config_default_f64, otc_pf_init_f64, otc_pf_step_f64, &mut inp);
+        run!(
+            f64,
+            otc_pf_workspace_size_f64,
+            otc_pf_config_default_f64,
+            otc_pf_init_f64,
+            otc_pf_step_f64,
+            &mut inp
+        );
     } else {
-        run!(f32, otc_pf_workspace_size_f32, otc_pf_config_default_f32, otc_pf_init_f32, otc_pf_step_f32, &mut inp);
+        run!(
+            f32,
+            otc_pf_workspace_size_f32,
+            otc_pf_config_default_f32,
+            otc_pf_init_f32,
+            otc_pf_step_f32,
+            &mut inp
+        );
     }
 });

@@ -5,7 +5,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use otcore_ffi::*;
-use otcore_fuzz::{bytes_of, documented, finite, zeroed, Float, Input, Snapshot, Workspace, INPUT_ERRORS};
+use otcore_fuzz::{
+    bytes_of, documented, finite, zeroed, Float, Input, Snapshot, Workspace, INPUT_ERRORS,
+};
 
 macro_rules! run {
     ($t:ty, $size:ident, $apply:ident, $applyt:ident, $bary:ident, $cost:ident, $dense:ident, $inp:expr) => {{
@@ -27,7 +29,11 @@ macro_rules! run {
         problem.n = n;
         problem.m = m;
         problem.d = d;
-        problem.scale = if inp.flag() { <$t>::of(inp.number()) } else { 1.0 };
+        problem.scale = if inp.flag() {
+            <$t>::of(inp.number())
+        } else {
+            1.0
+        };
         let eps = <$t>::of(inp.number());
         let f: Vec<$t> = inp.numbers(n);
         let g: Vec<$t> = inp.numbers(m);
@@ -57,7 +63,11 @@ macro_rules! run {
                 _ => $dense(&problem, eps, fp, n, gp, m, w, wb, o, n * m),
             }
         };
-        let mut allowed = vec![otc_status::Ok, otc_status::NeedsPointClouds, otc_status::WorkspaceTooSmall];
+        let mut allowed = vec![
+            otc_status::Ok,
+            otc_status::NeedsPointClouds,
+            otc_status::WorkspaceTooSmall,
+        ];
         allowed.extend(INPUT_ERRORS);
         documented(s, &allowed);
         if s < 0 {
@@ -71,8 +81,26 @@ macro_rules! run {
 fuzz_target!(|data: &[u8]| {
     let mut inp = Input::new(data);
     if inp.flag() {
-        run!(f64, otc_sinkhorn_workspace_size_f64, otc_plan_apply_f64, otc_plan_apply_transpose_f64, otc_plan_barycentric_f64, otc_plan_transport_cost_f64, otc_plan_dense_f64, &mut inp);
+        run!(
+            f64,
+            otc_sinkhorn_workspace_size_f64,
+            otc_plan_apply_f64,
+            otc_plan_apply_transpose_f64,
+            otc_plan_barycentric_f64,
+            otc_plan_transport_cost_f64,
+            otc_plan_dense_f64,
+            &mut inp
+        );
     } else {
-        run!(f32, otc_sinkhorn_workspace_size_f32, otc_plan_apply_f32, otc_plan_apply_transpose_f32, otc_plan_barycentric_f32, otc_plan_transport_cost_f32, otc_plan_dense_f32, &mut inp);
+        run!(
+            f32,
+            otc_sinkhorn_workspace_size_f32,
+            otc_plan_apply_f32,
+            otc_plan_apply_transpose_f32,
+            otc_plan_barycentric_f32,
+            otc_plan_transport_cost_f32,
+            otc_plan_dense_f32,
+            &mut inp
+        );
     }
 });

@@ -7,9 +7,19 @@ use core::ffi::c_void;
 
 use libfuzzer_sys::fuzz_target;
 use otcore_ffi::*;
-use otcore_fuzz::{bytes_of, documented, finite, Float, Input, Script, Snapshot, Workspace, INPUT_ERRORS};
+use otcore_fuzz::{
+    bytes_of, documented, finite, Float, Input, Script, Snapshot, Workspace, INPUT_ERRORS,
+};
 
-unsafe extern "C" fn sde<T: Float>(user: *mut c_void, n: usize, d: usize, x: *const T, _t: T, drift: *mut T, diffusion: *mut T) -> i32 {
+unsafe extern "C" fn sde<T: Float>(
+    user: *mut c_void,
+    n: usize,
+    d: usize,
+    x: *const T,
+    _t: T,
+    drift: *mut T,
+    diffusion: *mut T,
+) -> i32 {
     // SAFETY: `user` is a `Script`; the arrays hold n·d values.
     let (s, x, dr, df) = unsafe {
         (
@@ -39,9 +49,27 @@ macro_rules! run {
         let before = Snapshot::of(&[&bytes_of(&x)]);
         // SAFETY: every pointer is valid for its stated length.
         let s = unsafe {
-            $ito(method, Some(sde::<$t>), (&script as *const Script).cast_mut().cast(), x.as_mut_ptr(), n, d, t, h, 1, 0, 2, ws.ptr(), ws.bytes)
+            $ito(
+                method,
+                Some(sde::<$t>),
+                (&script as *const Script).cast_mut().cast(),
+                x.as_mut_ptr(),
+                n,
+                d,
+                t,
+                h,
+                1,
+                0,
+                2,
+                ws.ptr(),
+                ws.bytes,
+            )
         };
-        let mut allowed = vec![otc_status::Ok, otc_status::CallbackFailed, otc_status::WorkspaceTooSmall];
+        let mut allowed = vec![
+            otc_status::Ok,
+            otc_status::CallbackFailed,
+            otc_status::WorkspaceTooSmall,
+        ];
         allowed.extend(INPUT_ERRORS);
         documented(s, &allowed);
         if s < 0 {
@@ -49,15 +77,29 @@ macro_rules! run {
             return;
         }
         finite("x", &x);
-        assert!(script.calls.get() <= 2, "{} evaluations", script.calls.get());
+        assert!(
+            script.calls.get() <= 2,
+            "{} evaluations",
+            script.calls.get()
+        );
     }};
 }
 
 fuzz_target!(|data: &[u8]| {
     let mut inp = Input::new(data);
     if inp.flag() {
-        run!(f64, otc_sde_ito_workspace_size_f64, otc_sde_ito_step_f64, &mut inp);
+        run!(
+            f64,
+            otc_sde_ito_workspace_size_f64,
+            otc_sde_ito_step_f64,
+            &mut inp
+        );
     } else {
-        run!(f32, otc_sde_ito_workspace_size_f32, otc_sde_ito_step_f32, &mut inp);
+        run!(
+            f32,
+            otc_sde_ito_workspace_size_f32,
+            otc_sde_ito_step_f32,
+            &mut inp
+        );
     }
 });

@@ -5,7 +5,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use otcore_ffi::*;
-use otcore_fuzz::{bytes_of, documented, finite, model, process, time, zeroed, Input, Script, Snapshot, Workspace, INPUT_ERRORS};
+use otcore_fuzz::{
+    bytes_of, documented, finite, model, process, time, zeroed, Input, Script, Snapshot, Workspace,
+    INPUT_ERRORS,
+};
 
 macro_rules! run {
     ($t:ty, $size:ident, $sample:ident, $inp:expr) => {{
@@ -38,11 +41,30 @@ macro_rules! run {
         // SAFETY: every pointer is valid for its stated length.
         let s = unsafe {
             $sample(
-                &p, &cfg, Some(model::<$t>), (&script as *const Script).cast_mut().cast(), output,
-                grid.as_ptr(), grid.len(), x.as_mut_ptr(), n, d, 5, 0, ws.ptr(), ws.bytes, evals.as_mut_ptr(),
+                &p,
+                &cfg,
+                Some(model::<$t>),
+                (&script as *const Script).cast_mut().cast(),
+                output,
+                grid.as_ptr(),
+                grid.len(),
+                x.as_mut_ptr(),
+                n,
+                d,
+                5,
+                0,
+                ws.ptr(),
+                ws.bytes,
+                evals.as_mut_ptr(),
             )
         };
-        let mut allowed = vec![otc_status::Ok, otc_status::CallbackFailed, otc_status::WorkspaceTooSmall, otc_status::StructSize, otc_status::NullPointer];
+        let mut allowed = vec![
+            otc_status::Ok,
+            otc_status::CallbackFailed,
+            otc_status::WorkspaceTooSmall,
+            otc_status::StructSize,
+            otc_status::NullPointer,
+        ];
         allowed.extend(INPUT_ERRORS);
         documented(s, &allowed);
         if s < 0 {
@@ -52,15 +74,29 @@ macro_rules! run {
         finite("x", &x);
         assert_eq!(evals[0], script.calls.get());
         let budget = (grid.len() as u64 - 1) * (2 + u64::from(cfg.corrector_steps));
-        assert!(evals[0] <= budget, "{} evaluations, budget {budget}", evals[0]);
+        assert!(
+            evals[0] <= budget,
+            "{} evaluations, budget {budget}",
+            evals[0]
+        );
     }};
 }
 
 fuzz_target!(|data: &[u8]| {
     let mut inp = Input::new(data);
     if inp.flag() {
-        run!(f64, otc_sde_workspace_size_f64, otc_sde_sample_f64, &mut inp);
+        run!(
+            f64,
+            otc_sde_workspace_size_f64,
+            otc_sde_sample_f64,
+            &mut inp
+        );
     } else {
-        run!(f32, otc_sde_workspace_size_f32, otc_sde_sample_f32, &mut inp);
+        run!(
+            f32,
+            otc_sde_workspace_size_f32,
+            otc_sde_sample_f32,
+            &mut inp
+        );
     }
 });

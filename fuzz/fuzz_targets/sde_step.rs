@@ -7,7 +7,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use otcore_ffi::*;
-use otcore_fuzz::{bytes_of, documented, finite, model, process, time, zeroed, Input, Script, Snapshot, Workspace, INPUT_ERRORS};
+use otcore_fuzz::{
+    bytes_of, documented, finite, model, process, time, zeroed, Input, Script, Snapshot, Workspace,
+    INPUT_ERRORS,
+};
 
 macro_rules! run {
     ($t:ty, $size:ident, $step:ident, $inp:expr) => {{
@@ -39,7 +42,12 @@ macro_rules! run {
         assert_eq!(unsafe { $size(n, d, &mut bytes) }, 0);
         let mut ws = Workspace::new(bytes, inp.byte());
         let mut evals = [7u64];
-        let before = Snapshot::of(&[&bytes_of(&x), &bytes_of(&history), &bytes_of(&h_prev), &bytes_of(&evals)]);
+        let before = Snapshot::of(&[
+            &bytes_of(&x),
+            &bytes_of(&history),
+            &bytes_of(&h_prev),
+            &bytes_of(&evals),
+        ]);
         let (hp, hh) = if with_history {
             (history.as_mut_ptr(), h_prev.as_mut_ptr())
         } else {
@@ -48,25 +56,61 @@ macro_rules! run {
         // SAFETY: every pointer is valid for its stated length.
         let s = unsafe {
             $step(
-                &p, &cfg, Some(model::<$t>), (&script as *const Script).cast_mut().cast(), output,
-                x.as_mut_ptr(), n, d, <$t>::from(t as $t), <$t>::from(t_next as $t), 3, 11, 0, hp, hh,
-                ws.ptr(), ws.bytes, evals.as_mut_ptr(),
+                &p,
+                &cfg,
+                Some(model::<$t>),
+                (&script as *const Script).cast_mut().cast(),
+                output,
+                x.as_mut_ptr(),
+                n,
+                d,
+                <$t>::from(t as $t),
+                <$t>::from(t_next as $t),
+                3,
+                11,
+                0,
+                hp,
+                hh,
+                ws.ptr(),
+                ws.bytes,
+                evals.as_mut_ptr(),
             )
         };
-        let mut allowed = vec![otc_status::Ok, otc_status::CallbackFailed, otc_status::WorkspaceTooSmall, otc_status::StructSize];
+        let mut allowed = vec![
+            otc_status::Ok,
+            otc_status::CallbackFailed,
+            otc_status::WorkspaceTooSmall,
+            otc_status::StructSize,
+        ];
         allowed.extend(INPUT_ERRORS);
         documented(s, &allowed);
         if s < 0 {
-            before.unchanged(s, &[&bytes_of(&x), &bytes_of(&history), &bytes_of(&h_prev), &bytes_of(&evals)]);
+            before.unchanged(
+                s,
+                &[
+                    &bytes_of(&x),
+                    &bytes_of(&history),
+                    &bytes_of(&h_prev),
+                    &bytes_of(&evals),
+                ],
+            );
             return;
         }
         finite("x", &x);
         if with_history {
             finite("history", &history);
-            assert!(h_prev[0] == 0.0 || (h_prev[0].is_finite() && h_prev[0] > 0.0), "h_prev {}", h_prev[0]);
+            assert!(
+                h_prev[0] == 0.0 || (h_prev[0].is_finite() && h_prev[0] > 0.0),
+                "h_prev {}",
+                h_prev[0]
+            );
         }
         assert_eq!(evals[0], script.calls.get());
-        assert!(evals[0] <= 2 + u64::from(cfg.corrector_steps), "{} evaluations", evals[0]);
+        assert!(
+            evals[0] <= 2 + u64::from(cfg.corrector_steps),
+            "{} evaluations",
+            evals[0]
+        );
     }};
 }
 

@@ -164,7 +164,10 @@ pub fn documented(status: i32, allowed: &[otc_status]) {
 /// Panics unless every value is finite.
 pub fn finite<T: Float>(what: &str, v: &[T]) {
     for (i, x) in v.iter().enumerate() {
-        assert!(x.to().is_finite(), "{what}[{i}] = {x:?} with a success status");
+        assert!(
+            x.to().is_finite(),
+            "{what}[{i}] = {x:?} with a success status"
+        );
     }
 }
 

@@ -61,7 +61,7 @@ pub struct OtConfig<T> {
     /// iterations, then the final step). Default 100.
     pub max_iterations: u32,
     /// 0 (default): normalise by s·√D computed from the cloud. > 0: use this value as
-    /// the divisor s·√D instead (freezes the normalisation, e.g. to compare a gradient
+    /// the divisor s·√D instead (1/(ε·scale) must be finite) (freezes the normalisation, e.g. to compare a gradient
     /// with finite differences or to keep ε fixed in physical units).
     pub scale: T,
 }
@@ -89,7 +89,10 @@ impl<T: Real> OtConfig<T> {
             && self.tolerance >= T::ZERO
             && self.tolerance.is_finite()
             && self.scale >= T::ZERO
-            && self.scale.is_finite();
+            && self.scale.is_finite()
+            // A caller's scale so small that 1/(ε·scale), the factor of the VJPs,
+            // overflows.
+            && (self.scale == T::ZERO || (T::ONE / (self.epsilon * self.scale)).is_finite());
         if ok {
             Ok(())
         } else {
@@ -502,9 +505,11 @@ pub(crate) fn fit<T: Real>(
     })
 }
 
-/// The power of two q with max|x|·q in [1, 2) (1 if every x is 0): multiplying by it
-/// is exact (unless a coordinate 2^−p smaller than the largest underflows, which
-/// cannot move any result by a representable amount).
+/// The power of two q with max|x|·q in [1, 2) (1 if every x is 0), capped so that q²
+/// stays finite (a cloud of subnormal coordinates is scaled up as far as that allows;
+/// its variance may then still underflow, and it is treated as a single point):
+/// multiplying by it is exact (unless a coordinate 2^−p smaller than the largest
+/// underflows, which cannot move any result by a representable amount).
 fn unit_scale<'a, T: Real + 'a>(x: impl Iterator<Item = &'a T>) -> T {
     let top = x.fold(T::ZERO, |a, &v| a.max_fast(v.abs()));
     let mut q = T::ONE;
@@ -516,7 +521,7 @@ fn unit_scale<'a, T: Real + 'a>(x: impl Iterator<Item = &'a T>) -> T {
             t = t * half;
             q = q * half;
         }
-        while t < T::ONE {
+        while t < T::ONE && (q * two * q * two).is_finite() {
             t = t * two;
             q = q * two;
         }

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Fuzzing the C ABI with cargo-fuzz (libFuzzer + AddressSanitizer), targets in fuzz/.
+#
+#   bash scripts/fuzz.sh short          every target for SHORT_SECONDS (default 10) on
+#                                       the committed seed corpus: part of scripts/test.sh
+#   bash scripts/fuzz.sh long [RUNS]    the campaign: every target for RUNS executions
+#                                       (default 10000000), one after the other, corpus
+#                                       grown in target/fuzz-corpus, logs in
+#                                       target/fuzz-logs/<target>.log
+#
+# Each target checks the promises of the header inside (documented statuses, outputs
+# untouched on error, finite outputs on success, iteration and evaluation budgets); a
+# broken promise is a crash, and the input is saved under fuzz/artifacts/<target>/.
+# Installs what it needs: the nightly toolchain (rustup) and cargo-fuzz (pinned, into
+# target/tools).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+CARGO_FUZZ_VERSION=0.13.1
+TARGETS=(sinkhorn plan ot_resample ot_vjp pf_step sde_step sde_sample sde_adaptive sde_ito)
+SHORT_SECONDS=${SHORT_SECONDS:-10}
+# Inputs longer than this only repeat what the targets read (they read < 512 bytes).
+MAX_LEN=512
+
+step() { printf '\n=== %s\n' "$*"; }
+
+ensure_tools() {
+  rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+  if [[ "$("$ROOT/target/tools/bin/cargo-fuzz" --version 2>/dev/null)" != "cargo-fuzz $CARGO_FUZZ_VERSION" ]]; then
+    step "cargo install cargo-fuzz $CARGO_FUZZ_VERSION (into target/tools)"
+    cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked --root "$ROOT/target/tools"
+  fi
+  export PATH=$ROOT/target/tools/bin:$PATH
+}
+
+build() {
+  step "cargo +nightly fuzz build -O (ASan)"
+  cargo +nightly fuzz build -O
+}
+
+case ${1:-} in
+  short)
+    ensure_tools
+    build
+    for t in "${TARGETS[@]}"; do
+      step "fuzz $t for ${SHORT_SECONDS} s (seed corpus fuzz/corpus/$t, not grown)"
+      work=$ROOT/target/fuzz-short/$t
+      rm -rf "$work" && mkdir -p "$work"
+      # New inputs go to the scratch directory first; the committed corpus is read-only.
+      cargo +nightly fuzz run -O "$t" "$work" "fuzz/corpus/$t" -- \
+        -max_total_time="$SHORT_SECONDS" -max_len=$MAX_LEN -print_final_stats=1 2>&1 |
+        grep -E '^(stat::number_of_executed_units|Done)|panicked|SUMMARY|ERROR' || true
+      [[ ${PIPESTATUS[0]} -eq 0 ]] || { echo "fuzz target $t failed"; exit 1; }
+    done
+    echo
+    echo "fuzz short: all targets passed"
+    ;;
+  long)
+    ensure_tools
+    build
+    runs=${2:-10000000}
+    mkdir -p target/fuzz-logs
+    for t in "${TARGETS[@]}"; do
+      mkdir -p "target/fuzz-corpus/$t"
+      step "fuzz $t for $runs executions (log target/fuzz-logs/$t.log)"
+      cargo +nightly fuzz run -O "$t" "target/fuzz-corpus/$t" "fuzz/corpus/$t" -- \
+        -runs="$runs" -max_len=$MAX_LEN -print_final_stats=1 >"target/fuzz-logs/$t.log" 2>&1 ||
+        { echo "fuzz target $t failed: see target/fuzz-logs/$t.log"; exit 1; }
+      grep -E '^stat::number_of_executed_units' "target/fuzz-logs/$t.log"
+    done
+    ;;
+  *)
+    echo "usage: bash scripts/fuzz.sh short|long [RUNS]" >&2
+    exit 2
+    ;;
+esac
