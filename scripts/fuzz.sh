@@ -48,10 +48,14 @@ case ${1:-} in
       work=$ROOT/target/fuzz-short/$t
       rm -rf "$work" && mkdir -p "$work"
       # New inputs go to the scratch directory first; the committed corpus is read-only.
-      cargo +nightly fuzz run -O "$t" "$work" "fuzz/corpus/$t" -- \
-        -max_total_time="$SHORT_SECONDS" -max_len=$MAX_LEN -print_final_stats=1 2>&1 |
-        grep -E '^(stat::number_of_executed_units|Done)|panicked|SUMMARY|ERROR' || true
-      [[ ${PIPESTATUS[0]} -eq 0 ]] || { echo "fuzz target $t failed"; exit 1; }
+      if ! cargo +nightly fuzz run -O "$t" "$work" "fuzz/corpus/$t" -- \
+        -max_total_time="$SHORT_SECONDS" -max_len=$MAX_LEN -print_final_stats=1 \
+        >"$work.log" 2>&1; then
+        grep -E -A3 'panicked|SUMMARY|ERROR' "$work.log" | head -20
+        echo "fuzz target $t failed: log $work.log, input under fuzz/artifacts/$t/"
+        exit 1
+      fi
+      grep -E '^stat::number_of_executed_units' "$work.log"
     done
     echo
     echo "fuzz short: all targets passed"

@@ -679,7 +679,7 @@ pub unsafe extern "C" fn otc_vjp_config_default_f64(out: *mut otc_vjp_config<f64
 }
 
 /// Workspace bytes of `otc_ot_resample_vjp_f32`:
-/// `sizeof(float) · ((12·d + 28)·N̂ + d)`, N̂ = N rounded up to a multiple of the kernel
+/// `sizeof(float) · ((13·d + 29)·N̂ + d)`, N̂ = N rounded up to a multiple of the kernel
 /// width (16; 4 in Cortex-M builds).
 ///
 /// Returns as `otc_ot_resample_workspace_size_f32`.

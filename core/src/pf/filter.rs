@@ -205,7 +205,7 @@ where
         match cfg.resampler {
             Resampler::Optimal(c) if resample => {
                 let (mut w, _) = split(rest, n, d)?;
-                let fitted = fit(xp, lam, d, T::ZERO, &c, &mut w)?;
+                let fitted = fit(xp, lam, d, &c, &mut w)?;
                 moments(xp, lam, d, mean, cov);
                 super::ot_resample::transport(xp, lam, &fitted, &mut w, x);
                 ot = Some(fitted.report);

@@ -69,13 +69,14 @@ pub struct VjpReport<T> {
     pub cg_residual: T,
 }
 
-/// Workspace elements [`ot_resample_vjp`] needs: `(12·d + 28)·N̂ + d`, with N̂ = N
+/// Workspace elements [`ot_resample_vjp`] needs: `(13·d + 29)·N̂ + d`, with N̂ = N
 /// rounded up to a multiple of the kernel width [`LANES`](crate::kernel::LANES) (16;
-/// 4 on 32-bit Arm).
+/// 4 on 32-bit Arm). Of these, `(d + 1)·N̂` hold the gradients until they are known to
+/// be finite, so that nothing is written otherwise.
 #[must_use]
 pub const fn vjp_workspace_len(n: usize, d: usize) -> usize {
     crate::kernel::padded(n)
-        .saturating_mul(d.saturating_mul(12).saturating_add(28))
+        .saturating_mul(d.saturating_mul(13).saturating_add(29))
         .saturating_add(d)
 }
 
@@ -183,7 +184,8 @@ fn at<T: Real>(v: &[T], i: usize) -> T {
 /// # Errors
 /// As [`ot_resample`](fn@super::ot_resample); `LengthMismatch` for `ybar`, `dx`,
 /// `dlogw`; `NonFiniteInput` for a NaN/∞ in `ybar`; `InvalidParameter` for clip ≤ 0
-/// or NaN, CG tolerance ≤ 0 or not finite. Nothing is written on error.
+/// or NaN, CG tolerance ≤ 0 or not finite; `NonFinite` if a gradient overflows
+/// (e.g. ∂L/∂x̃ near the top of the range). Nothing is written on error.
 ///
 /// # Panics
 /// Never.
@@ -199,7 +201,7 @@ pub fn ot_resample_vjp<T: Real>(
     dlogw: &mut [T],
     ws: &mut [T],
 ) -> Result<VjpReport<T>, Error> {
-    let lse = check_inputs(x, logw, d)?;
+    check_inputs(x, logw, d)?;
     cfg.check()?;
     let n = logw.len();
     if ybar.len() != x.len() || dx.len() != x.len() || dlogw.len() != n {
@@ -219,9 +221,16 @@ pub fn ot_resample_vjp<T: Real>(
         return Err(Error::WorkspaceTooSmall);
     }
     let (mut w, rest) = split(ws, n, d)?;
-    let fitted = fit(x, logw, d, lse, cfg, &mut w)?;
+    let fitted = fit(x, logw, d, cfg, &mut w)?;
     let np = fitted.np;
     let mut pool: Pool<'_, T> = rest;
+    // The gradients are computed here and copied out once known to be finite.
+    let gx = take(&mut pool, d * np)?
+        .get_mut(..n * d)
+        .ok_or(Error::WorkspaceTooSmall)?;
+    let gl = take(&mut pool, np)?
+        .get_mut(..n)
+        .ok_or(Error::WorkspaceTooSmall)?;
     let yb = take(&mut pool, d * np)?;
     load_points(yb, ybar, &[], d, np);
     // F (row exponents) into `fa`, G (source exponents) into `v`, both in kernel
@@ -258,7 +267,7 @@ pub fn ot_resample_vjp<T: Real>(
     bufs.cols().weighted(bufs.yb, d, common.colyb);
     let (cg_iterations, cg_residual) = match *vjp {
         Vjp::Filterflow { clip } => {
-            filterflow(&bufs, common, clip, &mut pool, dx, dlogw)?;
+            filterflow(&bufs, common, clip, &mut pool, gx, gl)?;
             (0, T::ZERO)
         }
         Vjp::Implicit {
@@ -270,10 +279,15 @@ pub fn ot_resample_vjp<T: Real>(
             cg_tolerance,
             cg_max_iterations,
             &mut pool,
-            dx,
-            dlogw,
+            gx,
+            gl,
         )?,
     };
+    if gx.iter().chain(gl.iter()).any(|v| !v.is_finite()) {
+        return Err(Error::NonFinite);
+    }
+    copy(dx, gx);
+    copy(dlogw, gl);
     Ok(VjpReport {
         forward_status: fitted.report.status,
         forward_iterations: fitted.report.iterations,
@@ -332,7 +346,7 @@ impl<'a, T: Real> Bufs<'a, T> {
     fn w(&self, j: usize) -> T {
         self.logw
             .get(j)
-            .map_or(T::ZERO, |&l| (l - self.fit.mean_lse).exp())
+            .map_or(T::ZERO, |&l| ((l - self.fit.top) - self.fit.log_sum).exp())
     }
     /// Coordinate k of normalised particle i.
     fn zk(&self, k: usize, i: usize) -> T {
@@ -436,7 +450,9 @@ fn filterflow<T: Real>(
     let h = take(pool, np)?;
     for (j, hj) in h.iter_mut().enumerate() {
         *hj = match b.logw.get(j) {
-            Some(&l) if j < n => (l - b.fit.mean_lse + at(b.b, j) / b.fit.eps) * T::LOG2_E,
+            Some(&l) if j < n => {
+                ((l - b.fit.top) - b.fit.log_sum + at(b.b, j) / b.fit.eps) * T::LOG2_E
+            }
             _ => T::NEG_INFINITY,
         };
     }

@@ -170,7 +170,9 @@ pub(crate) struct Fitted<T> {
     pub n: usize,
     pub np: usize,
     pub d: usize,
-    pub mean_lse: T,
+    /// The log-weights' normalisation: ℓ_j = (logw_j − top) − log_sum (see `log_norm`).
+    pub top: T,
+    pub log_sum: T,
     /// s·√D in the caller's units.
     pub scale: T,
     /// The power of two the cloud was multiplied by for the normalisation.
@@ -353,7 +355,6 @@ pub(crate) fn fit<T: Real>(
     x: &[T],
     logw: &[T],
     d: usize,
-    lse: T,
     cfg: &OtConfig<T>,
     w: &mut OtWork<'_, T>,
 ) -> Result<Fitted<T>, Error> {
@@ -412,7 +413,12 @@ pub(crate) fn fit<T: Real>(
     let e0 = ((hi - lo) * (hi - lo)).max_fast(eps);
     let cl = cloud(&*w.zr, &*w.zc, d);
     let log_n = nf.ln();
-    let ell = |j: usize| logw.get(j).map_or(T::NEG_INFINITY, |&l| l - lse);
+    // Normalised log-weights ℓ_j = (logw_j − top) − log_sum (see `log_norm`).
+    let (top, log_sum) = log_norm(logw);
+    let ell = |j: usize| {
+        logw.get(j)
+            .map_or(T::NEG_INFINITY, |&l| (l - top) - log_sum)
+    };
     // (c) initial potentials at ε₀.
     let mut e = e0;
     softmin_pair(&cl, [&ell, &|_| -log_n], e, n, (w.v, w.pair), [w.a, w.b]);
@@ -448,7 +454,7 @@ pub(crate) fn fit<T: Real>(
     fill(w.v, n, &|i| w.fa.get(i).copied().unwrap_or(T::ZERO) / eps);
     softmin(&cl, w.v, eps, n, w.g);
     // Exponent magnitude (see EXPONENT_RANGE) and the row-error bound (see OtReport).
-    let mut top = cost_max;
+    let mut mag = cost_max;
     let (mut d_lo, mut d_hi) = (T::INFINITY, T::NEG_INFINITY);
     for (j, ((&fa, &gj), &bj)) in
         w.fa.iter()
@@ -460,14 +466,14 @@ pub(crate) fn fit<T: Real>(
         if !(fa.is_finite() && gj.is_finite()) {
             return Err(Error::NonFinite);
         }
-        top = top.max_fast(fa.abs()).max_fast(gj.abs()).max_fast(bj.abs());
+        mag = mag.max_fast(fa.abs()).max_fast(gj.abs()).max_fast(bj.abs());
         if ell(j) > T::NEG_INFINITY {
             let delta = (gj - bj) / eps + log_n;
             d_lo = d_lo.min_fast(delta);
             d_hi = d_hi.max_fast(delta);
         }
     }
-    if !(top / eps * T::EPSILON <= T::from_f64(EXPONENT_RANGE)) {
+    if !(mag / eps * T::EPSILON <= T::from_f64(EXPONENT_RANGE)) {
         return Err(Error::InvalidEpsilon);
     }
     let error = (d_hi.exp() - T::ONE).max_fast(T::ONE - d_lo.exp());
@@ -486,7 +492,8 @@ pub(crate) fn fit<T: Real>(
         n,
         np,
         d,
-        mean_lse: lse,
+        top,
+        log_sum,
         scale,
         q,
         eps,
@@ -503,6 +510,27 @@ pub(crate) fn fit<T: Real>(
             error,
         },
     })
+}
+
+/// The normalisation of log-weights as a pair (top, rest), ℓ_j = (logw_j − top) −
+/// rest: (LSE, 0) — one subtraction, as [`log_sum_exp`](super::weights::log_sum_exp)
+/// — while LSE·`EPSILON` ≤ 2^−12 (f32: |LSE| ≤ 4096 nats), so that the rounding of
+/// LSE moves no weight by more than 2^−12 relative; beyond, (max logw, ln Σ
+/// e^{logw − max}), which keeps the ln Σ part that LSE itself would round away (log-
+/// weights near the top of the range).
+fn log_norm<T: Real>(logw: &[T]) -> (T, T) {
+    let top = logw.iter().fold(T::NEG_INFINITY, |a, &l| a.max_fast(l));
+    let mut sum = crate::sum::Compensated::new();
+    for &l in logw {
+        sum.add((l - top).exp());
+    }
+    let rest = sum.value().ln();
+    let lse = top + rest;
+    if lse.abs() * T::EPSILON <= T::from_f64(1.0 / 4096.0) {
+        (lse, T::ZERO)
+    } else {
+        (top, rest)
+    }
 }
 
 /// The power of two q with max|x|·q in [1, 2) (1 if every x is 0), capped so that q²
@@ -540,7 +568,7 @@ fn zr_extent<T: Real>(lo: T, hi: T) -> T {
 /// P_ij = exp(a*_i/ε + G_j − ½‖z_i − z_j‖²/ε) = T_ij / N.
 pub(crate) fn source_exponents<T: Real>(logw: &[T], fit: &Fitted<T>, g: &[T], v: &mut [T]) {
     fill(v, fit.n, &|j| match (logw.get(j), g.get(j)) {
-        (Some(&l), Some(&gj)) => l - fit.mean_lse + gj / fit.eps,
+        (Some(&l), Some(&gj)) => (l - fit.top) - fit.log_sum + gj / fit.eps,
         _ => T::NEG_INFINITY,
     });
 }
@@ -572,9 +600,18 @@ pub(crate) fn transport<T: Real>(
             out: &mut *oi,
         };
         let (sh, _) = shifted(&cl, i, u, w.v, kappa, &mut red);
-        let f = fit.scale * fit.q * nf * sh.factor();
-        for o in oi.iter_mut() {
-            *o *= f;
+        let g = nf * sh.factor();
+        let f = fit.scale * fit.q * g;
+        if f.is_finite() {
+            for o in oi.iter_mut() {
+                *o *= f;
+            }
+        } else {
+            // A caller's scale near the top of the range: the product is bounded by
+            // the cloud's extent, the factor alone is not.
+            for o in oi.iter_mut() {
+                *o = *o * g * (fit.scale * fit.q);
+            }
         }
     }
     // Back to the caller's units, and add the mean back, coordinate by coordinate
@@ -630,13 +667,13 @@ pub fn ot_resample<T: Real>(
     x_out: &mut [T],
     ws: &mut [T],
 ) -> Result<OtReport<T>, Error> {
-    let lse = check_inputs(x, logw, d)?;
+    check_inputs(x, logw, d)?;
     cfg.check()?;
     if x_out.len() != x.len() {
         return Err(Error::LengthMismatch);
     }
     let (mut w, _) = split(ws, logw.len(), d)?;
-    let fit = fit(x, logw, d, lse, cfg, &mut w)?;
+    let fit = fit(x, logw, d, cfg, &mut w)?;
     transport(x, logw, &fit, &mut w, x_out);
     Ok(fit.report)
 }
@@ -659,14 +696,14 @@ pub fn ot_transport_matrix<T: Real>(
     t_out: &mut [T],
     ws: &mut [T],
 ) -> Result<OtReport<T>, Error> {
-    let lse = check_inputs(x, logw, d)?;
+    check_inputs(x, logw, d)?;
     cfg.check()?;
     let n = logw.len();
     if n.checked_mul(n) != Some(t_out.len()) {
         return Err(Error::LengthMismatch);
     }
     let (mut w, _) = split(ws, n, d)?;
-    let fit = fit(x, logw, d, lse, cfg, &mut w)?;
+    let fit = fit(x, logw, d, cfg, &mut w)?;
     source_exponents(logw, &fit, w.g, w.v);
     let cl = cloud(&*w.zr, &*w.zc, d);
     let kappa = kappa(fit.eps);
