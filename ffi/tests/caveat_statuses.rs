@@ -18,7 +18,9 @@ fn aligned(ws: &mut [u64]) -> *mut core::ffi::c_void {
 #[test]
 fn ot_resample_out_of_iterations_returns_max_iterations() {
     let (n, d) = (8usize, 2usize);
-    let x: Vec<f64> = (0..n * d).map(|k| ((k * 7) % 11) as f64 * 0.3 - 1.0).collect();
+    let x: Vec<f64> = (0..n * d)
+        .map(|k| ((k * 7) % 11) as f64 * 0.3 - 1.0)
+        .collect();
     let logw: Vec<f64> = (0..n).map(|k| -(k as f64) * 0.4).collect();
     let mut cfg = core::mem::MaybeUninit::<otc_ot_resample_config<f64>>::zeroed();
     // SAFETY: a valid pointer; the default initialiser writes every field.
@@ -29,7 +31,10 @@ fn ot_resample_out_of_iterations_returns_max_iterations() {
     cfg.epsilon = 0.01;
     let mut bytes = 0usize;
     // SAFETY: a valid pointer.
-    assert_eq!(unsafe { otc_ot_resample_workspace_size_f64(n, d, &mut bytes) }, 0);
+    assert_eq!(
+        unsafe { otc_ot_resample_workspace_size_f64(n, d, &mut bytes) },
+        0
+    );
     let mut ws = workspace(bytes);
     let mut out = vec![0.0f64; n * d];
     for (iterations, want) in [(3u32, 1i32), (1000, 0)] {
@@ -80,7 +85,10 @@ fn unbalanced_sinkhorn_reg_cost_overflow_returns_its_potentials() {
     (cfg.rho_a, cfg.rho_b) = (1e-3, 1e-3);
     let mut bytes = 0usize;
     // SAFETY: a valid pointer.
-    assert_eq!(unsafe { otc_sinkhorn_workspace_size_f32(1, 1, 2, &mut bytes) }, 0);
+    assert_eq!(
+        unsafe { otc_sinkhorn_workspace_size_f32(1, 1, 2, &mut bytes) },
+        0
+    );
     let mut ws = workspace(bytes);
     let (mut f, mut g) = ([0.0f32], [0.0f32]);
     // SAFETY: all-zero bytes are a valid result; struct_size set below.

@@ -101,11 +101,15 @@ fn check_properties<T: Float>(x: &[T], logw: &[T], out: &[T], d: usize, error: f
         .fold(f64::NEG_INFINITY, f64::max);
     let w: Vec<f64> = logw.iter().map(|l| (l.to() - top).exp()).collect();
     let total: f64 = w.iter().sum();
+    // The normalisation is common to all coordinates: rounding is relative to the
+    // largest magnitude in the whole cloud. Everything is compared in units of it
+    // (no overflow near DBL_MAX).
+    let big = x.iter().fold(0.0f64, |a, v| a.max(v.to().abs()));
+    let unit = if big > 0.0 { big } else { 1.0 };
+    // Subnormal clouds round in absolute terms: a few of the smallest normal.
+    let slack = 1.0 / 128.0 + 64.0 * n as f64 * eps + 4.0 * tiny / unit;
     for k in 0..d {
-        let col: Vec<f64> = x.iter().skip(k).step_by(d).map(|v| v.to()).collect();
-        // The normalisation is common to all coordinates: rounding is relative to
-        // the largest magnitude in the whole cloud.
-        let big = x.iter().fold(0.0f64, |a, v| a.max(v.to().abs()));
+        let col: Vec<f64> = x.iter().skip(k).step_by(d).map(|v| v.to() / unit).collect();
         let (lo, hi) = col
             .iter()
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
@@ -113,25 +117,23 @@ fn check_properties<T: Float>(x: &[T], logw: &[T], out: &[T], d: usize, error: f
             });
         let m = col.iter().map(|v| v / n as f64).sum::<f64>();
         let r = col.iter().fold(0.0f64, |a, v| a.max((v - m).abs()));
-        // Subnormal clouds round in absolute terms: a few of the smallest normal.
-        let slack = (1.0 / 128.0 + 64.0 * n as f64 * eps) * big + 4.0 * tiny;
         let want: f64 = col.iter().zip(&w).map(|(v, w)| v * w / total).sum();
         let got: f64 = out
             .iter()
             .skip(k)
             .step_by(d)
-            .map(|v| v.to() / n as f64)
+            .map(|v| v.to() / unit / n as f64)
             .sum();
         assert!(
             (got - want).abs() <= slack,
-            "mean {got} vs {want} (coordinate {k}); x {x:?} logw {logw:?} out {out:?} error {error}"
+            "mean {got} vs {want} (×{unit:e}, coordinate {k}); x {x:?} logw {logw:?} out {out:?} error {error}"
         );
         for v in out.iter().skip(k).step_by(d) {
-            let v = v.to();
+            let v = v.to() / unit;
             let outside = (lo - v).max(v - hi).max(0.0);
             assert!(
                 outside <= error * r * (1.0 + 1e-3) + slack,
-                "{v} outside [{lo}, {hi}] by {outside}, error {error}"
+                "{v} outside [{lo}, {hi}] by {outside} (×{unit:e}), error {error}"
             );
         }
     }

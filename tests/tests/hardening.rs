@@ -68,7 +68,7 @@ fn ot_resample_f32_cloud_at_the_top_of_the_range() {
                     // Identical arithmetic up to the power-of-two scaling (and the
                     // 1e-20 that underflow once scaled): equal to a few f32 roundings
                     // of the widest coordinate (4 × 2^-24 ≈ 2.4e-7).
-                    let back = vs as f64 / s as f64;
+                    let back = vs / s as f64;
                     assert!((v - back).abs() <= 2.4e-7 * widest, "{v} vs {back}");
                     // Inside the inputs' range (rows of T sum to 1 within the error).
                     let tol = 1e-6 * width;
@@ -223,7 +223,7 @@ fn vjp_with_a_scale_that_overflows_the_cloud() {
 }
 
 /// A filter step whose predict writes `to` (N×d) and whose log-likelihoods are `lam`.
-#[allow(clippy::type_complexity)]
+#[allow(clippy::too_many_arguments)]
 fn filter_step<T: Real>(
     resampler: Resampler<T>,
     to: &[T],

@@ -251,7 +251,7 @@ where
 /// [`Error::NonFinite`] if a bound overflows (a range, or the covariance of particles
 /// spread over more than √max of the float range).
 fn moments_fit<T: Real>(x: &[T], d: usize) -> Result<(), Error> {
-    let n = if d == 0 { 0 } else { x.len() / d };
+    let n = x.len().checked_div(d).unwrap_or(0);
     let slack = T::ONE + T::from_f64(4.0) * T::from_usize(n) * T::EPSILON;
     let mut worst = T::ZERO;
     for k in 0..d {

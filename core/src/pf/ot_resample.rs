@@ -473,7 +473,9 @@ pub(crate) fn fit<T: Real>(
             d_hi = d_hi.max_fast(delta);
         }
     }
-    if !(mag / eps * T::EPSILON <= T::from_f64(EXPONENT_RANGE)) {
+    // NaN compares false: refused too.
+    let representable = mag / eps * T::EPSILON <= T::from_f64(EXPONENT_RANGE);
+    if !representable {
         return Err(Error::InvalidEpsilon);
     }
     let error = (d_hi.exp() - T::ONE).max_fast(T::ONE - d_lo.exp());
@@ -546,12 +548,12 @@ fn unit_scale<'a, T: Real + 'a>(x: impl Iterator<Item = &'a T>) -> T {
         let mut t = top;
         // At most ~128 (f32) / ~1100 (f64) halvings or doublings: the exponent range.
         while t >= two {
-            t = t * half;
-            q = q * half;
+            t *= half;
+            q *= half;
         }
         while t < T::ONE && (q * two * q * two).is_finite() {
-            t = t * two;
-            q = q * two;
+            t *= two;
+            q *= two;
         }
     }
     q
