@@ -199,7 +199,7 @@ where
         if !log_likelihood.is_finite() {
             return Err(Error::NonFinite);
         }
-        moments_fit(xp, d)?;
+        moments_fit(xp, lam, d)?;
         // 4. resample (the OT fit can fail, so it runs before anything is written).
         let mut ot = None;
         match cfg.resampler {
@@ -243,26 +243,28 @@ where
 }
 
 /// Checks that the weighted mean and covariance of the particles `x` (N×d row-major)
-/// are representable, from bounds that need no moments: |μ_k| ≤ max|x_k| and
-/// |Σ_kl| ≤ R_k·R_l with R_k the range of coordinate k, each times 1 + 4N·`EPSILON`
-/// for the rounding of N-term sums whose weights add up to 1 within N·`EPSILON`.
+/// under the log-weights `logw` are representable, from bounds that need no moments:
+/// |μ_k| ≤ S·max|x_k| and |Σ_kk| ≤ S·D_k² with D_k = R_k + |S − 1|·max|x_k| (R_k the
+/// range of coordinate k, S = Σ e^{logw}, 1 within rounding for normalised weights),
+/// each times 1 + 4N·`EPSILON` for the rounding of N-term sums; |Σ_kl| ≤ √(Σ_kk Σ_ll).
 ///
 /// # Errors
 /// [`Error::NonFinite`] if a bound overflows (a range, or the covariance of particles
 /// spread over more than √max of the float range).
-fn moments_fit<T: Real>(x: &[T], d: usize) -> Result<(), Error> {
-    let n = x.len().checked_div(d).unwrap_or(0);
-    let slack = T::ONE + T::from_f64(4.0) * T::from_usize(n) * T::EPSILON;
+fn moments_fit<T: Real>(x: &[T], logw: &[T], d: usize) -> Result<(), Error> {
+    let n = logw.len();
+    let mass = logw.iter().fold(T::ZERO, |a, &l| a + l.exp());
+    let slack = mass * (T::ONE + T::from_f64(4.0) * T::from_usize(n) * T::EPSILON);
     let mut worst = T::ZERO;
     for k in 0..d {
         let col = x.iter().skip(k).step_by(d);
         let (lo, hi) = col.fold((T::INFINITY, T::NEG_INFINITY), |(lo, hi), &v| {
             (lo.min_fast(v), hi.max_fast(v))
         });
-        let range = hi - lo;
-        worst = worst
-            .max_fast(range * range * slack)
-            .max_fast(lo.abs().max_fast(hi.abs()) * slack);
+        // |x − μ| ≤ R + |S − 1|·max|x|: μ is a convex combination times S.
+        let big = lo.abs().max_fast(hi.abs());
+        let dev = (hi - lo) + (mass - T::ONE).abs() * big;
+        worst = worst.max_fast(dev * dev * slack).max_fast(big * slack);
     }
     if worst.is_finite() {
         Ok(())
