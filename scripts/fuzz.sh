@@ -4,8 +4,8 @@
 #   bash scripts/fuzz.sh short          every target for SHORT_SECONDS (default 10) on
 #                                       the committed seed corpus: part of scripts/test.sh
 #   bash scripts/fuzz.sh long [RUNS]    the campaign: every target for RUNS executions
-#                                       (default 10000000), one after the other, corpus
-#                                       grown in target/fuzz-corpus, logs in
+#                                       (default 10000000), all at once at nice 19,
+#                                       corpus grown in target/fuzz-corpus, logs in
 #                                       target/fuzz-logs/<target>.log
 #
 # Each target checks the promises of the header inside (documented statuses, outputs
@@ -65,14 +65,27 @@ case ${1:-} in
     build
     runs=${2:-10000000}
     mkdir -p target/fuzz-logs
+    # All targets at once, at the lowest priority (the machine stays usable); each
+    # stops after `runs` executions or at its first broken promise.
+    pids=()
     for t in "${TARGETS[@]}"; do
       mkdir -p "target/fuzz-corpus/$t"
-      step "fuzz $t for $runs executions (log target/fuzz-logs/$t.log)"
-      cargo +nightly fuzz run -O "$t" "target/fuzz-corpus/$t" "fuzz/corpus/$t" -- \
-        -runs="$runs" -max_len=$MAX_LEN -print_final_stats=1 >"target/fuzz-logs/$t.log" 2>&1 ||
-        { echo "fuzz target $t failed: see target/fuzz-logs/$t.log"; exit 1; }
-      grep -E '^stat::number_of_executed_units' "target/fuzz-logs/$t.log"
+      nice -n 19 cargo +nightly fuzz run -O "$t" "target/fuzz-corpus/$t" "fuzz/corpus/$t" -- \
+        -runs="$runs" -max_len=$MAX_LEN -print_final_stats=1 >"target/fuzz-logs/$t.log" 2>&1 &
+      pids+=($!)
     done
+    echo "fuzzing ${TARGETS[*]} for $runs executions each; logs in target/fuzz-logs/"
+    failed=0
+    for i in "${!TARGETS[@]}"; do
+      t=${TARGETS[$i]}
+      if wait "${pids[$i]}"; then
+        echo "$t: $(grep -E '^stat::number_of_executed_units' "target/fuzz-logs/$t.log")"
+      else
+        echo "$t FAILED: see target/fuzz-logs/$t.log"
+        failed=1
+      fi
+    done
+    exit $failed
     ;;
   *)
     echo "usage: bash scripts/fuzz.sh short|long [RUNS]" >&2

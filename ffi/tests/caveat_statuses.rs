@@ -31,10 +31,8 @@ fn ot_resample_out_of_iterations_returns_max_iterations() {
     cfg.epsilon = 0.01;
     let mut bytes = 0usize;
     // SAFETY: a valid pointer.
-    assert_eq!(
-        unsafe { otc_ot_resample_workspace_size_f64(n, d, &mut bytes) },
-        0
-    );
+    let s = unsafe { otc_ot_resample_workspace_size_f64(n, d, &mut bytes) };
+    assert_eq!(s, 0);
     let mut ws = workspace(bytes);
     let mut out = vec![0.0f64; n * d];
     for (iterations, want) in [(3u32, 1i32), (1000, 0)] {
@@ -85,10 +83,8 @@ fn unbalanced_sinkhorn_reg_cost_overflow_returns_its_potentials() {
     (cfg.rho_a, cfg.rho_b) = (1e-3, 1e-3);
     let mut bytes = 0usize;
     // SAFETY: a valid pointer.
-    assert_eq!(
-        unsafe { otc_sinkhorn_workspace_size_f32(1, 1, 2, &mut bytes) },
-        0
-    );
+    let s = unsafe { otc_sinkhorn_workspace_size_f32(1, 1, 2, &mut bytes) };
+    assert_eq!(s, 0);
     let mut ws = workspace(bytes);
     let (mut f, mut g) = ([0.0f32], [0.0f32]);
     // SAFETY: all-zero bytes are a valid result; struct_size set below.
