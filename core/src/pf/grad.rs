@@ -35,7 +35,7 @@ use crate::real::Real;
 use crate::sde::{copy, rows_mut};
 
 use super::ot_resample::{
-    check_inputs, cloud, fit, kappa, source_exponents, split, Fitted, OtConfig,
+    check_cloud, cloud, fit, kappa, source_exponents, split, Fitted, OtConfig,
 };
 
 /// Which vector–Jacobian product.
@@ -201,7 +201,7 @@ pub fn ot_resample_vjp<T: Real>(
     dlogw: &mut [T],
     ws: &mut [T],
 ) -> Result<VjpReport<T>, Error> {
-    check_inputs(x, logw, d)?;
+    check_cloud(x, logw, d)?;
     cfg.check()?;
     let n = logw.len();
     if ybar.len() != x.len() || dx.len() != x.len() || dlogw.len() != n {

@@ -336,6 +336,13 @@ pub(crate) fn softmin_pair<T: Real>(
 
 /// Checks the particle cloud and the log-weights; returns log Σ exp(logw).
 pub(crate) fn check_inputs<T: Real>(x: &[T], logw: &[T], d: usize) -> Result<T, Error> {
+    check_cloud(x, logw, d)?;
+    super::weights::log_sum_exp(logw)
+}
+
+/// Checks the particle cloud and the log-weights without normalising them (`fit`
+/// does): sizes, finite coordinates, no NaN or +∞ log-weight, not all −∞.
+pub(crate) fn check_cloud<T: Real>(x: &[T], logw: &[T], d: usize) -> Result<(), Error> {
     let n = logw.len();
     if n == 0 || d == 0 {
         return Err(Error::EmptyInput);
@@ -346,7 +353,13 @@ pub(crate) fn check_inputs<T: Real>(x: &[T], logw: &[T], d: usize) -> Result<T, 
     if x.iter().any(|v| !v.is_finite()) {
         return Err(Error::NonFiniteInput);
     }
-    super::weights::log_sum_exp(logw)
+    if logw.iter().any(|&l| l.is_nan() || l == T::INFINITY) {
+        return Err(Error::NonFiniteInput);
+    }
+    if logw.iter().all(|&l| l == T::NEG_INFINITY) {
+        return Err(Error::ZeroMass);
+    }
+    Ok(())
 }
 
 /// Runs the normalisation and the annealed Sinkhorn; leaves z, a, b, a*, g in `w`.
@@ -364,7 +377,7 @@ pub(crate) fn fit<T: Real>(
     // (a) normalisation: unweighted mean, max population std, divisor s·√D, computed
     // on the cloud scaled by a power of two (exact) so that |x|·q < 2: sums and squares
     // of coordinates near the top of the range do not overflow.
-    let q = unit_scale(x.iter());
+    let (q, edge) = unit_scale(x.iter());
     let mut smax = T::ZERO;
     w.zr.fill(T::ZERO);
     for k in 0..d {
@@ -486,7 +499,6 @@ pub(crate) fn fit<T: Real>(
     // beyond the range (a particle at the edge maps to itself up to rounding): such
     // results are saturated by `transport`.
     let reach = zr_extent(lo, hi) * scale_q * error;
-    let edge = x.iter().fold(T::ZERO, |a, &v| a.max_fast((v * q).abs()));
     if !((edge + reach) * T::from_f64(1.0 - 1.0 / 1024.0) / q).is_finite() {
         return Err(Error::NonFinite);
     }
@@ -535,12 +547,13 @@ fn log_norm<T: Real>(logw: &[T]) -> (T, T) {
     }
 }
 
-/// The power of two q with max|x|·q in [1, 2) (1 if every x is 0), capped so that q²
+/// The power of two q with max|x|·q in [1, 2) (1 if every x is 0), and max|x|·q;
+/// q is capped so that q²
 /// stays finite (a cloud of subnormal coordinates is scaled up as far as that allows;
 /// its variance may then still underflow, and it is treated as a single point):
 /// multiplying by it is exact (unless a coordinate 2^−p smaller than the largest
 /// underflows, which cannot move any result by a representable amount).
-fn unit_scale<'a, T: Real + 'a>(x: impl Iterator<Item = &'a T>) -> T {
+fn unit_scale<'a, T: Real + 'a>(x: impl Iterator<Item = &'a T>) -> (T, T) {
     let top = x.fold(T::ZERO, |a, &v| a.max_fast(v.abs()));
     let mut q = T::ONE;
     if top > T::ZERO {
@@ -556,7 +569,7 @@ fn unit_scale<'a, T: Real + 'a>(x: impl Iterator<Item = &'a T>) -> T {
             q *= two;
         }
     }
-    q
+    (q, top * q)
 }
 
 /// max(|lo|, |hi|): the largest normalised coordinate's magnitude (an upper bound of
@@ -623,7 +636,7 @@ pub(crate) fn transport<T: Real>(
     // the plain computation wherever it does not overflow.
     for k in 0..d {
         let col = x.iter().skip(k).step_by(d.max(1));
-        let qk = unit_scale(col.clone());
+        let (qk, _) = unit_scale(col.clone());
         let mean = col.fold(T::ZERO, |a, &v| a + v * qk) / nf / qk;
         // `fit` bounded every result by the range; one within rounding of its edge
         // can round past it, and is saturated instead.
@@ -669,7 +682,7 @@ pub fn ot_resample<T: Real>(
     x_out: &mut [T],
     ws: &mut [T],
 ) -> Result<OtReport<T>, Error> {
-    check_inputs(x, logw, d)?;
+    check_cloud(x, logw, d)?;
     cfg.check()?;
     if x_out.len() != x.len() {
         return Err(Error::LengthMismatch);
@@ -698,7 +711,7 @@ pub fn ot_transport_matrix<T: Real>(
     t_out: &mut [T],
     ws: &mut [T],
 ) -> Result<OtReport<T>, Error> {
-    check_inputs(x, logw, d)?;
+    check_cloud(x, logw, d)?;
     cfg.check()?;
     let n = logw.len();
     if n.checked_mul(n) != Some(t_out.len()) {
