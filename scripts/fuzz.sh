@@ -70,12 +70,12 @@ case ${1:-} in
     # stops after `runs` executions or at its first broken promise.
     pids=()
     for t in "${TARGETS[@]}"; do
-      mkdir -p "target/fuzz-corpus/$t"
+      mkdir -p "target/fuzz-corpus/$t" "fuzz/artifacts/$t"
       # The binary cargo-fuzz built, run directly: nine `cargo fuzz run` would each
       # take the build lock in turn.
       ASAN_OPTIONS=detect_odr_violation=0 nice -n 19 "fuzz/target/$HOST/release/$t" \
         "target/fuzz-corpus/$t" "fuzz/corpus/$t" -runs="$runs" -max_len=$MAX_LEN \
-        -print_final_stats=1 >"target/fuzz-logs/$t.log" 2>&1 &
+        -print_final_stats=1 -artifact_prefix="fuzz/artifacts/$t/" >"target/fuzz-logs/$t.log" 2>&1 &
       pids+=($!)
     done
     echo "fuzzing ${TARGETS[*]} for $runs executions each; logs in target/fuzz-logs/"

@@ -244,9 +244,13 @@ where
 
 /// Checks that the weighted mean and covariance of the particles `x` (N×d row-major)
 /// under the log-weights `logw` are representable, from bounds that need no moments:
-/// |μ_k| ≤ S·max|x_k| and |Σ_kk| ≤ S·D_k² with D_k = R_k + |S − 1|·max|x_k| (R_k the
-/// range of coordinate k, S = Σ e^{logw}, 1 within rounding for normalised weights),
-/// each times 1 + 4N·`EPSILON` for the rounding of N-term sums; |Σ_kl| ≤ √(Σ_kk Σ_ll).
+/// |μ_k| ≤ S·max|x_k| and |Σ_kk| ≤ S·D_k² with D_k = R_k + (|S − 1| +
+/// 2N·`EPSILON`)·max|x_k| (R_k the range of coordinate k, S = Σ e^{logw}, 1 within
+/// rounding for normalised weights; the `EPSILON` term is the rounding of μ, which
+/// the covariance squares), each times 1 + 4N·`EPSILON` for the rounding of N-term
+/// sums; |Σ_kl| ≤ √(Σ_kk Σ_ll). Particles far from 0 relative to their spread
+/// (beyond √max / (N·`EPSILON`), e.g. 1e30 in f32) are refused for that reason even
+/// when they coincide.
 ///
 /// # Errors
 /// [`Error::NonFinite`] if a bound overflows (a range, or the covariance of particles
@@ -261,9 +265,11 @@ fn moments_fit<T: Real>(x: &[T], logw: &[T], d: usize) -> Result<(), Error> {
         let (lo, hi) = col.fold((T::INFINITY, T::NEG_INFINITY), |(lo, hi), &v| {
             (lo.min_fast(v), hi.max_fast(v))
         });
-        // |x − μ| ≤ R + |S − 1|·max|x|: μ is a convex combination times S.
+        // |x − μ| ≤ R + (|S − 1| + 2N·EPSILON)·max|x|: μ is a convex combination
+        // times S, each of its N products rounded.
         let big = lo.abs().max_fast(hi.abs());
-        let dev = (hi - lo) + (mass - T::ONE).abs() * big;
+        let off = (mass - T::ONE).abs() + T::from_f64(2.0) * T::from_usize(n) * T::EPSILON;
+        let dev = (hi - lo) + off * big;
         worst = worst.max_fast(dev * dev * slack).max_fast(big * slack);
     }
     if worst.is_finite() {
