@@ -295,6 +295,14 @@ enum otc_status
    */
   OTC_STATUS_MAX_ITERATIONS = 1,
   /**
+   * Completed (unbalanced Sinkhorn only): potentials, `error`, `transport_cost`
+   * and `plan_mass` are written and finite, but `reg_ot_cost` (OTT-JAX's dual form,
+   * whose relaxed-side term contains w_i^{ε/ρ}·e^{−f_i/ρ}) is below the range of
+   * the type and is written as −INFINITY. Compare `error` with the tolerance to
+   * know whether the solve converged.
+   */
+  OTC_STATUS_REG_COST_OVERFLOW = 2,
+  /**
    * A pointer argument is NULL (or, for a problem, neither x/y nor c is given).
    */
   OTC_STATUS_NULL_POINTER = -1,
@@ -608,7 +616,8 @@ typedef struct otc_sinkhorn_result_f32 {
    */
   size_t struct_size;
   /**
-   * `OTC_STATUS_OK` (converged) or `OTC_STATUS_MAX_ITERATIONS`, as returned.
+   * `OTC_STATUS_OK` (converged), `OTC_STATUS_MAX_ITERATIONS` or
+   * `OTC_STATUS_REG_COST_OVERFLOW`, as returned.
    */
   int32_t status;
   /**
@@ -625,7 +634,8 @@ typedef struct otc_sinkhorn_result_f32 {
   float epsilon;
   /**
    * Regularised OT cost in OTT-JAX's dual form (`reg_ot_cost`), cost × mass units:
-   * for hard marginals ⟨a, f − ε ln a⟩ + ⟨b, g − ε ln b⟩ + ε(Σa·Σb − ΣP).
+   * for hard marginals ⟨a, f − ε ln a⟩ + ⟨b, g − ε ln b⟩ + ε(Σa·Σb − ΣP); −INFINITY
+   * with `OTC_STATUS_REG_COST_OVERFLOW`.
    */
   float reg_ot_cost;
   /**
@@ -730,7 +740,8 @@ typedef struct otc_sinkhorn_result_f64 {
    */
   size_t struct_size;
   /**
-   * `OTC_STATUS_OK` (converged) or `OTC_STATUS_MAX_ITERATIONS`, as returned.
+   * `OTC_STATUS_OK` (converged), `OTC_STATUS_MAX_ITERATIONS` or
+   * `OTC_STATUS_REG_COST_OVERFLOW`, as returned.
    */
   int32_t status;
   /**
@@ -747,7 +758,8 @@ typedef struct otc_sinkhorn_result_f64 {
   double epsilon;
   /**
    * Regularised OT cost in OTT-JAX's dual form (`reg_ot_cost`), cost × mass units:
-   * for hard marginals ⟨a, f − ε ln a⟩ + ⟨b, g − ε ln b⟩ + ε(Σa·Σb − ΣP).
+   * for hard marginals ⟨a, f − ε ln a⟩ + ⟨b, g − ε ln b⟩ + ε(Σa·Σb − ΣP); −INFINITY
+   * with `OTC_STATUS_REG_COST_OVERFLOW`.
    */
   double reg_ot_cost;
   /**
@@ -1129,6 +1141,11 @@ typedef struct otc_ot_resample_report_f32 {
    * Largest potential change of the last damped iteration.
    */
   float change;
+  /**
+   * Bound on the row error of the transport, max_i |Σ_j T_ij − 1| ≤ `error`
+   * (dimensionless; see `otc_ot_resample_f32`).
+   */
+  float error;
 } otc_ot_resample_report_f32;
 
 /**
@@ -1159,6 +1176,11 @@ typedef struct otc_ot_resample_report_f64 {
    * Largest potential change of the last damped iteration.
    */
   double change;
+  /**
+   * Bound on the row error of the transport, max_i |Σ_j T_ij − 1| ≤ `error`
+   * (dimensionless; see `otc_ot_resample_f32`).
+   */
+  double error;
 } otc_ot_resample_report_f64;
 
 /**
@@ -1507,7 +1529,9 @@ int32_t otc_sinkhorn_config_default_f64(struct otc_sinkhorn_config_f64 *out);
  *
  * Returns
  * - `OTC_STATUS_OK` (converged) or `OTC_STATUS_MAX_ITERATIONS` (budget exhausted;
- *   outputs written and usable, continue with `OTC_INIT_RESUME`);
+ *   outputs written and usable, continue with `OTC_INIT_RESUME`), or, with a relaxed
+ *   marginal, `OTC_STATUS_REG_COST_OVERFLOW` (outputs written and usable, but
+ *   `reg_ot_cost` is below the float range and written as −INFINITY);
  * - nothing written: `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
  *   `OTC_STATUS_STRUCT_SIZE` (config or result), `OTC_STATUS_INVALID_PARAMETER`
  *   (unknown `epsilon_mode`/`init`, both clouds and a matrix, overlapping buffers,
@@ -2418,20 +2442,32 @@ int32_t otc_ot_resample_workspace_size_f64(size_t n, size_t d, size_t *out_bytes
  * OT resampling (filterflow's regularised transform): x̃ = m + T·(x − m) with
  * T = N·P^ε the entropic plan from the weighted to the uniform cloud (normalised by
  * the largest coordinate std × √d), written to `x_out` (N×d row-major); the new
- * weights are all 1/N (set them yourself). Column sums of T are N·w exactly, so the
- * weighted mean is preserved; rows sum to 1 within the solver's tolerance.
+ * weights are all 1/N (set them yourself). Column sums of T are N·w (to a relative
+ * rounding of a few × 2^−10 at the smallest accepted ε, far less at ordinary ε), so
+ * the weighted mean is preserved; rows sum to 1 within `report->error`, and each new
+ * particle lies within `report->error` × max_j ‖x_j − m‖ of the convex hull of the
+ * old ones. Any finite cloud is accepted: coordinates near the top of the float
+ * range are rescaled by a power of two internally.
  *
  * - `x`: N×d particles, row-major; `logw`: N log-weights (any offset, −∞ allowed).
  * - `ws`, `ws_bytes`: `otc_ot_resample_workspace_size_f32(n, d)` bytes, aligned to
  *   `OTC_WORKSPACE_ALIGN`.
- * - `report`: iterations, ε₀, scale; set `report->struct_size` first.
+ * - `report`: iterations, ε₀, scale, last potential change, row-error bound; set
+ *   `report->struct_size` first.
  *
- * Returns `OTC_STATUS_OK`; nothing written: `OTC_STATUS_NULL_POINTER`,
- * `OTC_STATUS_MISALIGNED`, `OTC_STATUS_STRUCT_SIZE`, `OTC_STATUS_INVALID_PARAMETER`
- * (scaling ∉ (0, 1), tolerance < 0, scale < 0, overlapping buffers),
- * `OTC_STATUS_INVALID_EPSILON`, `OTC_STATUS_EMPTY_INPUT`, `OTC_STATUS_LENGTH_MISMATCH`,
+ * Returns `OTC_STATUS_OK` (the loop met its stopping rule) or
+ * `OTC_STATUS_MAX_ITERATIONS` (it ran out of iterations first: particles and report
+ * written, `report->error` says how far the rows are from 1); nothing written:
+ * `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`, `OTC_STATUS_STRUCT_SIZE`,
+ * `OTC_STATUS_INVALID_PARAMETER` (scaling ∉ (0, 1), tolerance < 0, scale < 0 or so
+ * small that the normalised cloud overflows, overlapping buffers),
+ * `OTC_STATUS_INVALID_EPSILON` (also ε so small against the normalised costs and
+ * potentials that their ratio exceeds 2^−10 / FLT_EPSILON, about 8·10³ in float and
+ * 4·10¹² in double: the plan's column sums would be lost to rounding),
+ * `OTC_STATUS_EMPTY_INPUT`, `OTC_STATUS_LENGTH_MISMATCH`,
  * `OTC_STATUS_NON_FINITE_INPUT`, `OTC_STATUS_ZERO_MASS` (all log-weights −∞),
- * `OTC_STATUS_WORKSPACE_TOO_SMALL`, `OTC_STATUS_NON_FINITE`, `OTC_STATUS_PANIC`.
+ * `OTC_STATUS_WORKSPACE_TOO_SMALL`, `OTC_STATUS_NON_FINITE` (overflow, e.g. a
+ * normalisation divisor s·√d beyond the float range), `OTC_STATUS_PANIC`.
  *
  * # Safety
  * Every pointer must be NULL or valid for its stated length for the call.
@@ -2483,7 +2519,7 @@ int32_t otc_vjp_config_default_f64(struct otc_vjp_config_f64 *out);
 
 /**
  * Workspace bytes of `otc_ot_resample_vjp_f32`:
- * `sizeof(float) · ((12·d + 28)·N̂ + d)`, N̂ = N rounded up to a multiple of the kernel
+ * `sizeof(float) · ((13·d + 29)·N̂ + d)`, N̂ = N rounded up to a multiple of the kernel
  * width (16; 4 in Cortex-M builds).
  *
  * Returns as `otc_ot_resample_workspace_size_f32`.
@@ -2509,8 +2545,10 @@ int32_t otc_ot_resample_vjp_workspace_size_f64(size_t n, size_t d, size_t *out_b
  * gradient of the converged map by conjugate gradient (converge the forward solve
  * with a small tolerance). The normalisation scale is a constant in both.
  *
- * Returns `OTC_STATUS_OK`; nothing written: as `otc_ot_resample_f32`, plus
- * `OTC_STATUS_INVALID_PARAMETER` for an unknown mode, clip ≤ 0, CG tolerance ≤ 0.
+ * Returns `OTC_STATUS_OK`, or `OTC_STATUS_MAX_ITERATIONS` when the forward solve ran
+ * out of iterations (outputs written: the gradient of that unconverged map);
+ * nothing written: as `otc_ot_resample_f32`, plus `OTC_STATUS_INVALID_PARAMETER` for
+ * an unknown mode, clip ≤ 0, CG tolerance ≤ 0.
  *
  * # Safety
  * Every pointer must be NULL or valid for its stated length for the call.
@@ -2627,7 +2665,9 @@ int32_t otc_pf_init_f64(double *logw, size_t n, struct otc_pf_state_f64 *state);
  * keep the pointers. On any error nothing changes (`x`, `logw`, `state`, `mean`,
  * `cov`, `report`, and `*rng` is restored).
  *
- * Returns `OTC_STATUS_OK`; nothing changed: `OTC_STATUS_NULL_POINTER` (also a NULL
+ * Returns `OTC_STATUS_OK`, or `OTC_STATUS_MAX_ITERATIONS` when the step resampled
+ * with OT and the OT loop ran out of iterations (everything written, as
+ * `otc_ot_resample_f32`); nothing changed: `OTC_STATUS_NULL_POINTER` (also a NULL
  * callback), `OTC_STATUS_MISALIGNED`, `OTC_STATUS_STRUCT_SIZE`,
  * `OTC_STATUS_INVALID_PARAMETER` (unknown resampler or trigger, threshold ∉ [0, 1],
  * OT settings, overlapping buffers), `OTC_STATUS_INVALID_EPSILON` (OT ε),
@@ -2636,7 +2676,8 @@ int32_t otc_pf_init_f64(double *logw, size_t n, struct otc_pf_state_f64 *state);
  * `OTC_STATUS_ZERO_MASS` (all weights −∞ before or after weighting),
  * `OTC_STATUS_WORKSPACE_TOO_SMALL`, `OTC_STATUS_CALLBACK_FAILED` (a callback returned
  * nonzero), `OTC_STATUS_NON_FINITE` (a callback wrote NaN/∞ particles or NaN/+∞
- * log-likelihoods, or OT overflowed), `OTC_STATUS_PANIC`.
+ * log-likelihoods, OT overflowed, the covariance or the running log-likelihood is
+ * beyond the float range), `OTC_STATUS_PANIC`.
  *
  * # Safety
  * Every pointer must be NULL or valid for its stated length for the call; the

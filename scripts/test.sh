@@ -49,6 +49,18 @@ else
   echo "this CPU has no FMA: skipped"
 fi
 
+step "Miri: the extreme-input regressions (Sinkhorn, OT resampling, its VJP, the filter step, an SDE step)"
+rustup component add miri rust-src --toolchain nightly >/dev/null 2>&1 || true
+# The core has no unit tests of its own; these cross-crate tests run small problems
+# through every module in about 3 minutes under Miri (the reference suites solve large
+# problems: hours). The N = 32 small-ε case alone would take over 10 minutes. libm's
+# x86 inline assembly is not supported by Miri: its portable code is used instead.
+cargo +nightly miri test -p otcore-tests --features libm/force-soft-floats --test hardening \
+  -- --skip ot_resample_small_epsilon
+
+step "fuzz the C ABI: every target for a short, fixed time on the committed corpus"
+bash scripts/fuzz.sh short
+
 step "otcore for thumbv7em-none-eabihf"
 cargo build -p otcore --release --target thumbv7em-none-eabihf
 

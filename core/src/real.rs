@@ -39,6 +39,8 @@ pub trait Real:
     const INFINITY: Self;
     /// −∞.
     const NEG_INFINITY: Self;
+    /// The largest finite value.
+    const MAX: Self;
     /// Machine epsilon (distance from 1 to the next larger number).
     const EPSILON: Self;
     /// log₂ e.
@@ -180,6 +182,7 @@ impl Real for f32 {
     const HALF: Self = 0.5;
     const INFINITY: Self = f32::INFINITY;
     const NEG_INFINITY: Self = f32::NEG_INFINITY;
+    const MAX: Self = f32::MAX;
     const EPSILON: Self = f32::EPSILON;
     const LOG2_E: Self = core::f32::consts::LOG2_E;
     const LN_2: Self = core::f32::consts::LN_2;
@@ -385,6 +388,7 @@ impl Real for f64 {
     const HALF: Self = 0.5;
     const INFINITY: Self = f64::INFINITY;
     const NEG_INFINITY: Self = f64::NEG_INFINITY;
+    const MAX: Self = f64::MAX;
     const EPSILON: Self = f64::EPSILON;
     const LOG2_E: Self = core::f64::consts::LOG2_E;
     const LN_2: Self = core::f64::consts::LN_2;

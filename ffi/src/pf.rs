@@ -209,7 +209,7 @@ unsafe fn ot_resample_impl<T: Real>(
         let r = ot_resample(xs, ls, d, &cfg, xo_s, wss)?;
         // SAFETY: as above.
         unsafe { rep.fill(otc_ot_resample_report::from_core(&r)) };
-        Ok(otc_status::Ok)
+        Ok(r.status.into())
     })
 }
 
@@ -261,8 +261,7 @@ unsafe fn vjp_impl<T: Real>(
             )
         };
         let r = ot_resample_vjp(xs, ls, d, &cfg, &v, ys, dxs, dls, wss)?;
-        let _ = r;
-        Ok(otc_status::Ok)
+        Ok(r.forward_status.into())
     })
 }
 
@@ -362,7 +361,7 @@ unsafe fn step_impl<T: Real>(
             sa.fill(otc_pf_state::from_core(&totals));
             rep.fill(otc_pf_report::from_core(&rp));
         }
-        Ok(otc_status::Ok)
+        Ok(rp.ot.map_or(otc_status::Ok, |o| o.status.into()))
     })
 }
 
@@ -571,20 +570,32 @@ pub unsafe extern "C" fn otc_ot_resample_workspace_size_f64(
 /// OT resampling (filterflow's regularised transform): x̃ = m + T·(x − m) with
 /// T = N·P^ε the entropic plan from the weighted to the uniform cloud (normalised by
 /// the largest coordinate std × √d), written to `x_out` (N×d row-major); the new
-/// weights are all 1/N (set them yourself). Column sums of T are N·w exactly, so the
-/// weighted mean is preserved; rows sum to 1 within the solver's tolerance.
+/// weights are all 1/N (set them yourself). Column sums of T are N·w (to a relative
+/// rounding of a few × 2^−10 at the smallest accepted ε, far less at ordinary ε), so
+/// the weighted mean is preserved; rows sum to 1 within `report->error`, and each new
+/// particle lies within `report->error` × max_j ‖x_j − m‖ of the convex hull of the
+/// old ones. Any finite cloud is accepted: coordinates near the top of the float
+/// range are rescaled by a power of two internally.
 ///
 /// - `x`: N×d particles, row-major; `logw`: N log-weights (any offset, −∞ allowed).
 /// - `ws`, `ws_bytes`: `otc_ot_resample_workspace_size_f32(n, d)` bytes, aligned to
 ///   `OTC_WORKSPACE_ALIGN`.
-/// - `report`: iterations, ε₀, scale; set `report->struct_size` first.
+/// - `report`: iterations, ε₀, scale, last potential change, row-error bound; set
+///   `report->struct_size` first.
 ///
-/// Returns `OTC_STATUS_OK`; nothing written: `OTC_STATUS_NULL_POINTER`,
-/// `OTC_STATUS_MISALIGNED`, `OTC_STATUS_STRUCT_SIZE`, `OTC_STATUS_INVALID_PARAMETER`
-/// (scaling ∉ (0, 1), tolerance < 0, scale < 0, overlapping buffers),
-/// `OTC_STATUS_INVALID_EPSILON`, `OTC_STATUS_EMPTY_INPUT`, `OTC_STATUS_LENGTH_MISMATCH`,
+/// Returns `OTC_STATUS_OK` (the loop met its stopping rule) or
+/// `OTC_STATUS_MAX_ITERATIONS` (it ran out of iterations first: particles and report
+/// written, `report->error` says how far the rows are from 1); nothing written:
+/// `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`, `OTC_STATUS_STRUCT_SIZE`,
+/// `OTC_STATUS_INVALID_PARAMETER` (scaling ∉ (0, 1), tolerance < 0, scale < 0 or so
+/// small that the normalised cloud overflows, overlapping buffers),
+/// `OTC_STATUS_INVALID_EPSILON` (also ε so small against the normalised costs and
+/// potentials that their ratio exceeds 2^−10 / FLT_EPSILON, about 8·10³ in float and
+/// 4·10¹² in double: the plan's column sums would be lost to rounding),
+/// `OTC_STATUS_EMPTY_INPUT`, `OTC_STATUS_LENGTH_MISMATCH`,
 /// `OTC_STATUS_NON_FINITE_INPUT`, `OTC_STATUS_ZERO_MASS` (all log-weights −∞),
-/// `OTC_STATUS_WORKSPACE_TOO_SMALL`, `OTC_STATUS_NON_FINITE`, `OTC_STATUS_PANIC`.
+/// `OTC_STATUS_WORKSPACE_TOO_SMALL`, `OTC_STATUS_NON_FINITE` (overflow, e.g. a
+/// normalisation divisor s·√d beyond the float range), `OTC_STATUS_PANIC`.
 ///
 /// # Safety
 /// Every pointer must be NULL or valid for its stated length for the call.
@@ -648,7 +659,7 @@ pub unsafe extern "C" fn otc_vjp_config_default_f64(out: *mut otc_vjp_config<f64
 }
 
 /// Workspace bytes of `otc_ot_resample_vjp_f32`:
-/// `sizeof(float) · ((12·d + 28)·N̂ + d)`, N̂ = N rounded up to a multiple of the kernel
+/// `sizeof(float) · ((13·d + 29)·N̂ + d)`, N̂ = N rounded up to a multiple of the kernel
 /// width (16; 4 in Cortex-M builds).
 ///
 /// Returns as `otc_ot_resample_workspace_size_f32`.
@@ -686,8 +697,10 @@ pub unsafe extern "C" fn otc_ot_resample_vjp_workspace_size_f64(
 /// gradient of the converged map by conjugate gradient (converge the forward solve
 /// with a small tolerance). The normalisation scale is a constant in both.
 ///
-/// Returns `OTC_STATUS_OK`; nothing written: as `otc_ot_resample_f32`, plus
-/// `OTC_STATUS_INVALID_PARAMETER` for an unknown mode, clip ≤ 0, CG tolerance ≤ 0.
+/// Returns `OTC_STATUS_OK`, or `OTC_STATUS_MAX_ITERATIONS` when the forward solve ran
+/// out of iterations (outputs written: the gradient of that unconverged map);
+/// nothing written: as `otc_ot_resample_f32`, plus `OTC_STATUS_INVALID_PARAMETER` for
+/// an unknown mode, clip ≤ 0, CG tolerance ≤ 0.
 ///
 /// # Safety
 /// Every pointer must be NULL or valid for its stated length for the call.
@@ -842,7 +855,9 @@ pub unsafe extern "C" fn otc_pf_init_f64(
 /// keep the pointers. On any error nothing changes (`x`, `logw`, `state`, `mean`,
 /// `cov`, `report`, and `*rng` is restored).
 ///
-/// Returns `OTC_STATUS_OK`; nothing changed: `OTC_STATUS_NULL_POINTER` (also a NULL
+/// Returns `OTC_STATUS_OK`, or `OTC_STATUS_MAX_ITERATIONS` when the step resampled
+/// with OT and the OT loop ran out of iterations (everything written, as
+/// `otc_ot_resample_f32`); nothing changed: `OTC_STATUS_NULL_POINTER` (also a NULL
 /// callback), `OTC_STATUS_MISALIGNED`, `OTC_STATUS_STRUCT_SIZE`,
 /// `OTC_STATUS_INVALID_PARAMETER` (unknown resampler or trigger, threshold ∉ [0, 1],
 /// OT settings, overlapping buffers), `OTC_STATUS_INVALID_EPSILON` (OT ε),
@@ -851,7 +866,8 @@ pub unsafe extern "C" fn otc_pf_init_f64(
 /// `OTC_STATUS_ZERO_MASS` (all weights −∞ before or after weighting),
 /// `OTC_STATUS_WORKSPACE_TOO_SMALL`, `OTC_STATUS_CALLBACK_FAILED` (a callback returned
 /// nonzero), `OTC_STATUS_NON_FINITE` (a callback wrote NaN/∞ particles or NaN/+∞
-/// log-likelihoods, or OT overflowed), `OTC_STATUS_PANIC`.
+/// log-likelihoods, OT overflowed, the covariance or the running log-likelihood is
+/// beyond the float range), `OTC_STATUS_PANIC`.
 ///
 /// # Safety
 /// Every pointer must be NULL or valid for its stated length for the call; the

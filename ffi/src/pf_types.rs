@@ -115,6 +115,9 @@ pub struct otc_ot_resample_report<T> {
     pub scale: T,
     /// Largest potential change of the last damped iteration.
     pub change: T,
+    /// Bound on the row error of the transport, max_i |Σ_j T_ij − 1| ≤ `error`
+    /// (dimensionless; see `otc_ot_resample_f32`).
+    pub error: T,
 }
 
 impl<T: Real> otc_ot_resample_report<T> {
@@ -126,6 +129,7 @@ impl<T: Real> otc_ot_resample_report<T> {
             epsilon_start: r.epsilon_start,
             scale: r.scale,
             change: r.change,
+            error: r.error,
         }
     }
 }

@@ -162,7 +162,9 @@ pub unsafe extern "C" fn otc_sinkhorn_config_default_f64(
 ///
 /// Returns
 /// - `OTC_STATUS_OK` (converged) or `OTC_STATUS_MAX_ITERATIONS` (budget exhausted;
-///   outputs written and usable, continue with `OTC_INIT_RESUME`);
+///   outputs written and usable, continue with `OTC_INIT_RESUME`), or, with a relaxed
+///   marginal, `OTC_STATUS_REG_COST_OVERFLOW` (outputs written and usable, but
+///   `reg_ot_cost` is below the float range and written as −INFINITY);
 /// - nothing written: `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
 ///   `OTC_STATUS_STRUCT_SIZE` (config or result), `OTC_STATUS_INVALID_PARAMETER`
 ///   (unknown `epsilon_mode`/`init`, both clouds and a matrix, overlapping buffers,

@@ -18,6 +18,12 @@ pub enum otc_status {
     /// outputs are written and usable, `error` says how far from feasible they are.
     /// Call again with `OTC_INIT_RESUME` to continue.
     MaxIterations = 1,
+    /// Completed (unbalanced Sinkhorn only): potentials, `error`, `transport_cost`
+    /// and `plan_mass` are written and finite, but `reg_ot_cost` (OTT-JAX's dual form,
+    /// whose relaxed-side term contains w_i^{ε/ρ}·e^{−f_i/ρ}) is below the range of
+    /// the type and is written as −INFINITY. Compare `error` with the tolerance to
+    /// know whether the solve converged.
+    RegCostOverflow = 2,
     /// A pointer argument is NULL (or, for a problem, neither x/y nor c is given).
     NullPointer = -1,
     /// A buffer length does not match the sizes (n, m, d) it must have, or a size
@@ -84,6 +90,7 @@ impl From<Status> for otc_status {
         match s {
             Status::Converged => Self::Ok,
             Status::MaxIterations => Self::MaxIterations,
+            Status::RegCostOverflow => Self::RegCostOverflow,
         }
     }
 }
@@ -91,7 +98,8 @@ impl From<Status> for otc_status {
 /// Every status, in value order from the largest. Crate-private: cbindgen would export
 /// an associated const of `otc_status` as a C macro naming the Rust variants, which
 /// does not compile.
-pub(crate) const ALL: [otc_status; 18] = [
+pub(crate) const ALL: [otc_status; 19] = [
+    otc_status::RegCostOverflow,
     otc_status::MaxIterations,
     otc_status::Ok,
     otc_status::NullPointer,
@@ -119,6 +127,7 @@ impl otc_status {
         match self {
             Self::Ok => c"ok",
             Self::MaxIterations => c"completed: maximum iterations reached before the tolerance",
+            Self::RegCostOverflow => c"completed: reg_ot_cost below the range of the type",
             Self::NullPointer => c"a pointer argument is NULL",
             Self::LengthMismatch => c"a buffer length does not match the stated sizes",
             Self::EmptyInput => c"a size that must be positive is zero",
@@ -155,10 +164,10 @@ mod tests {
 
     #[test]
     fn values_are_frozen() {
-        let values: [i32; 18] = ALL.map(|s| s as i32);
+        let values: [i32; 19] = ALL.map(|s| s as i32);
         assert_eq!(
             values,
-            [1, 0, -1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -11, -12, -13, -14, -15, -16]
+            [2, 1, 0, -1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -11, -12, -13, -14, -15, -16]
         );
     }
 

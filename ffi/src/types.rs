@@ -167,7 +167,8 @@ pub struct otc_sinkhorn_config<T> {
 pub struct otc_sinkhorn_result<T> {
     /// `sizeof` this struct, set by the caller.
     pub struct_size: usize,
-    /// `OTC_STATUS_OK` (converged) or `OTC_STATUS_MAX_ITERATIONS`, as returned.
+    /// `OTC_STATUS_OK` (converged), `OTC_STATUS_MAX_ITERATIONS` or
+    /// `OTC_STATUS_REG_COST_OVERFLOW`, as returned.
     pub status: i32,
     /// Full iterations performed in this call.
     pub iterations: u32,
@@ -176,7 +177,8 @@ pub struct otc_sinkhorn_result<T> {
     /// The absolute ε used, in cost units: pass it to the `otc_plan_*` functions.
     pub epsilon: T,
     /// Regularised OT cost in OTT-JAX's dual form (`reg_ot_cost`), cost × mass units:
-    /// for hard marginals ⟨a, f − ε ln a⟩ + ⟨b, g − ε ln b⟩ + ε(Σa·Σb − ΣP).
+    /// for hard marginals ⟨a, f − ε ln a⟩ + ⟨b, g − ε ln b⟩ + ε(Σa·Σb − ΣP); −INFINITY
+    /// with `OTC_STATUS_REG_COST_OVERFLOW`.
     pub reg_ot_cost: T,
     /// Transport cost ⟨C, P⟩ = Σ_ij C_ij P_ij of the returned plan, cost × mass units.
     pub transport_cost: T,

@@ -160,7 +160,7 @@ static void filter_f32(void) {
 static void ot_and_vjp(void) {
     enum { M = 20, D = 2 };
     otc_ot_resample_config_f64 cfg;
-    otc_ot_resample_report_f64 rep = {sizeof rep, 0, 0, 0, 0, 0};
+    otc_ot_resample_report_f64 rep = {sizeof rep, 0, 0, 0, 0, 0, 0};
     otc_vjp_config_f64 vcfg;
     double x[M * D], logw[M], out[M * D], ybar[M * D], dx[M * D], dl[M];
     double wsum = 0.0, want[D] = {0, 0}, got[D] = {0, 0}, dlsum = 0.0;

@@ -37,6 +37,14 @@ pub enum Status {
     /// The iteration budget ran out first; `error` says how far from feasible the
     /// returned potentials are. Call again with [`Init::Resume`] to continue.
     MaxIterations,
+    /// Potentials, `error`, `transport_cost` and `plan_mass` are returned and finite,
+    /// but `reg_ot_cost` is below the range of the type and is returned as −∞ (compare
+    /// `error` with the tolerance to know whether the solve converged). Only with a
+    /// relaxed side: its term −ρ Σ_i w_i (e^{−(p_i − ε ln w_i)/ρ} − 1) contains
+    /// w_i^{ε/ρ}·e^{−p_i/ρ}, which exceeds the range when ε/ρ is large and a weight is
+    /// above 1 (e.g. ε = 0.1, ρ = 1e-3 and a point of weight ≥ ~2.4 in f32, ~1200 in
+    /// f64), whatever the plan.
+    RegCostOverflow,
 }
 
 /// What a solve returns besides the potentials.
@@ -96,7 +104,8 @@ struct Measure<T> {
 ///   [`Error::MassMismatch`], [`Error::InvalidEpsilon`] (also when max C/ε overflows),
 ///   [`Error::InvalidParameter`] (also `max_iterations` = 0 without [`Init::Resume`]),
 ///   [`Error::WorkspaceTooSmall`].
-/// - [`Error::NonFinite`] if the iteration overflows.
+/// - [`Error::NonFinite`] if the iteration overflows. A `reg_ot_cost` below the range
+///   with a relaxed side is not an error: see [`Status::RegCostOverflow`].
 ///
 /// # Panics
 /// Never.
@@ -251,13 +260,24 @@ pub fn solve<T: Real>(
     // Every way out of the last stage measured the totals (see the loop); missing ones
     // would fail the finiteness check below, not pass silently.
     let (plan_mass, cost) = measure.totals.unwrap_or((T::INFINITY, T::INFINITY));
+    let divergences = [side_a.divergence(f_w, la), side_b.divergence(g_w, lb)];
     let mut reg = Compensated::new();
-    reg.add(side_a.divergence(f_w, la));
-    reg.add(side_b.divergence(g_w, lb));
+    for t in divergences {
+        reg.add(t);
+    }
     reg.add(eps * (chk.mass_a * mass_b - plan_mass));
-    let reg_ot_cost = reg.value();
+    // A relaxed side's term can be below the range (see `Status::RegCostOverflow`);
+    // the compensated sum of −∞ would be NaN.
+    let relaxed = side_a.inv_rho > T::ZERO || side_b.inv_rho > T::ZERO;
+    let below = divergences.contains(&T::NEG_INFINITY) || reg.value() == T::NEG_INFINITY;
+    let (reg_ot_cost, status) = if relaxed && below {
+        (T::NEG_INFINITY, Status::RegCostOverflow)
+    } else {
+        (reg.value(), status)
+    };
     let transport_cost = scale * cost;
-    if !(reg_ot_cost.is_finite() && transport_cost.is_finite() && measure.error.is_finite()) {
+    let reg_ok = reg_ot_cost.is_finite() || status == Status::RegCostOverflow;
+    if !(reg_ok && transport_cost.is_finite() && measure.error.is_finite()) {
         return Err(Error::NonFinite);
     }
     f.copy_from_slice(f_w.get(..chk.n).ok_or(Error::WorkspaceTooSmall)?);
@@ -335,7 +355,10 @@ impl<T: Real> Side<T> {
     }
 
     /// OTT's term of `reg_ot_cost` for this side over positive weights, with
-    /// h_i = p_i − ε ln w_i: Σ w h when hard, −Σ w ρ (e^{−h/ρ} − 1) when relaxed.
+    /// h_i = p_i − ε ln w_i: Σ w h when hard, −Σ w ρ (e^{−h/ρ} − 1) when relaxed; −∞
+    /// when a relaxed term is below the range of `T`. The product w·ρ·e^{−h/ρ} is
+    /// formed as one exponential, e^{ln(wρ) − h/ρ}, so that it overflows only if the
+    /// term itself does.
     fn divergence(&self, pot: &[T], lw: &[T]) -> T {
         let mut s = Compensated::new();
         for (&p, &l) in pot.iter().zip(lw) {
@@ -346,7 +369,11 @@ impl<T: Real> Side<T> {
             if self.inv_rho == T::ZERO {
                 s.add(w * h);
             } else {
-                s.add(-(w * self.rho) * ((-h * self.inv_rho).exp() - T::ONE));
+                let big = (l + self.rho.ln() - h * self.inv_rho).exp();
+                if big == T::INFINITY {
+                    return T::NEG_INFINITY;
+                }
+                s.add(w * self.rho - big);
             }
         }
         s.value()

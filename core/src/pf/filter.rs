@@ -205,12 +205,18 @@ where
             Trigger::Always => true,
             Trigger::Never => false,
         };
+        // The outputs must be representable before anything is written.
+        let log_likelihood = totals.log_likelihood + delta;
+        if !log_likelihood.is_finite() {
+            return Err(Error::NonFinite);
+        }
+        moments_fit(xp, lam, d)?;
         // 4. resample (the OT fit can fail, so it runs before anything is written).
         let mut ot = None;
         match cfg.resampler {
             Resampler::Optimal(c) if resample => {
                 let (mut w, _) = split(rest, n, d)?;
-                let fitted = fit(xp, lam, d, T::ZERO, &c, &mut w)?;
+                let fitted = fit(xp, lam, d, &c, &mut w)?;
                 moments(xp, lam, d, mean, cov);
                 super::ot_resample::transport(xp, lam, &fitted, &mut w, x);
                 ot = Some(fitted.report);
@@ -229,7 +235,7 @@ where
         } else {
             copy(logw, lam);
         }
-        totals.log_likelihood += delta;
+        totals.log_likelihood = log_likelihood;
         totals.steps += 1;
         totals.resamples += u64::from(resample);
         Ok(StepReport {
@@ -245,4 +251,41 @@ where
         *rng = saved;
     }
     out
+}
+
+/// Checks that the weighted mean and covariance of the particles `x` (N×d row-major)
+/// under the log-weights `logw` are representable, from bounds that need no moments:
+/// |μ_k| ≤ S·max|x_k| and |Σ_kk| ≤ S·D_k² with D_k = R_k + (|S − 1| +
+/// 2N·`EPSILON`)·max|x_k| (R_k the range of coordinate k, S = Σ e^{logw}, 1 within
+/// rounding for normalised weights; the `EPSILON` term is the rounding of μ, which
+/// the covariance squares), each times 1 + 4N·`EPSILON` for the rounding of N-term
+/// sums; |Σ_kl| ≤ √(Σ_kk Σ_ll). Particles far from 0 relative to their spread
+/// (beyond √max / (N·`EPSILON`), e.g. 1e30 in f32) are refused for that reason even
+/// when they coincide.
+///
+/// # Errors
+/// [`Error::NonFinite`] if a bound overflows (a range, or the covariance of particles
+/// spread over more than √max of the float range).
+fn moments_fit<T: Real>(x: &[T], logw: &[T], d: usize) -> Result<(), Error> {
+    let n = logw.len();
+    let mass = logw.iter().fold(T::ZERO, |a, &l| a + l.exp());
+    let slack = mass * (T::ONE + T::from_f64(4.0) * T::from_usize(n) * T::EPSILON);
+    let mut worst = T::ZERO;
+    for k in 0..d {
+        let col = x.iter().skip(k).step_by(d);
+        let (lo, hi) = col.fold((T::INFINITY, T::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min_fast(v), hi.max_fast(v))
+        });
+        // |x − μ| ≤ R + (|S − 1| + 2N·EPSILON)·max|x|: μ is a convex combination
+        // times S, each of its N products rounded.
+        let big = lo.abs().max_fast(hi.abs());
+        let off = (mass - T::ONE).abs() + T::from_f64(2.0) * T::from_usize(n) * T::EPSILON;
+        let dev = (hi - lo) + off * big;
+        worst = worst.max_fast(dev * dev * slack).max_fast(big * slack);
+    }
+    if worst.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::NonFinite)
+    }
 }

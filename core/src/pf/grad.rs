@@ -37,7 +37,7 @@ use crate::points::Points;
 use crate::real::Real;
 
 use super::ot_resample::{
-    check_inputs, cloud, fit, kappa, source_exponents, split, Fitted, OtConfig,
+    check_cloud, cloud, fit, kappa, source_exponents, split, Fitted, OtConfig,
 };
 
 /// Which vector–Jacobian product.
@@ -61,6 +61,8 @@ pub enum Vjp<T> {
 /// What a VJP did.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct VjpReport<T> {
+    /// How the forward solve ended (see [`OtReport::status`](super::OtReport)).
+    pub forward_status: crate::ot::Status,
     /// The forward solve's iterations.
     pub forward_iterations: u32,
     /// Conjugate-gradient iterations (0 for the filterflow form).
@@ -69,13 +71,14 @@ pub struct VjpReport<T> {
     pub cg_residual: T,
 }
 
-/// Workspace elements [`ot_resample_vjp`] needs: `(12·d + 28)·N̂ + d`, with N̂ = N
+/// Workspace elements [`ot_resample_vjp`] needs: `(13·d + 29)·N̂ + d`, with N̂ = N
 /// rounded up to a multiple of the kernel width [`LANES`](crate::kernel::LANES) (16;
-/// 4 on 32-bit Arm).
+/// 4 on 32-bit Arm). Of these, `(d + 1)·N̂` hold the gradients until they are known to
+/// be finite, so that nothing is written otherwise.
 #[must_use]
 pub const fn vjp_workspace_len(n: usize, d: usize) -> usize {
     crate::kernel::padded(n)
-        .saturating_mul(d.saturating_mul(12).saturating_add(28))
+        .saturating_mul(d.saturating_mul(13).saturating_add(29))
         .saturating_add(d)
 }
 
@@ -183,7 +186,8 @@ fn at<T: Real>(v: &[T], i: usize) -> T {
 /// # Errors
 /// As [`ot_resample`](fn@super::ot_resample); `LengthMismatch` for `ybar`, `dx`,
 /// `dlogw`; `NonFiniteInput` for a NaN/∞ in `ybar`; `InvalidParameter` for clip ≤ 0
-/// or NaN, CG tolerance ≤ 0 or not finite. Nothing is written on error.
+/// or NaN, CG tolerance ≤ 0 or not finite; `NonFinite` if a gradient overflows
+/// (e.g. ∂L/∂x̃ near the top of the range). Nothing is written on error.
 ///
 /// # Panics
 /// Never.
@@ -199,7 +203,7 @@ pub fn ot_resample_vjp<T: Real>(
     dlogw: &mut [T],
     ws: &mut [T],
 ) -> Result<VjpReport<T>, Error> {
-    let lse = check_inputs(x, logw, d)?.value();
+    check_cloud(x, logw, d)?;
     cfg.check()?;
     let n = logw.len();
     if ybar.len() != x.len() || dx.len() != x.len() || dlogw.len() != n {
@@ -219,9 +223,16 @@ pub fn ot_resample_vjp<T: Real>(
         return Err(Error::WorkspaceTooSmall);
     }
     let (mut w, rest) = split(ws, n, d)?;
-    let fitted = fit(x, logw, d, lse, cfg, &mut w)?;
+    let fitted = fit(x, logw, d, cfg, &mut w)?;
     let np = fitted.np;
     let mut pool: Pool<'_, T> = rest;
+    // The gradients are computed here and copied out once known to be finite.
+    let gx = take(&mut pool, d * np)?
+        .get_mut(..n * d)
+        .ok_or(Error::WorkspaceTooSmall)?;
+    let gl = take(&mut pool, np)?
+        .get_mut(..n)
+        .ok_or(Error::WorkspaceTooSmall)?;
     let yb = take(&mut pool, d * np)?;
     load_points(yb, &Points::row_major(ybar, d), n, &Points::empty(), d, np);
     // F (row exponents) into `fa`, G (source exponents) into `v`, both in kernel
@@ -258,7 +269,7 @@ pub fn ot_resample_vjp<T: Real>(
     bufs.cols().weighted(bufs.yb, d, common.colyb);
     let (cg_iterations, cg_residual) = match *vjp {
         Vjp::Filterflow { clip } => {
-            filterflow(&bufs, common, clip, &mut pool, dx, dlogw)?;
+            filterflow(&bufs, common, clip, &mut pool, gx, gl)?;
             (0, T::ZERO)
         }
         Vjp::Implicit {
@@ -270,11 +281,17 @@ pub fn ot_resample_vjp<T: Real>(
             cg_tolerance,
             cg_max_iterations,
             &mut pool,
-            dx,
-            dlogw,
+            gx,
+            gl,
         )?,
     };
+    if gx.iter().chain(gl.iter()).any(|v| !v.is_finite()) {
+        return Err(Error::NonFinite);
+    }
+    copy(dx, gx);
+    copy(dlogw, gl);
     Ok(VjpReport {
+        forward_status: fitted.report.status,
         forward_iterations: fitted.report.iterations,
         cg_iterations,
         cg_residual,
@@ -331,7 +348,7 @@ impl<'a, T: Real> Bufs<'a, T> {
     fn w(&self, j: usize) -> T {
         self.logw
             .get(j)
-            .map_or(T::ZERO, |&l| (l - self.fit.mean_lse).exp())
+            .map_or(T::ZERO, |&l| ((l - self.fit.top) - self.fit.log_sum).exp())
     }
     /// Coordinate k of normalised particle i.
     fn zk(&self, k: usize, i: usize) -> T {
@@ -435,7 +452,9 @@ fn filterflow<T: Real>(
     let h = take(pool, np)?;
     for (j, hj) in h.iter_mut().enumerate() {
         *hj = match b.logw.get(j) {
-            Some(&l) if j < n => (l - b.fit.mean_lse + at(b.b, j) / b.fit.eps) * T::LOG2_E,
+            Some(&l) if j < n => {
+                ((l - b.fit.top) - b.fit.log_sum + at(b.b, j) / b.fit.eps) * T::LOG2_E
+            }
             _ => T::NEG_INFINITY,
         };
     }

@@ -46,6 +46,7 @@ use crate::buf::take;
 use crate::error::Error;
 use crate::kernel::{padded, shifted, Clouds, CostSource, Weighted, Write, LANES};
 use crate::ot::workspace::load_points;
+use crate::ot::Status;
 use crate::points::Points;
 use crate::real::Real;
 
@@ -64,7 +65,7 @@ pub struct OtConfig<T> {
     /// iterations, then the final step). Default 100.
     pub max_iterations: u32,
     /// 0 (default): normalise by s·√D computed from the cloud. > 0: use this value as
-    /// the divisor s·√D instead (freezes the normalisation, e.g. to compare a gradient
+    /// the divisor s·√D instead (1/(ε·scale) must be finite) (freezes the normalisation, e.g. to compare a gradient
     /// with finite differences or to keep ε fixed in physical units).
     pub scale: T,
 }
@@ -92,7 +93,10 @@ impl<T: Real> OtConfig<T> {
             && self.tolerance >= T::ZERO
             && self.tolerance.is_finite()
             && self.scale >= T::ZERO
-            && self.scale.is_finite();
+            && self.scale.is_finite()
+            // A caller's scale so small that 1/(ε·scale), the factor of the VJPs,
+            // overflows.
+            && (self.scale == T::ZERO || (T::ONE / (self.epsilon * self.scale)).is_finite());
         if ok {
             Ok(())
         } else {
@@ -104,6 +108,10 @@ impl<T: Real> OtConfig<T> {
 /// What one OT resampling did.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct OtReport<T> {
+    /// [`Status::Converged`]: the loop met its stopping rule (ε reached and potential
+    /// change ≤ tolerance). [`Status::MaxIterations`]: it ran out of iterations first;
+    /// the particles are written and `error` bounds how far the rows of T are from 1.
+    pub status: Status,
     /// Damped iterations run, plus 1 for the final step.
     pub iterations: u32,
     /// ε₀ the annealing started from.
@@ -112,7 +120,23 @@ pub struct OtReport<T> {
     pub scale: T,
     /// Largest potential change of the last damped iteration (0 if none ran).
     pub change: T,
+    /// Bound on the row error of T, max_i |Σ_j T_ij − 1| ≤ `error` (dimensionless):
+    /// max over the live particles j of |e^{δ_j} − 1|, δ_j = (g_j − b_j)/ε + ln N (the
+    /// final column potential against the loop's). Each new particle then lies within
+    /// `error`·max_j ‖x_j − m‖ of the convex hull of the old ones (inside it where its
+    /// row sums to at most 1), and the weighted mean is preserved whatever `error` is.
+    pub error: T,
 }
+
+/// Largest `max(|a*|, |b|, |g|, max C)/ε` (the magnitude of the kernel's exponents,
+/// in nats) that the transport accepts, as a multiple of 1/[`Real::EPSILON`]: each
+/// entry of T is computed from exponents of that size, so it carries a relative
+/// rounding error of a few times that magnitude × `EPSILON` ≤ a few × 2^−10 — the
+/// accuracy to which the columns of T sum to N·w (hence the weighted mean is
+/// preserved). Beyond it (f32: about 8·10³, f64: 4·10¹², e.g. ε < 1e-3·max C in f32)
+/// the column sums are not meaningful, and the call fails with
+/// [`Error::InvalidEpsilon`].
+const EXPONENT_RANGE: f64 = 1.0 / 1024.0;
 
 /// Workspace elements [`ot_resample`] needs: `(2d + 7)·N̂`, with N̂ = N rounded up to a
 /// multiple of the kernel width [`LANES`] (16; 4 on 32-bit Arm).
@@ -150,8 +174,13 @@ pub(crate) struct Fitted<T> {
     pub n: usize,
     pub np: usize,
     pub d: usize,
-    pub mean_lse: T,
+    /// The log-weights' normalisation: ℓ_j = (logw_j − top) − log_sum (see `log_norm`).
+    pub top: T,
+    pub log_sum: T,
+    /// s·√D in the caller's units.
     pub scale: T,
+    /// The power of two the cloud was multiplied by for the normalisation.
+    pub q: T,
     pub eps: T,
     pub report: OtReport<T>,
 }
@@ -305,6 +334,13 @@ pub(crate) fn softmin_pair<T: Real>(
 
 /// Checks the particle cloud and the log-weights; returns log Σ exp(logw).
 pub(crate) fn check_inputs<T: Real>(x: &[T], logw: &[T], d: usize) -> Result<LogSumExp<T>, Error> {
+    check_cloud(x, logw, d)?;
+    super::weights::log_sum_exp_parts(logw)
+}
+
+/// Checks the particle cloud and the log-weights without normalising them (`fit`
+/// does): sizes, finite coordinates, no NaN or +∞ log-weight, not all −∞.
+pub(crate) fn check_cloud<T: Real>(x: &[T], logw: &[T], d: usize) -> Result<(), Error> {
     let n = logw.len();
     if n == 0 || d == 0 {
         return Err(Error::EmptyInput);
@@ -315,7 +351,13 @@ pub(crate) fn check_inputs<T: Real>(x: &[T], logw: &[T], d: usize) -> Result<Log
     if x.iter().any(|v| !v.is_finite()) {
         return Err(Error::NonFiniteInput);
     }
-    super::weights::log_sum_exp_parts(logw)
+    if logw.iter().any(|&l| l.is_nan() || l == T::INFINITY) {
+        return Err(Error::NonFiniteInput);
+    }
+    if logw.iter().all(|&l| l == T::NEG_INFINITY) {
+        return Err(Error::ZeroMass);
+    }
+    Ok(())
 }
 
 /// Runs the normalisation and the annealed Sinkhorn; leaves z, a, b, a*, g in `w`.
@@ -324,46 +366,70 @@ pub(crate) fn fit<T: Real>(
     x: &[T],
     logw: &[T],
     d: usize,
-    lse: T,
     cfg: &OtConfig<T>,
     w: &mut OtWork<'_, T>,
 ) -> Result<Fitted<T>, Error> {
     let n = logw.len();
     let np = padded(n);
     let nf = T::from_usize(n);
-    // (a) normalisation: unweighted mean, max population std, divisor s·√D.
+    // (a) normalisation: unweighted mean, max population std, divisor s·√D, computed
+    // on the cloud scaled by a power of two (exact) so that |x|·q < 2: sums and squares
+    // of coordinates near the top of the range do not overflow.
+    let (q, edge) = unit_scale(x.iter());
     let mut smax = T::ZERO;
     w.zr.fill(T::ZERO);
     for k in 0..d {
-        let col = x.iter().skip(k).step_by(d.max(1));
-        let mean = col.clone().fold(T::ZERO, |a, &v| a + v) / nf;
-        let var = col.fold(T::ZERO, |a, &v| a + (v - mean) * (v - mean)) / nf;
+        let col = x.iter().skip(k).step_by(d.max(1)).map(|&v| v * q);
+        let mean = col.clone().fold(T::ZERO, |a, v| a + v) / nf;
+        let var = col
+            .clone()
+            .fold(T::ZERO, |a, v| a + (v - mean) * (v - mean))
+            / nf;
         smax = smax.max_fast(var.sqrt());
         let zk = w.zr.iter_mut().skip(k).step_by(d.max(1));
-        for (zi, &v) in zk.zip(x.iter().skip(k).step_by(d.max(1))) {
+        for (zi, v) in zk.zip(col) {
             *zi = v - mean;
         }
     }
-    let scale = if cfg.scale > T::ZERO {
-        cfg.scale
-    } else if smax > T::ZERO {
-        smax * T::from_usize(d).sqrt()
+    // The divisor in the scaled units, and in the caller's.
+    let (scale_q, scale) = if cfg.scale > T::ZERO {
+        (cfg.scale * q, cfg.scale)
     } else {
-        T::from_usize(d).sqrt()
+        let s = if smax > T::ZERO { smax } else { q };
+        let s = s * T::from_usize(d).sqrt();
+        (s, s / q)
     };
+    if !scale.is_finite() {
+        return Err(Error::NonFinite);
+    }
     let (mut lo, mut hi) = (T::INFINITY, T::NEG_INFINITY);
     let zr = w.zr.get_mut(..n * d).unwrap_or(&mut []);
     for zi in zr.iter_mut() {
-        *zi = *zi / scale;
+        *zi = *zi / scale_q;
         lo = lo.min_fast(*zi);
         hi = hi.max_fast(*zi);
+    }
+    // The largest cost ½·D·(hi − lo)² must be finite, and so must its ratio to ε: a
+    // caller's scale so small that the normalised cloud overflows is refused.
+    let cost_max = T::HALF * T::from_usize(d) * (hi - lo) * (hi - lo);
+    if !(cost_max / cfg.epsilon).is_finite() {
+        return Err(if cfg.scale > T::ZERO {
+            Error::InvalidParameter
+        } else {
+            Error::InvalidEpsilon
+        });
     }
     load_points(w.zc, &Points::row_major(zr, d), n, &Points::empty(), d, np);
     let eps = cfg.epsilon;
     let e0 = ((hi - lo) * (hi - lo)).max_fast(eps);
     let cl = cloud(&*w.zr, &*w.zc, d);
     let log_n = nf.ln();
-    let ell = |j: usize| logw.get(j).map_or(T::NEG_INFINITY, |&l| l - lse);
+    // Normalised log-weights ℓ_j = (logw_j − top) − log_sum (see `log_norm`).
+    let (top, log_sum) = log_norm(logw);
+    let ell = |j: usize| {
+        logw.get(j)
+            .map_or(T::NEG_INFINITY, |&l| (l - top) - log_sum)
+    };
     // (c) initial potentials at ε₀.
     let mut e = e0;
     softmin_pair(&cl, [&ell, &|_| -log_n], e, n, (w.v, w.pair), [w.a, w.b]);
@@ -398,29 +464,116 @@ pub(crate) fn fit<T: Real>(
     softmin(&cl, w.v, eps, n, w.fa);
     fill(w.v, n, &|i| w.fa.get(i).copied().unwrap_or(T::ZERO) / eps);
     softmin(&cl, w.v, eps, n, w.g);
-    if w.fa
-        .iter()
-        .chain(w.g.iter())
-        .take(n)
-        .any(|v| !v.is_finite())
-        || w.g.iter().take(n).any(|v| !v.is_finite())
+    // Exponent magnitude (see EXPONENT_RANGE) and the row-error bound (see OtReport).
+    let mut mag = cost_max;
+    let (mut d_lo, mut d_hi) = (T::INFINITY, T::NEG_INFINITY);
+    for (j, ((&fa, &gj), &bj)) in
+        w.fa.iter()
+            .zip(w.g.iter())
+            .zip(b.iter())
+            .take(n)
+            .enumerate()
     {
+        if !(fa.is_finite() && gj.is_finite()) {
+            return Err(Error::NonFinite);
+        }
+        mag = mag.max_fast(fa.abs()).max_fast(gj.abs()).max_fast(bj.abs());
+        if ell(j) > T::NEG_INFINITY {
+            let delta = (gj - bj) / eps + log_n;
+            d_lo = d_lo.min_fast(delta);
+            d_hi = d_hi.max_fast(delta);
+        }
+    }
+    // NaN compares false: refused too.
+    let representable = mag / eps * T::EPSILON <= T::from_f64(EXPONENT_RANGE);
+    if !representable {
+        return Err(Error::InvalidEpsilon);
+    }
+    let error = (d_hi.exp() - T::ONE).max_fast(T::ONE - d_lo.exp());
+    // Coordinate k of a new particle lies in [lo_k − error·(m_k − lo_k), hi_k +
+    // error·(hi_k − m_k)] (its row sum bounds the weights of a convex combination):
+    // refuse what would overflow in the caller's units, before anything is written.
+    // Within 2^−10 of the largest finite value the bound is rounding, not a result
+    // beyond the range (a particle at the edge maps to itself up to rounding): such
+    // results are saturated by `transport`.
+    let reach = zr_extent(lo, hi) * scale_q * error;
+    if !((edge + reach) * T::from_f64(1.0 - 1.0 / 1024.0) / q).is_finite() {
         return Err(Error::NonFinite);
     }
     Ok(Fitted {
         n,
         np,
         d,
-        mean_lse: lse,
+        top,
+        log_sum,
         scale,
+        q,
         eps,
         report: OtReport {
+            status: if cont {
+                Status::MaxIterations
+            } else {
+                Status::Converged
+            },
             iterations: it + 1,
             epsilon_start: e0,
             scale,
             change,
+            error,
         },
     })
+}
+
+/// The normalisation of log-weights as a pair (top, rest), ℓ_j = (logw_j − top) −
+/// rest: (LSE, 0) — one subtraction, as [`log_sum_exp`](super::weights::log_sum_exp)
+/// — while LSE·`EPSILON` ≤ 2^−12 (f32: |LSE| ≤ 4096 nats), so that the rounding of
+/// LSE moves no weight by more than 2^−12 relative; beyond, (max logw, ln Σ
+/// e^{logw − max}), which keeps the ln Σ part that LSE itself would round away (log-
+/// weights near the top of the range).
+fn log_norm<T: Real>(logw: &[T]) -> (T, T) {
+    let top = logw.iter().fold(T::NEG_INFINITY, |a, &l| a.max_fast(l));
+    let mut sum = crate::sum::Compensated::new();
+    for &l in logw {
+        sum.add((l - top).exp());
+    }
+    let rest = sum.value().ln();
+    let lse = top + rest;
+    if lse.abs() * T::EPSILON <= T::from_f64(1.0 / 4096.0) {
+        (lse, T::ZERO)
+    } else {
+        (top, rest)
+    }
+}
+
+/// The power of two q with max|x|·q in [1, 2) (1 if every x is 0), and max|x|·q;
+/// q is capped so that q²
+/// stays finite (a cloud of subnormal coordinates is scaled up as far as that allows;
+/// its variance may then still underflow, and it is treated as a single point):
+/// multiplying by it is exact (unless a coordinate 2^−p smaller than the largest
+/// underflows, which cannot move any result by a representable amount).
+fn unit_scale<'a, T: Real + 'a>(x: impl Iterator<Item = &'a T>) -> (T, T) {
+    let top = x.fold(T::ZERO, |a, &v| a.max_fast(v.abs()));
+    let mut q = T::ONE;
+    if top > T::ZERO {
+        let (two, half) = (T::from_f64(2.0), T::HALF);
+        let mut t = top;
+        // At most ~128 (f32) / ~1100 (f64) halvings or doublings: the exponent range.
+        while t >= two {
+            t *= half;
+            q *= half;
+        }
+        while t < T::ONE && (q * two * q * two).is_finite() {
+            t *= two;
+            q *= two;
+        }
+    }
+    (q, top * q)
+}
+
+/// max(|lo|, |hi|): the largest normalised coordinate's magnitude (an upper bound of
+/// max_j |z_jk| in every coordinate).
+fn zr_extent<T: Real>(lo: T, hi: T) -> T {
+    lo.abs().max_fast(hi.abs())
 }
 
 /// Fills `v` with the source exponents in kernel units, G_j·log₂e with
@@ -428,7 +581,7 @@ pub(crate) fn fit<T: Real>(
 /// P_ij = exp(a*_i/ε + G_j − ½‖z_i − z_j‖²/ε) = T_ij / N.
 pub(crate) fn source_exponents<T: Real>(logw: &[T], fit: &Fitted<T>, g: &[T], v: &mut [T]) {
     fill(v, fit.n, &|j| match (logw.get(j), g.get(j)) {
-        (Some(&l), Some(&gj)) => l - fit.mean_lse + gj / fit.eps,
+        (Some(&l), Some(&gj)) => (l - fit.top) - fit.log_sum + gj / fit.eps,
         _ => T::NEG_INFINITY,
     });
 }
@@ -460,21 +613,40 @@ pub(crate) fn transport<T: Real>(
             out: &mut *oi,
         };
         let (sh, _) = shifted(&cl, i, u, w.v, kappa, &mut red);
-        let f = fit.scale * nf * sh.factor();
-        for o in oi.iter_mut() {
-            *o *= f;
+        let g = nf * sh.factor();
+        let f = fit.scale * fit.q * g;
+        if f.is_finite() {
+            for o in oi.iter_mut() {
+                *o *= f;
+            }
+        } else {
+            // A caller's scale near the top of the range: the product is bounded by
+            // the cloud's extent, the factor alone is not.
+            for o in oi.iter_mut() {
+                *o = *o * g * (fit.scale * fit.q);
+            }
         }
     }
-    // Add the mean back, coordinate by coordinate (O(N·d)).
+    // Back to the caller's units, and add the mean back, coordinate by coordinate
+    // (O(N·d)). The mean is summed on the coordinate scaled by its own power of two
+    // (no overflow near the top of the range, no underflow of a coordinate much
+    // smaller than the others); powers of two are exact, so these are the bits of
+    // the plain computation wherever it does not overflow.
     for k in 0..d {
-        let mean = x
-            .iter()
-            .skip(k)
-            .step_by(d.max(1))
-            .fold(T::ZERO, |a, &v| a + v)
-            / nf;
+        let col = x.iter().skip(k).step_by(d.max(1));
+        let (qk, _) = unit_scale(col.clone());
+        let mean = col.fold(T::ZERO, |a, &v| a + v * qk) / nf / qk;
+        // `fit` bounded every result by the range; one within rounding of its edge
+        // can round past it, and is saturated instead.
         for o in out.iter_mut().skip(k).step_by(d.max(1)) {
-            *o += mean;
+            let v = *o / fit.q + mean;
+            *o = if v == T::INFINITY {
+                T::MAX
+            } else if v == T::NEG_INFINITY {
+                -T::MAX
+            } else {
+                v
+            };
         }
     }
 }
@@ -508,13 +680,13 @@ pub fn ot_resample<T: Real>(
     x_out: &mut [T],
     ws: &mut [T],
 ) -> Result<OtReport<T>, Error> {
-    let lse = check_inputs(x, logw, d)?.value();
+    check_cloud(x, logw, d)?;
     cfg.check()?;
     if x_out.len() != x.len() {
         return Err(Error::LengthMismatch);
     }
     let (mut w, _) = split(ws, logw.len(), d)?;
-    let fit = fit(x, logw, d, lse, cfg, &mut w)?;
+    let fit = fit(x, logw, d, cfg, &mut w)?;
     transport(x, logw, &fit, &mut w, x_out);
     Ok(fit.report)
 }
@@ -537,14 +709,14 @@ pub fn ot_transport_matrix<T: Real>(
     t_out: &mut [T],
     ws: &mut [T],
 ) -> Result<OtReport<T>, Error> {
-    let lse = check_inputs(x, logw, d)?.value();
+    check_cloud(x, logw, d)?;
     cfg.check()?;
     let n = logw.len();
     if n.checked_mul(n) != Some(t_out.len()) {
         return Err(Error::LengthMismatch);
     }
     let (mut w, _) = split(ws, n, d)?;
-    let fit = fit(x, logw, d, lse, cfg, &mut w)?;
+    let fit = fit(x, logw, d, cfg, &mut w)?;
     source_exponents(logw, &fit, w.g, w.v);
     let cl = cloud(&*w.zr, &*w.zc, d);
     let kappa = kappa(fit.eps);

@@ -155,7 +155,8 @@ pub(super) fn advance<T: Real, M: Model<T>>(
                     }
                     _ => copy(bufs.e, bufs.out),
                 }
-                *hp = Some(dl);
+                // No usable history after a step to s = 0 (Δλ = ∞) or with Δλ = 0.
+                *hp = (dl.is_finite() && dl > 0.0).then_some(dl);
             }
             combine(bufs.cur, bufs.out, z, d, (ratio, w, 0.0), keys, k);
         }

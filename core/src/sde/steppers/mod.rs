@@ -303,6 +303,10 @@ pub fn step<T: Real, M: Model<T>>(
         have_hist.then_some(&mut h_prev),
     )?;
     check_finite(bufs.cur).map_err(|_| Error::NonFinite)?;
+    if history.is_some() {
+        // The stored x̂₀ is an output too: it must be finite.
+        check_finite(bufs.e).map_err(|_| Error::NonFinite)?;
+    }
     copy(x, bufs.cur);
     if let Some(h) = history {
         copy(h.denoised, bufs.e);
