@@ -67,6 +67,7 @@ fn unbalanced_sinkhorn_reg_cost_overflow_returns_its_potentials() {
     let (a, b) = ([1.0f32], [10.0f32]);
     // SAFETY: all-zero bytes are a valid problem (NULL pointers, zero sizes).
     let mut p: otc_ot_problem<f32> = unsafe { core::mem::zeroed() };
+    p.struct_size = core::mem::size_of_val(&p);
     p.x = x.as_ptr();
     p.y = y.as_ptr();
     p.a = a.as_ptr();

@@ -21,6 +21,7 @@ macro_rules! run {
         let a: Vec<$t> = (0..n).map(|_| inp.weight()).collect();
         let b: Vec<$t> = (0..m).map(|_| inp.weight()).collect();
         let mut problem: otc_ot_problem<$t> = zeroed();
+        problem.struct_size = core::mem::size_of::<otc_ot_problem<$t>>();
         problem.x = if dense { core::ptr::null() } else { x.as_ptr() };
         problem.y = if dense { core::ptr::null() } else { y.as_ptr() };
         problem.c = if dense { c.as_ptr() } else { core::ptr::null() };

@@ -22,6 +22,14 @@ macro_rules! run {
         let a: Vec<$t> = (0..n).map(|_| inp.weight()).collect();
         let b: Vec<$t> = (0..m).map(|_| inp.weight()).collect();
         let mut problem: otc_ot_problem<$t> = zeroed();
+        problem.struct_size = core::mem::size_of::<otc_ot_problem<$t>>();
+        // Column-major clouds (the same n·d values, read with strides) now and then.
+        if !dense && inp.flag() {
+            problem.x_layout.point_stride = 1;
+            problem.x_layout.coord_stride = n;
+            problem.y_layout.point_stride = 1;
+            problem.y_layout.coord_stride = m;
+        }
         problem.x = if dense { core::ptr::null() } else { x.as_ptr() };
         problem.y = if dense { core::ptr::null() } else { y.as_ptr() };
         problem.c = if dense { c.as_ptr() } else { core::ptr::null() };
