@@ -87,7 +87,9 @@ impl<'a, T: Real> DualPotential<'a, T> {
         if workspace.len() < c_transform_workspace_len(n, self.values.len(), self.dim) {
             return Err(Error::WorkspaceTooSmall);
         }
-        let (head, tail) = workspace.split_at_mut(sources_len(self.values.len(), self.dim));
+        let (head, tail) = workspace
+            .split_at_mut_checked(sources_len(self.values.len(), self.dim))
+            .ok_or(Error::WorkspaceTooSmall)?;
         let buf = tail.get_mut(..n).ok_or(Error::WorkspaceTooSmall)?;
         self.evaluate(at, weights, rho, buf, head)?;
         out.copy_from_slice(buf);
