@@ -456,11 +456,12 @@ typedef struct otc_sinkhorn_config_f32 {
   uint32_t subsample_size;
   /**
    * Adaptive over-relaxation (Lehmann et al. 2021, as OTT-JAX's `Momentum`): 0 = off
-   * (default), or k ≥ 2: after k plain iterations at the final ε the updates are
-   * over-relaxed by ω = 2/(1 + √(1 − r)), r the observed error ratio (≤ 0.99). It
-   * turns itself off for good when the error rises or reaches the tolerance, and
-   * the solve only stops after a plain iteration, so the reported error keeps its
-   * meaning.
+   * (default), or k ≥ 2: from iteration k at the final ε, once the error decreases
+   * at a steady rate r, the updates are over-relaxed by ω = 2/(1 + √(1 − r))
+   * (r ≤ 0.99). Every 5/√(1 − r) iterations the error must be below plain
+   * Sinkhorn's predicted one, else (and at the tolerance) it turns itself off for
+   * good; the solve only stops after a plain iteration, so the reported error keeps
+   * its meaning and `max_iterations` stays a hard bound.
    */
   uint32_t acceleration_start;
   /**
@@ -531,11 +532,12 @@ typedef struct otc_sinkhorn_config_f64 {
   uint32_t subsample_size;
   /**
    * Adaptive over-relaxation (Lehmann et al. 2021, as OTT-JAX's `Momentum`): 0 = off
-   * (default), or k ≥ 2: after k plain iterations at the final ε the updates are
-   * over-relaxed by ω = 2/(1 + √(1 − r)), r the observed error ratio (≤ 0.99). It
-   * turns itself off for good when the error rises or reaches the tolerance, and
-   * the solve only stops after a plain iteration, so the reported error keeps its
-   * meaning.
+   * (default), or k ≥ 2: from iteration k at the final ε, once the error decreases
+   * at a steady rate r, the updates are over-relaxed by ω = 2/(1 + √(1 − r))
+   * (r ≤ 0.99). Every 5/√(1 − r) iterations the error must be below plain
+   * Sinkhorn's predicted one, else (and at the tolerance) it turns itself off for
+   * good; the solve only stops after a plain iteration, so the reported error keeps
+   * its meaning and `max_iterations` stays a hard bound.
    */
   uint32_t acceleration_start;
   /**

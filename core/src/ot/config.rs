@@ -82,14 +82,20 @@ pub enum Acceleration {
     /// Plain Sinkhorn updates.
     Off,
     /// Adaptive over-relaxation (Lehmann, von Renesse, Sambale & Uschmajew 2021, as
-    /// OTT-JAX's `Momentum(start=…)`): after `start` plain iterations at the final ε,
-    /// the potentials move by ω ∈ (1, 2) times the Sinkhorn step, with
-    /// ω = 2/(1 + √(1 − r)) from the observed error ratio r of the last two plain
-    /// iterations (r capped at 0.99; no acceleration if the error did not decrease).
-    /// Safeguards: the first iteration whose error exceeds the previous one turns it
-    /// off for good, and so does reaching the tolerance; convergence is only declared,
-    /// and the budget only ends, after a plain iteration (whose row marginal is exact),
-    /// so the reported error means what it does without acceleration. `start` ≥ 2.
+    /// OTT-JAX's `Momentum(start=…)`): from iteration `start` at the final ε, once two
+    /// successive error ratios agree (the linear regime: |r − r_prev| ≤ 0.05·(1 − r)),
+    /// the potentials move by ω = 2/(1 + √(1 − r)) times the Sinkhorn step, r the
+    /// observed plain rate (capped at 0.99; no acceleration while the error does not
+    /// decrease).
+    ///
+    /// Safeguard: every window of 5/√(1 − r) iterations the error must be below plain
+    /// Sinkhorn's predicted one (the error when ω was chosen times r per iteration);
+    /// otherwise, and once the tolerance is reached, the solve returns to plain steps
+    /// for good. A failed window therefore costs at most its own length (plus the
+    /// distance back to where plain Sinkhorn would be) over plain Sinkhorn. Convergence
+    /// is only declared, and the budget only ends, after a plain iteration (whose row
+    /// marginal is exact), so the reported error means what it does without
+    /// acceleration and `max_iterations` stays a hard bound. `start` ≥ 2.
     Adaptive {
         /// Plain iterations before ω is chosen (≥ 2).
         start: u32,

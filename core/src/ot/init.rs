@@ -360,7 +360,9 @@ fn rotate<T: Real>(a: &mut [T], v: &mut [T], d: usize, p: usize, q: usize) {
 /// from f = 0 at the leftmost x. The walk is a monotone staircase, so the pair is
 /// feasible (f_i + g_j ≤ C_ij everywhere, by the Monge property of the cost) and tight
 /// on the coupling: ⟨a, f⟩/Σa + ⟨b, g⟩/Σb is the optimal transport cost of the
-/// normalised weights. O(n log n + m log m) time; zero-weight points are included.
+/// normalised weights. Where the walk may turn either way (equal cumulative masses) it
+/// is run both ways and the two pairs averaged. O(n log n + m log m) time; zero-weight
+/// points are included.
 ///
 /// `f` (length n), `g` (length m) receive the pair; `workspace` needs
 /// [`sorted_workspace_len`]`(n, m)` elements.
@@ -406,34 +408,45 @@ pub fn sorted_dual<T: Real>(
         scale * t * t
     };
     let weight = |w: &[T], i: usize| w.get(i).copied().unwrap_or(T::ZERO);
-    let (mut s, mut t) = (0usize, 0usize);
-    let (mut i, mut j) = (idx(ix, 0), idx(iy, 0));
-    let (mut cum_a, mut cum_b) = (Compensated::new(), Compensated::new());
-    cum_a.add(weight(problem.a, i) / chk.mass_a);
-    cum_b.add(weight(problem.b, j) / chk.mass_b);
-    let (mut fi, mut gj) = (T::ZERO, cost(i, j));
-    put(f, i, fi);
-    put(g, j, gj);
-    while s + 1 < chk.n || t + 1 < chk.m {
-        let advance_x = if s + 1 == chk.n {
-            false
-        } else if t + 1 == chk.m {
-            true
-        } else {
-            cum_a.value() <= cum_b.value()
+    // Two walks, breaking ties of the cumulative masses (equal weights, n = m: every
+    // step) towards x, then towards y: each gives an extreme point of the set of
+    // optimal duals; their mean is optimal too (the set is convex), and, in the middle
+    // of the set, a better start for the entropic problem.
+    for (walk, x_first) in [(0, true), (1, false)] {
+        let (mut s, mut t) = (0usize, 0usize);
+        let (mut i, mut j) = (idx(ix, 0), idx(iy, 0));
+        let (mut cum_a, mut cum_b) = (Compensated::new(), Compensated::new());
+        cum_a.add(weight(problem.a, i) / chk.mass_a);
+        cum_b.add(weight(problem.b, j) / chk.mass_b);
+        let (mut fi, mut gj) = (T::ZERO, cost(i, j));
+        let write = |out: &mut [T], k: usize, v: T| {
+            let prev = out.get(k).copied().unwrap_or(T::ZERO);
+            put(out, k, if walk == 0 { v } else { (prev + v) * T::HALF });
         };
-        if advance_x {
-            s += 1;
-            i = idx(ix, s);
-            cum_a.add(weight(problem.a, i) / chk.mass_a);
-            fi = cost(i, j) - gj;
-            put(f, i, fi);
-        } else {
-            t += 1;
-            j = idx(iy, t);
-            cum_b.add(weight(problem.b, j) / chk.mass_b);
-            gj = cost(i, j) - fi;
-            put(g, j, gj);
+        write(f, i, fi);
+        write(g, j, gj);
+        while s + 1 < chk.n || t + 1 < chk.m {
+            let advance_x = if s + 1 == chk.n {
+                false
+            } else if t + 1 == chk.m {
+                true
+            } else {
+                let (ca, cb) = (cum_a.value(), cum_b.value());
+                ca < cb || (ca == cb && x_first)
+            };
+            if advance_x {
+                s += 1;
+                i = idx(ix, s);
+                cum_a.add(weight(problem.a, i) / chk.mass_a);
+                fi = cost(i, j) - gj;
+                write(f, i, fi);
+            } else {
+                t += 1;
+                j = idx(iy, t);
+                cum_b.add(weight(problem.b, j) / chk.mass_b);
+                gj = cost(i, j) - fi;
+                write(g, j, gj);
+            }
         }
     }
     Ok(())
