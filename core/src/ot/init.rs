@@ -510,8 +510,12 @@ fn swap<T: Copy>(s: &mut [T], i: usize, j: usize) {
 /// correction ε·ln w at positive-weight points (P_ij = exp((f_i + g_j − C_ij)/ε) has
 /// the marginals' weights inside the potentials).
 ///
+/// Out of line, so that its locals (and the subsample's nested solve) do not enlarge
+/// the stack frame of every plain [`solve`](super::solve).
+///
 /// # Errors
 /// Those of the initializer and of the solver's checks.
+#[inline(never)]
 pub(super) fn start<'t, T: Real>(
     problem: &Problem<'_, T>,
     config: &Config<T>,

@@ -117,23 +117,24 @@ pub fn solve<T: Real>(
     workspace: &mut [T],
 ) -> Result<Solution<T>, Error> {
     // --- initializers (ot/init.rs): starting potentials in the workspace's tail ---
-    match init {
-        Init::Zero | Init::Potentials | Init::Resume => {
-            run(problem, config, init, None, f, g, workspace)
-        }
+    let (init, start, workspace) = match init {
+        Init::Zero | Init::Potentials | Init::Resume => (init, None, workspace),
         Init::Gaussian | Init::Sorted | Init::Subsample { .. } => {
             let main = workspace_len(problem.n(), problem.m(), problem.dim());
             let (main, tail) = workspace
                 .split_at_mut_checked(main)
                 .ok_or(Error::WorkspaceTooSmall)?;
             let start = super::init::start(problem, config, init, tail)?;
-            run(problem, config, Init::Potentials, Some(start), f, g, main)
+            (Init::Potentials, Some(start), main)
         }
-    }
+    };
+    run(problem, config, init, start, f, g, workspace)
 }
 
 /// [`solve`] from a plain start; `start`, if given, replaces `f`, `g` as the warm start
-/// of [`Init::Potentials`].
+/// of [`Init::Potentials`]. Out of line: the subsample initializer calls it too, and
+/// one copy of the iteration keeps the flash of Cortex-M builds as it was.
+#[inline(never)]
 pub(super) fn run<T: Real>(
     problem: &Problem<'_, T>,
     config: &Config<T>,
