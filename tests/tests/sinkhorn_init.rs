@@ -142,12 +142,9 @@ fn sorted_dual_is_feasible_and_tight() {
             .map(|(i, j)| c(i, j))
             .fold(0.0, f64::max);
         let tol = 1e-12 * cmax.max(1.0);
-        for i in 0..n {
-            for j in 0..m {
-                assert!(
-                    f[i] + g[j] <= c(i, j) + tol,
-                    "({n},{m}) infeasible at {i},{j}"
-                );
+        for (i, fi) in f.iter().enumerate() {
+            for (j, gj) in g.iter().enumerate() {
+                assert!(fi + gj <= c(i, j) + tol, "({n},{m}) infeasible at {i},{j}");
             }
         }
         let dual: f64 = a.iter().zip(&f).map(|(w, v)| w * v).sum::<f64>() / ma

@@ -101,7 +101,7 @@ impl<T: Real> Momentum<T> {
                 let w = (T::from_f64(WINDOW) / root).to_f64();
                 self.window = (w as u32).clamp(2, MAX_WINDOW);
                 self.countdown = self.window;
-            } else if iterations >= self.start && !(r < T::ONE) {
+            } else if iterations >= self.start && (r >= T::ONE || r.is_nan()) {
                 // Not contracting (or not measurable): stay plain.
                 self.off = true;
             }

@@ -56,8 +56,8 @@ pub(crate) const fn sources_len(m: usize, dim: usize) -> usize {
 }
 
 impl<'a, T: Real> DualPotential<'a, T> {
-    /// Evaluates the soft c-transform (see the [module documentation](self)) at the n
-    /// points `at` with weights `weights` (length n) into `out` (length n): a point of
+    /// Evaluates the soft c-transform f(x) = τ·(ε ln w − ε ln Σ_j exp((g_j −
+    /// s‖x − y_j‖²)/ε)), τ = ρ/(ρ + ε), the solver's own f-update, at the n points `at` with weights `weights` (length n) into `out` (length n): a point of
     /// weight 0 gets −∞. `rho` is the KL relaxation ρ of the evaluated side, in cost
     /// units (`T::INFINITY` for a hard marginal, the balanced case).
     ///
