@@ -92,6 +92,28 @@
 #define OTC_INIT_RESUME 2
 
 /**
+ * `init`: start from the Gaussian initializer (Thornton & Cuturi 2023): f from the
+ * Monge map between Gaussians fitted to both clouds (weighted means and covariances,
+ * a singular covariance handled on its range), g = 0. Point clouds only. Needs the
+ * workspace of `otc_sinkhorn_workspace_size_for_f32`; f, g are not read.
+ */
+#define OTC_INIT_GAUSSIAN 3
+
+/**
+ * `init`: start from the exact dual of the sorted (monotone) coupling, any weights,
+ * O(n log n). Point clouds in d = 1 only (`OTC_STATUS_INVALID_PARAMETER` otherwise).
+ */
+#define OTC_INIT_SORTED 4
+
+/**
+ * `init`: solve on `subsample_size` evenly spaced points of each cloud first (same ε
+ * and settings, its own budget of `max_iterations`, not counted in
+ * `otc_sinkhorn_result.iterations`), then start from its potentials extended to every
+ * point by the soft c-transform (`otc_c_transform_f32`). Point clouds only.
+ */
+#define OTC_INIT_SUBSAMPLE 5
+
+/**
  * Process kind: variance-preserving, linear β(t) = β_min + t(β_max − β_min);
  * `param0` = β_min (default 0.1), `param1` = β_max (20). Time range [0, 1].
  */
@@ -399,7 +421,8 @@ typedef struct otc_sinkhorn_config_f32 {
    */
   int32_t epsilon_mode;
   /**
-   * `OTC_INIT_ZERO` (default), `OTC_INIT_POTENTIALS` or `OTC_INIT_RESUME`.
+   * `OTC_INIT_ZERO` (default), `OTC_INIT_POTENTIALS`, `OTC_INIT_RESUME`, or an
+   * initializer: `OTC_INIT_GAUSSIAN`, `OTC_INIT_SORTED`, `OTC_INIT_SUBSAMPLE`.
    */
   int32_t init;
   /**
@@ -438,9 +461,24 @@ typedef struct otc_sinkhorn_config_f32 {
    */
   uint32_t max_iterations;
   /**
+   * Points taken from each cloud by `OTC_INIT_SUBSAMPLE` (≥ 1; all of a smaller
+   * cloud); ignored by the other starts (default 0).
+   */
+  uint32_t subsample_size;
+  /**
+   * Adaptive over-relaxation (Lehmann et al. 2021, as OTT-JAX's `Momentum`): 0 = off
+   * (default), or k ≥ 2: from iteration k at the final ε, once the error decreases
+   * at a steady rate r, the updates are over-relaxed by ω = 2/(1 + √(1 − r))
+   * (r ≤ 0.99). Every 5/√(1 − r) iterations the error must be below plain
+   * Sinkhorn's predicted one, else (and at the tolerance) it turns itself off for
+   * good; the solve only stops after a plain iteration, so the reported error keeps
+   * its meaning and `max_iterations` stays a hard bound.
+   */
+  uint32_t acceleration_start;
+  /**
    * Must be zero.
    */
-  uint32_t reserved[3];
+  uint32_t reserved[1];
 } otc_sinkhorn_config_f32;
 
 /**
@@ -459,7 +497,8 @@ typedef struct otc_sinkhorn_config_f64 {
    */
   int32_t epsilon_mode;
   /**
-   * `OTC_INIT_ZERO` (default), `OTC_INIT_POTENTIALS` or `OTC_INIT_RESUME`.
+   * `OTC_INIT_ZERO` (default), `OTC_INIT_POTENTIALS`, `OTC_INIT_RESUME`, or an
+   * initializer: `OTC_INIT_GAUSSIAN`, `OTC_INIT_SORTED`, `OTC_INIT_SUBSAMPLE`.
    */
   int32_t init;
   /**
@@ -498,9 +537,24 @@ typedef struct otc_sinkhorn_config_f64 {
    */
   uint32_t max_iterations;
   /**
+   * Points taken from each cloud by `OTC_INIT_SUBSAMPLE` (≥ 1; all of a smaller
+   * cloud); ignored by the other starts (default 0).
+   */
+  uint32_t subsample_size;
+  /**
+   * Adaptive over-relaxation (Lehmann et al. 2021, as OTT-JAX's `Momentum`): 0 = off
+   * (default), or k ≥ 2: from iteration k at the final ε, once the error decreases
+   * at a steady rate r, the updates are over-relaxed by ω = 2/(1 + √(1 − r))
+   * (r ≤ 0.99). Every 5/√(1 − r) iterations the error must be below plain
+   * Sinkhorn's predicted one, else (and at the tolerance) it turns itself off for
+   * good; the solve only stops after a plain iteration, so the reported error keeps
+   * its meaning and `max_iterations` stays a hard bound.
+   */
+  uint32_t acceleration_start;
+  /**
    * Must be zero.
    */
-  uint32_t reserved[3];
+  uint32_t reserved[1];
 } otc_sinkhorn_config_f64;
 
 /**
@@ -775,6 +829,92 @@ typedef struct otc_sinkhorn_result_f64 {
    */
   double reserved[3];
 } otc_sinkhorn_result_f64;
+
+/**
+ * A potential known on m points: the second side of a solved problem, as the soft
+ * c-transform reads it. Scalars are `float` in `otc_dual_potential_f32` and `double`
+ * in `otc_dual_potential_f64`. Initialise with
+ * `otc_dual_potential_f32 p = { .struct_size = sizeof p };`, then fill in the fields.
+ */
+typedef struct otc_dual_potential_f32 {
+  /**
+   * `sizeof` this struct, set by the caller; anything else gives
+   * `OTC_STATUS_STRUCT_SIZE`.
+   */
+  size_t struct_size;
+  /**
+   * The m points, m×d in the layout `layout` (zeroed: row-major).
+   */
+  const float *points;
+  /**
+   * Layout of `points`.
+   */
+  struct otc_points_layout layout;
+  /**
+   * The potential at each point, in cost units (length m); `-INFINITY` marks a
+   * point without mass (skipped), as the solver returns for zero weights.
+   */
+  const float *values;
+  /**
+   * Number of points, ≥ 1.
+   */
+  size_t m;
+  /**
+   * Point dimension, ≥ 1.
+   */
+  size_t d;
+  /**
+   * Cost scale s > 0 (C = s·‖x − y‖²).
+   */
+  float scale;
+  /**
+   * ε in cost units (`otc_sinkhorn_result.epsilon` of the solve).
+   */
+  float epsilon;
+} otc_dual_potential_f32;
+
+/**
+ * A potential known on m points: the second side of a solved problem, as the soft
+ * c-transform reads it. Scalars are `float` in `otc_dual_potential_f32` and `double`
+ * in `otc_dual_potential_f64`. Initialise with
+ * `otc_dual_potential_f32 p = { .struct_size = sizeof p };`, then fill in the fields.
+ */
+typedef struct otc_dual_potential_f64 {
+  /**
+   * `sizeof` this struct, set by the caller; anything else gives
+   * `OTC_STATUS_STRUCT_SIZE`.
+   */
+  size_t struct_size;
+  /**
+   * The m points, m×d in the layout `layout` (zeroed: row-major).
+   */
+  const double *points;
+  /**
+   * Layout of `points`.
+   */
+  struct otc_points_layout layout;
+  /**
+   * The potential at each point, in cost units (length m); `-INFINITY` marks a
+   * point without mass (skipped), as the solver returns for zero weights.
+   */
+  const double *values;
+  /**
+   * Number of points, ≥ 1.
+   */
+  size_t m;
+  /**
+   * Point dimension, ≥ 1.
+   */
+  size_t d;
+  /**
+   * Cost scale s > 0 (C = s·‖x − y‖²).
+   */
+  double scale;
+  /**
+   * ε in cost units (`otc_sinkhorn_result.epsilon` of the solve).
+   */
+  double epsilon;
+} otc_dual_potential_f64;
 
 /**
  * A forward noising process `dx = f(t)·x dt + g(t) dW`, `x_t | x_0 ~ N(a_t x_0, s_t² I)`.
@@ -1510,13 +1650,16 @@ int32_t otc_sinkhorn_config_default_f64(struct otc_sinkhorn_config_f64 *out);
  * - `problem`: the cost and the weights (see `otc_ot_problem_f32`).
  * - `config`: settings from `otc_sinkhorn_config_default_f32`.
  * - `ws`, `ws_bytes`: scratch memory of at least `otc_sinkhorn_workspace_size_f32(n,
- *   m, d)` bytes (d = 0 for a dense cost), aligned to `OTC_WORKSPACE_ALIGN`; contents
- *   on entry do not matter and are unspecified on return.
+ *   m, d)` bytes (d = 0 for a dense cost) — `otc_sinkhorn_workspace_size_for_f32` with
+ *   an initializer (`OTC_INIT_GAUSSIAN`, `OTC_INIT_SORTED`, `OTC_INIT_SUBSAMPLE`) —,
+ *   aligned to `OTC_WORKSPACE_ALIGN`; contents on entry do not matter and are
+ *   unspecified on return.
  * - `f` (`f_len` = n) and `g` (`g_len` = m): the potentials, in cost units, with
  *   P_ij = exp((f_i + g_j − C_ij)/ε); zero-weight points get −∞. Written on success
  *   (status ≥ 0). **In/out exception:** with `init` = `OTC_INIT_POTENTIALS` or
  *   `OTC_INIT_RESUME` they are also read as the starting point (entries of zero-weight
- *   points are ignored); with `OTC_INIT_ZERO` their contents are ignored.
+ *   points are ignored); with `OTC_INIT_ZERO` or an initializer their contents are
+ *   ignored.
  * - `out`: iterations, L1 marginal error, the absolute ε used (pass it to the
  *   `otc_plan_*_f32` functions), `reg_ot_cost`, transport cost ⟨C, P⟩ and plan mass;
  *   set `out->struct_size = sizeof *out` first. Written on success.
@@ -1536,7 +1679,10 @@ int32_t otc_sinkhorn_config_default_f64(struct otc_sinkhorn_config_f64 *out);
  *   `OTC_STATUS_STRUCT_SIZE` (config or result), `OTC_STATUS_INVALID_PARAMETER`
  *   (unknown `epsilon_mode`/`init`, both clouds and a matrix, overlapping buffers,
  *   tolerance < 0 or not finite, ρ ≤ 0 or NaN, `epsilon_scaling` outside {0} ∪ (0, 1),
- *   scale not finite and > 0, `max_iterations` = 0 without `OTC_INIT_RESUME`),
+ *   scale not finite and > 0, `max_iterations` = 0 without `OTC_INIT_RESUME`,
+ *   `OTC_INIT_SORTED` with d ≠ 1, `OTC_INIT_SUBSAMPLE` with `subsample_size` = 0,
+ *   `acceleration_start` = 1), `OTC_STATUS_NEEDS_POINT_CLOUDS` (an initializer on a
+ *   dense cost),
  *   `OTC_STATUS_EMPTY_INPUT`, `OTC_STATUS_LENGTH_MISMATCH` (`f_len` ≠ n, `g_len` ≠ m),
  *   `OTC_STATUS_NON_FINITE_INPUT` (coordinates, costs, weights, starting potentials),
  *   `OTC_STATUS_NEGATIVE_WEIGHT`, `OTC_STATUS_ZERO_MASS`, `OTC_STATUS_MASS_MISMATCH`,
@@ -1573,6 +1719,132 @@ int32_t otc_sinkhorn_solve_f64(const struct otc_ot_problem_f64 *problem,
                                double *g,
                                size_t g_len,
                                struct otc_sinkhorn_result_f64 *out);
+
+/**
+ * Workspace size, in bytes, that `otc_sinkhorn_solve_f32` needs with `config` (its
+ * `init` and `subsample_size` decide) for n source points, m target points in
+ * dimension d (d = 0 for a dense cost matrix): `otc_sinkhorn_workspace_size_f32(n, m,
+ * d)` plus, in `float`s,
+ * - `OTC_INIT_ZERO`, `OTC_INIT_POTENTIALS`, `OTC_INIT_RESUME`: nothing;
+ * - `OTC_INIT_GAUSSIAN`: n + m + 6·d² + 3·d;
+ * - `OTC_INIT_SORTED`: 2·(n + m);
+ * - `OTC_INIT_SUBSAMPLE` (k = `subsample_size`, k₁ = min(k, n), k₂ = min(k, m)):
+ *   n + m + (d + 2)·(k₁ + k₂) + the Sinkhorn workspace of a k₁×k₂ problem in elements,
+ *   (d + 2)·(k̂₁ + k̂₂) + 2·max(k̂₁, k̂₂), hats rounded up to the kernel width (16; 4 in
+ *   Cortex-M builds).
+ *
+ * The formula is exact (a test checks it), so firmware can size a `static` buffer.
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER` (`config`, `out_bytes`),
+ * `OTC_STATUS_MISALIGNED`, `OTC_STATUS_STRUCT_SIZE` (config), `OTC_STATUS_INVALID_PARAMETER`
+ * (unknown `epsilon_mode` or `init`), `OTC_STATUS_LENGTH_MISMATCH` (the size overflows
+ * `size_t`).
+ *
+ * # Safety
+ * `config` must be NULL or point to a readable `otc_sinkhorn_config_f32`, `out_bytes`
+ * NULL or to a writable `size_t`.
+ */
+int32_t otc_sinkhorn_workspace_size_for_f32(size_t n,
+                                            size_t m,
+                                            size_t d,
+                                            const struct otc_sinkhorn_config_f32 *config,
+                                            size_t *out_bytes);
+
+/**
+ * The `double` version of `otc_sinkhorn_workspace_size_for_f32`: the same formula in
+ * `double`s.
+ *
+ * # Safety
+ * As `otc_sinkhorn_workspace_size_for_f32`, with `otc_sinkhorn_config_f64`.
+ */
+int32_t otc_sinkhorn_workspace_size_for_f64(size_t n,
+                                            size_t m,
+                                            size_t d,
+                                            const struct otc_sinkhorn_config_f64 *config,
+                                            size_t *out_bytes);
+
+/**
+ * Workspace size, in bytes, that `otc_c_transform_f32` needs to evaluate a potential
+ * known on m points at n points in dimension d:
+ * `sizeof(float)·((d + 1)·m̂ + n)`, m̂ = m rounded up to the kernel width (16; 4 in
+ * Cortex-M builds). Exact (a test checks it).
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_LENGTH_MISMATCH` (the size overflows `size_t`).
+ *
+ * # Safety
+ * `out_bytes` must be NULL or point to a writable `size_t`.
+ */
+int32_t otc_c_transform_workspace_size_f32(size_t n, size_t m, size_t d, size_t *out_bytes);
+
+/**
+ * The `double` version of `otc_c_transform_workspace_size_f32`.
+ *
+ * # Safety
+ * As `otc_c_transform_workspace_size_f32`.
+ */
+int32_t otc_c_transform_workspace_size_f64(size_t n, size_t m, size_t d, size_t *out_bytes);
+
+/**
+ * Out-of-sample potentials (the soft c-transform): from a potential g known on m
+ * points y (`potential`), the potential of n new points x with weights w on the other
+ * side,
+ *
+ * `out_i = τ·(ε·ln w_i − ε·ln Σ_j exp((g_j − scale·‖x_i − y_j‖²)/ε))`,
+ * τ = ρ/(ρ + ε) (1 for `rho` = `INFINITY`, a hard marginal),
+ *
+ * which is the solver's own f-update: at the solver's points it returns the solver's
+ * f. Use it to carry potentials to a new point set (the next frame of a tracker:
+ * evaluate f at the new x from the last g, g at the new y from the last f, then solve
+ * with `OTC_INIT_POTENTIALS`). A point of weight 0 gets `-INFINITY`. One streamed pass
+ * over the n·m pairs; nothing n×m is stored.
+ *
+ * - `x`: n×d points in the layout `x_layout` (zeroed: row-major); `weights`: n.
+ * - `ws`, `ws_bytes`: at least `otc_c_transform_workspace_size_f32(n, m, d)` bytes,
+ *   aligned to `OTC_WORKSPACE_ALIGN`.
+ * - `out` (`out_len` = n): written on success only.
+ *
+ * Returns `OTC_STATUS_OK`; nothing written: `OTC_STATUS_NULL_POINTER`,
+ * `OTC_STATUS_MISALIGNED`, `OTC_STATUS_STRUCT_SIZE` (`potential`),
+ * `OTC_STATUS_INVALID_PARAMETER` (overlapping buffers, scale not finite and > 0, ρ ≤ 0
+ * or NaN), `OTC_STATUS_EMPTY_INPUT` (n, m or d zero), `OTC_STATUS_LENGTH_MISMATCH`
+ * (`out_len` ≠ n, a size overflows), `OTC_STATUS_NON_FINITE_INPUT` (coordinates,
+ * weights, a potential NaN or +∞), `OTC_STATUS_NEGATIVE_WEIGHT`, `OTC_STATUS_ZERO_MASS`
+ * (every potential −∞), `OTC_STATUS_INVALID_EPSILON`,
+ * `OTC_STATUS_WORKSPACE_TOO_SMALL`, `OTC_STATUS_NON_FINITE`, `OTC_STATUS_PANIC`.
+ *
+ * # Safety
+ * Every pointer must be NULL or valid for its stated length (reads for inputs, reads
+ * and writes for `ws` and `out`) for the duration of the call.
+ */
+int32_t otc_c_transform_f32(const struct otc_dual_potential_f32 *potential,
+                            const float *x,
+                            struct otc_points_layout x_layout,
+                            const float *weights,
+                            size_t n,
+                            float rho,
+                            void *ws,
+                            size_t ws_bytes,
+                            float *out,
+                            size_t out_len);
+
+/**
+ * The `double` version of `otc_c_transform_f32`: same arguments, conventions and
+ * statuses.
+ *
+ * # Safety
+ * As `otc_c_transform_f32`.
+ */
+int32_t otc_c_transform_f64(const struct otc_dual_potential_f64 *potential,
+                            const double *x,
+                            struct otc_points_layout x_layout,
+                            const double *weights,
+                            size_t n,
+                            double rho,
+                            void *ws,
+                            size_t ws_bytes,
+                            double *out,
+                            size_t out_len);
 
 /**
  * `out_i = Σ_j P_ij v_j`, i < n (P·v), for the plan of `problem`, ε (absolute, cost

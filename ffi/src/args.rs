@@ -4,7 +4,7 @@
 use core::ffi::c_void;
 use core::ptr;
 
-use otcore::ot::{workspace_len, Problem};
+use otcore::ot::{solve_workspace_len, workspace_len, Init, Problem};
 use otcore::{Points, Real};
 
 use crate::status::otc_status;
@@ -244,11 +244,20 @@ impl<T: Real> ProblemArrays<T> {
 
     /// Workspace elements the core needs for this problem.
     pub(crate) fn workspace_len(&self) -> usize {
-        let d = match self.cost {
+        workspace_len(self.n(), self.m(), self.dim())
+    }
+
+    /// Workspace elements a solve with `init` needs for this problem.
+    pub(crate) fn solve_workspace_len(&self, init: Init) -> usize {
+        solve_workspace_len(self.n(), self.m(), self.dim(), init)
+    }
+
+    /// Point dimension (0 for a dense cost).
+    fn dim(&self) -> usize {
+        match self.cost {
             Cost::Clouds { d, .. } => d,
             Cost::Matrix(_) => 0,
-        };
-        workspace_len(self.n(), self.m(), d)
+        }
     }
 
     /// The core problem.

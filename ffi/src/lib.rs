@@ -32,6 +32,8 @@ mod types;
 
 mod sinkhorn;
 
+mod init;
+
 mod plan;
 
 mod sde_types;
@@ -42,6 +44,11 @@ mod pf_types;
 
 mod pf;
 
+pub use init::{
+    otc_c_transform_f32, otc_c_transform_f64, otc_c_transform_workspace_size_f32,
+    otc_c_transform_workspace_size_f64, otc_dual_potential, otc_sinkhorn_workspace_size_for_f32,
+    otc_sinkhorn_workspace_size_for_f64,
+};
 pub use pf::{
     otc_log_weights_normalise_f32, otc_log_weights_normalise_f64,
     otc_ot_resample_config_default_f32, otc_ot_resample_config_default_f64, otc_ot_resample_f32,
@@ -86,7 +93,7 @@ pub use sinkhorn::{
 pub use status::{otc_status, otc_status_str};
 pub use types::{
     otc_ot_problem, otc_points_layout, otc_sinkhorn_config, otc_sinkhorn_result,
-    OTC_EPSILON_ABSOLUTE, OTC_EPSILON_RELATIVE, OTC_INIT_POTENTIALS, OTC_INIT_RESUME,
-    OTC_INIT_ZERO, OTC_WORKSPACE_ALIGN,
+    OTC_EPSILON_ABSOLUTE, OTC_EPSILON_RELATIVE, OTC_INIT_GAUSSIAN, OTC_INIT_POTENTIALS,
+    OTC_INIT_RESUME, OTC_INIT_SORTED, OTC_INIT_SUBSAMPLE, OTC_INIT_ZERO, OTC_WORKSPACE_ALIGN,
 };
 pub use version::otc_version;

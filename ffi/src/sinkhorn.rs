@@ -48,7 +48,7 @@ unsafe fn solve<T: Real>(
         // SAFETY: as above.
         unsafe { check_sized(out)? };
         let (cfg, init) = cfg.to_core()?;
-        let ws = workspace::<T>(ws, ws_bytes, prob.workspace_len())?;
+        let ws = workspace::<T>(ws, ws_bytes, prob.solve_workspace_len(init))?;
         let (f, g) = (Array::output(f, f_len)?, Array::output(g, g_len)?);
         let res = Array::output(out, 1)?;
         let [p0, p1, p2, p3] = prob.spans();
@@ -143,13 +143,16 @@ pub unsafe extern "C" fn otc_sinkhorn_config_default_f64(
 /// - `problem`: the cost and the weights (see `otc_ot_problem_f32`).
 /// - `config`: settings from `otc_sinkhorn_config_default_f32`.
 /// - `ws`, `ws_bytes`: scratch memory of at least `otc_sinkhorn_workspace_size_f32(n,
-///   m, d)` bytes (d = 0 for a dense cost), aligned to `OTC_WORKSPACE_ALIGN`; contents
-///   on entry do not matter and are unspecified on return.
+///   m, d)` bytes (d = 0 for a dense cost) — `otc_sinkhorn_workspace_size_for_f32` with
+///   an initializer (`OTC_INIT_GAUSSIAN`, `OTC_INIT_SORTED`, `OTC_INIT_SUBSAMPLE`) —,
+///   aligned to `OTC_WORKSPACE_ALIGN`; contents on entry do not matter and are
+///   unspecified on return.
 /// - `f` (`f_len` = n) and `g` (`g_len` = m): the potentials, in cost units, with
 ///   P_ij = exp((f_i + g_j − C_ij)/ε); zero-weight points get −∞. Written on success
 ///   (status ≥ 0). **In/out exception:** with `init` = `OTC_INIT_POTENTIALS` or
 ///   `OTC_INIT_RESUME` they are also read as the starting point (entries of zero-weight
-///   points are ignored); with `OTC_INIT_ZERO` their contents are ignored.
+///   points are ignored); with `OTC_INIT_ZERO` or an initializer their contents are
+///   ignored.
 /// - `out`: iterations, L1 marginal error, the absolute ε used (pass it to the
 ///   `otc_plan_*_f32` functions), `reg_ot_cost`, transport cost ⟨C, P⟩ and plan mass;
 ///   set `out->struct_size = sizeof *out` first. Written on success.
@@ -169,7 +172,10 @@ pub unsafe extern "C" fn otc_sinkhorn_config_default_f64(
 ///   `OTC_STATUS_STRUCT_SIZE` (config or result), `OTC_STATUS_INVALID_PARAMETER`
 ///   (unknown `epsilon_mode`/`init`, both clouds and a matrix, overlapping buffers,
 ///   tolerance < 0 or not finite, ρ ≤ 0 or NaN, `epsilon_scaling` outside {0} ∪ (0, 1),
-///   scale not finite and > 0, `max_iterations` = 0 without `OTC_INIT_RESUME`),
+///   scale not finite and > 0, `max_iterations` = 0 without `OTC_INIT_RESUME`,
+///   `OTC_INIT_SORTED` with d ≠ 1, `OTC_INIT_SUBSAMPLE` with `subsample_size` = 0,
+///   `acceleration_start` = 1), `OTC_STATUS_NEEDS_POINT_CLOUDS` (an initializer on a
+///   dense cost),
 ///   `OTC_STATUS_EMPTY_INPUT`, `OTC_STATUS_LENGTH_MISMATCH` (`f_len` ≠ n, `g_len` ≠ m),
 ///   `OTC_STATUS_NON_FINITE_INPUT` (coordinates, costs, weights, starting potentials),
 ///   `OTC_STATUS_NEGATIVE_WEIGHT`, `OTC_STATUS_ZERO_MASS`, `OTC_STATUS_MASS_MISMATCH`,

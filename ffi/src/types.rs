@@ -2,7 +2,7 @@
 //! scalar; cbindgen emits one C struct per precision, `…_f32` (float) and `…_f64`
 //! (double).
 
-use otcore::ot::{Config, Epsilon, Init, Solution};
+use otcore::ot::{Acceleration, Config, Epsilon, Init, Solution};
 use otcore::Real;
 
 use crate::status::otc_status;
@@ -27,6 +27,19 @@ pub const OTC_INIT_POTENTIALS: i32 = 1;
 /// already converged pair returns at once with 0 iterations, and k calls with budget b
 /// reproduce one call with budget k·b bit for bit.
 pub const OTC_INIT_RESUME: i32 = 2;
+/// `init`: start from the Gaussian initializer (Thornton & Cuturi 2023): f from the
+/// Monge map between Gaussians fitted to both clouds (weighted means and covariances,
+/// a singular covariance handled on its range), g = 0. Point clouds only. Needs the
+/// workspace of `otc_sinkhorn_workspace_size_for_f32`; f, g are not read.
+pub const OTC_INIT_GAUSSIAN: i32 = 3;
+/// `init`: start from the exact dual of the sorted (monotone) coupling, any weights,
+/// O(n log n). Point clouds in d = 1 only (`OTC_STATUS_INVALID_PARAMETER` otherwise).
+pub const OTC_INIT_SORTED: i32 = 4;
+/// `init`: solve on `subsample_size` evenly spaced points of each cloud first (same ε
+/// and settings, its own budget of `max_iterations`, not counted in
+/// `otc_sinkhorn_result.iterations`), then start from its potentials extended to every
+/// point by the soft c-transform (`otc_c_transform_f32`). Point clouds only.
+pub const OTC_INIT_SUBSAMPLE: i32 = 5;
 
 /// How a point cloud is laid out in memory, in elements (not bytes): coordinate k of
 /// point i is `x[i·point_stride + k·coord_stride]`. A zeroed field takes its default,
@@ -127,7 +140,8 @@ pub struct otc_sinkhorn_config<T> {
     pub struct_size: usize,
     /// `OTC_EPSILON_ABSOLUTE` or `OTC_EPSILON_RELATIVE` (default).
     pub epsilon_mode: i32,
-    /// `OTC_INIT_ZERO` (default), `OTC_INIT_POTENTIALS` or `OTC_INIT_RESUME`.
+    /// `OTC_INIT_ZERO` (default), `OTC_INIT_POTENTIALS`, `OTC_INIT_RESUME`, or an
+    /// initializer: `OTC_INIT_GAUSSIAN`, `OTC_INIT_SORTED`, `OTC_INIT_SUBSAMPLE`.
     pub init: i32,
     /// ε in **cost units** (absolute mode: the units of scale·‖x − y‖², e.g. m² for
     /// positions in metres) or as a multiple of the mean cost (relative mode, default
@@ -152,8 +166,19 @@ pub struct otc_sinkhorn_config<T> {
     /// all ε-scaling stages (default 1000): a hard bound on the reported `iterations`.
     /// At least 1 unless `init` is `OTC_INIT_RESUME`.
     pub max_iterations: u32,
+    /// Points taken from each cloud by `OTC_INIT_SUBSAMPLE` (≥ 1; all of a smaller
+    /// cloud); ignored by the other starts (default 0).
+    pub subsample_size: u32,
+    /// Adaptive over-relaxation (Lehmann et al. 2021, as OTT-JAX's `Momentum`): 0 = off
+    /// (default), or k ≥ 2: from iteration k at the final ε, once the error decreases
+    /// at a steady rate r, the updates are over-relaxed by ω = 2/(1 + √(1 − r))
+    /// (r ≤ 0.99). Every 5/√(1 − r) iterations the error must be below plain
+    /// Sinkhorn's predicted one, else (and at the tolerance) it turns itself off for
+    /// good; the solve only stops after a plain iteration, so the reported error keeps
+    /// its meaning and `max_iterations` stays a hard bound.
+    pub acceleration_start: u32,
     /// Must be zero.
-    pub reserved: [u32; 3],
+    pub reserved: [u32; 1],
 }
 
 /// What a solve reports besides the potentials. Scalars are `float` in
@@ -206,7 +231,9 @@ impl<T: Real> otc_sinkhorn_config<T> {
             tolerance: cfg.tolerance,
             epsilon_scaling: cfg.epsilon_scaling,
             max_iterations: cfg.max_iterations,
-            reserved: [0; 3],
+            subsample_size: 0,
+            acceleration_start: 0,
+            reserved: [0; 1],
         }
     }
 
@@ -216,7 +243,7 @@ impl<T: Real> otc_sinkhorn_config<T> {
     /// `StructSize` for a wrong size or non-zero reserved fields, `InvalidParameter`
     /// for an unknown `epsilon_mode` or `init`.
     pub(crate) fn to_core(self) -> Result<(Config<T>, Init), otc_status> {
-        if self.struct_size != size_of::<Self>() || self.reserved != [0; 3] {
+        if self.struct_size != size_of::<Self>() || self.reserved != [0; 1] {
             return Err(otc_status::StructSize);
         }
         let epsilon = match self.epsilon_mode {
@@ -228,7 +255,16 @@ impl<T: Real> otc_sinkhorn_config<T> {
             OTC_INIT_ZERO => Init::Zero,
             OTC_INIT_POTENTIALS => Init::Potentials,
             OTC_INIT_RESUME => Init::Resume,
+            OTC_INIT_GAUSSIAN => Init::Gaussian,
+            OTC_INIT_SORTED => Init::Sorted,
+            OTC_INIT_SUBSAMPLE => Init::Subsample {
+                size: self.subsample_size,
+            },
             _ => return Err(otc_status::InvalidParameter),
+        };
+        let acceleration = match self.acceleration_start {
+            0 => Acceleration::Off,
+            start => Acceleration::Adaptive { start },
         };
         let config = Config {
             epsilon,
@@ -237,6 +273,7 @@ impl<T: Real> otc_sinkhorn_config<T> {
             tolerance: self.tolerance,
             max_iterations: self.max_iterations,
             epsilon_scaling: self.epsilon_scaling,
+            acceleration,
         };
         Ok((config, init))
     }

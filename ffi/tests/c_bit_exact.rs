@@ -170,6 +170,9 @@ fn config<T: Bits>(rec: &Record) -> Config<T> {
         tolerance: rec.scalar("tolerance"),
         max_iterations: u32::try_from(rec.int("max_iterations")).expect("u32"),
         epsilon_scaling: rec.scalar("epsilon_scaling"),
+        // The dump's configs come from the `_default` initializer plus the fields
+        // above: no acceleration.
+        acceleration: otcore::ot::Acceleration::Off,
     }
 }
 

@@ -244,7 +244,7 @@ static void LOCAL(run_bad_input)(void) {
     LOCAL(reset_solve)(); FX.cfg.epsilon_mode = 7; EXPECT(SOLVE(), OTC_STATUS_INVALID_PARAMETER);
     LOCAL(reset_solve)(); FX.cfg.init = -1; EXPECT(SOLVE(), OTC_STATUS_INVALID_PARAMETER);
     LOCAL(reset_solve)(); FX.cfg.struct_size -= 8; EXPECT(SOLVE(), OTC_STATUS_STRUCT_SIZE);
-    LOCAL(reset_solve)(); FX.cfg.reserved[2] = 1; EXPECT(SOLVE(), OTC_STATUS_STRUCT_SIZE);
+    LOCAL(reset_solve)(); FX.cfg.reserved[0] = 1; EXPECT(SOLVE(), OTC_STATUS_STRUCT_SIZE);
     LOCAL(reset_solve)(); FX.res.struct_size = 0; EXPECT(SOLVE(), OTC_STATUS_STRUCT_SIZE);
     LOCAL(reset_solve)(); FX.cfg.init = OTC_INIT_POTENTIALS; FX.f[2] = (REAL)NAN;
     EXPECT(SOLVE(), OTC_STATUS_NON_FINITE_INPUT);

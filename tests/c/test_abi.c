@@ -76,12 +76,20 @@ int main(void) {
         CHECK(offsetof(otc_sinkhorn_config_f32, epsilon) == 16);
         CHECK(offsetof(otc_sinkhorn_config_f32, max_iterations) == 36);
         CHECK(offsetof(otc_sinkhorn_config_f64, max_iterations) == 56);
+        CHECK(offsetof(otc_sinkhorn_config_f32, subsample_size) == 40);
+        CHECK(offsetof(otc_sinkhorn_config_f64, acceleration_start) == 64);
+        CHECK(offsetof(otc_sinkhorn_config_f64, reserved) == 68);
+        CHECK(sizeof(otc_dual_potential_f32) == 64);
+        CHECK(sizeof(otc_dual_potential_f64) == 72);
+        CHECK(offsetof(otc_dual_potential_f32, values) == 32);
+        CHECK(offsetof(otc_dual_potential_f64, epsilon) == 64);
         CHECK(offsetof(otc_sinkhorn_result_f32, error) == 16);
         CHECK(offsetof(otc_sinkhorn_result_f64, plan_mass) == 48);
     }
     CHECK(offsetof(otc_sinkhorn_config_f32, struct_size) == 0);
     CHECK(offsetof(otc_ot_problem_f32, struct_size) == 0);
     CHECK(offsetof(otc_sinkhorn_result_f64, struct_size) == 0);
+    CHECK(offsetof(otc_dual_potential_f32, struct_size) == 0);
 
     /* The initializer fills in the size. */
     {
@@ -92,7 +100,8 @@ int main(void) {
         s = otc_sinkhorn_config_default_f64(&c64);
         CHECK(s == OTC_STATUS_OK && c64.struct_size == sizeof c64);
         CHECK(c32.tolerance == 1e-4f && c64.tolerance == 1e-7);
-        CHECK(c32.reserved[0] == 0 && c64.reserved[2] == 0);
+        CHECK(c32.reserved[0] == 0 && c64.reserved[0] == 0);
+        CHECK(c32.subsample_size == 0 && c64.acceleration_start == 0);
     }
     return check_report("test_abi");
 }

@@ -3,12 +3,20 @@
 //! test of issue 16, bug 2 (n = m = 64, ε = 1e-3 absolute, ε-scaling 0.7: a cap of 10
 //! reported 36 iterations, a cap of 100 reported 114).
 
-use otcore::ot::{self, Config, Epsilon, Init, Problem, Status};
+use otcore::ot::{self, Acceleration, Config, Epsilon, Init, Problem, Status};
 use otcore::{Error, Real};
 use otcore_tests::{cast, Rng};
 
 const N: usize = 64;
 const CAPS: [u32; 9] = [1, 2, 3, 5, 10, 17, 50, 100, 400];
+const OFF: Acceleration = Acceleration::Off;
+const PLAIN: (Init, Acceleration) = (Init::Zero, OFF);
+const NEW_MODES: [(Init, Acceleration); 4] = [
+    (Init::Gaussian, OFF),
+    (Init::Subsample { size: 16 }, OFF),
+    (Init::Zero, Acceleration::Adaptive { start: 2 }),
+    (Init::Gaussian, Acceleration::Adaptive { start: 3 }),
+];
 
 struct Case {
     x: Vec<f64>,
@@ -37,7 +45,7 @@ fn solve<T: Real>(
     rho: f64,
     scaling: f64,
     cap: u32,
-    init: Init,
+    (init, acceleration): (Init, Acceleration),
     f: &mut [T],
     g: &mut [T],
 ) -> Result<(u32, Status), Error> {
@@ -62,8 +70,9 @@ fn solve<T: Real>(
         tolerance: T::from_f64(1e-6),
         max_iterations: cap,
         epsilon_scaling: T::from_f64(scaling),
+        acceleration,
     };
-    let mut ws = vec![T::ZERO; ot::workspace_len(N, N, 2)];
+    let mut ws = vec![T::ZERO; ot::solve_workspace_len(N, N, 2, init)];
     let sol = ot::solve(&problem, &cfg, init, f, g, &mut ws)?;
     assert!(f.iter().chain(g.iter()).all(|v| v.is_finite()));
     Ok((sol.iterations, sol.status))
@@ -79,7 +88,7 @@ fn every_mode<T: Real>() {
                     core::any::type_name::<T>()
                 );
                 let (mut f, mut g) = (vec![T::ZERO; N], vec![T::ZERO; N]);
-                let (it, st) = solve(&c, rho, scaling, cap, Init::Zero, &mut f, &mut g)
+                let (it, st) = solve(&c, rho, scaling, cap, PLAIN, &mut f, &mut g)
                     .unwrap_or_else(|e| panic!("{mode}: {e}"));
                 assert!(it <= cap, "{mode}: cold start ran {it} iterations");
                 assert!(it >= 1, "{mode}: no iteration");
@@ -89,9 +98,20 @@ fn every_mode<T: Real>() {
                 // Resumed and warm-started from where it stopped.
                 for init in [Init::Resume, Init::Potentials] {
                     let (mut f2, mut g2) = (f.clone(), g.clone());
-                    let (it2, _) = solve(&c, rho, scaling, cap, init, &mut f2, &mut g2)
+                    let (it2, _) = solve(&c, rho, scaling, cap, (init, OFF), &mut f2, &mut g2)
                         .unwrap_or_else(|e| panic!("{mode} {init:?}: {e}"));
                     assert!(it2 <= cap, "{mode} {init:?}: ran {it2} iterations");
+                }
+                // The initializers and the acceleration (the subsample's own solve has
+                // its own budget, not counted in `iterations`).
+                for start in NEW_MODES {
+                    let (mut f2, mut g2) = (vec![T::ZERO; N], vec![T::ZERO; N]);
+                    let (it2, st2) = solve(&c, rho, scaling, cap, start, &mut f2, &mut g2)
+                        .unwrap_or_else(|e| panic!("{mode} {start:?}: {e}"));
+                    assert!(it2 <= cap, "{mode} {start:?}: ran {it2} iterations");
+                    if st2 == Status::MaxIterations {
+                        assert_eq!(it2, cap, "{mode} {start:?}: stopped short of the budget");
+                    }
                 }
             }
         }
@@ -115,7 +135,7 @@ fn zero_budget() {
     let c = case();
     for init in [Init::Zero, Init::Potentials] {
         let (mut f, mut g) = (vec![7.0f64; N], vec![7.0f64; N]);
-        let r = solve(&c, f64::INFINITY, 0.7, 0, init, &mut f, &mut g);
+        let r = solve(&c, f64::INFINITY, 0.7, 0, (init, OFF), &mut f, &mut g);
         assert_eq!(r, Err(Error::InvalidParameter), "{init:?}");
         assert!(
             f.iter().chain(&g).all(|&v| v == 7.0),
@@ -123,7 +143,15 @@ fn zero_budget() {
         );
     }
     let (mut f, mut g) = (vec![0.0f64; N], vec![0.0f64; N]);
-    solve(&c, f64::INFINITY, 0.0, 5, Init::Zero, &mut f, &mut g).expect("solve");
-    let r = solve(&c, f64::INFINITY, 0.0, 0, Init::Resume, &mut f, &mut g);
+    solve(&c, f64::INFINITY, 0.0, 5, PLAIN, &mut f, &mut g).expect("solve");
+    let r = solve(
+        &c,
+        f64::INFINITY,
+        0.0,
+        0,
+        (Init::Resume, OFF),
+        &mut f,
+        &mut g,
+    );
     assert_eq!(r, Ok((0, Status::MaxIterations)));
 }

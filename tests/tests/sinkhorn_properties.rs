@@ -29,7 +29,7 @@ fn tight<T: Real>(rho_a: f64, rho_b: f64, tol: f64) -> Config<T> {
         rho_b: T::from_f64(rho_b),
         tolerance: T::from_f64(tol),
         max_iterations: 100_000,
-        epsilon_scaling: T::ZERO,
+        ..Config::default()
     }
 }
 

@@ -9,14 +9,22 @@
 //! - sequential g → f updates; relaxed marginals through τ = ρ/(ρ + ε);
 //! - the error is the L1 marginal violation, tracked every iteration for free.
 
+mod accel;
 mod config;
+mod ctransform;
+mod init;
 mod owned;
 mod plan;
 mod problem;
 mod sinkhorn;
 pub(crate) mod workspace;
 
-pub use config::{Config, Epsilon, Init};
+pub use config::{Acceleration, Config, Epsilon, Init};
+pub use ctransform::{c_transform_workspace_len, DualPotential};
+pub use init::{
+    gaussian_potential, gaussian_workspace_len, init_workspace_len, solve_workspace_len,
+    sorted_dual, sorted_workspace_len,
+};
 pub use owned::Sinkhorn;
 pub use plan::Plan;
 pub use problem::{Cost, Problem};

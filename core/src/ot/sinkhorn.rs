@@ -21,11 +21,12 @@ use crate::kernel::{shifted, CostSource, CostSum};
 use crate::real::Real;
 use crate::sum::Compensated;
 
+use super::accel::{relax, Momentum};
 use super::config::{Config, Init};
 use super::problem::Problem;
 use super::workspace::{
     carve, cost_scale, load_log_weights, load_potentials, load_problem, scaled, to_kernel_units,
-    with_sources,
+    with_sources, workspace_len,
 };
 
 /// How a solve ended (both mean "the outputs are usable").
@@ -84,8 +85,13 @@ struct Measure<T> {
 ///   P_ij = exp((f_i + g_j − C_ij)/ε); zero-weight points get −∞. With
 ///   [`Init::Potentials`] or [`Init::Resume`] they are also read as the starting point
 ///   (entries of zero-weight points are ignored).
-/// - `workspace` needs [`workspace_len`](super::workspace_len)`(n, m, d)` elements;
-///   its contents on entry do not matter.
+/// - `workspace` needs [`workspace_len`](super::workspace_len)`(n, m, d)` elements,
+///   plus [`init_workspace_len`](super::init_workspace_len) for an initializer
+///   ([`Init::Gaussian`], [`Init::Sorted`], [`Init::Subsample`]; in total
+///   [`solve_workspace_len`](super::solve_workspace_len)); its contents on entry do
+///   not matter. An initializer computes the starting potentials (f, g are then not
+///   read) and the solve continues as from [`Init::Potentials`]: the same solution,
+///   in fewer iterations when the start is good.
 /// - A balanced problem (both ρ infinite) must have Σa and Σb equal within
 ///   [`Real::MASS_TOLERANCE`] relative; `b` is then rescaled internally to the mass
 ///   of `a`, so the iteration can converge exactly.
@@ -102,7 +108,9 @@ struct Measure<T> {
 ///   [`Error::NonFiniteInput`] (coordinates, costs, weights, starting potentials of
 ///   positive-weight points), [`Error::NegativeWeight`], [`Error::ZeroMass`],
 ///   [`Error::MassMismatch`], [`Error::InvalidEpsilon`] (also when max C/ε overflows),
-///   [`Error::InvalidParameter`] (also `max_iterations` = 0 without [`Init::Resume`]),
+///   [`Error::InvalidParameter`] (also `max_iterations` = 0 without [`Init::Resume`],
+///   [`Init::Sorted`] with d ≠ 1, a subsample of size 0, an acceleration starting
+///   before iteration 2), [`Error::NeedsPointClouds`] (an initializer on a dense cost),
 ///   [`Error::WorkspaceTooSmall`].
 /// - [`Error::NonFinite`] if the iteration overflows. A `reg_ot_cost` below the range
 ///   with a relaxed side is not an error: see [`Status::RegCostOverflow`].
@@ -113,6 +121,34 @@ pub fn solve<T: Real>(
     problem: &Problem<'_, T>,
     config: &Config<T>,
     init: Init,
+    f: &mut [T],
+    g: &mut [T],
+    workspace: &mut [T],
+) -> Result<Solution<T>, Error> {
+    // --- initializers (ot/init.rs): starting potentials in the workspace's tail ---
+    let (init, start, workspace) = match init {
+        Init::Zero | Init::Potentials | Init::Resume => (init, None, workspace),
+        Init::Gaussian | Init::Sorted | Init::Subsample { .. } => {
+            let main = workspace_len(problem.n(), problem.m(), problem.dim());
+            let (main, tail) = workspace
+                .split_at_mut_checked(main)
+                .ok_or(Error::WorkspaceTooSmall)?;
+            let start = super::init::start(problem, config, init, tail)?;
+            (Init::Potentials, Some(start), main)
+        }
+    };
+    run(problem, config, init, start, f, g, workspace)
+}
+
+/// [`solve`] from a plain start; `start`, if given, replaces `f`, `g` as the warm start
+/// of [`Init::Potentials`]. Out of line: the subsample initializer calls it too, and
+/// one copy of the iteration keeps the flash of Cortex-M builds as it was.
+#[inline(never)]
+pub(super) fn run<T: Real>(
+    problem: &Problem<'_, T>,
+    config: &Config<T>,
+    init: Init,
+    start: Option<(&[T], &[T])>,
     f: &mut [T],
     g: &mut [T],
     workspace: &mut [T],
@@ -141,15 +177,16 @@ pub fn solve<T: Real>(
         return Err(Error::InvalidParameter);
     }
     let warm = init != Init::Zero;
+    let (f_start, g_start) = start.unwrap_or((&*f, &*g));
     if warm {
-        check_start(f, problem.a)?;
-        check_start(g, problem.b)?;
+        check_start(f_start, problem.a)?;
+        check_start(g_start, problem.b)?;
     }
 
     let mut lay = carve(workspace, chk.n, chk.m, chk.dim)?;
     load_problem(&mut lay, problem);
-    load_potentials(lay.u, warm.then_some(&*f), problem.a, T::ONE);
-    load_potentials(lay.v, warm.then_some(&*g), problem.b, T::ONE);
+    load_potentials(lay.u, warm.then_some(f_start), problem.a, T::ONE);
+    load_potentials(lay.v, warm.then_some(g_start), problem.b, T::ONE);
     load_log_weights(lay.la, problem.a, T::ZERO);
     load_log_weights(lay.lb, problem.b, log_b_offset);
 
@@ -170,6 +207,7 @@ pub fn solve<T: Real>(
 
     let mut rows_exact = init == Init::Resume;
     let mut iterations = 0u32;
+    let mut momentum = Momentum::new(config.acceleration);
     let sources = &mut *lay.sources;
     let (f_w, g_w, la, lb, g_next) = (
         &mut *lay.u,
@@ -233,7 +271,19 @@ pub fn solve<T: Real>(
                 if rows_exact && iterations >= stage.limit {
                     break (Status::MaxIterations, meas);
                 }
-                g_w.copy_from_slice(g_next.get(..g_w.len()).ok_or(Error::WorkspaceTooSmall)?);
+                // --- acceleration (ot/accel.rs): ω = 1 is the plain update ---
+                momentum.observe(meas.error, iterations, stage.tolerance, last);
+                let omega = momentum.omega(iterations, stage.limit);
+                let g_new = g_next.get(..g_w.len()).ok_or(Error::WorkspaceTooSmall)?;
+                if omega == T::ONE {
+                    g_w.copy_from_slice(g_new);
+                } else {
+                    for (gj, &new) in g_w.iter_mut().zip(g_new) {
+                        if new != T::NEG_INFINITY {
+                            *gj = relax(*gj, new, omega);
+                        }
+                    }
+                }
                 let src_v = sources
                     .get_mut(..g_w.len())
                     .ok_or(Error::WorkspaceTooSmall)?;
@@ -243,8 +293,9 @@ pub fn solve<T: Real>(
                     side: &stage.a,
                 };
                 pass.load_sources(src_v, g_w);
-                pass.row(f_w, src_v, la)?;
-                rows_exact = true;
+                pass.row(f_w, src_v, la, omega)?;
+                // An over-relaxed row pass leaves the row marginal inexact.
+                rows_exact = omega == T::ONE;
                 iterations += 1;
             };
             if last {
@@ -481,13 +532,14 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
         })
     }
 
-    /// Row pass: f_i ← τ (ε (ln a_i − ln R_i) + f_i) in place for positive-weight i;
-    /// `src_v` holds the second side's potentials in kernel units, absorbed.
+    /// Row pass: f_i ← τ (ε (ln a_i − ln R_i) + f_i) in place for positive-weight i,
+    /// over-relaxed by `omega` (1: plain); `src_v` holds the second side's potentials
+    /// in kernel units, absorbed.
     // Placed like `column`, for the same reasons (left to itself on Cortex-M, LLVM
     // keeps this pass out of line and its loop not specialised for d = 2).
     #[cfg_attr(not(target_arch = "arm"), inline(never))]
     #[cfg_attr(target_arch = "arm", inline(always))]
-    fn row(&self, f: &mut [T], src_v: &[T], la: &[T]) -> Result<(), Error> {
+    fn row(&self, f: &mut [T], src_v: &[T], la: &[T], omega: T) -> Result<(), Error> {
         let side = self.side;
         for (i, (fi, &lai)) in f.iter_mut().zip(la).enumerate() {
             if lai == T::NEG_INFINITY {
@@ -495,9 +547,10 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
             }
             let u = self.src.absorb_target(i, *fi * side.unit, self.kappa);
             let (shift, s) = shifted(self.src, i, u, src_v, self.kappa, &mut ());
-            *fi = side
+            let new = side
                 .update(lai, shift.ln() + s.ln_kernel(), *fi)
                 .ok_or(Error::NonFinite)?;
+            *fi = relax(*fi, new, omega);
         }
         Ok(())
     }

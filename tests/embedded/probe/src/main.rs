@@ -108,6 +108,55 @@ macro_rules! probe_precision {
     }};
 }
 
+/// The initializer workspace query and the soft c-transform of one precision (the
+/// initializers and the acceleration themselves run inside the solve above, whose
+/// config the compiler cannot see).
+macro_rules! probe_init_precision {
+    ($t:ty, $acc:ident, $mem:ident, $ws_for:ident, $ct_size:ident, $ct:ident) => {{
+        let base = $mem.as_mut_ptr().cast::<$t>();
+        let p = |k: usize| black_box(base.wrapping_add(black_box(k)));
+        let len = |k: usize| black_box(k);
+        let mut bytes = 0usize;
+        let config = unsafe { core::mem::zeroed::<otc_sinkhorn_config<$t>>() };
+        // SAFETY (all calls below): the pointers are NULL or into `mem`; each function
+        // checks NULL, alignment, sizes and overlap before touching anything.
+        $acc += unsafe {
+            $ws_for(
+                len(8),
+                len(8),
+                len(2),
+                black_box(&config),
+                black_box(&mut bytes),
+            )
+        };
+        $acc += unsafe { $ct_size(len(8), len(8), len(2), black_box(&mut bytes)) };
+        let pot = black_box(otc_dual_potential::<$t> {
+            struct_size: size_of::<otc_dual_potential<$t>>(),
+            points: p(64),
+            layout: otc_points_layout::default(),
+            values: p(256),
+            m: len(8),
+            d: len(2),
+            scale: black_box(1.0),
+            epsilon: black_box(0.1),
+        });
+        $acc += unsafe {
+            $ct(
+                black_box(&pot),
+                p(0),
+                black_box(otc_points_layout::default()),
+                p(128),
+                len(8),
+                black_box(<$t>::INFINITY),
+                black_box(p(1024).cast::<c_void>()),
+                len(8192),
+                p(192),
+                len(8),
+            )
+        };
+    }};
+}
+
 /// Trivial callbacks: the probe needs the library's paths, not a model.
 macro_rules! callbacks {
     ($t:ty, $model:ident, $ito:ident) => {
@@ -494,6 +543,22 @@ fn main() -> ! {
         otc_plan_barycentric_f64,
         otc_plan_transport_cost_f64,
         otc_plan_dense_f64
+    );
+    probe_init_precision!(
+        f32,
+        acc,
+        mem,
+        otc_sinkhorn_workspace_size_for_f32,
+        otc_c_transform_workspace_size_f32,
+        otc_c_transform_f32
+    );
+    probe_init_precision!(
+        f64,
+        acc,
+        mem,
+        otc_sinkhorn_workspace_size_for_f64,
+        otc_c_transform_workspace_size_f64,
+        otc_c_transform_f64
     );
     probe_sde_precision!(
         f32,
