@@ -19,7 +19,8 @@ use crate::kernel::{padded, shifted, Clouds, CostSource};
 use crate::points::Points;
 use crate::real::Real;
 
-use super::workspace::{load_points, take, to_kernel_units};
+use super::workspace::{load_points, to_kernel_units};
+use crate::buf::take;
 
 /// A potential known on a point cloud: the second side of a solved problem, as the
 /// soft c-transform reads it.
@@ -151,12 +152,7 @@ impl<'a, T: Real> DualPotential<'a, T> {
             *slot = self.values.get(j).map_or(T::NEG_INFINITY, |&g| g * unit);
         }
         let kappa = self.scale * unit;
-        let clouds = Clouds {
-            tgt: at,
-            src: &*ys,
-            center,
-            dim,
-        };
+        let clouds = Clouds::new(at, &*ys, center, dim);
         clouds.absorb_sources(src, kappa);
         let tau = if rho == T::INFINITY {
             T::ONE

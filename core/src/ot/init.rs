@@ -22,7 +22,8 @@ use super::config::{Config, Epsilon, Init};
 use super::ctransform::DualPotential;
 use super::problem::{Checked, Cost, Problem};
 use super::sinkhorn::run;
-use super::workspace::{take, workspace_len};
+use super::workspace::workspace_len;
+use crate::buf::take;
 
 /// Workspace elements that [`gaussian_potential`] needs in dimension d: `6·d² + 3·d`
 /// (two means, two covariances, eigenvectors, two square roots, one product, the
