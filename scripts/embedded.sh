@@ -135,6 +135,8 @@ measure() {
   elf=$FW_BIN/measure
   mark=$(arm-none-eabi-nm "$elf" | awk '/ otcore_icount_mark$/ {print $1}')
   out=$(qemu_run -plugin "$PLUGIN,mark=0x$mark" -kernel "$elf" 2>&1)
+  # The plugin records a bounded number of marks and says so when it ran out.
+  if grep '^icount error' <<<"$out" >&2; then exit 1; fi
   # Regions: marks (0,1), (2,3), ... in the order the firmware printed them.
   awk '
     /^icount mark/ { m[$3] = $4; next }

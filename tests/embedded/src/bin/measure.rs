@@ -506,6 +506,23 @@ fn measure_pf() -> bool {
         ok &= good;
         hprintln!("stack {} n=64 d=2 bytes={}", name, depth);
     }
+    // The predict noise of a tick: N·d standard normals (Marsaglia's polar method, one
+    // `ln` and one `sqrt` each, uniforms converted from 53 random bits).
+    let mut bench = PfBench::new(64);
+    otcore_icount_mark();
+    {
+        let b = black_box(&mut bench);
+        b.rng.fill_normal(&mut b.out[..64 * D]);
+    }
+    otcore_icount_mark();
+    hprintln!("region pf_fill_normal n=64 d={} normals={}", D, 64 * D);
+    // One tick of a systematic filter (uniform transition noise, resampling always).
+    let mut bench = PfBench::new(64);
+    otcore_icount_mark();
+    let r = black_box(&mut bench).step(false);
+    otcore_icount_mark();
+    ok &= r.is_ok();
+    hprintln!("region pf_step_systematic n=64 d={}", D);
     for n in [32usize, 64] {
         let mut bench = PfBench::new(n);
         otcore_icount_mark();
