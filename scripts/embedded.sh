@@ -58,11 +58,22 @@ qemu_run() {
   timeout "$QEMU_TIMEOUT" "${QEMU[@]}" "$@"
 }
 
-# The static library a C firmware links (C has no panic handler: `panic-handler`).
+# The static library a C firmware links for target $1 with extra features $2 (C has
+# no panic handler: `panic-handler`), as shipped: only the staticlib crate type (no
+# cdylib warning), the flash-saving flag of .cargo/config.toml on the command line
+# (a RUSTFLAGS from the environment would replace the config's), then stripped and
+# without C library names (ffi/cmake/ship-archive.sh), at $3.
+build_archive() {
+  local target=$1 features=panic-handler${2:+,$2} out=$3
+  cargo rustc --release -p otcore-ffi --no-default-features --features "$features" \
+    --target "$target" --crate-type staticlib -- -C llvm-args=-unroll-runtime=false
+  mkdir -p "$(dirname "$out")"
+  bash ffi/cmake/ship-archive.sh "target/$target/release/libotcore_ffi.a" "$out"
+}
+
+SHIPPED_M4=$ROOT/target/firmware-lib/$M4/libotcore.a
 build_staticlib() {
-  cargo build --release -p otcore-ffi --no-default-features --features panic-handler \
-    --target "$M4" "$@" 2>&1 | grep -v "dropping unsupported crate type \`cdylib\`" || true
-  [[ -f target/$M4/release/libotcore_ffi.a ]]
+  build_archive "$M4" "" "$SHIPPED_M4"
 }
 
 builds() {
@@ -114,7 +125,7 @@ panic_proof() {
 c_firmware() {
   step "C firmware example (examples-c/firmware) under QEMU"
   build_staticlib
-  make -s -C examples-c/firmware all BUILD="$C_BUILD"
+  make -s -C examples-c/firmware all BUILD="$C_BUILD" LIB="$SHIPPED_M4"
   qemu_run -kernel "$C_BUILD/pf_loop.elf"
   qemu_run -kernel "$C_BUILD/tracking.elf"
   qemu_run -kernel "$C_BUILD/sinkhorn_only.elf"
@@ -203,7 +214,7 @@ numbers() {
   local base fl ra bfl bra name
   step "footprint (arm-none-eabi-size; flash = .isr_vector+.text+.rodata+.ARM.exidx+.data, RAM = .data+.bss, stack excluded)"
   build_staticlib
-  make -s -C examples-c/firmware all BUILD="$C_BUILD"
+  make -s -C examples-c/firmware all BUILD="$C_BUILD" LIB="$SHIPPED_M4"
   read -r bfl bra < <(size_of "$C_BUILD/baseline.elf")
   printf '%-18s %8s %8s %20s\n' program flash RAM "otcore share (flash)"
   for name in baseline sinkhorn_only tracking pf_loop; do
