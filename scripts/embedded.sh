@@ -136,6 +136,14 @@ c_firmware() {
   qemu_run -kernel "$C_BUILD/sinkhorn_only.elf"
   step "firmware project with its own CMake build: otcore from source (add_subdirectory, cross-built)"
   firmware_cmake "$FW_CMAKE" -DOTCORE_RUST_TARGET="$M4"
+  step "cmake --install of a cross build (ffi/CMakeLists.txt, toolchain file) and find_package from it"
+  rm -rf "$ROOT/target/ffi-cmake-m4" "$ROOT/target/ffi-cmake-m4-prefix"
+  cmake -S ffi -B "$ROOT/target/ffi-cmake-m4" -DOTCORE_RUST_TARGET="$M4" \
+    -DCMAKE_TOOLCHAIN_FILE="$ROOT/tests/firmware-cmake/arm-none-eabi.cmake" >/dev/null
+  cmake --build "$ROOT/target/ffi-cmake-m4"
+  cmake --install "$ROOT/target/ffi-cmake-m4" --prefix "$ROOT/target/ffi-cmake-m4-prefix" >/dev/null
+  firmware_cmake "$ROOT/target/firmware-cmake-installed" -DOTCORE_PREBUILT=ON \
+    -DCMAKE_PREFIX_PATH="$ROOT/target/ffi-cmake-m4-prefix"
   step "release tarball (bash scripts/embedded.sh release): layout, clean archives"
   release "$ROOT/target/release-cortex-m"
   check_release "$ROOT/target/release-cortex-m"
