@@ -54,6 +54,60 @@
 /** OTC_VERSION_MAJOR << 16 | OTC_VERSION_MINOR << 8 | OTC_VERSION_PATCH; compare with otc_version(). */
 #define OTC_VERSION_NUMBER ((OTC_VERSION_MAJOR << 16) | (OTC_VERSION_MINOR << 8) | OTC_VERSION_PATCH)
 
+/**
+ * Kernel width of the target this header is compiled for, in elements: workspace
+ * arrays are padded to a multiple of it. 4 on 32-bit Arm (Cortex-M, `__arm__`), 16
+ * elsewhere; it must match the target the library was built for.
+ */
+#if defined(__arm__)
+#define OTC_KERNEL_WIDTH 4
+#else
+#define OTC_KERNEL_WIDTH 16
+#endif
+/** n rounded up to a multiple of OTC_KERNEL_WIDTH (a `size_t` constant expression). */
+#define OTC_PADDED(n) ((((size_t)(n) + OTC_KERNEL_WIDTH - 1) / OTC_KERNEL_WIDTH) * OTC_KERNEL_WIDTH)
+/** The larger of two `size_t` values (used by the workspace macros). */
+#define OTC_MAX_SIZE(a, b) ((size_t)(a) > (size_t)(b) ? (size_t)(a) : (size_t)(b))
+/**
+ * Compile-time workspace sizes in bytes, equal to what the `_workspace_size` queries
+ * return for sizes that do not overflow `size_t`: usable for a `static` array, e.g.
+ * `static float ws[OTC_PF_WORKSPACE_SIZE_F32(64, 2, OTC_RESAMPLE_OPTIMAL) / sizeof(float)];`.
+ * n, m: point or particle counts; d: dimension (0 for a dense Sinkhorn cost).
+ */
+#define OTC_SINKHORN_WORKSPACE_ELEMS(n, m, d) (((size_t)(d) + 2) * (OTC_PADDED(n) + OTC_PADDED(m)) + 2 * OTC_MAX_SIZE(OTC_PADDED(n), OTC_PADDED(m)))
+/** Bytes of `otc_sinkhorn_workspace_size_f32(n, m, d)`. */
+#define OTC_SINKHORN_WORKSPACE_SIZE_F32(n, m, d) (sizeof(float) * OTC_SINKHORN_WORKSPACE_ELEMS(n, m, d))
+/** Bytes of `otc_sinkhorn_workspace_size_f64(n, m, d)`. */
+#define OTC_SINKHORN_WORKSPACE_SIZE_F64(n, m, d) (sizeof(double) * OTC_SINKHORN_WORKSPACE_ELEMS(n, m, d))
+/** Elements of OT resampling's workspace: (2d + 7)·N rounded up to the kernel width. */
+#define OTC_OT_RESAMPLE_WORKSPACE_ELEMS(n, d) (OTC_PADDED(n) * (2 * (size_t)(d) + 7))
+/** Bytes of `otc_ot_resample_workspace_size_f32(n, d)`. */
+#define OTC_OT_RESAMPLE_WORKSPACE_SIZE_F32(n, d) (sizeof(float) * OTC_OT_RESAMPLE_WORKSPACE_ELEMS(n, d))
+/** Bytes of `otc_ot_resample_workspace_size_f64(n, d)`. */
+#define OTC_OT_RESAMPLE_WORKSPACE_SIZE_F64(n, d) (sizeof(double) * OTC_OT_RESAMPLE_WORKSPACE_ELEMS(n, d))
+/** Elements of the OT resampling VJP's workspace: (12d + 28)·N̂ + d. */
+#define OTC_OT_RESAMPLE_VJP_WORKSPACE_ELEMS(n, d) (OTC_PADDED(n) * (12 * (size_t)(d) + 28) + (size_t)(d))
+/** Bytes of `otc_ot_resample_vjp_workspace_size_f32(n, d)`. */
+#define OTC_OT_RESAMPLE_VJP_WORKSPACE_SIZE_F32(n, d) (sizeof(float) * OTC_OT_RESAMPLE_VJP_WORKSPACE_ELEMS(n, d))
+/** Bytes of `otc_ot_resample_vjp_workspace_size_f64(n, d)`. */
+#define OTC_OT_RESAMPLE_VJP_WORKSPACE_SIZE_F64(n, d) (sizeof(double) * OTC_OT_RESAMPLE_VJP_WORKSPACE_ELEMS(n, d))
+/** Elements of a filter step's workspace: N·(d + 1), plus OT resampling's with `OTC_RESAMPLE_OPTIMAL`. */
+#define OTC_PF_WORKSPACE_ELEMS(n, d, resampler) ((size_t)(n) * ((size_t)(d) + 1) + ((resampler) == OTC_RESAMPLE_OPTIMAL ? OTC_OT_RESAMPLE_WORKSPACE_ELEMS(n, d) : 0))
+/** Bytes of `otc_pf_workspace_size_f32(n, d, resampler)` for a valid `OTC_RESAMPLE_*`. */
+#define OTC_PF_WORKSPACE_SIZE_F32(n, d, resampler) (sizeof(float) * OTC_PF_WORKSPACE_ELEMS(n, d, resampler))
+/** Bytes of `otc_pf_workspace_size_f64(n, d, resampler)` for a valid `OTC_RESAMPLE_*`. */
+#define OTC_PF_WORKSPACE_SIZE_F64(n, d, resampler) (sizeof(double) * OTC_PF_WORKSPACE_ELEMS(n, d, resampler))
+/** Elements of an SDE sampler's workspace: 6·n·d + 3·n + 3·d. */
+#define OTC_SDE_WORKSPACE_ELEMS(n, d) (6 * (size_t)(n) * (size_t)(d) + 3 * (size_t)(n) + 3 * (size_t)(d))
+/** Bytes of `otc_sde_workspace_size_f32(n, d)`. */
+#define OTC_SDE_WORKSPACE_SIZE_F32(n, d) (sizeof(float) * OTC_SDE_WORKSPACE_ELEMS(n, d))
+/** Bytes of `otc_sde_workspace_size_f64(n, d)`. */
+#define OTC_SDE_WORKSPACE_SIZE_F64(n, d) (sizeof(double) * OTC_SDE_WORKSPACE_ELEMS(n, d))
+/** Bytes of `otc_sde_ito_workspace_size_f32(n, d)`: 6·n·d floats. */
+#define OTC_SDE_ITO_WORKSPACE_SIZE_F32(n, d) (sizeof(float) * 6 * (size_t)(n) * (size_t)(d))
+/** Bytes of `otc_sde_ito_workspace_size_f64(n, d)`: 6·n·d doubles. */
+#define OTC_SDE_ITO_WORKSPACE_SIZE_F64(n, d) (sizeof(double) * 6 * (size_t)(n) * (size_t)(d))
+
 
 /**
  * Required alignment, in bytes, of the workspace pointer of every function that takes

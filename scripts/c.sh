@@ -186,8 +186,10 @@ firmware() {
   rustup target list --installed | grep -qx "$FIRMWARE_TARGET" || rustup target add "$FIRMWARE_TARGET"
   # The static library a C firmware links needs a panic handler (C has none); a Rust
   # firmware application links the rlib and brings its own, so check that too.
-  cargo build --release -p otcore-ffi --no-default-features --features panic-handler \
-    --target "$FIRMWARE_TARGET"
+  # Only the staticlib crate type: a cdylib cannot be built without std (cargo would
+  # warn `dropping unsupported crate type cdylib`).
+  cargo rustc --release -p otcore-ffi --no-default-features --features panic-handler \
+    --target "$FIRMWARE_TARGET" --crate-type staticlib
   cargo rustc --release -p otcore-ffi --no-default-features --target "$FIRMWARE_TARGET" \
     --crate-type rlib
 }

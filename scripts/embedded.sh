@@ -8,6 +8,12 @@
 #                                      probe (and checks a planted panic fails to link)
 #   bash scripts/embedded.sh numbers   footprint, workspace, stack depth and
 #                                      instructions per matrix entry (docs/embedded.md)
+#   bash scripts/embedded.sh release [DIR]
+#                                      the prebuilt firmware release: DIR (default
+#                                      target/release-cortex-m) and DIR.tar.gz with the
+#                                      header, stripped archives per Cortex-M target and
+#                                      feature set, the CMake package config and
+#                                      MANIFEST.txt (flags, sizes, checksums)
 #   bash scripts/embedded.sh profile [PATTERN]
 #                                      where the measure firmware's instructions go,
 #                                      summed by function (QEMU plugin profile); with
@@ -58,11 +64,22 @@ qemu_run() {
   timeout "$QEMU_TIMEOUT" "${QEMU[@]}" "$@"
 }
 
-# The static library a C firmware links (C has no panic handler: `panic-handler`).
+# The static library a C firmware links for target $1 with extra features $2 (C has
+# no panic handler: `panic-handler`), as shipped: only the staticlib crate type (no
+# cdylib warning), the flash-saving flag of .cargo/config.toml on the command line
+# (a RUSTFLAGS from the environment would replace the config's), then stripped and
+# without C library names (ffi/cmake/ship-archive.sh), at $3.
+build_archive() {
+  local target=$1 features=panic-handler${2:+,$2} out=$3
+  cargo rustc --release -p otcore-ffi --no-default-features --features "$features" \
+    --target "$target" --crate-type staticlib -- -C llvm-args=-unroll-runtime=false
+  mkdir -p "$(dirname "$out")"
+  bash ffi/cmake/ship-archive.sh "target/$target/release/libotcore_ffi.a" "$out"
+}
+
+SHIPPED_M4=$ROOT/target/firmware-lib/$M4/libotcore.a
 build_staticlib() {
-  cargo build --release -p otcore-ffi --no-default-features --features panic-handler \
-    --target "$M4" "$@" 2>&1 | grep -v "dropping unsupported crate type \`cdylib\`" || true
-  [[ -f target/$M4/release/libotcore_ffi.a ]]
+  build_archive "$M4" "" "$SHIPPED_M4"
 }
 
 builds() {
@@ -72,8 +89,7 @@ builds() {
     cargo build --release -p otcore --target "$t"
     cargo build --release -p otcore --target "$t" --features fast-math
     cargo rustc --release -p otcore-ffi --no-default-features --target "$t" --crate-type rlib
-    cargo rustc --release -p otcore-ffi --no-default-features --features panic-handler \
-      --target "$t" --crate-type staticlib
+    build_archive "$t" "" "$ROOT/target/firmware-lib/$t/libotcore.a"
   done
   step "otcore with defmt for $M4"
   cargo build --release -p otcore --target "$M4" --features defmt
@@ -114,10 +130,163 @@ panic_proof() {
 c_firmware() {
   step "C firmware example (examples-c/firmware) under QEMU"
   build_staticlib
-  make -s -C examples-c/firmware all BUILD="$C_BUILD"
+  make -s -C examples-c/firmware all BUILD="$C_BUILD" LIB="$SHIPPED_M4"
   qemu_run -kernel "$C_BUILD/pf_loop.elf"
   qemu_run -kernel "$C_BUILD/tracking.elf"
   qemu_run -kernel "$C_BUILD/sinkhorn_only.elf"
+  step "firmware project with its own CMake build: otcore from source (add_subdirectory, cross-built)"
+  firmware_cmake "$FW_CMAKE" -DOTCORE_RUST_TARGET="$M4"
+  step "cmake --install of a cross build (ffi/CMakeLists.txt, toolchain file) and find_package from it"
+  rm -rf "$ROOT/target/ffi-cmake-m4" "$ROOT/target/ffi-cmake-m4-prefix"
+  cmake -S ffi -B "$ROOT/target/ffi-cmake-m4" -DOTCORE_RUST_TARGET="$M4" \
+    -DCMAKE_TOOLCHAIN_FILE="$ROOT/tests/firmware-cmake/arm-none-eabi.cmake" >/dev/null
+  cmake --build "$ROOT/target/ffi-cmake-m4"
+  cmake --install "$ROOT/target/ffi-cmake-m4" --prefix "$ROOT/target/ffi-cmake-m4-prefix" >/dev/null
+  firmware_cmake "$ROOT/target/firmware-cmake-installed" -DOTCORE_PREBUILT=ON \
+    -DCMAKE_PREFIX_PATH="$ROOT/target/ffi-cmake-m4-prefix"
+  step "release tarball (bash scripts/embedded.sh release): layout, clean archives"
+  release "$ROOT/target/release-cortex-m"
+  check_release "$ROOT/target/release-cortex-m"
+  step "firmware project against the unpacked release tarball (find_package, no cargo on PATH)"
+  rm -rf "$ROOT/target/release-unpacked"
+  mkdir -p "$ROOT/target/release-unpacked"
+  tar -xzf "$ROOT/target/release-cortex-m.tar.gz" -C "$ROOT/target/release-unpacked"
+  PATH=/usr/bin:/bin firmware_cmake "$ROOT/target/firmware-cmake-prebuilt" -DOTCORE_PREBUILT=ON \
+    -DCMAKE_PREFIX_PATH="$ROOT/target/release-unpacked/release-cortex-m"
+  step "otcore flash per feature set against the targets (linker maps)"
+  size_report check
+}
+
+# otcore's share of a firmware from its linker map: "flash ram" bytes of the input
+# sections that came from libotcore.a (flash: .text, .rodata, .ARM.exidx, .data).
+otcore_share() {
+  awk '
+    function hex(s,   v, i) {
+      v = 0; s = tolower(substr(s, 3))
+      for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+      return v
+    }
+    /^Linker script and memory map/ { m = 1; next }
+    !m { next }
+    /^ \.[^ ]/ { sec = $1 }
+    $NF ~ /libotcore\.a\(/ && $(NF - 1) ~ /^0x/ {
+      n = hex($(NF - 1))
+      if (sec ~ /^\.(text|rodata|ARM\.exidx)/) flash += n
+      else if (sec ~ /^\.data/) { flash += n; ram += n }
+      else if (sec ~ /^\.bss/) ram += n
+    }
+    END { print flash + 0, ram + 0 }' "$1"
+}
+
+FW_CMAKE=$ROOT/target/firmware-cmake
+# The firmware project tests/firmware-cmake (its own CMake build and toolchain file),
+# configured into $1 with the extra cmake arguments "${@:2}", built, run under QEMU.
+firmware_cmake() {
+  local build=$1
+  shift
+  rm -rf "$build"
+  cmake -S tests/firmware-cmake -B "$build" \
+    -DCMAKE_TOOLCHAIN_FILE="$ROOT/tests/firmware-cmake/arm-none-eabi.cmake" "$@" >/dev/null
+  cmake --build "$build"
+  qemu_run -kernel "$build/systematic_filter.elf"
+  qemu_run -kernel "$build/user_libc.elf"
+}
+
+# Flash targets of issue 25, bytes of otcore per program: "program bytes".
+SIZE_TARGETS=("systematic_filter 6144" "sinkhorn_only 16384" "pf_loop 40960")
+# otcore's flash in the three reference programs (systematic filter from the building
+# blocks, one Sinkhorn solve, the OT particle filter) against the targets; with
+# `check`, fails if the systematic filter (met) misses its target.
+size_report() {
+  local entry name limit map fl ra verdict
+  printf '%-18s %12s %10s %8s  %s\n' program "otcore flash" "otcore RAM" target verdict
+  for entry in "${SIZE_TARGETS[@]}"; do
+    read -r name limit <<<"$entry"
+    map=$C_BUILD/$name.elf.map
+    [[ $name == systematic_filter ]] && map=$FW_CMAKE/systematic_filter.elf.map
+    read -r fl ra < <(otcore_share "$map")
+    verdict=met
+    ((fl <= limit)) || verdict="not met"
+    printf '%-18s %12d %10d %8d  %s\n' "$name" "$fl" "$ra" "$limit" "$verdict"
+    if [[ ${1:-} == check && $name == systematic_filter && $verdict != met ]]; then
+      echo "the systematic-only filter links more than $limit bytes of otcore" >&2
+      exit 1
+    fi
+  done
+}
+
+RELEASE_TARGETS=(thumbv7em-none-eabihf thumbv8m.main-none-eabihf)
+# Feature sets of the prebuilt archives, "name:extra cargo features".
+RELEASE_SETS=("full:")
+# Writes the prebuilt release to directory $1 and $1.tar.gz.
+release() {
+  local dir=$1 version t set name features a
+  version=$(sed -n 's/^version = "\([0-9.]*\)"/\1/p' Cargo.toml | head -1)
+  rm -rf "$dir" "$dir.tar.gz"
+  mkdir -p "$dir/include" "$dir/lib/cmake/otcore"
+  cp include/otcore.h "$dir/include/"
+  cp ffi/cmake/otcoreConfig-prebuilt.cmake "$dir/lib/cmake/otcore/otcoreConfig.cmake"
+  {
+    echo "# Before 1.0 only the exact version is compatible."
+    echo "set(PACKAGE_VERSION \"$version\")"
+    echo "if(PACKAGE_FIND_VERSION AND NOT PACKAGE_FIND_VERSION VERSION_EQUAL PACKAGE_VERSION)"
+    echo "  set(PACKAGE_VERSION_COMPATIBLE FALSE)"
+    echo "else()"
+    echo "  set(PACKAGE_VERSION_COMPATIBLE TRUE)"
+    echo "  set(PACKAGE_VERSION_EXACT TRUE)"
+    echo "endif()"
+  } >"$dir/lib/cmake/otcore/otcoreConfigVersion.cmake"
+  {
+    echo "otcore $version prebuilt for Cortex-M (commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown))"
+    echo "rustc: $(rustc -V)"
+    echo "build: cargo rustc --release -p otcore-ffi --no-default-features --features panic-handler[,FEATURES] --target TARGET --crate-type staticlib -- -C llvm-args=-unroll-runtime=false"
+    echo "profile: opt-level 3, LTO, one codegen unit (Cargo.toml [profile.release])"
+    echo "post-processing: ffi/cmake/ship-archive.sh (debug info and bitcode stripped, C library names renamed __otcore_*)"
+    echo "link: -Wl,--gc-sections; your libc/libm in any order (the archives define none of their names)"
+    echo
+    echo "archives: path, feature set (cargo features), bytes, sha256"
+  } >"$dir/MANIFEST.txt"
+  for t in "${RELEASE_TARGETS[@]}"; do
+    for set in "${RELEASE_SETS[@]}"; do
+      name=${set%%:*} features=${set#*:}
+      a=$dir/lib/$t/$name/libotcore.a
+      build_archive "$t" "$features" "$a" >&2
+      echo "  lib/$t/$name/libotcore.a $name (panic-handler${features:+,$features}) $(stat -c %s "$a") $(sha256sum "$a" | cut -d' ' -f1)" >>"$dir/MANIFEST.txt"
+    done
+  done
+  if [[ -f $FW_CMAKE/systematic_filter.elf.map && -f $C_BUILD/pf_loop.elf.map ]]; then
+    echo >>"$dir/MANIFEST.txt"
+    echo "otcore flash of the reference firmware ($M4, full; bash scripts/embedded.sh numbers):" >>"$dir/MANIFEST.txt"
+    size_report | sed 's/^/  /' >>"$dir/MANIFEST.txt"
+  fi
+  tar -czf "$dir.tar.gz" -C "$(dirname "$dir")" "$(basename "$dir")"
+  echo "release: $dir and $dir.tar.gz"
+}
+
+# The release layout, and what a firmware sees of its archives: only otc_* and the
+# compiler runtime's reserved names (no libc/libm names), no debug info or bitcode.
+check_release() {
+  local dir=$1 t set a f names
+  for f in include/otcore.h lib/cmake/otcore/otcoreConfig.cmake \
+    lib/cmake/otcore/otcoreConfigVersion.cmake MANIFEST.txt; do
+    [[ -f $dir/$f ]] || { echo "release: $f missing" >&2; exit 1; }
+  done
+  for t in "${RELEASE_TARGETS[@]}"; do
+    for set in "${RELEASE_SETS[@]}"; do
+      a=$dir/lib/$t/${set%%:*}/libotcore.a
+      [[ -f $a ]] || { echo "release: $a missing" >&2; exit 1; }
+      grep -q "lib/$t/${set%%:*}/libotcore.a" "$dir/MANIFEST.txt" ||
+        { echo "release: $a not in MANIFEST.txt" >&2; exit 1; }
+      names=$(arm-none-eabi-nm -g --defined-only "$a" 2>/dev/null |
+        awk 'NF == 3 && $3 !~ /^(otc_|_|anon\.)/ { print $3 }' | sort -u)
+      [[ -z $names ]] || { echo "release: $a exports C library names: $names" >&2; exit 1; }
+      if arm-none-eabi-objdump -h "$a" | grep -qE '\.(debug_|llvmbc)'; then
+        echo "release: $a has debug info or bitcode" >&2
+        exit 1
+      fi
+    done
+  done
+  echo "release layout checked; the archives define only otc_* and reserved runtime names, no debug info or bitcode"
 }
 
 build_plugin() {
@@ -135,6 +304,8 @@ measure() {
   elf=$FW_BIN/measure
   mark=$(arm-none-eabi-nm "$elf" | awk '/ otcore_icount_mark$/ {print $1}')
   out=$(qemu_run -plugin "$PLUGIN,mark=0x$mark" -kernel "$elf" 2>&1)
+  # The plugin records a bounded number of marks and says so when it ran out.
+  if grep '^icount error' <<<"$out" >&2; then exit 1; fi
   # Regions: marks (0,1), (2,3), ... in the order the firmware printed them.
   awk '
     /^icount mark/ { m[$3] = $4; next }
@@ -201,13 +372,16 @@ numbers() {
   local base fl ra bfl bra name
   step "footprint (arm-none-eabi-size; flash = .isr_vector+.text+.rodata+.ARM.exidx+.data, RAM = .data+.bss, stack excluded)"
   build_staticlib
-  make -s -C examples-c/firmware all BUILD="$C_BUILD"
+  make -s -C examples-c/firmware all BUILD="$C_BUILD" LIB="$SHIPPED_M4"
   read -r bfl bra < <(size_of "$C_BUILD/baseline.elf")
   printf '%-18s %8s %8s %20s\n' program flash RAM "otcore share (flash)"
   for name in baseline sinkhorn_only tracking pf_loop; do
     read -r fl ra < <(size_of "$C_BUILD/$name.elf")
     printf '%-18s %8d %8d %20d\n' "$name" "$fl" "$ra" $((fl - bfl))
   done
+  step "otcore's own flash per program (linker maps) against the targets"
+  firmware_cmake "$FW_CMAKE" -DOTCORE_RUST_TARGET="$M4" >/dev/null
+  size_report
   step "C tracking loop (solve stack measured by painting inside the firmware)"
   qemu_run -kernel "$C_BUILD/tracking.elf" | tail -2
   step "C particle-filter loop (filter step stack measured by painting inside the firmware)"
@@ -236,13 +410,18 @@ case ${1:-} in
     ensure_tools
     numbers
     ;;
+  release)
+    ensure_tools
+    release "${2:-$ROOT/target/release-cortex-m}"
+    check_release "${2:-$ROOT/target/release-cortex-m}"
+    ;;
   profile)
     ensure_tools
     shift
     profile "$@"
     ;;
   *)
-    echo "usage: bash scripts/embedded.sh test|numbers|profile [REGION-PATTERN]" >&2
+    echo "usage: bash scripts/embedded.sh test|numbers|release [DIR]|profile [REGION-PATTERN]" >&2
     exit 2
     ;;
 esac

@@ -22,9 +22,11 @@
 //! assert!((sol.transport_cost - 1.0).abs() < 1e-3);
 //! ```
 #![no_std]
-// `unsafe` is denied everywhere but one place: `Real::mul_add`, which reaches the FMA
+// `unsafe` is denied everywhere but two places: `Real::mul_add`, which reaches the FMA
 // instruction through `core::arch` (stable Rust has no safe fused multiply-add in
-// `no_std`); the kernel is much faster with it (`docs/performance.md`).
+// `no_std`); the kernel is much faster with it (`docs/performance.md`); and the f32
+// `Real::sqrt` on Cortex-M with an FPU, which issues `vsqrt.f32` through `asm!` (stable
+// `no_std` Rust has no square root intrinsic; libm's is software).
 #![deny(unsafe_code)]
 
 mod buf;

@@ -204,9 +204,17 @@ impl Real for f32 {
     fn from_usize(v: usize) -> Self {
         v as f32
     }
+    #[cfg(not(target_arch = "arm"))]
     #[inline(always)]
     fn from_u64(v: u64) -> Self {
         v as f32
+    }
+    /// 32-bit Arm: `v as f32` (round to nearest, ties to even) from 32-bit pieces, the
+    /// same bits as the cast, which would call the soft-float `__aeabi_ul2f`.
+    #[cfg(target_arch = "arm")]
+    #[inline(always)]
+    fn from_u64(v: u64) -> Self {
+        u64_to_f32(v)
     }
     #[inline(always)]
     fn is_finite(self) -> bool {
@@ -261,9 +269,17 @@ impl Real for f32 {
     fn ln(self) -> Self {
         micromath::F32Ext::ln(self)
     }
+    #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
     #[inline(always)]
     fn sqrt(self) -> Self {
         libm::sqrtf(self)
+    }
+    /// Cortex-M with an FPU (`eabihf`): the FPU's `vsqrt.f32`, correctly rounded like
+    /// libm's software `sqrtf`, so the results are the same bits.
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        vsqrt(self)
     }
     /// Cortex-M: with x = 2^e·m, m ∈ [1, 2) and c the centre of m's 1/64 interval,
     /// ln x = e·ln 2 + ln c + ln(1 + d), d = (m − c)/c (m − c exact, |d| ≤ 1/129),
@@ -346,6 +362,49 @@ impl Real for f32 {
     fn exp2_biased<const FULL: bool>(self, b: Self) -> Self {
         exp2_table::<FULL>(self, b)
     }
+}
+
+/// `v as f32` without 64-bit floating-point conversion: a value of 32 + s bits
+/// (1 ≤ s ≤ 32) keeps its top 32 bits, with a sticky bit in bit 0 if any lower bit is
+/// set (below the rounding position, bit 7), converted by the FPU's `u32 → f32`
+/// (one rounding, the cast's) and scaled by 2^s (exact).
+#[cfg(target_arch = "arm")]
+#[inline(always)]
+fn u64_to_f32(v: u64) -> f32 {
+    let hi = (v >> 32) as u32;
+    if hi == 0 {
+        return v as u32 as f32;
+    }
+    let s = 32 - hi.leading_zeros();
+    let top = (v >> s) as u32 | u32::from(v & ((1u64 << s) - 1) != 0);
+    top as f32 * f32::from_bits((127 + s) << 23)
+}
+
+/// The FPU's square root (`vsqrt.f32`). The value crosses through a core register and
+/// s0 is saved around the instruction: stable `asm!` offers single-precision register
+/// operands only with the `vfp2` target feature, which implies double-precision
+/// registers that a Cortex-M4F/M33 lacks.
+#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+#[inline(always)]
+fn vsqrt(x: f32) -> f32 {
+    let bits: u32;
+    // SAFETY: every `eabihf` Arm target has a VFP unit with `vsqrt.f32` (the hard-float
+    // ABI passes floats in its registers). The block reads and writes only its operand
+    // register and s0, which it pushes and pops (8 bytes of stack below sp, hence no
+    // `nostack`); it touches no other memory and leaves the flags alone.
+    #[allow(unsafe_code)]
+    unsafe {
+        core::arch::asm!(
+            "vpush {{s0}}",
+            "vmov s0, {0}",
+            "vsqrt.f32 s0, s0",
+            "vmov {0}, s0",
+            "vpop {{s0}}",
+            inout(reg) x.to_bits() => bits,
+            options(pure, nomem, preserves_flags),
+        );
+    }
+    f32::from_bits(bits)
 }
 
 /// 2^17 + 127: added to x, it rounds x + 127 to the nearest 1/64 (the Cortex-M

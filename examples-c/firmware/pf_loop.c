@@ -21,9 +21,17 @@
 #include "semihost.h"
 
 enum { N = 64, D = 2, TICKS = 300, BEACONS = 3, REPORT = 50 };
-/* Large enough for otc_pf_workspace_size_f32(N, D, OTC_RESAMPLE_OPTIMAL) and
- * otc_sinkhorn_workspace_size_f32(N, N, D) on any kernel width; checked at start-up. */
-enum { WS_BYTES = 16384 };
+/* One static workspace for the filter step and the Sinkhorn report, sized at compile
+ * time by the header's macros (the queries give the same at run time: checked at
+ * start-up). On Cortex-M (kernel width 4): 3 584 B for the step, 2 560 B for Sinkhorn. */
+#define WS_BYTES OTC_MAX_SIZE(OTC_PF_WORKSPACE_SIZE_F32(N, D, OTC_RESAMPLE_OPTIMAL), \
+                              OTC_SINKHORN_WORKSPACE_SIZE_F32(N, N, D))
+_Static_assert(OTC_KERNEL_WIDTH != 4 || OTC_PF_WORKSPACE_SIZE_F32(N, D, OTC_RESAMPLE_OPTIMAL) == 3584,
+               "filter step workspace, N = 64, d = 2, f32 (Cortex-M)");
+_Static_assert(OTC_KERNEL_WIDTH != 4 || OTC_SINKHORN_WORKSPACE_SIZE_F32(N, N, D) == 2560,
+               "Sinkhorn workspace, 64 x 64, d = 2, f32 (Cortex-M)");
+_Static_assert(OTC_PF_WORKSPACE_SIZE_F32(N, D, OTC_RESAMPLE_SYSTEMATIC) == N * (D + 1) * sizeof(float),
+               "filter step workspace without OT: N (d + 1) floats");
 
 static const float beacon[BEACONS][D] = {{-2.0f, -2.0f}, {2.0f, -2.0f}, {0.0f, 2.5f}};
 static const float dt = 0.01f, q_sigma = 0.02f, r_sigma = 0.05f;
@@ -125,9 +133,11 @@ int main(void) {
 
     if (otc_version() != OTC_VERSION_NUMBER) return fail("version", 0);
     status = otc_pf_workspace_size_f32(N, D, OTC_RESAMPLE_OPTIMAL, &need);
-    if (status != OTC_STATUS_OK || need > sizeof ws) return fail("pf workspace", status);
+    if (status != OTC_STATUS_OK || need != OTC_PF_WORKSPACE_SIZE_F32(N, D, OTC_RESAMPLE_OPTIMAL))
+        return fail("pf workspace", status);
     status = otc_sinkhorn_workspace_size_f32(N, N, D, &need);
-    if (status != OTC_STATUS_OK || need > sizeof ws) return fail("sinkhorn workspace", status);
+    if (status != OTC_STATUS_OK || need != OTC_SINKHORN_WORKSPACE_SIZE_F32(N, N, D))
+        return fail("sinkhorn workspace", status);
     status = otc_pf_config_default_f32(&config);
     if (status != OTC_STATUS_OK) return fail("config", status);
     config.resampler = OTC_RESAMPLE_OPTIMAL;

@@ -7,8 +7,11 @@
 #include "semihost.h"
 
 enum { N = 32, D = 2 };
-/* otc_sinkhorn_workspace_size_f32's formula: (d + 2)·(n̂ + m̂) + 2·max(n̂, m̂) floats. */
-enum { WS_FLOATS = (D + 2) * (N + N) + 2 * N };
+/* otc_sinkhorn_workspace_size_f32's formula, (d + 2)·(n̂ + m̂) + 2·max(n̂, m̂) floats,
+ * from the header's macro: 1 280 B at 32 x 32, d = 2 (N is a multiple of every kernel
+ * width). */
+#define WS_FLOATS (OTC_SINKHORN_WORKSPACE_SIZE_F32(N, N, D) / sizeof(float))
+_Static_assert(OTC_SINKHORN_WORKSPACE_SIZE_F32(N, N, D) == 1280, "Sinkhorn workspace, 32 x 32, d = 2, f32");
 
 static float x[N * D], y[N * D], a[N], b[N], f[N], g[N];
 static float ws[WS_FLOATS] __attribute__((aligned(OTC_WORKSPACE_ALIGN)));

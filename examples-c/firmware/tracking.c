@@ -27,10 +27,9 @@
 #include "semihost.h"
 
 enum { N = 32, M = 32, D = 2, FRAMES = 100 };
-#define PAD16(k) ((((k) + 15) / 16) * 16)
-#define MAX2(p, q) ((p) > (q) ? (p) : (q))
-/* otc_sinkhorn_workspace_size_f32's documented formula, for a static buffer. */
-#define WS_FLOATS ((D + 2) * (PAD16(N) + PAD16(M)) + 2 * MAX2(PAD16(N), PAD16(M)))
+/* otc_sinkhorn_workspace_size_f32's formula, for a static buffer (the header's macro). */
+#define WS_FLOATS (OTC_SINKHORN_WORKSPACE_SIZE_F32(N, M, D) / sizeof(float))
+_Static_assert(OTC_SINKHORN_WORKSPACE_SIZE_F32(N, M, D) == 1280, "Sinkhorn workspace, 32 x 32, d = 2, f32");
 
 static float x[N * D], y[M * D], mapped[N * D], a[N], b[M], f[N], g[M];
 /* Last frame's points and potentials, and the carried potentials. */

@@ -33,6 +33,47 @@ int main(void) {
     CHECK(strcmp(otc_status_str(-17), "unknown status") == 0);
     CHECK(strcmp(otc_status_str(INT32_MIN), "unknown status") == 0);
 
+    /* The compile-time workspace sizes equal the queries (this build's kernel width). */
+    CHECK(OTC_KERNEL_WIDTH == 16);
+    {
+        static const size_t ns[] = {1, 3, 15, 16, 17, 64, 100, 257};
+        size_t a, b, d, got;
+        for (a = 0; a < sizeof ns / sizeof ns[0]; ++a) {
+            for (d = 0; d <= 5; ++d) {
+                const size_t n = ns[a];
+                for (b = 0; b < sizeof ns / sizeof ns[0]; ++b) {
+                    CHECK(otc_sinkhorn_workspace_size_f32(n, ns[b], d, &got) == OTC_STATUS_OK &&
+                          got == OTC_SINKHORN_WORKSPACE_SIZE_F32(n, ns[b], d));
+                    CHECK(otc_sinkhorn_workspace_size_f64(n, ns[b], d, &got) == OTC_STATUS_OK &&
+                          got == OTC_SINKHORN_WORKSPACE_SIZE_F64(n, ns[b], d));
+                }
+                if (d == 0) continue;
+                CHECK(otc_ot_resample_workspace_size_f32(n, d, &got) == OTC_STATUS_OK &&
+                      got == OTC_OT_RESAMPLE_WORKSPACE_SIZE_F32(n, d));
+                CHECK(otc_ot_resample_workspace_size_f64(n, d, &got) == OTC_STATUS_OK &&
+                      got == OTC_OT_RESAMPLE_WORKSPACE_SIZE_F64(n, d));
+                CHECK(otc_ot_resample_vjp_workspace_size_f32(n, d, &got) == OTC_STATUS_OK &&
+                      got == OTC_OT_RESAMPLE_VJP_WORKSPACE_SIZE_F32(n, d));
+                CHECK(otc_ot_resample_vjp_workspace_size_f64(n, d, &got) == OTC_STATUS_OK &&
+                      got == OTC_OT_RESAMPLE_VJP_WORKSPACE_SIZE_F64(n, d));
+                for (b = OTC_RESAMPLE_MULTINOMIAL; b <= OTC_RESAMPLE_OPTIMAL; ++b) {
+                    CHECK(otc_pf_workspace_size_f32(n, d, (int32_t)b, &got) == OTC_STATUS_OK &&
+                          got == OTC_PF_WORKSPACE_SIZE_F32(n, d, (int32_t)b));
+                    CHECK(otc_pf_workspace_size_f64(n, d, (int32_t)b, &got) == OTC_STATUS_OK &&
+                          got == OTC_PF_WORKSPACE_SIZE_F64(n, d, (int32_t)b));
+                }
+                CHECK(otc_sde_workspace_size_f32(n, d, &got) == OTC_STATUS_OK &&
+                      got == OTC_SDE_WORKSPACE_SIZE_F32(n, d));
+                CHECK(otc_sde_workspace_size_f64(n, d, &got) == OTC_STATUS_OK &&
+                      got == OTC_SDE_WORKSPACE_SIZE_F64(n, d));
+                CHECK(otc_sde_ito_workspace_size_f32(n, d, &got) == OTC_STATUS_OK &&
+                      got == OTC_SDE_ITO_WORKSPACE_SIZE_F32(n, d));
+                CHECK(otc_sde_ito_workspace_size_f64(n, d, &got) == OTC_STATUS_OK &&
+                      got == OTC_SDE_ITO_WORKSPACE_SIZE_F64(n, d));
+            }
+        }
+    }
+
     /* Constants. */
     CHECK(OTC_WORKSPACE_ALIGN == 8);
     CHECK(OTC_EPSILON_ABSOLUTE == 0 && OTC_EPSILON_RELATIVE == 1);

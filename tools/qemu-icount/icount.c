@@ -48,6 +48,7 @@ static uint64_t count;           /* instructions executed so far (one vCPU) */
 static uint64_t mark_addr = UINT64_MAX;
 static uint64_t marks[MAX_MARKS];
 static size_t n_marks;
+static uint64_t lost_marks; /* marker hits after MAX_MARKS: counted, not recorded */
 /* Optional profile (plugin argument profile=1): executions per instruction address in
  * the first PROFILE_SPAN bytes of the address space (flash on mps2-an386), printed at
  * exit as "icount pc ADDR N" lines (decimal); scripts/embedded.sh profile sums them by symbol. */
@@ -63,7 +64,10 @@ static void on_mark(unsigned int vcpu, void *udata) {
   (void)udata;
   if (profile && window >= 0 && (n_marks == (size_t)window || n_marks == (size_t)window + 1))
     for (size_t i = 0; i < PROFILE_SPAN / 2; i++) snapshot[i] = profile[i] - snapshot[i];
-  if (n_marks < MAX_MARKS) marks[n_marks++] = count;
+  if (n_marks < MAX_MARKS)
+    marks[n_marks++] = count;
+  else
+    lost_marks++;
 }
 
 static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
@@ -85,6 +89,9 @@ static void on_atexit(qemu_plugin_id_t id, void *udata) {
   (void)udata;
   fprintf(stderr, "icount total %" PRIu64 "\n", count);
   for (size_t k = 0; k < n_marks; k++) fprintf(stderr, "icount mark %zu %" PRIu64 "\n", k, marks[k]);
+  if (lost_marks)
+    fprintf(stderr, "icount error: %" PRIu64 " marker hits after the first %d were not recorded\n",
+            lost_marks, MAX_MARKS);
   if (profile) {
     const uint64_t *shown = window >= 0 ? snapshot : profile;
     for (size_t i = 0; i < PROFILE_SPAN / 2; i++)

@@ -410,6 +410,25 @@ impl PfBench {
         )
     }
 
+    /// OT resampling that runs exactly `k` iterations (tolerance 0, cap `k`): the
+    /// worst case of an iteration budget.
+    fn ot_resample_budget(&mut self, k: u32) -> Result<pf::OtReport<f32>, otcore::Error> {
+        let n = self.n;
+        let cfg = OtConfig {
+            tolerance: 0.0,
+            max_iterations: k,
+            ..OtConfig::new(0.5)
+        };
+        pf::ot_resample(
+            &self.x[..n * D],
+            &self.logw[..n],
+            dim(),
+            &cfg,
+            &mut self.out[..n * D],
+            &mut self.ws[..pf::ot_workspace_len(n, D)],
+        )
+    }
+
     fn systematic(&mut self) -> Result<(), otcore::Error> {
         let n = self.n;
         pf::resample_particles(
@@ -505,6 +524,40 @@ fn measure_pf() -> bool {
         let (good, depth) = stack::measure(call, &mut bench);
         ok &= good;
         hprintln!("stack {} n=64 d=2 bytes={}", name, depth);
+    }
+    // The predict noise of a tick: N·d standard normals (Marsaglia's polar method, one
+    // `ln` and one `sqrt` each, uniforms converted from 53 random bits).
+    let mut bench = PfBench::new(64);
+    otcore_icount_mark();
+    {
+        let b = black_box(&mut bench);
+        b.rng.fill_normal(&mut b.out[..64 * D]);
+    }
+    otcore_icount_mark();
+    hprintln!("region pf_fill_normal n=64 d={} normals={}", D, 64 * D);
+    // One tick of a systematic filter (uniform transition noise, resampling always).
+    let mut bench = PfBench::new(64);
+    otcore_icount_mark();
+    let r = black_box(&mut bench).step(false);
+    otcore_icount_mark();
+    ok &= r.is_ok();
+    hprintln!("region pf_step_systematic n=64 d={}", D);
+    // Worst case per iteration budget: every iteration runs (docs/embedded.md fits
+    // instructions = N̂²·(a·K + b) to these).
+    for n in [16usize, 32, 64, 128] {
+        for k in [5u32, 20] {
+            let mut bench = PfBench::new(n);
+            otcore_icount_mark();
+            let r = black_box(&mut bench).ot_resample_budget(k);
+            otcore_icount_mark();
+            ok &= r.is_ok_and(|rep| rep.iterations == k);
+            hprintln!(
+                "region pf_ot_resample_budget n={} d={} max_iterations={}",
+                n,
+                D,
+                k
+            );
+        }
     }
     for n in [32usize, 64] {
         let mut bench = PfBench::new(n);
