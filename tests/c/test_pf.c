@@ -190,7 +190,7 @@ static void ot_and_vjp(void) {
     for (k = 0; k < D; ++k) CHECK(fabs(got[k] - want[k]) < 1e-10);
     CHECK_STATUS(otc_vjp_config_default_f64(&vcfg), OTC_STATUS_OK);
     CHECK_STATUS(otc_ot_resample_vjp_workspace_size_f64(M, D, &bytes), OTC_STATUS_OK);
-    CHECK(bytes == sizeof(double) * ((12 * D + 28) * 32 + D));
+    CHECK(bytes == sizeof(double) * ((13 * D + 29) * 32 + D));
     CHECK(bytes <= sizeof ws);
     CHECK_STATUS(otc_ot_resample_vjp_f64(&cfg, &vcfg, x, logw, M, D, ybar, ws, bytes, dx, dl),
                  OTC_STATUS_OK);
