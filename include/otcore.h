@@ -85,8 +85,8 @@
 #define OTC_OT_RESAMPLE_WORKSPACE_SIZE_F32(n, d) (sizeof(float) * OTC_OT_RESAMPLE_WORKSPACE_ELEMS(n, d))
 /** Bytes of `otc_ot_resample_workspace_size_f64(n, d)`. */
 #define OTC_OT_RESAMPLE_WORKSPACE_SIZE_F64(n, d) (sizeof(double) * OTC_OT_RESAMPLE_WORKSPACE_ELEMS(n, d))
-/** Elements of the OT resampling VJP's workspace: (12d + 28)·N̂ + d. */
-#define OTC_OT_RESAMPLE_VJP_WORKSPACE_ELEMS(n, d) (OTC_PADDED(n) * (12 * (size_t)(d) + 28) + (size_t)(d))
+/** Elements of the OT resampling VJP's workspace: (13d + 29)·N̂ + d. */
+#define OTC_OT_RESAMPLE_VJP_WORKSPACE_ELEMS(n, d) (OTC_PADDED(n) * (13 * (size_t)(d) + 29) + (size_t)(d))
 /** Bytes of `otc_ot_resample_vjp_workspace_size_f32(n, d)`. */
 #define OTC_OT_RESAMPLE_VJP_WORKSPACE_SIZE_F32(n, d) (sizeof(float) * OTC_OT_RESAMPLE_VJP_WORKSPACE_ELEMS(n, d))
 /** Bytes of `otc_ot_resample_vjp_workspace_size_f64(n, d)`. */
