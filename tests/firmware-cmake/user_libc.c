@@ -12,7 +12,7 @@ enum { N = 64, D = 2 };
 /* Sizes for static buffers, known at compile time (values on Cortex-M, kernel width 4). */
 _Static_assert(OTC_KERNEL_WIDTH == 4, "32-bit Arm: kernel width 4");
 _Static_assert(OTC_OT_RESAMPLE_WORKSPACE_SIZE_F32(N, D) == 2816, "OT resampling, N = 64, d = 2");
-_Static_assert(OTC_OT_RESAMPLE_VJP_WORKSPACE_SIZE_F32(N, D) == 13320, "its VJP");
+_Static_assert(OTC_OT_RESAMPLE_VJP_WORKSPACE_SIZE_F32(N, D) == 14088, "its VJP: (13d + 29)N^ + d floats");
 _Static_assert(OTC_PF_WORKSPACE_SIZE_F32(N, D, OTC_RESAMPLE_OPTIMAL) == 3584, "filter step with OT");
 _Static_assert(OTC_PF_WORKSPACE_SIZE_F32(N, D, OTC_RESAMPLE_SYSTEMATIC) == 768, "filter step, systematic");
 _Static_assert(OTC_SINKHORN_WORKSPACE_SIZE_F32(30, 61, 2) == 4 * (4 * (32 + 64) + 2 * 64), "Sinkhorn, padded to 4");
