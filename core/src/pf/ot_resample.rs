@@ -425,7 +425,7 @@ pub(crate) fn fit<T: Real>(
     let cl = cloud(&*w.zr, &*w.zc, d);
     let log_n = nf.ln();
     // Normalised log-weights ℓ_j = (logw_j − top) − log_sum (see `log_norm`).
-    let (top, log_sum) = log_norm(logw);
+    let (top, log_sum) = log_norm(super::weights::log_sum_exp_parts(logw)?);
     let ell = |j: usize| {
         logw.get(j)
             .map_or(T::NEG_INFINITY, |&l| (l - top) - log_sum)
@@ -530,14 +530,9 @@ pub(crate) fn fit<T: Real>(
 /// LSE moves no weight by more than 2^−12 relative; beyond, (max logw, ln Σ
 /// e^{logw − max}), which keeps the ln Σ part that LSE itself would round away (log-
 /// weights near the top of the range).
-fn log_norm<T: Real>(logw: &[T]) -> (T, T) {
-    let top = logw.iter().fold(T::NEG_INFINITY, |a, &l| a.max_fast(l));
-    let mut sum = crate::sum::Compensated::new();
-    for &l in logw {
-        sum.add((l - top).exp());
-    }
-    let rest = sum.value().ln();
-    let lse = top + rest;
+fn log_norm<T: Real>(parts: LogSumExp<T>) -> (T, T) {
+    let (top, rest) = (parts.max, parts.ln_sum);
+    let lse = parts.value();
     if lse.abs() * T::EPSILON <= T::from_f64(1.0 / 4096.0) {
         (lse, T::ZERO)
     } else {
