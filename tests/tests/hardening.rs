@@ -525,3 +525,34 @@ fn unbalanced<T: Real>(ma: f64, mb: f64, rho: f64) -> (ot::Solution<f64>, Vec<f6
     };
     (sol, to(&f), to(&g))
 }
+
+/// A weight of f64::MAX (finite, so a valid input) with a relaxed column side: the plan's
+/// mass leaves the range, and the solve returned a NaN `plan_mass` with a success
+/// status (found by `scripts/fuzz.sh short` in CI). A total that is not finite must be
+/// an error, with f and g untouched.
+#[test]
+fn sinkhorn_plan_mass_beyond_the_range() {
+    let (x, y) = ([0.0f64], [0.0f64, 0.0]);
+    let (a, b) = ([f64::MAX], [2.6875, 6.125]);
+    let p = Problem::point_clouds(&x, &y, 1, 1.0, &a, &b);
+    let cfg = Config {
+        epsilon: Epsilon::RelativeToMeanCost(7.375),
+        rho_a: f64::INFINITY,
+        rho_b: 6.125,
+        max_iterations: 54,
+        ..Config::default()
+    };
+    let mut ws = vec![0.0; ot::workspace_len(1, 2, 1)];
+    let (mut f, mut g) = ([7.375], [2.6875, 6.125]);
+    let r = ot::solve(&p, &cfg, Init::Resume, &mut f, &mut g, &mut ws);
+    match r {
+        Ok(s) => assert!(
+            s.plan_mass.is_finite() && s.error.is_finite() && s.transport_cost.is_finite(),
+            "{s:?}"
+        ),
+        Err(e) => {
+            assert_eq!(e, Error::NonFinite);
+            assert_eq!((f, g), ([7.375], [2.6875, 6.125]), "f, g changed on error");
+        }
+    }
+}

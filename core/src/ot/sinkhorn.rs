@@ -112,8 +112,9 @@ struct Measure<T> {
 ///   [`Init::Sorted`] with d ≠ 1, a subsample of size 0, an acceleration starting
 ///   before iteration 2), [`Error::NeedsPointClouds`] (an initializer on a dense cost),
 ///   [`Error::WorkspaceTooSmall`].
-/// - [`Error::NonFinite`] if the iteration overflows. A `reg_ot_cost` below the range
-///   with a relaxed side is not an error: see [`Status::RegCostOverflow`].
+/// - [`Error::NonFinite`] if the iteration, the error, ⟨C, P⟩ or ΣP overflows (e.g.
+///   weights near the top of the range). A `reg_ot_cost` below the range with a
+///   relaxed side is not an error: see [`Status::RegCostOverflow`].
 ///
 /// # Panics
 /// Never.
@@ -328,7 +329,8 @@ pub(super) fn run<T: Real>(
     };
     let transport_cost = scale * cost;
     let reg_ok = reg_ot_cost.is_finite() || status == Status::RegCostOverflow;
-    if !(reg_ok && transport_cost.is_finite() && measure.error.is_finite()) {
+    let finite = transport_cost.is_finite() && plan_mass.is_finite() && measure.error.is_finite();
+    if !(reg_ok && finite) {
         return Err(Error::NonFinite);
     }
     f.copy_from_slice(f_w.get(..chk.n).ok_or(Error::WorkspaceTooSmall)?);
