@@ -2,7 +2,8 @@
 # Fuzzing the C ABI with cargo-fuzz (libFuzzer + AddressSanitizer), targets in fuzz/.
 #
 #   bash scripts/fuzz.sh short          every target for SHORT_SECONDS (default 10) on
-#                                       the committed seed corpus: part of scripts/test.sh
+#                                       the committed seed corpus, libFuzzer seed
+#                                       SHORT_SEED (default 1): part of scripts/test.sh
 #   bash scripts/fuzz.sh long [RUNS]    the campaign: every target for RUNS executions
 #                                       (default 10000000), all at once at nice 19,
 #                                       corpus grown in target/fuzz-corpus, logs in
@@ -21,6 +22,10 @@ CARGO_FUZZ_VERSION=0.13.1
 HOST=$(rustc -vV | sed -n 's/^host: //p')
 TARGETS=(sinkhorn plan ot_resample ot_vjp pf_step sde_step sde_sample sde_adaptive sde_ito)
 SHORT_SECONDS=${SHORT_SECONDS:-10}
+# A fixed seed: every run of the test command tries the same inputs in the same order
+# (a slower machine, a shorter prefix of them), so a pass here is a pass in CI. New
+# ground is the long campaign's job (or SHORT_SEED=<n>).
+SHORT_SEED=${SHORT_SEED:-1}
 # Inputs longer than this only repeat what the targets read (they read < 512 bytes).
 MAX_LEN=512
 
@@ -50,7 +55,7 @@ case ${1:-} in
       rm -rf "$work" && mkdir -p "$work"
       # New inputs go to the scratch directory first; the committed corpus is read-only.
       if ! cargo +nightly fuzz run -O "$t" "$work" "fuzz/corpus/$t" -- \
-        -max_total_time="$SHORT_SECONDS" -max_len=$MAX_LEN -print_final_stats=1 \
+        -seed="$SHORT_SEED" -max_total_time="$SHORT_SECONDS" -max_len=$MAX_LEN -print_final_stats=1 \
         >"$work.log" 2>&1; then
         grep -E -A3 'panicked|SUMMARY|ERROR' "$work.log" | head -20
         echo "fuzz target $t failed: log $work.log, input under fuzz/artifacts/$t/"

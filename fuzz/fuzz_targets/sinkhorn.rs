@@ -112,18 +112,13 @@ macro_rules! run {
         } else {
             finite("reg_ot_cost", &[out.reg_ot_cost]);
         }
-        // ε-scaling from a cold start runs at least one iteration per stage, even past
-        // a budget of 0 or 1: issue 16 (bug 2), fixed on main in `stage.limit`. Until
-        // that lands, the budget is checked without ε-scaling only.
-        let staged = cfg.epsilon_scaling > 0.0 && cfg.init == OTC_INIT_ZERO;
-        if !staged {
-            assert!(
-                out.iterations <= cfg.max_iterations.max(1),
-                "{} iterations, cap {}",
-                out.iterations,
-                cfg.max_iterations
-            );
-        }
+        // The budget is a hard bound in every mode, ε-scaling included (issue 16).
+        assert!(
+            out.iterations <= cfg.max_iterations,
+            "{} iterations, cap {}",
+            out.iterations,
+            cfg.max_iterations
+        );
     }};
 }
 
