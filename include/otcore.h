@@ -450,6 +450,13 @@ enum otc_status
    * stopped and wrote nothing.
    */
   OTC_STATUS_CALLBACK_FAILED = -16,
+  /**
+   * This build of the library was compiled without the cargo feature the call needs
+   * (`initializers`: `OTC_INIT_GAUSSIAN`, `OTC_INIT_SORTED`, `OTC_INIT_SUBSAMPLE`;
+   * `dense`: a dense cost matrix). The host libraries have every feature; the
+   * firmware archives name theirs in MANIFEST.txt.
+   */
+  OTC_STATUS_FEATURE_DISABLED = -17,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -1741,7 +1748,9 @@ int32_t otc_sinkhorn_config_default_f64(struct otc_sinkhorn_config_f64 *out);
  *   `OTC_STATUS_NON_FINITE_INPUT` (coordinates, costs, weights, starting potentials),
  *   `OTC_STATUS_NEGATIVE_WEIGHT`, `OTC_STATUS_ZERO_MASS`, `OTC_STATUS_MASS_MISMATCH`,
  *   `OTC_STATUS_INVALID_EPSILON`, `OTC_STATUS_WORKSPACE_TOO_SMALL`,
- *   `OTC_STATUS_NON_FINITE` (the iteration overflowed), `OTC_STATUS_PANIC`.
+ *   `OTC_STATUS_NON_FINITE` (the iteration or a total overflowed),
+ *   `OTC_STATUS_FEATURE_DISABLED` (an initializer or a dense cost in a build without
+ *   the `initializers` or `dense` feature: firmware archives), `OTC_STATUS_PANIC`.
  *
  * # Safety
  * Every pointer must be NULL or valid for its stated length (reads for inputs,
@@ -1918,6 +1927,7 @@ int32_t otc_c_transform_f64(const struct otc_dual_potential_f64 *potential,
  * at positive-weight points, v), `OTC_STATUS_NEGATIVE_WEIGHT`, `OTC_STATUS_ZERO_MASS`,
  * `OTC_STATUS_INVALID_EPSILON` (ε not finite and > 0, or max C/ε overflows),
  * `OTC_STATUS_WORKSPACE_TOO_SMALL`, `OTC_STATUS_NON_FINITE` (a result overflows),
+ * `OTC_STATUS_FEATURE_DISABLED` (a dense cost in a build without `dense`),
  * `OTC_STATUS_PANIC`.
  *
  * # Safety

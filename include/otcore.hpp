@@ -81,6 +81,7 @@ enum class Status : int32_t {
     struct_size = OTC_STATUS_STRUCT_SIZE,               /**< A wrong `struct_size`. */
     panic = OTC_STATUS_PANIC,                           /**< A library bug, caught. */
     callback_failed = OTC_STATUS_CALLBACK_FAILED,       /**< A callback failed. */
+    feature_disabled = OTC_STATUS_FEATURE_DISABLED,     /**< Built without the feature. */
 };
 
 /** The static English description of a status (`otc_status_str`). */

@@ -29,12 +29,17 @@ cargo fmt --all --check
 
 step "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+# The firmware build's feature set: no dead code without `initializers` and `dense`.
+cargo clippy -p otcore --no-default-features --all-targets -- -D warnings
 
 step "cargo doc (rustdoc warnings are errors: broken or private links in public docs)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps -q
 
 step "host tests"
 cargo test --workspace
+
+step "without the optional features: their calls are refused (FeatureDisabled), nothing written"
+cargo test -p otcore --no-default-features --test feature_gates
 
 step "host tests again with FMA (the fused Real::mul_add path of the kernel)"
 if grep -qw fma /proc/cpuinfo; then

@@ -34,6 +34,9 @@ pub enum Error {
     NonFinite,
     /// A user callback (a model or an SDE given through the C ABI) reported failure.
     CallbackFailed,
+    /// The call needs a cargo feature this build was compiled without (`initializers`
+    /// for the data-dependent Sinkhorn starts, `dense` for dense cost matrices).
+    FeatureDisabled,
 }
 
 impl core::fmt::Display for Error {
@@ -51,6 +54,9 @@ impl core::fmt::Display for Error {
             Error::NeedsPointClouds => "operation needs point clouds, not a cost matrix",
             Error::NonFinite => "non-finite value during the computation",
             Error::CallbackFailed => "a user callback reported failure",
+            Error::FeatureDisabled => {
+                "this build of otcore was compiled without the feature the call needs"
+            }
         })
     }
 }

@@ -377,6 +377,7 @@ pub(crate) const fn chunk_major(i: usize, k: usize, dim: usize) -> usize {
 
 /// A dense row-major cost matrix with `cols` columns, seen from its rows (target =
 /// row, sources = columns) or, if `BY_COLS`, from its columns.
+#[cfg(feature = "dense")]
 pub(crate) struct Dense<'a, T, const BY_COLS: bool> {
     /// Entries, row-major.
     pub c: &'a [T],
@@ -385,17 +386,21 @@ pub(crate) struct Dense<'a, T, const BY_COLS: bool> {
 }
 
 /// The matrix seen from its rows.
+#[cfg(feature = "dense")]
 pub(crate) type DenseRows<'a, T> = Dense<'a, T, false>;
 /// The matrix seen from its columns.
+#[cfg(feature = "dense")]
 pub(crate) type DenseCols<'a, T> = Dense<'a, T, true>;
 
 /// One target of a dense matrix: its index and κ.
+#[cfg(feature = "dense")]
 #[derive(Clone, Copy)]
 pub(crate) struct DenseTarget<T> {
     p: usize,
     kappa: T,
 }
 
+#[cfg(feature = "dense")]
 impl<T: Real, const BY_COLS: bool> CostSource<T> for Dense<'_, T, BY_COLS> {
     type Target<'t>
         = DenseTarget<T>

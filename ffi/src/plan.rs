@@ -93,6 +93,7 @@ unsafe fn run_plan<T: Real>(
 /// at positive-weight points, v), `OTC_STATUS_NEGATIVE_WEIGHT`, `OTC_STATUS_ZERO_MASS`,
 /// `OTC_STATUS_INVALID_EPSILON` (ε not finite and > 0, or max C/ε overflows),
 /// `OTC_STATUS_WORKSPACE_TOO_SMALL`, `OTC_STATUS_NON_FINITE` (a result overflows),
+/// `OTC_STATUS_FEATURE_DISABLED` (a dense cost in a build without `dense`),
 /// `OTC_STATUS_PANIC`.
 ///
 /// # Safety

@@ -180,7 +180,9 @@ pub unsafe extern "C" fn otc_sinkhorn_config_default_f64(
 ///   `OTC_STATUS_NON_FINITE_INPUT` (coordinates, costs, weights, starting potentials),
 ///   `OTC_STATUS_NEGATIVE_WEIGHT`, `OTC_STATUS_ZERO_MASS`, `OTC_STATUS_MASS_MISMATCH`,
 ///   `OTC_STATUS_INVALID_EPSILON`, `OTC_STATUS_WORKSPACE_TOO_SMALL`,
-///   `OTC_STATUS_NON_FINITE` (the iteration overflowed), `OTC_STATUS_PANIC`.
+///   `OTC_STATUS_NON_FINITE` (the iteration or a total overflowed),
+///   `OTC_STATUS_FEATURE_DISABLED` (an initializer or a dense cost in a build without
+///   the `initializers` or `dense` feature: firmware archives), `OTC_STATUS_PANIC`.
 ///
 /// # Safety
 /// Every pointer must be NULL or valid for its stated length (reads for inputs,

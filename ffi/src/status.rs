@@ -64,6 +64,11 @@ pub enum otc_status {
     /// A user callback (score model, SDE drift/diffusion) returned non-zero; the call
     /// stopped and wrote nothing.
     CallbackFailed = -16,
+    /// This build of the library was compiled without the cargo feature the call needs
+    /// (`initializers`: `OTC_INIT_GAUSSIAN`, `OTC_INIT_SORTED`, `OTC_INIT_SUBSAMPLE`;
+    /// `dense`: a dense cost matrix). The host libraries have every feature; the
+    /// firmware archives name theirs in MANIFEST.txt.
+    FeatureDisabled = -17,
 }
 
 impl From<Error> for otc_status {
@@ -81,6 +86,7 @@ impl From<Error> for otc_status {
             Error::NeedsPointClouds => Self::NeedsPointClouds,
             Error::NonFinite => Self::NonFinite,
             Error::CallbackFailed => Self::CallbackFailed,
+            Error::FeatureDisabled => Self::FeatureDisabled,
         }
     }
 }
@@ -98,7 +104,7 @@ impl From<Status> for otc_status {
 /// Every status, in value order from the largest. Crate-private: cbindgen would export
 /// an associated const of `otc_status` as a C macro naming the Rust variants, which
 /// does not compile.
-pub(crate) const ALL: [otc_status; 19] = [
+pub(crate) const ALL: [otc_status; 20] = [
     otc_status::RegCostOverflow,
     otc_status::MaxIterations,
     otc_status::Ok,
@@ -118,6 +124,7 @@ pub(crate) const ALL: [otc_status; 19] = [
     otc_status::StructSize,
     otc_status::Panic,
     otc_status::CallbackFailed,
+    otc_status::FeatureDisabled,
 ];
 
 impl otc_status {
@@ -144,6 +151,7 @@ impl otc_status {
             Self::StructSize => c"struct_size not recognised or reserved fields not zero",
             Self::Panic => c"internal error: the library panicked",
             Self::CallbackFailed => c"a user callback reported failure",
+            Self::FeatureDisabled => c"the library was built without the feature this call needs",
         }
     }
 }
@@ -164,10 +172,10 @@ mod tests {
 
     #[test]
     fn values_are_frozen() {
-        let values: [i32; 19] = ALL.map(|s| s as i32);
+        let values: [i32; 20] = ALL.map(|s| s as i32);
         assert_eq!(
             values,
-            [2, 1, 0, -1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -11, -12, -13, -14, -15, -16]
+            [2, 1, 0, -1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -11, -12, -13, -14, -15, -16, -17]
         );
     }
 

@@ -19,7 +19,7 @@ int main(void) {
         OTC_STATUS_MISALIGNED,          -11, OTC_STATUS_NEEDS_POINT_CLOUDS, -12,
         OTC_STATUS_NON_FINITE,          -13, OTC_STATUS_STRUCT_SIZE,        -14,
         OTC_STATUS_PANIC,               -15, OTC_STATUS_CALLBACK_FAILED,     -16,
-        OTC_STATUS_REG_COST_OVERFLOW,     2,
+        OTC_STATUS_REG_COST_OVERFLOW,     2, OTC_STATUS_FEATURE_DISABLED,   -17,
     };
     size_t i;
 
@@ -31,7 +31,7 @@ int main(void) {
     }
     CHECK(strcmp(otc_status_str(OTC_STATUS_OK), "ok") == 0);
     CHECK(strcmp(otc_status_str(3), "unknown status") == 0);
-    CHECK(strcmp(otc_status_str(-17), "unknown status") == 0);
+    CHECK(strcmp(otc_status_str(-18), "unknown status") == 0);
     CHECK(strcmp(otc_status_str(INT32_MIN), "unknown status") == 0);
 
     /* The compile-time workspace sizes equal the queries (this build's kernel width). */

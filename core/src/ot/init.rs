@@ -11,7 +11,8 @@
 //!
 //! [`solve`](super::solve) runs them when `init` asks (see [`Init`]) and starts from
 //! the result, which changes the iteration count, not the solution. Each needs the
-//! workspace of [`init_workspace_len`] beyond [`workspace_len`].
+//! workspace of [`init_workspace_len`](super::init_workspace_len) beyond
+//! [`workspace_len`].
 
 use crate::error::Error;
 use crate::points::Points;
@@ -22,60 +23,8 @@ use super::config::{Config, Epsilon, Init};
 use super::ctransform::DualPotential;
 use super::problem::{Checked, Cost, Problem};
 use super::sinkhorn::run;
-use super::workspace::workspace_len;
+use super::workspace::{gaussian_workspace_len, init_workspace_len};
 use crate::buf::take;
-
-/// Workspace elements that [`gaussian_potential`] needs in dimension d: `6·d² + 3·d`
-/// (two means, two covariances, eigenvectors, two square roots, one product, the
-/// eigenvalues). Saturates at `usize::MAX` on overflow.
-#[must_use]
-pub const fn gaussian_workspace_len(dim: usize) -> usize {
-    let dd = dim.saturating_mul(dim);
-    dd.saturating_mul(6).saturating_add(dim.saturating_mul(3))
-}
-
-/// Workspace elements that [`sorted_dual`] needs: `n + m` (the two sorting
-/// permutations). Saturates at `usize::MAX` on overflow.
-#[must_use]
-pub const fn sorted_workspace_len(n: usize, m: usize) -> usize {
-    n.saturating_add(m)
-}
-
-/// Workspace elements that [`solve`](super::solve) needs beyond
-/// [`workspace_len`]`(n, m, d)` to start with `init` (`d` = 0 for a dense cost, which
-/// only the plain starts accept):
-///
-/// - [`Init::Zero`], [`Init::Potentials`], [`Init::Resume`]: 0;
-/// - [`Init::Gaussian`]: `n + m + 6·d² + 3·d`;
-/// - [`Init::Sorted`]: `2·(n + m)`;
-/// - [`Init::Subsample`] of size k: with k₁ = min(k, n), k₂ = min(k, m),
-///   `n + m + (d + 2)·(k₁ + k₂) + workspace_len(k₁, k₂, d)`.
-///
-/// Saturates at `usize::MAX` on overflow.
-#[must_use]
-pub const fn init_workspace_len(n: usize, m: usize, dim: usize, init: Init) -> usize {
-    let start = n.saturating_add(m);
-    match init {
-        Init::Zero | Init::Potentials | Init::Resume => 0,
-        Init::Gaussian => start.saturating_add(gaussian_workspace_len(dim)),
-        Init::Sorted => start.saturating_add(sorted_workspace_len(n, m)),
-        Init::Subsample { size } => {
-            let k = size as usize;
-            let k1 = if k < n { k } else { n };
-            let k2 = if k < m { k } else { m };
-            start
-                .saturating_add(dim.saturating_add(2).saturating_mul(k1.saturating_add(k2)))
-                .saturating_add(workspace_len(k1, k2, dim))
-        }
-    }
-}
-
-/// Total workspace elements of [`solve`](super::solve) with `init`:
-/// [`workspace_len`]`(n, m, d)` + [`init_workspace_len`]`(n, m, d, init)`.
-#[must_use]
-pub const fn solve_workspace_len(n: usize, m: usize, dim: usize, init: Init) -> usize {
-    workspace_len(n, m, dim).saturating_add(init_workspace_len(n, m, dim, init))
-}
 
 /// Eigenvalues of a covariance at or below this fraction of the largest are taken as
 /// 0: the moment sums and the Jacobi rotations round at about this level in f32
@@ -366,7 +315,7 @@ fn rotate<T: Real>(a: &mut [T], v: &mut [T], d: usize, p: usize, q: usize) {
 /// points are included.
 ///
 /// `f` (length n), `g` (length m) receive the pair; `workspace` needs
-/// [`sorted_workspace_len`]`(n, m)` elements.
+/// [`sorted_workspace_len`](super::sorted_workspace_len)`(n, m)` elements.
 ///
 /// # Errors
 /// Nothing is written to `f`, `g` on error: the problem checks of

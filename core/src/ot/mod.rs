@@ -12,6 +12,7 @@
 mod accel;
 mod config;
 mod ctransform;
+#[cfg(feature = "initializers")]
 mod init;
 mod owned;
 mod plan;
@@ -21,12 +22,13 @@ pub(crate) mod workspace;
 
 pub use config::{Acceleration, Config, Epsilon, Init};
 pub use ctransform::{c_transform_workspace_len, DualPotential};
-pub use init::{
-    gaussian_potential, gaussian_workspace_len, init_workspace_len, solve_workspace_len,
-    sorted_dual, sorted_workspace_len,
-};
+#[cfg(feature = "initializers")]
+pub use init::{gaussian_potential, sorted_dual};
 pub use owned::Sinkhorn;
 pub use plan::Plan;
 pub use problem::{Cost, Problem};
 pub use sinkhorn::{solve, Solution, Status};
-pub use workspace::workspace_len;
+pub use workspace::{
+    gaussian_workspace_len, init_workspace_len, solve_workspace_len, sorted_workspace_len,
+    workspace_len,
+};

@@ -99,7 +99,8 @@ impl<'a, T: Real> Problem<'a, T> {
         }
     }
 
-    /// A dense-cost problem (`c` is `a.len() × b.len()`, row-major).
+    /// A dense-cost problem (`c` is `a.len() × b.len()`, row-major). Solving it needs
+    /// the `dense` feature (on by default): without it, [`Error::FeatureDisabled`].
     #[must_use]
     pub fn matrix(c: &'a [T], a: &'a [T], b: &'a [T]) -> Self {
         Self {
@@ -137,7 +138,7 @@ impl<'a, T: Real> Problem<'a, T> {
     /// that does not hold exactly its points, see [`Points::holds`]),
     /// [`Error::NonFiniteInput`], [`Error::NegativeWeight`], [`Error::ZeroMass`],
     /// [`Error::InvalidParameter`] (scale not finite and positive, or the largest cost
-    /// overflows).
+    /// overflows), [`Error::FeatureDisabled`] (a dense cost without the `dense` feature).
     pub(crate) fn check(&self) -> Result<Checked<T>, Error> {
         let (n, m) = (self.n(), self.m());
         if n == 0 || m == 0 {
@@ -164,6 +165,9 @@ impl<'a, T: Real> Problem<'a, T> {
                 let (mean, max) = cloud_cost_stats(&x, &y, (n, m), dim);
                 (dim, scale * mean, scale * max)
             }
+            #[cfg(not(feature = "dense"))]
+            Cost::Matrix { .. } => return Err(Error::FeatureDisabled),
+            #[cfg(feature = "dense")]
             Cost::Matrix { c } => {
                 if Some(c.len()) != n.checked_mul(m) {
                     return Err(Error::LengthMismatch);

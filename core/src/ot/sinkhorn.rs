@@ -26,7 +26,7 @@ use super::config::{Config, Init};
 use super::problem::Problem;
 use super::workspace::{
     carve, cost_scale, load_log_weights, load_potentials, load_problem, scaled, to_kernel_units,
-    with_sources, workspace_len,
+    with_sources,
 };
 
 /// How a solve ended (both mean "the outputs are usable").
@@ -129,13 +129,18 @@ pub fn solve<T: Real>(
     // --- initializers (ot/init.rs): starting potentials in the workspace's tail ---
     let (init, start, workspace) = match init {
         Init::Zero | Init::Potentials | Init::Resume => (init, None, workspace),
+        #[cfg(feature = "initializers")]
         Init::Gaussian | Init::Sorted | Init::Subsample { .. } => {
-            let main = workspace_len(problem.n(), problem.m(), problem.dim());
+            let main = super::workspace_len(problem.n(), problem.m(), problem.dim());
             let (main, tail) = workspace
                 .split_at_mut_checked(main)
                 .ok_or(Error::WorkspaceTooSmall)?;
             let start = super::init::start(problem, config, init, tail)?;
             (Init::Potentials, Some(start), main)
+        }
+        #[cfg(not(feature = "initializers"))]
+        Init::Gaussian | Init::Sorted | Init::Subsample { .. } => {
+            return Err(Error::FeatureDisabled)
         }
     };
     run(problem, config, init, start, f, g, workspace)

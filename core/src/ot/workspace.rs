@@ -17,6 +17,7 @@
 //! (see [`crate::kernel::CostSource`]); plan operations keep absorbed potentials in
 //! kernel units in `u`, `v`.
 
+use super::config::Init;
 use crate::buf::take;
 use crate::error::Error;
 use crate::kernel::{chunk_major, padded, LANES};
@@ -41,6 +42,58 @@ pub const fn workspace_len(n: usize, m: usize, dim: usize) -> usize {
     dim.saturating_add(2)
         .saturating_mul(per_side)
         .saturating_add(big.saturating_mul(2))
+}
+
+/// Workspace elements that [`gaussian_potential`](super::gaussian_potential) needs in dimension d: `6·d² + 3·d`
+/// (two means, two covariances, eigenvectors, two square roots, one product, the
+/// eigenvalues). Saturates at `usize::MAX` on overflow.
+#[must_use]
+pub const fn gaussian_workspace_len(dim: usize) -> usize {
+    let dd = dim.saturating_mul(dim);
+    dd.saturating_mul(6).saturating_add(dim.saturating_mul(3))
+}
+
+/// Workspace elements that [`sorted_dual`](super::sorted_dual) needs: `n + m` (the two sorting
+/// permutations). Saturates at `usize::MAX` on overflow.
+#[must_use]
+pub const fn sorted_workspace_len(n: usize, m: usize) -> usize {
+    n.saturating_add(m)
+}
+
+/// Workspace elements that [`solve`](super::solve) needs beyond
+/// [`workspace_len`]`(n, m, d)` to start with `init` (`d` = 0 for a dense cost, which
+/// only the plain starts accept):
+///
+/// - [`Init::Zero`], [`Init::Potentials`], [`Init::Resume`]: 0;
+/// - [`Init::Gaussian`]: `n + m + 6·d² + 3·d`;
+/// - [`Init::Sorted`]: `2·(n + m)`;
+/// - [`Init::Subsample`] of size k: with k₁ = min(k, n), k₂ = min(k, m),
+///   `n + m + (d + 2)·(k₁ + k₂) + workspace_len(k₁, k₂, d)`.
+///
+/// Saturates at `usize::MAX` on overflow.
+#[must_use]
+pub const fn init_workspace_len(n: usize, m: usize, dim: usize, init: Init) -> usize {
+    let start = n.saturating_add(m);
+    match init {
+        Init::Zero | Init::Potentials | Init::Resume => 0,
+        Init::Gaussian => start.saturating_add(gaussian_workspace_len(dim)),
+        Init::Sorted => start.saturating_add(sorted_workspace_len(n, m)),
+        Init::Subsample { size } => {
+            let k = size as usize;
+            let k1 = if k < n { k } else { n };
+            let k2 = if k < m { k } else { m };
+            start
+                .saturating_add(dim.saturating_add(2).saturating_mul(k1.saturating_add(k2)))
+                .saturating_add(workspace_len(k1, k2, dim))
+        }
+    }
+}
+
+/// Total workspace elements of [`solve`](super::solve) with `init`:
+/// [`workspace_len`]`(n, m, d)` + [`init_workspace_len`]`(n, m, d, init)`.
+#[must_use]
+pub const fn solve_workspace_len(n: usize, m: usize, dim: usize, init: Init) -> usize {
+    workspace_len(n, m, dim).saturating_add(init_workspace_len(n, m, dim, init))
 }
 
 const fn padded_sat(len: usize) -> usize {
@@ -174,10 +227,17 @@ macro_rules! with_sources {
                 #[cfg(target_arch = "arm")]
                 clouds!(dim)
             }
+            #[cfg(feature = "dense")]
             $crate::ot::problem::Cost::Matrix { c } => {
                 let $rows = $crate::kernel::DenseRows { c, cols: $m };
                 let $cols = $crate::kernel::DenseCols { c, cols: $m };
                 $body
+            }
+            // Refused by `Problem::check` before any pass runs.
+            #[cfg(not(feature = "dense"))]
+            $crate::ot::problem::Cost::Matrix { .. } => {
+                let _ = $m;
+                return Err($crate::Error::FeatureDisabled);
             }
         }
     };
