@@ -121,12 +121,14 @@ impl<T: Real> Momentum<T> {
     }
 }
 
-/// `h ← (1 − ω)·h + ω·new` for one potential (exactly `new` when ω = 1).
-#[inline]
-pub(super) fn relax<T: Real>(h: T, new: T, omega: T) -> T {
-    if omega == T::ONE {
-        new
-    } else {
-        (T::ONE - omega).mul_add(h, omega * new)
+/// `h_i ← (1 − ω)·h_i + ω·new_i` for every point whose new potential is not −∞ (a
+/// zero-weight point keeps its −∞); a plain copy of `new` when ω = 1.
+pub(super) fn relax_all<T: Real>(h: &mut [T], new: &[T], omega: T) {
+    for (hi, &ni) in h.iter_mut().zip(new) {
+        if omega == T::ONE {
+            *hi = ni;
+        } else if ni != T::NEG_INFINITY {
+            *hi = (T::ONE - omega).mul_add(*hi, omega * ni);
+        }
     }
 }

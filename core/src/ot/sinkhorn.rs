@@ -21,7 +21,7 @@ use crate::kernel::{shifted, CostSource, CostSum};
 use crate::real::Real;
 use crate::sum::Compensated;
 
-use super::accel::{relax, Momentum};
+use super::accel::{relax_all, Momentum};
 use super::config::{Config, Init};
 use super::problem::Problem;
 use super::workspace::{
@@ -147,9 +147,12 @@ pub fn solve<T: Real>(
 }
 
 /// [`solve`] from a plain start; `start`, if given, replaces `f`, `g` as the warm start
-/// of [`Init::Potentials`]. Out of line: the subsample initializer calls it too, and
-/// one copy of the iteration keeps the flash of Cortex-M builds as it was.
-#[inline(never)]
+/// of [`Init::Potentials`]. With the initializers, out of line: the subsample
+/// initializer calls it too, and one copy of the iteration keeps Cortex-M flash down.
+/// Without them, inlined into `solve`: the out-of-line copy cost 0.7 instructions per
+/// matrix entry on Cortex-M (`bash scripts/embedded.sh numbers`).
+#[cfg_attr(feature = "initializers", inline(never))]
+#[cfg_attr(not(feature = "initializers"), inline)]
 pub(super) fn run<T: Real>(
     problem: &Problem<'_, T>,
     config: &Config<T>,
@@ -281,15 +284,7 @@ pub(super) fn run<T: Real>(
                 momentum.observe(meas.error, iterations, stage.tolerance, last);
                 let omega = momentum.omega(iterations, stage.limit);
                 let g_new = g_next.get(..g_w.len()).ok_or(Error::WorkspaceTooSmall)?;
-                if omega == T::ONE {
-                    g_w.copy_from_slice(g_new);
-                } else {
-                    for (gj, &new) in g_w.iter_mut().zip(g_new) {
-                        if new != T::NEG_INFINITY {
-                            *gj = relax(*gj, new, omega);
-                        }
-                    }
-                }
+                relax_all(g_w, g_new, omega);
                 let src_v = sources
                     .get_mut(..g_w.len())
                     .ok_or(Error::WorkspaceTooSmall)?;
@@ -299,7 +294,20 @@ pub(super) fn run<T: Real>(
                     side: &stage.a,
                 };
                 pass.load_sources(src_v, g_w);
-                pass.row(f_w, src_v, la, omega)?;
+                // The row pass is the plain one (the relaxation kept out of its loop,
+                // which Cortex-M builds inline): the old f waits in the scratch, free
+                // again now that g is updated, and is relaxed towards the new f after.
+                let f_old = g_next
+                    .get_mut(..f_w.len())
+                    .ok_or(Error::WorkspaceTooSmall)?;
+                if omega != T::ONE {
+                    f_old.copy_from_slice(f_w);
+                }
+                pass.row(f_w, src_v, la)?;
+                if omega != T::ONE {
+                    relax_all(f_old, f_w, omega);
+                    f_w.copy_from_slice(f_old);
+                }
                 // An over-relaxed row pass leaves the row marginal inexact.
                 rows_exact = omega == T::ONE;
                 iterations += 1;
@@ -539,14 +547,13 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
         })
     }
 
-    /// Row pass: f_i ← τ (ε (ln a_i − ln R_i) + f_i) in place for positive-weight i,
-    /// over-relaxed by `omega` (1: plain); `src_v` holds the second side's potentials
-    /// in kernel units, absorbed.
+    /// Row pass: f_i ← τ (ε (ln a_i − ln R_i) + f_i) in place for positive-weight i;
+    /// `src_v` holds the second side's potentials in kernel units, absorbed.
     // Placed like `column`, for the same reasons (left to itself on Cortex-M, LLVM
     // keeps this pass out of line and its loop not specialised for d = 2).
     #[cfg_attr(not(target_arch = "arm"), inline(never))]
     #[cfg_attr(target_arch = "arm", inline(always))]
-    fn row(&self, f: &mut [T], src_v: &[T], la: &[T], omega: T) -> Result<(), Error> {
+    fn row(&self, f: &mut [T], src_v: &[T], la: &[T]) -> Result<(), Error> {
         let side = self.side;
         for (i, (fi, &lai)) in f.iter_mut().zip(la).enumerate() {
             if lai == T::NEG_INFINITY {
@@ -554,10 +561,9 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
             }
             let u = self.src.absorb_target(i, *fi * side.unit, self.kappa);
             let (shift, s) = shifted(self.src, i, u, src_v, self.kappa, &mut ());
-            let new = side
+            *fi = side
                 .update(lai, shift.ln() + s.ln_kernel(), *fi)
                 .ok_or(Error::NonFinite)?;
-            *fi = relax(*fi, new, omega);
         }
         Ok(())
     }
