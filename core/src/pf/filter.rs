@@ -210,7 +210,7 @@ where
         if !log_likelihood.is_finite() {
             return Err(Error::NonFinite);
         }
-        moments_fit(xp, lam, d)?;
+        moments_fit(xp, n, d)?;
         // 4. resample (the OT fit can fail, so it runs before anything is written).
         let mut ot = None;
         match cfg.resampler {
@@ -254,22 +254,25 @@ where
 }
 
 /// Checks that the weighted mean and covariance of the particles `x` (N×d row-major)
-/// under the log-weights `logw` are representable, from bounds that need no moments:
+/// under N log-weights centred by [`super::weights::LogSumExp::centre`] are
+/// representable, from bounds that need neither the moments nor the weights:
 /// |μ_k| ≤ S·max|x_k| and |Σ_kk| ≤ S·D_k² with D_k = R_k + (|S − 1| +
-/// 2N·`EPSILON`)·max|x_k| (R_k the range of coordinate k, S = Σ e^{logw}, 1 within
-/// rounding for normalised weights; the `EPSILON` term is the rounding of μ, which
-/// the covariance squares), each times 1 + 4N·`EPSILON` for the rounding of N-term
-/// sums; |Σ_kl| ≤ √(Σ_kk Σ_ll). Particles far from 0 relative to their spread
-/// (beyond √max / (N·`EPSILON`), e.g. 1e30 in f32) are refused for that reason even
-/// when they coincide.
+/// 2N·`EPSILON`)·max|x_k| (R_k the range of coordinate k; the `EPSILON` term is the
+/// rounding of μ, which the covariance squares), each times 1 + 4N·`EPSILON` for the
+/// rounding of N-term sums;
+/// |Σ_kl| ≤ √(Σ_kk Σ_ll). S = Σ e^{ℓ_i} as [`moments`] sums it is 1 within
+/// (N + 3 ln N + 3)·`EPSILON` (the exponentials' and the sum's rounding, and the
+/// centring's, which costs at most ln N in weighted |ℓ|): taken as 1 ± 8N·`EPSILON`.
+/// Particles far from 0 relative to their spread (beyond √max / (N·`EPSILON`), e.g.
+/// 1e30 in f32) are refused for that reason even when they coincide.
 ///
 /// # Errors
 /// [`Error::NonFinite`] if a bound overflows (a range, or the covariance of particles
 /// spread over more than √max of the float range).
-fn moments_fit<T: Real>(x: &[T], logw: &[T], d: usize) -> Result<(), Error> {
-    let n = logw.len();
-    let mass = logw.iter().fold(T::ZERO, |a, &l| a + l.exp());
-    let slack = mass * (T::ONE + T::from_f64(4.0) * T::from_usize(n) * T::EPSILON);
+fn moments_fit<T: Real>(x: &[T], n: usize, d: usize) -> Result<(), Error> {
+    let n_eps = T::from_usize(n) * T::EPSILON;
+    let mass_err = T::from_f64(8.0) * n_eps;
+    let slack = (T::ONE + mass_err) * (T::ONE + T::from_f64(4.0) * n_eps);
     let mut worst = T::ZERO;
     for k in 0..d {
         let col = x.iter().skip(k).step_by(d);
@@ -279,7 +282,7 @@ fn moments_fit<T: Real>(x: &[T], logw: &[T], d: usize) -> Result<(), Error> {
         // |x − μ| ≤ R + (|S − 1| + 2N·EPSILON)·max|x|: μ is a convex combination
         // times S, each of its N products rounded.
         let big = lo.abs().max_fast(hi.abs());
-        let off = (mass - T::ONE).abs() + T::from_f64(2.0) * T::from_usize(n) * T::EPSILON;
+        let off = mass_err + T::from_f64(2.0) * n_eps;
         let dev = (hi - lo) + off * big;
         worst = worst.max_fast(dev * dev * slack).max_fast(big * slack);
     }
