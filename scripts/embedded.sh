@@ -26,7 +26,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-TARGETS=(thumbv7em-none-eabihf thumbv8m.main-none-eabihf)
+# Built and released for each; run under QEMU: M4 only. thumbv6m (Cortex-M0/M0+, no
+# FPU: float in software) is built and shipped, not run.
+TARGETS=(thumbv7em-none-eabihf thumbv8m.main-none-eabihf thumbv6m-none-eabi)
 M4=thumbv7em-none-eabihf
 FW_TARGET=$ROOT/target/embedded # the firmware crate's own target dir
 FW_BIN=$FW_TARGET/$M4/release
@@ -215,7 +217,7 @@ size_report() {
   done
 }
 
-RELEASE_TARGETS=(thumbv7em-none-eabihf thumbv8m.main-none-eabihf)
+RELEASE_TARGETS=("${TARGETS[@]}")
 # Feature sets of the prebuilt archives, "name:extra cargo features": everything, and
 # the plain solver without the Sinkhorn initializers and dense costs (the calls that
 # need them return OTC_STATUS_FEATURE_DISABLED; ~20 KB less flash for a solve).

@@ -3,9 +3,10 @@
 #   otcore::otcore   the stripped static library for OTCORE_RUST_TARGET and
 #                    OTCORE_FEATURE_SET, with the header; its users link with section
 #                    garbage collection. No Rust toolchain is needed.
-# OTCORE_RUST_TARGET: thumbv7em-none-eabihf (Cortex-M4F/M7, the default) or
-# thumbv8m.main-none-eabihf (M33); OTCORE_FEATURE_SET: a directory under
-# lib/<target>/ (MANIFEST.txt lists them and their flags).
+# OTCORE_RUST_TARGET: thumbv7em-none-eabihf (Cortex-M4F/M7, the default),
+# thumbv8m.main-none-eabihf (M33) or thumbv6m-none-eabi (M0/M0+); OTCORE_FEATURE_SET:
+# full (the default) or minimal, a directory under lib/<target>/ (MANIFEST.txt lists
+# them and their flags).
 set(OTCORE_RUST_TARGET "thumbv7em-none-eabihf" CACHE STRING "Rust target of the prebuilt otcore archive")
 set(OTCORE_FEATURE_SET "full" CACHE STRING "feature set of the prebuilt otcore archive")
 get_filename_component(otcore_prefix "${CMAKE_CURRENT_LIST_DIR}/../../.." ABSOLUTE)
