@@ -126,7 +126,7 @@ unsafe fn normalise_impl<T: Real>(logw: *mut T, n: usize, out_lse: *mut T, out_e
     })
 }
 
-unsafe fn config_default<S: Copy>(out: *mut S, value: S) -> i32 {
+pub(crate) unsafe fn config_default<S: Copy>(out: *mut S, value: S) -> i32 {
     run(|| {
         let out = Array::output(out, 1)?;
         // SAFETY: checked non-NULL and aligned; writable by the caller's contract.

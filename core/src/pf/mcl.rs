@@ -68,15 +68,9 @@ impl<T: Real> Recovery<T> {
     /// a log average NaN or +∞), `NonFiniteInput` (Δℓ NaN or +∞). Nothing changes on
     /// error.
     pub fn update(&mut self, log_likelihood_increment: T) -> Result<T, Error> {
+        self.check()?;
         let (s, f) = (self.alpha_slow, self.alpha_fast);
         let off = s == T::ZERO && f == T::ZERO;
-        let rates = off || (s >= T::ZERO && s < f && f <= T::ONE);
-        let logs = [self.log_slow, self.log_fast]
-            .iter()
-            .all(|v| !v.is_nan() && *v != T::INFINITY);
-        if !(rates && logs) {
-            return Err(Error::InvalidParameter);
-        }
         let dl = log_likelihood_increment;
         if dl.is_nan() || dl == T::INFINITY {
             return Err(Error::NonFiniteInput);
@@ -87,6 +81,25 @@ impl<T: Real> Recovery<T> {
         self.log_slow = blend(self.log_slow, dl, s);
         self.log_fast = blend(self.log_fast, dl, f);
         Ok(self.inject_probability())
+    }
+
+    /// Checks the rates (0 ≤ α_slow < α_fast ≤ 1, or both 0) and that the log
+    /// averages are not NaN or +∞.
+    ///
+    /// # Errors
+    /// `InvalidParameter`.
+    pub fn check(&self) -> Result<(), Error> {
+        let (s, f) = (self.alpha_slow, self.alpha_fast);
+        let off = s == T::ZERO && f == T::ZERO;
+        let rates = off || (s >= T::ZERO && s < f && f <= T::ONE);
+        let logs = [self.log_slow, self.log_fast]
+            .iter()
+            .all(|v| !v.is_nan() && *v != T::INFINITY);
+        if rates && logs {
+            Ok(())
+        } else {
+            Err(Error::InvalidParameter)
+        }
     }
 
     /// max(0, 1 − w_fast/w_slow) (0 while w_slow is 0).
