@@ -9,7 +9,7 @@ use core::ptr;
 use otcore::pf::{
     cluster_table_len, cluster_workspace_len, embedded_dim, kld_count, kld_table_len,
     largest_cluster, mcl_resample, mcl_workspace_len, ot_resample_state, ot_state_workspace_len,
-    resample_to, state_moments, Angles, Coord, Kind, Recovery, Resampler, Scheme,
+    resample_to, state_moments, Angles, Coord, Kind, Recovery, Resampler,
 };
 use otcore::{Error, Real};
 
@@ -19,10 +19,7 @@ use crate::mcl_types::{
     otc_coord, otc_kld_config, otc_mcl_config, otc_mcl_report, otc_recovery, OTC_STATE_MAX_DIM,
 };
 use crate::pf::config_default;
-use crate::pf_types::{
-    otc_ot_resample_config, otc_ot_resample_report, otc_rng, OTC_RESAMPLE_MULTINOMIAL,
-    OTC_RESAMPLE_RESIDUAL, OTC_RESAMPLE_STRATIFIED, OTC_RESAMPLE_SYSTEMATIC,
-};
+use crate::pf_types::{otc_ot_resample_config, otc_ot_resample_report, otc_rng, scheme_of};
 use crate::sizes::{cells, write_workspace_size};
 use crate::status::otc_status;
 use crate::types::OTC_WORKSPACE_ALIGN;
@@ -91,16 +88,6 @@ impl<T: Real> Coords<T> {
     }
 }
 
-fn scheme(resampler: i32) -> Checked<Scheme> {
-    Ok(match resampler {
-        OTC_RESAMPLE_MULTINOMIAL => Scheme::Multinomial,
-        OTC_RESAMPLE_STRATIFIED => Scheme::Stratified,
-        OTC_RESAMPLE_SYSTEMATIC => Scheme::Systematic,
-        OTC_RESAMPLE_RESIDUAL => Scheme::Residual,
-        _ => return Err(otc_status::InvalidParameter),
-    })
-}
-
 unsafe fn moments_impl<T: Real + Angles>(
     coords: *const otc_coord<T>,
     d: usize,
@@ -135,7 +122,7 @@ unsafe fn resample_to_impl<T: Real>(
     m: usize,
 ) -> i32 {
     run(|| {
-        let s = scheme(resampler)?;
+        let s = scheme_of(resampler)?;
         let (la, ra) = (Array::input(logw, n)?, Array::output(rng, 1)?);
         let (xa, oa) = (
             Array::input(x, cells(n, d)?)?,

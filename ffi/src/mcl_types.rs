@@ -1,12 +1,11 @@
 //! The `#[repr(C)]` structs and constants of the localisation part of the C ABI:
 //! the state description, KLD-sampling, recovery and the MCL resampling step.
 
-use otcore::pf::{Coord, Kind, KldConfig, MclConfig, MclReport, Recovery, Resampler, Scheme};
+use otcore::pf::{Coord, Kind, KldConfig, MclConfig, MclReport, Recovery};
 use otcore::Real;
 
 use crate::pf_types::{
-    otc_ot_resample_config, otc_ot_resample_report, OTC_RESAMPLE_MULTINOMIAL, OTC_RESAMPLE_OPTIMAL,
-    OTC_RESAMPLE_RESIDUAL, OTC_RESAMPLE_STRATIFIED, OTC_RESAMPLE_SYSTEMATIC,
+    otc_ot_resample_config, otc_ot_resample_report, resampler_of, OTC_RESAMPLE_SYSTEMATIC,
 };
 use crate::status::otc_status;
 
@@ -170,14 +169,7 @@ impl<T: Real> otc_mcl_config<T> {
             return Err(otc_status::StructSize);
         }
         let (kld, ot) = (self.kld.to_core()?, self.ot.to_core()?);
-        let resampler = match self.resampler {
-            OTC_RESAMPLE_MULTINOMIAL => Resampler::Classical(Scheme::Multinomial),
-            OTC_RESAMPLE_STRATIFIED => Resampler::Classical(Scheme::Stratified),
-            OTC_RESAMPLE_SYSTEMATIC => Resampler::Classical(Scheme::Systematic),
-            OTC_RESAMPLE_RESIDUAL => Resampler::Classical(Scheme::Residual),
-            OTC_RESAMPLE_OPTIMAL => Resampler::Optimal(ot),
-            _ => return Err(otc_status::InvalidParameter),
-        };
+        let resampler = resampler_of(self.resampler, ot)?;
         let kld = match self.adaptive {
             0 => None,
             1 => Some(kld),
@@ -240,6 +232,7 @@ impl<T: Real> otc_mcl_report<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use otcore::pf::{Resampler, Scheme};
 
     #[test]
     fn struct_sizes_are_pinned() {

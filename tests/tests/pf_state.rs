@@ -123,6 +123,15 @@ fn straddling_cloud(n: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
     (x, logw)
 }
 
+/// (x, y, heading): bins `xy` m and `th` rad, cost scales 1.
+fn pose(xy: f64, th: f64) -> [Coord<f64>; 3] {
+    [
+        Coord::linear(xy),
+        Coord::linear(xy),
+        Coord::periodic(2.0 * PI, th),
+    ]
+}
+
 fn moments3(x: &[f64], logw: &[f64], coords: &[Coord<f64>]) -> ([f64; 3], [f64; 9]) {
     let (mut m, mut c) = ([0.0; 3], [0.0; 9]);
     state_moments(x, logw, coords, &mut m, &mut c).unwrap();
@@ -133,11 +142,7 @@ fn moments3(x: &[f64], logw: &[f64], coords: &[Coord<f64>]) -> ([f64; 3], [f64; 
 fn ot_resampling_of_a_cloud_straddling_pi_keeps_its_mean_and_spread() {
     let n = 200;
     let (x, logw) = straddling_cloud(n, 3);
-    let coords = [
-        Coord::linear(0.1),
-        Coord::linear(0.1),
-        Coord::periodic(2.0 * PI, 0.1),
-    ];
+    let coords = pose(0.1, 0.1);
     let (m0, c0) = moments3(&x, &logw, &coords);
     let eps = 0.01;
     let cfg = OtConfig::new(eps);
@@ -197,11 +202,7 @@ fn ot_resampling_of_a_cloud_straddling_pi_keeps_its_mean_and_spread() {
 fn a_periodic_coordinate_with_cost_scale_zero_is_carried_unchanged() {
     let n = 40;
     let (x, logw) = straddling_cloud(n, 5);
-    let mut coords = [
-        Coord::linear(0.1),
-        Coord::linear(0.1),
-        Coord::periodic(2.0 * PI, 0.1),
-    ];
+    let mut coords = pose(0.1, 0.1);
     coords[2].cost_scale = 0.0;
     let mut ws = vec![0.0; ot_state_workspace_len(n, embedded_dim(&coords))];
     let mut out = vec![0.0; 3 * n];
@@ -268,11 +269,7 @@ fn every_resampler_writes_another_count() {
     }
     // OT to another count: M rows, every row a state inside the cloud's hull.
     let (xs, lw) = straddling_cloud(n, 8);
-    let coords = [
-        Coord::linear(0.1),
-        Coord::linear(0.1),
-        Coord::periodic(2.0 * PI, 0.1),
-    ];
+    let coords = pose(0.1, 0.1);
     let mut ws = vec![0.0; ot_state_workspace_len(n, embedded_dim(&coords))];
     for m in [20usize, 90] {
         let mut out = vec![f64::NAN; 3 * m];
@@ -411,11 +408,7 @@ fn recovery_averages_follow_the_linear_recurrences() {
 
 #[test]
 fn mcl_resample_adapts_the_count_and_injects_from_the_sampler() {
-    let coords = [
-        Coord::linear(0.5),
-        Coord::linear(0.5),
-        Coord::periodic(2.0 * PI, 0.2),
-    ];
+    let coords = pose(0.5, 0.2);
     let cap = 3000;
     let kld = KldConfig {
         kl_bound: 0.05,
@@ -496,11 +489,7 @@ fn mcl_resample_adapts_the_count_and_injects_from_the_sampler() {
 fn the_largest_cluster_is_found_across_the_period() {
     // Two blobs: A at (0, 0, ±π) straddling the period (mass 0.7) and B at (5, 5, 0)
     // (mass 0.3). A's bins on both sides of ±π touch across the period.
-    let coords = [
-        Coord::linear(0.5),
-        Coord::linear(0.5),
-        Coord::periodic(2.0 * PI, 0.25),
-    ];
+    let coords = pose(0.5, 0.25);
     let mut r = Rng::new(21);
     let (na, nb) = (140, 60);
     let mut x = Vec::new();
@@ -535,11 +524,7 @@ fn the_largest_cluster_is_found_across_the_period() {
 fn bad_input_is_refused_and_changes_nothing() {
     let n = 8;
     let (x, logw) = straddling_cloud(n, 1);
-    let good = [
-        Coord::linear(0.5),
-        Coord::linear(0.5),
-        Coord::periodic(2.0 * PI, 0.2),
-    ];
+    let good = pose(0.5, 0.2);
     let mut bad_periods = Vec::new();
     for p in [0.0, -1.0, f64::NAN, f64::INFINITY] {
         let mut c = good;

@@ -11,7 +11,6 @@
 //! R = N − Σ⌊N·W_i⌋ multinomially from the residuals N·W_i − ⌊N·W_i⌋ (the N·W form;
 //! filterpy #290 forgot the N).
 
-use crate::buf::copy;
 use crate::error::Error;
 use crate::real::Real;
 use crate::sum::Compensated;
@@ -218,26 +217,8 @@ pub fn resample_particles<T: Real, R: RandomSource + ?Sized>(
     if x_out.len() != x_in.len() {
         return Err(Error::LengthMismatch);
     }
-    gather(scheme, logw, rng, x_in, d, x_out);
+    gather_count(scheme, logw, logw.len(), rng, x_in, d, x_out);
     Ok(())
-}
-
-/// [`resample_particles`] without the checks (the filter driver has done them).
-pub(crate) fn gather<T: Real, R: RandomSource + ?Sized>(
-    scheme: Scheme,
-    logw: &[T],
-    rng: &mut R,
-    x_in: &[T],
-    d: usize,
-    x_out: &mut [T],
-) {
-    draw(scheme, logw, rng, |slot, a| {
-        let src = x_in.get(a * d..(a + 1) * d);
-        let dst = x_out.get_mut(slot * d..(slot + 1) * d);
-        if let (Some(s), Some(t)) = (src, dst) {
-            copy(t, s);
-        }
-    });
 }
 
 /// Resamples N weighted particles to M = `x_out.len() / d` equally weighted ones
@@ -264,7 +245,8 @@ pub fn resample_to<T: Real, R: RandomSource + ?Sized>(
     Ok(())
 }
 
-/// [`resample_to`] without the checks: M = `count` rows of `x_out`.
+/// [`resample_to`] without the checks (the callers have done them): M = `count`
+/// rows of `x_out`.
 pub(crate) fn gather_count<T: Real, R: RandomSource + ?Sized>(
     scheme: Scheme,
     logw: &[T],
