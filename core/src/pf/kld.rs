@@ -18,6 +18,7 @@
 //! load ≤ ½): O(N) expected time. Keys are a 63-bit hash of the bin indices; two
 //! occupied bins collide with probability below k²/2⁶⁴.
 
+use crate::buf::take;
 use crate::error::Error;
 use crate::real::Real;
 
@@ -241,11 +242,13 @@ pub fn largest_cluster<T: Real + Angles>(
     if table.len() < cluster_table_len(n) || ws.len() < cluster_workspace_len(n) {
         return Err(Error::WorkspaceTooSmall);
     }
-    let (keys, rest) = table.split_at_mut(2 * n);
-    let (link, rest) = rest.split_at_mut(2 * n);
-    let slot_of = rest.get_mut(..n).unwrap_or(&mut []);
-    let (mass, masked) = ws.split_at_mut(2 * n);
-    let masked = masked.get_mut(..n).unwrap_or(&mut []);
+    let mut rest = table;
+    let keys = take(&mut rest, 2 * n)?;
+    let link = take(&mut rest, 2 * n)?;
+    let slot_of = take(&mut rest, n)?;
+    let mut rest = ws;
+    let mass = take(&mut rest, 2 * n)?;
+    let masked = take(&mut rest, n)?;
     keys.fill(0);
     mass.fill(T::ZERO);
     // Bins, and each particle's slot (u64::MAX: dead particle).

@@ -115,11 +115,12 @@ impl<T: Real> Recovery<T> {
 /// ln((1 − α)·e^{a} + α·e^{b}) without leaving the log domain.
 fn blend<T: Real>(a: T, b: T, alpha: T) -> T {
     let terms = [(T::ONE - alpha).ln() + a, alpha.ln() + b];
-    let top = terms[0].max_fast(terms[1]);
+    let [a, b] = terms;
+    let top = a.max_fast(b);
     if top == T::NEG_INFINITY {
         return top;
     }
-    top + ((terms[0] - top).exp() + (terms[1] - top).exp()).ln()
+    top + ((a - top).exp() + (b - top).exp()).ln()
 }
 
 /// Settings of [`mcl_resample`].
@@ -249,7 +250,9 @@ where
                 return Err(Error::NonFinite);
             }
         }
-        let (head, tail) = x_out.split_at_mut(keep * d);
+        let (head, tail) = x_out
+            .split_at_mut_checked(keep * d)
+            .ok_or(Error::LengthMismatch)?;
         let mut ot = None;
         if keep > 0 {
             match cfg.resampler {
