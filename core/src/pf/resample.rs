@@ -217,8 +217,7 @@ pub fn resample_particles<T: Real, R: RandomSource + ?Sized>(
     if x_out.len() != x_in.len() {
         return Err(Error::LengthMismatch);
     }
-    gather_count(scheme, logw, logw.len(), rng, x_in, d, x_out);
-    Ok(())
+    resample_to(scheme, logw, rng, x_in, d, x_out)
 }
 
 /// Resamples N weighted particles to M = `x_out.len() / d` equally weighted ones
