@@ -414,7 +414,7 @@ static void print(const char *name, const result *r) {
     char rec[32];
     if (r->recover >= 0) snprintf(rec, sizeof rec, "%d", r->recover);
     else snprintf(rec, sizeof rec, "never");
-    printf("%-44s %7.3f %8.3f %8.0f %9.0f %8s\n", name, r->rmse_xy, r->rmse_th, r->mean_n,
+    printf("%-52s %7.3f %8.3f %8.0f %9.0f %8s\n", name, r->rmse_xy, r->rmse_th, r->mean_n,
            r->median_us, rec);
 }
 
@@ -438,7 +438,7 @@ int main(int argc, char **argv) {
            "tick %d\nRMSE and mean N over ticks %d..%d; recovery: ticks after the kidnapping "
            "to be within 0.5 m / 0.2 rad for 10 ticks\n\n",
            TICKS, KIDNAP, FROM, KIDNAP - 1);
-    printf("%-44s %7s %8s %8s %9s %8s\n", "run", "xy (m)", "th (rad)", "mean N", "us/tick",
+    printf("%-52s %7s %8s %8s %9s %8s\n", "run", "xy (m)", "th (rad)", "mean N", "us/tick",
            "recover");
     /* Systematic against OT at N = 200 (OT costs O(N²) per iteration). */
     if (run_today(0, 200, &r)) return 1;
