@@ -4,7 +4,7 @@
 //!
 //! A coordinate is linear or periodic with period P (an angle in radians has
 //! P = 2π; values may lie anywhere, they are read modulo P). Each carries a cost
-//! weight s ≥ 0 for OT resampling and a bin width for KLD-sampling
+//! weight s ≥ 0 for OT resampling and a bin width for KLD-sampling and clusters
 //! ([`kld`](super::kld)).
 //!
 //! - **Mean**: linear coordinates get the weighted mean; a periodic one the circular
@@ -46,7 +46,8 @@ pub struct Coord<T> {
     pub kind: Kind<T>,
     /// Weight s ≥ 0 of this coordinate in the OT cost Σ s_k·δ_k² (per squared unit).
     pub cost_scale: T,
-    /// KLD-sampling bin width (> 0, in the coordinate's units); ignored elsewhere.
+    /// Bin width (> 0, in the coordinate's units) of KLD-sampling and of the clusters
+    /// ([`kld`](super::kld)); not used by the moments or OT.
     pub bin: T,
 }
 
