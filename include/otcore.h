@@ -107,6 +107,20 @@
 #define OTC_SDE_ITO_WORKSPACE_SIZE_F32(n, d) (sizeof(float) * 6 * (size_t)(n) * (size_t)(d))
 /** Bytes of `otc_sde_ito_workspace_size_f64(n, d)`: 6·n·d doubles. */
 #define OTC_SDE_ITO_WORKSPACE_SIZE_F64(n, d) (sizeof(double) * 6 * (size_t)(n) * (size_t)(d))
+/** `b` rounded up to a multiple of OTC_WORKSPACE_ALIGN (where a workspace's float part starts after its `uint64_t` table). */
+#define OTC_ALIGN_UP(b) ((((size_t)(b) + OTC_WORKSPACE_ALIGN - 1) / OTC_WORKSPACE_ALIGN) * OTC_WORKSPACE_ALIGN)
+/** Elements of `otc_ot_resample_state_workspace_size_f32` for N particles, `dp` = d + the number of periodic coordinates: 2·N·dp + OT resampling's for dp. */
+#define OTC_OT_RESAMPLE_STATE_WORKSPACE_ELEMS(n, dp) (2 * (size_t)(n) * (size_t)(dp) + OTC_OT_RESAMPLE_WORKSPACE_ELEMS(n, dp))
+/** Slots of `otc_kld_table_len(n)`: 2N. */
+#define OTC_KLD_TABLE_LEN(n) (2 * (size_t)(n))
+/** Bytes of `otc_mcl_workspace_size_f32` (`adaptive` 0 or 1, `dp` as above): the KLD table, then capacity·d floats plus OT's with `OTC_RESAMPLE_OPTIMAL`. */
+#define OTC_MCL_WORKSPACE_SIZE_F32(n, d, dp, capacity, resampler, adaptive) (((adaptive) ? OTC_ALIGN_UP(8 * OTC_KLD_TABLE_LEN(n)) : 0) + sizeof(float) * ((size_t)(capacity) * (size_t)(d) + ((resampler) == OTC_RESAMPLE_OPTIMAL ? OTC_OT_RESAMPLE_STATE_WORKSPACE_ELEMS(n, dp) : 0)))
+/** Bytes of `otc_mcl_workspace_size_f64` (see OTC_MCL_WORKSPACE_SIZE_F32). */
+#define OTC_MCL_WORKSPACE_SIZE_F64(n, d, dp, capacity, resampler, adaptive) (((adaptive) ? OTC_ALIGN_UP(8 * OTC_KLD_TABLE_LEN(n)) : 0) + sizeof(double) * ((size_t)(capacity) * (size_t)(d) + ((resampler) == OTC_RESAMPLE_OPTIMAL ? OTC_OT_RESAMPLE_STATE_WORKSPACE_ELEMS(n, dp) : 0)))
+/** Bytes of `otc_cluster_workspace_size_f32(n)`: 5N `uint64_t` (aligned up), then 3N floats. */
+#define OTC_CLUSTER_WORKSPACE_SIZE_F32(n) (OTC_ALIGN_UP(8 * 5 * (size_t)(n)) + sizeof(float) * 3 * (size_t)(n))
+/** Bytes of `otc_cluster_workspace_size_f64(n)`: 5N `uint64_t` (aligned up), then 3N doubles. */
+#define OTC_CLUSTER_WORKSPACE_SIZE_F64(n) (OTC_ALIGN_UP(8 * 5 * (size_t)(n)) + sizeof(double) * 3 * (size_t)(n))
 
 
 /**
