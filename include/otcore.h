@@ -107,6 +107,20 @@
 #define OTC_SDE_ITO_WORKSPACE_SIZE_F32(n, d) (sizeof(float) * 6 * (size_t)(n) * (size_t)(d))
 /** Bytes of `otc_sde_ito_workspace_size_f64(n, d)`: 6·n·d doubles. */
 #define OTC_SDE_ITO_WORKSPACE_SIZE_F64(n, d) (sizeof(double) * 6 * (size_t)(n) * (size_t)(d))
+/** `b` rounded up to a multiple of OTC_WORKSPACE_ALIGN (where a workspace's float part starts after its `uint64_t` table). */
+#define OTC_ALIGN_UP(b) ((((size_t)(b) + OTC_WORKSPACE_ALIGN - 1) / OTC_WORKSPACE_ALIGN) * OTC_WORKSPACE_ALIGN)
+/** Elements of `otc_ot_resample_state_workspace_size_f32` for N particles, `dp` = d + the number of periodic coordinates: 2·N·dp + OT resampling's for dp. */
+#define OTC_OT_RESAMPLE_STATE_WORKSPACE_ELEMS(n, dp) (2 * (size_t)(n) * (size_t)(dp) + OTC_OT_RESAMPLE_WORKSPACE_ELEMS(n, dp))
+/** Slots of `otc_kld_table_len(n)`: 2N. */
+#define OTC_KLD_TABLE_LEN(n) (2 * (size_t)(n))
+/** Bytes of `otc_mcl_workspace_size_f32` (`adaptive` 0 or 1, `dp` as above): the KLD table, then capacity·d floats plus OT's with `OTC_RESAMPLE_OPTIMAL`. */
+#define OTC_MCL_WORKSPACE_SIZE_F32(n, d, dp, capacity, resampler, adaptive) (((adaptive) ? OTC_ALIGN_UP(8 * OTC_KLD_TABLE_LEN(n)) : 0) + sizeof(float) * ((size_t)(capacity) * (size_t)(d) + ((resampler) == OTC_RESAMPLE_OPTIMAL ? OTC_OT_RESAMPLE_STATE_WORKSPACE_ELEMS(n, dp) : 0)))
+/** Bytes of `otc_mcl_workspace_size_f64` (see OTC_MCL_WORKSPACE_SIZE_F32). */
+#define OTC_MCL_WORKSPACE_SIZE_F64(n, d, dp, capacity, resampler, adaptive) (((adaptive) ? OTC_ALIGN_UP(8 * OTC_KLD_TABLE_LEN(n)) : 0) + sizeof(double) * ((size_t)(capacity) * (size_t)(d) + ((resampler) == OTC_RESAMPLE_OPTIMAL ? OTC_OT_RESAMPLE_STATE_WORKSPACE_ELEMS(n, dp) : 0)))
+/** Bytes of `otc_cluster_workspace_size_f32(n)`: 5N `uint64_t` (aligned up), then 3N floats. */
+#define OTC_CLUSTER_WORKSPACE_SIZE_F32(n) (OTC_ALIGN_UP(8 * 5 * (size_t)(n)) + sizeof(float) * 3 * (size_t)(n))
+/** Bytes of `otc_cluster_workspace_size_f64(n)`: 5N `uint64_t` (aligned up), then 3N doubles. */
+#define OTC_CLUSTER_WORKSPACE_SIZE_F64(n) (OTC_ALIGN_UP(8 * 5 * (size_t)(n)) + sizeof(double) * 3 * (size_t)(n))
 
 
 /**
@@ -348,6 +362,22 @@
  * VJP form: exact gradient of the converged map (implicit differentiation, CG).
  */
 #define OTC_VJP_IMPLICIT 1
+
+/**
+ * Coordinate kind: an ordinary real coordinate.
+ */
+#define OTC_COORD_LINEAR 0
+
+/**
+ * Coordinate kind: periodic with `otc_coord_f32::period` (an angle: 2π).
+ */
+#define OTC_COORD_PERIODIC 1
+
+/**
+ * The most coordinates a state description may have in the C ABI (the description
+ * is copied to the stack).
+ */
+#define OTC_STATE_MAX_DIM 16
 
 /**
  * What a call did. Every fallible function returns one of these values as an
@@ -1634,6 +1664,319 @@ typedef struct otc_pf_report_f64 {
    */
   double ess;
 } otc_pf_report_f64;
+
+/**
+ * One coordinate of a state description (an array of d of them describes a state).
+ * A plain element struct (no `struct_size`): its layout is fixed.
+ */
+typedef struct otc_coord_f32 {
+  /**
+   * `OTC_COORD_LINEAR` or `OTC_COORD_PERIODIC`.
+   */
+  int32_t kind;
+  /**
+   * Must be zero.
+   */
+  uint32_t reserved;
+  /**
+   * The period (> 0, finite) of a periodic coordinate, in its units; ignored for
+   * a linear one.
+   */
+  float period;
+  /**
+   * Weight s ≥ 0 of this coordinate in the OT cost Σ s_k·δ_k² (δ the difference,
+   * or the chord (P/π)·sin(πΔ/P) of a periodic coordinate), per squared unit.
+   * Not all zero.
+   */
+  float cost_scale;
+  /**
+   * Bin width (> 0, in the coordinate's units) for KLD-sampling and clusters.
+   */
+  float bin;
+} otc_coord_f32;
+
+/**
+ * One coordinate of a state description (an array of d of them describes a state).
+ * A plain element struct (no `struct_size`): its layout is fixed.
+ */
+typedef struct otc_coord_f64 {
+  /**
+   * `OTC_COORD_LINEAR` or `OTC_COORD_PERIODIC`.
+   */
+  int32_t kind;
+  /**
+   * Must be zero.
+   */
+  uint32_t reserved;
+  /**
+   * The period (> 0, finite) of a periodic coordinate, in its units; ignored for
+   * a linear one.
+   */
+  double period;
+  /**
+   * Weight s ≥ 0 of this coordinate in the OT cost Σ s_k·δ_k² (δ the difference,
+   * or the chord (P/π)·sin(πΔ/P) of a periodic coordinate), per squared unit.
+   * Not all zero.
+   */
+  double cost_scale;
+  /**
+   * Bin width (> 0, in the coordinate's units) for KLD-sampling and clusters.
+   */
+  double bin;
+} otc_coord_f64;
+
+/**
+ * KLD-sampling settings. Fill with `otc_kld_config_default_f32`.
+ */
+typedef struct otc_kld_config_f32 {
+  /**
+   * `sizeof` this struct (set by the `_default` initializer).
+   */
+  size_t struct_size;
+  /**
+   * The fewest particles to keep (≥ 1, ≤ the capacity; default 500 as nav2).
+   */
+  size_t min_particles;
+  /**
+   * ε: bound on the KL divergence (nats) between the sample and the binned belief
+   * (AMCL `pf_err`; default 0.05 as nav2).
+   */
+  float kl_bound;
+  /**
+   * q in (0, 1): probability with which the bound holds (AMCL `pf_z`, which AMCL
+   * misuses as the normal quantile; default 0.99).
+   */
+  float confidence;
+} otc_kld_config_f32;
+
+/**
+ * KLD-sampling settings. Fill with `otc_kld_config_default_f32`.
+ */
+typedef struct otc_kld_config_f64 {
+  /**
+   * `sizeof` this struct (set by the `_default` initializer).
+   */
+  size_t struct_size;
+  /**
+   * The fewest particles to keep (≥ 1, ≤ the capacity; default 500 as nav2).
+   */
+  size_t min_particles;
+  /**
+   * ε: bound on the KL divergence (nats) between the sample and the binned belief
+   * (AMCL `pf_err`; default 0.05 as nav2).
+   */
+  double kl_bound;
+  /**
+   * q in (0, 1): probability with which the bound holds (AMCL `pf_z`, which AMCL
+   * misuses as the normal quantile; default 0.99).
+   */
+  double confidence;
+} otc_kld_config_f64;
+
+/**
+ * Augmented MCL's likelihood averages (in/out of `otc_recovery_update_f32`).
+ * Initialise with `otc_recovery_init_f32`.
+ */
+typedef struct otc_recovery_f32 {
+  /**
+   * `sizeof` this struct.
+   */
+  size_t struct_size;
+  /**
+   * α_slow in [0, 1) (ROS 1 AMCL 0.001; 0 with α_fast = 0: recovery off).
+   */
+  float alpha_slow;
+  /**
+   * α_fast in (α_slow, 1] (ROS 1 AMCL 0.1).
+   */
+  float alpha_fast;
+  /**
+   * ln w_slow (−INFINITY before the first update).
+   */
+  float log_slow;
+  /**
+   * ln w_fast.
+   */
+  float log_fast;
+} otc_recovery_f32;
+
+/**
+ * Augmented MCL's likelihood averages (in/out of `otc_recovery_update_f32`).
+ * Initialise with `otc_recovery_init_f32`.
+ */
+typedef struct otc_recovery_f64 {
+  /**
+   * `sizeof` this struct.
+   */
+  size_t struct_size;
+  /**
+   * α_slow in [0, 1) (ROS 1 AMCL 0.001; 0 with α_fast = 0: recovery off).
+   */
+  double alpha_slow;
+  /**
+   * α_fast in (α_slow, 1] (ROS 1 AMCL 0.1).
+   */
+  double alpha_fast;
+  /**
+   * ln w_slow (−INFINITY before the first update).
+   */
+  double log_slow;
+  /**
+   * ln w_fast.
+   */
+  double log_fast;
+} otc_recovery_f64;
+
+/**
+ * Settings of `otc_mcl_resample_f32`. Fill with `otc_mcl_config_default_f32`.
+ */
+typedef struct otc_mcl_config_f32 {
+  /**
+   * `sizeof` this struct (set by the `_default` initializer).
+   */
+  size_t struct_size;
+  /**
+   * `OTC_RESAMPLE_*` (default `OTC_RESAMPLE_SYSTEMATIC`); `OTC_RESAMPLE_OPTIMAL`
+   * runs OT per the state description (set `ot.epsilon`).
+   */
+  int32_t resampler;
+  /**
+   * 1: KLD-sampling chooses the count (settings in `kld`); 0 (default): `count`.
+   */
+  int32_t adaptive;
+  /**
+   * The count without KLD-sampling (0, the default: keep N).
+   */
+  size_t count;
+  /**
+   * KLD-sampling settings.
+   */
+  struct otc_kld_config_f32 kld;
+  /**
+   * OT settings, used with `OTC_RESAMPLE_OPTIMAL`.
+   */
+  struct otc_ot_resample_config_f32 ot;
+} otc_mcl_config_f32;
+
+/**
+ * Settings of `otc_mcl_resample_f32`. Fill with `otc_mcl_config_default_f32`.
+ */
+typedef struct otc_mcl_config_f64 {
+  /**
+   * `sizeof` this struct (set by the `_default` initializer).
+   */
+  size_t struct_size;
+  /**
+   * `OTC_RESAMPLE_*` (default `OTC_RESAMPLE_SYSTEMATIC`); `OTC_RESAMPLE_OPTIMAL`
+   * runs OT per the state description (set `ot.epsilon`).
+   */
+  int32_t resampler;
+  /**
+   * 1: KLD-sampling chooses the count (settings in `kld`); 0 (default): `count`.
+   */
+  int32_t adaptive;
+  /**
+   * The count without KLD-sampling (0, the default: keep N).
+   */
+  size_t count;
+  /**
+   * KLD-sampling settings.
+   */
+  struct otc_kld_config_f64 kld;
+  /**
+   * OT settings, used with `OTC_RESAMPLE_OPTIMAL`.
+   */
+  struct otc_ot_resample_config_f64 ot;
+} otc_mcl_config_f64;
+
+/**
+ * Injection sampler, `float` version: writes `count` states (count×d row-major) to
+ * `out`, e.g. uniform over the free space of a map, drawing from `rng`. Returns 0
+ * on success; anything else aborts the call with `OTC_STATUS_CALLBACK_FAILED` and
+ * nothing changed (the RNG included).
+ */
+typedef int32_t (*otc_mcl_sampler_f32)(void *user,
+                                       size_t count,
+                                       size_t d,
+                                       float *out,
+                                       struct otc_rng *rng);
+
+/**
+ * What one `otc_mcl_resample_f32` did. Set `struct_size` before the call.
+ */
+typedef struct otc_mcl_report_f32 {
+  /**
+   * `sizeof` this struct, set by the caller.
+   */
+  size_t struct_size;
+  /**
+   * M': particles written (rows of `x_out`); their log-weights are −ln M'.
+   */
+  size_t count;
+  /**
+   * Bins the input particles occupy (0 without KLD-sampling).
+   */
+  size_t bins;
+  /**
+   * Of the M', how many the sampler wrote (the last rows).
+   */
+  size_t injected;
+  /**
+   * 1 if OT ran (then `ot` is filled), else 0.
+   */
+  int32_t ot_ran;
+  /**
+   * Must be zero.
+   */
+  uint32_t reserved;
+  /**
+   * The OT resampler's report.
+   */
+  struct otc_ot_resample_report_f32 ot;
+} otc_mcl_report_f32;
+
+/**
+ * Injection sampler, `double` version (see `otc_mcl_sampler_f32`).
+ */
+typedef int32_t (*otc_mcl_sampler_f64)(void *user,
+                                       size_t count,
+                                       size_t d,
+                                       double *out,
+                                       struct otc_rng *rng);
+
+/**
+ * What one `otc_mcl_resample_f32` did. Set `struct_size` before the call.
+ */
+typedef struct otc_mcl_report_f64 {
+  /**
+   * `sizeof` this struct, set by the caller.
+   */
+  size_t struct_size;
+  /**
+   * M': particles written (rows of `x_out`); their log-weights are −ln M'.
+   */
+  size_t count;
+  /**
+   * Bins the input particles occupy (0 without KLD-sampling).
+   */
+  size_t bins;
+  /**
+   * Of the M', how many the sampler wrote (the last rows).
+   */
+  size_t injected;
+  /**
+   * 1 if OT ran (then `ot` is filled), else 0.
+   */
+  int32_t ot_ran;
+  /**
+   * Must be zero.
+   */
+  uint32_t reserved;
+  /**
+   * The OT resampler's report.
+   */
+  struct otc_ot_resample_report_f64 ot;
+} otc_mcl_report_f64;
 
 #ifdef __cplusplus
 extern "C" {
@@ -3056,6 +3399,464 @@ int32_t otc_pf_step_f64(const struct otc_pf_config_f64 *config,
                         double *mean,
                         double *cov,
                         struct otc_pf_report_f64 *report);
+
+/**
+ * Weighted mean (d) and covariance (d×d row-major) of N particles per the state
+ * description `coords` (d entries): linear coordinates as usual; a periodic one
+ * gets the circular mean (P/2π)·atan2(Σ W sin φ, Σ W cos φ) in [−P/2, P/2] and its
+ * covariance entries are taken on residuals wrapped into [−P/2, P/2) (the tangent
+ * space at the mean). `logw`: N log-weights, any offset, −∞ allowed.
+ *
+ * Returns `OTC_STATUS_OK`; nothing written: `OTC_STATUS_NULL_POINTER`,
+ * `OTC_STATUS_MISALIGNED`, `OTC_STATUS_EMPTY_INPUT`, `OTC_STATUS_LENGTH_MISMATCH`,
+ * `OTC_STATUS_NON_FINITE_INPUT`, `OTC_STATUS_ZERO_MASS`,
+ * `OTC_STATUS_INVALID_PARAMETER` (a kind, a period ≤ 0 or not finite, a cost scale
+ * < 0, d > `OTC_STATE_MAX_DIM`, overlapping buffers), `OTC_STATUS_NON_FINITE`.
+ *
+ * # Safety
+ * Every pointer must be NULL or valid for its stated length for the call.
+ */
+int32_t otc_state_moments_f32(const struct otc_coord_f32 *coords,
+                              size_t d,
+                              const float *x,
+                              const float *logw,
+                              size_t n,
+                              float *mean,
+                              float *cov);
+
+/**
+ * The `double` version of `otc_state_moments_f32`.
+ *
+ * # Safety
+ * As `otc_state_moments_f32`.
+ */
+int32_t otc_state_moments_f64(const struct otc_coord_f64 *coords,
+                              size_t d,
+                              const double *x,
+                              const double *logw,
+                              size_t n,
+                              double *mean,
+                              double *cov);
+
+/**
+ * Resamples N weighted particles `x` (N×d) to M equally weighted ones in `x_out`
+ * (M×d; M may differ from N), ancestors drawn by `resampler` (a classical
+ * `OTC_RESAMPLE_*`; OT: `otc_ot_resample_state_f32`) for a sample of size M.
+ *
+ * Returns `OTC_STATUS_OK`; nothing written, RNG unchanged:
+ * `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`, `OTC_STATUS_EMPTY_INPUT`,
+ * `OTC_STATUS_LENGTH_MISMATCH` (also M = 0), `OTC_STATUS_NON_FINITE_INPUT`,
+ * `OTC_STATUS_ZERO_MASS`, `OTC_STATUS_INVALID_PARAMETER` (resampler, overlap).
+ *
+ * # Safety
+ * Every pointer must be NULL or valid for its stated length for the call.
+ */
+int32_t otc_resample_to_f32(int32_t resampler,
+                            const float *logw,
+                            size_t n,
+                            struct otc_rng *rng,
+                            const float *x,
+                            size_t d,
+                            float *x_out,
+                            size_t m);
+
+/**
+ * The `double` version of `otc_resample_to_f32`.
+ *
+ * # Safety
+ * As `otc_resample_to_f32`.
+ */
+int32_t otc_resample_to_f64(int32_t resampler,
+                            const double *logw,
+                            size_t n,
+                            struct otc_rng *rng,
+                            const double *x,
+                            size_t d,
+                            double *x_out,
+                            size_t m);
+
+/**
+ * Workspace bytes of `otc_ot_resample_state_f32`: `sizeof(float)·(2·N·d' +
+ * (2·d' + 7)·N̂)`, d' = d + the number of periodic coordinates, N̂ = N rounded up to
+ * the kernel width. Statuses as `otc_ot_resample_workspace_size_f32`, plus those of
+ * reading `coords` (`OTC_STATUS_INVALID_PARAMETER`, `OTC_STATUS_EMPTY_INPUT`).
+ *
+ * # Safety
+ * `coords` must be NULL or readable for d elements; `out_bytes` NULL or writable.
+ */
+int32_t otc_ot_resample_state_workspace_size_f32(const struct otc_coord_f32 *coords,
+                                                 size_t d,
+                                                 size_t n,
+                                                 size_t *out_bytes);
+
+/**
+ * The `double` version of `otc_ot_resample_state_workspace_size_f32`.
+ *
+ * # Safety
+ * As `otc_ot_resample_state_workspace_size_f32`.
+ */
+int32_t otc_ot_resample_state_workspace_size_f64(const struct otc_coord_f64 *coords,
+                                                 size_t d,
+                                                 size_t n,
+                                                 size_t *out_bytes);
+
+/**
+ * OT resampling per the state description, from N weighted particles to M (M×d in
+ * `x_out`; M may differ from N). Each state is embedded — √s·x for a linear
+ * coordinate, √s·(P/2π)·(cos φ, sin φ) for a periodic one — so that the squared
+ * distance is the cost Σ s_k·δ_k² (the chord for periodic coordinates), the
+ * embedded cloud of d' = d + p coordinates goes through `otc_ot_resample_f32`'s
+ * map, and the results are mapped back (angles by atan2, in [−P/2, P/2]). For
+ * M ≠ N, M of the N transported states are picked by systematic selection (one
+ * uniform from `rng`; none drawn for M = N). Cost per kernel entry: d' coordinates
+ * instead of d (one more per periodic coordinate).
+ *
+ * Returns `OTC_STATUS_OK` or `OTC_STATUS_MAX_ITERATIONS` (as
+ * `otc_ot_resample_f32`); nothing written and the RNG unchanged on the errors of
+ * `otc_ot_resample_f32` and `otc_state_moments_f32`.
+ *
+ * # Safety
+ * Every pointer must be NULL or valid for its stated length for the call.
+ */
+int32_t otc_ot_resample_state_f32(const struct otc_ot_resample_config_f32 *config,
+                                  const struct otc_coord_f32 *coords,
+                                  size_t d,
+                                  const float *x,
+                                  const float *logw,
+                                  size_t n,
+                                  struct otc_rng *rng,
+                                  void *ws,
+                                  size_t ws_bytes,
+                                  float *x_out,
+                                  size_t m,
+                                  struct otc_ot_resample_report_f32 *report);
+
+/**
+ * The `double` version of `otc_ot_resample_state_f32`.
+ *
+ * # Safety
+ * As `otc_ot_resample_state_f32`.
+ */
+int32_t otc_ot_resample_state_f64(const struct otc_ot_resample_config_f64 *config,
+                                  const struct otc_coord_f64 *coords,
+                                  size_t d,
+                                  const double *x,
+                                  const double *logw,
+                                  size_t n,
+                                  struct otc_rng *rng,
+                                  void *ws,
+                                  size_t ws_bytes,
+                                  double *x_out,
+                                  size_t m,
+                                  struct otc_ot_resample_report_f64 *report);
+
+/**
+ * Fills `*out` with nav2's KLD-sampling defaults: ε = 0.05, q = 0.99, at least 500
+ * particles.
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`.
+ *
+ * # Safety
+ * `out` must be NULL or point to a writable `otc_kld_config_f32`.
+ */
+int32_t otc_kld_config_default_f32(struct otc_kld_config_f32 *out);
+
+/**
+ * The `double` version of `otc_kld_config_default_f32`.
+ *
+ * # Safety
+ * `out` must be NULL or point to a writable `otc_kld_config_f64`.
+ */
+int32_t otc_kld_config_default_f64(struct otc_kld_config_f64 *out);
+
+/**
+ * Slots of the `uint64_t` table `otc_kld_count_f32` needs for N particles: 2N.
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_LENGTH_MISMATCH` (overflow).
+ *
+ * # Safety
+ * `out_len` must be NULL or writable.
+ */
+int32_t otc_kld_table_len(size_t n, size_t *out_len);
+
+/**
+ * KLD-sampling (Fox 2003): counts the bins (widths `coords[k].bin`; periodic
+ * coordinates wrapped into [0, P), ⌈P/b⌉ bins) occupied by the live particles of
+ * `x`, writes that count k to `*out_bins` and the particle count M =
+ * (k − 1)/(2ε)·(1 − 2/(9(k − 1)) + √(2/(9(k − 1)))·z_q)³, clamped to
+ * [`min_particles`, `capacity`] (k ≤ 1: the minimum), to `*out_count`. O(N):
+ * `table` is `otc_kld_table_len(n)` slots of caller memory (contents ignored).
+ *
+ * Returns `OTC_STATUS_OK`; nothing written: `OTC_STATUS_NULL_POINTER`,
+ * `OTC_STATUS_MISALIGNED`, `OTC_STATUS_STRUCT_SIZE`, `OTC_STATUS_EMPTY_INPUT`,
+ * `OTC_STATUS_LENGTH_MISMATCH`, `OTC_STATUS_NON_FINITE_INPUT`,
+ * `OTC_STATUS_ZERO_MASS`, `OTC_STATUS_INVALID_PARAMETER` (a bin width ≤ 0 or not
+ * finite, a period, ε ≤ 0, q ∉ (0, 1), minimum 0 or > capacity, overlap),
+ * `OTC_STATUS_WORKSPACE_TOO_SMALL` (`table_len`).
+ *
+ * # Safety
+ * Every pointer must be NULL or valid for its stated length for the call.
+ */
+int32_t otc_kld_count_f32(const struct otc_kld_config_f32 *config,
+                          const struct otc_coord_f32 *coords,
+                          size_t d,
+                          const float *x,
+                          const float *logw,
+                          size_t n,
+                          size_t capacity,
+                          uint64_t *table,
+                          size_t table_len,
+                          size_t *out_bins,
+                          size_t *out_count);
+
+/**
+ * The `double` version of `otc_kld_count_f32`.
+ *
+ * # Safety
+ * As `otc_kld_count_f32`.
+ */
+int32_t otc_kld_count_f64(const struct otc_kld_config_f64 *config,
+                          const struct otc_coord_f64 *coords,
+                          size_t d,
+                          const double *x,
+                          const double *logw,
+                          size_t n,
+                          size_t capacity,
+                          uint64_t *table,
+                          size_t table_len,
+                          size_t *out_bins,
+                          size_t *out_count);
+
+/**
+ * Initialises augmented-MCL recovery with rates α_slow < α_fast in [0, 1] (ROS 1
+ * AMCL: 0.001, 0.1), or both 0 (off: never injects), averages empty.
+ *
+ * Returns `OTC_STATUS_OK`; nothing written: `OTC_STATUS_NULL_POINTER`,
+ * `OTC_STATUS_MISALIGNED`, `OTC_STATUS_INVALID_PARAMETER` (rates).
+ *
+ * # Safety
+ * `out` must be NULL or point to a writable `otc_recovery_f32`.
+ */
+int32_t otc_recovery_init_f32(float alpha_slow, float alpha_fast, struct otc_recovery_f32 *out);
+
+/**
+ * The `double` version of `otc_recovery_init_f32`.
+ *
+ * # Safety
+ * `out` must be NULL or point to a writable `otc_recovery_f64`.
+ */
+int32_t otc_recovery_init_f64(double alpha_slow, double alpha_fast, struct otc_recovery_f64 *out);
+
+/**
+ * Folds one tick's Δℓ = log of the mean likelihood (the `out_lse` of
+ * `otc_log_weights_normalise_f32` applied to ℓ_i + λ_i with normalised ℓ) into
+ * w_slow and w_fast (kept as logarithms: no underflow in float), and writes the
+ * injection probability max(0, 1 − w_fast/w_slow) for `otc_mcl_resample_f32`.
+ *
+ * Returns `OTC_STATUS_OK`; nothing written: `OTC_STATUS_NULL_POINTER`,
+ * `OTC_STATUS_MISALIGNED`, `OTC_STATUS_STRUCT_SIZE`, `OTC_STATUS_INVALID_PARAMETER`
+ * (rates, a NaN average, overlap), `OTC_STATUS_NON_FINITE_INPUT` (Δℓ NaN or +∞).
+ *
+ * # Safety
+ * `rec` must be NULL or valid for reads and writes; `out_probability` NULL or
+ * writable.
+ */
+int32_t otc_recovery_update_f32(struct otc_recovery_f32 *rec,
+                                float log_likelihood_increment,
+                                float *out_probability);
+
+/**
+ * The `double` version of `otc_recovery_update_f32`.
+ *
+ * # Safety
+ * As `otc_recovery_update_f32`.
+ */
+int32_t otc_recovery_update_f64(struct otc_recovery_f64 *rec,
+                                double log_likelihood_increment,
+                                double *out_probability);
+
+/**
+ * Fills `*out` with the MCL defaults: systematic, fixed count (keep N),
+ * `otc_kld_config_default_f32`'s KLD settings, `otc_ot_resample_config_default_f32`'s
+ * OT settings (ε = 0: set it to use OT).
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`.
+ *
+ * # Safety
+ * `out` must be NULL or point to a writable `otc_mcl_config_f32`.
+ */
+int32_t otc_mcl_config_default_f32(struct otc_mcl_config_f32 *out);
+
+/**
+ * The `double` version of `otc_mcl_config_default_f32`.
+ *
+ * # Safety
+ * `out` must be NULL or point to a writable `otc_mcl_config_f64`.
+ */
+int32_t otc_mcl_config_default_f64(struct otc_mcl_config_f64 *out);
+
+/**
+ * Workspace bytes of `otc_mcl_resample_f32` for N input particles and room for
+ * `capacity`: with KLD-sampling, a table of 2N `uint64_t` rounded up to
+ * `OTC_WORKSPACE_ALIGN` bytes; then `sizeof(float)`·(capacity·d, plus with OT
+ * `otc_ot_resample_state_workspace_size_f32`'s count).
+ *
+ * Returns `OTC_STATUS_OK`; `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_STRUCT_SIZE`, `OTC_STATUS_INVALID_PARAMETER`, `OTC_STATUS_EMPTY_INPUT`,
+ * `OTC_STATUS_LENGTH_MISMATCH` (overflow).
+ *
+ * # Safety
+ * `config` and `coords` must be NULL or readable; `out_bytes` NULL or writable.
+ */
+int32_t otc_mcl_workspace_size_f32(const struct otc_mcl_config_f32 *config,
+                                   const struct otc_coord_f32 *coords,
+                                   size_t d,
+                                   size_t n,
+                                   size_t capacity,
+                                   size_t *out_bytes);
+
+/**
+ * The `double` version of `otc_mcl_workspace_size_f32`.
+ *
+ * # Safety
+ * As `otc_mcl_workspace_size_f32`.
+ */
+int32_t otc_mcl_workspace_size_f64(const struct otc_mcl_config_f64 *config,
+                                   const struct otc_coord_f64 *coords,
+                                   size_t d,
+                                   size_t n,
+                                   size_t capacity,
+                                   size_t *out_bytes);
+
+/**
+ * The resampling step of Monte Carlo localisation (AMCL's): chooses the new count
+ * M' (KLD-sampling over the bins of the input particles when `config->adaptive`,
+ * else `config->count`), draws r ~ Binomial(M', `inject_probability`) (from
+ * `otc_recovery_update_f32`; 0 draws nothing), resamples M' − r states from the
+ * weighted set with `config->resampler` (OT per the state description) into the
+ * first rows of `x_out`, and has `sampler` write the last r rows (it is not called
+ * when r = 0 and may then be NULL). The new log-weights are −ln M'.
+ *
+ * - `x`: N×d, `logw`: N normalised log-weights (−∞ allowed).
+ * - `x_out`: room for `capacity` particles (capacity×d).
+ * - `ws`, `ws_bytes`: `otc_mcl_workspace_size_f32` bytes, aligned to
+ *   `OTC_WORKSPACE_ALIGN`.
+ *
+ * Returns `OTC_STATUS_OK` or `OTC_STATUS_MAX_ITERATIONS` (OT, as
+ * `otc_ot_resample_f32`); nothing written and the RNG unchanged on an error:
+ * those of `otc_kld_count_f32` and `otc_ot_resample_state_f32`,
+ * `OTC_STATUS_INVALID_PARAMETER` (also a minimum or fixed count above `capacity`, a
+ * probability outside [0, 1], an unknown `adaptive`), `OTC_STATUS_CALLBACK_FAILED`
+ * (the sampler returned non-zero or is NULL when needed), `OTC_STATUS_NON_FINITE`
+ * (the sampler wrote NaN or ±∞).
+ *
+ * # Safety
+ * Every pointer must be NULL or valid for its stated length for the call; the
+ * sampler must write exactly count×d values.
+ */
+int32_t otc_mcl_resample_f32(const struct otc_mcl_config_f32 *config,
+                             const struct otc_coord_f32 *coords,
+                             size_t d,
+                             const float *x,
+                             const float *logw,
+                             size_t n,
+                             float inject_probability,
+                             otc_mcl_sampler_f32 sampler,
+                             void *user,
+                             struct otc_rng *rng,
+                             void *ws,
+                             size_t ws_bytes,
+                             float *x_out,
+                             size_t capacity,
+                             struct otc_mcl_report_f32 *report);
+
+/**
+ * The `double` version of `otc_mcl_resample_f32`.
+ *
+ * # Safety
+ * As `otc_mcl_resample_f32`.
+ */
+int32_t otc_mcl_resample_f64(const struct otc_mcl_config_f64 *config,
+                             const struct otc_coord_f64 *coords,
+                             size_t d,
+                             const double *x,
+                             const double *logw,
+                             size_t n,
+                             double inject_probability,
+                             otc_mcl_sampler_f64 sampler,
+                             void *user,
+                             struct otc_rng *rng,
+                             void *ws,
+                             size_t ws_bytes,
+                             double *x_out,
+                             size_t capacity,
+                             struct otc_mcl_report_f64 *report);
+
+/**
+ * Workspace bytes of `otc_largest_cluster_f32` for N particles: 5N `uint64_t`
+ * rounded up to `OTC_WORKSPACE_ALIGN`, then 3N floats.
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_LENGTH_MISMATCH` (overflow).
+ *
+ * # Safety
+ * `out_bytes` must be NULL or writable.
+ */
+int32_t otc_cluster_workspace_size_f32(size_t n, size_t *out_bytes);
+
+/**
+ * The `double` version of `otc_cluster_workspace_size_f32` (3N doubles).
+ *
+ * # Safety
+ * As `otc_cluster_workspace_size_f32`.
+ */
+int32_t otc_cluster_workspace_size_f64(size_t n, size_t *out_bytes);
+
+/**
+ * The best hypothesis, as AMCL publishes it: particles binned on the grid of
+ * `coords[k].bin`, touching bins (every index within one, across the period for
+ * periodic coordinates) joined into clusters, and the cluster of largest weight's
+ * mean and covariance per the state description written to `mean`, `cov`; its
+ * weight (0, 1] to `*out_weight`, the number of clusters to `*out_clusters`.
+ * O(N·3^d) for d ≤ 6.
+ *
+ * Returns `OTC_STATUS_OK`; nothing written: the errors of `otc_state_moments_f32`
+ * and `otc_kld_count_f32`, `OTC_STATUS_INVALID_PARAMETER` also for d > 6,
+ * `OTC_STATUS_WORKSPACE_TOO_SMALL`.
+ *
+ * # Safety
+ * Every pointer must be NULL or valid for its stated length for the call.
+ */
+int32_t otc_largest_cluster_f32(const struct otc_coord_f32 *coords,
+                                size_t d,
+                                const float *x,
+                                const float *logw,
+                                size_t n,
+                                void *ws,
+                                size_t ws_bytes,
+                                float *mean,
+                                float *cov,
+                                float *out_weight,
+                                size_t *out_clusters);
+
+/**
+ * The `double` version of `otc_largest_cluster_f32`.
+ *
+ * # Safety
+ * As `otc_largest_cluster_f32`.
+ */
+int32_t otc_largest_cluster_f64(const struct otc_coord_f64 *coords,
+                                size_t d,
+                                const double *x,
+                                const double *logw,
+                                size_t n,
+                                void *ws,
+                                size_t ws_bytes,
+                                double *mean,
+                                double *cov,
+                                double *out_weight,
+                                size_t *out_clusters);
 
 #ifdef __cplusplus
 }  // extern "C"

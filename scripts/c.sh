@@ -126,7 +126,8 @@ examples() {
   "$OUT/examples-cmake/sinkhorn_point_clouds" >/dev/null
   "$OUT/examples-cmake/robot_localization" 32 >/dev/null
   "$OUT/examples-cmake/scan_registration" >/dev/null
-  echo "CMake builds of sinkhorn_point_clouds and robot_localization run"
+  "$OUT/examples-cmake/amcl_localization" --quick >/dev/null
+  echo "CMake builds of sinkhorn_point_clouds, robot_localization, scan_registration and amcl_localization run"
 }
 
 install_tests() {
@@ -214,7 +215,7 @@ case ${1:-} in
   example)
     ensure_commands cc make
     build_lib
-    step "examples-c: robot_localization, sinkhorn_point_clouds, diffusion_gmm, scan_registration"
+    step "examples-c: robot_localization, sinkhorn_point_clouds, diffusion_gmm, scan_registration, amcl_localization"
     make -s -C examples-c run BUILD="$OUT/examples" IMG="$ROOT/docs/img"
     echo
     echo "pictures written to docs/img/: robot_localization.svg, sinkhorn_point_clouds.svg," \

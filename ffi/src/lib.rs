@@ -44,10 +44,29 @@ mod pf_types;
 
 mod pf;
 
+mod mcl_types;
+
+mod mcl;
+
 pub use init::{
     otc_c_transform_f32, otc_c_transform_f64, otc_c_transform_workspace_size_f32,
     otc_c_transform_workspace_size_f64, otc_dual_potential, otc_sinkhorn_workspace_size_for_f32,
     otc_sinkhorn_workspace_size_for_f64,
+};
+pub use mcl::{
+    otc_cluster_workspace_size_f32, otc_cluster_workspace_size_f64, otc_kld_config_default_f32,
+    otc_kld_config_default_f64, otc_kld_count_f32, otc_kld_count_f64, otc_kld_table_len,
+    otc_largest_cluster_f32, otc_largest_cluster_f64, otc_mcl_config_default_f32,
+    otc_mcl_config_default_f64, otc_mcl_resample_f32, otc_mcl_resample_f64, otc_mcl_sampler_f32,
+    otc_mcl_sampler_f64, otc_mcl_workspace_size_f32, otc_mcl_workspace_size_f64,
+    otc_ot_resample_state_f32, otc_ot_resample_state_f64, otc_ot_resample_state_workspace_size_f32,
+    otc_ot_resample_state_workspace_size_f64, otc_recovery_init_f32, otc_recovery_init_f64,
+    otc_recovery_update_f32, otc_recovery_update_f64, otc_resample_to_f32, otc_resample_to_f64,
+    otc_state_moments_f32, otc_state_moments_f64,
+};
+pub use mcl_types::{
+    otc_coord, otc_kld_config, otc_mcl_config, otc_mcl_report, otc_recovery, OTC_COORD_LINEAR,
+    OTC_COORD_PERIODIC, OTC_STATE_MAX_DIM,
 };
 pub use pf::{
     otc_log_weights_normalise_f32, otc_log_weights_normalise_f64,

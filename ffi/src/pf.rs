@@ -15,8 +15,7 @@ use crate::args::{check_sized, disjoint, read_sized, workspace, zeroed, Array, C
 use crate::boundary::run;
 use crate::pf_types::{
     otc_ot_resample_config, otc_ot_resample_report, otc_pf_config, otc_pf_report, otc_pf_state,
-    otc_rng, otc_vjp_config, OTC_RESAMPLE_MULTINOMIAL, OTC_RESAMPLE_OPTIMAL, OTC_RESAMPLE_RESIDUAL,
-    OTC_RESAMPLE_STRATIFIED, OTC_RESAMPLE_SYSTEMATIC,
+    otc_rng, otc_vjp_config, scheme_of, OTC_RESAMPLE_MULTINOMIAL, OTC_RESAMPLE_OPTIMAL,
 };
 use crate::sizes::{cells, write_workspace_size};
 use crate::status::otc_status;
@@ -126,7 +125,7 @@ unsafe fn normalise_impl<T: Real>(logw: *mut T, n: usize, out_lse: *mut T, out_e
     })
 }
 
-unsafe fn config_default<S: Copy>(out: *mut S, value: S) -> i32 {
+pub(crate) unsafe fn config_default<S: Copy>(out: *mut S, value: S) -> i32 {
     run(|| {
         let out = Array::output(out, 1)?;
         // SAFETY: checked non-NULL and aligned; writable by the caller's contract.
@@ -143,13 +142,7 @@ unsafe fn resample_ancestors<T: Real>(
     out: *mut usize,
 ) -> i32 {
     run(|| {
-        let scheme = match resampler {
-            OTC_RESAMPLE_MULTINOMIAL => otcore::pf::Scheme::Multinomial,
-            OTC_RESAMPLE_STRATIFIED => otcore::pf::Scheme::Stratified,
-            OTC_RESAMPLE_SYSTEMATIC => otcore::pf::Scheme::Systematic,
-            OTC_RESAMPLE_RESIDUAL => otcore::pf::Scheme::Residual,
-            _ => return Err(otc_status::InvalidParameter),
-        };
+        let scheme = scheme_of(resampler)?;
         let (l, r, o) = (
             Array::input(logw, n)?,
             Array::output(rng, 1)?,

@@ -40,6 +40,32 @@ pub struct otc_rng {
     pub state: u64,
 }
 
+/// The classical scheme an `OTC_RESAMPLE_*` value names.
+///
+/// # Errors
+/// `InvalidParameter` for any other value (`OTC_RESAMPLE_OPTIMAL` included).
+pub(crate) fn scheme_of(code: i32) -> Result<Scheme, otc_status> {
+    Ok(match code {
+        OTC_RESAMPLE_MULTINOMIAL => Scheme::Multinomial,
+        OTC_RESAMPLE_STRATIFIED => Scheme::Stratified,
+        OTC_RESAMPLE_SYSTEMATIC => Scheme::Systematic,
+        OTC_RESAMPLE_RESIDUAL => Scheme::Residual,
+        _ => return Err(otc_status::InvalidParameter),
+    })
+}
+
+/// The resampler an `OTC_RESAMPLE_*` value names, OT with settings `ot`.
+///
+/// # Errors
+/// `InvalidParameter` for an unknown value.
+pub(crate) fn resampler_of<T>(code: i32, ot: OtConfig<T>) -> Result<Resampler<T>, otc_status> {
+    if code == OTC_RESAMPLE_OPTIMAL {
+        Ok(Resampler::Optimal(ot))
+    } else {
+        scheme_of(code).map(Resampler::Classical)
+    }
+}
+
 /// Settings of OT resampling. Fill with `otc_ot_resample_config_default_f32`, then set
 /// `epsilon` (required). Scalars are `float` in `otc_ot_resample_config_f32` and
 /// `double` in `otc_ot_resample_config_f64`.
@@ -166,14 +192,7 @@ impl<T: Real> otc_pf_config<T> {
             return Err(otc_status::StructSize);
         }
         let ot = self.ot.to_core()?;
-        let resampler = match self.resampler {
-            OTC_RESAMPLE_MULTINOMIAL => Resampler::Classical(Scheme::Multinomial),
-            OTC_RESAMPLE_STRATIFIED => Resampler::Classical(Scheme::Stratified),
-            OTC_RESAMPLE_SYSTEMATIC => Resampler::Classical(Scheme::Systematic),
-            OTC_RESAMPLE_RESIDUAL => Resampler::Classical(Scheme::Residual),
-            OTC_RESAMPLE_OPTIMAL => Resampler::Optimal(ot),
-            _ => return Err(otc_status::InvalidParameter),
-        };
+        let resampler = resampler_of(self.resampler, ot)?;
         let trigger = match self.trigger {
             OTC_TRIGGER_ESS => Trigger::Ess(self.threshold),
             OTC_TRIGGER_ALWAYS => Trigger::Always,

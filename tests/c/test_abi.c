@@ -71,6 +71,44 @@ int main(void) {
                       got == OTC_SDE_ITO_WORKSPACE_SIZE_F32(n, d));
                 CHECK(otc_sde_ito_workspace_size_f64(n, d, &got) == OTC_STATUS_OK &&
                       got == OTC_SDE_ITO_WORKSPACE_SIZE_F64(n, d));
+                {
+                    /* d coordinates, the last one periodic when p = 1 (d' = d + p). */
+                    otc_coord_f32 c32[5];
+                    otc_coord_f64 c64[5];
+                    otc_mcl_config_f32 m32;
+                    otc_mcl_config_f64 m64;
+                    size_t k, p, adaptive;
+                    for (p = 0; p <= 1; ++p) {
+                        for (k = 0; k < d; ++k) {
+                            const int32_t kind = p && k + 1 == d ? OTC_COORD_PERIODIC : OTC_COORD_LINEAR;
+                            const otc_coord_f32 a = {kind, 0, 6.0f, 1.0f, 0.5f};
+                            const otc_coord_f64 b = {kind, 0, 6.0, 1.0, 0.5};
+                            c32[k] = a;
+                            c64[k] = b;
+                        }
+                        CHECK(otc_ot_resample_state_workspace_size_f32(c32, d, n, &got) == OTC_STATUS_OK &&
+                              got == sizeof(float) * OTC_OT_RESAMPLE_STATE_WORKSPACE_ELEMS(n, d + p));
+                        CHECK(otc_ot_resample_state_workspace_size_f64(c64, d, n, &got) == OTC_STATUS_OK &&
+                              got == sizeof(double) * OTC_OT_RESAMPLE_STATE_WORKSPACE_ELEMS(n, d + p));
+                        for (adaptive = 0; adaptive <= 1; ++adaptive) {
+                            for (b = OTC_RESAMPLE_MULTINOMIAL; b <= OTC_RESAMPLE_OPTIMAL; ++b) {
+                                otc_mcl_config_default_f32(&m32);
+                                otc_mcl_config_default_f64(&m64);
+                                m32.resampler = m64.resampler = (int32_t)b;
+                                m32.adaptive = m64.adaptive = (int32_t)adaptive;
+                                CHECK(otc_mcl_workspace_size_f32(&m32, c32, d, n, 2 * n, &got) == OTC_STATUS_OK &&
+                                      got == OTC_MCL_WORKSPACE_SIZE_F32(n, d, d + p, 2 * n, (int32_t)b, adaptive));
+                                CHECK(otc_mcl_workspace_size_f64(&m64, c64, d, n, 2 * n, &got) == OTC_STATUS_OK &&
+                                      got == OTC_MCL_WORKSPACE_SIZE_F64(n, d, d + p, 2 * n, (int32_t)b, adaptive));
+                            }
+                        }
+                    }
+                }
+                CHECK(otc_kld_table_len(n, &got) == OTC_STATUS_OK && got == OTC_KLD_TABLE_LEN(n));
+                CHECK(otc_cluster_workspace_size_f32(n, &got) == OTC_STATUS_OK &&
+                      got == OTC_CLUSTER_WORKSPACE_SIZE_F32(n));
+                CHECK(otc_cluster_workspace_size_f64(n, &got) == OTC_STATUS_OK &&
+                      got == OTC_CLUSTER_WORKSPACE_SIZE_F64(n));
             }
         }
     }

@@ -25,7 +25,7 @@ use crate::error::Error;
 use crate::real::Real;
 
 use super::ot_resample::{check_inputs, fit, ot_workspace_len, split, OtConfig, OtReport};
-use super::resample::{gather, Scheme};
+use super::resample::{gather_count, Scheme};
 use super::rng::RandomSource;
 use super::weights::{ess, log_sum_exp_parts, moments};
 
@@ -223,7 +223,7 @@ where
             }
             Resampler::Classical(s) if resample => {
                 moments(xp, lam, d, mean, cov);
-                gather(s, lam, rng, xp, d, x);
+                gather_count(s, lam, n, rng, xp, d, x);
             }
             _ => {
                 moments(xp, lam, d, mean, cov);

@@ -7,12 +7,20 @@
 //! - [`grad`]: vector–Jacobian products of OT resampling (filterflow's one-step form
 //!   and the exact implicit form).
 //! - [`filter`]: the predict → weight → resample step with per-step report.
+//! - [`state`]: per-coordinate state description (linear or periodic), circular
+//!   moments, OT resampling that respects periods.
+//! - [`kld`]: KLD-sampling's adaptive particle count.
+//! - [`mcl`]: Monte Carlo localisation's resampling: adaptive count, recovery by
+//!   injection, any resampler, to a count other than N.
 
 pub mod filter;
 pub mod grad;
+pub mod kld;
+pub mod mcl;
 pub mod ot_resample;
 pub mod resample;
 pub mod rng;
+pub mod state;
 pub mod weights;
 
 pub use filter::{
@@ -20,6 +28,14 @@ pub use filter::{
     Trigger,
 };
 pub use grad::{ot_resample_vjp, vjp_workspace_len, Vjp, VjpReport};
+pub use kld::{
+    cluster_table_len, cluster_workspace_len, kld_bound, kld_count, kld_table_len, largest_cluster,
+    KldConfig, CLUSTER_MAX_DIM,
+};
+pub use mcl::{mcl_resample, mcl_workspace_len, MclConfig, MclReport, Recovery};
 pub use ot_resample::{ot_resample, ot_transport_matrix, ot_workspace_len, OtConfig, OtReport};
-pub use resample::{ancestors, resample_particles, Scheme};
+pub use resample::{ancestors, resample_particles, resample_to, Scheme};
 pub use rng::{RandomSource, SplitMix64};
+pub use state::{
+    embedded_dim, ot_resample_state, ot_state_workspace_len, state_moments, Angles, Coord, Kind,
+};

@@ -11,7 +11,6 @@
 //! R = N − Σ⌊N·W_i⌋ multinomially from the residuals N·W_i − ⌊N·W_i⌋ (the N·W form;
 //! filterpy #290 forgot the N).
 
-use crate::buf::copy;
 use crate::error::Error;
 use crate::real::Real;
 use crate::sum::Compensated;
@@ -77,10 +76,22 @@ pub(crate) fn draw<T: Real, R: RandomSource + ?Sized>(
     scheme: Scheme,
     logw: &[T],
     rng: &mut R,
+    emit: impl FnMut(usize, usize),
+) {
+    draw_count(scheme, logw, logw.len(), rng, emit);
+}
+
+/// [`draw`] of `count` ancestors (any count ≥ 1) from the N weights: the uniforms,
+/// strata and residual copies are those of a sample of size `count`.
+pub(crate) fn draw_count<T: Real, R: RandomSource + ?Sized>(
+    scheme: Scheme,
+    logw: &[T],
+    count: usize,
+    rng: &mut R,
     mut emit: impl FnMut(usize, usize),
 ) {
     let n = logw.len();
-    let nf = T::from_usize(n);
+    let nf = T::from_usize(count);
     let w = |i: usize| logw.get(i).map_or(T::ZERO, |l| l.exp());
     let mut tot = Compensated::new();
     for i in 0..n {
@@ -89,20 +100,20 @@ pub(crate) fn draw<T: Real, R: RandomSource + ?Sized>(
     let total = tot.value();
     let mut slot = 0;
     let mut out = |a: usize| {
-        if slot < n {
+        if slot < count {
             emit(slot, a);
             slot += 1;
         }
     };
     match scheme {
-        Scheme::Multinomial => walk(w, n, total, sorted_uniforms(rng, n), out),
+        Scheme::Multinomial => walk(w, n, total, sorted_uniforms(rng, count), out),
         Scheme::Stratified => {
-            let us = (0..n).map(|k| (T::from_usize(k) + rng.uniform::<T>()) / nf);
+            let us = (0..count).map(|k| (T::from_usize(k) + rng.uniform::<T>()) / nf);
             walk(w, n, total, us, out);
         }
         Scheme::Systematic => {
             let u0 = rng.uniform::<T>();
-            let us = (0..n).map(|k| (T::from_usize(k) + u0) / nf);
+            let us = (0..count).map(|k| (T::from_usize(k) + u0) / nf);
             walk(w, n, total, us, out);
         }
         Scheme::Residual => {
@@ -118,7 +129,7 @@ pub(crate) fn draw<T: Real, R: RandomSource + ?Sized>(
                 copies += r;
                 res_total.add(s - T::from_usize(r));
             }
-            let rest = n.saturating_sub(copies);
+            let rest = count.saturating_sub(copies);
             if rest > 0 {
                 let residual = |i: usize| {
                     let s = scaled(i);
@@ -137,10 +148,10 @@ pub(crate) fn draw<T: Real, R: RandomSource + ?Sized>(
     }
 }
 
-/// ⌊s⌋ for 0 ≤ s ≤ N (a count of copies).
+/// ⌊s⌋ for 0 ≤ s ≤ count (a number of copies).
 fn floor_count<T: Real>(s: T) -> usize {
     let mut k = 0usize;
-    // s ≤ N·(1 + rounding), so this loop is bounded by N + 1 iterations in total per
+    // s ≤ count·(1 + rounding), so this loop is bounded by count + 1 iterations in total per
     // call; particles with s < 1 exit at once.
     while T::from_usize(k + 1) <= s {
         k += 1;
@@ -206,24 +217,45 @@ pub fn resample_particles<T: Real, R: RandomSource + ?Sized>(
     if x_out.len() != x_in.len() {
         return Err(Error::LengthMismatch);
     }
-    gather(scheme, logw, rng, x_in, d, x_out);
-    Ok(())
+    resample_to(scheme, logw, rng, x_in, d, x_out)
 }
 
-/// [`resample_particles`] without the checks (the filter driver has done them).
-pub(crate) fn gather<T: Real, R: RandomSource + ?Sized>(
+/// Resamples N weighted particles to M = `x_out.len() / d` equally weighted ones
+/// (M may differ from N: an adaptive particle count), ancestors drawn by `scheme`
+/// for a sample of size M.
+///
+/// # Errors
+/// As [`resample_particles`], with `LengthMismatch` when `x_out` is not a positive
+/// multiple of d long. Nothing is written on error.
+///
+/// # Panics
+/// Never.
+pub fn resample_to<T: Real, R: RandomSource + ?Sized>(
     scheme: Scheme,
     logw: &[T],
     rng: &mut R,
     x_in: &[T],
     d: usize,
     x_out: &mut [T],
+) -> Result<(), Error> {
+    super::ot_resample::check_inputs(x_in, logw, d)?;
+    let m = super::state::out_count(x_out, d)?;
+    gather_count(scheme, logw, m, rng, x_in, d, x_out);
+    Ok(())
+}
+
+/// [`resample_to`] without the checks (the callers have done them): M = `count`
+/// rows of `x_out`.
+pub(crate) fn gather_count<T: Real, R: RandomSource + ?Sized>(
+    scheme: Scheme,
+    logw: &[T],
+    count: usize,
+    rng: &mut R,
+    x_in: &[T],
+    d: usize,
+    x_out: &mut [T],
 ) {
-    draw(scheme, logw, rng, |slot, a| {
-        let src = x_in.get(a * d..(a + 1) * d);
-        let dst = x_out.get_mut(slot * d..(slot + 1) * d);
-        if let (Some(s), Some(t)) = (src, dst) {
-            copy(t, s);
-        }
+    draw_count(scheme, logw, count, rng, |slot, a| {
+        super::state::copy_row(x_out, slot, x_in, a, d);
     });
 }

@@ -514,6 +514,159 @@ macro_rules! probe_pf_precision {
     }};
 }
 
+/// A sampler callback that writes nothing and reports success.
+macro_rules! mcl_sampler {
+    ($t:ty, $name:ident) => {
+        /// Leaves `out` as it is.
+        unsafe extern "C" fn $name(
+            _user: *mut c_void,
+            _count: usize,
+            _d: usize,
+            _out: *mut $t,
+            _rng: *mut otc_rng,
+        ) -> i32 {
+            black_box(0)
+        }
+    };
+}
+mcl_sampler!(f32, sampler_f32);
+mcl_sampler!(f64, sampler_f64);
+
+/// The localisation functions of one precision (state description, circular moments,
+/// OT per the description, resampling to a count, KLD-sampling, recovery, the MCL
+/// step, the largest cluster) on opaque pointers into `mem`.
+macro_rules! probe_mcl_precision {
+    ($t:ty, $acc:ident, $mem:ident, $sampler:ident, $moments:ident, $resample_to:ident,
+     $ot_state_size:ident, $ot_state:ident, $kld_default:ident, $kld_count:ident,
+     $rec_init:ident, $rec_update:ident, $mcl_default:ident, $mcl_size:ident, $mcl:ident,
+     $cluster_size:ident, $cluster:ident) => {{
+        let base = $mem.as_mut_ptr().cast::<$t>();
+        let p = |k: usize| black_box(base.wrapping_add(black_box(k)));
+        let len = |k: usize| black_box(k);
+        let mut rng = otc_rng { state: 0 };
+        let rng_p = black_box(&mut rng as *mut otc_rng);
+        let coord = otc_coord::<$t> {
+            kind: black_box(OTC_COORD_PERIODIC),
+            reserved: 0,
+            period: black_box(6.0),
+            cost_scale: black_box(1.0),
+            bin: black_box(0.5),
+        };
+        let coords = black_box([coord, coord]);
+        let cs = black_box(coords.as_ptr());
+        let (x, logw, x_out, mean, cov) = (p(0), p(64), p(128), p(192), p(200));
+        let ws = black_box(p(1024).cast::<c_void>());
+        let ws_bytes = len(8192);
+        let table = black_box($mem.as_mut_ptr().wrapping_add(black_box(3000)));
+        let mut bytes = 0usize;
+        let (mut k, mut m) = (0usize, 0usize);
+        $acc += unsafe { $moments(cs, len(2), x, logw, len(8), mean, cov) };
+        $acc += unsafe {
+            $resample_to(
+                black_box(OTC_RESAMPLE_SYSTEMATIC),
+                logw,
+                len(8),
+                rng_p,
+                x,
+                len(2),
+                x_out,
+                len(5),
+            )
+        };
+        $acc += unsafe { $ot_state_size(cs, len(2), len(8), black_box(&mut bytes)) };
+        let mut ot = unsafe { core::mem::zeroed::<otc_ot_resample_config<$t>>() };
+        ot.struct_size = black_box(core::mem::size_of::<otc_ot_resample_config<$t>>());
+        ot.epsilon = black_box(0.5);
+        ot.scaling = black_box(0.75);
+        ot.max_iterations = black_box(100);
+        let mut ot_report = unsafe { core::mem::zeroed::<otc_ot_resample_report<$t>>() };
+        ot_report.struct_size = black_box(core::mem::size_of::<otc_ot_resample_report<$t>>());
+        $acc += unsafe {
+            $ot_state(
+                black_box(&ot),
+                cs,
+                len(2),
+                x,
+                logw,
+                len(8),
+                rng_p,
+                ws,
+                ws_bytes,
+                x_out,
+                len(5),
+                black_box(&mut ot_report),
+            )
+        };
+        let mut kld = unsafe { core::mem::zeroed::<otc_kld_config<$t>>() };
+        $acc += unsafe { $kld_default(black_box(&mut kld)) };
+        kld.min_particles = black_box(2);
+        $acc += unsafe { otc_kld_table_len(len(8), black_box(&mut m)) };
+        $acc += unsafe {
+            $kld_count(
+                black_box(&kld),
+                cs,
+                len(2),
+                x,
+                logw,
+                len(8),
+                len(16),
+                table,
+                len(16),
+                black_box(&mut k),
+                black_box(&mut m),
+            )
+        };
+        let mut rec = unsafe { core::mem::zeroed::<otc_recovery<$t>>() };
+        $acc += unsafe { $rec_init(black_box(0.001), black_box(0.1), black_box(&mut rec)) };
+        let mut prob: $t = 0.0;
+        $acc += unsafe { $rec_update(black_box(&mut rec), black_box(-3.0), black_box(&mut prob)) };
+        let mut mcl = unsafe { core::mem::zeroed::<otc_mcl_config<$t>>() };
+        $acc += unsafe { $mcl_default(black_box(&mut mcl)) };
+        mcl.adaptive = black_box(1);
+        mcl.kld = kld;
+        let mc = black_box(&mcl);
+        $acc += unsafe { $mcl_size(mc, cs, len(2), len(8), len(16), black_box(&mut bytes)) };
+        let mut mcl_report = unsafe { core::mem::zeroed::<otc_mcl_report<$t>>() };
+        mcl_report.struct_size = black_box(core::mem::size_of::<otc_mcl_report<$t>>());
+        $acc += unsafe {
+            $mcl(
+                mc,
+                cs,
+                len(2),
+                x,
+                logw,
+                len(8),
+                black_box(prob),
+                black_box(Some($sampler as _)),
+                black_box(ptr::null_mut::<c_void>()),
+                rng_p,
+                ws,
+                ws_bytes,
+                x_out,
+                len(16),
+                black_box(&mut mcl_report),
+            )
+        };
+        $acc += unsafe { $cluster_size(len(8), black_box(&mut bytes)) };
+        let (mut weight, mut clusters): ($t, usize) = (0.0, 0);
+        $acc += unsafe {
+            $cluster(
+                cs,
+                len(2),
+                x,
+                logw,
+                len(8),
+                ws,
+                ws_bytes,
+                mean,
+                cov,
+                black_box(&mut weight),
+                black_box(&mut clusters),
+            )
+        };
+    }};
+}
+
 #[entry]
 fn main() -> ! {
     let mut mem = [0u64; WORDS];
@@ -637,6 +790,44 @@ fn main() -> ! {
         otc_pf_workspace_size_f64,
         otc_pf_init_f64,
         otc_pf_step_f64
+    );
+    probe_mcl_precision!(
+        f32,
+        acc,
+        mem,
+        sampler_f32,
+        otc_state_moments_f32,
+        otc_resample_to_f32,
+        otc_ot_resample_state_workspace_size_f32,
+        otc_ot_resample_state_f32,
+        otc_kld_config_default_f32,
+        otc_kld_count_f32,
+        otc_recovery_init_f32,
+        otc_recovery_update_f32,
+        otc_mcl_config_default_f32,
+        otc_mcl_workspace_size_f32,
+        otc_mcl_resample_f32,
+        otc_cluster_workspace_size_f32,
+        otc_largest_cluster_f32
+    );
+    probe_mcl_precision!(
+        f64,
+        acc,
+        mem,
+        sampler_f64,
+        otc_state_moments_f64,
+        otc_resample_to_f64,
+        otc_ot_resample_state_workspace_size_f64,
+        otc_ot_resample_state_f64,
+        otc_kld_config_default_f64,
+        otc_kld_count_f64,
+        otc_recovery_init_f64,
+        otc_recovery_update_f64,
+        otc_mcl_config_default_f64,
+        otc_mcl_workspace_size_f64,
+        otc_mcl_resample_f64,
+        otc_cluster_workspace_size_f64,
+        otc_largest_cluster_f64
     );
     let text = otc_status_str(black_box(acc));
     black_box(text);
