@@ -787,14 +787,15 @@ pub unsafe extern "C" fn otc_sde_prior_log_density_f64(
 
 /// Fills `grid` (len ≥ 2 points, len − 1 steps) with decreasing times from `t_start` to
 /// `t_end`: `OTC_SDE_GRID_UNIFORM_TIME`, `OTC_SDE_GRID_UNIFORM_LOG_SNR` (t_end > 0) or
-/// `OTC_SDE_GRID_KARRAS` with exponent `rho` (t_end = 0 gives EDM's trailing σ = 0).
+/// `OTC_SDE_GRID_KARRAS` with exponent `rho` (t_end = 0 gives EDM's grid: len − 1
+/// Karras points from σ̃(t_start) down to σ̃(t_eps), then the trailing σ = 0).
 /// `rho` is ignored by the other spacings.
 ///
 /// Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
 /// `OTC_STATUS_STRUCT_SIZE`, `OTC_STATUS_EMPTY_INPUT` (len < 2),
 /// `OTC_STATUS_NON_FINITE_INPUT`, `OTC_STATUS_INVALID_PARAMETER` (unknown spacing,
-/// bad process, not T ≥ t_start > t_end ≥ 0, s(t_start) = 0, ρ ≤ 0, a grid that is not
-/// strictly decreasing in this precision).
+/// bad process, not T ≥ t_start > t_end ≥ 0, s(t_start) = 0, ρ ≤ 0, Karras to 0 with
+/// t_start ≤ t_eps, a grid that is not strictly decreasing in this precision).
 ///
 /// # Safety
 /// the pointers must be NULL or valid as documented above.
