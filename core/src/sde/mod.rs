@@ -1,6 +1,7 @@
 //! Score-based diffusion sampling: forward processes, time grids, a batched model
-//! callback, counter-based noise, fixed-step and adaptive samplers, generic Itô steps
-//! and a closed-form Gaussian-mixture score.
+//! callback, counter-based noise, fixed-step and adaptive samplers, flow-matching
+//! samplers on the linear interpolant, generic Itô steps and a closed-form
+//! Gaussian-mixture score.
 //!
 //! Conventions (formulas in each module):
 //! - A state is n samples of dimension d, row by row, in caller memory (`&mut [T]`).
@@ -14,6 +15,7 @@
 //!   buffers untouched; samplers work in the workspace and copy the result out only on
 //!   success.
 
+pub mod flow;
 pub mod grid;
 pub mod ito;
 pub mod mixture;

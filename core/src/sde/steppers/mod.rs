@@ -28,7 +28,7 @@ mod fixed;
 
 pub use adaptive::{adaptive, adaptive_resume, adaptive_state_len, AdaptiveConfig, AdaptiveStats};
 
-use super::model::{Evaluator, Model};
+use super::model::{Evaluator, Model, Output};
 use super::process::Process;
 use super::{check_finite, check_param, check_shape, grid};
 use crate::buf::copy;
@@ -191,7 +191,7 @@ pub(crate) struct Bufs<'w, T> {
 }
 
 impl<'w, T: Real> Bufs<'w, T> {
-    fn split(ws: &'w mut [T], n: usize, d: usize) -> Result<Self, Error> {
+    pub(crate) fn split(ws: &'w mut [T], n: usize, d: usize) -> Result<Self, Error> {
         if ws.len() < workspace_len(n, d) {
             return Err(Error::WorkspaceTooSmall);
         }
@@ -228,9 +228,19 @@ pub(crate) struct Keys {
     pub(crate) first_sample: u64,
 }
 
-/// Checks what every sampler needs: process, shape, finite state; returns n.
-fn check_common<T: Real>(process: &Process, x: &[T], d: usize) -> Result<usize, Error> {
+/// Checks what every sampler needs: process, a model output the process can take (no
+/// velocity: these processes are not the linear interpolant), shape, finite state;
+/// returns n.
+pub(crate) fn check_common<T: Real>(
+    process: &Process,
+    output: Output,
+    x: &[T],
+    d: usize,
+) -> Result<usize, Error> {
     process.validate()?;
+    if output == Output::Velocity {
+        return Err(Error::InvalidParameter);
+    }
     let n = check_shape(x.len(), d)?;
     check_finite(x)?;
     Ok(n)
@@ -267,7 +277,7 @@ pub fn step<T: Real, M: Model<T>>(
     history: Option<&mut Multistep<'_, T>>,
     ws: &mut [T],
 ) -> Result<u64, Error> {
-    let n = check_common(process, x, d)?;
+    let n = check_common(process, model.output(), x, d)?;
     config.validate()?;
     let (t, t_next) = (t.to_f64(), t_next.to_f64());
     grid::validate(process, &[T::from_f64(t), T::from_f64(t_next)])?;
@@ -346,7 +356,7 @@ pub fn sample<T: Real, M: Model<T>>(
     first_sample: u64,
     ws: &mut [T],
 ) -> Result<Stats, Error> {
-    let n = check_common(process, x, d)?;
+    let n = check_common(process, model.output(), x, d)?;
     config.validate()?;
     grid::validate(process, grid)?;
     let mut bufs = Bufs::split(ws, n, d)?;
