@@ -30,6 +30,10 @@ pub const OTC_SDE_OUTPUT_SCORE: i32 = 0;
 pub const OTC_SDE_OUTPUT_NOISE: i32 = 1;
 /// Model output: the denoised estimate x̂₀ = (x + s_t²·score)/a_t (EDM's D).
 pub const OTC_SDE_OUTPUT_DENOISED: i32 = 2;
+/// Model output: the velocity E[ε − x₀ | x_t] of the linear interpolant
+/// x_t = (1 − t)x₀ + t·ε (flow matching); only for the `otc_sde_flow_*` samplers (the
+/// others return `OTC_STATUS_INVALID_PARAMETER`).
+pub const OTC_SDE_OUTPUT_VELOCITY: i32 = 3;
 
 /// Method: Euler–Maruyama on the reverse SDE (1 evaluation per step).
 pub const OTC_SDE_EULER_MARUYAMA: i32 = 0;
@@ -346,6 +350,7 @@ pub(crate) fn output_kind(v: i32) -> Result<Output, otc_status> {
         OTC_SDE_OUTPUT_SCORE => Ok(Output::Score),
         OTC_SDE_OUTPUT_NOISE => Ok(Output::Noise),
         OTC_SDE_OUTPUT_DENOISED => Ok(Output::Denoised),
+        OTC_SDE_OUTPUT_VELOCITY => Ok(Output::Velocity),
         _ => Err(otc_status::InvalidParameter),
     }
 }
