@@ -17,6 +17,7 @@
 
 pub mod flow;
 pub mod grid;
+pub mod guidance;
 pub mod ito;
 pub mod mixture;
 pub mod model;
