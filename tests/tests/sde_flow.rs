@@ -282,6 +282,52 @@ fn interpolant_sde_converges_to_the_data_law_at_weak_order_one() {
     assert_eq!(a, b);
 }
 
+/// The SDE's step to t = 0 is the ODE's Euler step, onto the posterior mean
+/// `x̂₀ = x − t·v`: Euler–Maruyama without its noise would subtract `η·t·ε̂` more and
+/// shrink the law by a factor that grows with the last step.
+#[test]
+fn interpolant_sde_ends_on_the_posterior_mean() {
+    let mut ws = vec![0.0; sde::workspace_len(2, 2)];
+    let x0 = [0.4, -0.9, 1.7, 0.2];
+    let mut a = x0;
+    let mut b = x0;
+    let sde_step = FlowMethod::Sde { eta: 1.0 };
+    flow::step(
+        sde_step,
+        &mut gaussian(false),
+        &mut a,
+        2,
+        0.3,
+        0.0,
+        9,
+        1,
+        0,
+        &mut ws,
+    )
+    .unwrap();
+    flow::step(
+        FlowMethod::Euler,
+        &mut gaussian(false),
+        &mut b,
+        2,
+        0.3,
+        0.0,
+        9,
+        1,
+        0,
+        &mut ws,
+    )
+    .unwrap();
+    assert_eq!(a, b);
+    let mut v = [0.0; 2];
+    for (row, out) in x0.chunks(2).zip(a.chunks(2)) {
+        gaussian(false).velocity(row, 0.3, &mut v);
+        for j in 0..2 {
+            assert!((out[j] - (row[j] - 0.3 * v[j])).abs() < 1e-15);
+        }
+    }
+}
+
 #[test]
 fn grids_on_the_unit_interval() {
     let mut g = [0.0f32; 5];

@@ -24,8 +24,11 @@
 //!   marginals for every `η ≥ 0` (Albergo, Boffi & Vanden-Eijnden's stochastic
 //!   interpolants; `w ∝ t` is SiT's "sigma" diffusion). With the score of the path,
 //!   `−½w²·score = η·ε̂`: `x' = x + h·(v + η·ε̂) + √(2η·t·|h|)·z` (1 evaluation, weak
-//!   order 1). The step to t' = 0 adds no noise (it lands on the data; SiT's "mean"
-//!   last step). η = 0 is [`FlowMethod::Euler`].
+//!   order 1). η = 0 is [`FlowMethod::Euler`]. The step to t' = 0 is the ODE's Euler
+//!   step, which lands on the posterior mean `x̂₀ = x − t·v` (k-diffusion's SDE samplers
+//!   end with `x = D` too): dropping only the noise of that step would also subtract
+//!   `η·|h|·ε̂` beyond the posterior mean and shrink narrow modes when the last step is
+//!   long (docs/sde.md).
 //!
 //! Noise: step `j` of a trajectory draws from key `16·j` of each sample's stream, as the
 //! fixed-step samplers ([`super::noise`]).
@@ -221,14 +224,12 @@ fn advance<T: Real, M: Model<T>>(
         }
         FlowMethod::Sde { eta } => {
             // x' = x + h·(v + η·ε̂) + r·z, ε̂ = x + (1 − t)·v, so
-            // x' = (1 + hη)·x + h(1 + η(1 − t))·v + r·z.
+            // x' = (1 + hη)·x + h(1 + η(1 − t))·v + r·z; to t' = 0 the Euler step
+            // x' = x − t·v = x̂₀ (η = 0).
+            let eta = if t_next > 0.0 { eta } else { 0.0 };
             let p = T::from_f64(1.0 + h * eta);
             let q = T::from_f64(h * (1.0 + eta * (1.0 - t)));
-            let r = if t_next > 0.0 {
-                libm::sqrt(2.0 * eta * t * -h)
-            } else {
-                0.0
-            };
+            let r = libm::sqrt(2.0 * eta * t * -h);
             let d = ev.d;
             let z = bufs.row.get_mut(..d).ok_or(Error::WorkspaceTooSmall)?;
             let rt = T::from_f64(r);
