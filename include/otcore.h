@@ -321,8 +321,8 @@
 #define OTC_SDE_FLOW_HEUN 2
 
 /**
- * Flow method: Euler–Maruyama on the interpolant SDE with diffusion w(t)² = 2η·t
- * (1; no noise on the step to t = 0; η = 0 is `OTC_SDE_FLOW_EULER`).
+ * Flow method: the interpolant SDE with diffusion w(t)² = 2η·t, each step exact for a
+ * frozen x̂₀ (1 evaluation; lands on x̂₀ at t = 0; η = 0 is `OTC_SDE_FLOW_EULER`).
  */
 #define OTC_SDE_FLOW_SDE 3
 

@@ -21,8 +21,8 @@ pub const OTC_SDE_FLOW_EULER: i32 = 0;
 pub const OTC_SDE_FLOW_MIDPOINT: i32 = 1;
 /// Flow method: Heun (2; 1 on the step to t = 0).
 pub const OTC_SDE_FLOW_HEUN: i32 = 2;
-/// Flow method: Euler–Maruyama on the interpolant SDE with diffusion w(t)² = 2η·t
-/// (1; no noise on the step to t = 0; η = 0 is `OTC_SDE_FLOW_EULER`).
+/// Flow method: the interpolant SDE with diffusion w(t)² = 2η·t, each step exact for a
+/// frozen x̂₀ (1 evaluation; lands on x̂₀ at t = 0; η = 0 is `OTC_SDE_FLOW_EULER`).
 pub const OTC_SDE_FLOW_SDE: i32 = 3;
 
 fn method(kind: i32, eta: f64) -> Checked<FlowMethod> {

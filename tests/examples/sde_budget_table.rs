@@ -83,8 +83,9 @@ fn main() {
         }
     };
     // Score-based samplers: (name, kind, grid name, config, spacing, evals per step).
-    let mut em = Config::new(Method::EulerMaruyama);
-    em.denoise = true;
+    // Euler–Maruyama keeps the noise of its last step: score_sde's noise removal
+    // collapses the narrow components at these budgets (docs/sde.md).
+    let em = Config::new(Method::EulerMaruyama);
     let mut anc = Config::new(Method::Ancestral);
     anc.denoise = true;
     let score_rows = [
@@ -152,6 +153,7 @@ fn main() {
         ("flow Euler", "ODE", FlowMethod::Euler, 1),
         ("flow midpoint", "ODE", FlowMethod::Midpoint, 2),
         ("flow Heun", "ODE", FlowMethod::Heun, 2),
+        ("flow SDE η = 0.5", "SDE", FlowMethod::Sde { eta: 0.5 }, 1),
         ("flow SDE η = 1", "SDE", FlowMethod::Sde { eta: 1.0 }, 1),
         ("flow SDE η = 3", "SDE", FlowMethod::Sde { eta: 3.0 }, 1),
     ];

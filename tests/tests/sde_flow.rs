@@ -5,7 +5,7 @@
 //!   sample's error and the observed order under step halving;
 //! - the SDE chain is affine for a linear velocity, `x' = A_j x + b_j + c_j z_j`, so its
 //!   exact law follows from `A_j, b_j, c_j` (read off single steps with known noise) and
-//!   must approach `N(m, v)` at weak order 1.
+//!   must approach `N(m, v)` at weak order 1 (x̂₀ is frozen over a step).
 
 use otcore::sde::flow::{self, FlowMethod, FlowSpacing};
 use otcore::sde::{self, noise, Config, Method, Model, Output, Process};
@@ -204,7 +204,7 @@ fn sde_chain_law(eta: f64, grid: &[f64]) -> [(f64, f64); 2] {
 #[test]
 fn interpolant_sde_converges_to_the_data_law_at_weak_order_one() {
     for eta in [0.5, 1.0] {
-        let errs: Vec<f64> = [20, 40, 80]
+        let errs: Vec<f64> = [40, 80, 160]
             .iter()
             .map(|&s| {
                 let law = sde_chain_law(eta, &uniform_grid(s));
@@ -252,22 +252,14 @@ fn interpolant_sde_converges_to_the_data_law_at_weak_order_one() {
         println!("coordinate {k}: mean z = {zm:.2}, variance z = {zv:.2}");
         assert!(zm.abs() < 4.0 && zv.abs() < 4.0);
     }
-    // η = 0 is the ODE's Euler step, bit for bit.
+    // η = 0 is the ODE's Euler step (the same update through other coefficients:
+    // equal to a few roundings of values of size ~1).
     let mut a = Rng::new(3).normals(8, 0.0, 1.0);
     let mut b = a.clone();
     let g = uniform_grid(5);
     let mut ws = vec![0.0; sde::workspace_len(4, 2)];
-    flow::sample(
-        FlowMethod::Sde { eta: 0.0 },
-        &mut gaussian(false),
-        &g,
-        &mut a,
-        2,
-        1,
-        0,
-        &mut ws,
-    )
-    .unwrap();
+    let ode = FlowMethod::Sde { eta: 0.0 };
+    flow::sample(ode, &mut gaussian(false), &g, &mut a, 2, 1, 0, &mut ws).unwrap();
     flow::sample(
         FlowMethod::Euler,
         &mut gaussian(false),
@@ -279,11 +271,13 @@ fn interpolant_sde_converges_to_the_data_law_at_weak_order_one() {
         &mut ws,
     )
     .unwrap();
-    assert_eq!(a, b);
+    for (u, v) in a.iter().zip(&b) {
+        assert!((u - v).abs() < 1e-14, "{u} vs {v}");
+    }
 }
 
-/// The SDE's step to t = 0 is the ODE's Euler step, onto the posterior mean
-/// `x̂₀ = x − t·v`: Euler–Maruyama without its noise would subtract `η·t·ε̂` more and
+/// The SDE's step to t = 0 lands on the posterior mean `x̂₀ = x − t·v` (the ODE's
+/// Euler step): Euler–Maruyama without its noise would subtract `η·t·ε̂` more and
 /// shrink the law by a factor that grows with the last step.
 #[test]
 fn interpolant_sde_ends_on_the_posterior_mean() {
@@ -318,12 +312,11 @@ fn interpolant_sde_ends_on_the_posterior_mean() {
         &mut ws,
     )
     .unwrap();
-    assert_eq!(a, b);
     let mut v = [0.0; 2];
     for (row, out) in x0.chunks(2).zip(a.chunks(2)) {
         gaussian(false).velocity(row, 0.3, &mut v);
         for j in 0..2 {
-            assert!((out[j] - (row[j] - 0.3 * v[j])).abs() < 1e-15);
+            assert!((out[j] - (row[j] - 0.3 * v[j])).abs() < 1e-14);
         }
     }
 }

@@ -19,16 +19,17 @@
 //! - [`FlowMethod::Midpoint`]: `x' = x + h·v(x + ½h·v(x, t), t + ½h)` (2, order 2).
 //! - [`FlowMethod::Heun`]: `x₁ = x + h·v(x, t)`, `x' = x + ½h·(v(x, t) + v(x₁, t'))`
 //!   (2, order 2; Euler on a step to t' = 0, as EDM's last step).
-//! - [`FlowMethod::Sde`]: Euler–Maruyama on the interpolant SDE with diffusion
-//!   `w(t)² = 2η·t` run backwards, `dx = [v − ½w²·score] dt + w dW̄`, which has the ODE's
-//!   marginals for every `η ≥ 0` (Albergo, Boffi & Vanden-Eijnden's stochastic
-//!   interpolants; `w ∝ t` is SiT's "sigma" diffusion). With the score of the path,
-//!   `−½w²·score = η·ε̂`: `x' = x + h·(v + η·ε̂) + √(2η·t·|h|)·z` (1 evaluation, weak
-//!   order 1). η = 0 is [`FlowMethod::Euler`]. The step to t' = 0 is the ODE's Euler
-//!   step, which lands on the posterior mean `x̂₀ = x − t·v` (k-diffusion's SDE samplers
-//!   end with `x = D` too): dropping only the noise of that step would also subtract
-//!   `η·|h|·ε̂` beyond the posterior mean and shrink narrow modes when the last step is
-//!   long (docs/sde.md).
+//! - [`FlowMethod::Sde`]: the interpolant SDE with diffusion `w(t)² = 2η·t` run
+//!   backwards, `dx = [v − ½w²·score] dt + w dW̄`, which has the ODE's marginals for
+//!   every `η ≥ 0` (Albergo, Boffi & Vanden-Eijnden's stochastic interpolants; `w ∝ t`
+//!   is SiT's "sigma" diffusion; `−½w²·score = η·ε̂`). Writing `x = (1 − t)x̂₀ + t·e`
+//!   with `x̂₀ = x − t·v` held fixed over the step (first order, as DDIM), the noise
+//!   part obeys `de = (η/t)e dt + √(2η/t) dW`, solved exactly:
+//!   `e' = ρ·e + √(1 − ρ²)·z`, `ρ = (t'/t)^η`, `x' = (1 − t')x̂₀ + t'·e'` (1 evaluation,
+//!   weak order 1). Unlike Euler–Maruyama this is stable for every η and step (the
+//!   `η/t` term is stiff near t = 0), η = 0 is [`FlowMethod::Euler`] (up to rounding),
+//!   η → ∞ redraws the noise part (ancestral), and the step to t' = 0 lands on the
+//!   posterior mean `x̂₀` (k-diffusion's SDE samplers end with `x = D` too).
 //!
 //! Noise: step `j` of a trajectory draws from key `16·j` of each sample's stream, as the
 //! fixed-step samplers ([`super::noise`]).
@@ -49,7 +50,7 @@ pub enum FlowMethod {
     Midpoint,
     /// Heun / trapezoidal (2 evaluations per step, 1 on a step to t = 0).
     Heun,
-    /// Euler–Maruyama on the interpolant SDE with diffusion `w(t)² = 2η·t`.
+    /// The interpolant SDE with diffusion `w(t)² = 2η·t`, exact for a frozen `x̂₀`.
     Sde {
         /// Noise level η ≥ 0 (finite); 0 gives the ODE.
         eta: f64,
@@ -223,13 +224,12 @@ fn advance<T: Real, M: Model<T>>(
             }
         }
         FlowMethod::Sde { eta } => {
-            // x' = x + h·(v + η·ε̂) + r·z, ε̂ = x + (1 − t)·v, so
-            // x' = (1 + hη)·x + h(1 + η(1 − t))·v + r·z; to t' = 0 the Euler step
-            // x' = x − t·v = x̂₀ (η = 0).
-            let eta = if t_next > 0.0 { eta } else { 0.0 };
-            let p = T::from_f64(1.0 + h * eta);
-            let q = T::from_f64(h * (1.0 + eta * (1.0 - t)));
-            let r = libm::sqrt(2.0 * eta * t * -h);
+            // Exact step of the SDE with x̂₀ = x − t·v frozen (module docs):
+            // x' = P·x + Q·v + R·z with ρ = (t'/t)^η.
+            let rho = libm::pow(t_next / t, eta);
+            let p = T::from_f64((1.0 - t_next) + t_next * rho);
+            let q = T::from_f64(t_next * rho * (1.0 - t) - t * (1.0 - t_next));
+            let r = t_next * libm::sqrt((1.0 - rho * rho).max(0.0));
             let d = ev.d;
             let z = bufs.row.get_mut(..d).ok_or(Error::WorkspaceTooSmall)?;
             let rt = T::from_f64(r);
