@@ -20,6 +20,9 @@ const N: usize = 10_000;
 const D: usize = 2;
 const BUDGETS: [u64; 5] = [5, 10, 20, 35, 50];
 
+/// One sampler run on a prior copy with a noise seed: (distance in floors, evaluations).
+type Run<'a> = dyn FnMut(&mut [f32], u64) -> (f64, u64) + 'a;
+
 fn exact(a: f64, s: f64, seed: u64) -> Vec<f64> {
     let (w, mu, var) = ring();
     mixture_draws(&mut Rng::new(seed), N, &w, &mu, &var, D, a, s)
@@ -66,7 +69,7 @@ fn main() {
         ts.iter().map(|t| sliced_w1_2d(&x, t, 32)).sum::<f64>() / 4.0 / floor
     };
     // Mean over the 4 priors (noise seed k too) of `run(x0, seed)` → (ratio, evals).
-    let mean4 = |run: &mut dyn FnMut(&mut [f32], u64) -> (f64, u64)| {
+    let mean4 = |run: &mut Run<'_>| {
         let mut total = (0.0, 0);
         for (k, x0) in (0_u64..).zip(&priors) {
             let mut x = x0.clone();
@@ -136,7 +139,7 @@ fn main() {
     // EDM Heun on the Karras grid to t = 0: 2 evaluations per step, 1 on the last.
     print!("| Heun (EDM) | ODE | Karras ρ = 7 to 0 |");
     for b in BUDGETS {
-        let steps = (b as usize + 1) / 2;
+        let steps = (b as usize).div_ceil(2);
         let mut g = vec![0.0f32; steps + 1];
         grid::fill(&p, Spacing::Karras { rho: 7.0 }, 1.0, 0.0, &mut g).unwrap();
         let cfg = Config::new(Method::Heun(Churn::NONE));
@@ -166,7 +169,7 @@ fn main() {
             for b in BUDGETS {
                 // Heun's last step costs 1: steps = (b + 1)/2.
                 let steps = if method == FlowMethod::Heun {
-                    (b as usize + 1) / 2
+                    (b as usize).div_ceil(2)
                 } else {
                     b as usize / per_step
                 };
