@@ -163,6 +163,7 @@ fn main() {
     for (spacing, gname) in [
         (FlowSpacing::Uniform, "uniform"),
         (FlowSpacing::Shifted { shift: 3.0 }, "shift 3"),
+        (FlowSpacing::Shifted { shift: 0.3 }, "shift 0.3"),
     ] {
         for (name, kind, method, per_step) in flow_rows {
             print!("| {name} | {kind} | {gname} |");
