@@ -255,6 +255,12 @@
 #define OTC_SDE_DPM_SOLVER_PP_2M 6
 
 /**
+ * Method: DPM-Solver++(3M), third order (1); `otc_sde_sample_*` only (it keeps two past
+ * x̂₀): `otc_sde_step_*` returns `OTC_STATUS_INVALID_PARAMETER`.
+ */
+#define OTC_SDE_DPM_SOLVER_PP_3M 7
+
+/**
  * Corrector step size: score_sde's Langevin, ε = 2(snr·‖z‖/‖score‖)² per sample
  * (biased in low dimension; see the docs).
  */
@@ -1072,7 +1078,7 @@ typedef struct otc_sde_sampler_config {
    */
   size_t struct_size;
   /**
-   * One of `OTC_SDE_EULER_MARUYAMA` … `OTC_SDE_DPM_SOLVER_PP_2M`.
+   * One of `OTC_SDE_EULER_MARUYAMA` … `OTC_SDE_DPM_SOLVER_PP_3M`.
    */
   int32_t method;
   /**

@@ -166,7 +166,40 @@ static void bad_inputs(void) {
     CHECK(x[0] == 5.0 && evals == 0);
 }
 
+/* DPM-Solver++(3M) runs through otc_sde_sample_* (Gaussian score via the mixture score);
+ * a single step of it is refused, its state untouched. */
+static int32_t vp_score(void *user, size_t n, size_t d, const double *x, const double *t,
+                        double *out) {
+    static const double w[1] = {1.0}, m[2] = {0.7, -1.3}, v[1] = {0.25};
+    return otc_sde_mixture_score_f64((const otc_sde_process *)user, 1, d, w, m, v,
+                                     OTC_SDE_COVARIANCE_ISOTROPIC, n, x, t, out);
+}
+
+static void third_order_multistep(void) {
+    otc_sde_process vp;
+    otc_sde_sampler_config cfg;
+    double grid[41], x[N * D], hist[N * D] = {0}, h_prev = 0.0, ws[512];
+    size_t ws_bytes = 0, i;
+    uint64_t evals = 0;
+    CHECK_STATUS(otc_sde_process_default(OTC_SDE_VP, &vp), OTC_STATUS_OK);
+    CHECK_STATUS(otc_sde_sampler_config_default(OTC_SDE_DPM_SOLVER_PP_3M, &cfg), OTC_STATUS_OK);
+    CHECK_STATUS(otc_sde_workspace_size_f64(N, D, &ws_bytes), OTC_STATUS_OK);
+    CHECK_STATUS(otc_sde_grid_f64(&vp, OTC_SDE_GRID_UNIFORM_LOG_SNR, 0.0, 1.0, 1e-3, grid, 41),
+                 OTC_STATUS_OK);
+    for (i = 0; i < N * D; ++i) x[i] = 2.0 * uniform() - 1.0;
+    CHECK_STATUS(otc_sde_sample_f64(&vp, &cfg, vp_score, &vp, OTC_SDE_OUTPUT_SCORE, grid, 41, x, N,
+                                    D, 1, 0, ws, ws_bytes, &evals),
+                 OTC_STATUS_OK);
+    CHECK(evals == 40);
+    x[0] = 5.0;
+    CHECK_STATUS(otc_sde_step_f64(&vp, &cfg, vp_score, &vp, OTC_SDE_OUTPUT_SCORE, x, N, D, 1.0, 0.5,
+                                  0, 1, 0, hist, &h_prev, ws, ws_bytes, &evals),
+                 OTC_STATUS_INVALID_PARAMETER);
+    CHECK(x[0] == 5.0 && hist[0] == 0.0 && h_prev == 0.0);
+}
+
 int main(void) {
+    third_order_multistep();
     exact_flow();
     steps_equal_sample();
     bad_inputs();

@@ -121,6 +121,13 @@ fn main() {
             Config::new(Method::DpmSolverPp2M),
             Spacing::UniformLogSnr,
         ),
+        (
+            "DPM-Solver++(3M)",
+            "ODE",
+            "log-SNR",
+            Config::new(Method::DpmSolverPp3M),
+            Spacing::UniformLogSnr,
+        ),
     ];
     for (name, kind, gname, cfg, spacing) in score_rows {
         print!("| {name} | {kind} | {gname} |");

@@ -10,6 +10,7 @@
 //! | [`Method::Heun`] | PF-ODE (+churn) | 2 (1 on a step to σ̃ = 0) | EDM Algorithm 2 in `y = x/a`, `σ̃ = s/a` |
 //! | [`Method::Ddim`] | PF-ODE | 1 | DPM-Solver-1: `x' = (s_t'/s_t)x + a_t'(1 − e^{−Δλ})x̂₀` |
 //! | [`Method::DpmSolverPp2M`] | PF-ODE | 1 | DPM-Solver++(2M): as DDIM with `D = (1 + 1/2r)x̂₀ − (1/2r)x̂₀_prev` |
+//! | [`Method::DpmSolverPp3M`] | PF-ODE | 1 | DDIM `+ a_t'(φ₂·d₁ − 2φ₃·d₂)` with divided differences of the last three x̂₀ |
 //!
 //! The reverse-diffusion predictor is score_sde's, written for any process through its
 //! exact forward transition `x_t = α·x_t' + G·ξ` (which is score_sde's DDPM
@@ -54,6 +55,13 @@ pub enum Method {
     /// DPM-Solver++(2M), multistep second order (first order on the first step and on
     /// a step to `s = 0`).
     DpmSolverPp2M,
+    /// DPM-Solver++(3M), multistep third order (first order on the first step and on a
+    /// step to `s = 0`, second on the second). The second divided difference gets
+    /// weight `2φ₃`: DPM-Solver's and k-diffusion's `φ₃` is half the exact weight and
+    /// makes their 3M second order (`tests/tests/sde_gaussian.rs`).
+    /// It keeps two past x̂₀, so only [`sample`] runs it; [`step`] returns
+    /// `InvalidParameter`.
+    DpmSolverPp3M,
 }
 
 /// EDM's stochastic churn for [`Method::Heun`]: before the step, noise is added to
@@ -256,7 +264,8 @@ pub(crate) fn check_common<T: Real>(
 /// # Errors
 /// `EmptyInput`/`LengthMismatch` (shapes, `history.denoised.len() != x.len()`),
 /// `NonFiniteInput` (x, times), `InvalidParameter` (process, config, `t` outside the
-/// range or where `s = 0`, `t_next ∉ [0, t)`), `WorkspaceTooSmall`, the model's error,
+/// range or where `s = 0`, `t_next ∉ [0, t)`, [`Method::DpmSolverPp3M`]),
+/// `WorkspaceTooSmall`, the model's error,
 /// `NonFinite` (the model returned or the step produced NaN/∞). On error `x` and
 /// `history` are unchanged.
 ///
@@ -279,6 +288,9 @@ pub fn step<T: Real, M: Model<T>>(
 ) -> Result<u64, Error> {
     let n = check_common(process, model.output(), x, d)?;
     config.validate()?;
+    if config.method == Method::DpmSolverPp3M {
+        return Err(Error::InvalidParameter);
+    }
     let (t, t_next) = (t.to_f64(), t_next.to_f64());
     grid::validate(process, &[T::from_f64(t), T::from_f64(t_next)])?;
     if let Some(h) = history.as_deref() {
@@ -296,7 +308,7 @@ pub fn step<T: Real, M: Model<T>>(
     // Corrector first (score_sde order), then the predictor.
     fixed::correct(&mut ev, config, &mut bufs, t, step_index, keys)?;
     // Work on a copy of the history so that an error leaves it unchanged.
-    let mut h_prev = history.as_deref().and_then(|h| h.h_prev);
+    let mut h_prev = [history.as_deref().and_then(|h| h.h_prev), None];
     if let Some(h) = history.as_deref() {
         copy(bufs.e, h.denoised);
     }
@@ -320,7 +332,7 @@ pub fn step<T: Real, M: Model<T>>(
     copy(x, bufs.cur);
     if let Some(h) = history {
         copy(h.denoised, bufs.e);
-        h.h_prev = h_prev;
+        h.h_prev = h_prev[0];
     }
     Ok(ev.count)
 }
@@ -363,7 +375,7 @@ pub fn sample<T: Real, M: Model<T>>(
     let mut ev = Evaluator::new(model, process, d);
     let keys = Keys { seed, first_sample };
     copy(bufs.cur, x);
-    let mut h_prev = None;
+    let mut h_prev = [None, None];
     let steps = grid.len() - 1;
     for (j, pair) in (0_u64..).zip(grid.windows(2)) {
         let (t, t_next) = match pair {
