@@ -30,8 +30,8 @@ pub use mixture::{Covariance, Mixture};
 pub use model::{Model, Output};
 pub use process::{Coefs, Process};
 pub use steppers::{
-    adaptive, adaptive_resume, adaptive_state_len, sample, step, workspace_len, AdaptiveConfig,
-    AdaptiveStats, Churn, Config, Corrector, Method, Multistep, Stats,
+    adaptive, adaptive_resume, adaptive_state_len, restart, sample, step, workspace_len,
+    AdaptiveConfig, AdaptiveStats, Churn, Config, Corrector, Method, Multistep, Restart, Stats,
 };
 
 use crate::{Error, Real};

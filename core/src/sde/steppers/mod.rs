@@ -26,8 +26,10 @@
 
 mod adaptive;
 mod fixed;
+mod restart;
 
 pub use adaptive::{adaptive, adaptive_resume, adaptive_state_len, AdaptiveConfig, AdaptiveStats};
+pub use restart::{restart, Restart};
 
 use super::model::{Evaluator, Model, Output};
 use super::process::Process;
