@@ -12,7 +12,9 @@
 //! `cargo run --release -p otcore-tests --example sde_budget_table`
 
 use otcore::sde::flow::{self, FlowMethod, FlowSpacing};
-use otcore::sde::{self, grid, Churn, Config, Covariance, Method, Mixture, Process, Spacing};
+use otcore::sde::{
+    self, grid, Churn, Config, Covariance, Method, Mixture, Process, Restart, Spacing,
+};
 use otcore_tests::sde::{mixture_draws, ring, sliced_w1_2d, FlowMixture};
 use otcore_tests::{cast, Rng};
 
@@ -156,6 +158,31 @@ fn main() {
             (ratio(x, true), st.evaluations)
         });
         print!("{}", cell(r, e, b));
+    }
+    println!();
+    // Restart sampling: Heun on a Karras grid to 0 plus one round trip σ̃ 0.3 → 2 → 0.3
+    // of 2 Heun steps (4 evaluations): 2P − 1 + 4 evaluations with P grid steps.
+    print!("| Heun + restart (1 × 2 steps, σ̃ 0.3–2) | SDE | Karras ρ = 7 to 0 |");
+    for b in BUDGETS {
+        let steps = (b as usize).saturating_sub(3) / 2;
+        if steps < 3 {
+            print!(" – |");
+            continue;
+        }
+        let mut g = vec![0.0f32; steps + 1];
+        grid::fill(&p, Spacing::Karras { rho: 7.0 }, 1.0, 0.0, &mut g).unwrap();
+        let r = Restart {
+            t_min: p.time_of_sigma(0.3),
+            t_max: p.time_of_sigma(2.0),
+            repeats: 1,
+            steps: 2,
+        };
+        let (ratio_r, e) = mean4(&mut |x, seed| {
+            let mut m = Mixture::new(p, &wf, &muf, Covariance::Isotropic(&varf), D).unwrap();
+            let st = sde::restart(&p, &r, &mut m, &g, x, D, seed, 0, &mut ws).unwrap();
+            (ratio(x, true), st.evaluations)
+        });
+        print!("{}", cell(ratio_r, e, b));
     }
     println!();
     // Flow samplers on the linear interpolant, from N(0, I) at t = 1 to the data.
