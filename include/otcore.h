@@ -1245,6 +1245,30 @@ typedef int32_t (*otc_sde_ito_fn_f64)(void *user,
                                       double *diffusion);
 
 /**
+ * Conditional-model callback, `float` version: as `otc_sde_model_fn_f32`, evaluated
+ * with the condition (`conditional` = 1) or without it (0, the unconditional model of
+ * classifier-free guidance); returns 0 on success.
+ */
+typedef int32_t (*otc_sde_cond_model_fn_f32)(void *user,
+                                             size_t n,
+                                             size_t d,
+                                             const float *x,
+                                             const float *t,
+                                             int32_t conditional,
+                                             float *out);
+
+/**
+ * Conditional-model callback, `double` version.
+ */
+typedef int32_t (*otc_sde_cond_model_fn_f64)(void *user,
+                                             size_t n,
+                                             size_t d,
+                                             const double *x,
+                                             const double *t,
+                                             int32_t conditional,
+                                             double *out);
+
+/**
  * A random stream: SplitMix64, the whole state is one 64-bit word (any value is valid;
  * copy the struct to fork or replay a stream). Seed with `otc_rng_seed`.
  */
@@ -2789,6 +2813,86 @@ int32_t otc_sde_flow_step_f64(int32_t method,
                               void *ws,
                               size_t ws_bytes,
                               uint64_t *out_evaluations);
+
+/**
+ * Bytes of workspace `otc_sde_flow_sample_guided_f32` needs for n samples of dimension
+ * d: `(6·n·d + 3·n + 3·d + n·d)·sizeof(float)` (the flow sampler's plus the
+ * unconditional output).
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_LENGTH_MISMATCH` (overflow).
+ *
+ * # Safety
+ * the pointers must be NULL or valid as documented above.
+ */
+int32_t otc_sde_flow_guided_workspace_size_f32(size_t n, size_t d, size_t *out_bytes);
+
+/**
+ * The `double` version of `otc_sde_flow_guided_workspace_size_f32`.
+ *
+ * # Safety
+ * As `otc_sde_flow_guided_workspace_size_f32`.
+ */
+int32_t otc_sde_flow_guided_workspace_size_f64(size_t n, size_t d, size_t *out_bytes);
+
+/**
+ * `otc_sde_flow_sample_f32` under classifier-free guidance: the model is called with
+ * its condition (`conditional` = 1) and, for samples whose time is in
+ * [`t_lo`, `t_hi`] (`t_hi` may be +∞), without it (0); the sampler uses
+ * `u + weight·(c − u)` there and `c` elsewhere (the unconditional call is skipped when
+ * no sample is in the interval). `weight` = 1: no guidance. Model calls (2 per guided
+ * evaluation) go to `out_calls`. Workspace: `otc_sde_flow_guided_workspace_size_f32`.
+ *
+ * Returns as `otc_sde_flow_sample_f32`; `OTC_STATUS_INVALID_PARAMETER` also for a
+ * weight that is not finite or an interval that is not `0 ≤ t_lo ≤ t_hi`. On error x
+ * is unchanged.
+ *
+ * # Safety
+ * the pointers must be NULL or valid as documented above.
+ */
+int32_t otc_sde_flow_sample_guided_f32(int32_t method,
+                                       double eta,
+                                       otc_sde_cond_model_fn_f32 model,
+                                       void *user,
+                                       int32_t output,
+                                       double weight,
+                                       double t_lo,
+                                       double t_hi,
+                                       const float *grid,
+                                       size_t grid_len,
+                                       float *x,
+                                       size_t n,
+                                       size_t d,
+                                       uint64_t seed,
+                                       uint64_t first_sample,
+                                       void *ws,
+                                       size_t ws_bytes,
+                                       uint64_t *out_calls);
+
+/**
+ * The `double` version of `otc_sde_flow_sample_guided_f32`.
+ *
+ * # Safety
+ * As `otc_sde_flow_sample_guided_f32`.
+ */
+int32_t otc_sde_flow_sample_guided_f64(int32_t method,
+                                       double eta,
+                                       otc_sde_cond_model_fn_f64 model,
+                                       void *user,
+                                       int32_t output,
+                                       double weight,
+                                       double t_lo,
+                                       double t_hi,
+                                       const double *grid,
+                                       size_t grid_len,
+                                       double *x,
+                                       size_t n,
+                                       size_t d,
+                                       uint64_t seed,
+                                       uint64_t first_sample,
+                                       void *ws,
+                                       size_t ws_bytes,
+                                       uint64_t *out_calls);
 
 /**
  * Seeds a random stream: `rng->state = seed` (any value is valid).

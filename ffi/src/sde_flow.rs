@@ -3,16 +3,21 @@
 //! interpolant-SDE samplers of `otcore::sde::flow`, with the model callback of the SDE
 //! samplers (`otc_sde_model_fn_*`) declaring `OTC_SDE_OUTPUT_VELOCITY` (or a denoised,
 //! noise or score output, converted on this path). Workspace: `otc_sde_workspace_size_*`.
+//! Classifier-free guidance: `otc_sde_flow_sample_guided_*`, with a conditional
+//! callback (`otc_sde_cond_model_fn_*`) called with and without its condition.
 
 use core::ffi::c_void;
 
 use otcore::sde::flow::{self, FlowMethod, FlowSpacing};
-use otcore::{sde, Real};
+use otcore::sde::guidance::{Conditional, Guided};
+use otcore::sde::Output;
+use otcore::{sde, Error, Real};
 
 use crate::args::{disjoint, workspace, zeroed, Array, Checked};
 use crate::boundary::run;
 use crate::sde::{c_model, otc_sde_model_fn_f32, otc_sde_model_fn_f64, ModelFn};
-use crate::sizes::cells;
+use crate::sde_types::output_kind;
+use crate::sizes::{cells, write_workspace_size};
 use crate::status::otc_status;
 
 /// Flow method: Euler on dx/dt = v (1 evaluation per step).
@@ -337,6 +342,270 @@ pub unsafe extern "C" fn otc_sde_flow_step_f64(
             ws,
             ws_bytes,
             out_evaluations,
+        )
+    }
+}
+
+/// Conditional-model callback, `float` version: as `otc_sde_model_fn_f32`, evaluated
+/// with the condition (`conditional` = 1) or without it (0, the unconditional model of
+/// classifier-free guidance); returns 0 on success.
+pub type otc_sde_cond_model_fn_f32 = Option<
+    unsafe extern "C" fn(
+        user: *mut c_void,
+        n: usize,
+        d: usize,
+        x: *const f32,
+        t: *const f32,
+        conditional: i32,
+        out: *mut f32,
+    ) -> i32,
+>;
+/// Conditional-model callback, `double` version.
+pub type otc_sde_cond_model_fn_f64 = Option<
+    unsafe extern "C" fn(
+        user: *mut c_void,
+        n: usize,
+        d: usize,
+        x: *const f64,
+        t: *const f64,
+        conditional: i32,
+        out: *mut f64,
+    ) -> i32,
+>;
+
+/// A conditional C callback in precision `T`.
+type CondFn<T> =
+    unsafe extern "C" fn(*mut c_void, usize, usize, *const T, *const T, i32, *mut T) -> i32;
+
+/// The C conditional model as a core [`Conditional`].
+struct CCond<T> {
+    f: CondFn<T>,
+    user: *mut c_void,
+    d: usize,
+    output: Output,
+}
+
+impl<T: Real> Conditional<T> for CCond<T> {
+    fn output(&self) -> Output {
+        self.output
+    }
+
+    fn eval(&mut self, x: &[T], t: &[T], conditional: bool, out: &mut [T]) -> Result<(), Error> {
+        // SAFETY: the callback's contract (documented on the exported functions): it
+        // reads n·d values of x and n of t and writes n·d values of out, all valid here.
+        let r = unsafe {
+            (self.f)(
+                self.user,
+                t.len(),
+                self.d,
+                x.as_ptr(),
+                t.as_ptr(),
+                i32::from(conditional),
+                out.as_mut_ptr(),
+            )
+        };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(Error::CallbackFailed)
+        }
+    }
+}
+
+/// Workspace values of the guided flow sampler: the flow sampler's plus n·d for the
+/// unconditional output (saturating, as the core's lengths).
+fn guided_len(n: usize, d: usize) -> usize {
+    sde::workspace_len(n, d).saturating_add(n.saturating_mul(d))
+}
+
+/// # Safety
+/// As `otc_sde_flow_sample_guided_f32`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn run_guided<T: Real>(
+    kind: i32,
+    eta: f64,
+    model: Option<CondFn<T>>,
+    user: *mut c_void,
+    output: i32,
+    guidance: (f64, f64, f64),
+    grid: *const T,
+    grid_len: usize,
+    x: *mut T,
+    n: usize,
+    d: usize,
+    seed: u64,
+    first_sample: u64,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    out_calls: *mut u64,
+) -> i32 {
+    run(|| {
+        let m_kind = method(kind, eta)?;
+        let mut cond = CCond {
+            f: model.ok_or(otc_status::NullPointer)?,
+            user,
+            d,
+            output: output_kind(output)?,
+        };
+        let nd = cells(n, d)?;
+        let g = Array::input(grid, grid_len)?;
+        let xa = Array::output(x, nd)?;
+        let wa = workspace::<T>(ws, ws_bytes, guided_len(n, d))?;
+        let ev = Array::output(out_calls, 1)?;
+        disjoint(&[g.span(), xa.span(), wa.span(), ev.span()])?;
+        // SAFETY: checked arrays, pairwise disjoint where written, valid by contract.
+        let (g, xs, w) = unsafe { (g.slice(), xa.slice_mut(), zeroed(wa)) };
+        // A short workspace leaves `scratch` short or `w` short: the core reports it.
+        let split = w.len().saturating_sub(nd);
+        let (w, scratch) = w.split_at_mut(split);
+        let (weight, t_lo, t_hi) = guidance;
+        let mut guided = Guided::new(&mut cond, weight, t_lo, t_hi, scratch)?;
+        if w.len() < sde::workspace_len(n, d) {
+            return Err(otc_status::WorkspaceTooSmall);
+        }
+        flow::sample(m_kind, &mut guided, g, xs, d, seed, first_sample, w)?;
+        // SAFETY: as above.
+        unsafe { ev.fill(guided.calls()) };
+        Ok(otc_status::Ok)
+    })
+}
+
+/// Bytes of workspace `otc_sde_flow_sample_guided_f32` needs for n samples of dimension
+/// d: `(6·n·d + 3·n + 3·d + n·d)·sizeof(float)` (the flow sampler's plus the
+/// unconditional output).
+///
+/// Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+/// `OTC_STATUS_LENGTH_MISMATCH` (overflow).
+///
+/// # Safety
+/// the pointers must be NULL or valid as documented above.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_sde_flow_guided_workspace_size_f32(
+    n: usize,
+    d: usize,
+    out_bytes: *mut usize,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe { write_workspace_size::<f32>(Ok(guided_len(n, d)), out_bytes) }
+}
+
+/// The `double` version of `otc_sde_flow_guided_workspace_size_f32`.
+///
+/// # Safety
+/// As `otc_sde_flow_guided_workspace_size_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_sde_flow_guided_workspace_size_f64(
+    n: usize,
+    d: usize,
+    out_bytes: *mut usize,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe { write_workspace_size::<f64>(Ok(guided_len(n, d)), out_bytes) }
+}
+
+/// `otc_sde_flow_sample_f32` under classifier-free guidance: the model is called with
+/// its condition (`conditional` = 1) and, for samples whose time is in
+/// [`t_lo`, `t_hi`] (`t_hi` may be +∞), without it (0); the sampler uses
+/// `u + weight·(c − u)` there and `c` elsewhere (the unconditional call is skipped when
+/// no sample is in the interval). `weight` = 1: no guidance. Model calls (2 per guided
+/// evaluation) go to `out_calls`. Workspace: `otc_sde_flow_guided_workspace_size_f32`.
+///
+/// Returns as `otc_sde_flow_sample_f32`; `OTC_STATUS_INVALID_PARAMETER` also for a
+/// weight that is not finite or an interval that is not `0 ≤ t_lo ≤ t_hi`. On error x
+/// is unchanged.
+///
+/// # Safety
+/// the pointers must be NULL or valid as documented above.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn otc_sde_flow_sample_guided_f32(
+    method: i32,
+    eta: f64,
+    model: otc_sde_cond_model_fn_f32,
+    user: *mut c_void,
+    output: i32,
+    weight: f64,
+    t_lo: f64,
+    t_hi: f64,
+    grid: *const f32,
+    grid_len: usize,
+    x: *mut f32,
+    n: usize,
+    d: usize,
+    seed: u64,
+    first_sample: u64,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    out_calls: *mut u64,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe {
+        run_guided::<f32>(
+            method,
+            eta,
+            model,
+            user,
+            output,
+            (weight, t_lo, t_hi),
+            grid,
+            grid_len,
+            x,
+            n,
+            d,
+            seed,
+            first_sample,
+            ws,
+            ws_bytes,
+            out_calls,
+        )
+    }
+}
+
+/// The `double` version of `otc_sde_flow_sample_guided_f32`.
+///
+/// # Safety
+/// As `otc_sde_flow_sample_guided_f32`.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn otc_sde_flow_sample_guided_f64(
+    method: i32,
+    eta: f64,
+    model: otc_sde_cond_model_fn_f64,
+    user: *mut c_void,
+    output: i32,
+    weight: f64,
+    t_lo: f64,
+    t_hi: f64,
+    grid: *const f64,
+    grid_len: usize,
+    x: *mut f64,
+    n: usize,
+    d: usize,
+    seed: u64,
+    first_sample: u64,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    out_calls: *mut u64,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe {
+        run_guided::<f64>(
+            method,
+            eta,
+            model,
+            user,
+            output,
+            (weight, t_lo, t_hi),
+            grid,
+            grid_len,
+            x,
+            n,
+            d,
+            seed,
+            first_sample,
+            ws,
+            ws_bytes,
+            out_calls,
         )
     }
 }
