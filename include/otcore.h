@@ -261,6 +261,11 @@
 #define OTC_SDE_DPM_SOLVER_PP_3M 7
 
 /**
+ * Method: ER-SDE-Solver-1, φ(σ) = σ(e^{σ^0.3} + 10) (1 evaluation, stochastic).
+ */
+#define OTC_SDE_ER_SDE_1 8
+
+/**
  * Corrector step size: score_sde's Langevin, ε = 2(snr·‖z‖/‖score‖)² per sample
  * (biased in low dimension; see the docs).
  */
@@ -1078,7 +1083,7 @@ typedef struct otc_sde_sampler_config {
    */
   size_t struct_size;
   /**
-   * One of `OTC_SDE_EULER_MARUYAMA` … `OTC_SDE_DPM_SOLVER_PP_3M`.
+   * One of `OTC_SDE_EULER_MARUYAMA` … `OTC_SDE_ER_SDE_1`.
    */
   int32_t method;
   /**

@@ -52,6 +52,8 @@ pub const OTC_SDE_DPM_SOLVER_PP_2M: i32 = 6;
 /// Method: DPM-Solver++(3M), third order (1); `otc_sde_sample_*` only (it keeps two past
 /// x̂₀): `otc_sde_step_*` returns `OTC_STATUS_INVALID_PARAMETER`.
 pub const OTC_SDE_DPM_SOLVER_PP_3M: i32 = 7;
+/// Method: ER-SDE-Solver-1, φ(σ) = σ(e^{σ^0.3} + 10) (1 evaluation, stochastic).
+pub const OTC_SDE_ER_SDE_1: i32 = 8;
 
 /// Corrector step size: score_sde's Langevin, ε = 2(snr·‖z‖/‖score‖)² per sample
 /// (biased in low dimension; see the docs).
@@ -183,7 +185,7 @@ pub struct otc_sde_coefs {
 pub struct otc_sde_sampler_config {
     /// `sizeof(otc_sde_sampler_config)`.
     pub struct_size: usize,
-    /// One of `OTC_SDE_EULER_MARUYAMA` … `OTC_SDE_DPM_SOLVER_PP_3M`.
+    /// One of `OTC_SDE_EULER_MARUYAMA` … `OTC_SDE_ER_SDE_1`.
     pub method: i32,
     /// `OTC_SDE_CORRECTOR_LANGEVIN` (default) or `OTC_SDE_CORRECTOR_ANNEALED`.
     pub corrector: i32,
@@ -235,6 +237,7 @@ impl otc_sde_sampler_config {
             OTC_SDE_DDIM => Method::Ddim,
             OTC_SDE_DPM_SOLVER_PP_2M => Method::DpmSolverPp2M,
             OTC_SDE_DPM_SOLVER_PP_3M => Method::DpmSolverPp3M,
+            OTC_SDE_ER_SDE_1 => Method::ErSde1,
             _ => return Err(otc_status::InvalidParameter),
         };
         let corrector = match self.corrector {

@@ -103,6 +103,13 @@ fn main() {
         ),
         ("ancestral", "SDE", "log-SNR", anc, Spacing::UniformLogSnr),
         (
+            "ER-SDE-1",
+            "SDE",
+            "log-SNR",
+            Config::new(Method::ErSde1),
+            Spacing::UniformLogSnr,
+        ),
+        (
             "PF-ODE Euler",
             "ODE",
             "log-SNR",

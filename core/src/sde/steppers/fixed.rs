@@ -220,6 +220,20 @@ pub(super) fn advance<T: Real, M: Model<T>>(
             let next = (dl.is_finite() && dl > 0.0).then_some(dl);
             *hist = [next, next.and(hist[0])];
         }
+        Method::ErSde1 => {
+            ev.eval_at(bufs.cur, t, bufs.t, Output::Denoised, bufs.out)?;
+            // x' = a'·(r·x/a + (1 − r)·x̂₀ + √(σ̃'² − σ̃²r²)·z); φ(0) = 0 lands on a'·x̂₀.
+            let phi = |s: f64| s * (libm::exp(libm::pow(s, 0.3)) + 10.0);
+            let (sg, sn) = (c.sigma(), cn.sigma());
+            let r = phi(sn) / phi(sg);
+            let var = (sn * sn - sg * sg * r * r).max(0.0);
+            let coef = (
+                cn.a * r / c.a,
+                cn.a * (1.0 - r),
+                on * cn.a * libm::sqrt(var),
+            );
+            combine(bufs.cur, bufs.out, z, d, coef, keys, k);
+        }
         Method::Heun(churn) => heun(ev, churn, bufs, t, t_next, keys, k)?,
     }
     Ok(())

@@ -10,6 +10,7 @@
 //! | [`Method::Heun`] | PF-ODE (+churn) | 2 (1 on a step to σ̃ = 0) | EDM Algorithm 2 in `y = x/a`, `σ̃ = s/a` |
 //! | [`Method::Ddim`] | PF-ODE | 1 | DPM-Solver-1: `x' = (s_t'/s_t)x + a_t'(1 − e^{−Δλ})x̂₀` |
 //! | [`Method::DpmSolverPp2M`] | PF-ODE | 1 | DPM-Solver++(2M): as DDIM with `D = (1 + 1/2r)x̂₀ − (1/2r)x̂₀_prev` |
+//! | [`Method::ErSde1`] | reverse SDE | 1 | ER-SDE-1: `y' = r·y + (1 − r)·x̂₀ + √(σ̃'² − σ̃²r²)·z` in `y = x/a`, `r = φ(σ̃')/φ(σ̃)` |
 //! | [`Method::DpmSolverPp3M`] | PF-ODE | 1 | DDIM `+ a_t'(φ₂·d₁ − 2φ₃·d₂)` with divided differences of the last three x̂₀ |
 //!
 //! The reverse-diffusion predictor is score_sde's, written for any process through its
@@ -64,6 +65,11 @@ pub enum Method {
     /// It keeps two past x̂₀, so only [`sample`] runs it; [`step`] returns
     /// `InvalidParameter`.
     DpmSolverPp3M,
+    /// ER-SDE-Solver-1 (Cui et al. 2023) with its default noise-scale function
+    /// `φ(σ) = σ(e^{σ^{0.3}} + 10)`: in `y = x/a`, `σ̃ = s/a`,
+    /// `y' = r·y + (1 − r)·x̂₀ + √(σ̃'² − σ̃²r²)·z`, `r = φ(σ̃')/φ(σ̃)`
+    /// (`φ(σ) = σ` gives DDIM, `φ(σ) = σ²` the reverse SDE's first-order step).
+    ErSde1,
 }
 
 /// EDM's stochastic churn for [`Method::Heun`]: before the step, noise is added to
