@@ -227,6 +227,13 @@
 #define OTC_SDE_OUTPUT_DENOISED 2
 
 /**
+ * Model output: the velocity E[ε − x₀ | x_t] of the linear interpolant
+ * x_t = (1 − t)x₀ + t·ε (flow matching); only for the `otc_sde_flow_*` samplers (the
+ * others return `OTC_STATUS_INVALID_PARAMETER`).
+ */
+#define OTC_SDE_OUTPUT_VELOCITY 3
+
+/**
  * Method: Euler–Maruyama on the reverse SDE (1 evaluation per step).
  */
 #define OTC_SDE_EULER_MARUYAMA 0
@@ -260,6 +267,17 @@
  * Method: DPM-Solver++(2M) (1).
  */
 #define OTC_SDE_DPM_SOLVER_PP_2M 6
+
+/**
+ * Method: DPM-Solver++(3M), third order (1); `otc_sde_sample_*` only (it keeps two past
+ * x̂₀): `otc_sde_step_*` returns `OTC_STATUS_INVALID_PARAMETER`.
+ */
+#define OTC_SDE_DPM_SOLVER_PP_3M 7
+
+/**
+ * Method: ER-SDE-Solver-1, φ(σ) = σ(e^{σ^0.3} + 10) (1 evaluation, stochastic).
+ */
+#define OTC_SDE_ER_SDE_1 8
 
 /**
  * Corrector step size: score_sde's Langevin, ε = 2(snr·‖z‖/‖score‖)² per sample
@@ -311,6 +329,27 @@
  * Itô scheme: stochastic Heun (2 evaluations; Stratonovich, = Itô for additive noise).
  */
 #define OTC_SDE_ITO_STOCHASTIC_HEUN 2
+
+/**
+ * Flow method: Euler on dx/dt = v (1 evaluation per step).
+ */
+#define OTC_SDE_FLOW_EULER 0
+
+/**
+ * Flow method: explicit midpoint (2 evaluations per step).
+ */
+#define OTC_SDE_FLOW_MIDPOINT 1
+
+/**
+ * Flow method: Heun (2; 1 on the step to t = 0).
+ */
+#define OTC_SDE_FLOW_HEUN 2
+
+/**
+ * Flow method: the interpolant SDE with diffusion w(t)² = 2η·t, each step exact for a
+ * frozen x̂₀ (1 evaluation; lands on x̂₀ at t = 0; η = 0 is `OTC_SDE_FLOW_EULER`).
+ */
+#define OTC_SDE_FLOW_SDE 3
 
 /**
  * Resampler: multinomial (N i.i.d. draws, O(N) by sorted uniforms).
@@ -1081,7 +1120,7 @@ typedef struct otc_sde_sampler_config {
    */
   size_t struct_size;
   /**
-   * One of `OTC_SDE_EULER_MARUYAMA` … `OTC_SDE_DPM_SOLVER_PP_2M`.
+   * One of `OTC_SDE_EULER_MARUYAMA` … `OTC_SDE_ER_SDE_1`.
    */
   int32_t method;
   /**
@@ -1246,6 +1285,30 @@ typedef int32_t (*otc_sde_ito_fn_f64)(void *user,
                                       double t,
                                       double *drift,
                                       double *diffusion);
+
+/**
+ * Conditional-model callback, `float` version: as `otc_sde_model_fn_f32`, evaluated
+ * with the condition (`conditional` = 1) or without it (0, the unconditional model of
+ * classifier-free guidance); returns 0 on success.
+ */
+typedef int32_t (*otc_sde_cond_model_fn_f32)(void *user,
+                                             size_t n,
+                                             size_t d,
+                                             const float *x,
+                                             const float *t,
+                                             int32_t conditional,
+                                             float *out);
+
+/**
+ * Conditional-model callback, `double` version.
+ */
+typedef int32_t (*otc_sde_cond_model_fn_f64)(void *user,
+                                             size_t n,
+                                             size_t d,
+                                             const double *x,
+                                             const double *t,
+                                             int32_t conditional,
+                                             double *out);
 
 /**
  * A random stream: SplitMix64, the whole state is one 64-bit word (any value is valid;
@@ -2620,14 +2683,15 @@ int32_t otc_sde_prior_log_density_f64(const struct otc_sde_process *process,
 /**
  * Fills `grid` (len ≥ 2 points, len − 1 steps) with decreasing times from `t_start` to
  * `t_end`: `OTC_SDE_GRID_UNIFORM_TIME`, `OTC_SDE_GRID_UNIFORM_LOG_SNR` (t_end > 0) or
- * `OTC_SDE_GRID_KARRAS` with exponent `rho` (t_end = 0 gives EDM's trailing σ = 0).
+ * `OTC_SDE_GRID_KARRAS` with exponent `rho` (t_end = 0 gives EDM's grid: len − 1
+ * Karras points from σ̃(t_start) down to σ̃(t_eps), then the trailing σ = 0).
  * `rho` is ignored by the other spacings.
  *
  * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
  * `OTC_STATUS_STRUCT_SIZE`, `OTC_STATUS_EMPTY_INPUT` (len < 2),
  * `OTC_STATUS_NON_FINITE_INPUT`, `OTC_STATUS_INVALID_PARAMETER` (unknown spacing,
- * bad process, not T ≥ t_start > t_end ≥ 0, s(t_start) = 0, ρ ≤ 0, a grid that is not
- * strictly decreasing in this precision).
+ * bad process, not T ≥ t_start > t_end ≥ 0, s(t_start) = 0, ρ ≤ 0, Karras to 0 with
+ * t_start ≤ t_eps, a grid that is not strictly decreasing in this precision).
  *
  * # Safety
  * the pointers must be NULL or valid as documented above.
@@ -2658,7 +2722,8 @@ int32_t otc_sde_grid_f64(const struct otc_sde_process *process,
  * Runs a fixed-step sampler along `grid` (`grid_len` ≥ 2 strictly decreasing times in
  * [0, T], the model evaluable at all but the last) on the n samples of dimension d in
  * `x` (n·d, in place; usually from `otc_sde_prior_sample_f32`). The model returns
- * `output` (`OTC_SDE_OUTPUT_SCORE`, `_NOISE` or `_DENOISED`); `user` is passed to it
+ * `output` (`OTC_SDE_OUTPUT_SCORE`, `_NOISE` or `_DENOISED`; `_VELOCITY` is for the
+ * flow samplers and gives `OTC_STATUS_INVALID_PARAMETER` here); `user` is passed to it
  * unchanged. Step j keys its noise with j; sample i uses stream `first_sample + i`.
  * The number of batched model calls goes to `out_evaluations`.
  *
@@ -2970,6 +3035,222 @@ int32_t otc_sde_adaptive_resume_f64(const struct otc_sde_process *process,
                                     void *ws,
                                     size_t ws_bytes,
                                     struct otc_sde_adaptive_stats *out);
+
+/**
+ * Fills `grid` (`len` ≥ 2 points) with decreasing times from `t_start` to `t_end`
+ * (`1 ≥ t_start > t_end ≥ 0`), uniform points `u` mapped by the timestep shift
+ * `t = k·u/(1 + (k − 1)u)` on [t_end, t_start] (`shift` k = 1: uniform; Stable
+ * Diffusion 3 uses k = 3, which puts more steps near t = 1).
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_EMPTY_INPUT` (len < 2), `OTC_STATUS_NON_FINITE_INPUT`,
+ * `OTC_STATUS_INVALID_PARAMETER` (times out of range, shift not finite and positive,
+ * a grid not strictly decreasing in this precision). On error grid is unchanged.
+ *
+ * # Safety
+ * the pointers must be NULL or valid as documented above.
+ */
+int32_t otc_sde_flow_grid_f32(double shift, double t_start, double t_end, float *grid, size_t len);
+
+/**
+ * The `double` version of `otc_sde_flow_grid_f32`.
+ *
+ * # Safety
+ * As `otc_sde_flow_grid_f32`.
+ */
+int32_t otc_sde_flow_grid_f64(double shift, double t_start, double t_end, double *grid, size_t len);
+
+/**
+ * Runs a flow sampler (`method` = `OTC_SDE_FLOW_*`, `eta` the SDE's noise level,
+ * ignored by the others) along `grid` (`grid_len` ≥ 2 strictly decreasing times in
+ * [0, 1] ending at 0, usually from `otc_sde_flow_grid_f32` with t_start = 1) on the n
+ * samples of dimension d in `x` (n·d, in place; usually `N(0, I)` draws). The model
+ * returns `output`: `OTC_SDE_OUTPUT_VELOCITY` (E[ε − x₀ | x_t]) or a denoised, noise
+ * or score output (converted on the linear path; score and noise models cannot start
+ * at t = 1). It is never called at t = 0. Step j keys its noise with j; sample i uses
+ * stream `first_sample + i`. Batched model calls go to `out_evaluations`.
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_EMPTY_INPUT` (n, d zero; fewer than 2 grid points),
+ * `OTC_STATUS_LENGTH_MISMATCH`, `OTC_STATUS_NON_FINITE_INPUT` (x, grid),
+ * `OTC_STATUS_INVALID_PARAMETER` (method, η not finite and ≥ 0, output kind, grid
+ * order/range, a grid that does not end at 0, a score/noise model at t = 1,
+ * overlapping buffers), `OTC_STATUS_WORKSPACE_TOO_SMALL`,
+ * `OTC_STATUS_CALLBACK_FAILED`, `OTC_STATUS_NON_FINITE` (the model returned NaN/∞).
+ * On error x is unchanged.
+ *
+ * # Safety
+ * the pointers must be NULL or valid as documented above.
+ */
+int32_t otc_sde_flow_sample_f32(int32_t method,
+                                double eta,
+                                otc_sde_model_fn_f32 model,
+                                void *user,
+                                int32_t output,
+                                const float *grid,
+                                size_t grid_len,
+                                float *x,
+                                size_t n,
+                                size_t d,
+                                uint64_t seed,
+                                uint64_t first_sample,
+                                void *ws,
+                                size_t ws_bytes,
+                                uint64_t *out_evaluations);
+
+/**
+ * The `double` version of `otc_sde_flow_sample_f32`.
+ *
+ * # Safety
+ * As `otc_sde_flow_sample_f32`.
+ */
+int32_t otc_sde_flow_sample_f64(int32_t method,
+                                double eta,
+                                otc_sde_model_fn_f64 model,
+                                void *user,
+                                int32_t output,
+                                const double *grid,
+                                size_t grid_len,
+                                double *x,
+                                size_t n,
+                                size_t d,
+                                uint64_t seed,
+                                uint64_t first_sample,
+                                void *ws,
+                                size_t ws_bytes,
+                                uint64_t *out_evaluations);
+
+/**
+ * One flow step from `t` to `t_next` (`1 ≥ t > t_next ≥ 0`) in place on `x` (n·d),
+ * for a control loop that spreads a trajectory over ticks; `step_index` keys the SDE's
+ * noise (the step's position in the trajectory). Stepping a grid by hand gives the
+ * bits of `otc_sde_flow_sample_f32`.
+ *
+ * Returns as `otc_sde_flow_sample_f32` (no grid-end condition). On error x is
+ * unchanged.
+ *
+ * # Safety
+ * the pointers must be NULL or valid as documented above.
+ */
+int32_t otc_sde_flow_step_f32(int32_t method,
+                              double eta,
+                              otc_sde_model_fn_f32 model,
+                              void *user,
+                              int32_t output,
+                              float *x,
+                              size_t n,
+                              size_t d,
+                              float t,
+                              float t_next,
+                              uint64_t step_index,
+                              uint64_t seed,
+                              uint64_t first_sample,
+                              void *ws,
+                              size_t ws_bytes,
+                              uint64_t *out_evaluations);
+
+/**
+ * The `double` version of `otc_sde_flow_step_f32`.
+ *
+ * # Safety
+ * As `otc_sde_flow_step_f32`.
+ */
+int32_t otc_sde_flow_step_f64(int32_t method,
+                              double eta,
+                              otc_sde_model_fn_f64 model,
+                              void *user,
+                              int32_t output,
+                              double *x,
+                              size_t n,
+                              size_t d,
+                              double t,
+                              double t_next,
+                              uint64_t step_index,
+                              uint64_t seed,
+                              uint64_t first_sample,
+                              void *ws,
+                              size_t ws_bytes,
+                              uint64_t *out_evaluations);
+
+/**
+ * Bytes of workspace `otc_sde_flow_sample_guided_f32` needs for n samples of dimension
+ * d: `(6·n·d + 3·n + 3·d + n·d)·sizeof(float)` (the flow sampler's plus the
+ * unconditional output).
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_LENGTH_MISMATCH` (overflow).
+ *
+ * # Safety
+ * the pointers must be NULL or valid as documented above.
+ */
+int32_t otc_sde_flow_guided_workspace_size_f32(size_t n, size_t d, size_t *out_bytes);
+
+/**
+ * The `double` version of `otc_sde_flow_guided_workspace_size_f32`.
+ *
+ * # Safety
+ * As `otc_sde_flow_guided_workspace_size_f32`.
+ */
+int32_t otc_sde_flow_guided_workspace_size_f64(size_t n, size_t d, size_t *out_bytes);
+
+/**
+ * `otc_sde_flow_sample_f32` under classifier-free guidance: the model is called with
+ * its condition (`conditional` = 1) and, for samples whose time is in
+ * [`t_lo`, `t_hi`] (`t_hi` may be +∞), without it (0); the sampler uses
+ * `u + weight·(c − u)` there and `c` elsewhere (the unconditional call is skipped when
+ * no sample is in the interval). `weight` = 1: no guidance. Model calls (2 per guided
+ * evaluation) go to `out_calls`. Workspace: `otc_sde_flow_guided_workspace_size_f32`.
+ *
+ * Returns as `otc_sde_flow_sample_f32`; `OTC_STATUS_INVALID_PARAMETER` also for a
+ * weight that is not finite or an interval that is not `0 ≤ t_lo ≤ t_hi`. On error x
+ * is unchanged.
+ *
+ * # Safety
+ * the pointers must be NULL or valid as documented above.
+ */
+int32_t otc_sde_flow_sample_guided_f32(int32_t method,
+                                       double eta,
+                                       otc_sde_cond_model_fn_f32 model,
+                                       void *user,
+                                       int32_t output,
+                                       double weight,
+                                       double t_lo,
+                                       double t_hi,
+                                       const float *grid,
+                                       size_t grid_len,
+                                       float *x,
+                                       size_t n,
+                                       size_t d,
+                                       uint64_t seed,
+                                       uint64_t first_sample,
+                                       void *ws,
+                                       size_t ws_bytes,
+                                       uint64_t *out_calls);
+
+/**
+ * The `double` version of `otc_sde_flow_sample_guided_f32`.
+ *
+ * # Safety
+ * As `otc_sde_flow_sample_guided_f32`.
+ */
+int32_t otc_sde_flow_sample_guided_f64(int32_t method,
+                                       double eta,
+                                       otc_sde_cond_model_fn_f64 model,
+                                       void *user,
+                                       int32_t output,
+                                       double weight,
+                                       double t_lo,
+                                       double t_hi,
+                                       const double *grid,
+                                       size_t grid_len,
+                                       double *x,
+                                       size_t n,
+                                       size_t d,
+                                       uint64_t seed,
+                                       uint64_t first_sample,
+                                       void *ws,
+                                       size_t ws_bytes,
+                                       uint64_t *out_calls);
 
 /**
  * Seeds a random stream: `rng->state = seed` (any value is valid).

@@ -6,7 +6,8 @@
 //! The model is a C callback over the whole batch,
 //! `int32_t model(void *user, size_t n, size_t d, const T *x, const T *t, T *out)`:
 //! `x` holds n samples of dimension d row by row, `t` their n times, `out` (n·d)
-//! receives the declared output (score, noise or denoised). Return 0 on success;
+//! receives the declared output (score, noise, denoised; velocity for the flow
+//! samplers of `sde_flow`). Return 0 on success;
 //! anything else stops the call with `OTC_STATUS_CALLBACK_FAILED` and nothing written.
 //! The arrays are only valid during the call.
 
@@ -31,7 +32,7 @@ use crate::sizes::{cells, write_workspace_size};
 use crate::status::otc_status;
 
 /// A batched model callback in precision `T`.
-type ModelFn<T> =
+pub(crate) type ModelFn<T> =
     Option<unsafe extern "C" fn(*mut c_void, usize, usize, *const T, *const T, *mut T) -> i32>;
 /// A batched drift/diffusion callback in precision `T`.
 type ItoFn<T> =
@@ -88,7 +89,7 @@ pub type otc_sde_ito_fn_f64 = Option<
 >;
 
 /// The C model as a core [`Model`].
-struct CModel<T> {
+pub(crate) struct CModel<T> {
     f: unsafe extern "C" fn(*mut c_void, usize, usize, *const T, *const T, *mut T) -> i32,
     user: *mut c_void,
     d: usize,
@@ -122,7 +123,12 @@ impl<T: Real> Model<T> for CModel<T> {
     }
 }
 
-fn c_model<T>(f: ModelFn<T>, user: *mut c_void, d: usize, output: i32) -> Checked<CModel<T>> {
+pub(crate) fn c_model<T>(
+    f: ModelFn<T>,
+    user: *mut c_void,
+    d: usize,
+    output: i32,
+) -> Checked<CModel<T>> {
     let f = f.ok_or(otc_status::NullPointer)?;
     Ok(CModel {
         f,
@@ -787,14 +793,15 @@ pub unsafe extern "C" fn otc_sde_prior_log_density_f64(
 
 /// Fills `grid` (len ≥ 2 points, len − 1 steps) with decreasing times from `t_start` to
 /// `t_end`: `OTC_SDE_GRID_UNIFORM_TIME`, `OTC_SDE_GRID_UNIFORM_LOG_SNR` (t_end > 0) or
-/// `OTC_SDE_GRID_KARRAS` with exponent `rho` (t_end = 0 gives EDM's trailing σ = 0).
+/// `OTC_SDE_GRID_KARRAS` with exponent `rho` (t_end = 0 gives EDM's grid: len − 1
+/// Karras points from σ̃(t_start) down to σ̃(t_eps), then the trailing σ = 0).
 /// `rho` is ignored by the other spacings.
 ///
 /// Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
 /// `OTC_STATUS_STRUCT_SIZE`, `OTC_STATUS_EMPTY_INPUT` (len < 2),
 /// `OTC_STATUS_NON_FINITE_INPUT`, `OTC_STATUS_INVALID_PARAMETER` (unknown spacing,
-/// bad process, not T ≥ t_start > t_end ≥ 0, s(t_start) = 0, ρ ≤ 0, a grid that is not
-/// strictly decreasing in this precision).
+/// bad process, not T ≥ t_start > t_end ≥ 0, s(t_start) = 0, ρ ≤ 0, Karras to 0 with
+/// t_start ≤ t_eps, a grid that is not strictly decreasing in this precision).
 ///
 /// # Safety
 /// the pointers must be NULL or valid as documented above.
@@ -835,7 +842,8 @@ pub unsafe extern "C" fn otc_sde_grid_f64(
 /// Runs a fixed-step sampler along `grid` (`grid_len` ≥ 2 strictly decreasing times in
 /// [0, T], the model evaluable at all but the last) on the n samples of dimension d in
 /// `x` (n·d, in place; usually from `otc_sde_prior_sample_f32`). The model returns
-/// `output` (`OTC_SDE_OUTPUT_SCORE`, `_NOISE` or `_DENOISED`); `user` is passed to it
+/// `output` (`OTC_SDE_OUTPUT_SCORE`, `_NOISE` or `_DENOISED`; `_VELOCITY` is for the
+/// flow samplers and gives `OTC_STATUS_INVALID_PARAMETER` here); `user` is passed to it
 /// unchanged. Step j keys its noise with j; sample i uses stream `first_sample + i`.
 /// The number of batched model calls goes to `out_evaluations`.
 ///

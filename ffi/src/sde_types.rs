@@ -30,6 +30,10 @@ pub const OTC_SDE_OUTPUT_SCORE: i32 = 0;
 pub const OTC_SDE_OUTPUT_NOISE: i32 = 1;
 /// Model output: the denoised estimate x̂₀ = (x + s_t²·score)/a_t (EDM's D).
 pub const OTC_SDE_OUTPUT_DENOISED: i32 = 2;
+/// Model output: the velocity E[ε − x₀ | x_t] of the linear interpolant
+/// x_t = (1 − t)x₀ + t·ε (flow matching); only for the `otc_sde_flow_*` samplers (the
+/// others return `OTC_STATUS_INVALID_PARAMETER`).
+pub const OTC_SDE_OUTPUT_VELOCITY: i32 = 3;
 
 /// Method: Euler–Maruyama on the reverse SDE (1 evaluation per step).
 pub const OTC_SDE_EULER_MARUYAMA: i32 = 0;
@@ -45,6 +49,11 @@ pub const OTC_SDE_HEUN: i32 = 4;
 pub const OTC_SDE_DDIM: i32 = 5;
 /// Method: DPM-Solver++(2M) (1).
 pub const OTC_SDE_DPM_SOLVER_PP_2M: i32 = 6;
+/// Method: DPM-Solver++(3M), third order (1); `otc_sde_sample_*` only (it keeps two past
+/// x̂₀): `otc_sde_step_*` returns `OTC_STATUS_INVALID_PARAMETER`.
+pub const OTC_SDE_DPM_SOLVER_PP_3M: i32 = 7;
+/// Method: ER-SDE-Solver-1, φ(σ) = σ(e^{σ^0.3} + 10) (1 evaluation, stochastic).
+pub const OTC_SDE_ER_SDE_1: i32 = 8;
 
 /// Corrector step size: score_sde's Langevin, ε = 2(snr·‖z‖/‖score‖)² per sample
 /// (biased in low dimension; see the docs).
@@ -176,7 +185,7 @@ pub struct otc_sde_coefs {
 pub struct otc_sde_sampler_config {
     /// `sizeof(otc_sde_sampler_config)`.
     pub struct_size: usize,
-    /// One of `OTC_SDE_EULER_MARUYAMA` … `OTC_SDE_DPM_SOLVER_PP_2M`.
+    /// One of `OTC_SDE_EULER_MARUYAMA` … `OTC_SDE_ER_SDE_1`.
     pub method: i32,
     /// `OTC_SDE_CORRECTOR_LANGEVIN` (default) or `OTC_SDE_CORRECTOR_ANNEALED`.
     pub corrector: i32,
@@ -227,6 +236,8 @@ impl otc_sde_sampler_config {
             }),
             OTC_SDE_DDIM => Method::Ddim,
             OTC_SDE_DPM_SOLVER_PP_2M => Method::DpmSolverPp2M,
+            OTC_SDE_DPM_SOLVER_PP_3M => Method::DpmSolverPp3M,
+            OTC_SDE_ER_SDE_1 => Method::ErSde1,
             _ => return Err(otc_status::InvalidParameter),
         };
         let corrector = match self.corrector {
@@ -346,6 +357,7 @@ pub(crate) fn output_kind(v: i32) -> Result<Output, otc_status> {
         OTC_SDE_OUTPUT_SCORE => Ok(Output::Score),
         OTC_SDE_OUTPUT_NOISE => Ok(Output::Noise),
         OTC_SDE_OUTPUT_DENOISED => Ok(Output::Denoised),
+        OTC_SDE_OUTPUT_VELOCITY => Ok(Output::Velocity),
         _ => Err(otc_status::InvalidParameter),
     }
 }

@@ -139,6 +139,16 @@ fn every_exported_function_is_declared_and_documented() {
         "otc_sde_mixture_score_f64",
         "otc_sde_ito_step_f32",
         "otc_sde_ito_step_f64",
+        "otc_sde_flow_grid_f32",
+        "otc_sde_flow_grid_f64",
+        "otc_sde_flow_sample_f32",
+        "otc_sde_flow_sample_f64",
+        "otc_sde_flow_step_f32",
+        "otc_sde_flow_step_f64",
+        "otc_sde_flow_guided_workspace_size_f32",
+        "otc_sde_flow_guided_workspace_size_f64",
+        "otc_sde_flow_sample_guided_f32",
+        "otc_sde_flow_sample_guided_f64",
     ];
     let lines: Vec<&str> = HEADER.lines().collect();
     for name in functions {

@@ -146,7 +146,9 @@ fn grids_are_monotone_and_hit_their_ends() {
             assert!((li - (l[0] + i as f64 * step)).abs() < 1e-9, "{p:?}");
         }
     }
-    // Karras with end 0: EDM's grid, σ_i = (σmax^{1/7} + i/N(0 − σmax^{1/7}))^7.
+    // Karras with end 0: EDM's grid (`get_sigmas_karras` + `append_zero`),
+    // σ_i = (σmax^{1/7} + i/(N−1)(σmin^{1/7} − σmax^{1/7}))^7 for i < N, then σ_N = 0.
+    // Spacing towards σ = 0 itself (the old reading) fails this at i = 1..3.
     let mut g = vec![0.0f64; 5];
     grid::fill(
         &Process::EDM,
@@ -156,10 +158,46 @@ fn grids_are_monotone_and_hit_their_ends() {
         &mut g,
     )
     .unwrap();
-    let r = 80f64.powf(1.0 / 7.0);
-    for (i, gi) in g.iter().enumerate() {
-        assert!((gi - (r * (1.0 - i as f64 / 4.0)).powi(7)).abs() < 1e-12 * 80.0);
+    let (r0, r1) = (80f64.powf(1.0 / 7.0), 0.002f64.powf(1.0 / 7.0));
+    for (i, gi) in g.iter().take(4).enumerate() {
+        let want = (r0 + i as f64 / 3.0 * (r1 - r0)).powi(7);
+        assert!((gi - want).abs() < 1e-12 * 80.0, "{i}: {gi} vs {want}");
     }
+    assert_eq!(g[4], 0.0);
+    // The same on every process: a grid to 0 is the grid to t_eps plus a last step to 0
+    // (up to the bisection of σ̃ ↦ t, to adjacent doubles).
+    for p in ALL {
+        let mut to_zero = vec![0.0f64; 19];
+        grid::fill(
+            &p,
+            Spacing::Karras { rho: 7.0 },
+            p.t_max(),
+            0.0,
+            &mut to_zero,
+        )
+        .unwrap();
+        let mut to_eps = vec![0.0f64; 18];
+        grid::fill(
+            &p,
+            Spacing::Karras { rho: 7.0 },
+            p.t_max(),
+            p.t_eps(),
+            &mut to_eps,
+        )
+        .unwrap();
+        for (a, b) in to_zero.iter().zip(&to_eps) {
+            assert!((a - b).abs() <= 1e-12 * p.t_max(), "{p:?}: {a} vs {b}");
+        }
+        assert_eq!(to_zero[18], 0.0);
+    }
+    // Starting at or below t_eps leaves no room for the Karras points before 0.
+    let p = Process::VP;
+    let mut g = [7.0f64; 4];
+    assert_eq!(
+        grid::fill(&p, Spacing::Karras { rho: 7.0 }, p.t_eps(), 0.0, &mut g),
+        Err(Error::InvalidParameter)
+    );
+    assert_eq!(g, [7.0; 4]);
 }
 
 #[test]

@@ -226,6 +226,7 @@ fn stochastic_samplers_have_the_exact_gaussian_moments() {
         ("em", Config::new(Method::EulerMaruyama)),
         ("reverse diffusion", Config::new(Method::ReverseDiffusion)),
         ("ancestral", Config::new(Method::Ancestral)),
+        ("er-sde-1", Config::new(Method::ErSde1)),
         ("pc annealed", pc),
     ] {
         let (ma, va) = ([m], [v]);

@@ -7,7 +7,10 @@
 //!   `λ` mapped back to `t` by [`Process::time_of_lambda`]; needs `t_N > 0`.
 //! - [`Spacing::Karras`]: `σ̃_i = (σ̃_0^{1/ρ} + i/N·(σ̃_N^{1/ρ} − σ̃_0^{1/ρ}))^ρ` in
 //!   `σ̃ = s/a` (EDM's grid; ρ = 7), mapped back to `t`. An end time `t_N = 0` gives
-//!   EDM's trailing `σ = 0`.
+//!   EDM's grid with its trailing `σ = 0`: the first N points run from `σ̃(t_0)` down to
+//!   `σ̃_min = σ̃(`[`Process::t_eps`]`)` (`i/(N−1)` in the formula), and the last step
+//!   goes from there to 0. (Spacing the points towards `σ̃ = 0` itself would put the
+//!   last ones at `σ̃ ≈ 1e-8, 6e-13`, steps that cost evaluations and move nothing.)
 
 use super::process::Process;
 use crate::{Error, Real};
@@ -32,8 +35,9 @@ pub enum Spacing {
 /// # Errors
 /// `EmptyInput` if `out.len() < 2`; `NonFiniteInput` for non-finite times;
 /// `InvalidParameter` unless `T ≥ t_start > t_end ≥ 0` (and `t_end > 0` for
-/// `UniformLogSnr`), ρ finite and positive, the process valid, or if the grid comes out
-/// not strictly decreasing (N too large for the precision of `T`).
+/// `UniformLogSnr`; `t_start > t_eps` for `Karras` with `t_end = 0`), ρ finite and
+/// positive, the process valid, or if the grid comes out not strictly decreasing (N too
+/// large for the precision of `T`).
 pub fn fill<T: Real>(
     process: &Process,
     spacing: Spacing,
@@ -66,12 +70,16 @@ pub fn fill<T: Real>(
                 if !(rho.is_finite() && rho > 0.0) {
                     return Err(Error::InvalidParameter);
                 }
-                let s0 = libm::pow(process.coefs(t_start).sigma(), 1.0 / rho);
-                let s1 = if t_end > 0.0 {
-                    libm::pow(process.coefs(t_end).sigma(), 1.0 / rho)
+                // To t_end = 0: Karras points down to σ̃(t_eps) at i = N − 1, then 0.
+                let (t_low, u) = if t_end > 0.0 {
+                    (t_end, u)
+                } else if process.t_eps() < t_start {
+                    (process.t_eps(), i as f64 / (n - 1.0))
                 } else {
-                    0.0
+                    return Err(Error::InvalidParameter);
                 };
+                let s0 = libm::pow(process.coefs(t_start).sigma(), 1.0 / rho);
+                let s1 = libm::pow(process.coefs(t_low).sigma(), 1.0 / rho);
                 process.time_of_sigma(libm::pow(s0 + u * (s1 - s0), rho))
             }
         })

@@ -1,6 +1,7 @@
 //! Score-based diffusion sampling: forward processes, time grids, a batched model
-//! callback, counter-based noise, fixed-step and adaptive samplers, generic Itô steps
-//! and a closed-form Gaussian-mixture score.
+//! callback, counter-based noise, fixed-step and adaptive samplers, flow-matching
+//! samplers on the linear interpolant, generic Itô steps and a closed-form
+//! Gaussian-mixture score.
 //!
 //! Conventions (formulas in each module):
 //! - A state is n samples of dimension d, row by row, in caller memory (`&mut [T]`).
@@ -14,7 +15,9 @@
 //!   buffers untouched; samplers work in the workspace and copy the result out only on
 //!   success.
 
+pub mod flow;
 pub mod grid;
+pub mod guidance;
 pub mod ito;
 pub mod mixture;
 pub mod model;
@@ -27,8 +30,8 @@ pub use mixture::{Covariance, Mixture};
 pub use model::{Model, Output};
 pub use process::{Coefs, Process};
 pub use steppers::{
-    adaptive, adaptive_resume, adaptive_state_len, sample, step, workspace_len, AdaptiveConfig,
-    AdaptiveStats, Churn, Config, Corrector, Method, Multistep, Stats,
+    adaptive, adaptive_resume, adaptive_state_len, restart, sample, step, workspace_len,
+    AdaptiveConfig, AdaptiveStats, Churn, Config, Corrector, Method, Multistep, Restart, Stats,
 };
 
 use crate::{Error, Real};

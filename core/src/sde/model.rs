@@ -28,6 +28,11 @@ pub enum Output {
     Noise,
     /// The denoised estimate `x̂_0 = E[x_0 | x_t]`.
     Denoised,
+    /// The velocity `E[ε − x_0 | x_t]` of the linear interpolant `x_t = (1 − t)x_0 + tε`
+    /// (flow matching, rectified flow): only for the samplers of [`super::flow`]; the
+    /// score-based samplers return `InvalidParameter` for it (their processes are not
+    /// that path).
+    Velocity,
 }
 
 /// A batched model of the data distribution.
@@ -45,7 +50,9 @@ pub trait Model<T: Real> {
     fn eval(&mut self, x: &[T], t: &[T], out: &mut [T]) -> Result<(), Error>;
 }
 
-/// Converts one row `m` (the model's output at `x`, `a`, `s`) from `from` to `to`.
+/// Converts one row `m` (the model's output at `x`, `a`, `s`) from `from` to `to`
+/// (score, noise, denoised; a velocity is left as it is: its conversions are the linear
+/// path's, in [`super::flow`]).
 pub fn convert<T: Real>(from: Output, to: Output, x: &[T], m: &mut [T], a: f64, s: f64) {
     // m' = p·x + q·m for every pair of kinds.
     let (p, q) = match (from, to) {

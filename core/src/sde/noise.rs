@@ -12,7 +12,8 @@
 //!
 //! Keys used by the samplers: fixed-step stepper `j` uses key `16·j + sub`
 //! (`sub` = 0 for the predictor, 1…15 for corrector iterations), the prior uses
-//! [`PRIOR_KEY`], the adaptive solver's Brownian tree uses [`TREE_KEY`]` + node`.
+//! [`PRIOR_KEY`], the adaptive solver's Brownian tree uses [`TREE_KEY`]` + node`,
+//! restart sampling's jumps [`RESTART_KEY`]` + r`.
 
 use crate::Real;
 
@@ -22,6 +23,8 @@ pub const PRIOR_KEY: u64 = u64::MAX;
 pub const TREE_KEY: u64 = 1 << 62;
 /// Base key of the adaptive solver's redrawn noise (without Brownian memory).
 pub const REDRAW_KEY: u64 = 1 << 61;
+/// Base key of restart sampling's jumps (round trip r uses `RESTART_KEY + r`).
+pub const RESTART_KEY: u64 = 1 << 60;
 
 const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
 

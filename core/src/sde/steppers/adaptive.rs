@@ -296,7 +296,7 @@ fn run<T: Real, M: Model<T>>(
     ws: &mut [T],
 ) -> Result<AdaptiveStats, Error> {
     let (seed, first_sample) = (keys.seed, keys.first_sample);
-    let n = check_common(process, x, d)?;
+    let n = check_common(process, model.output(), x, d)?;
     config.validate(process)?;
     if let Some((st, _)) = &state {
         if st.len() != adaptive_state_len(n, d) {

@@ -77,7 +77,9 @@ pub(super) fn correct<T: Real, M: Model<T>>(
 }
 
 /// One predictor step of `method` from `t` to `t_next` on `bufs.cur`. `h_prev` is the
-/// DPM-Solver++(2M) history (with the previous x̂₀ in `bufs.e`); `None` = no history.
+/// multistep history: the last two steps' Δλ (DPM-Solver++(2M) uses the first, with
+/// the previous x̂₀ in `bufs.e`; 3M both, with the one before in `bufs.c`); `None` = no
+/// history.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn advance<T: Real, M: Model<T>>(
     ev: &mut Evaluator<'_, M>,
@@ -88,7 +90,7 @@ pub(super) fn advance<T: Real, M: Model<T>>(
     step: u64,
     keys: Keys,
     noise_on: bool,
-    h_prev: Option<&mut Option<f64>>,
+    h_prev: Option<&mut [Option<f64>; 2]>,
 ) -> Result<(), Error> {
     let d = ev.d;
     let process = ev.process;
@@ -141,7 +143,7 @@ pub(super) fn advance<T: Real, M: Model<T>>(
             let dl = process.lambda(t_next) - process.lambda(t);
             let ratio = cn.s / c.s;
             let w = cn.a * -libm::expm1(-dl);
-            if let (Method::DpmSolverPp2M, Some(hp)) = (method, h_prev) {
+            if let (Method::DpmSolverPp2M, Some([hp, _])) = (method, h_prev) {
                 match *hp {
                     // D = (1 + 1/2r)·x̂₀ − (1/2r)·x̂₀_prev with r = h_prev/h; first order
                     // on the first step and on a step to s = 0 (Δλ = ∞).
@@ -159,6 +161,78 @@ pub(super) fn advance<T: Real, M: Model<T>>(
                 *hp = (dl.is_finite() && dl > 0.0).then_some(dl);
             }
             combine(bufs.cur, bufs.out, z, d, (ratio, w, 0.0), keys, k);
+        }
+        Method::DpmSolverPp3M => {
+            ev.eval_at(bufs.cur, t, bufs.t, Output::Denoised, bufs.out)?;
+            let dl = process.lambda(t_next) - process.lambda(t);
+            let hist = h_prev.ok_or(Error::InvalidParameter)?;
+            // DDIM part: x' = (s'/s)·x + a'(1 − e^{−h})·x̂₀.
+            combine(
+                bufs.cur,
+                bufs.out,
+                z,
+                d,
+                (cn.s / c.s, cn.a * -libm::expm1(-dl), 0.0),
+                keys,
+                k,
+            );
+            if cn.s > 0.0 {
+                // + a'(φ₂·d₁ − 2φ₃·d₂), φ₂ = 1 − (1 − e^{−h})/h, φ₃ = φ₂/h − ½: d₁ ≈ h·x̂₀'
+                // and d₂ ≈ h²·x̂₀''/2, whose exact weight in ∫e^{−(h−u)}x̂₀ is −2φ₃ (the
+                // published −φ₃ leaves the method second order; see `Method::DpmSolverPp3M`).
+                let phi2 = libm::expm1(-dl) / dl + 1.0;
+                let phi3 = phi2 / dl - 0.5;
+                match *hist {
+                    [Some(h1), Some(h2)] => {
+                        let (r0, r1) = (h1 / dl, h2 / dl);
+                        let (c1, c2) = (r0 / (r0 + r1), 1.0 / (r0 + r1));
+                        let (a1, a2) = (T::from_f64(cn.a * phi2), T::from_f64(2.0 * cn.a * phi3));
+                        let (ir0, ir1) = (T::from_f64(1.0 / r0), T::from_f64(1.0 / r1));
+                        let (c1, c2) = (T::from_f64(c1), T::from_f64(c2));
+                        for (((xv, m), p1), p2) in bufs
+                            .cur
+                            .iter_mut()
+                            .zip(bufs.out.iter())
+                            .zip(bufs.e.iter())
+                            .zip(bufs.c.iter())
+                        {
+                            let d0 = (*m - *p1) * ir0;
+                            let d1p = (*p1 - *p2) * ir1;
+                            let d1 = d0 + (d0 - d1p) * c1;
+                            let d2 = (d0 - d1p) * c2;
+                            *xv += a1 * d1 - a2 * d2;
+                        }
+                    }
+                    [Some(h1), None] => {
+                        let a1 = T::from_f64(cn.a * phi2 * dl / h1);
+                        for ((xv, m), p1) in
+                            bufs.cur.iter_mut().zip(bufs.out.iter()).zip(bufs.e.iter())
+                        {
+                            *xv += a1 * (*m - *p1);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            // Shift the history: x̂₀ → e → c, Δλ likewise; none after a step to s = 0.
+            copy(bufs.c, bufs.e);
+            copy(bufs.e, bufs.out);
+            let next = (dl.is_finite() && dl > 0.0).then_some(dl);
+            *hist = [next, next.and(hist[0])];
+        }
+        Method::ErSde1 => {
+            ev.eval_at(bufs.cur, t, bufs.t, Output::Denoised, bufs.out)?;
+            // x' = a'·(r·x/a + (1 − r)·x̂₀ + √(σ̃'² − σ̃²r²)·z); φ(0) = 0 lands on a'·x̂₀.
+            let phi = |s: f64| s * (libm::exp(libm::pow(s, 0.3)) + 10.0);
+            let (sg, sn) = (c.sigma(), cn.sigma());
+            let r = phi(sn) / phi(sg);
+            let var = (sn * sn - sg * sg * r * r).max(0.0);
+            let coef = (
+                cn.a * r / c.a,
+                cn.a * (1.0 - r),
+                on * cn.a * libm::sqrt(var),
+            );
+            combine(bufs.cur, bufs.out, z, d, coef, keys, k);
         }
         Method::Heun(churn) => heun(ev, churn, bufs, t, t_next, keys, k)?,
     }

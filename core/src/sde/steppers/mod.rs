@@ -10,6 +10,8 @@
 //! | [`Method::Heun`] | PF-ODE (+churn) | 2 (1 on a step to σ̃ = 0) | EDM Algorithm 2 in `y = x/a`, `σ̃ = s/a` |
 //! | [`Method::Ddim`] | PF-ODE | 1 | DPM-Solver-1: `x' = (s_t'/s_t)x + a_t'(1 − e^{−Δλ})x̂₀` |
 //! | [`Method::DpmSolverPp2M`] | PF-ODE | 1 | DPM-Solver++(2M): as DDIM with `D = (1 + 1/2r)x̂₀ − (1/2r)x̂₀_prev` |
+//! | [`Method::ErSde1`] | reverse SDE | 1 | ER-SDE-1: `y' = r·y + (1 − r)·x̂₀ + √(σ̃'² − σ̃²r²)·z` in `y = x/a`, `r = φ(σ̃')/φ(σ̃)` |
+//! | [`Method::DpmSolverPp3M`] | PF-ODE | 1 | DDIM `+ a_t'(φ₂·d₁ − 2φ₃·d₂)` with divided differences of the last three x̂₀ |
 //!
 //! The reverse-diffusion predictor is score_sde's, written for any process through its
 //! exact forward transition `x_t = α·x_t' + G·ξ` (which is score_sde's DDPM
@@ -25,10 +27,12 @@
 
 mod adaptive;
 mod fixed;
+mod restart;
 
 pub use adaptive::{adaptive, adaptive_resume, adaptive_state_len, AdaptiveConfig, AdaptiveStats};
+pub use restart::{restart, Restart};
 
-use super::model::{Evaluator, Model};
+use super::model::{Evaluator, Model, Output};
 use super::process::Process;
 use super::{check_finite, check_param, check_shape, grid};
 use crate::buf::copy;
@@ -54,6 +58,18 @@ pub enum Method {
     /// DPM-Solver++(2M), multistep second order (first order on the first step and on
     /// a step to `s = 0`).
     DpmSolverPp2M,
+    /// DPM-Solver++(3M), multistep third order (first order on the first step and on a
+    /// step to `s = 0`, second on the second). The second divided difference gets
+    /// weight `2φ₃`: DPM-Solver's and k-diffusion's `φ₃` is half the exact weight and
+    /// makes their 3M second order (`tests/tests/sde_gaussian.rs`).
+    /// It keeps two past x̂₀, so only [`sample`] runs it; [`step`] returns
+    /// `InvalidParameter`.
+    DpmSolverPp3M,
+    /// ER-SDE-Solver-1 (Cui et al. 2023) with its default noise-scale function
+    /// `φ(σ) = σ(e^{σ^{0.3}} + 10)`: in `y = x/a`, `σ̃ = s/a`,
+    /// `y' = r·y + (1 − r)·x̂₀ + √(σ̃'² − σ̃²r²)·z`, `r = φ(σ̃')/φ(σ̃)`
+    /// (`φ(σ) = σ` gives DDIM, `φ(σ) = σ²` the reverse SDE's first-order step).
+    ErSde1,
 }
 
 /// EDM's stochastic churn for [`Method::Heun`]: before the step, noise is added to
@@ -191,7 +207,7 @@ pub(crate) struct Bufs<'w, T> {
 }
 
 impl<'w, T: Real> Bufs<'w, T> {
-    fn split(ws: &'w mut [T], n: usize, d: usize) -> Result<Self, Error> {
+    pub(crate) fn split(ws: &'w mut [T], n: usize, d: usize) -> Result<Self, Error> {
         if ws.len() < workspace_len(n, d) {
             return Err(Error::WorkspaceTooSmall);
         }
@@ -228,9 +244,19 @@ pub(crate) struct Keys {
     pub(crate) first_sample: u64,
 }
 
-/// Checks what every sampler needs: process, shape, finite state; returns n.
-fn check_common<T: Real>(process: &Process, x: &[T], d: usize) -> Result<usize, Error> {
+/// Checks what every sampler needs: process, a model output the process can take (no
+/// velocity: these processes are not the linear interpolant), shape, finite state;
+/// returns n.
+pub(crate) fn check_common<T: Real>(
+    process: &Process,
+    output: Output,
+    x: &[T],
+    d: usize,
+) -> Result<usize, Error> {
     process.validate()?;
+    if output == Output::Velocity {
+        return Err(Error::InvalidParameter);
+    }
     let n = check_shape(x.len(), d)?;
     check_finite(x)?;
     Ok(n)
@@ -246,7 +272,8 @@ fn check_common<T: Real>(process: &Process, x: &[T], d: usize) -> Result<usize, 
 /// # Errors
 /// `EmptyInput`/`LengthMismatch` (shapes, `history.denoised.len() != x.len()`),
 /// `NonFiniteInput` (x, times), `InvalidParameter` (process, config, `t` outside the
-/// range or where `s = 0`, `t_next ∉ [0, t)`), `WorkspaceTooSmall`, the model's error,
+/// range or where `s = 0`, `t_next ∉ [0, t)`, [`Method::DpmSolverPp3M`]),
+/// `WorkspaceTooSmall`, the model's error,
 /// `NonFinite` (the model returned or the step produced NaN/∞). On error `x` and
 /// `history` are unchanged.
 ///
@@ -267,8 +294,11 @@ pub fn step<T: Real, M: Model<T>>(
     history: Option<&mut Multistep<'_, T>>,
     ws: &mut [T],
 ) -> Result<u64, Error> {
-    let n = check_common(process, x, d)?;
+    let n = check_common(process, model.output(), x, d)?;
     config.validate()?;
+    if config.method == Method::DpmSolverPp3M {
+        return Err(Error::InvalidParameter);
+    }
     let (t, t_next) = (t.to_f64(), t_next.to_f64());
     grid::validate(process, &[T::from_f64(t), T::from_f64(t_next)])?;
     if let Some(h) = history.as_deref() {
@@ -286,7 +316,7 @@ pub fn step<T: Real, M: Model<T>>(
     // Corrector first (score_sde order), then the predictor.
     fixed::correct(&mut ev, config, &mut bufs, t, step_index, keys)?;
     // Work on a copy of the history so that an error leaves it unchanged.
-    let mut h_prev = history.as_deref().and_then(|h| h.h_prev);
+    let mut h_prev = [history.as_deref().and_then(|h| h.h_prev), None];
     if let Some(h) = history.as_deref() {
         copy(bufs.e, h.denoised);
     }
@@ -310,7 +340,7 @@ pub fn step<T: Real, M: Model<T>>(
     copy(x, bufs.cur);
     if let Some(h) = history {
         copy(h.denoised, bufs.e);
-        h.h_prev = h_prev;
+        h.h_prev = h_prev[0];
     }
     Ok(ev.count)
 }
@@ -346,14 +376,14 @@ pub fn sample<T: Real, M: Model<T>>(
     first_sample: u64,
     ws: &mut [T],
 ) -> Result<Stats, Error> {
-    let n = check_common(process, x, d)?;
+    let n = check_common(process, model.output(), x, d)?;
     config.validate()?;
     grid::validate(process, grid)?;
     let mut bufs = Bufs::split(ws, n, d)?;
     let mut ev = Evaluator::new(model, process, d);
     let keys = Keys { seed, first_sample };
     copy(bufs.cur, x);
-    let mut h_prev = None;
+    let mut h_prev = [None, None];
     let steps = grid.len() - 1;
     for (j, pair) in (0_u64..).zip(grid.windows(2)) {
         let (t, t_next) = match pair {

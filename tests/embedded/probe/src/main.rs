@@ -667,6 +667,109 @@ macro_rules! probe_mcl_precision {
     }};
 }
 
+/// Trivial conditional callbacks (classifier-free guidance) that fail.
+macro_rules! cond_callback {
+    ($t:ty, $name:ident) => {
+        /// A conditional model callback that fails (the library handles the status).
+        unsafe extern "C" fn $name(
+            _user: *mut c_void,
+            _n: usize,
+            _d: usize,
+            _x: *const $t,
+            _t: *const $t,
+            _conditional: i32,
+            _out: *mut $t,
+        ) -> i32 {
+            black_box(1)
+        }
+    };
+}
+cond_callback!(f32, cond_f32);
+cond_callback!(f64, cond_f64);
+
+/// The flow-matching functions of one precision, on opaque pointers into `mem`.
+macro_rules! probe_flow_precision {
+    ($t:ty, $acc:ident, $mem:ident, $model:ident, $cond:ident, $grid:ident, $sample:ident,
+     $step:ident, $guided_ws:ident, $guided:ident) => {{
+        let base = $mem.as_mut_ptr().cast::<$t>();
+        let p = |k: usize| black_box(base.wrapping_add(black_box(2048 + k)));
+        let len = |k: usize| black_box(k);
+        let model = black_box(Some($model as _));
+        let cond = black_box(Some($cond as _));
+        let user = black_box(ptr::null_mut::<c_void>());
+        let (x, grid) = (p(0), p(64));
+        let ws = black_box(p(512).cast::<c_void>());
+        let ws_bytes = len(8192);
+        let (seed, first) = (black_box(7u64), black_box(0u64));
+        let mut evals = 0u64;
+        let evals_p = black_box(&mut evals as *mut u64);
+        let mut bytes = 0usize;
+        $acc += unsafe { $guided_ws(len(4), len(2), black_box(&mut bytes)) };
+        $acc += unsafe { $grid(black_box(1.0), black_box(1.0), black_box(0.0), grid, len(5)) };
+        $acc += unsafe {
+            $sample(
+                black_box(OTC_SDE_FLOW_SDE),
+                black_box(1.0),
+                model,
+                user,
+                black_box(OTC_SDE_OUTPUT_VELOCITY),
+                grid,
+                len(5),
+                x,
+                len(4),
+                len(2),
+                seed,
+                first,
+                ws,
+                ws_bytes,
+                evals_p,
+            )
+        };
+        $acc += unsafe {
+            $step(
+                black_box(OTC_SDE_FLOW_HEUN),
+                black_box(0.0),
+                model,
+                user,
+                black_box(OTC_SDE_OUTPUT_DENOISED),
+                x,
+                len(4),
+                len(2),
+                black_box(1.0),
+                black_box(0.5),
+                black_box(0u64),
+                seed,
+                first,
+                ws,
+                ws_bytes,
+                evals_p,
+            )
+        };
+        $acc += unsafe {
+            $guided(
+                black_box(OTC_SDE_FLOW_MIDPOINT),
+                black_box(0.0),
+                cond,
+                user,
+                black_box(OTC_SDE_OUTPUT_VELOCITY),
+                black_box(2.0),
+                black_box(0.0),
+                black_box(1.0),
+                grid,
+                len(5),
+                x,
+                len(4),
+                len(2),
+                seed,
+                first,
+                ws,
+                ws_bytes,
+                evals_p,
+            )
+        };
+    }};
+}
+
 #[entry]
 fn main() -> ! {
     let mut mem = [0u64; WORDS];
@@ -748,6 +851,30 @@ fn main() -> ! {
         otc_sde_mixture_score_f64,
         otc_sde_ito_step_f64,
         otc_sde_adaptive_resume_f64
+    );
+    probe_flow_precision!(
+        f32,
+        acc,
+        mem,
+        model_f32,
+        cond_f32,
+        otc_sde_flow_grid_f32,
+        otc_sde_flow_sample_f32,
+        otc_sde_flow_step_f32,
+        otc_sde_flow_guided_workspace_size_f32,
+        otc_sde_flow_sample_guided_f32
+    );
+    probe_flow_precision!(
+        f64,
+        acc,
+        mem,
+        model_f64,
+        cond_f64,
+        otc_sde_flow_grid_f64,
+        otc_sde_flow_sample_f64,
+        otc_sde_flow_step_f64,
+        otc_sde_flow_guided_workspace_size_f64,
+        otc_sde_flow_sample_guided_f64
     );
     probe_pf_precision!(
         f32,
