@@ -12,6 +12,7 @@
 mod accel;
 mod config;
 mod ctransform;
+pub mod divergence;
 mod init;
 mod owned;
 mod plan;
@@ -21,6 +22,10 @@ pub(crate) mod workspace;
 
 pub use config::{Acceleration, Config, Epsilon, Init};
 pub use ctransform::{c_transform_workspace_len, DualPotential};
+pub use divergence::{
+    divergence, divergence_gradient, divergence_gradient_workspace_len, divergence_workspace_len,
+    ot_gradient, Divergence, DivergencePotentials, Gradient,
+};
 pub use init::{
     gaussian_potential, gaussian_workspace_len, init_workspace_len, solve_workspace_len,
     sorted_dual, sorted_workspace_len,

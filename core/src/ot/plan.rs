@@ -183,6 +183,87 @@ impl<'a, T: Real> Plan<'a, T> {
         Ok(())
     }
 
+    /// The same plan seen from its columns: the problem with its sides swapped
+    /// (y, b first) and the potentials (g, f). Operations on it give the column
+    /// versions of the row operations (Pᵀ·u is the transpose's [`Plan::apply`]).
+    ///
+    /// # Errors
+    /// [`Error::NeedsPointClouds`] for a dense cost (its transpose is not stored).
+    pub fn transposed(&self) -> Result<Self, Error> {
+        let Cost::SqEuclidean { x, y, dim, scale } = self.problem.cost else {
+            return Err(Error::NeedsPointClouds);
+        };
+        let problem = Problem::strided_clouds(y, x, dim, scale, self.problem.b, self.problem.a);
+        Ok(Self::new(problem, self.epsilon, self.g, self.f))
+    }
+
+    /// Per row i, in one pass: the gradient of ⟨C, P⟩ with respect to x_i at fixed
+    /// potentials, `grad_x[i] = Σ_j P_ij ∇_{x_i} C_ij = 2s·R_i·(x_i − T(x_i))` (n×d,
+    /// row-major; R_i = Σ_j P_ij, T the barycentric map; 0 at zero-weight points), and
+    /// the soft c-transform of g, `ctransform[i] = −ε ln Σ_j exp((g_j − C_ij)/ε)`
+    /// (length n, cost units: the row potential in the a⊗b convention of GeomLoss,
+    /// f_i − ε ln a_i once the row marginal is exact). These are the envelope-theorem
+    /// pieces of the gradients of OT_ε and S_ε (see [`crate::ot::divergence`]).
+    ///
+    /// # Errors
+    /// [`Error::NeedsPointClouds`] for a dense cost; otherwise as [`Plan::apply`].
+    pub fn row_gradient(
+        &self,
+        grad_x: &mut [T],
+        ctransform: &mut [T],
+        ws: &mut [T],
+    ) -> Result<(), Error> {
+        let Cost::SqEuclidean { x, dim, .. } = self.problem.cost else {
+            return Err(Error::NeedsPointClouds);
+        };
+        let (chk, lay) = self.prepare(ws)?;
+        let len = chk.n.checked_mul(dim).ok_or(Error::LengthMismatch)?;
+        if grad_x.len() != len || ctransform.len() != chk.n {
+            return Err(Error::LengthMismatch);
+        }
+        let (scale, kappa) = cost_scale(&self.problem, self.epsilon);
+        // As in `barycentric`: targets read from the caller's x, results in the
+        // region of x's chunk-major copy (the gradient) and of log a (the c-transform).
+        let res = lay.xs.get_mut(..len).ok_or(Error::WorkspaceTooSmall)?;
+        let cts = lay.la.get_mut(..chk.n).ok_or(Error::WorkspaceTooSmall)?;
+        let row = Clouds::new(x, &*lay.ys, x, dim);
+        let two_s = scale + scale;
+        for (i, (acc, ct)) in res
+            .chunks_exact_mut(dim.max(1))
+            .zip(cts.iter_mut())
+            .enumerate()
+        {
+            let mut red = Weighted {
+                w: &*lay.ys,
+                out: &mut *acc,
+            };
+            let u0 = row.absorb_target(i, T::ZERO, kappa);
+            let (shift, total) = shifted(&row, i, u0, &*lay.v, kappa, &mut red);
+            // ln Σ_j exp((g_j − C_ij)/ε) = shift (natural units) + ln(total).
+            *ct = -self.epsilon * (shift.ln() + total.ln());
+            let mass = match self.f.get(i) {
+                Some(&fi) if self.problem.a.get(i).is_some_and(|&w| w > T::ZERO) => {
+                    ((fi - *ct) / self.epsilon).exp()
+                }
+                _ => T::ZERO,
+            };
+            for (k, gk) in acc.iter_mut().enumerate() {
+                // x_i − T(x_i), both relative to the centre (x's first point).
+                let rel = (x.get(i, k) - x.get(0, k)) - *gk / total;
+                *gk = two_s * mass * rel;
+                if !gk.is_finite() {
+                    return Err(Error::NonFinite);
+                }
+            }
+            if !ct.is_finite() {
+                return Err(Error::NonFinite);
+            }
+        }
+        grad_x.copy_from_slice(res);
+        ctransform.copy_from_slice(cts);
+        Ok(())
+    }
+
     /// The transport cost ⟨C, P⟩ = Σ_ij C_ij P_ij (cost units × mass).
     ///
     /// # Errors
