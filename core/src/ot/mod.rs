@@ -17,6 +17,7 @@ mod init;
 mod owned;
 mod plan;
 mod problem;
+pub mod round;
 mod sinkhorn;
 pub(crate) mod workspace;
 
@@ -33,5 +34,6 @@ pub use init::{
 pub use owned::Sinkhorn;
 pub use plan::Plan;
 pub use problem::{Cost, Problem};
+pub use round::{round, round_workspace_len, Certificate, RoundedParts, RoundedPlan};
 pub use sinkhorn::{solve, Solution, Status};
 pub use workspace::workspace_len;
