@@ -282,7 +282,6 @@ unsafe fn round<T: Real>(
 ///
 /// # Safety
 /// `out_bytes` must be NULL or point to a writable `size_t`.
-
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn otc_divergence_workspace_size_f32(
     n: usize,
@@ -323,7 +322,6 @@ pub unsafe extern "C" fn otc_divergence_workspace_size_f32(
 /// # Safety
 /// Every pointer must be NULL or valid for its stated length (reads for inputs,
 /// reads and writes for `ws`, the potentials and `out`) for the duration of the call.
-
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn otc_divergence_f32(
@@ -369,7 +367,6 @@ pub unsafe extern "C" fn otc_divergence_f32(
 /// # Safety
 /// Every pointer must be NULL or valid for its stated length for the duration of the
 /// call.
-
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn otc_divergence_gradient_f32(
@@ -422,7 +419,6 @@ pub unsafe extern "C" fn otc_divergence_gradient_f32(
 ///
 /// # Safety
 /// As `otc_divergence_gradient_f32`.
-
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn otc_plan_gradient_f32(
@@ -463,7 +459,6 @@ pub unsafe extern "C" fn otc_plan_gradient_f32(
 ///
 /// # Safety
 /// `out_bytes` must be NULL or point to a writable `size_t`.
-
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn otc_round_workspace_size_f32(
     n: usize,
@@ -493,7 +488,6 @@ pub unsafe extern "C" fn otc_round_workspace_size_f32(
 /// # Safety
 /// Every pointer must be NULL or valid for its stated length for the duration of the
 /// call.
-
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn otc_plan_round_f32(
@@ -538,7 +532,6 @@ pub unsafe extern "C" fn otc_plan_round_f32(
 ///
 /// # Safety
 /// As `otc_divergence_workspace_size_f32`.
-
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn otc_divergence_workspace_size_f64(
     n: usize,
@@ -555,7 +548,6 @@ pub unsafe extern "C" fn otc_divergence_workspace_size_f64(
 ///
 /// # Safety
 /// As `otc_divergence_f32`.
-
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn otc_divergence_f64(
@@ -587,7 +579,6 @@ pub unsafe extern "C" fn otc_divergence_f64(
 ///
 /// # Safety
 /// As `otc_divergence_gradient_f32`.
-
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn otc_divergence_gradient_f64(
@@ -636,7 +627,6 @@ pub unsafe extern "C" fn otc_divergence_gradient_f64(
 ///
 /// # Safety
 /// As `otc_plan_gradient_f32`.
-
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn otc_plan_gradient_f64(
@@ -673,7 +663,6 @@ pub unsafe extern "C" fn otc_plan_gradient_f64(
 ///
 /// # Safety
 /// As `otc_round_workspace_size_f32`.
-
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn otc_round_workspace_size_f64(
     n: usize,
@@ -689,7 +678,6 @@ pub unsafe extern "C" fn otc_round_workspace_size_f64(
 ///
 /// # Safety
 /// As `otc_plan_round_f32`.
-
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn otc_plan_round_f64(
