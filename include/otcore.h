@@ -79,6 +79,18 @@
 #define OTC_SINKHORN_WORKSPACE_SIZE_F32(n, m, d) (sizeof(float) * OTC_SINKHORN_WORKSPACE_ELEMS(n, m, d))
 /** Bytes of `otc_sinkhorn_workspace_size_f64(n, m, d)`. */
 #define OTC_SINKHORN_WORKSPACE_SIZE_F64(n, m, d) (sizeof(double) * OTC_SINKHORN_WORKSPACE_ELEMS(n, m, d))
+/** Elements of the Sinkhorn divergence's and the gradients' workspace: 2(n + m)(d + 1) plus the Sinkhorn workspace of max(n, m) points on both sides. */
+#define OTC_DIVERGENCE_WORKSPACE_ELEMS(n, m, d) (2 * ((size_t)(n) + (size_t)(m)) * ((size_t)(d) + 1) + OTC_SINKHORN_WORKSPACE_ELEMS(OTC_MAX_SIZE(n, m), OTC_MAX_SIZE(n, m), d))
+/** Bytes of `otc_divergence_workspace_size_f32(n, m, d)`. */
+#define OTC_DIVERGENCE_WORKSPACE_SIZE_F32(n, m, d) (sizeof(float) * OTC_DIVERGENCE_WORKSPACE_ELEMS(n, m, d))
+/** Bytes of `otc_divergence_workspace_size_f64(n, m, d)`. */
+#define OTC_DIVERGENCE_WORKSPACE_SIZE_F64(n, m, d) (sizeof(double) * OTC_DIVERGENCE_WORKSPACE_ELEMS(n, m, d))
+/** Elements of the plan rounding's workspace: 3(n + m) plus the Sinkhorn workspace (never n×m). */
+#define OTC_ROUND_WORKSPACE_ELEMS(n, m, d) (3 * ((size_t)(n) + (size_t)(m)) + OTC_SINKHORN_WORKSPACE_ELEMS(n, m, d))
+/** Bytes of `otc_round_workspace_size_f32(n, m, d)`. */
+#define OTC_ROUND_WORKSPACE_SIZE_F32(n, m, d) (sizeof(float) * OTC_ROUND_WORKSPACE_ELEMS(n, m, d))
+/** Bytes of `otc_round_workspace_size_f64(n, m, d)`. */
+#define OTC_ROUND_WORKSPACE_SIZE_F64(n, m, d) (sizeof(double) * OTC_ROUND_WORKSPACE_ELEMS(n, m, d))
 /** Elements of OT resampling's workspace: (2d + 7)·N rounded up to the kernel width. */
 #define OTC_OT_RESAMPLE_WORKSPACE_ELEMS(n, d) (OTC_PADDED(n) * (2 * (size_t)(d) + 7))
 /** Bytes of `otc_ot_resample_workspace_size_f32(n, d)`. */
