@@ -14,6 +14,7 @@ mod config;
 mod ctransform;
 pub mod divergence;
 mod init;
+pub mod matches;
 mod owned;
 mod plan;
 mod problem;
@@ -30,6 +31,9 @@ pub use divergence::{
 pub use init::{
     gaussian_potential, gaussian_workspace_len, init_workspace_len, solve_workspace_len,
     sorted_dual, sorted_workspace_len,
+};
+pub use matches::{
+    dustbin_solve, matches, matches_workspace_len, DustbinSolution, Matches, UNMATCHED,
 };
 pub use owned::Sinkhorn;
 pub use plan::Plan;
