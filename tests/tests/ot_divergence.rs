@@ -291,8 +291,17 @@ fn divergence_is_nonnegative_on_random_problems() {
     for trial in 0..24 {
         let (n, m, d) = (3 + trial % 7, 2 + (trial * 5) % 11, 1 + trial % 3);
         let x = random_cloud(&mut rng, n, d, 0.0);
-        let y = random_cloud(&mut rng, m, d, 0.1 * trial as f64 / 24.0);
-        let (a, b) = (rng.weights(n), rng.weights(m));
+        // Half the trials compare α with a slightly moved copy of itself (S near 0,
+        // where a sign error would show), the others with an unrelated cloud.
+        let near = trial % 2 == 0;
+        let y = if near {
+            x.iter().map(|v| v + 0.01 * rng.normal()).collect()
+        } else {
+            random_cloud(&mut rng, m, d, 0.1 * trial as f64 / 24.0)
+        };
+        let m = if near { n } else { m };
+        let a = rng.weights(n);
+        let b = if near { a.clone() } else { rng.weights(m) };
         let eps = [0.01, 0.1, 1.0, 10.0][trial % 4];
         let rho = if trial % 5 == 0 { 0.5 } else { f64::INFINITY };
         let mut cfg = config::<f64>(eps, rho, 1e-12);
