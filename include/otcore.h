@@ -91,6 +91,14 @@
 #define OTC_ROUND_WORKSPACE_SIZE_F32(n, m, d) (sizeof(float) * OTC_ROUND_WORKSPACE_ELEMS(n, m, d))
 /** Bytes of `otc_round_workspace_size_f64(n, m, d)`. */
 #define OTC_ROUND_WORKSPACE_SIZE_F64(n, m, d) (sizeof(double) * OTC_ROUND_WORKSPACE_ELEMS(n, m, d))
+/** Elements of the matches' workspace: 2(n + m) plus the Sinkhorn workspace. */
+#define OTC_MATCHES_WORKSPACE_ELEMS(n, m, d) (2 * ((size_t)(n) + (size_t)(m)) + OTC_SINKHORN_WORKSPACE_ELEMS(n, m, d))
+/** Bytes of `otc_matches_workspace_size_f32(n, m, d)`. */
+#define OTC_MATCHES_WORKSPACE_SIZE_F32(n, m, d) (sizeof(float) * OTC_MATCHES_WORKSPACE_ELEMS(n, m, d))
+/** Bytes of `otc_matches_workspace_size_f64(n, m, d)`. */
+#define OTC_MATCHES_WORKSPACE_SIZE_F64(n, m, d) (sizeof(double) * OTC_MATCHES_WORKSPACE_ELEMS(n, m, d))
+/** "No match" in the index outputs of `otc_plan_matches_f32`. */
+#define OTC_UNMATCHED SIZE_MAX
 /** Elements of OT resampling's workspace: (2d + 7)·N rounded up to the kernel width. */
 #define OTC_OT_RESAMPLE_WORKSPACE_ELEMS(n, d) (OTC_PADDED(n) * (2 * (size_t)(d) + 7))
 /** Bytes of `otc_ot_resample_workspace_size_f32(n, d)`. */
@@ -1107,6 +1115,60 @@ typedef struct otc_round_certificate_f64 {
    */
   double correction_mass;
 } otc_round_certificate_f64;
+
+/**
+ * What `otc_dustbin_solve_f32` returns besides the potentials (`float` / `double`).
+ * Set `struct_size = sizeof` it before the call; written only on success.
+ */
+typedef struct otc_dustbin_result_f32 {
+  /**
+   * `sizeof` this struct, set by the caller.
+   */
+  size_t struct_size;
+  /**
+   * `OTC_STATUS_OK` (converged) or `OTC_STATUS_MAX_ITERATIONS`, as returned.
+   */
+  int32_t status;
+  /**
+   * Full iterations performed.
+   */
+  uint32_t iterations;
+  /**
+   * L1 marginal error of the augmented plan, weight units.
+   */
+  float error;
+  /**
+   * The absolute ε used, cost units: the real block is the plan of (ε, f, g).
+   */
+  float epsilon;
+} otc_dustbin_result_f32;
+
+/**
+ * What `otc_dustbin_solve_f32` returns besides the potentials (`float` / `double`).
+ * Set `struct_size = sizeof` it before the call; written only on success.
+ */
+typedef struct otc_dustbin_result_f64 {
+  /**
+   * `sizeof` this struct, set by the caller.
+   */
+  size_t struct_size;
+  /**
+   * `OTC_STATUS_OK` (converged) or `OTC_STATUS_MAX_ITERATIONS`, as returned.
+   */
+  int32_t status;
+  /**
+   * Full iterations performed.
+   */
+  uint32_t iterations;
+  /**
+   * L1 marginal error of the augmented plan, weight units.
+   */
+  double error;
+  /**
+   * The absolute ε used, cost units: the real block is the plan of (ε, f, g).
+   */
+  double epsilon;
+} otc_dustbin_result_f64;
 
 /**
  * A forward noising process `dx = f(t)·x dt + g(t) dW`, `x_t | x_0 ~ N(a_t x_0, s_t² I)`.
@@ -2534,6 +2596,126 @@ int32_t otc_plan_round_f64(const struct otc_ot_problem_f64 *problem,
                            double *err_b,
                            size_t err_b_len,
                            struct otc_round_certificate_f64 *out);
+
+/**
+ * Workspace size, in bytes, of `otc_plan_matches_f32`:
+ * `sizeof(float) · (2(n + m) + W(n, m, d))`, W the element count of
+ * `otc_sinkhorn_workspace_size_f32` (`OTC_MATCHES_WORKSPACE_SIZE_F32`).
+ *
+ * Returns as `otc_sinkhorn_workspace_size_f32`.
+ *
+ * # Safety
+ * `out_bytes` must be NULL or point to a writable `size_t`.
+ */
+int32_t otc_matches_workspace_size_f32(size_t n, size_t m, size_t d, size_t *out_bytes);
+
+/**
+ * Hard matches of the plan P of (`problem`, `epsilon`, f, g), streamed: `rows[i]` =
+ * j if j = argmax_j P_ij, i = argmax_i P_ij (mutual) and the confidence
+ * `confidence[i]` = P_ij / a_i ≥ `threshold` (in [0, 1]; SuperGlue uses 0.2), else
+ * `OTC_UNMATCHED` (`SIZE_MAX`); `cols[j]` the same pairs from the other side. With the
+ * potentials of `otc_dustbin_solve_f32` (their first n and m entries) these are
+ * SuperGlue's dustbin matches. Two passes; workspace
+ * `otc_matches_workspace_size_f32(n, m, d)`. Outputs written only on success.
+ *
+ * Returns `OTC_STATUS_OK`; nothing written: the statuses of `otc_plan_apply_f32`,
+ * `OTC_STATUS_INVALID_PARAMETER` (threshold outside [0, 1]).
+ *
+ * # Safety
+ * Every pointer must be NULL or valid for its stated length for the duration of the
+ * call.
+ */
+int32_t otc_plan_matches_f32(const struct otc_ot_problem_f32 *problem,
+                             float epsilon,
+                             const float *f,
+                             size_t f_len,
+                             const float *g,
+                             size_t g_len,
+                             float threshold,
+                             void *ws,
+                             size_t ws_bytes,
+                             size_t *rows,
+                             size_t rows_len,
+                             float *confidence,
+                             size_t confidence_len,
+                             size_t *cols,
+                             size_t cols_len);
+
+/**
+ * SuperGlue-style partial matching: Sinkhorn on the problem augmented by one dustbin
+ * point per side at cost `z` from every point and between the dustbins (the cost of
+ * leaving a point unmatched, cost units; SuperGlue's −α), dustbin weights Σb (row
+ * side) and Σa, streamed (no augmented matrix). `f` (`f_len` = n + 1) and `g` (m + 1)
+ * receive the potentials, dustbins last; pass their first n, m entries to
+ * `otc_plan_matches_f32`. `config`: ε, tolerance, budget; balanced, no ε-scaling, no
+ * acceleration, `init` zero or potentials (then f, g are read first). Workspace:
+ * `otc_sinkhorn_workspace_size_f32(n, m, d)`. Two passes per iteration.
+ *
+ * Returns `OTC_STATUS_OK` or `OTC_STATUS_MAX_ITERATIONS` (outputs written); nothing
+ * written: the statuses of `otc_sinkhorn_solve_f32` (`OTC_STATUS_INVALID_PARAMETER`
+ * also for `z` not finite and for the unsupported settings above).
+ *
+ * # Safety
+ * Every pointer must be NULL or valid for its stated length for the duration of the
+ * call.
+ */
+int32_t otc_dustbin_solve_f32(const struct otc_ot_problem_f32 *problem,
+                              const struct otc_sinkhorn_config_f32 *config,
+                              float z,
+                              void *ws,
+                              size_t ws_bytes,
+                              float *f,
+                              size_t f_len,
+                              float *g,
+                              size_t g_len,
+                              struct otc_dustbin_result_f32 *out);
+
+/**
+ * The `double` version of `otc_matches_workspace_size_f32`.
+ *
+ * # Safety
+ * As `otc_matches_workspace_size_f32`.
+ */
+int32_t otc_matches_workspace_size_f64(size_t n, size_t m, size_t d, size_t *out_bytes);
+
+/**
+ * The `double` version of `otc_plan_matches_f32`.
+ *
+ * # Safety
+ * As `otc_plan_matches_f32`.
+ */
+int32_t otc_plan_matches_f64(const struct otc_ot_problem_f64 *problem,
+                             double epsilon,
+                             const double *f,
+                             size_t f_len,
+                             const double *g,
+                             size_t g_len,
+                             double threshold,
+                             void *ws,
+                             size_t ws_bytes,
+                             size_t *rows,
+                             size_t rows_len,
+                             double *confidence,
+                             size_t confidence_len,
+                             size_t *cols,
+                             size_t cols_len);
+
+/**
+ * The `double` version of `otc_dustbin_solve_f32`.
+ *
+ * # Safety
+ * As `otc_dustbin_solve_f32`.
+ */
+int32_t otc_dustbin_solve_f64(const struct otc_ot_problem_f64 *problem,
+                              const struct otc_sinkhorn_config_f64 *config,
+                              double z,
+                              void *ws,
+                              size_t ws_bytes,
+                              double *f,
+                              size_t f_len,
+                              double *g,
+                              size_t g_len,
+                              struct otc_dustbin_result_f64 *out);
 
 /**
  * Writes the default parameters of process `kind` (`OTC_SDE_VP` … `OTC_SDE_EDM`) to

@@ -96,7 +96,9 @@ pub use status::{otc_status, otc_status_str};
 pub use toolkit::{
     otc_divergence_f32, otc_divergence_f64, otc_divergence_gradient_f32,
     otc_divergence_gradient_f64, otc_divergence_result, otc_divergence_workspace_size_f32,
-    otc_divergence_workspace_size_f64, otc_plan_gradient_f32, otc_plan_gradient_f64,
+    otc_divergence_workspace_size_f64, otc_dustbin_result, otc_dustbin_solve_f32,
+    otc_dustbin_solve_f64, otc_matches_workspace_size_f32, otc_matches_workspace_size_f64,
+    otc_plan_gradient_f32, otc_plan_gradient_f64, otc_plan_matches_f32, otc_plan_matches_f64,
     otc_plan_round_f32, otc_plan_round_f64, otc_round_certificate, otc_round_workspace_size_f32,
     otc_round_workspace_size_f64,
 };

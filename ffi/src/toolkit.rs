@@ -5,8 +5,8 @@
 use core::ffi::c_void;
 
 use otcore::ot::{
-    divergence_gradient_workspace_len, round_workspace_len, Config, DivergencePotentials, Gradient,
-    Plan, RoundedParts,
+    divergence_gradient_workspace_len, matches_workspace_len, round_workspace_len, Config,
+    DivergencePotentials, Gradient, Matches, Plan, RoundedParts,
 };
 use otcore::Real;
 
@@ -713,6 +713,318 @@ pub unsafe extern "C" fn otc_plan_round_f64(
             [(f, f_len), (g, g_len)],
             (ws, ws_bytes),
             parts,
+            out,
+        )
+    }
+}
+
+/// What `otc_dustbin_solve_f32` returns besides the potentials (`float` / `double`).
+/// Set `struct_size = sizeof` it before the call; written only on success.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct otc_dustbin_result<T> {
+    /// `sizeof` this struct, set by the caller.
+    pub struct_size: usize,
+    /// `OTC_STATUS_OK` (converged) or `OTC_STATUS_MAX_ITERATIONS`, as returned.
+    pub status: i32,
+    /// Full iterations performed.
+    pub iterations: u32,
+    /// L1 marginal error of the augmented plan, weight units.
+    pub error: T,
+    /// The absolute ε used, cost units: the real block is the plan of (ε, f, g).
+    pub epsilon: T,
+}
+
+/// # Safety
+/// As the exported `otc_plan_matches_f32`.
+unsafe fn plan_matches<T: Real>(
+    problem: *const otc_ot_problem<T>,
+    (epsilon, threshold): (T, T),
+    pots: [(*const T, usize); 2],
+    (ws, ws_bytes): (*mut c_void, usize),
+    (rows, rows_len): (*mut usize, usize),
+    (conf, conf_len): (*mut T, usize),
+    (cols, cols_len): (*mut usize, usize),
+) -> i32 {
+    run(|| {
+        // SAFETY: readable by the caller's contract (NULL is checked).
+        let prob = unsafe { ProblemArrays::read(problem)? };
+        let len = matches_workspace_len(prob.n(), prob.m(), prob.dim());
+        let ws = workspace::<T>(ws, ws_bytes, len)?;
+        let [q0, q1] = pots.map(|(p, l)| Array::input(p, l));
+        let (q0, q1) = (q0?, q1?);
+        let (r, c, k) = (
+            Array::output(rows, rows_len)?,
+            Array::output(conf, conf_len)?,
+            Array::output(cols, cols_len)?,
+        );
+        let [s0, s1, s2, s3] = prob.spans();
+        disjoint(&[
+            s0,
+            s1,
+            s2,
+            s3,
+            q0.span(),
+            q1.span(),
+            ws.span(),
+            r.span(),
+            c.span(),
+            k.span(),
+        ])?;
+        // SAFETY: every array is non-NULL, aligned, valid by the caller's contract, and
+        // no written one overlaps another (`disjoint`).
+        let (problem, ws, f, g, out) = unsafe {
+            (
+                prob.problem(),
+                zeroed(ws),
+                q0.slice(),
+                q1.slice(),
+                Matches {
+                    rows: r.slice_mut(),
+                    confidence: c.slice_mut(),
+                    cols: k.slice_mut(),
+                },
+            )
+        };
+        otcore::ot::matches(&Plan::new(problem, epsilon, f, g), threshold, out, ws)?;
+        Ok(otc_status::Ok)
+    })
+}
+
+/// # Safety
+/// As the exported `otc_dustbin_solve_f32`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn dustbin<T: Real>(
+    problem: *const otc_ot_problem<T>,
+    config: *const otc_sinkhorn_config<T>,
+    z: T,
+    (ws, ws_bytes): (*mut c_void, usize),
+    (f, f_len): (*mut T, usize),
+    (g, g_len): (*mut T, usize),
+    out: *mut otc_dustbin_result<T>,
+) -> i32 {
+    run(|| {
+        // SAFETY: readable by the caller's contract (NULL is checked).
+        let (prob, cfg) = unsafe { (ProblemArrays::read(problem)?, read_sized(config)?) };
+        // SAFETY: as above.
+        unsafe { check_sized(out)? };
+        let (cfg, init) = cfg.to_core()?;
+        let ws = workspace::<T>(ws, ws_bytes, prob.workspace_len())?;
+        let (f, g, res) = (
+            Array::output(f, f_len)?,
+            Array::output(g, g_len)?,
+            Array::output(out, 1)?,
+        );
+        let [s0, s1, s2, s3] = prob.spans();
+        disjoint(&[s0, s1, s2, s3, ws.span(), f.span(), g.span(), res.span()])?;
+        // SAFETY: every array is non-NULL, aligned, valid by the caller's contract, and
+        // no written one overlaps another (`disjoint`).
+        let (problem, ws, f, g) =
+            unsafe { (prob.problem(), zeroed(ws), f.slice_mut(), g.slice_mut()) };
+        let sol = otcore::ot::dustbin_solve(&problem, z, &cfg, init, f, g, ws)?;
+        let status: otc_status = sol.status.into();
+        let value = otc_dustbin_result {
+            struct_size: size_of::<otc_dustbin_result<T>>(),
+            status: status as i32,
+            iterations: sol.iterations,
+            error: sol.error,
+            epsilon: sol.epsilon,
+        };
+        // SAFETY: as above (the struct states our size: `check_sized`).
+        unsafe { res.fill(value) };
+        Ok(status)
+    })
+}
+
+/// Workspace size, in bytes, of `otc_plan_matches_f32`:
+/// `sizeof(float) · (2(n + m) + W(n, m, d))`, W the element count of
+/// `otc_sinkhorn_workspace_size_f32` (`OTC_MATCHES_WORKSPACE_SIZE_F32`).
+///
+/// Returns as `otc_sinkhorn_workspace_size_f32`.
+///
+/// # Safety
+/// `out_bytes` must be NULL or point to a writable `size_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_matches_workspace_size_f32(
+    n: usize,
+    m: usize,
+    d: usize,
+    out_bytes: *mut usize,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe { write_workspace_size::<f32>(Ok(matches_workspace_len(n, m, d)), out_bytes) }
+}
+
+/// Hard matches of the plan P of (`problem`, `epsilon`, f, g), streamed: `rows[i]` =
+/// j if j = argmax_j P_ij, i = argmax_i P_ij (mutual) and the confidence
+/// `confidence[i]` = P_ij / a_i ≥ `threshold` (in [0, 1]; SuperGlue uses 0.2), else
+/// `OTC_UNMATCHED` (`SIZE_MAX`); `cols[j]` the same pairs from the other side. With the
+/// potentials of `otc_dustbin_solve_f32` (their first n and m entries) these are
+/// SuperGlue's dustbin matches. Two passes; workspace
+/// `otc_matches_workspace_size_f32(n, m, d)`. Outputs written only on success.
+///
+/// Returns `OTC_STATUS_OK`; nothing written: the statuses of `otc_plan_apply_f32`,
+/// `OTC_STATUS_INVALID_PARAMETER` (threshold outside [0, 1]).
+///
+/// # Safety
+/// Every pointer must be NULL or valid for its stated length for the duration of the
+/// call.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn otc_plan_matches_f32(
+    problem: *const otc_ot_problem<f32>,
+    epsilon: f32,
+    f: *const f32,
+    f_len: usize,
+    g: *const f32,
+    g_len: usize,
+    threshold: f32,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    rows: *mut usize,
+    rows_len: usize,
+    confidence: *mut f32,
+    confidence_len: usize,
+    cols: *mut usize,
+    cols_len: usize,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe {
+        plan_matches(
+            problem,
+            (epsilon, threshold),
+            [(f, f_len), (g, g_len)],
+            (ws, ws_bytes),
+            (rows, rows_len),
+            (confidence, confidence_len),
+            (cols, cols_len),
+        )
+    }
+}
+
+/// SuperGlue-style partial matching: Sinkhorn on the problem augmented by one dustbin
+/// point per side at cost `z` from every point and between the dustbins (the cost of
+/// leaving a point unmatched, cost units; SuperGlue's −α), dustbin weights Σb (row
+/// side) and Σa, streamed (no augmented matrix). `f` (`f_len` = n + 1) and `g` (m + 1)
+/// receive the potentials, dustbins last; pass their first n, m entries to
+/// `otc_plan_matches_f32`. `config`: ε, tolerance, budget; balanced, no ε-scaling, no
+/// acceleration, `init` zero or potentials (then f, g are read first). Workspace:
+/// `otc_sinkhorn_workspace_size_f32(n, m, d)`. Two passes per iteration.
+///
+/// Returns `OTC_STATUS_OK` or `OTC_STATUS_MAX_ITERATIONS` (outputs written); nothing
+/// written: the statuses of `otc_sinkhorn_solve_f32` (`OTC_STATUS_INVALID_PARAMETER`
+/// also for `z` not finite and for the unsupported settings above).
+///
+/// # Safety
+/// Every pointer must be NULL or valid for its stated length for the duration of the
+/// call.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn otc_dustbin_solve_f32(
+    problem: *const otc_ot_problem<f32>,
+    config: *const otc_sinkhorn_config<f32>,
+    z: f32,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    f: *mut f32,
+    f_len: usize,
+    g: *mut f32,
+    g_len: usize,
+    out: *mut otc_dustbin_result<f32>,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe {
+        dustbin(
+            problem,
+            config,
+            z,
+            (ws, ws_bytes),
+            (f, f_len),
+            (g, g_len),
+            out,
+        )
+    }
+}
+
+/// The `double` version of `otc_matches_workspace_size_f32`.
+///
+/// # Safety
+/// As `otc_matches_workspace_size_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_matches_workspace_size_f64(
+    n: usize,
+    m: usize,
+    d: usize,
+    out_bytes: *mut usize,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe { write_workspace_size::<f64>(Ok(matches_workspace_len(n, m, d)), out_bytes) }
+}
+
+/// The `double` version of `otc_plan_matches_f32`.
+///
+/// # Safety
+/// As `otc_plan_matches_f32`.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn otc_plan_matches_f64(
+    problem: *const otc_ot_problem<f64>,
+    epsilon: f64,
+    f: *const f64,
+    f_len: usize,
+    g: *const f64,
+    g_len: usize,
+    threshold: f64,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    rows: *mut usize,
+    rows_len: usize,
+    confidence: *mut f64,
+    confidence_len: usize,
+    cols: *mut usize,
+    cols_len: usize,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe {
+        plan_matches(
+            problem,
+            (epsilon, threshold),
+            [(f, f_len), (g, g_len)],
+            (ws, ws_bytes),
+            (rows, rows_len),
+            (confidence, confidence_len),
+            (cols, cols_len),
+        )
+    }
+}
+
+/// The `double` version of `otc_dustbin_solve_f32`.
+///
+/// # Safety
+/// As `otc_dustbin_solve_f32`.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn otc_dustbin_solve_f64(
+    problem: *const otc_ot_problem<f64>,
+    config: *const otc_sinkhorn_config<f64>,
+    z: f64,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    f: *mut f64,
+    f_len: usize,
+    g: *mut f64,
+    g_len: usize,
+    out: *mut otc_dustbin_result<f64>,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe {
+        dustbin(
+            problem,
+            config,
+            z,
+            (ws, ws_bytes),
+            (f, f_len),
+            (g, g_len),
             out,
         )
     }

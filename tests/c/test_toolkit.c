@@ -1,5 +1,5 @@
 /* The OT toolkit through the C ABI: Sinkhorn divergence and its gradients, the OT
- * gradient, plan rounding with its certificate; workspace macros == queries; bad input
+ * gradient, plan rounding with its certificate, matches with a dustbin; workspace macros == queries; bad input
  * gives a status and writes nothing. */
 #include <math.h>
 #include <stdio.h>
@@ -174,6 +174,53 @@ int main(void) {
         CHECK(f[0] == keep);
     }
 
+    /* Matches: y a shuffled copy of x plus one outlier each; the dustbin leaves the
+     * outliers unmatched and recovers the shuffle. */
+    {
+        enum { K = 6 };
+        double px[(K + 1) * D], py[(K + 1) * D], w[K + 1], fd[K + 2], gd[K + 2], conf[K + 1];
+        size_t rows_[K + 1], cols_[K + 1], mbytes, keep_rows[K + 1];
+        const size_t perm[K] = {3, 0, 5, 1, 4, 2};
+        otc_dustbin_result_f64 dres;
+        otc_ot_problem_f64 mp;
+        void *mws;
+        for (i = 0; i < K; ++i) {
+            px[2 * i] = 3.0 * (double)i;
+            px[2 * i + 1] = (double)(i % 2);
+            py[2 * perm[i]] = px[2 * i] + 0.05;
+            py[2 * perm[i] + 1] = px[2 * i + 1] - 0.05;
+        }
+        px[2 * K] = 100.0; /* outliers, far from everything */
+        px[2 * K + 1] = 100.0;
+        py[2 * K] = -100.0;
+        py[2 * K + 1] = 50.0;
+        for (i = 0; i <= K; ++i) w[i] = 1.0 / (K + 1);
+        mp = problem_of(px, py, w, w, K + 1, K + 1);
+        CHECK_STATUS(otc_matches_workspace_size_f64(K + 1, K + 1, D, &mbytes), OTC_STATUS_OK);
+        CHECK(mbytes == OTC_MATCHES_WORKSPACE_SIZE_F64(K + 1, K + 1, D) && mbytes <= bytes);
+        mws = ws;
+        otc_sinkhorn_config_default_f64(&cfg);
+        cfg.epsilon_mode = OTC_EPSILON_ABSOLUTE;
+        cfg.epsilon = 0.05;
+        cfg.tolerance = 1e-10;
+        cfg.max_iterations = 100000;
+        dres.struct_size = sizeof dres;
+        CHECK_STATUS(otc_dustbin_solve_f64(&mp, &cfg, 1.0, mws, bytes, fd, K + 2, gd, K + 2, &dres),
+                     OTC_STATUS_OK);
+        CHECK_STATUS(otc_plan_matches_f64(&mp, dres.epsilon, fd, K + 1, gd, K + 1, 0.2, mws, mbytes,
+                                          rows_, K + 1, conf, K + 1, cols_, K + 1),
+                     OTC_STATUS_OK);
+        for (i = 0; i < K; ++i) CHECK(rows_[i] == perm[i] && cols_[perm[i]] == i && conf[i] > 0.2);
+        CHECK(rows_[K] == OTC_UNMATCHED && cols_[K] == OTC_UNMATCHED);
+        memcpy(keep_rows, rows_, sizeof rows_);
+        CHECK_STATUS(otc_plan_matches_f64(&mp, dres.epsilon, fd, K + 1, gd, K + 1, 1.5, mws, mbytes,
+                                          rows_, K + 1, conf, K + 1, cols_, K + 1),
+                     OTC_STATUS_INVALID_PARAMETER);
+        CHECK_STATUS(otc_dustbin_solve_f64(&mp, &cfg, NAN, mws, bytes, fd, K + 2, gd, K + 2, &dres),
+                     OTC_STATUS_INVALID_PARAMETER);
+        CHECK(memcmp(keep_rows, rows_, sizeof rows_) == 0);
+    }
+
     /* f32: the same divergence within f32 rounding of its terms. */
     {
         float xf[N * D], yf[M * D], af[N], bf[M], f1[N], g1[M], ff1[N], gg1[M];
@@ -183,7 +230,10 @@ int main(void) {
         size_t b32;
         void *w32;
         double s64;
-        cfg.rho_a = INFINITY;
+        otc_sinkhorn_config_default_f64(&cfg);
+        cfg.epsilon_mode = OTC_EPSILON_ABSOLUTE;
+        cfg.epsilon = 0.3;
+        cfg.max_iterations = 100000;
         cfg.tolerance = 1e-13;
         CHECK_STATUS(otc_divergence_f64(&p, &cfg, ws, bytes, f, N, g, M, ff, N, gg, M, &res),
                      OTC_STATUS_OK);
