@@ -10,23 +10,13 @@
 //!
 //! `cargo bench -p otcore --bench divergence` (portable x86-64 baseline).
 
+mod common;
+use common::cloud;
 use criterion::{black_box, Criterion};
 use otcore::ot::{self, Config, DivergencePotentials, Epsilon, Gradient, Init, Problem};
 use otcore::Real;
 
 const N: usize = 1024;
-
-fn cloud(count: usize, seed: u64, shift: f64) -> Vec<f64> {
-    let mut s = seed;
-    (0..count * 2)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0 + shift
-        })
-        .collect()
-}
 
 fn bench_type<T: Real>(c: &mut Criterion, name: &str) {
     let mut group = c.benchmark_group(format!("divergence_{name}"));

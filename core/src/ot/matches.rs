@@ -172,9 +172,12 @@ pub fn dustbin_solve<T: Real>(
     };
     // Dustbin weights: each dustbin can take the whole other side.
     let (ln_ad, ln_bd) = (chk.mass_b.ln(), chk.mass_a.ln());
-    let (_, kappa) = cost_scale(problem, eps);
-    let unit = to_kernel_units(eps);
-    let (z_eps, inv_eps) = (z / eps, T::ONE / eps);
+    let k = Half {
+        kappa: cost_scale(problem, eps).1,
+        unit: to_kernel_units(eps),
+        eps,
+        z_eps: z / eps,
+    };
     let (u, v, next, src) = (
         &mut *lay.u,
         &mut *lay.v,
@@ -187,59 +190,22 @@ pub fn dustbin_solve<T: Real>(
             // Column pass: the column sums of the current plan (rows exact after a
             // row pass), the error, and the new g (applied only if going on).
             let srcs = src.get_mut(..u.len()).ok_or(Error::WorkspaceTooSmall)?;
-            scaled(srcs, u, unit);
-            cols.absorb_sources(srcs, kappa);
-            let from_bin = (fd * inv_eps) - z_eps;
-            let mut err = Compensated::new();
-            for (j, (gj, out)) in v.iter().zip(next.iter_mut()).enumerate().take(m) {
-                let bj = problem.b[j];
-                if bj == T::ZERO {
-                    *out = T::NEG_INFINITY;
-                    continue;
-                }
-                let t = cols.absorb_target(j, *gj * unit, kappa);
-                let (shift, s) = shifted(&cols, j, t, srcs, kappa, &mut ());
-                let ln_col = log_add_exp(shift.ln() + s.ln(), *gj * inv_eps + from_bin);
-                err.add((ln_col.exp() - bj).abs());
-                *out = eps * (bj.ln() - ln_col) + *gj;
-            }
-            let ln_bin = log_add_exp(lse(&u[..n], inv_eps), fd * inv_eps) - z_eps;
-            err.add(((gd * inv_eps + ln_bin).exp() - chk.mass_a).abs());
-            let gd_new = eps * (ln_bd - ln_bin);
-            let error = err.value();
-            if !error.is_finite() {
-                return Err(Error::NonFinite);
-            }
+            let bins = [(gd, ln_bd, chk.mass_a), (fd, T::ZERO, T::ZERO)];
+            let (error, gd_new) = k.pass(&cols, (&v[..m], problem.b), &u[..n], bins, srcs, next)?;
             if iterations > 0 && error <= config.tolerance {
                 break (Status::Converged, error);
             }
             if iterations >= config.max_iterations {
                 break (Status::MaxIterations, error);
             }
-            for (gj, &new) in v.iter_mut().zip(&*next).take(m) {
-                *gj = new;
-            }
+            v[..m].copy_from_slice(&next[..m]);
             gd = gd_new;
             // Row pass: f from the new g.
             let srcs = src.get_mut(..v.len()).ok_or(Error::WorkspaceTooSmall)?;
-            scaled(srcs, v, unit);
-            rows.absorb_sources(srcs, kappa);
-            let from_bin = (gd * inv_eps) - z_eps;
-            for (i, fi) in u.iter_mut().enumerate().take(n) {
-                let ai = problem.a[i];
-                if ai == T::ZERO {
-                    continue;
-                }
-                let t = rows.absorb_target(i, *fi * unit, kappa);
-                let (shift, s) = shifted(&rows, i, t, srcs, kappa, &mut ());
-                let ln_row = log_add_exp(shift.ln() + s.ln(), *fi * inv_eps + from_bin);
-                *fi = eps * (ai.ln() - ln_row) + *fi;
-                if !fi.is_finite() {
-                    return Err(Error::NonFinite);
-                }
-            }
-            let ln_bin = log_add_exp(lse(&v[..m], inv_eps), gd * inv_eps) - z_eps;
-            fd = eps * (ln_ad - ln_bin);
+            let bins = [(fd, ln_ad, chk.mass_b), (gd, T::ZERO, T::ZERO)];
+            let (_, fd_new) = k.pass(&rows, (&u[..n], problem.a), &v[..m], bins, srcs, next)?;
+            u[..n].copy_from_slice(&next[..n]);
+            fd = fd_new;
             iterations += 1;
         }
     });
@@ -253,6 +219,65 @@ pub fn dustbin_solve<T: Real>(
         error,
         epsilon: eps,
     })
+}
+
+/// The constants of a dustbin half-iteration.
+struct Half<T> {
+    kappa: T,
+    /// log₂e/ε.
+    unit: T,
+    eps: T,
+    /// z/ε.
+    z_eps: T,
+}
+
+impl<T: Real> Half<T> {
+    /// One half-iteration for the side whose points are `src`'s targets, with
+    /// potentials `tgt` and weights `w`; `other` are the other side's potentials.
+    /// `bins` = [(this side's dustbin potential, ln of its weight, the mass its
+    /// column/row should carry), (the other dustbin's potential, unused, unused)].
+    /// Writes the updated potentials to `next` (−∞ at zero weights) and returns the L1
+    /// marginal error of this side at the current potentials and the dustbin's update.
+    fn pass<S: CostSource<T>>(
+        &self,
+        src: &S,
+        (tgt, w): (&[T], &[T]),
+        other: &[T],
+        [(bin, ln_bin_w, bin_mass), (other_bin, _, _)]: [(T, T, T); 2],
+        srcs: &mut [T],
+        next: &mut [T],
+    ) -> Result<(T, T), Error> {
+        let (eps, inv) = (self.eps, T::ONE / self.eps);
+        scaled(srcs, other, self.unit);
+        for s in srcs.iter_mut().skip(other.len()) {
+            *s = T::NEG_INFINITY;
+        }
+        src.absorb_sources(srcs, self.kappa);
+        let from_bin = other_bin * inv - self.z_eps;
+        let mut err = Compensated::new();
+        for (p, ((&h, &wp), out)) in tgt.iter().zip(w).zip(next.iter_mut()).enumerate() {
+            if wp == T::ZERO {
+                *out = T::NEG_INFINITY;
+                continue;
+            }
+            let t = src.absorb_target(p, h * self.unit, self.kappa);
+            let (shift, s) = shifted(src, p, t, srcs, self.kappa, &mut ());
+            let ln_sum = log_add_exp(shift.ln() + s.ln(), h * inv + from_bin);
+            err.add((ln_sum.exp() - wp).abs());
+            *out = eps * (wp.ln() - ln_sum) + h;
+            if !out.is_finite() {
+                return Err(Error::NonFinite);
+            }
+        }
+        let ln_sum = log_add_exp(lse(other, inv), other_bin * inv) - self.z_eps;
+        err.add(((bin * inv + ln_sum).exp() - bin_mass).abs());
+        let error = err.value();
+        if error.is_finite() {
+            Ok((error, eps * (ln_bin_w - ln_sum)))
+        } else {
+            Err(Error::NonFinite)
+        }
+    }
 }
 
 /// ln(e^p + e^q), exact for −∞ arguments.
