@@ -1,7 +1,7 @@
 //! Hard matches from an entropic plan, and partial matching with a dustbin point
 //! (SuperGlue, Sarlin et al. 2020, `log_optimal_transport`), streamed.
 //!
-//! [`matches`]: mutual argmax pairs of the plan (j = argmax_j P_ij and
+//! [`matches()`]: mutual argmax pairs of the plan (j = argmax_j P_ij and
 //! i = argmax_i P_ij) whose confidence P_ij / a_i reaches a threshold, from one pass
 //! over the rows and one over the columns ([`Plan::row_argmax`],
 //! [`Plan::col_argmax`]).
@@ -11,7 +11,7 @@
 //! weights Σb (rows) and Σa (columns), so that any point may stay unmatched:
 //! SuperGlue's formulation with a = b = 1/(n + m) and z = −α, α its bin score. The
 //! real block of that plan is the plan of the returned f, g on the real points, so
-//! [`matches`] on it gives SuperGlue's matches; a point whose mass went to a dustbin
+//! [`matches()`] on it gives SuperGlue's matches; a point whose mass went to a dustbin
 //! has a low confidence.
 
 use crate::error::Error;
@@ -31,7 +31,7 @@ use super::workspace::{
 /// Marks "no match" in the index outputs.
 pub const UNMATCHED: usize = usize::MAX;
 
-/// Where [`matches`] writes (lengths n, n, m).
+/// Where [`matches()`] writes (lengths n, n, m).
 pub struct Matches<'o, T> {
     /// Row i's mutual match j if its confidence reaches the threshold, else
     /// [`UNMATCHED`].
@@ -42,7 +42,7 @@ pub struct Matches<'o, T> {
     pub cols: &'o mut [usize],
 }
 
-/// Elements of workspace [`matches`] needs: 2(n + m) + [`workspace_len`]`(n, m, d)`.
+/// Elements of workspace [`matches()`] needs: 2(n + m) + [`workspace_len`]`(n, m, d)`.
 #[must_use]
 pub const fn matches_workspace_len(n: usize, m: usize, dim: usize) -> usize {
     workspace_len(n, m, dim).saturating_add(n.saturating_add(m).saturating_mul(2))

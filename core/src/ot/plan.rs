@@ -206,7 +206,7 @@ impl<'a, T: Real> Plan<'a, T> {
     /// the soft c-transform of g, `ctransform[i] = −ε ln Σ_j exp((g_j − C_ij)/ε)`
     /// (length n, cost units: the row potential in the a⊗b convention of GeomLoss,
     /// f_i − ε ln a_i once the row marginal is exact). These are the envelope-theorem
-    /// pieces of the gradients of OT_ε and S_ε (see [`crate::ot::divergence`]).
+    /// pieces of the gradients of OT_ε and S_ε (see [the module](mod@crate::ot::divergence)).
     ///
     /// # Errors
     /// [`Error::NeedsPointClouds`] for a dense cost; otherwise as [`Plan::apply`].
