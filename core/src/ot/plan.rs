@@ -2,10 +2,13 @@
 //! the kernel without storing P.
 
 use crate::error::Error;
+#[cfg(not(target_arch = "arm"))]
+use crate::kernel::Fixed;
 use crate::kernel::{
     masked, shifted, stream, Clouds, CostSource, CostSum, Reduce, Weighted, Write, LANES,
 };
 use crate::ot::matches::UNMATCHED;
+use crate::points::Points;
 use crate::real::Real;
 use crate::sum::Compensated;
 
@@ -229,39 +232,24 @@ impl<'a, T: Real> Plan<'a, T> {
         // region of x's chunk-major copy (the gradient) and of log a (the c-transform).
         let res = lay.xs.get_mut(..len).ok_or(Error::WorkspaceTooSmall)?;
         let cts = lay.la.get_mut(..chk.n).ok_or(Error::WorkspaceTooSmall)?;
-        let row = Clouds::new(x, &*lay.ys, x, dim);
-        let two_s = scale + scale;
-        for (i, (acc, ct)) in res
-            .chunks_exact_mut(dim.max(1))
-            .zip(cts.iter_mut())
-            .enumerate()
-        {
-            let mut red = Weighted {
-                w: &*lay.ys,
-                out: &mut *acc,
-            };
-            let u0 = row.absorb_target(i, T::ZERO, kappa);
-            let (shift, total) = shifted(&row, i, u0, &*lay.v, kappa, &mut red);
-            // ln Σ_j exp((g_j − C_ij)/ε) = shift (natural units) + ln(total).
-            *ct = -self.epsilon * (shift.ln() + total.ln());
-            let mass = match self.f.get(i) {
-                Some(&fi) if self.problem.a.get(i).is_some_and(|&w| w > T::ZERO) => {
-                    ((fi - *ct) / self.epsilon).exp()
-                }
-                _ => T::ZERO,
-            };
-            for (k, gk) in acc.iter_mut().enumerate() {
-                // x_i − T(x_i), both relative to the centre (x's first point).
-                let rel = (x.get(i, k) - x.get(0, k)) - *gk / total;
-                *gk = two_s * mass * rel;
-                if !gk.is_finite() {
-                    return Err(Error::NonFinite);
-                }
-            }
-            if !ct.is_finite() {
-                return Err(Error::NonFinite);
-            }
+        let (ys, v) = (&*lay.ys, &*lay.v);
+        let pass = RowGradient {
+            plan: self,
+            ys,
+            v,
+            kappa,
+            two_s: scale + scale,
+        };
+        // Compile-time 2-D and 3-D clouds where the FPU has SIMD, as the solver's
+        // passes (`with_sources!`); one generic instance on Cortex-M (flash).
+        #[cfg(not(target_arch = "arm"))]
+        match dim {
+            2 => pass.run(&Clouds::new(x, ys, x, Fixed::<2>), x, dim, res, cts)?,
+            3 => pass.run(&Clouds::new(x, ys, x, Fixed::<3>), x, dim, res, cts)?,
+            _ => pass.run(&Clouds::new(x, ys, x, dim), x, dim, res, cts)?,
         }
+        #[cfg(target_arch = "arm")]
+        pass.run(&Clouds::new(x, ys, x, dim), x, dim, res, cts)?;
         grad_x.copy_from_slice(res);
         ctransform.copy_from_slice(cts);
         Ok(())
@@ -528,4 +516,58 @@ pub(crate) fn index_of<T: Real>(i: T) -> usize {
 /// The integers `T` holds exactly: 2/ε (2^24 for f32, 2^53 for f64; saturating).
 fn exact_integers<T: Real>() -> usize {
     (2.0 / T::EPSILON.to_f64()) as usize
+}
+
+/// The per-row loop of [`Plan::row_gradient`], generic over the cloud's dimension type.
+struct RowGradient<'p, 'a, T> {
+    plan: &'p Plan<'a, T>,
+    /// Source coordinates, chunk-major, relative to x's first point.
+    ys: &'p [T],
+    /// Source potentials, kernel units, absorbed.
+    v: &'p [T],
+    kappa: T,
+    two_s: T,
+}
+
+impl<T: Real> RowGradient<'_, '_, T> {
+    fn run<S: CostSource<T>>(
+        &self,
+        row: &S,
+        x: Points<'_, T>,
+        dim: usize,
+        res: &mut [T],
+        cts: &mut [T],
+    ) -> Result<(), Error> {
+        let (eps, f, a) = (self.plan.epsilon, self.plan.f, self.plan.problem.a);
+        for (i, (acc, ct)) in res
+            .chunks_exact_mut(dim.max(1))
+            .zip(cts.iter_mut())
+            .enumerate()
+        {
+            let mut red = Weighted {
+                w: self.ys,
+                out: &mut *acc,
+            };
+            let u0 = row.absorb_target(i, T::ZERO, self.kappa);
+            let (shift, total) = shifted(row, i, u0, self.v, self.kappa, &mut red);
+            // ln Σ_j exp((g_j − C_ij)/ε) = shift (natural units) + ln(total).
+            *ct = -eps * (shift.ln() + total.ln());
+            let mass = match f.get(i) {
+                Some(&fi) if a.get(i).is_some_and(|&w| w > T::ZERO) => ((fi - *ct) / eps).exp(),
+                _ => T::ZERO,
+            };
+            for (k, gk) in acc.iter_mut().enumerate() {
+                // x_i − T(x_i), both relative to the centre (x's first point).
+                let rel = (x.get(i, k) - x.get(0, k)) - *gk / total;
+                *gk = self.two_s * mass * rel;
+                if !gk.is_finite() {
+                    return Err(Error::NonFinite);
+                }
+            }
+            if !ct.is_finite() {
+                return Err(Error::NonFinite);
+            }
+        }
+        Ok(())
+    }
 }
