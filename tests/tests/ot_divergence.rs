@@ -546,3 +546,34 @@ fn bad_input_changes_nothing() {
         .chain(&gb)
         .all(|&v| v == 9.0));
 }
+
+#[test]
+fn zero_weight_points_are_as_if_absent() {
+    let mut rng = Rng::new(13);
+    let (n, m, d) = (8, 6, 2);
+    let x = random_cloud(&mut rng, n, d, 0.0);
+    let y = random_cloud(&mut rng, m, d, 0.4);
+    let (mut a, b) = (rng.weights(n), rng.weights(m));
+    let moved = a[3];
+    a[3] = 0.0;
+    a[0] += moved;
+    let cfg = config::<f64>(0.5, f64::INFINITY, 1e-13);
+    let with = run::<f64>(&x, &y, &a, &b, d, 1.0, &cfg, true);
+    let keep: Vec<usize> = (0..n).filter(|&i| i != 3).collect();
+    let xs: Vec<f64> = keep
+        .iter()
+        .flat_map(|&i| x[i * d..(i + 1) * d].to_vec())
+        .collect();
+    let a_s: Vec<f64> = keep.iter().map(|&i| a[i]).collect();
+    let without = run::<f64>(&xs, &y, &a_s, &b, d, 1.0, &cfg, true);
+    // Same problem, same iterations up to the solve tolerance 1e-13.
+    assert!((with.value - without.value).abs() <= 1e-12 * with.terms[0].abs());
+    let gx_kept: Vec<f64> = keep
+        .iter()
+        .flat_map(|&i| with.grad[0][i * d..(i + 1) * d].to_vec())
+        .collect();
+    assert!(rel(&gx_kept, &without.grad[0]) <= 1e-10);
+    assert!(rel(&with.grad[1], &without.grad[1]) <= 1e-10);
+    // The absent point's position does not enter the value.
+    assert!(with.grad[0][3 * d..4 * d].iter().all(|&g| g == 0.0));
+}
