@@ -79,6 +79,26 @@
 #define OTC_SINKHORN_WORKSPACE_SIZE_F32(n, m, d) (sizeof(float) * OTC_SINKHORN_WORKSPACE_ELEMS(n, m, d))
 /** Bytes of `otc_sinkhorn_workspace_size_f64(n, m, d)`. */
 #define OTC_SINKHORN_WORKSPACE_SIZE_F64(n, m, d) (sizeof(double) * OTC_SINKHORN_WORKSPACE_ELEMS(n, m, d))
+/** Elements of the Sinkhorn divergence's and the gradients' workspace: 2(n + m)(d + 1) plus the Sinkhorn workspace of max(n, m) points on both sides. */
+#define OTC_DIVERGENCE_WORKSPACE_ELEMS(n, m, d) (2 * ((size_t)(n) + (size_t)(m)) * ((size_t)(d) + 1) + OTC_SINKHORN_WORKSPACE_ELEMS(OTC_MAX_SIZE(n, m), OTC_MAX_SIZE(n, m), d))
+/** Bytes of `otc_divergence_workspace_size_f32(n, m, d)`. */
+#define OTC_DIVERGENCE_WORKSPACE_SIZE_F32(n, m, d) (sizeof(float) * OTC_DIVERGENCE_WORKSPACE_ELEMS(n, m, d))
+/** Bytes of `otc_divergence_workspace_size_f64(n, m, d)`. */
+#define OTC_DIVERGENCE_WORKSPACE_SIZE_F64(n, m, d) (sizeof(double) * OTC_DIVERGENCE_WORKSPACE_ELEMS(n, m, d))
+/** Elements of the plan rounding's workspace: 3(n + m) plus the Sinkhorn workspace (never n×m). */
+#define OTC_ROUND_WORKSPACE_ELEMS(n, m, d) (3 * ((size_t)(n) + (size_t)(m)) + OTC_SINKHORN_WORKSPACE_ELEMS(n, m, d))
+/** Bytes of `otc_round_workspace_size_f32(n, m, d)`. */
+#define OTC_ROUND_WORKSPACE_SIZE_F32(n, m, d) (sizeof(float) * OTC_ROUND_WORKSPACE_ELEMS(n, m, d))
+/** Bytes of `otc_round_workspace_size_f64(n, m, d)`. */
+#define OTC_ROUND_WORKSPACE_SIZE_F64(n, m, d) (sizeof(double) * OTC_ROUND_WORKSPACE_ELEMS(n, m, d))
+/** Elements of the matches' workspace: 2(n + m) plus the Sinkhorn workspace. */
+#define OTC_MATCHES_WORKSPACE_ELEMS(n, m, d) (2 * ((size_t)(n) + (size_t)(m)) + OTC_SINKHORN_WORKSPACE_ELEMS(n, m, d))
+/** Bytes of `otc_matches_workspace_size_f32(n, m, d)`. */
+#define OTC_MATCHES_WORKSPACE_SIZE_F32(n, m, d) (sizeof(float) * OTC_MATCHES_WORKSPACE_ELEMS(n, m, d))
+/** Bytes of `otc_matches_workspace_size_f64(n, m, d)`. */
+#define OTC_MATCHES_WORKSPACE_SIZE_F64(n, m, d) (sizeof(double) * OTC_MATCHES_WORKSPACE_ELEMS(n, m, d))
+/** "No match" in the index outputs of `otc_plan_matches_f32`. */
+#define OTC_UNMATCHED SIZE_MAX
 /** Elements of OT resampling's workspace: (2d + 7)·N rounded up to the kernel width. */
 #define OTC_OT_RESAMPLE_WORKSPACE_ELEMS(n, d) (OTC_PADDED(n) * (2 * (size_t)(d) + 7))
 /** Bytes of `otc_ot_resample_workspace_size_f32(n, d)`. */
@@ -1045,6 +1065,186 @@ typedef struct otc_dual_potential_f64 {
    */
   double epsilon;
 } otc_dual_potential_f64;
+
+/**
+ * What `otc_divergence_f32` returns besides the potentials (`float` in
+ * `otc_divergence_result_f32`, `double` in `otc_divergence_result_f64`). Set
+ * `struct_size = sizeof` it before the call; written only on success.
+ */
+typedef struct otc_divergence_result_f32 {
+  /**
+   * `sizeof` this struct, set by the caller.
+   */
+  size_t struct_size;
+  /**
+   * `OTC_STATUS_OK` (all three solves converged) or `OTC_STATUS_MAX_ITERATIONS`.
+   */
+  int32_t status;
+  /**
+   * Iterations of the (x, y), (x, x) and (y, y) solves.
+   */
+  uint32_t iterations[3];
+  /**
+   * S_ε, cost × mass units.
+   */
+  float value;
+  /**
+   * OT_ε(α, β), OT_ε(α, α), OT_ε(β, β) (OTT-JAX's `reg_ot_cost` of each).
+   */
+  float terms[3];
+  /**
+   * The absolute ε of all three problems: pass it to `otc_divergence_gradient_f32`.
+   */
+  float epsilon;
+  /**
+   * The largest of the three L1 marginal errors, weight units.
+   */
+  float error;
+} otc_divergence_result_f32;
+
+/**
+ * What `otc_plan_round_f32` certifies, cost × mass units (`float` / `double`). Set
+ * `struct_size = sizeof` it before the call; written only on success.
+ */
+typedef struct otc_round_certificate_f32 {
+  /**
+   * `sizeof` this struct, set by the caller.
+   */
+  size_t struct_size;
+  /**
+   * ⟨C, G⟩ of the rounded plan G (feasible: marginals a, b exactly): ≥ OT₀.
+   */
+  float transport_cost;
+  /**
+   * ⟨a, φ⟩ + ⟨b, g⟩ for a pair feasible in the unregularised dual: ≤ OT₀.
+   */
+  float lower_bound;
+  /**
+   * `transport_cost − lower_bound` ≥ ⟨C, G⟩ − OT₀ ≥ 0.
+   */
+  float gap;
+  /**
+   * ‖a − F″1‖₁, the mass of the rank-one correction.
+   */
+  float correction_mass;
+} otc_round_certificate_f32;
+
+/**
+ * What `otc_divergence_f32` returns besides the potentials (`float` in
+ * `otc_divergence_result_f32`, `double` in `otc_divergence_result_f64`). Set
+ * `struct_size = sizeof` it before the call; written only on success.
+ */
+typedef struct otc_divergence_result_f64 {
+  /**
+   * `sizeof` this struct, set by the caller.
+   */
+  size_t struct_size;
+  /**
+   * `OTC_STATUS_OK` (all three solves converged) or `OTC_STATUS_MAX_ITERATIONS`.
+   */
+  int32_t status;
+  /**
+   * Iterations of the (x, y), (x, x) and (y, y) solves.
+   */
+  uint32_t iterations[3];
+  /**
+   * S_ε, cost × mass units.
+   */
+  double value;
+  /**
+   * OT_ε(α, β), OT_ε(α, α), OT_ε(β, β) (OTT-JAX's `reg_ot_cost` of each).
+   */
+  double terms[3];
+  /**
+   * The absolute ε of all three problems: pass it to `otc_divergence_gradient_f32`.
+   */
+  double epsilon;
+  /**
+   * The largest of the three L1 marginal errors, weight units.
+   */
+  double error;
+} otc_divergence_result_f64;
+
+/**
+ * What `otc_plan_round_f32` certifies, cost × mass units (`float` / `double`). Set
+ * `struct_size = sizeof` it before the call; written only on success.
+ */
+typedef struct otc_round_certificate_f64 {
+  /**
+   * `sizeof` this struct, set by the caller.
+   */
+  size_t struct_size;
+  /**
+   * ⟨C, G⟩ of the rounded plan G (feasible: marginals a, b exactly): ≥ OT₀.
+   */
+  double transport_cost;
+  /**
+   * ⟨a, φ⟩ + ⟨b, g⟩ for a pair feasible in the unregularised dual: ≤ OT₀.
+   */
+  double lower_bound;
+  /**
+   * `transport_cost − lower_bound` ≥ ⟨C, G⟩ − OT₀ ≥ 0.
+   */
+  double gap;
+  /**
+   * ‖a − F″1‖₁, the mass of the rank-one correction.
+   */
+  double correction_mass;
+} otc_round_certificate_f64;
+
+/**
+ * What `otc_dustbin_solve_f32` returns besides the potentials (`float` / `double`).
+ * Set `struct_size = sizeof` it before the call; written only on success.
+ */
+typedef struct otc_dustbin_result_f32 {
+  /**
+   * `sizeof` this struct, set by the caller.
+   */
+  size_t struct_size;
+  /**
+   * `OTC_STATUS_OK` (converged) or `OTC_STATUS_MAX_ITERATIONS`, as returned.
+   */
+  int32_t status;
+  /**
+   * Full iterations performed.
+   */
+  uint32_t iterations;
+  /**
+   * L1 marginal error of the augmented plan, weight units.
+   */
+  float error;
+  /**
+   * The absolute ε used, cost units: the real block is the plan of (ε, f, g).
+   */
+  float epsilon;
+} otc_dustbin_result_f32;
+
+/**
+ * What `otc_dustbin_solve_f32` returns besides the potentials (`float` / `double`).
+ * Set `struct_size = sizeof` it before the call; written only on success.
+ */
+typedef struct otc_dustbin_result_f64 {
+  /**
+   * `sizeof` this struct, set by the caller.
+   */
+  size_t struct_size;
+  /**
+   * `OTC_STATUS_OK` (converged) or `OTC_STATUS_MAX_ITERATIONS`, as returned.
+   */
+  int32_t status;
+  /**
+   * Full iterations performed.
+   */
+  uint32_t iterations;
+  /**
+   * L1 marginal error of the augmented plan, weight units.
+   */
+  double error;
+  /**
+   * The absolute ε used, cost units: the real block is the plan of (ε, f, g).
+   */
+  double epsilon;
+} otc_dustbin_result_f64;
 
 /**
  * A forward noising process `dx = f(t)·x dt + g(t) dW`, `x_t | x_0 ~ N(a_t x_0, s_t² I)`.
@@ -2521,6 +2721,417 @@ int32_t otc_plan_dense_f64(const struct otc_ot_problem_f64 *problem,
                            size_t ws_bytes,
                            double *out,
                            size_t out_len);
+
+/**
+ * Workspace size, in bytes, that `otc_divergence_f32`, `otc_divergence_gradient_f32`
+ * and `otc_plan_gradient_f32` need for n and m points in dimension d:
+ *
+ * `bytes = sizeof(float) · (2(n + m)(d + 1) + W(k, k, d))`, k = max(n, m), W the
+ * element count of `otc_sinkhorn_workspace_size_f32` (`(d + 2)(k̂ + k̂) + 2k̂`, k̂ = k
+ * rounded up to the kernel width). O(n + m): no n×m matrix is ever stored. The
+ * formula is exact (a test checks it).
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_LENGTH_MISMATCH` (the size overflows `size_t`).
+ *
+ * # Safety
+ * `out_bytes` must be NULL or point to a writable `size_t`.
+ */
+int32_t otc_divergence_workspace_size_f32(size_t n, size_t m, size_t d, size_t *out_bytes);
+
+/**
+ * The debiased Sinkhorn divergence S_ε(α, β) = OT_ε(α, β) − ½ OT_ε(α, α) −
+ * ½ OT_ε(β, β) + ½ ε (Σa − Σb)² between two point clouds, OT_ε being OTT-JAX's
+ * `reg_ot_cost` (as OTT-JAX `sinkhorn_divergence`; GeomLoss `SamplesLoss("sinkhorn",
+ * p=2, blur)` is scale ½, ε = blur²). The symmetric terms use averaged updates
+ * f ← ½ (f + Sinkhorn update), as OTT-JAX and GeomLoss do.
+ *
+ * - `problem`: point clouds (not a dense cost); `config`: ε (a relative ε is
+ *   resolved on the (x, y) costs and shared), ρ_a for α, ρ_b for β, tolerance and
+ *   budget per solve; `init` `OTC_INIT_ZERO`, or `OTC_INIT_POTENTIALS` to warm-start
+ *   all three solves from the potentials given (a gradient flow's steps).
+ * - `ws`, `ws_bytes`: at least `otc_divergence_workspace_size_f32(n, m, d)` bytes.
+ * - `f_xy` (n), `g_xy` (m): the potentials of OT_ε(α, β); `f_xx` (n), `g_yy` (m):
+ *   the symmetric potentials of OT_ε(α, α), OT_ε(β, β); cost units. Written on
+ *   success; read first with `OTC_INIT_POTENTIALS`.
+ * - `out`: value, terms, ε, iterations, error. Written on success.
+ *
+ * Three solves, each two passes (one for the symmetric ones) over its pairs per
+ * iteration.
+ *
+ * Returns `OTC_STATUS_OK` or `OTC_STATUS_MAX_ITERATIONS` (outputs written); nothing
+ * written: the statuses of `otc_sinkhorn_solve_f32`, and
+ * `OTC_STATUS_NEEDS_POINT_CLOUDS`, `OTC_STATUS_INVALID_PARAMETER` (an initializer other
+ * than zero or potentials), `OTC_STATUS_NON_FINITE` (a value below the range with a
+ * relaxed marginal).
+ *
+ * # Safety
+ * Every pointer must be NULL or valid for its stated length (reads for inputs,
+ * reads and writes for `ws`, the potentials and `out`) for the duration of the call.
+ */
+int32_t otc_divergence_f32(const struct otc_ot_problem_f32 *problem,
+                           const struct otc_sinkhorn_config_f32 *config,
+                           void *ws,
+                           size_t ws_bytes,
+                           float *f_xy,
+                           size_t f_xy_len,
+                           float *g_xy,
+                           size_t g_xy_len,
+                           float *f_xx,
+                           size_t f_xx_len,
+                           float *g_yy,
+                           size_t g_yy_len,
+                           struct otc_divergence_result_f32 *out);
+
+/**
+ * The gradients of S_ε with respect to the points x (`grad_x`, n×d row-major), y
+ * (`grad_y`, m×d) and the weights a (`grad_a`, n), b (`grad_b`, m), from the
+ * potentials `otc_divergence_f32` returned, its `epsilon` and its `config` (balanced
+ * only). Envelope theorem, four streamed passes: exact at convergence; off it, the
+ * gradient of the dual objective at the potentials given. The weight gradients are
+ * defined up to +k on every ∂/∂a and −k on every ∂/∂b (only directions keeping
+ * Σa = Σb are meaningful). Outputs written only on success.
+ *
+ * Returns `OTC_STATUS_OK`; nothing written: `OTC_STATUS_NULL_POINTER`,
+ * `OTC_STATUS_MISALIGNED`, `OTC_STATUS_STRUCT_SIZE`, `OTC_STATUS_INVALID_PARAMETER`
+ * (a relaxed marginal, overlapping buffers), `OTC_STATUS_NEEDS_POINT_CLOUDS`,
+ * `OTC_STATUS_LENGTH_MISMATCH`, `OTC_STATUS_NON_FINITE_INPUT`,
+ * `OTC_STATUS_INVALID_EPSILON`, `OTC_STATUS_WORKSPACE_TOO_SMALL`,
+ * `OTC_STATUS_NON_FINITE`, and the problem's statuses.
+ *
+ * # Safety
+ * Every pointer must be NULL or valid for its stated length for the duration of the
+ * call.
+ */
+int32_t otc_divergence_gradient_f32(const struct otc_ot_problem_f32 *problem,
+                                    const struct otc_sinkhorn_config_f32 *config,
+                                    float epsilon,
+                                    const float *f_xy,
+                                    size_t f_xy_len,
+                                    const float *g_xy,
+                                    size_t g_xy_len,
+                                    const float *f_xx,
+                                    size_t f_xx_len,
+                                    const float *g_yy,
+                                    size_t g_yy_len,
+                                    void *ws,
+                                    size_t ws_bytes,
+                                    float *grad_x,
+                                    size_t grad_x_len,
+                                    float *grad_y,
+                                    size_t grad_y_len,
+                                    float *grad_a,
+                                    size_t grad_a_len,
+                                    float *grad_b,
+                                    size_t grad_b_len);
+
+/**
+ * The gradients of OT_ε(α, β) (`reg_ot_cost`) with respect to x, y, a, b at the
+ * potentials f (n), g (m) of a balanced solve with absolute ε `epsilon`: two streamed
+ * passes; ∂/∂x_i = Σ_j P_ij ∇_x C_ij = 2·scale·a_i (x_i − T(x_i)) at convergence.
+ * Conventions, workspace (`otc_divergence_workspace_size_f32`) and statuses as
+ * `otc_divergence_gradient_f32`.
+ *
+ * # Safety
+ * As `otc_divergence_gradient_f32`.
+ */
+int32_t otc_plan_gradient_f32(const struct otc_ot_problem_f32 *problem,
+                              float epsilon,
+                              const float *f,
+                              size_t f_len,
+                              const float *g,
+                              size_t g_len,
+                              void *ws,
+                              size_t ws_bytes,
+                              float *grad_x,
+                              size_t grad_x_len,
+                              float *grad_y,
+                              size_t grad_y_len,
+                              float *grad_a,
+                              size_t grad_a_len,
+                              float *grad_b,
+                              size_t grad_b_len);
+
+/**
+ * Workspace size, in bytes, of `otc_plan_round_f32`:
+ * `sizeof(float) · (3(n + m) + W(n, m, d))`, W the element count of
+ * `otc_sinkhorn_workspace_size_f32`. O(n + m): the rounded plan is never formed.
+ *
+ * Returns as `otc_sinkhorn_workspace_size_f32`.
+ *
+ * # Safety
+ * `out_bytes` must be NULL or point to a writable `size_t`.
+ */
+int32_t otc_round_workspace_size_f32(size_t n, size_t m, size_t d, size_t *out_bytes);
+
+/**
+ * Rounds the plan P of (`problem`, `epsilon`, f, g) onto the transport polytope
+ * U(a, b) (Altschuler, Weed & Rigollet 2017, Alg. 2) without storing it, and
+ * certifies the result for the unregularised problem. The rounded plan is
+ * G = F″ + err_a·err_bᵀ/‖err_a‖₁, F″ the plan of the potentials `f_out`, `g_out`:
+ * apply it with `otc_plan_apply_f32` on (`f_out`, `g_out`) plus the rank-one term.
+ *
+ * - A balanced problem (Σa = Σb within 1e-4 relative; 1e-10 for `_f64`).
+ * - `ws`: at least `otc_round_workspace_size_f32(n, m, d)` bytes.
+ * - `f_out` (n), `g_out` (m): scaled potentials, cost units; `err_a` (n), `err_b` (m):
+ *   the marginal deficits of F″, ≥ 0, mass units; `out`: ⟨C, G⟩, a lower bound on
+ *   exact OT and the gap. Written only on success.
+ *
+ * Returns `OTC_STATUS_OK`; nothing written: the statuses of `otc_plan_apply_f32`,
+ * `OTC_STATUS_STRUCT_SIZE`, `OTC_STATUS_MASS_MISMATCH`.
+ *
+ * # Safety
+ * Every pointer must be NULL or valid for its stated length for the duration of the
+ * call.
+ */
+int32_t otc_plan_round_f32(const struct otc_ot_problem_f32 *problem,
+                           float epsilon,
+                           const float *f,
+                           size_t f_len,
+                           const float *g,
+                           size_t g_len,
+                           void *ws,
+                           size_t ws_bytes,
+                           float *f_out,
+                           size_t f_out_len,
+                           float *g_out,
+                           size_t g_out_len,
+                           float *err_a,
+                           size_t err_a_len,
+                           float *err_b,
+                           size_t err_b_len,
+                           struct otc_round_certificate_f32 *out);
+
+/**
+ * The `double` version of `otc_divergence_workspace_size_f32`.
+ *
+ * # Safety
+ * As `otc_divergence_workspace_size_f32`.
+ */
+int32_t otc_divergence_workspace_size_f64(size_t n, size_t m, size_t d, size_t *out_bytes);
+
+/**
+ * The `double` version of `otc_divergence_f32`.
+ *
+ * # Safety
+ * As `otc_divergence_f32`.
+ */
+int32_t otc_divergence_f64(const struct otc_ot_problem_f64 *problem,
+                           const struct otc_sinkhorn_config_f64 *config,
+                           void *ws,
+                           size_t ws_bytes,
+                           double *f_xy,
+                           size_t f_xy_len,
+                           double *g_xy,
+                           size_t g_xy_len,
+                           double *f_xx,
+                           size_t f_xx_len,
+                           double *g_yy,
+                           size_t g_yy_len,
+                           struct otc_divergence_result_f64 *out);
+
+/**
+ * The `double` version of `otc_divergence_gradient_f32`.
+ *
+ * # Safety
+ * As `otc_divergence_gradient_f32`.
+ */
+int32_t otc_divergence_gradient_f64(const struct otc_ot_problem_f64 *problem,
+                                    const struct otc_sinkhorn_config_f64 *config,
+                                    double epsilon,
+                                    const double *f_xy,
+                                    size_t f_xy_len,
+                                    const double *g_xy,
+                                    size_t g_xy_len,
+                                    const double *f_xx,
+                                    size_t f_xx_len,
+                                    const double *g_yy,
+                                    size_t g_yy_len,
+                                    void *ws,
+                                    size_t ws_bytes,
+                                    double *grad_x,
+                                    size_t grad_x_len,
+                                    double *grad_y,
+                                    size_t grad_y_len,
+                                    double *grad_a,
+                                    size_t grad_a_len,
+                                    double *grad_b,
+                                    size_t grad_b_len);
+
+/**
+ * The `double` version of `otc_plan_gradient_f32`.
+ *
+ * # Safety
+ * As `otc_plan_gradient_f32`.
+ */
+int32_t otc_plan_gradient_f64(const struct otc_ot_problem_f64 *problem,
+                              double epsilon,
+                              const double *f,
+                              size_t f_len,
+                              const double *g,
+                              size_t g_len,
+                              void *ws,
+                              size_t ws_bytes,
+                              double *grad_x,
+                              size_t grad_x_len,
+                              double *grad_y,
+                              size_t grad_y_len,
+                              double *grad_a,
+                              size_t grad_a_len,
+                              double *grad_b,
+                              size_t grad_b_len);
+
+/**
+ * The `double` version of `otc_round_workspace_size_f32`.
+ *
+ * # Safety
+ * As `otc_round_workspace_size_f32`.
+ */
+int32_t otc_round_workspace_size_f64(size_t n, size_t m, size_t d, size_t *out_bytes);
+
+/**
+ * The `double` version of `otc_plan_round_f32`.
+ *
+ * # Safety
+ * As `otc_plan_round_f32`.
+ */
+int32_t otc_plan_round_f64(const struct otc_ot_problem_f64 *problem,
+                           double epsilon,
+                           const double *f,
+                           size_t f_len,
+                           const double *g,
+                           size_t g_len,
+                           void *ws,
+                           size_t ws_bytes,
+                           double *f_out,
+                           size_t f_out_len,
+                           double *g_out,
+                           size_t g_out_len,
+                           double *err_a,
+                           size_t err_a_len,
+                           double *err_b,
+                           size_t err_b_len,
+                           struct otc_round_certificate_f64 *out);
+
+/**
+ * Workspace size, in bytes, of `otc_plan_matches_f32`:
+ * `sizeof(float) · (2(n + m) + W(n, m, d))`, W the element count of
+ * `otc_sinkhorn_workspace_size_f32` (`OTC_MATCHES_WORKSPACE_SIZE_F32`).
+ *
+ * Returns as `otc_sinkhorn_workspace_size_f32`.
+ *
+ * # Safety
+ * `out_bytes` must be NULL or point to a writable `size_t`.
+ */
+int32_t otc_matches_workspace_size_f32(size_t n, size_t m, size_t d, size_t *out_bytes);
+
+/**
+ * Hard matches of the plan P of (`problem`, `epsilon`, f, g), streamed: `rows[i]` =
+ * j if j = argmax_j P_ij, i = argmax_i P_ij (mutual) and the confidence
+ * `confidence[i]` = P_ij / a_i ≥ `threshold` (in [0, 1]; SuperGlue uses 0.2), else
+ * `OTC_UNMATCHED` (`SIZE_MAX`); `cols[j]` the same pairs from the other side. With the
+ * potentials of `otc_dustbin_solve_f32` (their first n and m entries) these are
+ * SuperGlue's dustbin matches. Two passes; workspace
+ * `otc_matches_workspace_size_f32(n, m, d)`. Outputs written only on success.
+ *
+ * Returns `OTC_STATUS_OK`; nothing written: the statuses of `otc_plan_apply_f32`,
+ * `OTC_STATUS_INVALID_PARAMETER` (threshold outside [0, 1]).
+ *
+ * # Safety
+ * Every pointer must be NULL or valid for its stated length for the duration of the
+ * call.
+ */
+int32_t otc_plan_matches_f32(const struct otc_ot_problem_f32 *problem,
+                             float epsilon,
+                             const float *f,
+                             size_t f_len,
+                             const float *g,
+                             size_t g_len,
+                             float threshold,
+                             void *ws,
+                             size_t ws_bytes,
+                             size_t *rows,
+                             size_t rows_len,
+                             float *confidence,
+                             size_t confidence_len,
+                             size_t *cols,
+                             size_t cols_len);
+
+/**
+ * SuperGlue-style partial matching: Sinkhorn on the problem augmented by one dustbin
+ * point per side at cost `z` from every point and between the dustbins (the cost of
+ * leaving a point unmatched, cost units; SuperGlue's −α), dustbin weights Σb (row
+ * side) and Σa, streamed (no augmented matrix). `f` (`f_len` = n + 1) and `g` (m + 1)
+ * receive the potentials, dustbins last; pass their first n, m entries to
+ * `otc_plan_matches_f32`. `config`: ε, tolerance, budget; balanced, no ε-scaling, no
+ * acceleration, `init` zero or potentials (then f, g are read first). Workspace:
+ * `otc_sinkhorn_workspace_size_f32(n, m, d)`. Two passes per iteration.
+ *
+ * Returns `OTC_STATUS_OK` or `OTC_STATUS_MAX_ITERATIONS` (outputs written); nothing
+ * written: the statuses of `otc_sinkhorn_solve_f32` (`OTC_STATUS_INVALID_PARAMETER`
+ * also for `z` not finite and for the unsupported settings above).
+ *
+ * # Safety
+ * Every pointer must be NULL or valid for its stated length for the duration of the
+ * call.
+ */
+int32_t otc_dustbin_solve_f32(const struct otc_ot_problem_f32 *problem,
+                              const struct otc_sinkhorn_config_f32 *config,
+                              float z,
+                              void *ws,
+                              size_t ws_bytes,
+                              float *f,
+                              size_t f_len,
+                              float *g,
+                              size_t g_len,
+                              struct otc_dustbin_result_f32 *out);
+
+/**
+ * The `double` version of `otc_matches_workspace_size_f32`.
+ *
+ * # Safety
+ * As `otc_matches_workspace_size_f32`.
+ */
+int32_t otc_matches_workspace_size_f64(size_t n, size_t m, size_t d, size_t *out_bytes);
+
+/**
+ * The `double` version of `otc_plan_matches_f32`.
+ *
+ * # Safety
+ * As `otc_plan_matches_f32`.
+ */
+int32_t otc_plan_matches_f64(const struct otc_ot_problem_f64 *problem,
+                             double epsilon,
+                             const double *f,
+                             size_t f_len,
+                             const double *g,
+                             size_t g_len,
+                             double threshold,
+                             void *ws,
+                             size_t ws_bytes,
+                             size_t *rows,
+                             size_t rows_len,
+                             double *confidence,
+                             size_t confidence_len,
+                             size_t *cols,
+                             size_t cols_len);
+
+/**
+ * The `double` version of `otc_dustbin_solve_f32`.
+ *
+ * # Safety
+ * As `otc_dustbin_solve_f32`.
+ */
+int32_t otc_dustbin_solve_f64(const struct otc_ot_problem_f64 *problem,
+                              const struct otc_sinkhorn_config_f64 *config,
+                              double z,
+                              void *ws,
+                              size_t ws_bytes,
+                              double *f,
+                              size_t f_len,
+                              double *g,
+                              size_t g_len,
+                              struct otc_dustbin_result_f64 *out);
 
 /**
  * Writes the default parameters of process `kind` (`OTC_SDE_VP` … `OTC_SDE_EDM`) to

@@ -14,24 +14,14 @@
 //! `cargo bench -p otcore --bench sinkhorn` (portable x86-64 baseline), or with
 //! `RUSTFLAGS="-C target-cpu=native"` for the machine's full vector width.
 
+mod common;
+use common::cloud;
 use criterion::{black_box, BenchmarkId, Criterion, Throughput};
 use otcore::ot::{self, Config, Epsilon, Init, Problem};
 use otcore::{Points, Real};
 
 const ITERATIONS: u32 = 20;
 const SIZES: [usize; 4] = [64, 256, 1024, 4096];
-
-fn cloud(count: usize, seed: u64, shift: f64) -> Vec<f64> {
-    let mut s = seed;
-    (0..count * 2)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0 + shift
-        })
-        .collect()
-}
 
 fn entries(n: usize) -> u64 {
     (2 * u64::from(ITERATIONS) + 1) * (n * n) as u64

@@ -253,7 +253,7 @@ impl<T: Real> ProblemArrays<T> {
     }
 
     /// Point dimension (0 for a dense cost).
-    fn dim(&self) -> usize {
+    pub(crate) fn dim(&self) -> usize {
         match self.cost {
             Cost::Clouds { d, .. } => d,
             Cost::Matrix(_) => 0,

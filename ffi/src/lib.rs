@@ -36,6 +36,8 @@ mod init;
 
 mod plan;
 
+mod toolkit;
+
 mod sde_types;
 
 mod sde;
@@ -119,6 +121,15 @@ pub use sinkhorn::{
     otc_sinkhorn_solve_f64, otc_sinkhorn_workspace_size_f32, otc_sinkhorn_workspace_size_f64,
 };
 pub use status::{otc_status, otc_status_str};
+pub use toolkit::{
+    otc_divergence_f32, otc_divergence_f64, otc_divergence_gradient_f32,
+    otc_divergence_gradient_f64, otc_divergence_result, otc_divergence_workspace_size_f32,
+    otc_divergence_workspace_size_f64, otc_dustbin_result, otc_dustbin_solve_f32,
+    otc_dustbin_solve_f64, otc_matches_workspace_size_f32, otc_matches_workspace_size_f64,
+    otc_plan_gradient_f32, otc_plan_gradient_f64, otc_plan_matches_f32, otc_plan_matches_f64,
+    otc_plan_round_f32, otc_plan_round_f64, otc_round_certificate, otc_round_workspace_size_f32,
+    otc_round_workspace_size_f64,
+};
 pub use types::{
     otc_ot_problem, otc_points_layout, otc_sinkhorn_config, otc_sinkhorn_result,
     OTC_EPSILON_ABSOLUTE, OTC_EPSILON_RELATIVE, OTC_INIT_GAUSSIAN, OTC_INIT_POTENTIALS,

@@ -149,6 +149,13 @@ int main(void) {
         CHECK(sizeof(otc_sinkhorn_config_f64) == 72);
         CHECK(sizeof(otc_sinkhorn_result_f32) == 48);
         CHECK(sizeof(otc_sinkhorn_result_f64) == 80);
+        CHECK(sizeof(otc_divergence_result_f32) == 48);
+        CHECK(sizeof(otc_divergence_result_f64) == 72);
+        CHECK(offsetof(otc_divergence_result_f64, value) == 24);
+        CHECK(sizeof(otc_round_certificate_f32) == 24);
+        CHECK(sizeof(otc_round_certificate_f64) == 40);
+        CHECK(sizeof(otc_dustbin_result_f32) == 24);
+        CHECK(sizeof(otc_dustbin_result_f64) == 32);
         CHECK(offsetof(otc_ot_problem_f32, n) == 48);
         CHECK(offsetof(otc_ot_problem_f64, scale) == 72);
         CHECK(offsetof(otc_ot_problem_f32, x_layout) == 80);

@@ -12,21 +12,32 @@
 mod accel;
 mod config;
 mod ctransform;
+pub mod divergence;
 #[cfg(feature = "initializers")]
 mod init;
+pub mod matches;
 mod owned;
 mod plan;
 mod problem;
+pub mod round;
 mod sinkhorn;
 pub(crate) mod workspace;
 
 pub use config::{Acceleration, Config, Epsilon, Init};
 pub use ctransform::{c_transform_workspace_len, DualPotential};
+pub use divergence::{
+    divergence, divergence_gradient, divergence_gradient_workspace_len, divergence_workspace_len,
+    ot_gradient, Divergence, DivergencePotentials, Gradient,
+};
 #[cfg(feature = "initializers")]
 pub use init::{gaussian_potential, sorted_dual};
+pub use matches::{
+    dustbin_solve, matches, matches_workspace_len, DustbinSolution, Matches, UNMATCHED,
+};
 pub use owned::Sinkhorn;
 pub use plan::Plan;
 pub use problem::{Cost, Problem};
+pub use round::{round, round_workspace_len, Certificate, RoundedParts, RoundedPlan};
 pub use sinkhorn::{solve, Solution, Status};
 pub use workspace::{
     gaussian_workspace_len, init_workspace_len, solve_workspace_len, sorted_workspace_len,

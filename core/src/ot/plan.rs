@@ -2,7 +2,13 @@
 //! the kernel without storing P.
 
 use crate::error::Error;
-use crate::kernel::{masked, shifted, stream, Clouds, CostSource, CostSum, Weighted, Write};
+#[cfg(not(target_arch = "arm"))]
+use crate::kernel::Fixed;
+use crate::kernel::{
+    masked, shifted, stream, Clouds, CostSource, CostSum, Reduce, Weighted, Write, LANES,
+};
+use crate::ot::matches::UNMATCHED;
+use crate::points::Points;
 use crate::real::Real;
 use crate::sum::Compensated;
 
@@ -183,6 +189,164 @@ impl<'a, T: Real> Plan<'a, T> {
         Ok(())
     }
 
+    /// The same plan seen from its columns: the problem with its sides swapped
+    /// (y, b first) and the potentials (g, f). Operations on it give the column
+    /// versions of the row operations (Pᵀ·u is the transpose's [`Plan::apply`]).
+    ///
+    /// # Errors
+    /// [`Error::NeedsPointClouds`] for a dense cost (its transpose is not stored).
+    pub fn transposed(&self) -> Result<Self, Error> {
+        let Cost::SqEuclidean { x, y, dim, scale } = self.problem.cost else {
+            return Err(Error::NeedsPointClouds);
+        };
+        let problem = Problem::strided_clouds(y, x, dim, scale, self.problem.b, self.problem.a);
+        Ok(Self::new(problem, self.epsilon, self.g, self.f))
+    }
+
+    /// Per row i, in one pass: the gradient of ⟨C, P⟩ with respect to x_i at fixed
+    /// potentials, `grad_x[i] = Σ_j P_ij ∇_{x_i} C_ij = 2s·R_i·(x_i − T(x_i))` (n×d,
+    /// row-major; R_i = Σ_j P_ij, T the barycentric map; 0 at zero-weight points), and
+    /// the soft c-transform of g, `ctransform[i] = −ε ln Σ_j exp((g_j − C_ij)/ε)`
+    /// (length n, cost units: the row potential in the a⊗b convention of GeomLoss,
+    /// f_i − ε ln a_i once the row marginal is exact). These are the envelope-theorem
+    /// pieces of the gradients of OT_ε and S_ε (see [the module](mod@crate::ot::divergence)).
+    ///
+    /// # Errors
+    /// [`Error::NeedsPointClouds`] for a dense cost; otherwise as [`Plan::apply`].
+    pub fn row_gradient(
+        &self,
+        grad_x: &mut [T],
+        ctransform: &mut [T],
+        ws: &mut [T],
+    ) -> Result<(), Error> {
+        let Cost::SqEuclidean { x, dim, .. } = self.problem.cost else {
+            return Err(Error::NeedsPointClouds);
+        };
+        let (chk, lay) = self.prepare(ws)?;
+        let len = chk.n.checked_mul(dim).ok_or(Error::LengthMismatch)?;
+        if grad_x.len() != len || ctransform.len() != chk.n {
+            return Err(Error::LengthMismatch);
+        }
+        let (scale, kappa) = cost_scale(&self.problem, self.epsilon);
+        // As in `barycentric`: targets read from the caller's x, results in the
+        // region of x's chunk-major copy (the gradient) and of log a (the c-transform).
+        let res = lay.xs.get_mut(..len).ok_or(Error::WorkspaceTooSmall)?;
+        let cts = lay.la.get_mut(..chk.n).ok_or(Error::WorkspaceTooSmall)?;
+        let (ys, v) = (&*lay.ys, &*lay.v);
+        let pass = RowGradient {
+            plan: self,
+            ys,
+            v,
+            kappa,
+            two_s: scale + scale,
+        };
+        // Compile-time 2-D and 3-D clouds where the FPU has SIMD, as the solver's
+        // passes (`with_sources!`); one generic instance on Cortex-M (flash).
+        #[cfg(not(target_arch = "arm"))]
+        match dim {
+            2 => pass.run(&Clouds::new(x, ys, x, Fixed::<2>), x, dim, res, cts)?,
+            3 => pass.run(&Clouds::new(x, ys, x, Fixed::<3>), x, dim, res, cts)?,
+            _ => pass.run(&Clouds::new(x, ys, x, dim), x, dim, res, cts)?,
+        }
+        #[cfg(target_arch = "arm")]
+        pass.run(&Clouds::new(x, ys, x, dim), x, dim, res, cts)?;
+        grad_x.copy_from_slice(res);
+        ctransform.copy_from_slice(cts);
+        Ok(())
+    }
+
+    /// Per row i, the column of the largest entry, `at[i] = argmax_j P_ij` (the first
+    /// one on ties), and its confidence `confidence[i] = P_ij / a_i` (the conditional
+    /// probability of the match once the row marginal is exact); a zero-weight row gets
+    /// [`UNMATCHED`](crate::ot::matches::UNMATCHED) and 0. One streamed pass.
+    ///
+    /// Workspace: n + [`workspace_len`](super::workspace_len)`(n, m, d)` elements
+    /// (m + … for [`Plan::col_argmax`]).
+    ///
+    /// # Errors
+    /// As [`Plan::apply`]; [`Error::LengthMismatch`] also when m is beyond the
+    /// integers `T` represents exactly (2^24 for f32: the indices are staged in the
+    /// workspace).
+    pub fn row_argmax(
+        &self,
+        at: &mut [usize],
+        confidence: &mut [T],
+        ws: &mut [T],
+    ) -> Result<(), Error> {
+        self.argmax(Side::Rows, at, confidence, ws)
+    }
+
+    /// The same per column j: `at[j] = argmax_i P_ij`, `confidence[j] = P_ij / b_j`.
+    ///
+    /// # Errors
+    /// As [`Plan::row_argmax`] (with n).
+    pub fn col_argmax(
+        &self,
+        at: &mut [usize],
+        confidence: &mut [T],
+        ws: &mut [T],
+    ) -> Result<(), Error> {
+        self.argmax(Side::Cols, at, confidence, ws)
+    }
+
+    fn argmax(
+        &self,
+        side: Side,
+        at: &mut [usize],
+        conf: &mut [T],
+        ws: &mut [T],
+    ) -> Result<(), Error> {
+        let len = at.len();
+        let needed = match side {
+            Side::Rows => self.problem.n(),
+            Side::Cols => self.problem.m(),
+        };
+        if len != needed {
+            return Err(Error::LengthMismatch);
+        }
+        let (idx, ws) = ws
+            .split_at_mut_checked(len)
+            .ok_or(Error::WorkspaceTooSmall)?;
+        self.argmax_staged(side == Side::Rows, idx, conf, ws)?;
+        for (a, &i) in at.iter_mut().zip(&*idx) {
+            *a = index_of(i);
+        }
+        Ok(())
+    }
+
+    /// [`Plan::row_argmax`] (`rows`) or [`Plan::col_argmax`] with the indices as `T`
+    /// (−1: none) in `idx`, for callers that stage them; `ws` as [`Plan::apply`].
+    pub(crate) fn argmax_staged(
+        &self,
+        rows: bool,
+        idx: &mut [T],
+        conf: &mut [T],
+        ws: &mut [T],
+    ) -> Result<(), Error> {
+        let (chk, lay) = self.prepare(ws)?;
+        let (n_out, n_src, w) = if rows {
+            (chk.n, chk.m, self.problem.a)
+        } else {
+            (chk.m, chk.n, self.problem.b)
+        };
+        if idx.len() != n_out || conf.len() != n_out || n_src > exact_integers::<T>() {
+            return Err(Error::LengthMismatch);
+        }
+        let (_, kappa) = cost_scale(&self.problem, self.epsilon);
+        let (idx_w, cfs) = (&mut *lay.sources, &mut *lay.scratch);
+        let (xs, ys, u, v) = (&*lay.xs, &*lay.ys, &*lay.u, &*lay.v);
+        with_sources!(self.problem.cost, xs, ys, chk.m, |rows_src, cols_src| {
+            if rows {
+                argmax_each(&rows_src, u, v, kappa, w, idx_w, cfs)
+            } else {
+                argmax_each(&cols_src, v, u, kappa, w, idx_w, cfs)
+            }
+        })?;
+        idx.copy_from_slice(idx_w.get(..n_out).ok_or(Error::WorkspaceTooSmall)?);
+        conf.copy_from_slice(cfs.get(..n_out).ok_or(Error::WorkspaceTooSmall)?);
+        Ok(())
+    }
+
     /// The transport cost ⟨C, P⟩ = Σ_ij C_ij P_ij (cost units × mass).
     ///
     /// # Errors
@@ -281,4 +445,129 @@ fn reduce_weighted<T: Real, S: CostSource<T>>(
         }
     }
     Ok(())
+}
+
+/// For every target p: the index of its largest term (as `T`, −1 for a masked target)
+/// into `idx[p]` and that term over the target's weight into `conf[p]`.
+fn argmax_each<T: Real, S: CostSource<T>>(
+    src: &S,
+    tgt_pot: &[T],
+    src_pot: &[T],
+    kappa: T,
+    w: &[T],
+    idx: &mut [T],
+    conf: &mut [T],
+) -> Result<(), Error> {
+    for (p, ((&up, &wp), (ip, cp))) in tgt_pot
+        .iter()
+        .zip(w)
+        .zip(idx.iter_mut().zip(conf.iter_mut()))
+        .enumerate()
+    {
+        if masked(up) || wp == T::ZERO {
+            (*ip, *cp) = (-T::ONE, T::ZERO);
+            continue;
+        }
+        let mut red = ArgMax {
+            best: T::ZERO,
+            at: UNMATCHED,
+        };
+        let (shift, _) = shifted(src, p, up, src_pot, kappa, &mut red);
+        let c = red.best * shift.factor() / wp;
+        if !c.is_finite() || red.at == UNMATCHED {
+            return Err(Error::NonFinite);
+        }
+        (*ip, *cp) = (T::from_usize(red.at), c);
+    }
+    Ok(())
+}
+
+/// The largest term of a pass and its source index (the first on ties).
+struct ArgMax<T> {
+    best: T,
+    at: usize,
+}
+
+impl<T: Real> Reduce<T> for ArgMax<T> {
+    #[inline(always)]
+    fn add(&mut self, q0: usize, e: &[T; LANES], _costs: impl FnOnce() -> [T; LANES]) {
+        for (l, &v) in e.iter().enumerate() {
+            if v > self.best {
+                self.best = v;
+                self.at = q0 + l;
+            }
+        }
+    }
+    fn reset(&mut self) {
+        self.best = T::ZERO;
+        self.at = UNMATCHED;
+    }
+}
+
+/// A staged index (`T`, −1 for none) as an index or [`UNMATCHED`].
+pub(crate) fn index_of<T: Real>(i: T) -> usize {
+    if i < T::ZERO {
+        UNMATCHED
+    } else {
+        i.to_f64() as usize
+    }
+}
+
+/// The integers `T` holds exactly: 2/ε (2^24 for f32, 2^53 for f64; saturating).
+fn exact_integers<T: Real>() -> usize {
+    (2.0 / T::EPSILON.to_f64()) as usize
+}
+
+/// The per-row loop of [`Plan::row_gradient`], generic over the cloud's dimension type.
+struct RowGradient<'p, 'a, T> {
+    plan: &'p Plan<'a, T>,
+    /// Source coordinates, chunk-major, relative to x's first point.
+    ys: &'p [T],
+    /// Source potentials, kernel units, absorbed.
+    v: &'p [T],
+    kappa: T,
+    two_s: T,
+}
+
+impl<T: Real> RowGradient<'_, '_, T> {
+    fn run<S: CostSource<T>>(
+        &self,
+        row: &S,
+        x: Points<'_, T>,
+        dim: usize,
+        res: &mut [T],
+        cts: &mut [T],
+    ) -> Result<(), Error> {
+        let (eps, f, a) = (self.plan.epsilon, self.plan.f, self.plan.problem.a);
+        for (i, (acc, ct)) in res
+            .chunks_exact_mut(dim.max(1))
+            .zip(cts.iter_mut())
+            .enumerate()
+        {
+            let mut red = Weighted {
+                w: self.ys,
+                out: &mut *acc,
+            };
+            let u0 = row.absorb_target(i, T::ZERO, self.kappa);
+            let (shift, total) = shifted(row, i, u0, self.v, self.kappa, &mut red);
+            // ln Σ_j exp((g_j − C_ij)/ε) = shift (natural units) + ln(total).
+            *ct = -eps * (shift.ln() + total.ln());
+            let mass = match f.get(i) {
+                Some(&fi) if a.get(i).is_some_and(|&w| w > T::ZERO) => ((fi - *ct) / eps).exp(),
+                _ => T::ZERO,
+            };
+            for (k, gk) in acc.iter_mut().enumerate() {
+                // x_i − T(x_i), both relative to the centre (x's first point).
+                let rel = (x.get(i, k) - x.get(0, k)) - *gk / total;
+                *gk = self.two_s * mass * rel;
+                if !gk.is_finite() {
+                    return Err(Error::NonFinite);
+                }
+            }
+            if !ct.is_finite() {
+                return Err(Error::NonFinite);
+            }
+        }
+        Ok(())
+    }
 }

@@ -372,21 +372,22 @@ struct Stage<T> {
     limit: u32,
 }
 
-/// Per-side constants of the update h ← τ (ε (ln w − ln S) + h).
-struct Side<T> {
-    eps: T,
+/// Per-side constants of the update h ← τ (ε (ln w − ln S) + h) (also used by the
+/// symmetric solves of the Sinkhorn divergence).
+pub(super) struct Side<T> {
+    pub(super) eps: T,
     /// log₂e/ε: potentials (cost units) to kernel units.
-    unit: T,
+    pub(super) unit: T,
     /// τ = ρ/(ρ + ε), 1 for a hard marginal.
-    tau: T,
+    pub(super) tau: T,
     /// ρ (∞ for a hard marginal).
-    rho: T,
+    pub(super) rho: T,
     /// 1/ρ, 0 for a hard marginal.
-    inv_rho: T,
+    pub(super) inv_rho: T,
 }
 
 impl<T: Real> Side<T> {
-    fn new(rho: T, eps: T) -> Self {
+    pub(super) fn new(rho: T, eps: T) -> Self {
         let (tau, inv_rho) = if rho == T::INFINITY {
             (T::ONE, T::ZERO)
         } else {
@@ -404,7 +405,7 @@ impl<T: Real> Side<T> {
     /// The updated potential of a point with log weight `lw`, potential `h` and
     /// log marginal `ls`; `None` if not finite.
     #[inline]
-    fn update(&self, lw: T, ls: T, h: T) -> Option<T> {
+    pub(super) fn update(&self, lw: T, ls: T, h: T) -> Option<T> {
         let new = self.tau * (self.eps * (lw - ls) + h);
         new.is_finite().then_some(new)
     }
@@ -412,7 +413,7 @@ impl<T: Real> Side<T> {
     /// The marginal this side should have at potential `h`: w·e^{−h/ρ} (`lw` = ln w);
     /// w itself for a hard marginal, without an `exp` (one per column and pass).
     #[inline]
-    fn target(&self, lw: T, w: T, h: T) -> T {
+    pub(super) fn target(&self, lw: T, w: T, h: T) -> T {
         if self.inv_rho == T::ZERO {
             w
         } else {
@@ -425,7 +426,7 @@ impl<T: Real> Side<T> {
     /// when a relaxed term is below the range of `T`. The product w·ρ·e^{−h/ρ} is
     /// formed as one exponential, e^{ln(wρ) − h/ρ}, so that it overflows only if the
     /// term itself does.
-    fn divergence(&self, pot: &[T], lw: &[T]) -> T {
+    pub(super) fn divergence(&self, pot: &[T], lw: &[T]) -> T {
         let mut s = Compensated::new();
         for (&p, &l) in pot.iter().zip(lw) {
             if l == T::NEG_INFINITY {
