@@ -1058,6 +1058,25 @@ int32_t model_tramp(void *user, std::size_t n, std::size_t d, const T *x, const 
     return ctx->template call<0>(Points<const T>(x, n, d), View<const T>(t, n),
                                  Points<T>(out, n, d));
 }
+/**
+ * A sampler call over a model callable: checks `x`, sizes the workspace
+ * (`otc_sde_workspace_size_*`), runs `call(c_model, user, ws, ws_bytes, &evaluations)`
+ * with the C model over `model`, rethrows what the callable threw; the model calls.
+ */
+template <class T, class Model, class Call>
+Returns<uint64_t> run_model(Model &model, Points<T> x, Workspace &ws, Call call) {
+    uint64_t evals = 0;
+    if (!x.whole()) return finish(OTC_STATUS_LENGTH_MISMATCH, evals);
+    using Ctx = Context<Model>;
+    Ctx ctx(model);
+    int32_t s = with_workspace(
+        ws, [&](std::size_t *b) { return Api<T>::sde_workspace_size(x.n(), x.d(), b); },
+        [&](void *w, std::size_t bytes) {
+            return call(&model_tramp<T, Ctx>, static_cast<void *>(&ctx), w, bytes, &evals);
+        });
+    ctx.rethrow();
+    return finish(s, evals);
+}
 }  // namespace detail
 
 /**
@@ -1071,19 +1090,11 @@ template <class T, class Model>
 Returns<uint64_t> sde_sample(const SdeProcess &process, const SdeSamplerConfig &config,
                              Model &&model, int32_t output, View<const T> grid, Points<T> x,
                              uint64_t seed, uint64_t first_sample, Workspace &ws) {
-    uint64_t evals = 0;
-    if (!x.whole()) return detail::finish(OTC_STATUS_LENGTH_MISMATCH, evals);
-    using Ctx = detail::Context<Model>;
-    Ctx ctx(model);
-    int32_t s = detail::with_workspace(
-        ws, [&](std::size_t *b) { return Api<T>::sde_workspace_size(x.n(), x.d(), b); },
-        [&](void *w, std::size_t bytes) {
-            return Api<T>::sde_sample(&process, &config, &detail::model_tramp<T, Ctx>, &ctx,
-                                      output, grid.data(), grid.size(), x.data(), x.n(), x.d(),
-                                      seed, first_sample, w, bytes, &evals);
-        });
-    ctx.rethrow();
-    return detail::finish(s, evals);
+    return detail::run_model(model, x, ws, [&](auto fn, void *user, void *w, std::size_t bytes,
+                                               uint64_t *evals) {
+        return Api<T>::sde_sample(&process, &config, fn, user, output, grid.data(), grid.size(),
+                                  x.data(), x.n(), x.d(), seed, first_sample, w, bytes, evals);
+    });
 }
 
 /**
@@ -1106,22 +1117,16 @@ Returns<uint64_t> sde_step(const SdeProcess &process, const SdeSamplerConfig &co
                            Model &&model, int32_t output, Points<T> x, T t, T t_next,
                            uint64_t step_index, uint64_t seed, uint64_t first_sample,
                            Workspace &ws, Multistep<T> *multistep = nullptr) {
-    uint64_t evals = 0;
-    if (!x.whole() || (multistep && multistep->history.size() != x.values().size()))
-        return detail::finish(OTC_STATUS_LENGTH_MISMATCH, evals);
+    if (multistep && multistep->history.size() != x.values().size())
+        return detail::finish(OTC_STATUS_LENGTH_MISMATCH, uint64_t{0});
     T *history = multistep ? multistep->history.data() : nullptr;
     double *h_prev = multistep ? &multistep->h_prev : nullptr;
-    using Ctx = detail::Context<Model>;
-    Ctx ctx(model);
-    int32_t s = detail::with_workspace(
-        ws, [&](std::size_t *b) { return Api<T>::sde_workspace_size(x.n(), x.d(), b); },
-        [&](void *w, std::size_t bytes) {
-            return Api<T>::sde_step(&process, &config, &detail::model_tramp<T, Ctx>, &ctx, output,
-                                    x.data(), x.n(), x.d(), t, t_next, step_index, seed,
-                                    first_sample, history, h_prev, w, bytes, &evals);
-        });
-    ctx.rethrow();
-    return detail::finish(s, evals);
+    return detail::run_model(model, x, ws, [&](auto fn, void *user, void *w, std::size_t bytes,
+                                               uint64_t *evals) {
+        return Api<T>::sde_step(&process, &config, fn, user, output, x.data(), x.n(), x.d(), t,
+                                t_next, step_index, seed, first_sample, history, h_prev, w, bytes,
+                                evals);
+    });
 }
 
 /** Settings of the adaptive solver (`otc_sde_adaptive_config`), defaults for a process. */
