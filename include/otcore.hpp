@@ -458,6 +458,11 @@ struct Api<float> {
     static constexpr auto sde_sample = &otc_sde_sample_f32;                           /**< C */
     static constexpr auto sde_step = &otc_sde_step_f32;                               /**< C */
     static constexpr auto sde_adaptive = &otc_sde_adaptive_f32;                       /**< C */
+    static constexpr auto sde_flow_grid = &otc_sde_flow_grid_f32;                     /**< C */
+    static constexpr auto sde_flow_sample = &otc_sde_flow_sample_f32;                 /**< C */
+    static constexpr auto sde_flow_step = &otc_sde_flow_step_f32;                     /**< C */
+    static constexpr auto sde_flow_guided_workspace_size = &otc_sde_flow_guided_workspace_size_f32; /**< C */
+    static constexpr auto sde_flow_sample_guided = &otc_sde_flow_sample_guided_f32;   /**< C */
     static constexpr auto state_moments = &otc_state_moments_f32;                     /**< C */
     static constexpr auto resample_to = &otc_resample_to_f32;                         /**< C */
     static constexpr auto ot_resample_state_workspace_size = &otc_ot_resample_state_workspace_size_f32; /**< C */
@@ -519,6 +524,11 @@ struct Api<double> {
     static constexpr auto sde_sample = &otc_sde_sample_f64;                           /**< C */
     static constexpr auto sde_step = &otc_sde_step_f64;                               /**< C */
     static constexpr auto sde_adaptive = &otc_sde_adaptive_f64;                       /**< C */
+    static constexpr auto sde_flow_grid = &otc_sde_flow_grid_f64;                     /**< C */
+    static constexpr auto sde_flow_sample = &otc_sde_flow_sample_f64;                 /**< C */
+    static constexpr auto sde_flow_step = &otc_sde_flow_step_f64;                     /**< C */
+    static constexpr auto sde_flow_guided_workspace_size = &otc_sde_flow_guided_workspace_size_f64; /**< C */
+    static constexpr auto sde_flow_sample_guided = &otc_sde_flow_sample_guided_f64;   /**< C */
     static constexpr auto state_moments = &otc_state_moments_f64;                     /**< C */
     static constexpr auto resample_to = &otc_resample_to_f64;                         /**< C */
     static constexpr auto ot_resample_state_workspace_size = &otc_ot_resample_state_workspace_size_f64; /**< C */
@@ -1513,6 +1523,109 @@ Returns<otc_sde_adaptive_stats> sde_adaptive(const SdeProcess &process,
         });
     ctx.rethrow();
     return detail::finish(s, stats);
+}
+
+// ------------------------------------------------------------------------------------
+// Flow matching and classifier-free guidance
+// ------------------------------------------------------------------------------------
+
+/**
+ * Fills `grid` (≥ 2 points) with decreasing flow times from `t_start` to `t_end`
+ * (1 ≥ t_start > t_end ≥ 0) under the timestep shift t = k·u/(1 + (k − 1)u) of uniform
+ * u (`shift` k = 1: uniform; k > 1 puts more steps near t = 1) (`otc_sde_flow_grid_*`).
+ * Grid unchanged on error.
+ */
+template <class T>
+Returns<Status> sde_flow_grid(double shift, double t_start, double t_end, View<T> grid) {
+    int32_t s = Api<T>::sde_flow_grid(shift, t_start, t_end, grid.data(), grid.size());
+    return detail::finish(s, static_cast<Status>(s));
+}
+
+/**
+ * Runs a flow-matching sampler on the linear path x_t = (1 − t)x₀ + t·ε along `grid`
+ * (strictly decreasing times in [0, 1] ending at 0) on the samples `x`, in place
+ * (`otc_sde_flow_sample_*`). `method` is `OTC_SDE_FLOW_EULER`, `_MIDPOINT`, `_HEUN` or
+ * `_SDE` (noise level `eta` ≥ 0, ignored by the others). `model(otc::Points<const T> x,
+ * otc::View<const T> t, otc::Points<T> out)` writes the `output` kind
+ * (`OTC_SDE_OUTPUT_VELOCITY` = E[ε − x₀ | x_t], or a denoised, noise or score output),
+ * never at t = 0; it may return `void`, `bool` or an integer, as the filter's callables.
+ * Returns the number of batched model calls; x unchanged on error.
+ */
+template <class T, class Model>
+Returns<uint64_t> sde_flow_sample(int32_t method, double eta, Model &&model, int32_t output,
+                                  View<const T> grid, Points<T> x, uint64_t seed,
+                                  uint64_t first_sample, Workspace &ws) {
+    return detail::run_model(model, x, ws, [&](auto fn, void *user, void *w, std::size_t bytes,
+                                               uint64_t *evals) {
+        return Api<T>::sde_flow_sample(method, eta, fn, user, output, grid.data(), grid.size(),
+                                       x.data(), x.n(), x.d(), seed, first_sample, w, bytes,
+                                       evals);
+    });
+}
+
+/**
+ * One flow step from `t` to `t_next` (1 ≥ t > t_next ≥ 0) on `x`, in place
+ * (`otc_sde_flow_step_*`), for a loop that advances one step per tick; `step_index`
+ * keys the SDE's noise (the step's position in the trajectory), so stepping a grid by
+ * hand gives the bits of `sde_flow_sample`. `model` as there; returns the model calls.
+ */
+template <class T, class Model>
+Returns<uint64_t> sde_flow_step(int32_t method, double eta, Model &&model, int32_t output,
+                                Points<T> x, T t, T t_next, uint64_t step_index, uint64_t seed,
+                                uint64_t first_sample, Workspace &ws) {
+    return detail::run_model(model, x, ws, [&](auto fn, void *user, void *w, std::size_t bytes,
+                                               uint64_t *evals) {
+        return Api<T>::sde_flow_step(method, eta, fn, user, output, x.data(), x.n(), x.d(), t,
+                                     t_next, step_index, seed, first_sample, w, bytes, evals);
+    });
+}
+
+namespace detail {
+/**
+ * The C conditional model over a callable
+ * `model(Points<const T> x, View<const T> t, bool conditional, Points<T> out)`.
+ */
+template <class T, class Ctx>
+int32_t cond_model_tramp(void *user, std::size_t n, std::size_t d, const T *x, const T *t,
+                         int32_t conditional, T *out) noexcept {
+    auto *ctx = static_cast<Ctx *>(user);
+    return ctx->template call<0>(Points<const T>(x, n, d), View<const T>(t, n),
+                                 conditional != 0, Points<T>(out, n, d));
+}
+}  // namespace detail
+
+/**
+ * `sde_flow_sample` under classifier-free guidance (`otc_sde_flow_sample_guided_*`):
+ * `model(otc::Points<const T> x, otc::View<const T> t, bool conditional,
+ * otc::Points<T> out)` is called with its condition and, for samples whose time is in
+ * [`t_lo`, `t_hi`] (`t_hi` may be +∞), without it; the sampler uses
+ * u + `weight`·(c − u) there and c elsewhere (`weight` = 1: no guidance).
+ * `invalid_parameter` also for a weight that is not finite or an interval that is not
+ * 0 ≤ t_lo ≤ t_hi. Returns the model calls (2 per guided evaluation); x unchanged on
+ * error.
+ */
+template <class T, class Model>
+Returns<uint64_t> sde_flow_sample_guided(int32_t method, double eta, Model &&model,
+                                         int32_t output, double weight, double t_lo, double t_hi,
+                                         View<const T> grid, Points<T> x, uint64_t seed,
+                                         uint64_t first_sample, Workspace &ws) {
+    uint64_t calls = 0;
+    if (!x.whole()) return detail::finish(OTC_STATUS_LENGTH_MISMATCH, calls);
+    using Ctx = detail::Context<Model>;
+    Ctx ctx(model);
+    int32_t s = detail::with_workspace(
+        ws,
+        [&](std::size_t *b) {
+            return Api<T>::sde_flow_guided_workspace_size(x.n(), x.d(), b);
+        },
+        [&](void *w, std::size_t bytes) {
+            return Api<T>::sde_flow_sample_guided(
+                method, eta, &detail::cond_model_tramp<T, Ctx>, &ctx, output, weight, t_lo, t_hi,
+                grid.data(), grid.size(), x.data(), x.n(), x.d(), seed, first_sample, w, bytes,
+                &calls);
+        });
+    ctx.rethrow();
+    return detail::finish(s, calls);
 }
 
 }  // namespace otc

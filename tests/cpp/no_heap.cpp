@@ -9,10 +9,11 @@
 constexpr std::size_t N = 64, D = 2;
 static float particles[N * D], logw[N], mean[D], cov[D * D];
 static otc::StaticWorkspace<N * (2 * D + 7) * sizeof(float) + N * (D + 1) * sizeof(float)> ws;
-// MCL with KLD-sampling into at most N particles, systematic.
+// MCL with KLD-sampling into at most N particles, systematic; a flow sampler on N samples.
 static otc::StaticWorkspace<OTC_MCL_WORKSPACE_SIZE_F32(N, D, D, N, OTC_RESAMPLE_SYSTEMATIC, 1)>
     mcl_ws;
-static float resampled[N * D];
+static otc::StaticWorkspace<OTC_SDE_WORKSPACE_SIZE_F32(N, D)> flow_ws;
+static float resampled[N * D], samples[N * D], grid[9];
 
 int main() {
     otc::Rng rng(1);
@@ -59,6 +60,19 @@ int main() {
         return 1;
     }
 
-    std::printf("no_heap: MCL kept %zu particles (%zu injected)\n", rep->count, rep->injected);
+    // A flow sampler with a velocity model (data at 0: v = x/t), static workspace.
+    auto velocity = [](otc::Points<const float> x, otc::View<const float> t,
+                       otc::Points<float> out) {
+        for (std::size_t i = 0; i < x.n(); ++i)
+            for (std::size_t k = 0; k < x.d(); ++k) out[i][k] = x[i][k] / t[i];
+    };
+    rng.normal<float>(samples);
+    const auto flow = otc::sde_flow_grid<float>(1.0, 1.0, 0.0, grid);
+    const auto evals = otc::sde_flow_sample<float>(OTC_SDE_FLOW_EULER, 0.0, velocity,
+                                                   OTC_SDE_OUTPUT_VELOCITY, grid, {samples, D},
+                                                   1, 0, flow_ws.view());
+    if (!flow.ok() || !evals.ok()) return 1;
+    std::printf("no_heap: MCL kept %zu particles (%zu injected); flow sampler, %llu calls\n",
+                rep->count, rep->injected, static_cast<unsigned long long>(*evals));
     return 0;
 }
