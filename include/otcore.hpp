@@ -424,6 +424,12 @@ struct Api<float> {
     using pf_config = otc_pf_config_f32;                   /**< otc_pf_config_f32 */
     using pf_state = otc_pf_state_f32;                     /**< otc_pf_state_f32 */
     using pf_report = otc_pf_report_f32;                   /**< otc_pf_report_f32 */
+    using coord = otc_coord_f32;                           /**< otc_coord_f32 */
+    using kld_config = otc_kld_config_f32;                 /**< otc_kld_config_f32 */
+    using recovery = otc_recovery_f32;                     /**< otc_recovery_f32 */
+    using mcl_config = otc_mcl_config_f32;                 /**< otc_mcl_config_f32 */
+    using mcl_report = otc_mcl_report_f32;                 /**< otc_mcl_report_f32 */
+    using mcl_sampler = otc_mcl_sampler_f32;               /**< otc_mcl_sampler_f32 */
     static constexpr auto sinkhorn_workspace_size = &otc_sinkhorn_workspace_size_f32; /**< C */
     static constexpr auto sinkhorn_config_default = &otc_sinkhorn_config_default_f32; /**< C */
     static constexpr auto sinkhorn_solve = &otc_sinkhorn_solve_f32;                   /**< C */
@@ -452,6 +458,24 @@ struct Api<float> {
     static constexpr auto sde_sample = &otc_sde_sample_f32;                           /**< C */
     static constexpr auto sde_step = &otc_sde_step_f32;                               /**< C */
     static constexpr auto sde_adaptive = &otc_sde_adaptive_f32;                       /**< C */
+    static constexpr auto sde_flow_grid = &otc_sde_flow_grid_f32;                     /**< C */
+    static constexpr auto sde_flow_sample = &otc_sde_flow_sample_f32;                 /**< C */
+    static constexpr auto sde_flow_step = &otc_sde_flow_step_f32;                     /**< C */
+    static constexpr auto sde_flow_guided_workspace_size = &otc_sde_flow_guided_workspace_size_f32; /**< C */
+    static constexpr auto sde_flow_sample_guided = &otc_sde_flow_sample_guided_f32;   /**< C */
+    static constexpr auto state_moments = &otc_state_moments_f32;                     /**< C */
+    static constexpr auto resample_to = &otc_resample_to_f32;                         /**< C */
+    static constexpr auto ot_resample_state_workspace_size = &otc_ot_resample_state_workspace_size_f32; /**< C */
+    static constexpr auto ot_resample_state = &otc_ot_resample_state_f32;             /**< C */
+    static constexpr auto kld_config_default = &otc_kld_config_default_f32;           /**< C */
+    static constexpr auto kld_count = &otc_kld_count_f32;                             /**< C */
+    static constexpr auto recovery_init = &otc_recovery_init_f32;                     /**< C */
+    static constexpr auto recovery_update = &otc_recovery_update_f32;                 /**< C */
+    static constexpr auto mcl_config_default = &otc_mcl_config_default_f32;           /**< C */
+    static constexpr auto mcl_workspace_size = &otc_mcl_workspace_size_f32;           /**< C */
+    static constexpr auto mcl_resample = &otc_mcl_resample_f32;                       /**< C */
+    static constexpr auto cluster_workspace_size = &otc_cluster_workspace_size_f32;   /**< C */
+    static constexpr auto largest_cluster = &otc_largest_cluster_f32;                 /**< C */
 };
 
 /** The `double` functions and types of otcore.h. */
@@ -466,6 +490,12 @@ struct Api<double> {
     using pf_config = otc_pf_config_f64;                   /**< otc_pf_config_f64 */
     using pf_state = otc_pf_state_f64;                     /**< otc_pf_state_f64 */
     using pf_report = otc_pf_report_f64;                   /**< otc_pf_report_f64 */
+    using coord = otc_coord_f64;                           /**< otc_coord_f64 */
+    using kld_config = otc_kld_config_f64;                 /**< otc_kld_config_f64 */
+    using recovery = otc_recovery_f64;                     /**< otc_recovery_f64 */
+    using mcl_config = otc_mcl_config_f64;                 /**< otc_mcl_config_f64 */
+    using mcl_report = otc_mcl_report_f64;                 /**< otc_mcl_report_f64 */
+    using mcl_sampler = otc_mcl_sampler_f64;               /**< otc_mcl_sampler_f64 */
     static constexpr auto sinkhorn_workspace_size = &otc_sinkhorn_workspace_size_f64; /**< C */
     static constexpr auto sinkhorn_config_default = &otc_sinkhorn_config_default_f64; /**< C */
     static constexpr auto sinkhorn_solve = &otc_sinkhorn_solve_f64;                   /**< C */
@@ -494,6 +524,24 @@ struct Api<double> {
     static constexpr auto sde_sample = &otc_sde_sample_f64;                           /**< C */
     static constexpr auto sde_step = &otc_sde_step_f64;                               /**< C */
     static constexpr auto sde_adaptive = &otc_sde_adaptive_f64;                       /**< C */
+    static constexpr auto sde_flow_grid = &otc_sde_flow_grid_f64;                     /**< C */
+    static constexpr auto sde_flow_sample = &otc_sde_flow_sample_f64;                 /**< C */
+    static constexpr auto sde_flow_step = &otc_sde_flow_step_f64;                     /**< C */
+    static constexpr auto sde_flow_guided_workspace_size = &otc_sde_flow_guided_workspace_size_f64; /**< C */
+    static constexpr auto sde_flow_sample_guided = &otc_sde_flow_sample_guided_f64;   /**< C */
+    static constexpr auto state_moments = &otc_state_moments_f64;                     /**< C */
+    static constexpr auto resample_to = &otc_resample_to_f64;                         /**< C */
+    static constexpr auto ot_resample_state_workspace_size = &otc_ot_resample_state_workspace_size_f64; /**< C */
+    static constexpr auto ot_resample_state = &otc_ot_resample_state_f64;             /**< C */
+    static constexpr auto kld_config_default = &otc_kld_config_default_f64;           /**< C */
+    static constexpr auto kld_count = &otc_kld_count_f64;                             /**< C */
+    static constexpr auto recovery_init = &otc_recovery_init_f64;                     /**< C */
+    static constexpr auto recovery_update = &otc_recovery_update_f64;                 /**< C */
+    static constexpr auto mcl_config_default = &otc_mcl_config_default_f64;           /**< C */
+    static constexpr auto mcl_workspace_size = &otc_mcl_workspace_size_f64;           /**< C */
+    static constexpr auto mcl_resample = &otc_mcl_resample_f64;                       /**< C */
+    static constexpr auto cluster_workspace_size = &otc_cluster_workspace_size_f64;   /**< C */
+    static constexpr auto largest_cluster = &otc_largest_cluster_f64;                 /**< C */
 };
 
 namespace detail {
@@ -1011,6 +1059,321 @@ private:
 };
 
 // ------------------------------------------------------------------------------------
+// Localisation: state descriptions, circular moments, KLD-sampling, MCL, clusters
+// ------------------------------------------------------------------------------------
+
+/**
+ * One coordinate of a state description (`otc_coord_*`): its kind, its period, its
+ * weight in the OT cost and its bin width. A state of dimension d is described by a
+ * view of d of them; build them with `linear_coord` and `periodic_coord`.
+ */
+template <class T>
+using Coord = typename Api<T>::coord;
+
+/**
+ * A linear coordinate with bin width `bin` (> 0, the coordinate's units; for
+ * KLD-sampling and clusters) and OT cost weight `cost_scale` (≥ 0, per squared unit).
+ */
+template <class T>
+constexpr Coord<T> linear_coord(T bin, T cost_scale = T(1)) noexcept {
+    return Coord<T>{OTC_COORD_LINEAR, 0, T(0), cost_scale, bin};
+}
+
+/**
+ * A periodic coordinate of period `period` (> 0; 2π for an angle in radians), bin width
+ * `bin` and OT cost weight `cost_scale` (on the chord (P/π)·sin(πΔ/P)).
+ */
+template <class T>
+constexpr Coord<T> periodic_coord(T period, T bin, T cost_scale = T(1)) noexcept {
+    return Coord<T>{OTC_COORD_PERIODIC, 0, period, cost_scale, bin};
+}
+
+/**
+ * Weighted mean (d) and covariance (d×d row-major) of the particles `x` per the state
+ * description `coords` (d entries; `otc_state_moments_*`): a periodic coordinate gets
+ * the circular mean in [−P/2, P/2] and covariance on wrapped residuals. `logw`: N
+ * log-weights, any offset. Errors as the C call (`invalid_parameter` for a bad
+ * description); `length_mismatch` when the views disagree. Nothing written on error.
+ */
+template <class T>
+Returns<Status> state_moments(View<const Coord<T>> coords, Points<const T> x,
+                              View<const T> logw, View<T> mean, View<T> cov) {
+    int32_t s = OTC_STATUS_LENGTH_MISMATCH;
+    if (x.whole() && detail::sizes_match({{coords.size(), x.d()},
+                                           {logw.size(), x.n()},
+                                           {mean.size(), x.d()},
+                                           {cov.size(), x.d() * x.d()}}))
+        s = Api<T>::state_moments(coords.data(), x.d(), x.data(), logw.data(), x.n(),
+                                  mean.data(), cov.data());
+    return detail::finish(s, static_cast<Status>(s));
+}
+
+/**
+ * Resamples the N weighted particles `x` to M = `x_out.n()` equally weighted ones
+ * (M may differ from N) with a classical `OTC_RESAMPLE_*` scheme drawing from `rng`
+ * (`otc_resample_to_*`; OT: `ot_resample_state`). Nothing written and `rng`
+ * unchanged on error (`length_mismatch` also for M = 0 or another dimension).
+ */
+template <class T>
+Returns<Status> resample_to(int32_t resampler, Points<const T> x, View<const T> logw, Rng &rng,
+                            Points<T> x_out) {
+    int32_t s = OTC_STATUS_LENGTH_MISMATCH;
+    if (x.whole() && x_out.whole() && x_out.d() == x.d() && logw.size() == x.n())
+        s = Api<T>::resample_to(resampler, logw.data(), x.n(), &rng, x.data(), x.d(),
+                                x_out.data(), x_out.n());
+    return detail::finish(s, static_cast<Status>(s));
+}
+
+/**
+ * OT resampling per the state description (`otc_ot_resample_state_*`): the N weighted
+ * particles `x` are embedded so that the squared distance is the cost of `coords`
+ * (chords for periodic coordinates), transported, mapped back, and M = `x_out.n()` of
+ * them kept (systematic selection with one uniform from `rng` when M ≠ N). Status
+ * `max_iterations` (not an error) as `ot_resample`; nothing written and `rng`
+ * unchanged on error.
+ */
+template <class T>
+Returns<OtResampleReport<T>> ot_resample_state(const OtResampleConfig<T> &config,
+                                               detail::nd<View<const Coord<T>>> coords,
+                                               detail::nd<Points<const T>> x,
+                                               detail::nd<View<const T>> logw, Rng &rng,
+                                               Workspace &ws, detail::nd<Points<T>> x_out) {
+    auto rep = detail::sized<OtResampleReport<T>>();
+    if (!x.whole() || !x_out.whole() || x_out.d() != x.d() || coords.size() != x.d() ||
+        logw.size() != x.n())
+        return detail::finish(OTC_STATUS_LENGTH_MISMATCH, rep);
+    int32_t s = detail::with_workspace(
+        ws,
+        [&](std::size_t *b) {
+            return Api<T>::ot_resample_state_workspace_size(coords.data(), x.d(), x.n(), b);
+        },
+        [&](void *w, std::size_t bytes) {
+            return Api<T>::ot_resample_state(&config, coords.data(), x.d(), x.data(),
+                                             logw.data(), x.n(), &rng, w, bytes, x_out.data(),
+                                             x_out.n(), &rep);
+        });
+    return detail::finish(s, rep);
+}
+
+/** KLD-sampling settings (the C struct, nav2's defaults: ε = 0.05, q = 0.99, ≥ 500). */
+template <class T>
+struct KldConfig : Api<T>::kld_config {
+    /** The defaults (`otc_kld_config_default_*`). */
+    KldConfig() noexcept { Api<T>::kld_config_default(this); }
+};
+
+/** What KLD-sampling chose (`otc_kld_count_*`). */
+struct KldCount {
+    std::size_t bins;  /**< Bins the live particles occupy. */
+    std::size_t count; /**< The particle count M, in [min_particles, capacity]. */
+};
+
+/** Slots of the `uint64_t` table `kld_count` needs for N particles: 2N (`otc_kld_table_len`). */
+inline Returns<std::size_t> kld_table_len(std::size_t n) {
+    std::size_t len = 0;
+    int32_t s = otc_kld_table_len(n, &len);
+    return detail::finish(s, len);
+}
+
+/**
+ * KLD-sampling (Fox 2003; `otc_kld_count_*`): counts the bins of `coords` occupied by
+ * the live particles of `x` and the particle count that bounds the KL divergence,
+ * clamped to [`min_particles`, `capacity`]. `table`: `kld_table_len(N)` slots of
+ * caller memory (contents ignored; `workspace_too_small` when shorter).
+ */
+template <class T>
+Returns<KldCount> kld_count(const KldConfig<T> &config, detail::nd<View<const Coord<T>>> coords,
+                            detail::nd<Points<const T>> x, detail::nd<View<const T>> logw,
+                            std::size_t capacity, View<uint64_t> table) {
+    KldCount out{0, 0};
+    int32_t s = OTC_STATUS_LENGTH_MISMATCH;
+    if (x.whole() && coords.size() == x.d() && logw.size() == x.n())
+        s = Api<T>::kld_count(&config, coords.data(), x.d(), x.data(), logw.data(), x.n(),
+                              capacity, table.data(), table.size(), &out.bins, &out.count);
+    return detail::finish(s, out);
+}
+
+/**
+ * Augmented MCL's recovery (`otc_recovery_*`): slow and fast averages of the
+ * likelihood, kept as logarithms, and from them the probability of injecting random
+ * particles. Rates α_slow < α_fast in [0, 1] (ROS 1 AMCL: 0.001, 0.1), or both 0 (off).
+ */
+template <class T>
+class Recovery {
+public:
+    /**
+     * Averages empty (`otc_recovery_init_*`). Bad rates: `Error` with exceptions, else
+     * `init_status()` says so and `update` returns that status.
+     */
+    Recovery(T alpha_slow, T alpha_fast) : state_(detail::sized<State>()) {
+        int32_t s = Api<T>::recovery_init(alpha_slow, alpha_fast, &state_);
+        status_ = static_cast<Status>(s);
+#if !defined(OTC_HPP_NO_EXCEPTIONS)
+        if (s < 0) throw Error(status_);
+#endif
+    }
+    /** The status of the construction (always `ok` with exceptions on). */
+    Status init_status() const noexcept { return status_; }
+    /**
+     * Folds one tick's log mean likelihood Δℓ (nats; the log-sum-exp of the tick's
+     * log-likelihoods under the normalised weights) into the averages and returns the
+     * injection probability max(0, 1 − w_fast/w_slow) for `mcl_resample`
+     * (`otc_recovery_update_*`; `non_finite_input` for Δℓ NaN or +∞, nothing changed).
+     */
+    Returns<T> update(T log_likelihood_increment) {
+        T p{};
+        int32_t s = status_ == Status::ok
+                        ? Api<T>::recovery_update(&state_, log_likelihood_increment, &p)
+                        : static_cast<int32_t>(status_);
+        return detail::finish(s, p);
+    }
+    /** The C state (rates and log-averages). */
+    const typename Api<T>::recovery &c() const noexcept { return state_; }
+
+private:
+    using State = typename Api<T>::recovery;
+    State state_;
+    Status status_ = Status::ok;
+};
+
+/**
+ * Settings of the MCL resampling step (the C struct, defaults: systematic, keep N, the
+ * KLD and OT defaults). Set `adaptive = 1` for KLD-sampling, `resampler =
+ * OTC_RESAMPLE_OPTIMAL` and `ot.epsilon` for OT per the state description.
+ */
+template <class T>
+struct MclConfig : Api<T>::mcl_config {
+    /** The defaults (`otc_mcl_config_default_*`). */
+    MclConfig() noexcept { Api<T>::mcl_config_default(this); }
+};
+
+/** What one MCL resampling did (`otc_mcl_report_*`): count, bins, injected, OT report. */
+template <class T>
+using MclReport = typename Api<T>::mcl_report;
+
+/**
+ * Workspace bytes of `mcl_resample` for N input particles and room for `capacity`
+ * (`otc_mcl_workspace_size_*`; `OTC_MCL_WORKSPACE_SIZE_F32` gives the same at compile
+ * time), to size a `StaticWorkspace`.
+ */
+template <class T>
+Returns<std::size_t> mcl_workspace_size(const MclConfig<T> &config,
+                                        detail::nd<View<const Coord<T>>> coords, std::size_t n,
+                                        std::size_t capacity) {
+    std::size_t bytes = 0;
+    int32_t s = Api<T>::mcl_workspace_size(&config, coords.data(), coords.size(), n, capacity,
+                                           &bytes);
+    return detail::finish(s, bytes);
+}
+
+namespace detail {
+/** The C injection sampler over a callable `sampler(Points<T> out, RngRef rng)`. */
+template <class T, class Ctx>
+int32_t sampler_tramp(void *user, std::size_t count, std::size_t d, T *out,
+                      otc_rng *rng) noexcept {
+    auto *ctx = static_cast<Ctx *>(user);
+    return ctx->template call<0>(Points<T>(out, count, d), RngRef(rng));
+}
+
+/**
+ * `otc_mcl_resample_*` with a C sampler (or NULL) into `rep`, views checked first; the
+ * status (the caller rethrows a callable's exception before mapping it).
+ */
+template <class T>
+int32_t mcl_call(const MclConfig<T> &config, View<const Coord<T>> coords, Points<const T> x,
+                 View<const T> logw, T inject_probability, typename Api<T>::mcl_sampler sampler,
+                 void *user, Rng &rng, Workspace &ws, Points<T> x_out, MclReport<T> &rep) {
+    if (!x.whole() || !x_out.whole() || x_out.d() != x.d() || coords.size() != x.d() ||
+        logw.size() != x.n())
+        return OTC_STATUS_LENGTH_MISMATCH;
+    return with_workspace(
+        ws,
+        [&](std::size_t *b) {
+            return Api<T>::mcl_workspace_size(&config, coords.data(), x.d(), x.n(), x_out.n(),
+                                              b);
+        },
+        [&](void *w, std::size_t bytes) {
+            return Api<T>::mcl_resample(&config, coords.data(), x.d(), x.data(), logw.data(),
+                                        x.n(), inject_probability, sampler, user, &rng, w,
+                                        bytes, x_out.data(), x_out.n(), &rep);
+        });
+}
+}  // namespace detail
+
+/**
+ * The resampling step of Monte Carlo localisation (AMCL's; `otc_mcl_resample_*`): picks
+ * the count M' (KLD-sampling when `config.adaptive`, else `config.count`), draws
+ * r ~ Binomial(M', `inject_probability`) (from `Recovery::update`), resamples M' − r
+ * states from the weighted `x` with `config.resampler` into the first rows of `x_out`
+ * (room for `x_out.n()` = capacity particles), and has
+ * `sampler(otc::Points<T> out, otc::RngRef rng)` write the last r rows (r×d; e.g.
+ * uniform over a map's free space, drawing from `rng`). The sampler may return `void`,
+ * `bool` or an integer as the filter's callables; a failure gives `callback_failed`, an
+ * exception is rethrown; either way nothing is written and `rng` is unchanged. The new
+ * log-weights are −ln M' (`report.count` = M').
+ */
+template <class T, class Sampler>
+Returns<MclReport<T>> mcl_resample(const MclConfig<T> &config,
+                                   detail::nd<View<const Coord<T>>> coords,
+                                   detail::nd<Points<const T>> x, detail::nd<View<const T>> logw,
+                                   detail::nd<T> inject_probability, Sampler &&sampler, Rng &rng,
+                                   Workspace &ws, detail::nd<Points<T>> x_out) {
+    auto rep = detail::sized<MclReport<T>>();
+    using Ctx = detail::Context<Sampler>;
+    Ctx ctx(sampler);
+    int32_t s = detail::mcl_call(config, coords, x, logw, inject_probability,
+                                 &detail::sampler_tramp<T, Ctx>, &ctx, rng, ws, x_out, rep);
+    ctx.rethrow();
+    return detail::finish(s, rep);
+}
+
+/** `mcl_resample` without injection (probability 0, no sampler). */
+template <class T>
+Returns<MclReport<T>> mcl_resample(const MclConfig<T> &config,
+                                   detail::nd<View<const Coord<T>>> coords,
+                                   detail::nd<Points<const T>> x, detail::nd<View<const T>> logw,
+                                   Rng &rng, Workspace &ws, detail::nd<Points<T>> x_out) {
+    auto rep = detail::sized<MclReport<T>>();
+    int32_t s = detail::mcl_call(config, coords, x, logw, T(0), nullptr, nullptr, rng, ws, x_out,
+                                 rep);
+    return detail::finish(s, rep);
+}
+
+/** The largest cluster (`otc_largest_cluster_*`): its weight and how many clusters. */
+template <class T>
+struct Cluster {
+    T weight;              /**< The cluster's weight, in (0, 1]. */
+    std::size_t clusters;  /**< Number of clusters found. */
+};
+
+/**
+ * The best hypothesis, as AMCL publishes it (`otc_largest_cluster_*`): the particles
+ * binned on the grid of `coords[k].bin`, touching bins joined into clusters (across the
+ * period for periodic coordinates), and the heaviest cluster's mean (d) and covariance
+ * (d×d) per the state description written to `mean` and `cov`. d ≤ 6
+ * (`invalid_parameter` beyond). Nothing written on error.
+ */
+template <class T>
+Returns<Cluster<T>> largest_cluster(View<const Coord<T>> coords, Points<const T> x,
+                                    View<const T> logw, Workspace &ws, View<T> mean,
+                                    View<T> cov) {
+    Cluster<T> out{T(0), 0};
+    int32_t s = OTC_STATUS_LENGTH_MISMATCH;
+    if (x.whole() && detail::sizes_match({{coords.size(), x.d()},
+                                           {logw.size(), x.n()},
+                                           {mean.size(), x.d()},
+                                           {cov.size(), x.d() * x.d()}}))
+        s = detail::with_workspace(
+            ws, [&](std::size_t *b) { return Api<T>::cluster_workspace_size(x.n(), b); },
+            [&](void *w, std::size_t bytes) {
+                return Api<T>::largest_cluster(coords.data(), x.d(), x.data(), logw.data(),
+                                               x.n(), w, bytes, mean.data(), cov.data(),
+                                               &out.weight, &out.clusters);
+            });
+    return detail::finish(s, out);
+}
+
+// ------------------------------------------------------------------------------------
 // Score-based SDE sampling
 // ------------------------------------------------------------------------------------
 
@@ -1058,6 +1421,25 @@ int32_t model_tramp(void *user, std::size_t n, std::size_t d, const T *x, const 
     return ctx->template call<0>(Points<const T>(x, n, d), View<const T>(t, n),
                                  Points<T>(out, n, d));
 }
+/**
+ * A sampler call over a model callable: checks `x`, sizes the workspace
+ * (`otc_sde_workspace_size_*`), runs `call(c_model, user, ws, ws_bytes, &evaluations)`
+ * with the C model over `model`, rethrows what the callable threw; the model calls.
+ */
+template <class T, class Model, class Call>
+Returns<uint64_t> run_model(Model &model, Points<T> x, Workspace &ws, Call call) {
+    uint64_t evals = 0;
+    if (!x.whole()) return finish(OTC_STATUS_LENGTH_MISMATCH, evals);
+    using Ctx = Context<Model>;
+    Ctx ctx(model);
+    int32_t s = with_workspace(
+        ws, [&](std::size_t *b) { return Api<T>::sde_workspace_size(x.n(), x.d(), b); },
+        [&](void *w, std::size_t bytes) {
+            return call(&model_tramp<T, Ctx>, static_cast<void *>(&ctx), w, bytes, &evals);
+        });
+    ctx.rethrow();
+    return finish(s, evals);
+}
 }  // namespace detail
 
 /**
@@ -1071,19 +1453,11 @@ template <class T, class Model>
 Returns<uint64_t> sde_sample(const SdeProcess &process, const SdeSamplerConfig &config,
                              Model &&model, int32_t output, View<const T> grid, Points<T> x,
                              uint64_t seed, uint64_t first_sample, Workspace &ws) {
-    uint64_t evals = 0;
-    if (!x.whole()) return detail::finish(OTC_STATUS_LENGTH_MISMATCH, evals);
-    using Ctx = detail::Context<Model>;
-    Ctx ctx(model);
-    int32_t s = detail::with_workspace(
-        ws, [&](std::size_t *b) { return Api<T>::sde_workspace_size(x.n(), x.d(), b); },
-        [&](void *w, std::size_t bytes) {
-            return Api<T>::sde_sample(&process, &config, &detail::model_tramp<T, Ctx>, &ctx,
-                                      output, grid.data(), grid.size(), x.data(), x.n(), x.d(),
-                                      seed, first_sample, w, bytes, &evals);
-        });
-    ctx.rethrow();
-    return detail::finish(s, evals);
+    return detail::run_model(model, x, ws, [&](auto fn, void *user, void *w, std::size_t bytes,
+                                               uint64_t *evals) {
+        return Api<T>::sde_sample(&process, &config, fn, user, output, grid.data(), grid.size(),
+                                  x.data(), x.n(), x.d(), seed, first_sample, w, bytes, evals);
+    });
 }
 
 /**
@@ -1106,22 +1480,16 @@ Returns<uint64_t> sde_step(const SdeProcess &process, const SdeSamplerConfig &co
                            Model &&model, int32_t output, Points<T> x, T t, T t_next,
                            uint64_t step_index, uint64_t seed, uint64_t first_sample,
                            Workspace &ws, Multistep<T> *multistep = nullptr) {
-    uint64_t evals = 0;
-    if (!x.whole() || (multistep && multistep->history.size() != x.values().size()))
-        return detail::finish(OTC_STATUS_LENGTH_MISMATCH, evals);
+    if (multistep && multistep->history.size() != x.values().size())
+        return detail::finish(OTC_STATUS_LENGTH_MISMATCH, uint64_t{0});
     T *history = multistep ? multistep->history.data() : nullptr;
     double *h_prev = multistep ? &multistep->h_prev : nullptr;
-    using Ctx = detail::Context<Model>;
-    Ctx ctx(model);
-    int32_t s = detail::with_workspace(
-        ws, [&](std::size_t *b) { return Api<T>::sde_workspace_size(x.n(), x.d(), b); },
-        [&](void *w, std::size_t bytes) {
-            return Api<T>::sde_step(&process, &config, &detail::model_tramp<T, Ctx>, &ctx, output,
-                                    x.data(), x.n(), x.d(), t, t_next, step_index, seed,
-                                    first_sample, history, h_prev, w, bytes, &evals);
-        });
-    ctx.rethrow();
-    return detail::finish(s, evals);
+    return detail::run_model(model, x, ws, [&](auto fn, void *user, void *w, std::size_t bytes,
+                                               uint64_t *evals) {
+        return Api<T>::sde_step(&process, &config, fn, user, output, x.data(), x.n(), x.d(), t,
+                                t_next, step_index, seed, first_sample, history, h_prev, w, bytes,
+                                evals);
+    });
 }
 
 /** Settings of the adaptive solver (`otc_sde_adaptive_config`), defaults for a process. */
@@ -1155,6 +1523,109 @@ Returns<otc_sde_adaptive_stats> sde_adaptive(const SdeProcess &process,
         });
     ctx.rethrow();
     return detail::finish(s, stats);
+}
+
+// ------------------------------------------------------------------------------------
+// Flow matching and classifier-free guidance
+// ------------------------------------------------------------------------------------
+
+/**
+ * Fills `grid` (≥ 2 points) with decreasing flow times from `t_start` to `t_end`
+ * (1 ≥ t_start > t_end ≥ 0) under the timestep shift t = k·u/(1 + (k − 1)u) of uniform
+ * u (`shift` k = 1: uniform; k > 1 puts more steps near t = 1) (`otc_sde_flow_grid_*`).
+ * Grid unchanged on error.
+ */
+template <class T>
+Returns<Status> sde_flow_grid(double shift, double t_start, double t_end, View<T> grid) {
+    int32_t s = Api<T>::sde_flow_grid(shift, t_start, t_end, grid.data(), grid.size());
+    return detail::finish(s, static_cast<Status>(s));
+}
+
+/**
+ * Runs a flow-matching sampler on the linear path x_t = (1 − t)x₀ + t·ε along `grid`
+ * (strictly decreasing times in [0, 1] ending at 0) on the samples `x`, in place
+ * (`otc_sde_flow_sample_*`). `method` is `OTC_SDE_FLOW_EULER`, `_MIDPOINT`, `_HEUN` or
+ * `_SDE` (noise level `eta` ≥ 0, ignored by the others). `model(otc::Points<const T> x,
+ * otc::View<const T> t, otc::Points<T> out)` writes the `output` kind
+ * (`OTC_SDE_OUTPUT_VELOCITY` = E[ε − x₀ | x_t], or a denoised, noise or score output),
+ * never at t = 0; it may return `void`, `bool` or an integer, as the filter's callables.
+ * Returns the number of batched model calls; x unchanged on error.
+ */
+template <class T, class Model>
+Returns<uint64_t> sde_flow_sample(int32_t method, double eta, Model &&model, int32_t output,
+                                  View<const T> grid, Points<T> x, uint64_t seed,
+                                  uint64_t first_sample, Workspace &ws) {
+    return detail::run_model(model, x, ws, [&](auto fn, void *user, void *w, std::size_t bytes,
+                                               uint64_t *evals) {
+        return Api<T>::sde_flow_sample(method, eta, fn, user, output, grid.data(), grid.size(),
+                                       x.data(), x.n(), x.d(), seed, first_sample, w, bytes,
+                                       evals);
+    });
+}
+
+/**
+ * One flow step from `t` to `t_next` (1 ≥ t > t_next ≥ 0) on `x`, in place
+ * (`otc_sde_flow_step_*`), for a loop that advances one step per tick; `step_index`
+ * keys the SDE's noise (the step's position in the trajectory), so stepping a grid by
+ * hand gives the bits of `sde_flow_sample`. `model` as there; returns the model calls.
+ */
+template <class T, class Model>
+Returns<uint64_t> sde_flow_step(int32_t method, double eta, Model &&model, int32_t output,
+                                Points<T> x, T t, T t_next, uint64_t step_index, uint64_t seed,
+                                uint64_t first_sample, Workspace &ws) {
+    return detail::run_model(model, x, ws, [&](auto fn, void *user, void *w, std::size_t bytes,
+                                               uint64_t *evals) {
+        return Api<T>::sde_flow_step(method, eta, fn, user, output, x.data(), x.n(), x.d(), t,
+                                     t_next, step_index, seed, first_sample, w, bytes, evals);
+    });
+}
+
+namespace detail {
+/**
+ * The C conditional model over a callable
+ * `model(Points<const T> x, View<const T> t, bool conditional, Points<T> out)`.
+ */
+template <class T, class Ctx>
+int32_t cond_model_tramp(void *user, std::size_t n, std::size_t d, const T *x, const T *t,
+                         int32_t conditional, T *out) noexcept {
+    auto *ctx = static_cast<Ctx *>(user);
+    return ctx->template call<0>(Points<const T>(x, n, d), View<const T>(t, n),
+                                 conditional != 0, Points<T>(out, n, d));
+}
+}  // namespace detail
+
+/**
+ * `sde_flow_sample` under classifier-free guidance (`otc_sde_flow_sample_guided_*`):
+ * `model(otc::Points<const T> x, otc::View<const T> t, bool conditional,
+ * otc::Points<T> out)` is called with its condition and, for samples whose time is in
+ * [`t_lo`, `t_hi`] (`t_hi` may be +∞), without it; the sampler uses
+ * u + `weight`·(c − u) there and c elsewhere (`weight` = 1: no guidance).
+ * `invalid_parameter` also for a weight that is not finite or an interval that is not
+ * 0 ≤ t_lo ≤ t_hi. Returns the model calls (2 per guided evaluation); x unchanged on
+ * error.
+ */
+template <class T, class Model>
+Returns<uint64_t> sde_flow_sample_guided(int32_t method, double eta, Model &&model,
+                                         int32_t output, double weight, double t_lo, double t_hi,
+                                         View<const T> grid, Points<T> x, uint64_t seed,
+                                         uint64_t first_sample, Workspace &ws) {
+    uint64_t calls = 0;
+    if (!x.whole()) return detail::finish(OTC_STATUS_LENGTH_MISMATCH, calls);
+    using Ctx = detail::Context<Model>;
+    Ctx ctx(model);
+    int32_t s = detail::with_workspace(
+        ws,
+        [&](std::size_t *b) {
+            return Api<T>::sde_flow_guided_workspace_size(x.n(), x.d(), b);
+        },
+        [&](void *w, std::size_t bytes) {
+            return Api<T>::sde_flow_sample_guided(
+                method, eta, &detail::cond_model_tramp<T, Ctx>, &ctx, output, weight, t_lo, t_hi,
+                grid.data(), grid.size(), x.data(), x.n(), x.d(), seed, first_sample, w, bytes,
+                &calls);
+        });
+    ctx.rethrow();
+    return detail::finish(s, calls);
 }
 
 }  // namespace otc

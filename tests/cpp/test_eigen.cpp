@@ -3,20 +3,10 @@
 // column-major matrices and blocks through their strides; the row-major-only calls
 // refuse rows that are not contiguous at run time (eigen_col_major.cpp shows that they
 // refuse a column-major matrix at compile time).
-#include <cstdio>
 #include <cstring>
-#include <vector>
 
 #include "otcore_eigen.hpp"
-
-static int failures = 0;
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            std::printf("%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-            ++failures;                                                          \
-        }                                                                        \
-    } while (0)
+#include "check.hpp"
 
 using RowPoints = Eigen::Matrix<double, Eigen::Dynamic, 2, Eigen::RowMajor>;
 
@@ -99,7 +89,7 @@ int main() {
     }
     CHECK(refused);
 
-    std::printf("test_eigen (Eigen %d.%d.%d): %s\n", EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION,
-                EIGEN_MINOR_VERSION, failures ? "FAILED" : "ok");
-    return failures ? 1 : 0;
+    std::printf("Eigen %d.%d.%d\n", EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION,
+                EIGEN_MINOR_VERSION);
+    return report("test_eigen");
 }

@@ -4,60 +4,8 @@
 // (-fno-exceptions), and the workspace works owned, borrowed and static.
 // Built by tests/cpp/Makefile with g++ and clang++, C++17 and C++20, under ASan/UBSan.
 #include <cmath>
-#include <cstdio>
-#include <cstring>
-#include <vector>
 
-#include "otcore.hpp"
-
-static int failures = 0;
-
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            std::printf("%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-            ++failures;                                                      \
-        }                                                                    \
-    } while (0)
-
-// The value of a call that must succeed, in both error modes.
-#if defined(OTC_HPP_NO_EXCEPTIONS)
-template <class T>
-static T value(const otc::Result<T> &r) {
-    CHECK(r.ok());
-    return r.value;
-}
-// The status of a call that must fail.
-#define EXPECT_STATUS(expr, st) CHECK((expr).status == (st))
-#else
-template <class T>
-static T value(const T &v) {
-    return v;
-}
-#define EXPECT_STATUS(expr, st)                  \
-    do {                                         \
-        try {                                    \
-            (void)(expr);                        \
-            CHECK(!"no exception");              \
-        } catch (const otc::Error &e) {          \
-            CHECK(e.status() == (st));           \
-        }                                        \
-    } while (0)
-#endif
-
-template <class T>
-static bool same_bits(const std::vector<T> &a, const std::vector<T> &b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
-}
-
-template <class T>
-static std::vector<T> cloud(std::size_t n, std::size_t d, uint64_t seed, T shift) {
-    std::vector<T> x(n * d);
-    otc::Rng rng(seed);
-    rng.normal<T>(x);
-    for (auto &v : x) v += shift;
-    return x;
-}
+#include "check.hpp"
 
 // ---------------------------------------------------------------- Sinkhorn and plan
 template <class T>
@@ -453,12 +401,5 @@ int main() {
 #if defined(OTC_HPP_HAS_SPAN)
     spans();
 #endif
-#if defined(OTC_HPP_NO_EXCEPTIONS)
-    const char *mode = "no exceptions";
-#else
-    const char *mode = "exceptions";
-#endif
-    std::printf("test_otcore (C++%ld, %s): %s\n", long(__cplusplus / 100 % 100), mode,
-                failures ? "FAILED" : "ok");
-    return failures ? 1 : 0;
+    return report("test_otcore");
 }
