@@ -20,7 +20,7 @@ ROOT=$PWD
 
 CARGO_FUZZ_VERSION=0.13.1
 HOST=$(rustc -vV | sed -n 's/^host: //p')
-TARGETS=(sinkhorn plan ot_resample ot_vjp pf_step sde_step sde_sample sde_adaptive sde_ito)
+TARGETS=(sinkhorn plan ot_resample ot_vjp pf_step sde_step sde_sample sde_adaptive sde_ito mcl sde_flow)
 SHORT_SECONDS=${SHORT_SECONDS:-10}
 # A fixed seed: every run of the test command tries the same inputs in the same order
 # (a slower machine, a shorter prefix of them), so a pass here is a pass in CI. New

@@ -8,7 +8,8 @@
 use libfuzzer_sys::fuzz_target;
 use otcore_ffi::*;
 use otcore_fuzz::{
-    bytes_of, documented, finite, zeroed, Float, Input, Snapshot, Workspace, INPUT_ERRORS,
+    bytes_of, documented, finite, ot_config, zeroed, Float, Input, Snapshot, Workspace,
+    INPUT_ERRORS,
 };
 
 macro_rules! run {
@@ -20,17 +21,7 @@ macro_rules! run {
         let mut cfg: otc_ot_resample_config<$t> = zeroed();
         // SAFETY: a valid pointer.
         assert_eq!(unsafe { $default(&mut cfg) }, 0);
-        cfg.epsilon = <$t>::of(inp.number());
-        if inp.flag() {
-            cfg.scaling = <$t>::of(inp.number());
-        }
-        if inp.flag() {
-            cfg.tolerance = <$t>::of(inp.number());
-        }
-        if inp.flag() {
-            cfg.scale = <$t>::of(inp.number());
-        }
-        cfg.max_iterations = u32::from(inp.byte());
+        ot_config(inp, &mut cfg);
         let mut bytes = 0usize;
         // SAFETY: a valid pointer.
         assert_eq!(unsafe { $size(n, d, &mut bytes) }, 0);

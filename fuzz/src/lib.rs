@@ -98,7 +98,7 @@ impl<'a> Input<'a> {
     /// A non-negative weight: mostly ordinary, sometimes 0 or anything.
     pub fn weight<T: Float>(&mut self) -> T {
         let v = self.number();
-        T::of(if self.byte() % 4 == 0 { v } else { v.abs() })
+        T::of(if self.byte().is_multiple_of(4) { v } else { v.abs() })
     }
 }
 
@@ -259,17 +259,31 @@ impl Script {
 
     /// Fills `out` for the input `x` and returns the callback's status.
     pub fn answer<T: Float>(&self, x: &[T], out: &mut [T]) -> i32 {
-        let k = self.calls.get();
-        self.calls.set(k + 1);
         for (o, v) in out.iter_mut().zip(x) {
             *o = T::of(-self.c * v.to() + self.offset);
         }
+        self.finish(out)
+    }
+
+    /// Fills `out` with no input (a sampler of states): value k is `c·k + offset`;
+    /// returns the callback's status.
+    pub fn draw<T: Float>(&self, out: &mut [T]) -> i32 {
+        for (k, o) in out.iter_mut().enumerate() {
+            *o = T::of(self.c * k as f64 + self.offset);
+        }
+        self.finish(out)
+    }
+
+    /// Counts the call, writes `special` at `bad_call`, fails at `fail_call`.
+    fn finish<T: Float>(&self, out: &mut [T]) -> i32 {
+        let k = self.calls.get();
+        self.calls.set(k + 1);
         if k == self.bad_call {
             if let Some(o) = out.first_mut() {
                 *o = T::of(self.special);
             }
         }
-        i32::from(k == self.fail_call) * -1
+        -i32::from(k == self.fail_call)
     }
 }
 
@@ -304,7 +318,7 @@ pub fn process(inp: &mut Input) -> otcore_ffi::otc_sde_process {
     if s != 0 {
         p.struct_size = core::mem::size_of_val(&p);
     }
-    if inp.byte() % 4 == 0 {
+    if inp.byte().is_multiple_of(4) {
         p.param0 = inp.number();
         p.param1 = inp.number();
     }
@@ -313,9 +327,26 @@ pub fn process(inp: &mut Input) -> otcore_ffi::otc_sde_process {
 
 /// A time in [0, t_max] mostly, anything sometimes.
 pub fn time(inp: &mut Input, t_max: f64) -> f64 {
-    if inp.byte() % 8 == 0 {
+    if inp.byte().is_multiple_of(8) {
         inp.number()
     } else {
         t_max * f64::from(inp.byte()) / 255.0
     }
+}
+
+/// OT settings from the fuzzer on top of `otc_ot_resample_config_default_*`'s (ε always
+/// read: the default 0 is invalid), as `otc_ot_resample_f32` and the localisation
+/// functions take them.
+pub fn ot_config<T: Float>(inp: &mut Input, cfg: &mut otcore_ffi::otc_ot_resample_config<T>) {
+    cfg.epsilon = T::of(inp.number());
+    if inp.flag() {
+        cfg.scaling = T::of(inp.number());
+    }
+    if inp.flag() {
+        cfg.tolerance = T::of(inp.number());
+    }
+    if inp.flag() {
+        cfg.scale = T::of(inp.number());
+    }
+    cfg.max_iterations = u32::from(inp.byte());
 }

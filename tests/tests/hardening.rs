@@ -5,9 +5,11 @@
 
 use otcore::ot::{self, Config, Epsilon, Init, Problem, Status};
 use otcore::pf::{
-    filter_workspace_len, ot_resample, ot_resample_vjp, ot_workspace_len, step, vjp_workspace_len,
-    FilterConfig, OtConfig, Resampler, Scheme, SplitMix64, Totals, Trigger, Vjp,
+    cluster_table_len, cluster_workspace_len, filter_workspace_len, largest_cluster, ot_resample,
+    ot_resample_vjp, ot_workspace_len, state_moments, step, vjp_workspace_len, Coord, FilterConfig,
+    OtConfig, Resampler, Scheme, SplitMix64, Totals, Trigger, Vjp,
 };
+use otcore::sde::flow::FlowSpacing;
 use otcore::sde::{self, Method, Model, Multistep, Output, Process};
 use otcore::{Error, Real};
 use otcore_tests::{cast, Rng};
@@ -555,4 +557,91 @@ fn sinkhorn_plan_mass_beyond_the_range() {
             assert_eq!((f, g), ([7.375], [2.6875, 6.125]), "f, g changed on error");
         }
     }
+}
+
+/// Found by the `mcl` fuzz target: six equally weighted particles in one cluster have
+/// a weight that rounds to 1 + 2^−52, where the header promises (0, 1].
+#[test]
+fn largest_cluster_weight_at_most_one() {
+    let (x, logw) = ([0.0f64; 6], [0.0f64; 6]);
+    let coords = [Coord::periodic(core::f64::consts::TAU, 0.5)];
+    let mut table = vec![0u64; cluster_table_len(6)];
+    let mut ws = vec![0.0; cluster_workspace_len(6)];
+    let (mut m, mut c) = ([0.0; 1], [0.0; 1]);
+    let (w, clusters) =
+        largest_cluster(&x, &logw, &coords, &mut table, &mut ws, &mut m, &mut c).unwrap();
+    assert_eq!(clusters, 1);
+    assert!(w > 0.0 && w <= 1.0, "weight {w}");
+}
+
+/// Found by the `mcl` fuzz target: an angle of 1.7e308 (whose wrapped residual is
+/// not representable) makes the moments refuse with `NonFinite`, and the mean was
+/// written before that check; nothing may change on an error.
+#[test]
+fn state_moments_write_nothing_on_error() {
+    let mut x = [0.0f64; 9];
+    x[0] = 1.7e308;
+    x[1] = f64::from_bits(0xff_ffff);
+    let logw = [0.0f64; 9];
+    let coords = [Coord::periodic(core::f64::consts::TAU, 0.5)];
+    let (mut m, mut c) = ([7.0; 1], [7.0; 1]);
+    assert_eq!(
+        state_moments(&x, &logw, &coords, &mut m, &mut c),
+        Err(Error::NonFinite)
+    );
+    assert_eq!((m, c), ([7.0], [7.0]));
+}
+
+/// Found by the `sde_flow` fuzz target: with a shift k ≪ 1, 1 + (k − 1) rounds away k
+/// and the grid did not start at t_start (0.9999982 in float at k = 1.6e−11, 0.9 in
+/// double at k = 1e−15).
+#[test]
+fn flow_grid_starts_at_t_start_for_any_shift() {
+    for shift in [1.6313476e-11, 1e-15, 1e-3, 3.0] {
+        let mut g = [0.0f32; 4];
+        sde::flow::grid(FlowSpacing::Shifted { shift }, 1.0, 0.0, &mut g).unwrap();
+        assert_eq!((g[0], g[3]), (1.0, 0.0), "shift {shift}: {g:?}");
+        let mut g = [0.0f64; 4];
+        if sde::flow::grid(FlowSpacing::Shifted { shift }, 1.0, 0.0, &mut g).is_ok() {
+            assert_eq!((g[0], g[3]), (1.0, 0.0), "shift {shift}: {g:?}");
+        }
+    }
+}
+
+/// A velocity model that records the smallest time it was called at.
+struct LowestTime(f32);
+
+impl Model<f32> for LowestTime {
+    fn output(&self) -> Output {
+        Output::Velocity
+    }
+    fn eval(&mut self, _x: &[f32], t: &[f32], out: &mut [f32]) -> Result<(), Error> {
+        self.0 = t.iter().fold(self.0, |a, &v| a.min(v));
+        out.fill(0.0);
+        Ok(())
+    }
+}
+
+/// Found by the `sde_flow` fuzz target: the explicit midpoint on the float grid
+/// [1, 1e−45, 0] called the model at t = 0 (the midpoint 0.7e−45 rounds to 0), where
+/// the header promises it is never called; such a grid is refused, x unchanged.
+#[test]
+fn flow_midpoint_never_calls_the_model_at_zero() {
+    let grid = [1.0f32, 1e-45, 0.0];
+    let mut model = LowestTime(f32::INFINITY);
+    let mut x = [0.5f32];
+    let mut ws = vec![0.0f32; sde::workspace_len(1, 1)];
+    let r = sde::flow::sample(
+        sde::flow::FlowMethod::Midpoint,
+        &mut model,
+        &grid,
+        &mut x,
+        1,
+        0,
+        0,
+        &mut ws,
+    );
+    assert!(model.0 > 0.0, "model called at t = {}", model.0);
+    assert_eq!(r.map(|_| ()), Err(Error::InvalidParameter));
+    assert_eq!(x, [0.5]);
 }

@@ -322,7 +322,9 @@ pub fn largest_cluster<T: Real + Angles>(
         *o = if inside { l } else { T::NEG_INFINITY };
     }
     super::state::state_moments(x, masked, coords, mean, cov)?;
-    Ok((best.1, clusters))
+    // A share of a normalised total: at most 1, although the rounded sum of the
+    // shares of one cluster holding every particle can exceed it by an ulp.
+    Ok((best.1.min_fast(T::ONE), clusters))
 }
 
 /// Inserts `key` by linear probing (or finds it) and returns its slot and whether

@@ -177,10 +177,10 @@ pub fn state_moments<T: Real + Angles>(
     }
     let lse = log_sum_exp_parts(logw)?;
     let w = |l: T| lse.centre(l).exp();
-    // Mean, coordinate by coordinate, kept apart until every value is known finite.
-    for (k, c) in coords.iter().enumerate() {
+    // Mean of coordinate k, and its residual (wrapped for a periodic coordinate).
+    let mean_of = |k: usize, c: &Coord<T>| {
         let col = x.iter().skip(k).step_by(d);
-        let m = match c.kind {
+        match c.kind {
             Kind::Linear => col.zip(logw).fold(T::ZERO, |a, (&v, &l)| a + w(l) * v),
             Kind::Periodic(p) => {
                 let (mut sc, mut ss) = (T::ZERO, T::ZERO);
@@ -191,33 +191,40 @@ pub fn state_moments<T: Real + Angles>(
                 }
                 wrap(ss.atan2(sc) * p / T::TAU, p)
             }
-        };
-        if !m.is_finite() {
-            return Err(Error::NonFinite);
-        }
-        if let Some(o) = mean.get_mut(k) {
-            *o = m;
-        }
-    }
-    let resid = |xi: &[T], k: usize| {
-        let v = xi.get(k).copied().unwrap_or(T::ZERO) - mean.get(k).copied().unwrap_or(T::ZERO);
-        match coords.get(k).map(|c| c.kind) {
-            Some(Kind::Periodic(p)) => wrap(v, p),
-            _ => v,
         }
     };
+    let residual = |v: T, m: T, c: Option<&Coord<T>>| match c.map(|c| c.kind) {
+        Some(Kind::Periodic(p)) => wrap(v - m, p),
+        _ => v - m,
+    };
+    // Every check before the first write (nothing is written on error), so each mean
+    // is computed twice: an O(N·d) pass next to the O(N·d²) covariance.
     // The weights are normalised (each ≤ 1, sum 1 up to rounding), so every
     // covariance entry and partial sum is bounded by the largest squared residual,
     // times N for the rounding slack: refused if that overflows.
     let mut big = T::ZERO;
-    for xi in rows(x, d) {
-        for k in 0..d {
-            big = big.max_fast(resid(xi, k).abs());
+    for (k, c) in coords.iter().enumerate() {
+        let m = mean_of(k, c);
+        if !m.is_finite() {
+            return Err(Error::NonFinite);
+        }
+        for &v in x.iter().skip(k).step_by(d) {
+            big = big.max_fast(residual(v, m, Some(c)).abs());
         }
     }
     if !(big * big * T::from_usize(logw.len())).is_finite() {
         return Err(Error::NonFinite);
     }
+    for (k, (o, c)) in mean.iter_mut().zip(coords).enumerate() {
+        *o = mean_of(k, c);
+    }
+    let resid = |xi: &[T], k: usize| {
+        residual(
+            xi.get(k).copied().unwrap_or(T::ZERO),
+            mean.get(k).copied().unwrap_or(T::ZERO),
+            coords.get(k),
+        )
+    };
     cov.fill(T::ZERO);
     for (xi, &l) in rows(x, d).zip(logw) {
         let wi = w(l);

@@ -103,8 +103,9 @@ pub fn grid<T: Real>(
         return Err(Error::InvalidParameter);
     }
     let warp = |u: f64| match spacing {
-        FlowSpacing::Uniform => u,
-        FlowSpacing::Shifted { shift } => shift * u / (1.0 + (shift - 1.0) * u),
+        // u = 1 is the start, exactly (for a shift k ≪ 1, 1 + (k − 1) rounds away k).
+        FlowSpacing::Shifted { shift } if u < 1.0 => shift * u / (1.0 + (shift - 1.0) * u),
+        _ => u,
     };
     if let FlowSpacing::Shifted { shift } = spacing {
         check_param(shift, 0.0, true)?;
@@ -167,7 +168,13 @@ impl<M> Velocity<'_, M> {
     where
         M: Model<T>,
     {
-        tbuf.fill(T::from_f64(t));
+        // A midpoint of a step at the bottom of the range can round to t = 0 in `T`,
+        // where the model is never called: such a grid is too fine for the precision.
+        let tt = T::from_f64(t);
+        if tt <= T::ZERO {
+            return Err(Error::InvalidParameter);
+        }
+        tbuf.fill(tt);
         self.model.eval(x, tbuf, out)?;
         self.count += 1;
         // v = p·x + q·m on the linear path (a = 1 − t, s = t).
