@@ -610,7 +610,9 @@ pub unsafe extern "C" fn otc_ot_resample_state_workspace_size_f64(
 /// coordinate, √s·(P/2π)·(cos φ, sin φ) for a periodic one — so that the squared
 /// distance is the cost Σ s_k·δ_k² (the chord for periodic coordinates), the
 /// embedded cloud of d' = d + p coordinates goes through `otc_ot_resample_f32`'s
-/// map, and the results are mapped back (angles by atan2, in [−P/2, P/2]). For
+/// map, and the results are mapped back (angles by atan2, in [−P/2, P/2]; a
+/// coordinate of cost scale 0 takes no part in the cost and is passed through as
+/// given). For
 /// M ≠ N, M of the N transported states are picked by systematic selection (one
 /// uniform from `rng`; none drawn for M = N). Cost per kernel entry: d' coordinates
 /// instead of d (one more per periodic coordinate).
