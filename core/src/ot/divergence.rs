@@ -22,6 +22,7 @@
 //! 1⊗1, its value formula to a⊗b: `tools/reference/README.md`), so no envelope
 //! gradient exists; the gradient functions refuse such configurations.
 
+use crate::buf::{copy, take};
 use crate::error::Error;
 use crate::kernel::{shifted, CostSource};
 use crate::points::Points;
@@ -131,11 +132,12 @@ pub fn divergence<T: Real>(
         epsilon: Epsilon::Absolute(eps),
         ..*config
     };
-    let (stage, ws) = ws.split_at_mut(n + m);
-    let (f_xx, g_yy) = stage.split_at_mut(n);
+    let mut ws = ws;
+    let f_xx = take(&mut ws, n)?;
+    let g_yy = take(&mut ws, m)?;
     let warm = init == Init::Potentials;
-    f_xx.copy_from_slice(pots.f_xx);
-    g_yy.copy_from_slice(pots.g_yy);
+    copy(f_xx, pots.f_xx);
+    copy(g_yy, pots.g_yy);
     let xx = symmetric(
         x,
         dim,
@@ -165,8 +167,8 @@ pub fn divergence<T: Real>(
     if !value.is_finite() || xy.status == Status::RegCostOverflow {
         return Err(Error::NonFinite);
     }
-    pots.f_xx.copy_from_slice(f_xx);
-    pots.g_yy.copy_from_slice(g_yy);
+    copy(pots.f_xx, f_xx);
+    copy(pots.g_yy, g_yy);
     let converged = [xy.status, xx.status, yy.status]
         .iter()
         .all(|&s| s == Status::Converged);
@@ -230,22 +232,26 @@ pub fn divergence_gradient<T: Real>(
     let (a, b) = (problem.a, problem.b);
     let (ma, mb) = (crate::sum::sum(a), crate::sum::sum(b));
     let dm = epsilon * (ma - mb);
-    let (st_x, rest) = ws.split_at_mut(2 * n * (dim + 1));
-    let (st_y, ws) = rest.split_at_mut(2 * m * (dim + 1));
+    let mut ws = ws;
+    let st_x = take(&mut ws, 2 * n * (dim + 1))?;
+    let st_y = take(&mut ws, 2 * m * (dim + 1))?;
     let plan = Plan::new(*problem, epsilon, f_xy, g_xy);
     let sides = [
         (plan, x, a, f_xx, (mb, ma), &mut *st_x),
         (plan.transposed()?, y, b, g_yy, (ma, mb), &mut *st_y),
     ];
     for (pl, pts, w, f, masses, st) in sides {
-        // The (α, β) term minus the symmetric one, into the first half of `st`.
+        // The (α, β) term minus the symmetric one, into the first half of `st`
+        // ([∂x | ∂a] of the (α, β) term, then of the symmetric one).
         let len = w.len();
-        let (ours, sym) = st.split_at_mut(len * (dim + 1));
-        let (gx, ga) = ours.split_at_mut(len * dim);
+        let mut st = st;
+        let gx = take(&mut st, len * dim)?;
+        let ga = take(&mut st, len)?;
+        let sx = take(&mut st, len * dim)?;
+        let sa = take(&mut st, len)?;
         pl.row_gradient(gx, ga, ws)?;
         weight_gradient(ga, epsilon, masses.0);
         let sym_problem = Problem::strided_clouds(pts, pts, dim, scale, w, w);
-        let (sx, sa) = sym.split_at_mut(len * dim);
         Plan::new(sym_problem, epsilon, f, f).row_gradient(sx, sa, ws)?;
         weight_gradient(sa, epsilon, masses.1);
         for (o, s) in gx.iter_mut().zip(&*sx).chain(ga.iter_mut().zip(&*sa)) {
@@ -253,20 +259,19 @@ pub fn divergence_gradient<T: Real>(
         }
     }
     // The mass term ½ ε (Σa − Σb)².
+    let (st_x, st_y) = (
+        st_x.get_mut(..n * (dim + 1))
+            .ok_or(Error::WorkspaceTooSmall)?,
+        st_y.get_mut(..m * (dim + 1))
+            .ok_or(Error::WorkspaceTooSmall)?,
+    );
     let (gxa, gyb) = (
-        &mut st_x[n * dim..n * (dim + 1)],
-        &mut st_y[m * dim..m * (dim + 1)],
+        st_x.get_mut(n * dim..).ok_or(Error::WorkspaceTooSmall)?,
+        st_y.get_mut(m * dim..).ok_or(Error::WorkspaceTooSmall)?,
     );
     gxa.iter_mut().for_each(|v| *v += dm);
     gyb.iter_mut().for_each(|v| *v -= dm);
-    publish(
-        out,
-        &st_x[..n * (dim + 1)],
-        &st_y[..m * (dim + 1)],
-        n,
-        m,
-        dim,
-    )
+    publish(out, st_x, st_y, n, m, dim)
 }
 
 /// The gradients of OT_ε(α, β) (OTT-JAX's `reg_ot_cost`) with respect to x, y, a, b
@@ -295,15 +300,20 @@ pub fn ot_gradient<T: Real>(
         crate::sum::sum(plan.problem.a),
         crate::sum::sum(plan.problem.b),
     );
-    let (st_x, rest) = ws.split_at_mut(n * (dim + 1));
-    let (st_y, ws) = rest.split_at_mut(m * (dim + 1));
+    let mut ws = ws;
+    let st_x = take(&mut ws, n * (dim + 1))?;
+    let st_y = take(&mut ws, m * (dim + 1))?;
     {
-        let (gx, ga) = st_x.split_at_mut(n * dim);
+        let (gx, ga) = st_x
+            .split_at_mut_checked(n * dim)
+            .ok_or(Error::WorkspaceTooSmall)?;
         plan.row_gradient(gx, ga, ws)?;
         weight_gradient(ga, plan.epsilon, mb);
     }
     {
-        let (gy, gb) = st_y.split_at_mut(m * dim);
+        let (gy, gb) = st_y
+            .split_at_mut_checked(m * dim)
+            .ok_or(Error::WorkspaceTooSmall)?;
         plan.transposed()?.row_gradient(gy, gb, ws)?;
         weight_gradient(gb, plan.epsilon, ma);
     }
@@ -344,10 +354,16 @@ fn publish<T: Real>(
     if !st_x.iter().chain(st_y).all(|v| v.is_finite()) {
         return Err(Error::NonFinite);
     }
-    out.x.copy_from_slice(&st_x[..n * dim]);
-    out.a.copy_from_slice(&st_x[n * dim..]);
-    out.y.copy_from_slice(&st_y[..m * dim]);
-    out.b.copy_from_slice(&st_y[m * dim..]);
+    let (sx, sa) = st_x
+        .split_at_checked(n * dim)
+        .ok_or(Error::WorkspaceTooSmall)?;
+    let (sy, sb) = st_y
+        .split_at_checked(m * dim)
+        .ok_or(Error::WorkspaceTooSmall)?;
+    copy(out.x, sx);
+    copy(out.a, sa);
+    copy(out.y, sy);
+    copy(out.b, sb);
     Ok(())
 }
 
@@ -450,7 +466,7 @@ fn symmetric<T: Real>(
     if !(reg_ot_cost.is_finite() && error.is_finite()) {
         return Err(Error::NonFinite);
     }
-    f.copy_from_slice(u.get(..chk.n).ok_or(Error::WorkspaceTooSmall)?);
+    copy(f, u.get(..chk.n).ok_or(Error::WorkspaceTooSmall)?);
     Ok(Symmetric {
         reg_ot_cost,
         iterations,

@@ -14,6 +14,7 @@
 //! [`matches()`] on it gives SuperGlue's matches; a point whose mass went to a dustbin
 //! has a low confidence.
 
+use crate::buf::{copy, take};
 use crate::error::Error;
 use crate::kernel::{shifted, CostSource};
 use crate::real::Real;
@@ -72,10 +73,11 @@ pub fn matches<T: Real>(
     if ws.len() < matches_workspace_len(n, m, plan.problem.dim()) {
         return Err(Error::WorkspaceTooSmall);
     }
-    let (row_idx, ws) = ws.split_at_mut(n);
-    let (row_conf, ws) = ws.split_at_mut(n);
-    let (col_idx, ws) = ws.split_at_mut(m);
-    let (col_conf, ws) = ws.split_at_mut(m);
+    let mut ws = ws;
+    let row_idx = take(&mut ws, n)?;
+    let row_conf = take(&mut ws, n)?;
+    let col_idx = take(&mut ws, m)?;
+    let col_conf = take(&mut ws, m)?;
     plan.argmax_staged(true, row_idx, row_conf, ws)?;
     plan.argmax_staged(false, col_idx, col_conf, ws)?;
     for (i, (slot, (&j, &c))) in out
@@ -100,7 +102,7 @@ pub fn matches<T: Real>(
             *slot = i;
         }
     }
-    out.confidence.copy_from_slice(row_conf);
+    copy(out.confidence, row_conf);
     Ok(())
 }
 
@@ -153,20 +155,25 @@ pub fn dustbin_solve<T: Real>(
     if f.len() != n + 1 || g.len() != m + 1 {
         return Err(Error::LengthMismatch);
     }
+    // The real points' potentials (n, m) and the dustbins' (last).
+    let (Some((f_bin, f_pts)), Some((g_bin, g_pts))) = (f.split_last_mut(), g.split_last_mut())
+    else {
+        return Err(Error::LengthMismatch);
+    };
     let eps = config.epsilon.resolve(chk.mean_cost)?;
     if !((chk.max_cost / eps).is_finite() && (z / eps).is_finite()) {
         return Err(Error::InvalidEpsilon);
     }
     let warm = init == Init::Potentials;
-    if warm && !(f[n].is_finite() && g[m].is_finite()) {
+    if warm && !(f_bin.is_finite() && g_bin.is_finite()) {
         return Err(Error::NonFiniteInput);
     }
     let mut lay = carve(ws, n, m, chk.dim)?;
     load_problem(&mut lay, problem);
-    load_potentials(lay.u, warm.then_some(&f[..n]), problem.a, T::ONE);
-    load_potentials(lay.v, warm.then_some(&g[..m]), problem.b, T::ONE);
+    load_potentials(lay.u, warm.then_some(&*f_pts), problem.a, T::ONE);
+    load_potentials(lay.v, warm.then_some(&*g_pts), problem.b, T::ONE);
     let (mut fd, mut gd) = if warm {
-        (f[n], g[m])
+        (*f_bin, *g_bin)
     } else {
         (T::ZERO, T::ZERO)
     };
@@ -178,9 +185,11 @@ pub fn dustbin_solve<T: Real>(
         eps,
         z_eps: z / eps,
     };
+    // u, v are padded to np, mp (the sources' length); the passes use their first n, m.
+    let (np, mp) = (lay.np, lay.mp);
     let (u, v, next, src) = (
-        &mut *lay.u,
-        &mut *lay.v,
+        lay.u.get_mut(..n).ok_or(Error::WorkspaceTooSmall)?,
+        lay.v.get_mut(..m).ok_or(Error::WorkspaceTooSmall)?,
         &mut *lay.scratch,
         &mut *lay.sources,
     );
@@ -189,30 +198,30 @@ pub fn dustbin_solve<T: Real>(
         loop {
             // Column pass: the column sums of the current plan (rows exact after a
             // row pass), the error, and the new g (applied only if going on).
-            let srcs = src.get_mut(..u.len()).ok_or(Error::WorkspaceTooSmall)?;
+            let srcs = src.get_mut(..np).ok_or(Error::WorkspaceTooSmall)?;
             let bins = [(gd, ln_bd, chk.mass_a), (fd, T::ZERO, T::ZERO)];
-            let (error, gd_new) = k.pass(&cols, (&v[..m], problem.b), &u[..n], bins, srcs, next)?;
+            let (error, gd_new) = k.pass(&cols, (&*v, problem.b), &*u, bins, srcs, next)?;
             if iterations > 0 && error <= config.tolerance {
                 break (Status::Converged, error);
             }
             if iterations >= config.max_iterations {
                 break (Status::MaxIterations, error);
             }
-            v[..m].copy_from_slice(&next[..m]);
+            copy(v, next);
             gd = gd_new;
             // Row pass: f from the new g.
-            let srcs = src.get_mut(..v.len()).ok_or(Error::WorkspaceTooSmall)?;
+            let srcs = src.get_mut(..mp).ok_or(Error::WorkspaceTooSmall)?;
             let bins = [(fd, ln_ad, chk.mass_b), (gd, T::ZERO, T::ZERO)];
-            let (_, fd_new) = k.pass(&rows, (&u[..n], problem.a), &v[..m], bins, srcs, next)?;
-            u[..n].copy_from_slice(&next[..n]);
+            let (_, fd_new) = k.pass(&rows, (&*u, problem.a), &*v, bins, srcs, next)?;
+            copy(u, next);
             fd = fd_new;
             iterations += 1;
         }
     });
-    f[..n].copy_from_slice(&u[..n]);
-    f[n] = fd;
-    g[..m].copy_from_slice(&v[..m]);
-    g[m] = gd;
+    copy(f_pts, u);
+    *f_bin = fd;
+    copy(g_pts, v);
+    *g_bin = gd;
     Ok(DustbinSolution {
         status,
         iterations,

@@ -1,6 +1,7 @@
 //! Operations on the entropic plan P_ij = exp((f_i + g_j − C_ij)/ε), streamed through
 //! the kernel without storing P.
 
+use crate::buf::{copy, rows_mut};
 use crate::error::Error;
 #[cfg(not(target_arch = "arm"))]
 use crate::kernel::Fixed;
@@ -250,8 +251,8 @@ impl<'a, T: Real> Plan<'a, T> {
         }
         #[cfg(target_arch = "arm")]
         pass.run(&Clouds::new(x, ys, x, dim), x, dim, res, cts)?;
-        grad_x.copy_from_slice(res);
-        ctransform.copy_from_slice(cts);
+        copy(grad_x, res);
+        copy(ctransform, cts);
         Ok(())
     }
 
@@ -342,8 +343,8 @@ impl<'a, T: Real> Plan<'a, T> {
                 argmax_each(&cols_src, v, u, kappa, w, idx_w, cfs)
             }
         })?;
-        idx.copy_from_slice(idx_w.get(..n_out).ok_or(Error::WorkspaceTooSmall)?);
-        conf.copy_from_slice(cfs.get(..n_out).ok_or(Error::WorkspaceTooSmall)?);
+        copy(idx, idx_w.get(..n_out).ok_or(Error::WorkspaceTooSmall)?);
+        copy(conf, cfs.get(..n_out).ok_or(Error::WorkspaceTooSmall)?);
         Ok(())
     }
 
@@ -539,11 +540,7 @@ impl<T: Real> RowGradient<'_, '_, T> {
         cts: &mut [T],
     ) -> Result<(), Error> {
         let (eps, f, a) = (self.plan.epsilon, self.plan.f, self.plan.problem.a);
-        for (i, (acc, ct)) in res
-            .chunks_exact_mut(dim.max(1))
-            .zip(cts.iter_mut())
-            .enumerate()
-        {
+        for (i, (acc, ct)) in rows_mut(res, dim).zip(cts.iter_mut()).enumerate() {
             let mut red = Weighted {
                 w: self.ys,
                 out: &mut *acc,

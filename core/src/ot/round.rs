@@ -15,6 +15,7 @@
 //! L = ⟨a, φ⟩ + ⟨b, g⟩ ≤ OT₀ ≤ ⟨C, G⟩ and ⟨C, G⟩ − OT₀ ≤ gap = ⟨C, G⟩ − L (up to the
 //! rounding of the sums and of the kernel's exponential, ~1e-14 ε relative in f64).
 
+use crate::buf::{copy, rows, take};
 use crate::error::Error;
 use crate::real::Real;
 use crate::sum::{sum, Compensated};
@@ -93,19 +94,19 @@ pub fn round<T: Real>(
     if (ma - mb).abs() > T::MASS_TOLERANCE * ma.max_fast(mb) {
         return Err(Error::MassMismatch);
     }
-    let (f2, rest) = ws.split_at_mut(n);
-    let (g2, rest) = rest.split_at_mut(m);
-    let (ea, rest) = rest.split_at_mut(n);
-    let (eb, rest) = rest.split_at_mut(m);
-    let (vn, rest) = rest.split_at_mut(n);
-    let (vm, ws) = rest.split_at_mut(m);
+    let mut ws = ws;
+    let f2 = take(&mut ws, n)?;
+    let g2 = take(&mut ws, m)?;
+    let ea = take(&mut ws, n)?;
+    let eb = take(&mut ws, m)?;
+    let vn = take(&mut ws, n)?;
+    let vm = take(&mut ws, m)?;
     // Row sums r of F; f′ = f + ε ln min(a / r, 1); φ = f − ε ln r (the soft
     // c-transform of g) for the lower bound.
     vm.fill(T::ONE);
     plan.apply(vm, vn, ws)?;
     let mut lower = Compensated::new();
-    for (i, (fi, &ri)) in f2.iter_mut().zip(&*vn).enumerate() {
-        let (wi, pi) = (a[i], plan.f[i]);
+    for (fi, ((&ri, &wi), &pi)) in f2.iter_mut().zip(vn.iter().zip(a).zip(plan.f)) {
         *fi = if wi == T::ZERO {
             T::NEG_INFINITY
         } else {
@@ -122,12 +123,11 @@ pub fn round<T: Real>(
     // Column sums of F′ = diag(x) F; g′ = g + ε ln min(b / c′, 1).
     vn.fill(T::ONE);
     Plan::new(plan.problem, eps, f2, plan.g).apply_transpose(vn, vm, ws)?;
-    for (j, (gj, &cj)) in g2.iter_mut().zip(&*vm).enumerate() {
-        let wj = b[j];
+    for (gj, ((&cj, &wj), &pj)) in g2.iter_mut().zip(vm.iter().zip(b).zip(plan.g)) {
         *gj = if wj == T::ZERO {
             T::NEG_INFINITY
         } else {
-            plan.g[j] + eps * (wj.ln() - cj.ln()).min_fast(T::ZERO)
+            pj + eps * (wj.ln() - cj.ln()).min_fast(T::ZERO)
         };
     }
     // The deficits of F″ (≥ 0 in exact arithmetic; rounding clamped).
@@ -145,10 +145,10 @@ pub fn round<T: Real>(
     if !(cost.is_finite() && lower_bound.is_finite()) {
         return Err(Error::NonFinite);
     }
-    out.f.copy_from_slice(f2);
-    out.g.copy_from_slice(g2);
-    out.err_a.copy_from_slice(ea);
-    out.err_b.copy_from_slice(eb);
+    copy(out.f, f2);
+    copy(out.g, g2);
+    copy(out.err_a, ea);
+    copy(out.err_b, eb);
     Ok(Certificate {
         transport_cost: cost,
         lower_bound,
@@ -190,7 +190,7 @@ fn correction_cost<T: Real>(problem: &Problem<'_, T>, ea: &[T], eb: &[T], mass: 
             }
         }
         Cost::Matrix { c } => {
-            for (row, &e) in c.chunks_exact(eb.len().max(1)).zip(ea) {
+            for (row, &e) in rows(c, eb.len()).zip(ea) {
                 for (&cij, &f) in row.iter().zip(eb) {
                     total.add(e * f * cij);
                 }

@@ -770,6 +770,174 @@ macro_rules! probe_flow_precision {
     }};
 }
 
+/// The OT toolkit of one precision (divergence and its gradient, the plan's gradient,
+/// rounding, matches, the dustbin solve) on opaque pointers into `mem`.
+macro_rules! probe_toolkit_precision {
+    ($t:ty, $acc:ident, $mem:ident, $cfg_default:ident, $div_size:ident, $div:ident,
+     $div_grad:ident, $plan_grad:ident, $round_size:ident, $round:ident,
+     $match_size:ident, $matches:ident, $dustbin:ident) => {{
+        let base = $mem.as_mut_ptr().cast::<$t>();
+        let p = |k: usize| black_box(base.wrapping_add(black_box(k)));
+        let len = |k: usize| black_box(k);
+        let problem = black_box(otc_ot_problem::<$t> {
+            struct_size: size_of::<otc_ot_problem<$t>>(),
+            x: p(0),
+            y: p(64),
+            c: black_box(ptr::null()),
+            a: p(128),
+            b: p(160),
+            n: len(8),
+            m: len(8),
+            d: len(2),
+            scale: black_box(1.0),
+            x_layout: otc_points_layout::default(),
+            y_layout: otc_points_layout::default(),
+        });
+        let pb = black_box(&problem);
+        let mut bytes = 0usize;
+        let mut config = unsafe { core::mem::zeroed::<otc_sinkhorn_config<$t>>() };
+        // SAFETY (all calls below): the pointers are NULL or into `mem`; each function
+        // checks NULL, alignment, sizes and overlap before touching anything.
+        $acc += unsafe { $cfg_default(black_box(&mut config)) };
+        let cfg = black_box(&config);
+        let ws = black_box(p(1024).cast::<c_void>());
+        let ws_bytes = len(8192);
+        let eps = black_box(0.1);
+        let (f, g, f2, g2) = (p(192), p(256), p(320), p(384));
+        let (o1, o2, o3, o4) = (p(448), p(512), p(576), p(640));
+        $acc += unsafe { $div_size(len(8), len(8), len(2), black_box(&mut bytes)) };
+        let mut div = unsafe { core::mem::zeroed::<otc_divergence_result<$t>>() };
+        div.struct_size = black_box(size_of::<otc_divergence_result<$t>>());
+        $acc += unsafe {
+            $div(
+                pb,
+                cfg,
+                ws,
+                ws_bytes,
+                f,
+                len(8),
+                g,
+                len(8),
+                f2,
+                len(8),
+                g2,
+                len(8),
+                black_box(&mut div),
+            )
+        };
+        $acc += unsafe {
+            $div_grad(
+                pb,
+                cfg,
+                eps,
+                f,
+                len(8),
+                g,
+                len(8),
+                f2,
+                len(8),
+                g2,
+                len(8),
+                ws,
+                ws_bytes,
+                o1,
+                len(16),
+                o2,
+                len(16),
+                o3,
+                len(8),
+                o4,
+                len(8),
+            )
+        };
+        $acc += unsafe {
+            $plan_grad(
+                pb,
+                eps,
+                f,
+                len(8),
+                g,
+                len(8),
+                ws,
+                ws_bytes,
+                o1,
+                len(16),
+                o2,
+                len(16),
+                o3,
+                len(8),
+                o4,
+                len(8),
+            )
+        };
+        $acc += unsafe { $round_size(len(8), len(8), len(2), black_box(&mut bytes)) };
+        let mut cert = unsafe { core::mem::zeroed::<otc_round_certificate<$t>>() };
+        cert.struct_size = black_box(size_of::<otc_round_certificate<$t>>());
+        $acc += unsafe {
+            $round(
+                pb,
+                eps,
+                f,
+                len(8),
+                g,
+                len(8),
+                ws,
+                ws_bytes,
+                o1,
+                len(8),
+                o2,
+                len(8),
+                o3,
+                len(8),
+                o4,
+                len(8),
+                black_box(&mut cert),
+            )
+        };
+        $acc += unsafe { $match_size(len(8), len(8), len(2), black_box(&mut bytes)) };
+        let idx = black_box(
+            $mem.as_mut_ptr()
+                .wrapping_add(black_box(3000))
+                .cast::<usize>(),
+        );
+        $acc += unsafe {
+            $matches(
+                pb,
+                eps,
+                f,
+                len(8),
+                g,
+                len(8),
+                black_box(0.5),
+                ws,
+                ws_bytes,
+                idx,
+                len(8),
+                o1,
+                len(8),
+                idx.wrapping_add(8),
+                len(8),
+            )
+        };
+        let mut dust = unsafe { core::mem::zeroed::<otc_dustbin_result<$t>>() };
+        dust.struct_size = black_box(size_of::<otc_dustbin_result<$t>>());
+        $acc += unsafe {
+            $dustbin(
+                pb,
+                cfg,
+                black_box(1.0),
+                ws,
+                ws_bytes,
+                f,
+                len(8),
+                g,
+                len(8),
+                black_box(&mut dust),
+            )
+        };
+    }};
+}
+
 #[entry]
 fn main() -> ! {
     let mut mem = [0u64; WORDS];
@@ -955,6 +1123,36 @@ fn main() -> ! {
         otc_mcl_resample_f64,
         otc_cluster_workspace_size_f64,
         otc_largest_cluster_f64
+    );
+    probe_toolkit_precision!(
+        f32,
+        acc,
+        mem,
+        otc_sinkhorn_config_default_f32,
+        otc_divergence_workspace_size_f32,
+        otc_divergence_f32,
+        otc_divergence_gradient_f32,
+        otc_plan_gradient_f32,
+        otc_round_workspace_size_f32,
+        otc_plan_round_f32,
+        otc_matches_workspace_size_f32,
+        otc_plan_matches_f32,
+        otc_dustbin_solve_f32
+    );
+    probe_toolkit_precision!(
+        f64,
+        acc,
+        mem,
+        otc_sinkhorn_config_default_f64,
+        otc_divergence_workspace_size_f64,
+        otc_divergence_f64,
+        otc_divergence_gradient_f64,
+        otc_plan_gradient_f64,
+        otc_round_workspace_size_f64,
+        otc_plan_round_f64,
+        otc_matches_workspace_size_f64,
+        otc_plan_matches_f64,
+        otc_dustbin_solve_f64
     );
     let text = otc_status_str(black_box(acc));
     black_box(text);
