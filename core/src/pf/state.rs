@@ -177,14 +177,16 @@ pub fn state_moments<T: Real + Angles>(
     }
     let lse = log_sum_exp_parts(logw)?;
     let w = |l: T| lse.centre(l).exp();
+    // Coordinate k of every particle (rows, not `step_by`: no panic path for d = 0).
+    let column = |k: usize| rows(x, d).map(move |xi| xi.get(k).copied().unwrap_or(T::ZERO));
     // Mean of coordinate k, and its residual (wrapped for a periodic coordinate).
     let mean_of = |k: usize, c: &Coord<T>| {
-        let col = x.iter().skip(k).step_by(d);
+        let col = column(k);
         match c.kind {
-            Kind::Linear => col.zip(logw).fold(T::ZERO, |a, (&v, &l)| a + w(l) * v),
+            Kind::Linear => col.zip(logw).fold(T::ZERO, |a, (v, &l)| a + w(l) * v),
             Kind::Periodic(p) => {
                 let (mut sc, mut ss) = (T::ZERO, T::ZERO);
-                for (&v, &l) in col.zip(logw) {
+                for (v, &l) in col.zip(logw) {
                     let phi = wrap(v, p) * T::TAU / p;
                     sc += w(l) * phi.cos();
                     ss += w(l) * phi.sin();
@@ -208,7 +210,7 @@ pub fn state_moments<T: Real + Angles>(
         if !m.is_finite() {
             return Err(Error::NonFinite);
         }
-        for &v in x.iter().skip(k).step_by(d) {
+        for v in column(k) {
             big = big.max_fast(residual(v, m, Some(c)).abs());
         }
     }
