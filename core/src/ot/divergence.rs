@@ -330,7 +330,12 @@ fn balanced_only<T: Real>(config: &Config<T>) -> Result<(), Error> {
     }
 }
 
-fn check_outputs<T>(out: &Gradient<'_, T>, n: usize, m: usize, dim: usize) -> Result<(), Error> {
+pub(super) fn check_outputs<T>(
+    out: &Gradient<'_, T>,
+    n: usize,
+    m: usize,
+    dim: usize,
+) -> Result<(), Error> {
     let ok = Some(out.x.len()) == n.checked_mul(dim)
         && Some(out.y.len()) == m.checked_mul(dim)
         && out.a.len() == n
@@ -343,7 +348,7 @@ fn check_outputs<T>(out: &Gradient<'_, T>, n: usize, m: usize, dim: usize) -> Re
 }
 
 /// Copies staged `[∂x | ∂a]`, `[∂y | ∂b]` to the outputs after a finiteness check.
-fn publish<T: Real>(
+pub(super) fn publish<T: Real>(
     out: Gradient<'_, T>,
     st_x: &[T],
     st_y: &[T],

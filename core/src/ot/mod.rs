@@ -10,9 +10,11 @@
 //! - the error is the L1 marginal violation, tracked every iteration for free.
 
 mod accel;
+pub(crate) mod adjoint;
 mod config;
 mod ctransform;
 pub mod divergence;
+mod implicit;
 #[cfg(feature = "initializers")]
 mod init;
 pub mod matches;
@@ -23,12 +25,14 @@ pub mod round;
 mod sinkhorn;
 pub(crate) mod workspace;
 
+pub use adjoint::{Cg, CgReport};
 pub use config::{Acceleration, Config, Epsilon, Init};
 pub use ctransform::{c_transform_workspace_len, DualPotential};
 pub use divergence::{
     divergence, divergence_gradient, divergence_gradient_workspace_len, divergence_workspace_len,
     ot_gradient, Divergence, DivergencePotentials, Gradient,
 };
+pub use implicit::{implicit_workspace_len, ImplicitReport};
 #[cfg(feature = "initializers")]
 pub use init::{gaussian_potential, sorted_dual};
 pub use matches::{

@@ -83,7 +83,10 @@ impl<'a, T: Real> Plan<'a, T> {
     /// Checks, carves the workspace and loads the problem and the potentials (kernel
     /// units, absorbed: each side's array serves as targets and as sources, see
     /// [`CostSource`]).
-    fn prepare<'w>(&self, ws: &'w mut [T]) -> Result<(Checked<T>, Layout<'w, T>), Error> {
+    pub(super) fn prepare<'w>(
+        &self,
+        ws: &'w mut [T],
+    ) -> Result<(Checked<T>, Layout<'w, T>), Error> {
         let chk = self.check()?;
         let mut lay = carve(ws, chk.n, chk.m, chk.dim)?;
         load_problem(&mut lay, &self.problem);
@@ -422,7 +425,7 @@ impl<'a, T: Real> Plan<'a, T> {
 
 /// For every target p with a finite potential: the weighted sum Σ_q P_pq w_q into
 /// `res[p]`; 0 for masked targets.
-fn reduce_weighted<T: Real, S: CostSource<T>>(
+pub(super) fn reduce_weighted<T: Real, S: CostSource<T>>(
     src: &S,
     tgt_pot: &[T],
     src_pot: &[T],

@@ -32,6 +32,7 @@ use crate::buf::take;
 use crate::buf::{copy, rows_mut};
 use crate::error::Error;
 use crate::kernel::{chunk_major, shifted, Bilinear, Clouds, CostSource, Weighted};
+use crate::ot::adjoint::{self, set_channel, Cg, CgReport};
 use crate::ot::workspace::load_points;
 use crate::points::Points;
 use crate::real::Real;
@@ -156,22 +157,6 @@ impl<T: Real> Side<'_, T> {
     }
 }
 
-/// Writes f(i) (0 on padding) into channel `c` of the chunk-major `nch`-channel field
-/// `chan` of `np` padded sources.
-fn set_channel<T: Real>(
-    chan: &mut [T],
-    (np, nch): (usize, usize),
-    c: usize,
-    n: usize,
-    f: impl Fn(usize) -> T,
-) {
-    for i in 0..np {
-        if let Some(v) = chan.get_mut(chunk_major(i, c, nch)) {
-            *v = if i < n { f(i) } else { T::ZERO };
-        }
-    }
-}
-
 fn at<T: Real>(v: &[T], i: usize) -> T {
     v.get(i).copied().unwrap_or(T::ZERO)
 }
@@ -275,15 +260,14 @@ pub fn ot_resample_vjp<T: Real>(
         Vjp::Implicit {
             cg_tolerance,
             cg_max_iterations,
-        } => implicit(
-            &bufs,
-            common,
-            cg_tolerance,
-            cg_max_iterations,
-            &mut pool,
-            gx,
-            gl,
-        )?,
+        } => {
+            let cg = Cg {
+                tolerance: cg_tolerance,
+                max_iterations: cg_max_iterations,
+            };
+            let r = implicit(&bufs, common, &cg, &mut pool, gx, gl)?;
+            (r.iterations, r.residual)
+        }
     };
     if gx.iter().chain(gl.iter()).any(|v| !v.is_finite()) {
         return Err(Error::NonFinite);
@@ -509,23 +493,19 @@ fn filterflow<T: Real>(
     Ok(())
 }
 
-/// Conjugate gradient on H μ = rhs, H = [[diag(r), P], [Pᵀ, diag(c)]] (2·np vectors:
-/// rows then columns). Returns (iterations, relative residual).
-#[allow(clippy::too_many_arguments)]
-fn conjugate_gradient<T: Real>(
+/// μ = H⁺·rhs on the plan of `b` (2·np vectors: rows, then columns), by the shared
+/// adjoint solve. Every row is live (weights 1/N); a column is live if its weight is
+/// positive.
+fn adjoint<T: Real>(
     b: &Bufs<'_, T>,
     rhs: &[T],
     mu: &mut [T],
-    tol: T,
-    max_it: u32,
+    cg: &Cg<T>,
     pool: &mut Pool<'_, T>,
-) -> Result<(u32, T), Error> {
+) -> Result<CgReport<T>, Error> {
     let (n, np) = (b.fit.n, b.fit.np);
-    let res = take(pool, 2 * np)?;
-    let dir = take(pool, 2 * np)?;
-    let hd = take(pool, 2 * np)?;
     let tmp = take(pool, 2 * np)?;
-    let apply = |v: &[T], out: &mut [T], tmp: &mut [T]| {
+    let apply = |v: &[T], out: &mut [T]| {
         // Both are 2·np long: halving the length (rather than splitting at np) has no
         // out-of-range branch (no-panic proof).
         let (vr, vc) = v.split_at(v.len() / 2);
@@ -546,78 +526,26 @@ fn conjugate_gradient<T: Real>(
                 T::ZERO
             };
         }
+        Ok(())
     };
-    let dot = |a: &[T], c: &[T]| a.iter().zip(c).fold(T::ZERO, |s, (&x, &y)| s + x * y);
-    mu.fill(T::ZERO);
-    copy(res, rhs);
-    // Remove the null direction (1, −1) over live entries (rounding puts a trace of it
-    // in the right-hand side).
-    let live = |j: usize| b.w(j) > T::ZERO;
-    let count = n + (0..n).filter(|&j| live(j)).count();
-    let mut proj = T::ZERO;
-    for i in 0..n {
-        proj += at(res, i);
-        if live(i) {
-            proj -= at(res, np + i);
+    let live = |k: usize| {
+        if k < np {
+            k < n
+        } else {
+            k - np < n && b.w(k - np) > T::ZERO
         }
-    }
-    proj = proj / T::from_usize(count);
-    for i in 0..n {
-        if let Some(r) = res.get_mut(i) {
-            *r -= proj;
-        }
-        if let Some(r) = res.get_mut(np + i) {
-            *r = if live(i) { *r + proj } else { T::ZERO };
-        }
-    }
-    let norm0 = dot(res, res).sqrt();
-    if norm0 == T::ZERO {
-        return Ok((0, T::ZERO));
-    }
-    copy(dir, res);
-    let mut rr = dot(res, res);
-    let mut it = 0;
-    while it < max_it {
-        if rr.sqrt() <= tol * norm0 {
-            break;
-        }
-        apply(dir, hd, tmp);
-        let dhd = dot(dir, hd);
-        if dhd.is_nan() || dhd <= T::ZERO {
-            break;
-        }
-        let alpha = rr / dhd;
-        for ((m, r), (&p, &h)) in mu
-            .iter_mut()
-            .zip(res.iter_mut())
-            .zip(dir.iter().zip(hd.iter()))
-        {
-            *m += alpha * p;
-            *r -= alpha * h;
-        }
-        let rr_new = dot(res, res);
-        let beta = rr_new / rr;
-        for (p, &r) in dir.iter_mut().zip(res.iter()) {
-            *p = r + beta * *p;
-        }
-        rr = rr_new;
-        it += 1;
-    }
-    if !rr.is_finite() || mu.iter().any(|v| !v.is_finite()) {
-        return Err(Error::NonFinite);
-    }
-    Ok((it, rr.sqrt() / norm0))
+    };
+    adjoint::solve(apply, live, np, rhs, mu, cg, pool)
 }
 
 fn implicit<T: Real>(
     b: &Bufs<'_, T>,
     common: Common<'_, T>,
-    tol: T,
-    max_it: u32,
+    cg: &Cg<T>,
     pool: &mut Pool<'_, T>,
     dx: &mut [T],
     dlogw: &mut [T],
-) -> Result<(u32, T), Error> {
+) -> Result<CgReport<T>, Error> {
     let (n, np, d) = (b.fit.n, b.fit.np, b.fit.d);
     let nf = T::from_usize(n);
     let s = b.fit.scale;
@@ -643,8 +571,8 @@ fn implicit<T: Real>(
         }
     }
     let mu = take(pool, 2 * np)?;
-    let (its, resid) = conjugate_gradient(b, rhs, mu, tol, max_it, pool)?;
-    // np each (halving: see conjugate_gradient).
+    let report = adjoint(b, rhs, mu, cg, pool)?;
+    // np each (halving: see `adjoint`).
     let (mu1, mu2) = mu.split_at(mu.len() / 2);
     // Row pass with [μ', μ'z]; column pass with [μ, μz, z]; the two bilinears.
     let ch = (np, 1 + d);
@@ -694,5 +622,5 @@ fn implicit<T: Real>(
     b.add_dz(q, qz, dx);
     // ∂L/∂ℓ_j = w_j μ'_j (then the softmax projection).
     project_logw(b, |j| b.w(j) * at(mu2, j), dlogw);
-    Ok((its, resid))
+    Ok(report)
 }
