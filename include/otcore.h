@@ -91,6 +91,12 @@
 #define OTC_ROUND_WORKSPACE_SIZE_F32(n, m, d) (sizeof(float) * OTC_ROUND_WORKSPACE_ELEMS(n, m, d))
 /** Bytes of `otc_round_workspace_size_f64(n, m, d)`. */
 #define OTC_ROUND_WORKSPACE_SIZE_F64(n, m, d) (sizeof(double) * OTC_ROUND_WORKSPACE_ELEMS(n, m, d))
+/** Elements of the implicit VJPs' workspace (`otc_plan_barycentric_vjp_f32`, `otc_plan_potentials_vjp_f32`): the Sinkhorn workspace plus (d + 1)(n + m + n̂) + 6(n̂ + m̂) + (2d + 1)max(n̂, m̂) + 2d + 2, n̂ = OTC_PADDED(n) (never n×m). */
+#define OTC_IMPLICIT_WORKSPACE_ELEMS(n, m, d) (OTC_SINKHORN_WORKSPACE_ELEMS(n, m, d) + ((size_t)(d) + 1) * ((size_t)(n) + (size_t)(m) + OTC_PADDED(n)) + 6 * (OTC_PADDED(n) + OTC_PADDED(m)) + (2 * (size_t)(d) + 1) * OTC_MAX_SIZE(OTC_PADDED(n), OTC_PADDED(m)) + 2 * (size_t)(d) + 2)
+/** Bytes of `otc_implicit_workspace_size_f32(n, m, d)`. */
+#define OTC_IMPLICIT_WORKSPACE_SIZE_F32(n, m, d) (sizeof(float) * OTC_IMPLICIT_WORKSPACE_ELEMS(n, m, d))
+/** Bytes of `otc_implicit_workspace_size_f64(n, m, d)`. */
+#define OTC_IMPLICIT_WORKSPACE_SIZE_F64(n, m, d) (sizeof(double) * OTC_IMPLICIT_WORKSPACE_ELEMS(n, m, d))
 /** Elements of the matches' workspace: 2(n + m) plus the Sinkhorn workspace. */
 #define OTC_MATCHES_WORKSPACE_ELEMS(n, m, d) (2 * ((size_t)(n) + (size_t)(m)) + OTC_SINKHORN_WORKSPACE_ELEMS(n, m, d))
 /** Bytes of `otc_matches_workspace_size_f32(n, m, d)`. */
@@ -1245,6 +1251,56 @@ typedef struct otc_dustbin_result_f64 {
    */
   double epsilon;
 } otc_dustbin_result_f64;
+
+/**
+ * What an implicit VJP did (`float` in `otc_implicit_report_f32`, `double` in
+ * `otc_implicit_report_f64`). Set `struct_size = sizeof` it before the call; written
+ * only on success.
+ */
+typedef struct otc_implicit_report_f32 {
+  /**
+   * `sizeof` this struct, set by the caller.
+   */
+  size_t struct_size;
+  /**
+   * Conjugate-gradient iterations of the adjoint solve (≤ `cg_max_iterations`).
+   */
+  uint32_t cg_iterations;
+  /**
+   * Final ‖residual‖ / ‖right-hand side‖ of the adjoint solve.
+   */
+  float cg_residual;
+  /**
+   * The plan's L1 marginal error Σ|P1 − a| + Σ|Pᵀ1 − b| (mass units): the VJP is
+   * that of a solution only as far as this is small.
+   */
+  float marginal_error;
+} otc_implicit_report_f32;
+
+/**
+ * What an implicit VJP did (`float` in `otc_implicit_report_f32`, `double` in
+ * `otc_implicit_report_f64`). Set `struct_size = sizeof` it before the call; written
+ * only on success.
+ */
+typedef struct otc_implicit_report_f64 {
+  /**
+   * `sizeof` this struct, set by the caller.
+   */
+  size_t struct_size;
+  /**
+   * Conjugate-gradient iterations of the adjoint solve (≤ `cg_max_iterations`).
+   */
+  uint32_t cg_iterations;
+  /**
+   * Final ‖residual‖ / ‖right-hand side‖ of the adjoint solve.
+   */
+  double cg_residual;
+  /**
+   * The plan's L1 marginal error Σ|P1 − a| + Σ|Pᵀ1 − b| (mass units): the VJP is
+   * that of a solution only as far as this is small.
+   */
+  double marginal_error;
+} otc_implicit_report_f64;
 
 /**
  * A forward noising process `dx = f(t)·x dt + g(t) dW`, `x_t | x_0 ~ N(a_t x_0, s_t² I)`.
@@ -3132,6 +3188,170 @@ int32_t otc_dustbin_solve_f64(const struct otc_ot_problem_f64 *problem,
                               double *g,
                               size_t g_len,
                               struct otc_dustbin_result_f64 *out);
+
+/**
+ * Workspace size, in bytes, of `otc_plan_barycentric_vjp_f32` and
+ * `otc_plan_potentials_vjp_f32` for n and m points in dimension d:
+ *
+ * `bytes = sizeof(float) · (W(n, m, d) + (d + 1)(n + m + n̂) + 6(n̂ + m̂) + (2d + 1)·max(n̂, m̂) + 2d + 2)`,
+ * W the element count of `otc_sinkhorn_workspace_size_f32`, n̂, m̂ = n, m rounded up
+ * to the kernel width. O(n + m): no n×m matrix is stored. Exact (a test checks it).
+ *
+ * Returns as `otc_sinkhorn_workspace_size_f32`.
+ *
+ * # Safety
+ * `out_bytes` must be NULL or point to a writable `size_t`.
+ */
+int32_t otc_implicit_workspace_size_f32(size_t n,
+                                        size_t m,
+                                        size_t d,
+                                        size_t *out_bytes);
+
+/**
+ * The `double` version of `otc_implicit_workspace_size_f32`.
+ *
+ * # Safety
+ * As `otc_implicit_workspace_size_f32`.
+ */
+int32_t otc_implicit_workspace_size_f64(size_t n, size_t m, size_t d, size_t *out_bytes);
+
+/**
+ * The vector–Jacobian product of the barycentric map T (as `otc_plan_barycentric_f32`
+ * returns it) of the plan of a balanced solve with absolute ε `epsilon` and
+ * potentials f (n), g (m): given `tbar` = ∂L/∂T (n×d row-major) writes ∂L/∂x (n×d),
+ * ∂L/∂y (m×d), ∂L/∂a (n), ∂L/∂b (m) by implicit differentiation (the adjoint system
+ * solved by conjugate gradient to `cg_tolerance`, at most `cg_max_iterations`
+ * iterations of two streamed passes). Exact at a converged solution: `report` (may
+ * be NULL) gives the plan's marginal error and the adjoint residual. Weight gradients
+ * are those orthogonal to (1, −1) (only Σa = Σb directions are meaningful);
+ * zero-weight points get 0.
+ *
+ * Returns `OTC_STATUS_OK`; the statuses of the problem checks; `NULL_POINTER`,
+ * `MISALIGNED`, `LENGTH_MISMATCH`, `NON_FINITE_INPUT` (`tbar`, potentials of positive
+ * weights), `INVALID_PARAMETER` (`cg_tolerance` not finite and positive),
+ * `NEEDS_POINT_CLOUDS`, `WORKSPACE_TOO_SMALL`, `STRUCT_SIZE`, `NON_FINITE`
+ * (`INVALID_PARAMETER` also when a written array overlaps another).
+ * Nothing is written unless it returns `OTC_STATUS_OK`.
+ *
+ * # Safety
+ * Every pointer must be NULL or valid for its stated length; `report` NULL or a
+ * writable `otc_implicit_report_f32` with `struct_size` set.
+ */
+int32_t otc_plan_barycentric_vjp_f32(const struct otc_ot_problem_f32 *problem,
+                                     float epsilon,
+                                     const float *f,
+                                     size_t f_len,
+                                     const float *g,
+                                     size_t g_len,
+                                     const float *tbar,
+                                     size_t tbar_len,
+                                     float cg_tolerance,
+                                     uint32_t cg_max_iterations,
+                                     void *ws,
+                                     size_t ws_bytes,
+                                     float *grad_x,
+                                     size_t grad_x_len,
+                                     float *grad_y,
+                                     size_t grad_y_len,
+                                     float *grad_a,
+                                     size_t grad_a_len,
+                                     float *grad_b,
+                                     size_t grad_b_len,
+                                     struct otc_implicit_report_f32 *report);
+
+/**
+ * The `double` version of `otc_plan_barycentric_vjp_f32`.
+ *
+ * # Safety
+ * As `otc_plan_barycentric_vjp_f32`.
+ */
+int32_t otc_plan_barycentric_vjp_f64(const struct otc_ot_problem_f64 *problem,
+                                     double epsilon,
+                                     const double *f,
+                                     size_t f_len,
+                                     const double *g,
+                                     size_t g_len,
+                                     const double *tbar,
+                                     size_t tbar_len,
+                                     double cg_tolerance,
+                                     uint32_t cg_max_iterations,
+                                     void *ws,
+                                     size_t ws_bytes,
+                                     double *grad_x,
+                                     size_t grad_x_len,
+                                     double *grad_y,
+                                     size_t grad_y_len,
+                                     double *grad_a,
+                                     size_t grad_a_len,
+                                     double *grad_b,
+                                     size_t grad_b_len,
+                                     struct otc_implicit_report_f64 *report);
+
+/**
+ * The vector–Jacobian product of the potentials f (n), g (m) of a balanced solve:
+ * given `fbar` = ∂L/∂f (n) and `gbar` = ∂L/∂g (m), cost units, writes ∂L/∂x, ∂L/∂y,
+ * ∂L/∂a, ∂L/∂b as `otc_plan_barycentric_vjp_f32` does. The potentials are defined up
+ * to (f + k, g − k): this is the derivative in the gauge where Σf − Σg (positive
+ * weights) stays fixed, exact for any loss invariant to the shift. Workspace
+ * `otc_implicit_workspace_size_f32`; statuses and `report` as
+ * `otc_plan_barycentric_vjp_f32`.
+ *
+ * # Safety
+ * As `otc_plan_barycentric_vjp_f32`.
+ */
+int32_t otc_plan_potentials_vjp_f32(const struct otc_ot_problem_f32 *problem,
+                                    float epsilon,
+                                    const float *f,
+                                    size_t f_len,
+                                    const float *g,
+                                    size_t g_len,
+                                    const float *fbar,
+                                    size_t fbar_len,
+                                    const float *gbar,
+                                    size_t gbar_len,
+                                    float cg_tolerance,
+                                    uint32_t cg_max_iterations,
+                                    void *ws,
+                                    size_t ws_bytes,
+                                    float *grad_x,
+                                    size_t grad_x_len,
+                                    float *grad_y,
+                                    size_t grad_y_len,
+                                    float *grad_a,
+                                    size_t grad_a_len,
+                                    float *grad_b,
+                                    size_t grad_b_len,
+                                    struct otc_implicit_report_f32 *report);
+
+/**
+ * The `double` version of `otc_plan_potentials_vjp_f32`.
+ *
+ * # Safety
+ * As `otc_plan_potentials_vjp_f32`.
+ */
+int32_t otc_plan_potentials_vjp_f64(const struct otc_ot_problem_f64 *problem,
+                                    double epsilon,
+                                    const double *f,
+                                    size_t f_len,
+                                    const double *g,
+                                    size_t g_len,
+                                    const double *fbar,
+                                    size_t fbar_len,
+                                    const double *gbar,
+                                    size_t gbar_len,
+                                    double cg_tolerance,
+                                    uint32_t cg_max_iterations,
+                                    void *ws,
+                                    size_t ws_bytes,
+                                    double *grad_x,
+                                    size_t grad_x_len,
+                                    double *grad_y,
+                                    size_t grad_y_len,
+                                    double *grad_a,
+                                    size_t grad_a_len,
+                                    double *grad_b,
+                                    size_t grad_b_len,
+                                    struct otc_implicit_report_f64 *report);
 
 /**
  * Writes the default parameters of process `kind` (`OTC_SDE_VP` … `OTC_SDE_EDM`) to

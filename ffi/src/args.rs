@@ -21,6 +21,15 @@ pub(crate) struct Span {
     written: bool,
 }
 
+impl Span {
+    /// No bytes: overlaps nothing (an optional array that was not given).
+    pub(crate) const NONE: Self = Self {
+        start: 0,
+        end: 0,
+        written: false,
+    };
+}
+
 /// A checked C array: non-NULL, aligned for `T`, at most `isize::MAX` bytes.
 #[derive(Clone, Copy)]
 pub(crate) struct Array<T> {

@@ -38,6 +38,8 @@ mod plan;
 
 mod toolkit;
 
+mod implicit;
+
 mod sde_types;
 
 mod sde;
@@ -51,6 +53,11 @@ mod mcl_types;
 
 mod mcl;
 
+pub use implicit::{
+    otc_implicit_report, otc_implicit_workspace_size_f32, otc_implicit_workspace_size_f64,
+    otc_plan_barycentric_vjp_f32, otc_plan_barycentric_vjp_f64, otc_plan_potentials_vjp_f32,
+    otc_plan_potentials_vjp_f64,
+};
 pub use init::{
     otc_c_transform_f32, otc_c_transform_f64, otc_c_transform_workspace_size_f32,
     otc_c_transform_workspace_size_f64, otc_dual_potential, otc_sinkhorn_workspace_size_for_f32,

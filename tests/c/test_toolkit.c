@@ -60,6 +60,28 @@ static double divergence_at(size_t k, double h, void *ws, size_t bytes) {
     return res.value;
 }
 
+/* sum_i tbar_i . T(x_i) of the plan of (x with coordinate k shifted by h, y). */
+static double map_loss(size_t k, double h, const double *tbar, void *ws, size_t bytes) {
+    double xs[N * D], f[N], g[M], t[N * D], loss = 0;
+    otc_sinkhorn_config_f64 cfg;
+    otc_sinkhorn_result_f64 sol;
+    otc_ot_problem_f64 p;
+    size_t i;
+    memcpy(xs, x, sizeof xs);
+    xs[k] += h;
+    p = problem_of(xs, y, a, b, N, M);
+    otc_sinkhorn_config_default_f64(&cfg);
+    cfg.epsilon_mode = OTC_EPSILON_ABSOLUTE;
+    cfg.epsilon = 0.3;
+    cfg.tolerance = 1e-14;
+    cfg.max_iterations = 100000;
+    sol.struct_size = sizeof sol;
+    CHECK_STATUS(otc_sinkhorn_solve_f64(&p, &cfg, ws, bytes, f, N, g, M, &sol), OTC_STATUS_OK);
+    CHECK_STATUS(otc_plan_barycentric_f64(&p, 0.3, f, N, g, M, ws, bytes, t, N * D), OTC_STATUS_OK);
+    for (i = 0; i < N * D; ++i) loss += tbar[i] * t[i];
+    return loss;
+}
+
 int main(void) {
     size_t bytes = 0, rbytes = 0, i, j, k;
     void *ws, *rws;
@@ -87,6 +109,10 @@ int main(void) {
                       q == OTC_ROUND_WORKSPACE_SIZE_F32(ns[i], ns[j], k));
                 CHECK(otc_round_workspace_size_f64(ns[i], ns[j], k, &q) == OTC_STATUS_OK &&
                       q == OTC_ROUND_WORKSPACE_SIZE_F64(ns[i], ns[j], k));
+                CHECK(otc_implicit_workspace_size_f32(ns[i], ns[j], k, &q) == OTC_STATUS_OK &&
+                      q == OTC_IMPLICIT_WORKSPACE_SIZE_F32(ns[i], ns[j], k));
+                CHECK(otc_implicit_workspace_size_f64(ns[i], ns[j], k, &q) == OTC_STATUS_OK &&
+                      q == OTC_IMPLICIT_WORKSPACE_SIZE_F64(ns[i], ns[j], k));
             }
     CHECK_STATUS(otc_divergence_workspace_size_f64(N, M, D, &bytes), OTC_STATUS_OK);
     ws = aligned_alloc(OTC_WORKSPACE_ALIGN, (bytes + OTC_WORKSPACE_ALIGN) / OTC_WORKSPACE_ALIGN * OTC_WORKSPACE_ALIGN);
@@ -172,6 +198,74 @@ int main(void) {
                                                  bytes, gx, N * D, gy, M * D, ga, N, gb, M),
                      OTC_STATUS_INVALID_PARAMETER);
         CHECK(f[0] == keep);
+    }
+
+    /* The barycentric map's implicit VJP against central differences of solve + map
+     * (tolerance as the Rust test: solves to 1e-14, h = 1e-5), and its bad input. */
+    {
+        double tbar[N * D], vx[N * D], vy[M * D], va[N], vb[M], vworst = 0, vscale = 0;
+        size_t ibytes;
+        void *iws;
+        otc_implicit_report_f64 rep;
+        otc_sinkhorn_config_f64 c2 = cfg;
+        for (i = 0; i < N * D; ++i) tbar[i] = 2.0 * uniform() - 1.0;
+        CHECK_STATUS(otc_implicit_workspace_size_f64(N, M, D, &ibytes), OTC_STATUS_OK);
+        iws = aligned_alloc(OTC_WORKSPACE_ALIGN, (ibytes + OTC_WORKSPACE_ALIGN) / OTC_WORKSPACE_ALIGN * OTC_WORKSPACE_ALIGN);
+        c2.tolerance = 1e-14;
+        c2.rho_a = INFINITY;
+        c2.rho_b = INFINITY;
+        sol.struct_size = sizeof sol;
+        CHECK_STATUS(otc_sinkhorn_solve_f64(&p, &c2, ws, bytes, f, N, g, M, &sol), OTC_STATUS_OK);
+        rep.struct_size = sizeof rep;
+        CHECK_STATUS(otc_plan_barycentric_vjp_f64(&p, 0.3, f, N, g, M, tbar, N * D, 1e-13, 500,
+                                                  iws, ibytes, vx, N * D, vy, M * D, va, N, vb,
+                                                  M, &rep),
+                     OTC_STATUS_OK);
+        CHECK(rep.cg_residual <= 1e-13 && rep.marginal_error <= 1e-13 && rep.cg_iterations > 0);
+        for (k = 0; k < N * D; ++k) if (fabs(vx[k]) > vscale) vscale = fabs(vx[k]);
+        for (k = 0; k < N * D; ++k) {
+            fd = (map_loss(k, h, tbar, ws, bytes) - map_loss(k, -h, tbar, ws, bytes)) / (2 * h);
+            if (fabs(fd - vx[k]) > vworst) vworst = fabs(fd - vx[k]);
+        }
+        CHECK(vworst <= 1e-6 * vscale);
+        /* The potentials' VJP runs too, without a report. */
+        CHECK_STATUS(otc_plan_potentials_vjp_f64(&p, 0.3, f, N, g, M, f, N, g, M, 1e-13, 500, iws,
+                                                 ibytes, vx, N * D, vy, M * D, va, N, vb, M, NULL),
+                     OTC_STATUS_OK);
+        {
+            double keep = vx[0];
+            otc_implicit_report_f64 r0 = rep;
+            tbar[1] = NAN;
+            CHECK_STATUS(otc_plan_barycentric_vjp_f64(&p, 0.3, f, N, g, M, tbar, N * D, 1e-13,
+                                                      500, iws, ibytes, vx, N * D, vy, M * D, va,
+                                                      N, vb, M, &rep),
+                         OTC_STATUS_NON_FINITE_INPUT);
+            tbar[1] = 0.5;
+            CHECK_STATUS(otc_plan_barycentric_vjp_f64(&p, 0.3, f, N, g, M, tbar, N * D, 0.0, 500,
+                                                      iws, ibytes, vx, N * D, vy, M * D, va, N,
+                                                      vb, M, &rep),
+                         OTC_STATUS_INVALID_PARAMETER);
+            CHECK_STATUS(otc_plan_barycentric_vjp_f64(&p, 0.3, f, N, g, M, tbar, N * D, 1e-13,
+                                                      500, iws, ibytes - 8, vx, N * D, vy, M * D,
+                                                      va, N, vb, M, &rep),
+                         OTC_STATUS_WORKSPACE_TOO_SMALL);
+            CHECK_STATUS(otc_plan_barycentric_vjp_f64(&p, 0.3, f, N, g, M, tbar, N * D - 1,
+                                                      1e-13, 500, iws, ibytes, vx, N * D, vy,
+                                                      M * D, va, N, vb, M, &rep),
+                         OTC_STATUS_LENGTH_MISMATCH);
+            CHECK_STATUS(otc_plan_barycentric_vjp_f64(&p, 0.3, f, N, g, M, tbar, N * D, 1e-13,
+                                                      500, iws, ibytes, vx, N * D, vx, M * D, va,
+                                                      N, vb, M, &rep),
+                         OTC_STATUS_INVALID_PARAMETER);
+            rep.struct_size = 8;
+            CHECK_STATUS(otc_plan_barycentric_vjp_f64(&p, 0.3, f, N, g, M, tbar, N * D, 1e-13,
+                                                      500, iws, ibytes, vx, N * D, vy, M * D, va,
+                                                      N, vb, M, &rep),
+                         OTC_STATUS_STRUCT_SIZE);
+            rep.struct_size = sizeof rep;
+            CHECK(vx[0] == keep && memcmp(&r0, &rep, sizeof rep) == 0);
+        }
+        free(iws);
     }
 
     /* Matches: y a shuffled copy of x plus one outlier each; the dustbin leaves the

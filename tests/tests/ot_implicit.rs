@@ -116,6 +116,7 @@ fn vjp(c: &Case, eps: f64, bar: (&[f64], Option<&[f64]>)) -> Grads {
         (fbar, Some(gbar)) => plan.potentials_vjp(fbar, gbar, &CG, out, &mut ws),
     }
     .unwrap();
+    println!("{rep:?}");
     assert!(rep.cg.residual <= 1e-13, "{rep:?}");
     assert!(rep.marginal_error <= 1e-13, "{rep:?}");
     gr

@@ -772,6 +772,93 @@ macro_rules! probe_flow_precision {
 
 /// The OT toolkit of one precision (divergence and its gradient, the plan's gradient,
 /// rounding, matches, the dustbin solve) on opaque pointers into `mem`.
+/// Calls the implicit VJPs of one precision with pointers into `$mem`.
+macro_rules! probe_implicit_precision {
+    ($t:ty, $acc:ident, $mem:ident, $size:ident, $map_vjp:ident, $pot_vjp:ident) => {{
+        let base = $mem.as_mut_ptr().cast::<$t>();
+        let p = |k: usize| black_box(base.wrapping_add(black_box(k)));
+        let len = |k: usize| black_box(k);
+        let problem = black_box(otc_ot_problem::<$t> {
+            struct_size: size_of::<otc_ot_problem<$t>>(),
+            x: p(0),
+            y: p(64),
+            c: black_box(ptr::null()),
+            a: p(128),
+            b: p(160),
+            n: len(8),
+            m: len(8),
+            d: len(2),
+            scale: black_box(1.0),
+            x_layout: otc_points_layout::default(),
+            y_layout: otc_points_layout::default(),
+        });
+        let pb = black_box(&problem);
+        let mut bytes = 0usize;
+        let ws = black_box(p(1024).cast::<c_void>());
+        let ws_bytes = len(8192);
+        let eps = black_box(0.1);
+        let (f, g, tb, gb) = (p(192), p(256), p(320), p(384));
+        let (o1, o2, o3, o4) = (p(448), p(512), p(576), p(640));
+        let mut rep = unsafe { core::mem::zeroed::<otc_implicit_report<$t>>() };
+        rep.struct_size = black_box(size_of::<otc_implicit_report<$t>>());
+        // SAFETY (all calls below): the pointers are NULL or into `mem`; each function
+        // checks NULL, alignment, sizes and overlap before touching anything.
+        $acc += unsafe { $size(len(8), len(8), len(2), black_box(&mut bytes)) };
+        $acc += unsafe {
+            $map_vjp(
+                pb,
+                eps,
+                f,
+                len(8),
+                g,
+                len(8),
+                tb,
+                len(16),
+                black_box(1e-5),
+                black_box(50),
+                ws,
+                ws_bytes,
+                o1,
+                len(16),
+                o2,
+                len(16),
+                o3,
+                len(8),
+                o4,
+                len(8),
+                black_box(&mut rep),
+            )
+        };
+        $acc += unsafe {
+            $pot_vjp(
+                pb,
+                eps,
+                f,
+                len(8),
+                g,
+                len(8),
+                tb,
+                len(8),
+                gb,
+                len(8),
+                black_box(1e-5),
+                black_box(50),
+                ws,
+                ws_bytes,
+                o1,
+                len(16),
+                o2,
+                len(16),
+                o3,
+                len(8),
+                o4,
+                len(8),
+                black_box(ptr::null_mut()),
+            )
+        };
+    }};
+}
+
 macro_rules! probe_toolkit_precision {
     ($t:ty, $acc:ident, $mem:ident, $cfg_default:ident, $div_size:ident, $div:ident,
      $div_grad:ident, $plan_grad:ident, $round_size:ident, $round:ident,
@@ -1153,6 +1240,22 @@ fn main() -> ! {
         otc_matches_workspace_size_f64,
         otc_plan_matches_f64,
         otc_dustbin_solve_f64
+    );
+    probe_implicit_precision!(
+        f32,
+        acc,
+        mem,
+        otc_implicit_workspace_size_f32,
+        otc_plan_barycentric_vjp_f32,
+        otc_plan_potentials_vjp_f32
+    );
+    probe_implicit_precision!(
+        f64,
+        acc,
+        mem,
+        otc_implicit_workspace_size_f64,
+        otc_plan_barycentric_vjp_f64,
+        otc_plan_potentials_vjp_f64
     );
     let text = otc_status_str(black_box(acc));
     black_box(text);
