@@ -81,8 +81,8 @@ impl<T: Real> Plan<'_, T> {
     /// Nothing is written on error. [`Error::NeedsPointClouds`] for a dense cost;
     /// [`Error::LengthMismatch`] for `tbar` or the outputs; [`Error::NonFiniteInput`]
     /// for a NaN/∞ in `tbar`; [`Error::InvalidParameter`] for a CG tolerance that is
-    /// not finite and positive; [`Error::NonFinite`] if a gradient overflows; otherwise
-    /// those of [`Plan::apply`].
+    /// not finite and positive; [`Error::NonFinite`] if a gradient or the plan's
+    /// marginals overflow; otherwise those of [`Plan::apply`].
     pub fn barycentric_vjp(
         &self,
         tbar: &[T],
@@ -279,6 +279,9 @@ impl<T: Real> Ctx<'_, '_, T> {
         }
         for (&cj, &bj) in c.iter().zip(bw) {
             marginal_error += (cj - bj).abs();
+        }
+        if !marginal_error.is_finite() {
+            return Err(Error::NonFinite);
         }
         rhs.fill(T::ZERO);
         gx.fill(T::ZERO);

@@ -28,6 +28,10 @@
 //! `kernel::Weighted`/`kernel::Bilinear`) are chunk-major (`kernel::chunk_major`); per-target results
 //! are target-major, `1 + channels` values per target.
 
+mod jvp;
+
+pub use jvp::{jvp_workspace_len, ot_resample_jvp, JvpReport};
+
 use crate::buf::take;
 use crate::buf::{copy, rows_mut};
 use crate::error::Error;
@@ -38,7 +42,7 @@ use crate::points::Points;
 use crate::real::Real;
 
 use super::ot_resample::{
-    check_cloud, cloud, fit, kappa, source_exponents, split, Fitted, OtConfig,
+    check_cloud, cloud, fit, kappa, source_exponents, split, Fitted, OtConfig, OtWork,
 };
 
 /// Which vector–Jacobian product.
@@ -220,31 +224,7 @@ pub fn ot_resample_vjp<T: Real>(
         .ok_or(Error::WorkspaceTooSmall)?;
     let yb = take(&mut pool, d * np)?;
     load_points(yb, &Points::row_major(ybar, d), n, &Points::empty(), d, np);
-    // F (row exponents) into `fa`, G (source exponents) into `v`, both in kernel
-    // units (× log₂e).
-    source_exponents(logw, &fitted, w.g, w.v);
-    // As source exponents (column passes) the padding must be masked with −∞.
-    for (i, f) in w.fa.iter_mut().enumerate() {
-        *f = if i < n {
-            *f * T::LOG2_E / fitted.eps
-        } else {
-            T::NEG_INFINITY
-        };
-    }
-    // Both serve as targets and as sources: absorbed form (see `CostSource`).
-    let cl = cloud(&*w.zr, &*w.zc, d);
-    cl.absorb_sources(w.v, kappa(fitted.eps));
-    cl.absorb_sources(w.fa, kappa(fitted.eps));
-    let bufs = Bufs {
-        zr: &*w.zr,
-        zc: &*w.zc,
-        f: &*w.fa,
-        g: &*w.v,
-        b: &*w.b,
-        yb: &*yb,
-        logw,
-        fit: fitted,
-    };
+    let bufs = Bufs::of_plan(w, logw, fitted, yb);
     // Shared by both forms: scratch, the channel buffer and [c_j, (Pᵀȳ)_j].
     let common = Common {
         t: take(&mut pool, d)?,
@@ -311,6 +291,34 @@ struct Bufs<'a, T> {
 }
 
 impl<'a, T: Real> Bufs<'a, T> {
+    /// The converged plan of a forward pass: F (row exponents) into `fa`, G (source
+    /// exponents) into `v`, both in kernel units and absorbed, since both serve as
+    /// targets and as sources (see `CostSource`); `yb` the upstream field (if any).
+    fn of_plan(w: OtWork<'a, T>, logw: &'a [T], fit: Fitted<T>, yb: &'a [T]) -> Self {
+        source_exponents(logw, &fit, w.g, w.v);
+        // As source exponents (column passes) the padding must be masked with −∞.
+        for (i, f) in w.fa.iter_mut().enumerate() {
+            *f = if i < fit.n {
+                *f * T::LOG2_E / fit.eps
+            } else {
+                T::NEG_INFINITY
+            };
+        }
+        let cl = cloud(&*w.zr, &*w.zc, fit.d);
+        cl.absorb_sources(w.v, kappa(fit.eps));
+        cl.absorb_sources(w.fa, kappa(fit.eps));
+        Bufs {
+            zr: w.zr,
+            zc: w.zc,
+            f: w.fa,
+            g: w.v,
+            b: w.b,
+            yb,
+            logw,
+            fit,
+        }
+    }
+
     fn rows(&self) -> Side<'a, T> {
         Side {
             cl: cloud(self.zr, self.zc, self.fit.d),

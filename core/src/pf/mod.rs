@@ -27,7 +27,10 @@ pub use filter::{
     filter_workspace_len, step, uniform_log_weights, FilterConfig, Resampler, StepReport, Totals,
     Trigger,
 };
-pub use grad::{ot_resample_vjp, vjp_workspace_len, Vjp, VjpReport};
+pub use grad::{
+    jvp_workspace_len, ot_resample_jvp, ot_resample_vjp, vjp_workspace_len, JvpReport, Vjp,
+    VjpReport,
+};
 pub use kld::{
     cluster_table_len, cluster_workspace_len, kld_bound, kld_count, kld_table_len, largest_cluster,
     KldConfig, CLUSTER_MAX_DIM,
