@@ -117,6 +117,12 @@
 #define OTC_OT_RESAMPLE_VJP_WORKSPACE_SIZE_F32(n, d) (sizeof(float) * OTC_OT_RESAMPLE_VJP_WORKSPACE_ELEMS(n, d))
 /** Bytes of `otc_ot_resample_vjp_workspace_size_f64(n, d)`. */
 #define OTC_OT_RESAMPLE_VJP_WORKSPACE_SIZE_F64(n, d) (sizeof(double) * OTC_OT_RESAMPLE_VJP_WORKSPACE_ELEMS(n, d))
+/** Elements of `otc_ot_resample_jvp_workspace_size_f32`: OT resampling's, plus N·d·(1 + dirs) staged results, (13d + 20)·N̂ and 2d. */
+#define OTC_OT_RESAMPLE_JVP_WORKSPACE_ELEMS(n, d, dirs) (OTC_OT_RESAMPLE_WORKSPACE_ELEMS(n, d) + (size_t)(n) * (size_t)(d) * (1 + (size_t)(dirs)) + OTC_PADDED(n) * (13 * (size_t)(d) + 20) + 2 * (size_t)(d))
+/** Bytes of `otc_ot_resample_jvp_workspace_size_f32(n, d, dirs)`. */
+#define OTC_OT_RESAMPLE_JVP_WORKSPACE_SIZE_F32(n, d, dirs) (sizeof(float) * OTC_OT_RESAMPLE_JVP_WORKSPACE_ELEMS(n, d, dirs))
+/** Bytes of `otc_ot_resample_jvp_workspace_size_f64(n, d, dirs)`. */
+#define OTC_OT_RESAMPLE_JVP_WORKSPACE_SIZE_F64(n, d, dirs) (sizeof(double) * OTC_OT_RESAMPLE_JVP_WORKSPACE_ELEMS(n, d, dirs))
 /** Elements of a filter step's workspace: N·(d + 1), plus OT resampling's with `OTC_RESAMPLE_OPTIMAL`. */
 #define OTC_PF_WORKSPACE_ELEMS(n, d, resampler) ((size_t)(n) * ((size_t)(d) + 1) + ((resampler) == OTC_RESAMPLE_OPTIMAL ? OTC_OT_RESAMPLE_WORKSPACE_ELEMS(n, d) : 0))
 /** Bytes of `otc_pf_workspace_size_f32(n, d, resampler)` for a valid `OTC_RESAMPLE_*`. */
@@ -4373,6 +4379,84 @@ int32_t otc_ot_resample_vjp_f64(const struct otc_ot_resample_config_f64 *config,
                                 size_t ws_bytes,
                                 double *dx,
                                 double *dlogw);
+
+/**
+ * Workspace size, in bytes, of `otc_ot_resample_jvp_f32` for N particles in
+ * dimension d and `dirs` tangent directions: `sizeof(float) ·
+ * (OTC_OT_RESAMPLE_WORKSPACE_ELEMS(n, d) + N·d·(1 + dirs) + (13d + 20)·N̂ + 2d)`, N̂ =
+ * OTC_PADDED(N) (`OTC_OT_RESAMPLE_JVP_WORKSPACE_SIZE_F32`). O(N·d·dirs), never N×N.
+ *
+ * Returns as `otc_sinkhorn_workspace_size_f32`.
+ *
+ * # Safety
+ * `out_bytes` must be NULL or point to a writable `size_t`.
+ */
+int32_t otc_ot_resample_jvp_workspace_size_f32(size_t n, size_t d, size_t dirs, size_t *out_bytes);
+
+/**
+ * The `double` version of `otc_ot_resample_jvp_workspace_size_f32`.
+ *
+ * # Safety
+ * As `otc_ot_resample_jvp_workspace_size_f32`.
+ */
+int32_t otc_ot_resample_jvp_workspace_size_f64(size_t n, size_t d, size_t dirs, size_t *out_bytes);
+
+/**
+ * Forward mode of `otc_ot_resample_f32`: writes x̃ (N×d, the bits
+ * `otc_ot_resample_f32` writes) to `x_out` and, for each of `dirs` tangent directions
+ * (ẋ: N×d and l̇: N, stacked in `x_dot` (dirs·N·d) and `logw_dot` (dirs·N)), the
+ * tangent of x̃ to `x_out_dot` (dirs·N·d): the exact derivative of the converged map
+ * by implicit differentiation (conjugate gradient to `cg_tolerance`, at most
+ * `cg_max_iterations` iterations per direction; converge the forward solve with a
+ * small tolerance). The forward solve runs once for all directions. Log-weights are
+ * unnormalised; the normalisation scale is a constant (set `config->scale` to
+ * compare with finite differences). The transpose of `otc_ot_resample_vjp_f32` with
+ * `OTC_VJP_IMPLICIT`.
+ *
+ * Returns `OTC_STATUS_OK`, or `OTC_STATUS_MAX_ITERATIONS` when the forward solve ran
+ * out of iterations (outputs written: the derivative of that unconverged map);
+ * nothing written: as `otc_ot_resample_f32`, plus `OTC_STATUS_EMPTY_INPUT` for
+ * dirs = 0, `OTC_STATUS_NON_FINITE_INPUT` for a NaN/∞ tangent and
+ * `OTC_STATUS_INVALID_PARAMETER` for a CG tolerance that is not finite and positive.
+ *
+ * # Safety
+ * Every pointer must be NULL or valid for its stated length for the call.
+ */
+int32_t otc_ot_resample_jvp_f32(const struct otc_ot_resample_config_f32 *config,
+                                float cg_tolerance,
+                                uint32_t cg_max_iterations,
+                                const float *x,
+                                const float *logw,
+                                size_t n,
+                                size_t d,
+                                const float *x_dot,
+                                const float *logw_dot,
+                                size_t dirs,
+                                void *ws,
+                                size_t ws_bytes,
+                                float *x_out,
+                                float *x_out_dot);
+
+/**
+ * The `double` version of `otc_ot_resample_jvp_f32`.
+ *
+ * # Safety
+ * As `otc_ot_resample_jvp_f32`.
+ */
+int32_t otc_ot_resample_jvp_f64(const struct otc_ot_resample_config_f64 *config,
+                                double cg_tolerance,
+                                uint32_t cg_max_iterations,
+                                const double *x,
+                                const double *logw,
+                                size_t n,
+                                size_t d,
+                                const double *x_dot,
+                                const double *logw_dot,
+                                size_t dirs,
+                                void *ws,
+                                size_t ws_bytes,
+                                double *x_out,
+                                double *x_out_dot);
 
 /**
  * Fills `*out` with the filter defaults: systematic resampling when ESS < 0.5·N, and

@@ -4,10 +4,12 @@
 
 use core::ffi::c_void;
 
+use otcore::ot::Cg;
 use otcore::pf::weights::{ess, normalise};
 use otcore::pf::{
-    ancestors, filter_workspace_len, ot_resample, ot_resample_vjp, ot_workspace_len, step,
-    uniform_log_weights, vjp_workspace_len, RandomSource, Resampler, SplitMix64,
+    ancestors, filter_workspace_len, jvp_workspace_len, ot_resample, ot_resample_jvp,
+    ot_resample_vjp, ot_workspace_len, step, uniform_log_weights, vjp_workspace_len, RandomSource,
+    Resampler, SplitMix64,
 };
 use otcore::{Error, Real};
 
@@ -254,6 +256,54 @@ unsafe fn vjp_impl<T: Real>(
             )
         };
         let r = ot_resample_vjp(xs, ls, d, &cfg, &v, ys, dxs, dls, wss)?;
+        Ok(r.forward_status.into())
+    })
+}
+
+/// # Safety
+/// As the exported `otc_ot_resample_jvp_f32`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn jvp_impl<T: Real>(
+    config: *const otc_ot_resample_config<T>,
+    cg: Cg<T>,
+    (x, logw, n, d): (*const T, *const T, usize, usize),
+    (x_dot, logw_dot, dirs): (*const T, *const T, usize),
+    (ws, ws_bytes): (*mut c_void, usize),
+    x_out: *mut T,
+    x_out_dot: *mut T,
+) -> i32 {
+    run(|| {
+        // SAFETY: the caller's contract (NULL checked).
+        let cfg = unsafe { read_sized(config)? }.to_core()?;
+        let len = cells(n, d)?;
+        let (tlen, llen) = (cells(len, dirs)?, cells(n, dirs)?);
+        let (xa, la) = (Array::input(x, len)?, Array::input(logw, n)?);
+        let (xda, lda) = (Array::input(x_dot, tlen)?, Array::input(logw_dot, llen)?);
+        let ws = workspace::<T>(ws, ws_bytes, jvp_workspace_len(n, d, dirs))?;
+        let (oa, oda) = (Array::output(x_out, len)?, Array::output(x_out_dot, tlen)?);
+        disjoint(&[
+            xa.span(),
+            la.span(),
+            xda.span(),
+            lda.span(),
+            ws.span(),
+            oa.span(),
+            oda.span(),
+        ])?;
+        // SAFETY: every array is non-NULL, aligned, valid by the caller's contract and
+        // disjoint from the written ones.
+        let (xs, ls, xds, lds, os, ods, wss) = unsafe {
+            (
+                xa.slice(),
+                la.slice(),
+                xda.slice(),
+                lda.slice(),
+                oa.slice_mut(),
+                oda.slice_mut(),
+                zeroed(ws),
+            )
+        };
+        let r = ot_resample_jvp(xs, ls, d, &cfg, &cg, (xds, lds), (os, ods), wss)?;
         Ok(r.forward_status.into())
     })
 }
@@ -735,6 +785,136 @@ pub unsafe extern "C" fn otc_ot_resample_vjp_f64(
 ) -> i32 {
     // SAFETY: the caller's contract, stated above.
     unsafe { vjp_impl(config, vjp, x, logw, n, d, ybar, ws, ws_bytes, dx, dlogw) }
+}
+
+/// Workspace size, in bytes, of `otc_ot_resample_jvp_f32` for N particles in
+/// dimension d and `dirs` tangent directions: `sizeof(float) ·
+/// (OTC_OT_RESAMPLE_WORKSPACE_ELEMS(n, d) + N·d·(1 + dirs) + (13d + 20)·N̂ + 2d)`, N̂ =
+/// OTC_PADDED(N) (`OTC_OT_RESAMPLE_JVP_WORKSPACE_SIZE_F32`). O(N·d·dirs), never N×N.
+///
+/// Returns as `otc_sinkhorn_workspace_size_f32`.
+///
+/// # Safety
+/// `out_bytes` must be NULL or point to a writable `size_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_ot_resample_jvp_workspace_size_f32(
+    n: usize,
+    d: usize,
+    dirs: usize,
+    out_bytes: *mut usize,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe { write_workspace_size::<f32>(Ok(jvp_workspace_len(n, d, dirs)), out_bytes) }
+}
+
+/// The `double` version of `otc_ot_resample_jvp_workspace_size_f32`.
+///
+/// # Safety
+/// As `otc_ot_resample_jvp_workspace_size_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_ot_resample_jvp_workspace_size_f64(
+    n: usize,
+    d: usize,
+    dirs: usize,
+    out_bytes: *mut usize,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe { write_workspace_size::<f64>(Ok(jvp_workspace_len(n, d, dirs)), out_bytes) }
+}
+
+/// Forward mode of `otc_ot_resample_f32`: writes x̃ (N×d, the bits
+/// `otc_ot_resample_f32` writes) to `x_out` and, for each of `dirs` tangent directions
+/// (ẋ: N×d and l̇: N, stacked in `x_dot` (dirs·N·d) and `logw_dot` (dirs·N)), the
+/// tangent of x̃ to `x_out_dot` (dirs·N·d): the exact derivative of the converged map
+/// by implicit differentiation (conjugate gradient to `cg_tolerance`, at most
+/// `cg_max_iterations` iterations per direction; converge the forward solve with a
+/// small tolerance). The forward solve runs once for all directions. Log-weights are
+/// unnormalised; the normalisation scale is a constant (set `config->scale` to
+/// compare with finite differences). The transpose of `otc_ot_resample_vjp_f32` with
+/// `OTC_VJP_IMPLICIT`.
+///
+/// Returns `OTC_STATUS_OK`, or `OTC_STATUS_MAX_ITERATIONS` when the forward solve ran
+/// out of iterations (outputs written: the derivative of that unconverged map);
+/// nothing written: as `otc_ot_resample_f32`, plus `OTC_STATUS_EMPTY_INPUT` for
+/// dirs = 0, `OTC_STATUS_NON_FINITE_INPUT` for a NaN/∞ tangent and
+/// `OTC_STATUS_INVALID_PARAMETER` for a CG tolerance that is not finite and positive.
+///
+/// # Safety
+/// Every pointer must be NULL or valid for its stated length for the call.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn otc_ot_resample_jvp_f32(
+    config: *const otc_ot_resample_config<f32>,
+    cg_tolerance: f32,
+    cg_max_iterations: u32,
+    x: *const f32,
+    logw: *const f32,
+    n: usize,
+    d: usize,
+    x_dot: *const f32,
+    logw_dot: *const f32,
+    dirs: usize,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    x_out: *mut f32,
+    x_out_dot: *mut f32,
+) -> i32 {
+    let cg = Cg {
+        tolerance: cg_tolerance,
+        max_iterations: cg_max_iterations,
+    };
+    // SAFETY: the caller's contract, stated above.
+    unsafe {
+        jvp_impl(
+            config,
+            cg,
+            (x, logw, n, d),
+            (x_dot, logw_dot, dirs),
+            (ws, ws_bytes),
+            x_out,
+            x_out_dot,
+        )
+    }
+}
+
+/// The `double` version of `otc_ot_resample_jvp_f32`.
+///
+/// # Safety
+/// As `otc_ot_resample_jvp_f32`.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn otc_ot_resample_jvp_f64(
+    config: *const otc_ot_resample_config<f64>,
+    cg_tolerance: f64,
+    cg_max_iterations: u32,
+    x: *const f64,
+    logw: *const f64,
+    n: usize,
+    d: usize,
+    x_dot: *const f64,
+    logw_dot: *const f64,
+    dirs: usize,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    x_out: *mut f64,
+    x_out_dot: *mut f64,
+) -> i32 {
+    let cg = Cg {
+        tolerance: cg_tolerance,
+        max_iterations: cg_max_iterations,
+    };
+    // SAFETY: the caller's contract, stated above.
+    unsafe {
+        jvp_impl(
+            config,
+            cg,
+            (x, logw, n, d),
+            (x_dot, logw_dot, dirs),
+            (ws, ws_bytes),
+            x_out,
+            x_out_dot,
+        )
+    }
 }
 
 /// Fills `*out` with the filter defaults: systematic resampling when ESS < 0.5·N, and

@@ -205,6 +205,67 @@ static void ot_and_vjp(void) {
     CHECK_STATUS(otc_ot_resample_vjp_f64(&cfg, &vcfg, x, logw, M, D, ybar, ws, bytes, dx, dl),
                  OTC_STATUS_INVALID_PARAMETER);
     for (i = 0; i < M; ++i) CHECK(dl[i] == 42.0);
+
+    /* Forward mode: the JVP is the implicit VJP's transpose, <ybar, J v> = <J^T ybar,
+     * v>, both to a 1e-12 CG residual on a tightly converged map (as the Rust test). */
+    {
+        double xd[2 * M * D], ld[2 * M], xo[M * D], xod[2 * M * D], lhs = 0.0, rhs = 0.0,
+            size = 0.0, keep;
+        size_t q;
+        for (i = 0; i < 2 * M * D; ++i) xd[i] = uniform() - 0.5;
+        for (i = 0; i < 2 * M; ++i) ld[i] = uniform() - 0.5;
+        for (i = 1; i < 40; i += 13)
+            for (k = 1; k < 5; ++k) {
+                CHECK(otc_ot_resample_jvp_workspace_size_f32(i, k, 3, &q) == OTC_STATUS_OK &&
+                      q == OTC_OT_RESAMPLE_JVP_WORKSPACE_SIZE_F32(i, k, 3));
+                CHECK(otc_ot_resample_jvp_workspace_size_f64(i, k, 2, &q) == OTC_STATUS_OK &&
+                      q == OTC_OT_RESAMPLE_JVP_WORKSPACE_SIZE_F64(i, k, 2));
+            }
+        cfg.tolerance = 1e-14;
+        cfg.max_iterations = 20000;
+        CHECK_STATUS(otc_ot_resample_f64(&cfg, x, logw, M, D, ws, sizeof ws, out, &rep),
+                     OTC_STATUS_OK);
+        cfg.scale = rep.scale;
+        CHECK_STATUS(otc_ot_resample_jvp_workspace_size_f64(M, D, 2, &bytes), OTC_STATUS_OK);
+        CHECK(bytes <= sizeof ws);
+        CHECK_STATUS(otc_ot_resample_jvp_f64(&cfg, 1e-12, 1000, x, logw, M, D, xd, ld, 2, ws,
+                                             bytes, xo, xod),
+                     OTC_STATUS_OK);
+        CHECK(memcmp(xo, out, sizeof out) == 0);
+        vcfg.mode = OTC_VJP_IMPLICIT;
+        vcfg.cg_tolerance = 1e-12;
+        vcfg.cg_max_iterations = 1000;
+        CHECK_STATUS(otc_ot_resample_vjp_workspace_size_f64(M, D, &q), OTC_STATUS_OK);
+        CHECK_STATUS(otc_ot_resample_vjp_f64(&cfg, &vcfg, x, logw, M, D, ybar, ws, q, dx, dl),
+                     OTC_STATUS_OK);
+        /* Second direction. */
+        for (i = 0; i < M * D; ++i) {
+            lhs += ybar[i] * xod[M * D + i];
+            rhs += dx[i] * xd[M * D + i];
+            if (fabs(xod[M * D + i]) > size) size = fabs(xod[M * D + i]);
+        }
+        for (i = 0; i < M; ++i) rhs += dl[i] * ld[M + i];
+        CHECK(fabs(lhs - rhs) <= 1e-9 * size * M * D);
+        keep = xod[0];
+        xd[5] = NAN;
+        CHECK_STATUS(otc_ot_resample_jvp_f64(&cfg, 1e-12, 1000, x, logw, M, D, xd, ld, 2, ws,
+                                             bytes, xo, xod),
+                     OTC_STATUS_NON_FINITE_INPUT);
+        xd[5] = 0.0;
+        CHECK_STATUS(otc_ot_resample_jvp_f64(&cfg, 1e-12, 1000, x, logw, M, D, xd, ld, 0, ws,
+                                             bytes, xo, xod),
+                     OTC_STATUS_EMPTY_INPUT);
+        CHECK_STATUS(otc_ot_resample_jvp_f64(&cfg, 0.0, 1000, x, logw, M, D, xd, ld, 2, ws,
+                                             bytes, xo, xod),
+                     OTC_STATUS_INVALID_PARAMETER);
+        CHECK_STATUS(otc_ot_resample_jvp_f64(&cfg, 1e-12, 1000, x, logw, M, D, xd, ld, 2, ws,
+                                             bytes - 8, xo, xod),
+                     OTC_STATUS_WORKSPACE_TOO_SMALL);
+        CHECK_STATUS(otc_ot_resample_jvp_f64(&cfg, 1e-12, 1000, x, logw, M, D, xd, ld, 2, ws,
+                                             bytes, xod, xod),
+                     OTC_STATUS_INVALID_PARAMETER);
+        CHECK(xod[0] == keep);
+    }
 }
 
 static void rng_and_ancestors(void) {

@@ -16,7 +16,7 @@
 //! 6 + 2k kernel passes for k conjugate-gradient iterations, after one forward solve
 //! shared by all directions.
 
-use crate::buf::{copy, rows, rows_mut, take};
+use crate::buf::{copy, rows_mut, take};
 use crate::error::Error;
 use crate::kernel::{chunk_major, padded};
 use crate::ot::adjoint::{set_channel, Cg};
@@ -83,7 +83,8 @@ pub fn ot_resample_jvp<T: Real>(
     cfg.check()?;
     cg.check()?;
     let n = logw.len();
-    let dirs = logw_dot.len() / n;
+    // n ≥ 1 (checked above); `checked_div` only keeps a panic branch out.
+    let dirs = logw_dot.len().checked_div(n).unwrap_or(0);
     if dirs == 0 {
         return Err(Error::EmptyInput);
     }
@@ -123,10 +124,16 @@ pub fn ot_resample_jvp<T: Real>(
     };
     let b = Bufs::of_plan(w, logw, fitted, &[]);
     let (mut its, mut resid) = (0, T::ZERO);
-    for ((xd, ld), out) in rows(x_dot, nd)
-        .zip(rows(logw_dot, n))
-        .zip(rows_mut(xod, nd))
-    {
+    for dir in 0..dirs {
+        // Indexed rather than zipped chunks: a zip of three `chunks_exact` iterators
+        // is not inlined on Cortex-M and keeps a division-by-zero branch.
+        let (Some(xd), Some(ld), Some(out)) = (
+            x_dot.get(dir * nd..(dir + 1) * nd),
+            logw_dot.get(dir * n..(dir + 1) * n),
+            xod.get_mut(dir * nd..(dir + 1) * nd),
+        ) else {
+            return Err(Error::LengthMismatch);
+        };
         // Each direction's adjoint solve reuses the same scratch.
         let mut scratch: Pool<'_, T> = &mut *pool;
         let r = tan.direction(&b, cg, (xd, ld), &mut scratch, out)?;

@@ -394,6 +394,40 @@ pf_callbacks!(f64, predict_f64, loglik_f64);
 
 /// The particle-filter functions of one precision (random streams, weights, classical
 /// and OT resampling, the VJP, the filter step) on opaque pointers into `mem`.
+/// Calls OT resampling's forward mode of one precision with pointers into `$mem`.
+macro_rules! probe_jvp_precision {
+    ($t:ty, $acc:ident, $mem:ident, $ot_default:ident, $size:ident, $jvp:ident) => {{
+        let base = $mem.as_mut_ptr().cast::<$t>();
+        let p = |k: usize| black_box(base.wrapping_add(black_box(k)));
+        let len = |k: usize| black_box(k);
+        let mut bytes = 0usize;
+        let mut cfg = unsafe { core::mem::zeroed::<otc_ot_resample_config<$t>>() };
+        // SAFETY (all calls below): the pointers are NULL or into `mem`; each function
+        // checks NULL, alignment, sizes and overlap before touching anything.
+        $acc += unsafe { $ot_default(black_box(&mut cfg)) };
+        cfg.epsilon = black_box(0.5);
+        $acc += unsafe { $size(len(8), len(2), len(2), black_box(&mut bytes)) };
+        $acc += unsafe {
+            $jvp(
+                black_box(&cfg),
+                black_box(1e-5),
+                black_box(50),
+                p(0),
+                p(16),
+                len(8),
+                len(2),
+                p(24),
+                p(56),
+                len(2),
+                black_box(p(1024).cast::<c_void>()),
+                len(8192),
+                p(72),
+                p(88),
+            )
+        };
+    }};
+}
+
 macro_rules! probe_pf_precision {
     ($t:ty, $acc:ident, $mem:ident, $predict:ident, $loglik:ident, $uniform:ident,
      $normal:ident, $normalise:ident, $ancestors:ident, $ot_default:ident, $ot_ws_size:ident,
@@ -1240,6 +1274,22 @@ fn main() -> ! {
         otc_matches_workspace_size_f64,
         otc_plan_matches_f64,
         otc_dustbin_solve_f64
+    );
+    probe_jvp_precision!(
+        f32,
+        acc,
+        mem,
+        otc_ot_resample_config_default_f32,
+        otc_ot_resample_jvp_workspace_size_f32,
+        otc_ot_resample_jvp_f32
+    );
+    probe_jvp_precision!(
+        f64,
+        acc,
+        mem,
+        otc_ot_resample_config_default_f64,
+        otc_ot_resample_jvp_workspace_size_f64,
+        otc_ot_resample_jvp_f64
     );
     probe_implicit_precision!(
         f32,
