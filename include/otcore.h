@@ -120,7 +120,8 @@
 /** Elements of the differentiable filter's tangent state (`otc_dpf_tangent_len`): N·(d + 1)·P. */
 #define OTC_DPF_TANGENT_ELEMS(n, d, p) ((size_t)(n) * ((size_t)(d) + 1) * (size_t)(p))
 /** Elements of `otc_dpf_workspace_size_f32(n, d, p, k)`: N·(k + 2d + 1 + (d + 1)·P) + d·P + d + P. */
-#define OTC_DPF_WORKSPACE_ELEMS(n, d, p, k) ((size_t)(n) * ((size_t)(k) + 2 * (size_t)(d) + 1 + ((size_t)(d) + 1) * (size_t)(p)) + (size_t)(d) * (size_t)(p) + (size_t)(d) + (size_t)(p))
+#define OTC_DPF_WORKSPACE_ELEMS(n, d, p, k) \
+  ((size_t)(n) * ((size_t)(k) + 2 * (size_t)(d) + 1 + ((size_t)(d) + 1) * (size_t)(p)) + (size_t)(d) * (size_t)(p) + (size_t)(d) + (size_t)(p))
 /** Bytes of `otc_dpf_workspace_size_f32(n, d, p, k)`. */
 #define OTC_DPF_WORKSPACE_SIZE_F32(n, d, p, k) (sizeof(float) * OTC_DPF_WORKSPACE_ELEMS(n, d, p, k))
 /** Bytes of `otc_dpf_workspace_size_f64(n, d, p, k)`. */
