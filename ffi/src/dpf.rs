@@ -268,7 +268,7 @@ unsafe fn step_impl<T: Real>(
         let (th, r, xs, ls, ts, ds, ms, dms, wss) = unsafe {
             (
                 tha.slice(),
-                &mut ra.slice_mut()[0],
+                ra.slice_mut(),
                 xa.slice_mut(),
                 la.slice_mut(),
                 ta.slice_mut(),
@@ -278,6 +278,7 @@ unsafe fn step_impl<T: Real>(
                 zeroed(ws),
             )
         };
+        let r = r.first_mut().ok_or(otc_status::NullPointer)?;
         let mut totals = st.to_core();
         let rp = diff_step(
             &mut cm,

@@ -35,7 +35,7 @@
 //! the OT map (issue 18, pending); the C ABI refuses `OTC_RESAMPLE_OPTIMAL` for this
 //! step.
 
-use crate::buf::{copy, rows, rows_mut, take};
+use crate::buf::{copy, take};
 use crate::error::Error;
 use crate::real::Real;
 
@@ -151,6 +151,17 @@ impl<T: Real> DiffConfig<T> {
             _ => Ok(()),
         }
     }
+}
+
+/// Row `i` of width `w` of a row-major buffer (empty if out of range: never, by the
+/// callers' length checks).
+fn row<T>(v: &[T], i: usize, w: usize) -> &[T] {
+    v.get(i * w..i * w + w).unwrap_or(&[])
+}
+
+/// Mutable [`row`].
+fn row_mut<T>(v: &mut [T], i: usize, w: usize) -> &mut [T] {
+    v.get_mut(i * w..i * w + w).unwrap_or(&mut [])
 }
 
 fn finite<T: Real>(v: &[T]) -> bool {
@@ -289,24 +300,23 @@ where
         return Err(Error::ZeroMass);
     }
     model.loglik_grad(theta, xp, gx, du)?;
-    // u̇_i = ℓ̇_i + ∇_θλ_i + ∇_x'λ_i·Ẋ'_i (in `du`); 0 for dead particles.
-    let parts = rows_mut(du, p)
-        .zip(rows(gx, d))
-        .zip(rows(dxp, dp))
-        .zip(dlogw.chunks_exact(p.max(1)))
-        .zip(lam.iter().zip(logw.iter()));
-    for ((((dui, gxi), dxi), dli), (&l, &w)) in parts {
+    // u̇_i = ℓ̇_i + ∇_θλ_i + ∇_x'λ_i·Ẋ'_i (in `du`); 0 for dead particles. Rows are
+    // taken by index (`row`), not by zipping chunk iterators: a non-inlined
+    // `Zip::new` of two `ChunksExact` keeps a division-by-zero panic branch.
+    for (i, (&l, &w)) in lam.iter().zip(logw.iter()).enumerate() {
+        let dui = row_mut(du, i, p);
         if l == T::NEG_INFINITY || w == T::NEG_INFINITY {
             dui.fill(T::ZERO);
             continue;
         }
+        let (gxi, dxi, dli) = (row(gx, i, d), row(dxp, i, dp), row(dlogw, i, p));
         if !finite(dui) || !finite(gxi) {
             return Err(Error::NonFinite);
         }
         for (c, (o, &dl)) in dui.iter_mut().zip(dli).enumerate() {
             let mut s = *o + dl;
-            for (&g, row) in gxi.iter().zip(rows(dxi, p)) {
-                s += g * row.get(c).copied().unwrap_or(T::ZERO);
+            for (k, &g) in gxi.iter().enumerate() {
+                s += g * dxi.get(k * p + c).copied().unwrap_or(T::ZERO);
             }
             *o = s;
         }
@@ -321,15 +331,15 @@ where
         *l = lse.centre(*l);
     }
     ddelta.fill(T::ZERO);
-    for (dui, &l) in rows(du, p).zip(lam.iter()) {
+    for (i, &l) in lam.iter().enumerate() {
         let w = l.exp();
-        for (o, &v) in ddelta.iter_mut().zip(dui) {
+        for (o, &v) in ddelta.iter_mut().zip(row(du, i, p)) {
             *o += w * v;
         }
     }
-    for (dui, &l) in rows_mut(du, p).zip(lam.iter()) {
+    for (i, &l) in lam.iter().enumerate() {
         if l != T::NEG_INFINITY {
-            for (o, &v) in dui.iter_mut().zip(ddelta.iter()) {
+            for (o, &v) in row_mut(du, i, p).iter_mut().zip(ddelta.iter()) {
                 *o -= v;
             }
         }
@@ -342,26 +352,23 @@ where
     };
     // 4. the filtered mean and its tangent.
     mean_ws.fill(T::ZERO);
-    for (xi_row, &l) in rows(xp, d).zip(lam.iter()) {
+    for (i, &l) in lam.iter().enumerate() {
         let w = l.exp();
-        for (m, &v) in mean_ws.iter_mut().zip(xi_row) {
+        for (m, &v) in mean_ws.iter_mut().zip(row(xp, i, d)) {
             *m += w * v;
         }
     }
     dmean_ws.fill(T::ZERO);
-    for (((xrow, dxrow), dui), &l) in rows(xp, d)
-        .zip(rows(dxp, dp))
-        .zip(rows(du, p))
-        .zip(lam.iter())
-    {
+    for (i, &l) in lam.iter().enumerate() {
         let w = l.exp();
         if w == T::ZERO {
             continue;
         }
-        let coords = rows_mut(dmean_ws, p).zip(rows(dxrow, p));
-        for ((out, drow), (&xv, &m)) in coords.zip(xrow.iter().zip(mean_ws.iter())) {
+        let (xrow, dxrow, dui) = (row(xp, i, d), row(dxp, i, dp), row(du, i, p));
+        for (k, (&xv, &m)) in xrow.iter().zip(mean_ws.iter()).enumerate() {
             let off = xv - m;
-            for ((o, &dv), &dl) in out.iter_mut().zip(drow).zip(dui) {
+            let out = row_mut(dmean_ws, k, p);
+            for ((o, &dv), &dl) in out.iter_mut().zip(row(dxrow, k, p)).zip(dui) {
                 *o += w * (dv + off * dl);
             }
         }
