@@ -2085,8 +2085,8 @@ typedef struct otc_dpf_model_f32 {
                     const float *x,
                     float *loglik);
   /**
-   * Writes `grad_x[i]` = ∇_x log g_θ(y | x[i]) (d values per particle) and
-   * `grad_theta[i]` = ∇_θ log g_θ(y | x[i]) (P values per particle). Entries of
+   * Writes `grad_x[i]` = ∇_x log g_θ(y | x_i) (d values per particle) and
+   * `grad_theta[i]` = ∇_θ log g_θ(y | x_i) (P values per particle). Entries of
    * particles whose log-likelihood is −∞ are ignored; any other non-finite entry
    * gives `OTC_STATUS_NON_FINITE`.
    */
@@ -2172,8 +2172,8 @@ typedef struct otc_dpf_model_f64 {
                     const double *x,
                     double *loglik);
   /**
-   * Writes `grad_x[i]` = ∇_x log g_θ(y | x[i]) (d values per particle) and
-   * `grad_theta[i]` = ∇_θ log g_θ(y | x[i]) (P values per particle). Entries of
+   * Writes `grad_x[i]` = ∇_x log g_θ(y | x_i) (d values per particle) and
+   * `grad_theta[i]` = ∇_θ log g_θ(y | x_i) (P values per particle). Entries of
    * particles whose log-likelihood is −∞ are ignored; any other non-finite entry
    * gives `OTC_STATUS_NON_FINITE`.
    */

@@ -84,8 +84,8 @@ pub struct otc_dpf_model<T> {
             loglik: *mut T,
         ) -> i32,
     >,
-    /// Writes `grad_x[i]` = ∇_x log g_θ(y | x[i]) (d values per particle) and
-    /// `grad_theta[i]` = ∇_θ log g_θ(y | x[i]) (P values per particle). Entries of
+    /// Writes `grad_x[i]` = ∇_x log g_θ(y | x_i) (d values per particle) and
+    /// `grad_theta[i]` = ∇_θ log g_θ(y | x_i) (P values per particle). Entries of
     /// particles whose log-likelihood is −∞ are ignored; any other non-finite entry
     /// gives `OTC_STATUS_NON_FINITE`.
     pub loglik_grad: Option<
