@@ -4,6 +4,7 @@
  * input that must change nothing (particles, weights, tangents, totals, gradient,
  * RNG). */
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -119,6 +120,15 @@ static void sizes(void) {
     CHECK(len == OTC_DPF_TANGENT_ELEMS(100, 3, 4) && len == 1600);
     CHECK_STATUS(otc_dpf_tangent_len(SIZE_MAX, 2, 2, &len), OTC_STATUS_LENGTH_MISMATCH);
     CHECK_STATUS(otc_dpf_tangent_len(1, 1, 1, NULL), OTC_STATUS_NULL_POINTER);
+    /* Values and layouts are frozen (64-bit targets for the layouts). */
+    CHECK(OTC_DPF_DETACH == 0 && OTC_DPF_STOP_GRADIENT == 1);
+    if (sizeof(size_t) == 8) {
+        CHECK(sizeof(otc_dpf_config_f32) == 32 && sizeof(otc_dpf_config_f64) == 32);
+        CHECK(offsetof(otc_dpf_config_f64, threshold) == 24);
+        CHECK(sizeof(otc_dpf_model_f32) == 88 && sizeof(otc_dpf_model_f64) == 88);
+        CHECK(offsetof(otc_dpf_model_f64, transition) == 24);
+        CHECK(offsetof(otc_dpf_model_f64, reserved) == 56);
+    }
 }
 
 static void gradient_matches_finite_differences(void) {
