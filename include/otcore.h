@@ -446,6 +446,16 @@
 #define OTC_DPF_STOP_GRADIENT 1
 
 /**
+ * Gradient: Fisher's identity along ancestral paths (Poyiadjis, Doucet & Singh 2011) —
+ * the states are stopped (no transition tangent: `transition_jvp` may be NULL),
+ * ∇_θ log f from the model's `transition_score` and ∇_θ log g are summed along each
+ * particle's path in its log-weight tangent, kept at resampling as with
+ * `OTC_DPF_STOP_GRADIENT`; p̂·∇ℓ̂ is unbiased for ∇p. O(N·P) per step; its variance
+ * grows with t (path degeneracy): for short windows.
+ */
+#define OTC_DPF_SCORE 2
+
+/**
  * Coordinate kind: an ordinary real coordinate.
  */
 #define OTC_COORD_LINEAR 0
@@ -1971,7 +1981,7 @@ typedef struct otc_dpf_config_f32 {
    */
   int32_t trigger;
   /**
-   * `OTC_DPF_DETACH` or `OTC_DPF_STOP_GRADIENT` (default).
+   * `OTC_DPF_DETACH`, `OTC_DPF_STOP_GRADIENT` (default) or `OTC_DPF_SCORE`.
    */
   int32_t gradient;
   /**
@@ -2004,7 +2014,7 @@ typedef struct otc_dpf_config_f64 {
    */
   int32_t trigger;
   /**
-   * `OTC_DPF_DETACH` or `OTC_DPF_STOP_GRADIENT` (default).
+   * `OTC_DPF_DETACH`, `OTC_DPF_STOP_GRADIENT` (default) or `OTC_DPF_SCORE`.
    */
   int32_t gradient;
   /**
@@ -2024,11 +2034,12 @@ typedef struct otc_dpf_config_f64 {
  * the N particles (row-major arrays), gets `user`, N, d, P and θ (P values), and
  * returns 0 on success (anything else: `OTC_STATUS_CALLBACK_FAILED`, nothing
  * changed). The arrays are the library's own, valid for the call only. The
- * forward-mode step needs all four callbacks. `_f32`: `float` arrays; `_f64`:
- * `double`.
+ * forward-mode step needs `transition`, `loglik`, `loglik_grad` and, unless the
+ * gradient is `OTC_DPF_SCORE`, `transition_jvp`; `OTC_DPF_SCORE` needs
+ * `transition_score`. `_f32`: `float` arrays; `_f64`: `double`.
  *
  * ABI growth: `reserved` holds the slots of the callbacks later modes will add
- * (reverse-mode VJPs, ∇_θ log f for the score estimator), as NULL-able pointers; they
+ * (reverse-mode VJPs), as NULL-able pointers; they
  * must be NULL now (`OTC_STATUS_STRUCT_SIZE` otherwise), so a model written today
  * stays valid.
  */
@@ -2073,6 +2084,19 @@ typedef struct otc_dpf_model_f32 {
                             const float *dx,
                             float *dx_next);
   /**
+   * Writes, per particle i, the P values `score[i]` = ∇_θ log f_θ(x_next_i | x_i),
+   * the gradient of the transition density. Needed by `OTC_DPF_SCORE` only (may be
+   * NULL otherwise).
+   */
+  int32_t (*transition_score)(void *user,
+                              size_t n,
+                              size_t d,
+                              size_t p,
+                              const float *theta,
+                              const float *x,
+                              const float *x_next,
+                              float *score);
+  /**
    * Writes `loglik[i] = log g_θ(y | x[i])` in nats (−∞ allowed: a dead particle;
    * NaN or +∞: `OTC_STATUS_NON_FINITE`). The observation y is the caller's (keep it
    * in `user`).
@@ -2101,7 +2125,7 @@ typedef struct otc_dpf_model_f32 {
   /**
    * Must be NULL (the slots of future callbacks).
    */
-  void *reserved[4];
+  void *reserved[3];
 } otc_dpf_model_f32;
 
 /**
@@ -2111,11 +2135,12 @@ typedef struct otc_dpf_model_f32 {
  * the N particles (row-major arrays), gets `user`, N, d, P and θ (P values), and
  * returns 0 on success (anything else: `OTC_STATUS_CALLBACK_FAILED`, nothing
  * changed). The arrays are the library's own, valid for the call only. The
- * forward-mode step needs all four callbacks. `_f32`: `float` arrays; `_f64`:
- * `double`.
+ * forward-mode step needs `transition`, `loglik`, `loglik_grad` and, unless the
+ * gradient is `OTC_DPF_SCORE`, `transition_jvp`; `OTC_DPF_SCORE` needs
+ * `transition_score`. `_f32`: `float` arrays; `_f64`: `double`.
  *
  * ABI growth: `reserved` holds the slots of the callbacks later modes will add
- * (reverse-mode VJPs, ∇_θ log f for the score estimator), as NULL-able pointers; they
+ * (reverse-mode VJPs), as NULL-able pointers; they
  * must be NULL now (`OTC_STATUS_STRUCT_SIZE` otherwise), so a model written today
  * stays valid.
  */
@@ -2160,6 +2185,19 @@ typedef struct otc_dpf_model_f64 {
                             const double *dx,
                             double *dx_next);
   /**
+   * Writes, per particle i, the P values `score[i]` = ∇_θ log f_θ(x_next_i | x_i),
+   * the gradient of the transition density. Needed by `OTC_DPF_SCORE` only (may be
+   * NULL otherwise).
+   */
+  int32_t (*transition_score)(void *user,
+                              size_t n,
+                              size_t d,
+                              size_t p,
+                              const double *theta,
+                              const double *x,
+                              const double *x_next,
+                              double *score);
+  /**
    * Writes `loglik[i] = log g_θ(y | x[i])` in nats (−∞ allowed: a dead particle;
    * NaN or +∞: `OTC_STATUS_NON_FINITE`). The observation y is the caller's (keep it
    * in `user`).
@@ -2188,7 +2226,7 @@ typedef struct otc_dpf_model_f64 {
   /**
    * Must be NULL (the slots of future callbacks).
    */
-  void *reserved[4];
+  void *reserved[3];
 } otc_dpf_model_f64;
 
 /**
@@ -4663,7 +4701,8 @@ int32_t otc_dpf_init_f64(size_t n,
  * log-likelihood `state->log_likelihood` and `dmean` (d×P row-major) is ∂mean/∂θ,
  * every tick. Classical resampling holds the ancestor indices fixed; the log-weight
  * tangents then follow `config->gradient` (`OTC_DPF_DETACH`: reset;
- * `OTC_DPF_STOP_GRADIENT`: the ancestor's). See docs/differentiable_filter.md.
+ * `OTC_DPF_STOP_GRADIENT`: the ancestor's; `OTC_DPF_SCORE`: Fisher's identity, states
+ * stopped). See docs/differentiable_filter.md.
  *
  * - `theta` (P ≥ 1): the parameters, passed to every callback of `model`.
  * - `x` (N×d), `logw` (N, normalised), `tangent` (`otc_dpf_tangent_len(n, d, p)`):
@@ -4679,7 +4718,7 @@ int32_t otc_dpf_init_f64(size_t n,
  * is restored).
  *
  * Returns `OTC_STATUS_OK`; nothing changed: `OTC_STATUS_NULL_POINTER` (also a NULL
- * callback), `OTC_STATUS_MISALIGNED`, `OTC_STATUS_STRUCT_SIZE` (also a non-NULL
+ * callback the gradient mode needs), `OTC_STATUS_MISALIGNED`, `OTC_STATUS_STRUCT_SIZE` (also a non-NULL
  * `model->reserved` slot or nonzero `config->reserved`),
  * `OTC_STATUS_INVALID_PARAMETER` (`OTC_RESAMPLE_OPTIMAL`, which needs the OT JVP
  * not yet available; an unknown resampler, trigger or gradient; threshold ∉ [0, 1];

@@ -5,7 +5,7 @@
 use core::ffi::c_void;
 
 use otcore::pf::{
-    diff_step, diff_workspace_len, tangent_len, uniform_log_weights, DiffModel, Totals,
+    diff_step, diff_workspace_len, tangent_len, uniform_log_weights, DiffModel, Gradient, Totals,
 };
 use otcore::{Error, Real};
 
@@ -39,6 +39,16 @@ type TransitionJvp<T> = unsafe extern "C" fn(
     *const T,
     *mut T,
 ) -> i32;
+type TransitionScore<T> = unsafe extern "C" fn(
+    *mut c_void,
+    usize,
+    usize,
+    usize,
+    *const T,
+    *const T,
+    *const T,
+    *mut T,
+) -> i32;
 type Loglik<T> =
     unsafe extern "C" fn(*mut c_void, usize, usize, usize, *const T, *const T, *mut T) -> i32;
 type LoglikGrad<T> = unsafe extern "C" fn(
@@ -61,7 +71,10 @@ struct CModel<T> {
     d: usize,
     p: usize,
     transition: Transition<T>,
-    transition_jvp: TransitionJvp<T>,
+    /// NULL only with `OTC_DPF_SCORE` (checked before the step), which never calls it.
+    transition_jvp: Option<TransitionJvp<T>>,
+    /// NULL unless `OTC_DPF_SCORE` (checked before the step), the only mode calling it.
+    transition_score: Option<TransitionScore<T>>,
     loglik: Loglik<T>,
     loglik_grad: LoglikGrad<T>,
 }
@@ -105,9 +118,10 @@ impl<T: Real> DiffModel<T> for CModel<T> {
         dout: &mut [T],
     ) -> Result<(), Error> {
         let (n, d, p) = (self.n, self.d, self.p);
+        let f = self.transition_jvp.ok_or(Error::CallbackFailed)?;
         // SAFETY: as in `transition`.
         status(unsafe {
-            (self.transition_jvp)(
+            f(
                 self.user,
                 n,
                 d,
@@ -118,6 +132,29 @@ impl<T: Real> DiffModel<T> for CModel<T> {
                 next.as_ptr(),
                 dx.as_ptr(),
                 dout.as_mut_ptr(),
+            )
+        })
+    }
+    fn transition_score(
+        &mut self,
+        th: &[T],
+        x: &[T],
+        next: &[T],
+        out: &mut [T],
+    ) -> Result<(), Error> {
+        let (n, d, p) = (self.n, self.d, self.p);
+        let f = self.transition_score.ok_or(Error::CallbackFailed)?;
+        // SAFETY: as in `transition`.
+        status(unsafe {
+            f(
+                self.user,
+                n,
+                d,
+                p,
+                th.as_ptr(),
+                x.as_ptr(),
+                next.as_ptr(),
+                out.as_mut_ptr(),
             )
         })
     }
@@ -227,15 +264,21 @@ unsafe fn step_impl<T: Real>(
         let st = unsafe { read_sized(state)? };
         // SAFETY: as above.
         unsafe { check_sized(report)? };
-        let mut cm = match (m.transition, m.transition_jvp, m.loglik, m.loglik_grad) {
-            (Some(transition), Some(transition_jvp), Some(loglik), Some(loglik_grad)) => CModel {
+        let needed = if cfg.gradient == Gradient::Score {
+            m.transition_score.is_some()
+        } else {
+            m.transition_jvp.is_some()
+        };
+        let mut cm = match (m.transition, m.loglik, m.loglik_grad) {
+            (Some(transition), Some(loglik), Some(loglik_grad)) if needed => CModel {
                 user: m.user,
                 noise_dim: m.noise_dim,
                 n,
                 d,
                 p,
                 transition,
-                transition_jvp,
+                transition_jvp: m.transition_jvp,
+                transition_score: m.transition_score,
                 loglik,
                 loglik_grad,
             },
@@ -440,7 +483,8 @@ pub unsafe extern "C" fn otc_dpf_init_f64(
 /// log-likelihood `state->log_likelihood` and `dmean` (d×P row-major) is ∂mean/∂θ,
 /// every tick. Classical resampling holds the ancestor indices fixed; the log-weight
 /// tangents then follow `config->gradient` (`OTC_DPF_DETACH`: reset;
-/// `OTC_DPF_STOP_GRADIENT`: the ancestor's). See docs/differentiable_filter.md.
+/// `OTC_DPF_STOP_GRADIENT`: the ancestor's; `OTC_DPF_SCORE`: Fisher's identity, states
+/// stopped). See docs/differentiable_filter.md.
 ///
 /// - `theta` (P ≥ 1): the parameters, passed to every callback of `model`.
 /// - `x` (N×d), `logw` (N, normalised), `tangent` (`otc_dpf_tangent_len(n, d, p)`):
@@ -456,7 +500,7 @@ pub unsafe extern "C" fn otc_dpf_init_f64(
 /// is restored).
 ///
 /// Returns `OTC_STATUS_OK`; nothing changed: `OTC_STATUS_NULL_POINTER` (also a NULL
-/// callback), `OTC_STATUS_MISALIGNED`, `OTC_STATUS_STRUCT_SIZE` (also a non-NULL
+/// callback the gradient mode needs), `OTC_STATUS_MISALIGNED`, `OTC_STATUS_STRUCT_SIZE` (also a non-NULL
 /// `model->reserved` slot or nonzero `config->reserved`),
 /// `OTC_STATUS_INVALID_PARAMETER` (`OTC_RESAMPLE_OPTIMAL`, which needs the OT JVP
 /// not yet available; an unknown resampler, trigger or gradient; threshold ∉ [0, 1];

@@ -16,6 +16,13 @@ pub const OTC_DPF_DETACH: i32 = 0;
 /// ancestors are held fixed and each new particle keeps its ancestor's log-weight
 /// tangent; p̂·∇ℓ̂ is then an unbiased estimator of ∇p.
 pub const OTC_DPF_STOP_GRADIENT: i32 = 1;
+/// Gradient: Fisher's identity along ancestral paths (Poyiadjis, Doucet & Singh 2011) —
+/// the states are stopped (no transition tangent: `transition_jvp` may be NULL),
+/// ∇_θ log f from the model's `transition_score` and ∇_θ log g are summed along each
+/// particle's path in its log-weight tangent, kept at resampling as with
+/// `OTC_DPF_STOP_GRADIENT`; p̂·∇ℓ̂ is unbiased for ∇p. O(N·P) per step; its variance
+/// grows with t (path degeneracy): for short windows.
+pub const OTC_DPF_SCORE: i32 = 2;
 
 /// A parameterised model for the differentiable filter: a reparameterised transition
 /// x' = f_θ(x, ξ), ξ ~ N(0, I_k) drawn by the library from the caller's `otc_rng`,
@@ -23,11 +30,12 @@ pub const OTC_DPF_STOP_GRADIENT: i32 = 1;
 /// the N particles (row-major arrays), gets `user`, N, d, P and θ (P values), and
 /// returns 0 on success (anything else: `OTC_STATUS_CALLBACK_FAILED`, nothing
 /// changed). The arrays are the library's own, valid for the call only. The
-/// forward-mode step needs all four callbacks. `_f32`: `float` arrays; `_f64`:
-/// `double`.
+/// forward-mode step needs `transition`, `loglik`, `loglik_grad` and, unless the
+/// gradient is `OTC_DPF_SCORE`, `transition_jvp`; `OTC_DPF_SCORE` needs
+/// `transition_score`. `_f32`: `float` arrays; `_f64`: `double`.
 ///
 /// ABI growth: `reserved` holds the slots of the callbacks later modes will add
-/// (reverse-mode VJPs, ∇_θ log f for the score estimator), as NULL-able pointers; they
+/// (reverse-mode VJPs), as NULL-able pointers; they
 /// must be NULL now (`OTC_STATUS_STRUCT_SIZE` otherwise), so a model written today
 /// stays valid.
 #[repr(C)]
@@ -70,6 +78,21 @@ pub struct otc_dpf_model<T> {
             dx_next: *mut T,
         ) -> i32,
     >,
+    /// Writes, per particle i, the P values `score[i]` = ∇_θ log f_θ(x_next_i | x_i),
+    /// the gradient of the transition density. Needed by `OTC_DPF_SCORE` only (may be
+    /// NULL otherwise).
+    pub transition_score: Option<
+        unsafe extern "C" fn(
+            user: *mut c_void,
+            n: usize,
+            d: usize,
+            p: usize,
+            theta: *const T,
+            x: *const T,
+            x_next: *const T,
+            score: *mut T,
+        ) -> i32,
+    >,
     /// Writes `loglik[i] = log g_θ(y | x[i])` in nats (−∞ allowed: a dead particle;
     /// NaN or +∞: `OTC_STATUS_NON_FINITE`). The observation y is the caller's (keep it
     /// in `user`).
@@ -101,7 +124,7 @@ pub struct otc_dpf_model<T> {
         ) -> i32,
     >,
     /// Must be NULL (the slots of future callbacks).
-    pub reserved: [*mut c_void; 4],
+    pub reserved: [*mut c_void; 3],
 }
 
 impl<T> otc_dpf_model<T> {
@@ -124,7 +147,7 @@ pub struct otc_dpf_config<T> {
     pub resampler: i32,
     /// `OTC_TRIGGER_*` (default `OTC_TRIGGER_ESS`).
     pub trigger: i32,
-    /// `OTC_DPF_DETACH` or `OTC_DPF_STOP_GRADIENT` (default).
+    /// `OTC_DPF_DETACH`, `OTC_DPF_STOP_GRADIENT` (default) or `OTC_DPF_SCORE`.
     pub gradient: i32,
     /// Must be zero.
     pub reserved: u32,
@@ -158,6 +181,7 @@ impl<T: Real> otc_dpf_config<T> {
         let gradient = match self.gradient {
             OTC_DPF_DETACH => Gradient::Detach,
             OTC_DPF_STOP_GRADIENT => Gradient::StopGradient,
+            OTC_DPF_SCORE => Gradient::Score,
             _ => return Err(otc_status::InvalidParameter),
         };
         Ok(DiffConfig {
@@ -178,9 +202,10 @@ impl<T> Default for otc_dpf_model<T> {
             noise_dim: 0,
             transition: None,
             transition_jvp: None,
+            transition_score: None,
             loglik: None,
             loglik_grad: None,
-            reserved: [core::ptr::null_mut(); 4],
+            reserved: [core::ptr::null_mut(); 3],
         }
     }
 }
@@ -194,6 +219,7 @@ mod tests {
         assert_eq!(size_of::<otc_dpf_config<f32>>(), 32);
         assert_eq!(size_of::<otc_dpf_config<f64>>(), 32);
         assert_eq!(size_of::<otc_dpf_model<f64>>(), 88);
+        assert_eq!(core::mem::offset_of!(otc_dpf_model<f64>, reserved), 64);
     }
 
     #[test]

@@ -60,7 +60,9 @@ pub use dpf::{
     otc_dpf_step_f32, otc_dpf_step_f64, otc_dpf_tangent_len, otc_dpf_workspace_size_f32,
     otc_dpf_workspace_size_f64,
 };
-pub use dpf_types::{otc_dpf_config, otc_dpf_model, OTC_DPF_DETACH, OTC_DPF_STOP_GRADIENT};
+pub use dpf_types::{
+    otc_dpf_config, otc_dpf_model, OTC_DPF_DETACH, OTC_DPF_SCORE, OTC_DPF_STOP_GRADIENT,
+};
 pub use init::{
     otc_c_transform_f32, otc_c_transform_f64, otc_c_transform_workspace_size_f32,
     otc_c_transform_workspace_size_f64, otc_dual_potential, otc_sinkhorn_workspace_size_for_f32,

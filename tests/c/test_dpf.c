@@ -48,6 +48,17 @@ typedef struct {
         }                                                                                  \
         return 0;                                                                          \
     }                                                                                      \
+    static int32_t score_##SFX(void *u, size_t n, size_t d, size_t p, const T *th,         \
+                               const T *x, const T *next, T *score) {                      \
+        size_t i;                                                                          \
+        (void)u;                                                                           \
+        (void)d;                                                                           \
+        for (i = 0; i < n; ++i) {                                                          \
+            score[i * p] = (next[i] - th[0] * x[i]) * x[i] / (T)0.25;                      \
+            score[i * p + 1] = 0;                                                          \
+        }                                                                                  \
+        return 0;                                                                          \
+    }                                                                                      \
     static int32_t loglik_##SFX(void *u, size_t n, size_t d, size_t p, const T *th,        \
                                 const T *x, T *out) {                                      \
         size_t i;                                                                          \
@@ -84,6 +95,7 @@ static _Alignas(8) float ws32[OTC_DPF_WORKSPACE_SIZE_F32(N, 1, P, 1) / sizeof(fl
 /* Runs T_STEPS in double at θ from seed 11; returns the last status; writes ℓ̂ and ∇ℓ̂. */
 static int32_t run64(const otc_dpf_config_f64 *cfg, const double th[P], double *ll,
                      double dll[P]) {
+    int score = cfg->gradient == OTC_DPF_SCORE;
     model m = {0, 0, 0};
     otc_dpf_model_f64 mod;
     otc_rng rng;
@@ -96,7 +108,8 @@ static int32_t run64(const otc_dpf_config_f64 *cfg, const double th[P], double *
     mod.user = &m;
     mod.noise_dim = 1;
     mod.transition = transition_f64;
-    mod.transition_jvp = jvp_f64;
+    mod.transition_jvp = score ? NULL : jvp_f64; /* the score mode needs no JVP */
+    mod.transition_score = score ? score_f64 : NULL;
     mod.loglik = loglik_f64;
     mod.loglik_grad = grad_f64;
     otc_rng_seed(&rng, 11);
@@ -121,13 +134,14 @@ static void sizes(void) {
     CHECK_STATUS(otc_dpf_tangent_len(SIZE_MAX, 2, 2, &len), OTC_STATUS_LENGTH_MISMATCH);
     CHECK_STATUS(otc_dpf_tangent_len(1, 1, 1, NULL), OTC_STATUS_NULL_POINTER);
     /* Values and layouts are frozen (64-bit targets for the layouts). */
-    CHECK(OTC_DPF_DETACH == 0 && OTC_DPF_STOP_GRADIENT == 1);
+    CHECK(OTC_DPF_DETACH == 0 && OTC_DPF_STOP_GRADIENT == 1 && OTC_DPF_SCORE == 2);
     if (sizeof(size_t) == 8) {
         CHECK(sizeof(otc_dpf_config_f32) == 32 && sizeof(otc_dpf_config_f64) == 32);
         CHECK(offsetof(otc_dpf_config_f64, threshold) == 24);
         CHECK(sizeof(otc_dpf_model_f32) == 88 && sizeof(otc_dpf_model_f64) == 88);
         CHECK(offsetof(otc_dpf_model_f64, transition) == 24);
-        CHECK(offsetof(otc_dpf_model_f64, reserved) == 56);
+        CHECK(offsetof(otc_dpf_model_f64, transition_score) == 40);
+        CHECK(offsetof(otc_dpf_model_f64, reserved) == 64);
     }
 }
 
@@ -152,6 +166,22 @@ static void gradient_matches_finite_differences(void) {
     }
 }
 
+/* Without resampling, the score mode's bias component (observation only: no path
+ * term) is the pathwise one, and both run through the C ABI. */
+static void score_mode_runs(void) {
+    otc_dpf_config_f64 cfg;
+    double th[P] = {0.8, 0.3}, ll_s, ll_d, dll_s[P], dll_d[P];
+    otc_dpf_config_default_f64(&cfg);
+    cfg.trigger = OTC_TRIGGER_NEVER;
+    cfg.gradient = OTC_DPF_SCORE;
+    CHECK_STATUS(run64(&cfg, th, &ll_s, dll_s), OTC_STATUS_OK);
+    cfg.gradient = OTC_DPF_DETACH;
+    CHECK_STATUS(run64(&cfg, th, &ll_d, dll_d), OTC_STATUS_OK);
+    CHECK(ll_s == ll_d); /* the mode changes gradients only */
+    CHECK(fabs(dll_s[1] - dll_d[1]) <= 1e-12 * (fabs(dll_d[1]) + 1));
+    CHECK(isfinite(dll_s[0]) && dll_s[0] != dll_d[0]);
+}
+
 static void float_run_follows_double(void) {
     otc_dpf_config_f32 cfg;
     otc_dpf_config_f64 cfg64;
@@ -170,6 +200,7 @@ static void float_run_follows_double(void) {
     mod.noise_dim = 1;
     mod.transition = transition_f32;
     mod.transition_jvp = jvp_f32;
+    mod.transition_score = score_f32; /* set but not needed by OTC_DPF_STOP_GRADIENT */
     mod.loglik = loglik_f32;
     mod.loglik_grad = grad_f32;
     CHECK_STATUS(otc_dpf_config_default_f32(&cfg), OTC_STATUS_OK);
@@ -238,6 +269,14 @@ static void bad_input_changes_nothing(void) {
     bad_mod.loglik_grad = NULL;
     CHECK_STATUS(STEP(&cfg, &bad_mod, th, P, sizeof ws64), OTC_STATUS_NULL_POINTER);
     UNCHANGED();
+    bad_cfg = cfg;
+    bad_cfg.gradient = OTC_DPF_SCORE; /* needs transition_score, which is NULL */
+    CHECK_STATUS(STEP(&bad_cfg, &mod, th, P, sizeof ws64), OTC_STATUS_NULL_POINTER);
+    UNCHANGED();
+    bad_mod = mod;
+    bad_mod.transition_jvp = NULL;
+    CHECK_STATUS(STEP(&cfg, &bad_mod, th, P, sizeof ws64), OTC_STATUS_NULL_POINTER);
+    UNCHANGED();
     bad_mod = mod;
     bad_mod.reserved[2] = &m;
     CHECK_STATUS(STEP(&cfg, &bad_mod, th, P, sizeof ws64), OTC_STATUS_STRUCT_SIZE);
@@ -283,6 +322,7 @@ int main(void) {
     }
     sizes();
     gradient_matches_finite_differences();
+    score_mode_runs();
     float_run_follows_double();
     bad_input_changes_nothing();
     return check_report("test_dpf");

@@ -9,7 +9,9 @@
 //! - stop-gradient: ∇ℓ̂ with Ścibior & Wood's correction (a ratio estimator: biased
 //!   O(1/N) for ∇ℓ);
 //! - p̂-weighted stop-gradient: (p̂/p)·∇ℓ̂, unbiased for ∇ℓ because p̂·∇ℓ̂ is unbiased
-//!   for ∇p (p the exact likelihood).
+//!   for ∇p (p the exact likelihood);
+//! - Fisher score (states stopped, ∇_θ log f + ∇_θ log g along ancestral paths), plain
+//!   and p̂-weighted.
 //!
 //! Run: `cargo run --release -p otcore-tests --example dpf_gradient_table` (a few
 //! seconds). Prints a Markdown table.
@@ -35,7 +37,7 @@ fn main() {
         ("ESS < N/2", Trigger::Ess(0.5)),
     ] {
         for n in [25, 50, 100, 200] {
-            let mut est = vec![vec![vec![]; 3]; 3];
+            let mut est = vec![vec![vec![]; 3]; 5];
             for seed in 0..SEEDS {
                 let cfg = |gradient| DiffConfig {
                     scheme: Scheme::Systematic,
@@ -44,14 +46,23 @@ fn main() {
                 };
                 let d = run(&THETA, &ys, n, &cfg(Gradient::Detach), seed);
                 let s = run(&THETA, &ys, n, &cfg(Gradient::StopGradient), seed);
+                let f = run(&THETA, &ys, n, &cfg(Gradient::Score), seed);
                 let w = (s.loglik[T - 1] - ll).exp();
                 for j in 0..3 {
                     est[0][j].push(d.dloglik[T - 1][j] - g[j]);
                     est[1][j].push(s.dloglik[T - 1][j] - g[j]);
                     est[2][j].push(w * s.dloglik[T - 1][j] - g[j]);
+                    est[3][j].push(f.dloglik[T - 1][j] - g[j]);
+                    est[4][j].push(w * f.dloglik[T - 1][j] - g[j]);
                 }
             }
-            let names = ["detach", "stop-gradient", "p̂-weighted stop-gradient"];
+            let names = [
+                "detach",
+                "stop-gradient",
+                "p̂-weighted stop-gradient",
+                "Fisher score",
+                "p̂-weighted Fisher score",
+            ];
             for (name, e) in names.iter().zip(&est) {
                 let cells: Vec<String> = e
                     .iter()

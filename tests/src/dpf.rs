@@ -60,6 +60,21 @@ impl DiffModel<f64> for Lgssm {
         }
         Ok(())
     }
+    fn transition_score(
+        &mut self,
+        th: &[f64],
+        x: &[f64],
+        next: &[f64],
+        score: &mut [f64],
+    ) -> Result<(), Error> {
+        // log f = −½((x' − a x)/s)² − ln s − ½ ln 2π.
+        let (a, s) = (th[0], th[1]);
+        for ((o, &x), &xn) in score.chunks_exact_mut(3).zip(x).zip(next) {
+            let e = xn - a * x;
+            o.copy_from_slice(&[e * x / (s * s), e * e / (s * s * s) - 1.0 / s, 0.0]);
+        }
+        Ok(())
+    }
     fn loglik(&mut self, th: &[f64], x: &[f64], out: &mut [f64]) -> Result<(), Error> {
         let r = OBS_STD;
         for (o, &x) in out.iter_mut().zip(x) {

@@ -322,6 +322,53 @@ fn stop_gradient_is_detach_until_the_first_resampling_and_replays() {
     assert_ne!(a.dloglik[5], det.dloglik[5]);
 }
 
+/// Fisher's identity without resampling: each particle's α is the sum of
+/// ∇_θ log f + ∇_θ log g along its own path, and the score mode's ∇ℓ̂ is Σ_i W_i α_i,
+/// recomputed here from the same normals (the library draws N initial normals, then
+/// N per step, from the stream).
+#[test]
+fn score_without_resampling_is_the_weighted_path_score() {
+    let (n, t) = (16, 12);
+    let ys = simulate(&THETA, t, 4);
+    let got = run(
+        &THETA,
+        &ys,
+        n,
+        &cfg(Scheme::Systematic, Trigger::Never, Gradient::Score),
+        8,
+    );
+    let [a, s, c] = THETA;
+    let r2 = otcore_tests::dpf::OBS_STD.powi(2);
+    let mut rng = SplitMix64::new(8);
+    let mut x: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+    let mut alpha = vec![[0.0f64; 3]; n];
+    let mut logw = vec![0.0f64; n];
+    for &y in &ys {
+        for i in 0..n {
+            let xi: f64 = rng.normal();
+            let xn = a * x[i] + s * xi;
+            let e = xn - a * x[i];
+            let eo = (y - xn - c) / r2;
+            alpha[i][0] += e * x[i] / (s * s);
+            alpha[i][1] += e * e / (s * s * s) - 1.0 / s;
+            alpha[i][2] += eo;
+            logw[i] += -0.5 * (y - xn - c) * (y - xn - c) / r2;
+            x[i] = xn;
+        }
+    }
+    let m = logw.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let z: f64 = logw.iter().map(|l| (l - m).exp()).sum();
+    for j in 0..3 {
+        let want: f64 = (0..n).map(|i| (logw[i] - m).exp() / z * alpha[i][j]).sum();
+        let g = got.dloglik[t - 1][j];
+        // The same sums in another order: rounding only.
+        assert!(
+            (g - want).abs() <= 1e-10 * want.abs().max(1.0),
+            "θ_{j}: {g} vs {want}"
+        );
+    }
+}
+
 /// Against the truth: the exact gradient of the Kalman log-likelihood, T = 20, 200
 /// seeds per N, systematic resampling at every step.
 ///
@@ -340,6 +387,7 @@ fn stop_gradient_is_unbiased_against_kalman() {
     for n in [25, 50, 100] {
         let (mut det, mut sw, mut weighted, mut ratio) =
             (vec![vec![]; 3], vec![vec![]; 3], vec![vec![]; 3], vec![]);
+        let mut fisher = vec![vec![]; 3];
         for seed in 0..200 {
             let d = run(
                 &THETA,
@@ -355,8 +403,18 @@ fn stop_gradient_is_unbiased_against_kalman() {
                 &cfg(Scheme::Systematic, Trigger::Always, Gradient::StopGradient),
                 seed,
             );
+            let f = run(
+                &THETA,
+                &ys,
+                n,
+                &cfg(Scheme::Systematic, Trigger::Always, Gradient::Score),
+                seed,
+            );
             let w = (s.loglik[t - 1] - ll).exp();
             ratio.push(w);
+            for j in 0..3 {
+                fisher[j].push(w * f.dloglik[t - 1][j]);
+            }
             for j in 0..3 {
                 det[j].push(d.dloglik[t - 1][j]);
                 sw[j].push(s.dloglik[t - 1][j]);
@@ -379,6 +437,16 @@ fn stop_gradient_is_unbiased_against_kalman() {
                 dm - g[j],
                 sm - g[j],
                 wm - g[j],
+            );
+            let (fm, fse) = mean_se(&fisher[j]);
+            eprintln!(
+                "N = {n:3} θ_{j}: p̂-weighted Fisher score {:+.4} ± {fse:.4}",
+                fm - g[j]
+            );
+            assert!(
+                (fm - g[j]).abs() <= 3.0 * fse,
+                "N = {n} θ_{j}: E[(p̂/p)·Fisher] = {fm} ± {fse}, Kalman {}",
+                g[j]
             );
             assert!(
                 (wm - g[j]).abs() <= 3.0 * wse,

@@ -26,7 +26,12 @@
 //!    - [`Gradient::StopGradient`]: ℓ̇'_{a_i}, Ścibior & Wood's (2021) correction
 //!      −log N + ℓ'_{a_i} − stopgrad(ℓ'_{a_i}): the value is unchanged, the ancestor's
 //!      log-weight tangent survives. Then p̂·ℓ̂̇ is an unbiased estimator of ∇p
-//!      (pathwise through x, score-function through the ancestor draw).
+//!      (pathwise through x, score-function through the ancestor draw);
+//!    - [`Gradient::Score`]: as `StopGradient`, but with the states stopped too
+//!      (Ẋ ≡ 0, no transition tangent) and ∇_θ log f(x'_i | x_i) added to u̇_i: the
+//!      Fisher-identity score estimator along ancestral paths (Poyiadjis, Doucet &
+//!      Singh 2011, O(N·P) per step): ℓ̂̇ = Σ_i W_i α_i with α_i the path sums of
+//!      ∇_θ log f + ∇_θ log g. Needs [`DiffModel::transition_score`], not the JVP.
 //!
 //! Tangent memory, caller-owned and carried tick to tick: [`tangent_len`] =
 //! N·(d + 1)·P values, Ẋ first (N×d×P, particle-major, θ index fastest), then ℓ̇ (N×P).
@@ -79,6 +84,23 @@ pub trait DiffModel<T: Real> {
         dx_next: &mut [T],
     ) -> Result<(), Error>;
 
+    /// score_i = ∇_θ log f_θ(x_next_i | x_i) (N×P), the gradient of the transition
+    /// density, for [`Gradient::Score`]. The default reports that the model has none
+    /// ([`Error::InvalidParameter`]).
+    ///
+    /// # Errors
+    /// Any, to abort the step.
+    fn transition_score(
+        &mut self,
+        theta: &[T],
+        x: &[T],
+        x_next: &[T],
+        score: &mut [T],
+    ) -> Result<(), Error> {
+        let _ = (theta, x, x_next, score);
+        Err(Error::InvalidParameter)
+    }
+
     /// loglik_i = log g_θ(y | x_i) in nats (−∞ allowed: a dead particle).
     ///
     /// # Errors
@@ -108,6 +130,11 @@ pub enum Gradient {
     Detach,
     /// The ancestor's tangent is kept (Ścibior & Wood 2021): p̂·∇ℓ̂ is unbiased for ∇p.
     StopGradient,
+    /// Fisher's identity along ancestral paths: states stopped, ∇_θ log f added to
+    /// the log-weight tangents, which are kept at resampling (Poyiadjis, Doucet &
+    /// Singh 2011). p̂·∇ℓ̂ is unbiased for ∇p; ∇ℓ̂'s variance grows with t (path
+    /// degeneracy).
+    Score,
 }
 
 /// Settings of [`diff_step`].
@@ -283,7 +310,17 @@ where
     if !finite(xp) {
         return Err(Error::NonFinite);
     }
-    model.transition_jvp(theta, x, xi, xp, dx, dxp)?;
+    // Score mode: the states are stopped (Ẋ' = 0); ∇_θ log f goes to the first N·P
+    // values of `dxp` until it is added to u̇ below.
+    let score = cfg.gradient == Gradient::Score;
+    if score {
+        let (sc, _) = dxp
+            .split_at_mut_checked(n.saturating_mul(p))
+            .unwrap_or((&mut [], &mut []));
+        model.transition_score(theta, x, xp, sc)?;
+    } else {
+        model.transition_jvp(theta, x, xi, xp, dx, dxp)?;
+    }
     if !finite(dxp) {
         return Err(Error::NonFinite);
     }
@@ -313,6 +350,12 @@ where
         if !finite(dui) || !finite(gxi) {
             return Err(Error::NonFinite);
         }
+        if score {
+            for ((o, &dl), &sc) in dui.iter_mut().zip(dli).zip(row(dxp, i, p)) {
+                *o += dl + sc;
+            }
+            continue;
+        }
         for (c, (o, &dl)) in dui.iter_mut().zip(dli).enumerate() {
             let mut s = *o + dl;
             for (k, &g) in gxi.iter().enumerate() {
@@ -320,6 +363,9 @@ where
             }
             *o = s;
         }
+    }
+    if score {
+        dxp.fill(T::ZERO);
     }
     // 3. weights: lam ← ℓ' (as `filter::step`: λ_max taken out first), Δℓ, Δℓ̇.
     for (l, &w) in lam.iter_mut().zip(logw.iter()) {
@@ -386,7 +432,7 @@ where
     copy(dmean, dmean_ws);
     copy(dloglik, ddelta);
     if resample {
-        let keep = cfg.gradient == Gradient::StopGradient;
+        let keep = cfg.gradient != Gradient::Detach;
         draw(cfg.scheme, lam, rng, |slot, a| {
             copy_row(x, slot, xp, a, d);
             copy_row(dx, slot, dxp, a, dp);

@@ -545,6 +545,18 @@ macro_rules! probe_dpf_precision {
         ) -> i32 {
             black_box(0)
         }
+        unsafe extern "C" fn score(
+            _u: *mut c_void,
+            _n: usize,
+            _d: usize,
+            _p: usize,
+            _th: *const $t,
+            _x: *const $t,
+            _next: *const $t,
+            _out: *mut $t,
+        ) -> i32 {
+            black_box(0)
+        }
         unsafe extern "C" fn loglik(
             _u: *mut c_void,
             _n: usize,
@@ -591,6 +603,7 @@ macro_rules! probe_dpf_precision {
         model.noise_dim = len(2);
         model.transition = black_box(Some(transition as _));
         model.transition_jvp = black_box(Some(jvp as _));
+        model.transition_score = black_box(Some(score as _));
         model.loglik = black_box(Some(loglik as _));
         model.loglik_grad = black_box(Some(grad as _));
         let mut report = unsafe { core::mem::zeroed::<otc_pf_report<$t>>() };
