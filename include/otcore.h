@@ -4630,8 +4630,8 @@ int32_t otc_dpf_tangent_len(size_t n,
 
 /**
  * Workspace bytes of `otc_dpf_step_f32` for N particles, dimension d, P parameters
- * and k = `noise_dim` normals per particle: `sizeof(float) · (N·(k + 2d + 1 + (d + 1)·P)
- * + d·P + d + P)`.
+ * and k = `noise_dim` normals per particle:
+ * `sizeof(float) · (N·(k + 2d + 1 + (d + 1)·P) + d·P + d + P)`.
  *
  * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
  * `OTC_STATUS_LENGTH_MISMATCH` (overflow).
