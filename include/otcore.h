@@ -129,6 +129,15 @@
 #define OTC_PF_WORKSPACE_SIZE_F32(n, d, resampler) (sizeof(float) * OTC_PF_WORKSPACE_ELEMS(n, d, resampler))
 /** Bytes of `otc_pf_workspace_size_f64(n, d, resampler)` for a valid `OTC_RESAMPLE_*`. */
 #define OTC_PF_WORKSPACE_SIZE_F64(n, d, resampler) (sizeof(double) * OTC_PF_WORKSPACE_ELEMS(n, d, resampler))
+/** Elements of the differentiable filter's tangent state (`otc_dpf_tangent_len`): N·(d + 1)·P. */
+#define OTC_DPF_TANGENT_ELEMS(n, d, p) ((size_t)(n) * ((size_t)(d) + 1) * (size_t)(p))
+/** Elements of `otc_dpf_workspace_size_f32(n, d, p, k)`: N·(k + 2d + 1 + (d + 1)·P) + d·P + d + P. */
+#define OTC_DPF_WORKSPACE_ELEMS(n, d, p, k) \
+  ((size_t)(n) * ((size_t)(k) + 2 * (size_t)(d) + 1 + ((size_t)(d) + 1) * (size_t)(p)) + (size_t)(d) * (size_t)(p) + (size_t)(d) + (size_t)(p))
+/** Bytes of `otc_dpf_workspace_size_f32(n, d, p, k)`. */
+#define OTC_DPF_WORKSPACE_SIZE_F32(n, d, p, k) (sizeof(float) * OTC_DPF_WORKSPACE_ELEMS(n, d, p, k))
+/** Bytes of `otc_dpf_workspace_size_f64(n, d, p, k)`. */
+#define OTC_DPF_WORKSPACE_SIZE_F64(n, d, p, k) (sizeof(double) * OTC_DPF_WORKSPACE_ELEMS(n, d, p, k))
 /** Elements of an SDE sampler's workspace: 6·n·d + 3·n + 3·d. */
 #define OTC_SDE_WORKSPACE_ELEMS(n, d) (6 * (size_t)(n) * (size_t)(d) + 3 * (size_t)(n) + 3 * (size_t)(d))
 /** Bytes of `otc_sde_workspace_size_f32(n, d)`. */
@@ -433,6 +442,30 @@
  * VJP form: exact gradient of the converged map (implicit differentiation, CG).
  */
 #define OTC_VJP_IMPLICIT 1
+
+/**
+ * Gradient at a resampling: "detach" — the ancestor indices are held fixed and the
+ * log-weight tangents reset to 0 (the pathwise gradient of the computed ℓ̂; biased
+ * for ∇ log p, see docs/differentiable_filter.md).
+ */
+#define OTC_DPF_DETACH 0
+
+/**
+ * Gradient at a resampling: Ścibior & Wood's (2021) stop-gradient correction — the
+ * ancestors are held fixed and each new particle keeps its ancestor's log-weight
+ * tangent; p̂·∇ℓ̂ is then an unbiased estimator of ∇p.
+ */
+#define OTC_DPF_STOP_GRADIENT 1
+
+/**
+ * Gradient: Fisher's identity along ancestral paths (Poyiadjis, Doucet & Singh 2011) —
+ * the states are stopped (no transition tangent: `transition_jvp` may be NULL),
+ * ∇_θ log f from the model's `transition_score` and ∇_θ log g are summed along each
+ * particle's path in its log-weight tangent, kept at resampling as with
+ * `OTC_DPF_STOP_GRADIENT`; p̂·∇ℓ̂ is unbiased for ∇p. O(N·P) per step; its variance
+ * grows with t (path degeneracy): for short windows.
+ */
+#define OTC_DPF_SCORE 2
 
 /**
  * Coordinate kind: an ordinary real coordinate.
@@ -1989,6 +2022,274 @@ typedef struct otc_pf_report_f64 {
    */
   double ess;
 } otc_pf_report_f64;
+
+/**
+ * Settings of the differentiable filter step. Fill with
+ * `otc_dpf_config_default_f32`.
+ */
+typedef struct otc_dpf_config_f32 {
+  /**
+   * `sizeof` this struct (set by the `_default` initializer).
+   */
+  size_t struct_size;
+  /**
+   * A classical `OTC_RESAMPLE_*` (default `OTC_RESAMPLE_SYSTEMATIC`).
+   * `OTC_RESAMPLE_OPTIMAL` is refused (`OTC_STATUS_INVALID_PARAMETER`) until the
+   * forward-mode derivative of OT resampling lands.
+   */
+  int32_t resampler;
+  /**
+   * `OTC_TRIGGER_*` (default `OTC_TRIGGER_ESS`).
+   */
+  int32_t trigger;
+  /**
+   * `OTC_DPF_DETACH`, `OTC_DPF_STOP_GRADIENT` (default) or `OTC_DPF_SCORE`.
+   */
+  int32_t gradient;
+  /**
+   * Must be zero.
+   */
+  uint32_t reserved;
+  /**
+   * ESS threshold in [0, 1] for `OTC_TRIGGER_ESS` (default 0.5).
+   */
+  float threshold;
+} otc_dpf_config_f32;
+
+/**
+ * Settings of the differentiable filter step. Fill with
+ * `otc_dpf_config_default_f32`.
+ */
+typedef struct otc_dpf_config_f64 {
+  /**
+   * `sizeof` this struct (set by the `_default` initializer).
+   */
+  size_t struct_size;
+  /**
+   * A classical `OTC_RESAMPLE_*` (default `OTC_RESAMPLE_SYSTEMATIC`).
+   * `OTC_RESAMPLE_OPTIMAL` is refused (`OTC_STATUS_INVALID_PARAMETER`) until the
+   * forward-mode derivative of OT resampling lands.
+   */
+  int32_t resampler;
+  /**
+   * `OTC_TRIGGER_*` (default `OTC_TRIGGER_ESS`).
+   */
+  int32_t trigger;
+  /**
+   * `OTC_DPF_DETACH`, `OTC_DPF_STOP_GRADIENT` (default) or `OTC_DPF_SCORE`.
+   */
+  int32_t gradient;
+  /**
+   * Must be zero.
+   */
+  uint32_t reserved;
+  /**
+   * ESS threshold in [0, 1] for `OTC_TRIGGER_ESS` (default 0.5).
+   */
+  double threshold;
+} otc_dpf_config_f64;
+
+/**
+ * A parameterised model for the differentiable filter: a reparameterised transition
+ * x' = f_θ(x, ξ), ξ ~ N(0, I_k) drawn by the library from the caller's `otc_rng`,
+ * and an observation log-density λ = log g_θ(y | x'). Every callback is batched over
+ * the N particles (row-major arrays), gets `user`, N, d, P and θ (P values), and
+ * returns 0 on success (anything else: `OTC_STATUS_CALLBACK_FAILED`, nothing
+ * changed). The arrays are the library's own, valid for the call only. The
+ * forward-mode step needs `transition`, `loglik`, `loglik_grad` and, unless the
+ * gradient is `OTC_DPF_SCORE`, `transition_jvp`; `OTC_DPF_SCORE` needs
+ * `transition_score`. `_f32`: `float` arrays; `_f64`: `double`.
+ *
+ * ABI growth: `reserved` holds the slots of the callbacks later modes will add
+ * (reverse-mode VJPs), as NULL-able pointers; they
+ * must be NULL now (`OTC_STATUS_STRUCT_SIZE` otherwise), so a model written today
+ * stays valid.
+ */
+typedef struct otc_dpf_model_f32 {
+  /**
+   * `sizeof` this struct.
+   */
+  size_t struct_size;
+  /**
+   * Passed unchanged to every callback.
+   */
+  void *user;
+  /**
+   * k: standard normals drawn per particle per step (0 allowed).
+   */
+  size_t noise_dim;
+  /**
+   * Writes `x_next[i] = f_θ(x[i], xi[i])` for the N×d particles `x` and the N×k
+   * standard normals `xi` the library drew.
+   */
+  int32_t (*transition)(void *user,
+                        size_t n,
+                        size_t d,
+                        size_t p,
+                        const float *theta,
+                        const float *x,
+                        const float *xi,
+                        float *x_next);
+  /**
+   * Writes, per particle i, the d×P block (row-major)
+   * `dx_next[i] = ∂f/∂x(x[i], xi[i]) · dx[i] + ∂f/∂θ(x[i], xi[i])`, where `dx[i]`
+   * is the d×P block ∂x_i/∂θ; `x_next` holds the values `transition` wrote.
+   */
+  int32_t (*transition_jvp)(void *user,
+                            size_t n,
+                            size_t d,
+                            size_t p,
+                            const float *theta,
+                            const float *x,
+                            const float *xi,
+                            const float *x_next,
+                            const float *dx,
+                            float *dx_next);
+  /**
+   * Writes, per particle i, the P values `score[i]` = ∇_θ log f_θ(x_next_i | x_i),
+   * the gradient of the transition density. Needed by `OTC_DPF_SCORE` only (may be
+   * NULL otherwise).
+   */
+  int32_t (*transition_score)(void *user,
+                              size_t n,
+                              size_t d,
+                              size_t p,
+                              const float *theta,
+                              const float *x,
+                              const float *x_next,
+                              float *score);
+  /**
+   * Writes `loglik[i] = log g_θ(y | x[i])` in nats (−∞ allowed: a dead particle;
+   * NaN or +∞: `OTC_STATUS_NON_FINITE`). The observation y is the caller's (keep it
+   * in `user`).
+   */
+  int32_t (*loglik)(void *user,
+                    size_t n,
+                    size_t d,
+                    size_t p,
+                    const float *theta,
+                    const float *x,
+                    float *loglik);
+  /**
+   * Writes `grad_x[i]` = ∇_x log g_θ(y | x_i) (d values per particle) and
+   * `grad_theta[i]` = ∇_θ log g_θ(y | x_i) (P values per particle). Entries of
+   * particles whose log-likelihood is −∞ are ignored; any other non-finite entry
+   * gives `OTC_STATUS_NON_FINITE`.
+   */
+  int32_t (*loglik_grad)(void *user,
+                         size_t n,
+                         size_t d,
+                         size_t p,
+                         const float *theta,
+                         const float *x,
+                         float *grad_x,
+                         float *grad_theta);
+  /**
+   * Must be NULL (the slots of future callbacks).
+   */
+  void *reserved[3];
+} otc_dpf_model_f32;
+
+/**
+ * A parameterised model for the differentiable filter: a reparameterised transition
+ * x' = f_θ(x, ξ), ξ ~ N(0, I_k) drawn by the library from the caller's `otc_rng`,
+ * and an observation log-density λ = log g_θ(y | x'). Every callback is batched over
+ * the N particles (row-major arrays), gets `user`, N, d, P and θ (P values), and
+ * returns 0 on success (anything else: `OTC_STATUS_CALLBACK_FAILED`, nothing
+ * changed). The arrays are the library's own, valid for the call only. The
+ * forward-mode step needs `transition`, `loglik`, `loglik_grad` and, unless the
+ * gradient is `OTC_DPF_SCORE`, `transition_jvp`; `OTC_DPF_SCORE` needs
+ * `transition_score`. `_f32`: `float` arrays; `_f64`: `double`.
+ *
+ * ABI growth: `reserved` holds the slots of the callbacks later modes will add
+ * (reverse-mode VJPs), as NULL-able pointers; they
+ * must be NULL now (`OTC_STATUS_STRUCT_SIZE` otherwise), so a model written today
+ * stays valid.
+ */
+typedef struct otc_dpf_model_f64 {
+  /**
+   * `sizeof` this struct.
+   */
+  size_t struct_size;
+  /**
+   * Passed unchanged to every callback.
+   */
+  void *user;
+  /**
+   * k: standard normals drawn per particle per step (0 allowed).
+   */
+  size_t noise_dim;
+  /**
+   * Writes `x_next[i] = f_θ(x[i], xi[i])` for the N×d particles `x` and the N×k
+   * standard normals `xi` the library drew.
+   */
+  int32_t (*transition)(void *user,
+                        size_t n,
+                        size_t d,
+                        size_t p,
+                        const double *theta,
+                        const double *x,
+                        const double *xi,
+                        double *x_next);
+  /**
+   * Writes, per particle i, the d×P block (row-major)
+   * `dx_next[i] = ∂f/∂x(x[i], xi[i]) · dx[i] + ∂f/∂θ(x[i], xi[i])`, where `dx[i]`
+   * is the d×P block ∂x_i/∂θ; `x_next` holds the values `transition` wrote.
+   */
+  int32_t (*transition_jvp)(void *user,
+                            size_t n,
+                            size_t d,
+                            size_t p,
+                            const double *theta,
+                            const double *x,
+                            const double *xi,
+                            const double *x_next,
+                            const double *dx,
+                            double *dx_next);
+  /**
+   * Writes, per particle i, the P values `score[i]` = ∇_θ log f_θ(x_next_i | x_i),
+   * the gradient of the transition density. Needed by `OTC_DPF_SCORE` only (may be
+   * NULL otherwise).
+   */
+  int32_t (*transition_score)(void *user,
+                              size_t n,
+                              size_t d,
+                              size_t p,
+                              const double *theta,
+                              const double *x,
+                              const double *x_next,
+                              double *score);
+  /**
+   * Writes `loglik[i] = log g_θ(y | x[i])` in nats (−∞ allowed: a dead particle;
+   * NaN or +∞: `OTC_STATUS_NON_FINITE`). The observation y is the caller's (keep it
+   * in `user`).
+   */
+  int32_t (*loglik)(void *user,
+                    size_t n,
+                    size_t d,
+                    size_t p,
+                    const double *theta,
+                    const double *x,
+                    double *loglik);
+  /**
+   * Writes `grad_x[i]` = ∇_x log g_θ(y | x_i) (d values per particle) and
+   * `grad_theta[i]` = ∇_θ log g_θ(y | x_i) (P values per particle). Entries of
+   * particles whose log-likelihood is −∞ are ignored; any other non-finite entry
+   * gives `OTC_STATUS_NON_FINITE`.
+   */
+  int32_t (*loglik_grad)(void *user,
+                         size_t n,
+                         size_t d,
+                         size_t p,
+                         const double *theta,
+                         const double *x,
+                         double *grad_x,
+                         double *grad_theta);
+  /**
+   * Must be NULL (the slots of future callbacks).
+   */
+  void *reserved[3];
+} otc_dpf_model_f64;
 
 /**
  * One coordinate of a state description (an array of d of them describes a state).
@@ -4595,6 +4896,188 @@ int32_t otc_pf_step_f64(const struct otc_pf_config_f64 *config,
                         double *mean,
                         double *cov,
                         struct otc_pf_report_f64 *report);
+
+/**
+ * Fills `*out` with the differentiable-filter defaults: systematic resampling when
+ * ESS < 0.5·N, `OTC_DPF_STOP_GRADIENT`.
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`.
+ *
+ * # Safety
+ * `out` must be NULL or point to a writable `otc_dpf_config_f32`.
+ */
+int32_t otc_dpf_config_default_f32(struct otc_dpf_config_f32 *out);
+
+/**
+ * The `double` version of `otc_dpf_config_default_f32`.
+ *
+ * # Safety
+ * `out` must be NULL or point to a writable `otc_dpf_config_f64`.
+ */
+int32_t otc_dpf_config_default_f64(struct otc_dpf_config_f64 *out);
+
+/**
+ * Elements of the tangent state of `otc_dpf_step_f32` (either precision): N·(d + 1)·P
+ * — ∂x/∂θ (N×d×P: per particle a d×P block, row-major), then ∂log w/∂θ (N×P). Carried
+ * from tick to tick in caller memory: O(N·(d + 1)·P), never N×N.
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_LENGTH_MISMATCH` (overflow).
+ *
+ * # Safety
+ * `out_len` must be NULL or writable.
+ */
+int32_t otc_dpf_tangent_len(size_t n,
+                            size_t d,
+                            size_t p,
+                            size_t *out_len);
+
+/**
+ * Workspace bytes of `otc_dpf_step_f32` for N particles, dimension d, P parameters
+ * and k = `noise_dim` normals per particle:
+ * `sizeof(float) · (N·(k + 2d + 1 + (d + 1)·P) + d·P + d + P)`.
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_LENGTH_MISMATCH` (overflow).
+ *
+ * # Safety
+ * `out_bytes` must be NULL or point to a writable `size_t`.
+ */
+int32_t otc_dpf_workspace_size_f32(size_t n,
+                                   size_t d,
+                                   size_t p,
+                                   size_t noise_dim,
+                                   size_t *out_bytes);
+
+/**
+ * The `double` version of `otc_dpf_workspace_size_f32` (`sizeof(double)`).
+ *
+ * # Safety
+ * As `otc_dpf_workspace_size_f32`.
+ */
+int32_t otc_dpf_workspace_size_f64(size_t n,
+                                   size_t d,
+                                   size_t p,
+                                   size_t noise_dim,
+                                   size_t *out_bytes);
+
+/**
+ * Starts a differentiable filter: `logw[0..n]` = −log N, `tangent` (N·(d + 1)·P, see
+ * `otc_dpf_tangent_len`) = 0 (initial particles independent of θ: draw them yourself;
+ * write ∂x_0/∂θ into the first N·d·P values if they depend on θ), `*state` = zero
+ * totals (`state->struct_size` must be set), `dloglik[0..p]` = 0.
+ *
+ * Returns `OTC_STATUS_OK`; nothing written: `OTC_STATUS_NULL_POINTER`,
+ * `OTC_STATUS_MISALIGNED`, `OTC_STATUS_STRUCT_SIZE`, `OTC_STATUS_EMPTY_INPUT` (n, d
+ * or p = 0), `OTC_STATUS_LENGTH_MISMATCH` (overflow), `OTC_STATUS_INVALID_PARAMETER`
+ * (overlap).
+ *
+ * # Safety
+ * Every pointer must be NULL or valid for its stated length for the call.
+ */
+int32_t otc_dpf_init_f32(size_t n,
+                         size_t d,
+                         size_t p,
+                         float *logw,
+                         float *tangent,
+                         struct otc_pf_state_f32 *state,
+                         float *dloglik);
+
+/**
+ * The `double` version of `otc_dpf_init_f32`.
+ *
+ * # Safety
+ * As `otc_dpf_init_f32`.
+ */
+int32_t otc_dpf_init_f64(size_t n,
+                         size_t d,
+                         size_t p,
+                         double *logw,
+                         double *tangent,
+                         struct otc_pf_state_f64 *state,
+                         double *dloglik);
+
+/**
+ * One forward-mode step of the differentiable particle filter: the step of
+ * `otc_pf_step_f32` (transition with ξ ~ N(0, I_k) drawn from `rng`, weighting,
+ * Δℓ, weighted mean, resampling if the trigger fires) carrying the tangents
+ * ∂x/∂θ and ∂log w/∂θ, so that `dloglik` (P) accumulates ∂ℓ̂/∂θ of the running
+ * log-likelihood `state->log_likelihood` and `dmean` (d×P row-major) is ∂mean/∂θ,
+ * every tick. Classical resampling holds the ancestor indices fixed; the log-weight
+ * tangents then follow `config->gradient` (`OTC_DPF_DETACH`: reset;
+ * `OTC_DPF_STOP_GRADIENT`: the ancestor's; `OTC_DPF_SCORE`: Fisher's identity, states
+ * stopped). See docs/differentiable_filter.md.
+ *
+ * - `theta` (P ≥ 1): the parameters, passed to every callback of `model`.
+ * - `x` (N×d), `logw` (N, normalised), `tangent` (`otc_dpf_tangent_len(n, d, p)`):
+ *   the particle set and its tangents, updated in place (start with
+ *   `otc_dpf_init_f32`); `state` and `dloglik` (P): ℓ̂ and ∂ℓ̂/∂θ, accumulated.
+ * - `ws`, `ws_bytes`: `otc_dpf_workspace_size_f32(n, d, p, model->noise_dim)` bytes,
+ *   aligned to `OTC_WORKSPACE_ALIGN`.
+ * - `mean` (d), `dmean` (d×P): weighted mean after weighting (before resampling) and
+ *   its derivative; `report`: as `otc_pf_step_f32` (set `report->struct_size`).
+ *
+ * Every callback runs before anything is written: on any error nothing changes
+ * (`x`, `logw`, `tangent`, `state`, `dloglik`, `mean`, `dmean`, `report`, and `*rng`
+ * is restored).
+ *
+ * Returns `OTC_STATUS_OK`; nothing changed: `OTC_STATUS_NULL_POINTER` (also a NULL
+ * callback the gradient mode needs), `OTC_STATUS_MISALIGNED`, `OTC_STATUS_STRUCT_SIZE` (also a non-NULL
+ * `model->reserved` slot or nonzero `config->reserved`),
+ * `OTC_STATUS_INVALID_PARAMETER` (`OTC_RESAMPLE_OPTIMAL`, which needs the OT JVP
+ * not yet available; an unknown resampler, trigger or gradient; threshold ∉ [0, 1];
+ * overlapping buffers), `OTC_STATUS_EMPTY_INPUT` (n, d or p = 0),
+ * `OTC_STATUS_LENGTH_MISMATCH` (overflow), `OTC_STATUS_NON_FINITE_INPUT` (NaN/∞ in
+ * θ, particles, tangents or `dloglik`; NaN/+∞ log-weight), `OTC_STATUS_ZERO_MASS`,
+ * `OTC_STATUS_WORKSPACE_TOO_SMALL`, `OTC_STATUS_CALLBACK_FAILED` (a callback returned
+ * nonzero), `OTC_STATUS_NON_FINITE` (a callback wrote NaN/∞ particles, tangents or
+ * gradients, or NaN/+∞ log-likelihoods; an output overflowed), `OTC_STATUS_PANIC`.
+ *
+ * # Safety
+ * Every pointer must be NULL or valid for its stated length for the call; the
+ * callbacks must honour their contracts.
+ */
+int32_t otc_dpf_step_f32(const struct otc_dpf_config_f32 *config,
+                         const struct otc_dpf_model_f32 *model,
+                         const float *theta,
+                         size_t p,
+                         size_t n,
+                         size_t d,
+                         struct otc_rng *rng,
+                         float *x,
+                         float *logw,
+                         float *tangent,
+                         struct otc_pf_state_f32 *state,
+                         float *dloglik,
+                         void *ws,
+                         size_t ws_bytes,
+                         float *mean,
+                         float *dmean,
+                         struct otc_pf_report_f32 *report);
+
+/**
+ * The `double` version of `otc_dpf_step_f32`.
+ *
+ * # Safety
+ * As `otc_dpf_step_f32`.
+ */
+int32_t otc_dpf_step_f64(const struct otc_dpf_config_f64 *config,
+                         const struct otc_dpf_model_f64 *model,
+                         const double *theta,
+                         size_t p,
+                         size_t n,
+                         size_t d,
+                         struct otc_rng *rng,
+                         double *x,
+                         double *logw,
+                         double *tangent,
+                         struct otc_pf_state_f64 *state,
+                         double *dloglik,
+                         void *ws,
+                         size_t ws_bytes,
+                         double *mean,
+                         double *dmean,
+                         struct otc_pf_report_f64 *report);
 
 /**
  * Weighted mean (d) and covariance (d×d row-major) of N particles per the state

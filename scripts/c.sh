@@ -127,7 +127,8 @@ examples() {
   "$OUT/examples-cmake/robot_localization" 32 >/dev/null
   "$OUT/examples-cmake/scan_registration" >/dev/null
   "$OUT/examples-cmake/amcl_localization" --quick >/dev/null
-  echo "CMake builds of sinkhorn_point_clouds, robot_localization, scan_registration and amcl_localization run"
+  "$OUT/examples-cmake/dpf_online_learning" >/dev/null
+  echo "CMake builds of sinkhorn_point_clouds, robot_localization, scan_registration, amcl_localization and dpf_online_learning run"
 }
 
 install_tests() {

@@ -1,6 +1,7 @@
 //! The plan operations `otc_plan_{apply,apply_transpose,barycentric,transport_cost,
-//! dense}_f32/_f64` on fuzzed problems and potentials. Promises: documented statuses;
-//! the output untouched on error, finite on OK.
+//! dense,barycentric_vjp,potentials_vjp}_f32/_f64` on fuzzed problems and potentials.
+//! Promises: documented statuses; the outputs untouched on error, finite on OK; the
+//! implicit VJPs' iteration count within the cap.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -10,7 +11,8 @@ use otcore_fuzz::{
 };
 
 macro_rules! run {
-    ($t:ty, $size:ident, $apply:ident, $applyt:ident, $bary:ident, $cost:ident, $dense:ident, $inp:expr) => {{
+    ($t:ty, $size:ident, $apply:ident, $applyt:ident, $bary:ident, $cost:ident, $dense:ident,
+     $isize:ident, $bvjp:ident, $pvjp:ident, $report:ty, $inp:expr) => {{
         let inp: &mut Input = $inp;
         let (n, m) = (inp.size(1, 6), inp.size(1, 6));
         let dense = inp.flag();
@@ -38,21 +40,39 @@ macro_rules! run {
         let eps = <$t>::of(inp.number());
         let f: Vec<$t> = inp.numbers(n);
         let g: Vec<$t> = inp.numbers(m);
-        let op = inp.byte() % 5;
+        let op = inp.byte() % 7;
         let vin: Vec<$t> = inp.numbers(n.max(m) * 3);
         let mut bytes = 0usize;
         // SAFETY: a valid pointer.
         assert_eq!(unsafe { $size(n, m, d, &mut bytes) }, 0);
+        if op >= 5 {
+            // SAFETY: a valid pointer.
+            assert_eq!(unsafe { $isize(n, m, d, &mut bytes) }, 0);
+        }
         let mut ws = Workspace::new(bytes, inp.byte());
         let len = match op {
             0 => n,
             1 => m,
             2 => n * d,
             3 => 1,
-            _ => n * m,
+            4 => n * m,
+            _ => n * d,
         };
         let mut out: Vec<$t> = inp.numbers(len);
-        let before = Snapshot::of(&[&bytes_of(&out)]);
+        let mut gy: Vec<$t> = inp.numbers(m * d);
+        let mut ga: Vec<$t> = inp.numbers(n);
+        let mut gb: Vec<$t> = inp.numbers(m);
+        let cg_tol = <$t>::of(inp.number());
+        let cg_max = u32::from(inp.byte());
+        let mut report: $report = zeroed();
+        report.struct_size = core::mem::size_of::<$report>();
+        let before = Snapshot::of(&[
+            &bytes_of(&out),
+            &bytes_of(&gy),
+            &bytes_of(&ga),
+            &bytes_of(&gb),
+            &bytes_of(core::slice::from_ref(&report)),
+        ]);
         // SAFETY: every pointer is valid for its stated length.
         let s = unsafe {
             let (fp, gp, w, wb, o) = (f.as_ptr(), g.as_ptr(), ws.ptr(), ws.bytes, out.as_mut_ptr());
@@ -61,7 +81,17 @@ macro_rules! run {
                 1 => $applyt(&problem, eps, fp, n, gp, m, vin.as_ptr(), n, w, wb, o, m),
                 2 => $bary(&problem, eps, fp, n, gp, m, w, wb, o, n * d),
                 3 => $cost(&problem, eps, fp, n, gp, m, w, wb, o),
-                _ => $dense(&problem, eps, fp, n, gp, m, w, wb, o, n * m),
+                4 => $dense(&problem, eps, fp, n, gp, m, w, wb, o, n * m),
+                5 => $bvjp(
+                    &problem, eps, fp, n, gp, m, vin.as_ptr(), n * d, cg_tol, cg_max, w, wb, o,
+                    n * d, gy.as_mut_ptr(), m * d, ga.as_mut_ptr(), n, gb.as_mut_ptr(), m,
+                    &mut report,
+                ),
+                _ => $pvjp(
+                    &problem, eps, fp, n, gp, m, vin.as_ptr(), n, vin.as_ptr(), m, cg_tol,
+                    cg_max, w, wb, o, n * d, gy.as_mut_ptr(), m * d, ga.as_mut_ptr(), n,
+                    gb.as_mut_ptr(), m, &mut report,
+                ),
             }
         };
         let mut allowed = vec![
@@ -72,10 +102,25 @@ macro_rules! run {
         allowed.extend(INPUT_ERRORS);
         documented(s, &allowed);
         if s < 0 {
-            before.unchanged(s, &[&bytes_of(&out)]);
+            before.unchanged(
+                s,
+                &[
+                    &bytes_of(&out),
+                    &bytes_of(&gy),
+                    &bytes_of(&ga),
+                    &bytes_of(&gb),
+                    &bytes_of(core::slice::from_ref(&report)),
+                ],
+            );
             return;
         }
         finite("out", &out);
+        if op >= 5 {
+            finite("grad_y", &gy);
+            finite("grad_a", &ga);
+            finite("grad_b", &gb);
+            assert!(report.cg_iterations <= cg_max, "CG ran past its cap");
+        }
     }};
 }
 
@@ -90,6 +135,10 @@ fuzz_target!(|data: &[u8]| {
             otc_plan_barycentric_f64,
             otc_plan_transport_cost_f64,
             otc_plan_dense_f64,
+            otc_implicit_workspace_size_f64,
+            otc_plan_barycentric_vjp_f64,
+            otc_plan_potentials_vjp_f64,
+            otc_implicit_report<f64>,
             &mut inp
         );
     } else {
@@ -101,6 +150,10 @@ fuzz_target!(|data: &[u8]| {
             otc_plan_barycentric_f32,
             otc_plan_transport_cost_f32,
             otc_plan_dense_f32,
+            otc_implicit_workspace_size_f32,
+            otc_plan_barycentric_vjp_f32,
+            otc_plan_potentials_vjp_f32,
+            otc_implicit_report<f32>,
             &mut inp
         );
     }

@@ -1,6 +1,7 @@
 //! Shared helpers for the cross-crate tests: the reference-data parser, a small
 //! deterministic RNG, and dense-plan utilities.
 
+pub mod dpf;
 pub mod sde;
 
 use otcore::ot::{self, Config, Init, Plan, Problem, Solution};

@@ -7,12 +7,15 @@
 //! - [`grad`]: vector–Jacobian products of OT resampling (filterflow's one-step form
 //!   and the exact implicit form).
 //! - [`filter`]: the predict → weight → resample step with per-step report.
+//! - [`diff`]: the same step in forward mode: gradients of ℓ̂ and of the filtered
+//!   mean with respect to model parameters, online.
 //! - [`state`]: per-coordinate state description (linear or periodic), circular
 //!   moments, OT resampling that respects periods.
 //! - [`kld`]: KLD-sampling's adaptive particle count.
 //! - [`mcl`]: Monte Carlo localisation's resampling: adaptive count, recovery by
 //!   injection, any resampler, to a count other than N.
 
+pub mod diff;
 pub mod filter;
 pub mod grad;
 pub mod kld;
@@ -23,6 +26,7 @@ pub mod rng;
 pub mod state;
 pub mod weights;
 
+pub use diff::{diff_step, diff_workspace_len, tangent_len, DiffConfig, DiffModel, Gradient};
 pub use filter::{
     filter_workspace_len, step, uniform_log_weights, FilterConfig, Resampler, StepReport, Totals,
     Trigger,

@@ -548,6 +548,124 @@ macro_rules! probe_pf_precision {
     }};
 }
 
+/// Trivial differentiable-filter callbacks (write nothing, report success) and the
+/// differentiable-filter functions of one precision on opaque pointers into `mem`.
+macro_rules! probe_dpf_precision {
+    ($t:ty, $acc:ident, $mem:ident, $default:ident, $ws_size:ident, $init:ident,
+     $step:ident) => {{
+        unsafe extern "C" fn transition(
+            _u: *mut c_void,
+            _n: usize,
+            _d: usize,
+            _p: usize,
+            _th: *const $t,
+            _x: *const $t,
+            _xi: *const $t,
+            _out: *mut $t,
+        ) -> i32 {
+            black_box(0)
+        }
+        unsafe extern "C" fn jvp(
+            _u: *mut c_void,
+            _n: usize,
+            _d: usize,
+            _p: usize,
+            _th: *const $t,
+            _x: *const $t,
+            _xi: *const $t,
+            _next: *const $t,
+            _dx: *const $t,
+            _dout: *mut $t,
+        ) -> i32 {
+            black_box(0)
+        }
+        unsafe extern "C" fn score(
+            _u: *mut c_void,
+            _n: usize,
+            _d: usize,
+            _p: usize,
+            _th: *const $t,
+            _x: *const $t,
+            _next: *const $t,
+            _out: *mut $t,
+        ) -> i32 {
+            black_box(0)
+        }
+        unsafe extern "C" fn loglik(
+            _u: *mut c_void,
+            _n: usize,
+            _d: usize,
+            _p: usize,
+            _th: *const $t,
+            _x: *const $t,
+            _out: *mut $t,
+        ) -> i32 {
+            black_box(0)
+        }
+        unsafe extern "C" fn grad(
+            _u: *mut c_void,
+            _n: usize,
+            _d: usize,
+            _p: usize,
+            _th: *const $t,
+            _x: *const $t,
+            _gx: *mut $t,
+            _gth: *mut $t,
+        ) -> i32 {
+            black_box(0)
+        }
+        let base = $mem.as_mut_ptr().cast::<$t>();
+        let p = |k: usize| black_box(base.wrapping_add(black_box(k)));
+        let len = |k: usize| black_box(k);
+        let mut rng = otc_rng { state: 0 };
+        let rng_p = black_box(&mut rng as *mut otc_rng);
+        let (theta, x, logw, tangent, dll, mean, dmean) =
+            (p(0), p(8), p(32), p(64), p(160), p(170), p(180));
+        let ws = black_box(p(1024).cast::<c_void>());
+        let mut bytes = 0usize;
+        $acc += unsafe { otc_dpf_tangent_len(len(8), len(2), len(3), black_box(&mut bytes)) };
+        $acc += unsafe { $ws_size(len(8), len(2), len(3), len(2), black_box(&mut bytes)) };
+        let mut config = unsafe { core::mem::zeroed::<otc_dpf_config<$t>>() };
+        $acc += unsafe { $default(black_box(&mut config)) };
+        config.gradient = black_box(OTC_DPF_DETACH);
+        let mut state = unsafe { core::mem::zeroed::<otc_pf_state<$t>>() };
+        state.struct_size = black_box(core::mem::size_of::<otc_pf_state<$t>>());
+        let state_p = black_box(&mut state as *mut otc_pf_state<$t>);
+        $acc += unsafe { $init(len(8), len(2), len(3), logw, tangent, state_p, dll) };
+        let mut model = unsafe { core::mem::zeroed::<otc_dpf_model<$t>>() };
+        model.struct_size = black_box(core::mem::size_of::<otc_dpf_model<$t>>());
+        model.noise_dim = len(2);
+        model.transition = black_box(Some(transition as _));
+        model.transition_jvp = black_box(Some(jvp as _));
+        model.transition_score = black_box(Some(score as _));
+        model.loglik = black_box(Some(loglik as _));
+        model.loglik_grad = black_box(Some(grad as _));
+        let mut report = unsafe { core::mem::zeroed::<otc_pf_report<$t>>() };
+        report.struct_size = black_box(core::mem::size_of::<otc_pf_report<$t>>());
+        $acc += unsafe {
+            $step(
+                black_box(&config),
+                black_box(&model),
+                theta,
+                len(3),
+                len(8),
+                len(2),
+                rng_p,
+                x,
+                logw,
+                tangent,
+                state_p,
+                dll,
+                ws,
+                len(8192),
+                mean,
+                dmean,
+                black_box(&mut report),
+            )
+        };
+    }};
+}
+
 /// A sampler callback that writes nothing and reports success.
 macro_rules! mcl_sampler {
     ($t:ty, $name:ident) => {
@@ -1206,6 +1324,24 @@ fn main() -> ! {
         otc_pf_workspace_size_f64,
         otc_pf_init_f64,
         otc_pf_step_f64
+    );
+    probe_dpf_precision!(
+        f32,
+        acc,
+        mem,
+        otc_dpf_config_default_f32,
+        otc_dpf_workspace_size_f32,
+        otc_dpf_init_f32,
+        otc_dpf_step_f32
+    );
+    probe_dpf_precision!(
+        f64,
+        acc,
+        mem,
+        otc_dpf_config_default_f64,
+        otc_dpf_workspace_size_f64,
+        otc_dpf_init_f64,
+        otc_dpf_step_f64
     );
     probe_mcl_precision!(
         f32,

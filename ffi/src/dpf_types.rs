@@ -1,0 +1,235 @@
+//! The `#[repr(C)]` structs and constants of the differentiable particle filter.
+
+use core::ffi::c_void;
+
+use otcore::pf::{DiffConfig, Gradient, Trigger};
+use otcore::Real;
+
+use crate::pf_types::{scheme_of, OTC_TRIGGER_ALWAYS, OTC_TRIGGER_ESS, OTC_TRIGGER_NEVER};
+use crate::status::otc_status;
+
+/// Gradient at a resampling: "detach" — the ancestor indices are held fixed and the
+/// log-weight tangents reset to 0 (the pathwise gradient of the computed ℓ̂; biased
+/// for ∇ log p, see docs/differentiable_filter.md).
+pub const OTC_DPF_DETACH: i32 = 0;
+/// Gradient at a resampling: Ścibior & Wood's (2021) stop-gradient correction — the
+/// ancestors are held fixed and each new particle keeps its ancestor's log-weight
+/// tangent; p̂·∇ℓ̂ is then an unbiased estimator of ∇p.
+pub const OTC_DPF_STOP_GRADIENT: i32 = 1;
+/// Gradient: Fisher's identity along ancestral paths (Poyiadjis, Doucet & Singh 2011) —
+/// the states are stopped (no transition tangent: `transition_jvp` may be NULL),
+/// ∇_θ log f from the model's `transition_score` and ∇_θ log g are summed along each
+/// particle's path in its log-weight tangent, kept at resampling as with
+/// `OTC_DPF_STOP_GRADIENT`; p̂·∇ℓ̂ is unbiased for ∇p. O(N·P) per step; its variance
+/// grows with t (path degeneracy): for short windows.
+pub const OTC_DPF_SCORE: i32 = 2;
+
+/// A parameterised model for the differentiable filter: a reparameterised transition
+/// x' = f_θ(x, ξ), ξ ~ N(0, I_k) drawn by the library from the caller's `otc_rng`,
+/// and an observation log-density λ = log g_θ(y | x'). Every callback is batched over
+/// the N particles (row-major arrays), gets `user`, N, d, P and θ (P values), and
+/// returns 0 on success (anything else: `OTC_STATUS_CALLBACK_FAILED`, nothing
+/// changed). The arrays are the library's own, valid for the call only. The
+/// forward-mode step needs `transition`, `loglik`, `loglik_grad` and, unless the
+/// gradient is `OTC_DPF_SCORE`, `transition_jvp`; `OTC_DPF_SCORE` needs
+/// `transition_score`. `_f32`: `float` arrays; `_f64`: `double`.
+///
+/// ABI growth: `reserved` holds the slots of the callbacks later modes will add
+/// (reverse-mode VJPs), as NULL-able pointers; they
+/// must be NULL now (`OTC_STATUS_STRUCT_SIZE` otherwise), so a model written today
+/// stays valid.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct otc_dpf_model<T> {
+    /// `sizeof` this struct.
+    pub struct_size: usize,
+    /// Passed unchanged to every callback.
+    pub user: *mut c_void,
+    /// k: standard normals drawn per particle per step (0 allowed).
+    pub noise_dim: usize,
+    /// Writes `x_next[i] = f_θ(x[i], xi[i])` for the N×d particles `x` and the N×k
+    /// standard normals `xi` the library drew.
+    pub transition: Option<
+        unsafe extern "C" fn(
+            user: *mut c_void,
+            n: usize,
+            d: usize,
+            p: usize,
+            theta: *const T,
+            x: *const T,
+            xi: *const T,
+            x_next: *mut T,
+        ) -> i32,
+    >,
+    /// Writes, per particle i, the d×P block (row-major)
+    /// `dx_next[i] = ∂f/∂x(x[i], xi[i]) · dx[i] + ∂f/∂θ(x[i], xi[i])`, where `dx[i]`
+    /// is the d×P block ∂x_i/∂θ; `x_next` holds the values `transition` wrote.
+    pub transition_jvp: Option<
+        unsafe extern "C" fn(
+            user: *mut c_void,
+            n: usize,
+            d: usize,
+            p: usize,
+            theta: *const T,
+            x: *const T,
+            xi: *const T,
+            x_next: *const T,
+            dx: *const T,
+            dx_next: *mut T,
+        ) -> i32,
+    >,
+    /// Writes, per particle i, the P values `score[i]` = ∇_θ log f_θ(x_next_i | x_i),
+    /// the gradient of the transition density. Needed by `OTC_DPF_SCORE` only (may be
+    /// NULL otherwise).
+    pub transition_score: Option<
+        unsafe extern "C" fn(
+            user: *mut c_void,
+            n: usize,
+            d: usize,
+            p: usize,
+            theta: *const T,
+            x: *const T,
+            x_next: *const T,
+            score: *mut T,
+        ) -> i32,
+    >,
+    /// Writes `loglik[i] = log g_θ(y | x[i])` in nats (−∞ allowed: a dead particle;
+    /// NaN or +∞: `OTC_STATUS_NON_FINITE`). The observation y is the caller's (keep it
+    /// in `user`).
+    pub loglik: Option<
+        unsafe extern "C" fn(
+            user: *mut c_void,
+            n: usize,
+            d: usize,
+            p: usize,
+            theta: *const T,
+            x: *const T,
+            loglik: *mut T,
+        ) -> i32,
+    >,
+    /// Writes `grad_x[i]` = ∇_x log g_θ(y | x_i) (d values per particle) and
+    /// `grad_theta[i]` = ∇_θ log g_θ(y | x_i) (P values per particle). Entries of
+    /// particles whose log-likelihood is −∞ are ignored; any other non-finite entry
+    /// gives `OTC_STATUS_NON_FINITE`.
+    pub loglik_grad: Option<
+        unsafe extern "C" fn(
+            user: *mut c_void,
+            n: usize,
+            d: usize,
+            p: usize,
+            theta: *const T,
+            x: *const T,
+            grad_x: *mut T,
+            grad_theta: *mut T,
+        ) -> i32,
+    >,
+    /// Must be NULL (the slots of future callbacks).
+    pub reserved: [*mut c_void; 3],
+}
+
+impl<T> otc_dpf_model<T> {
+    /// The reserved slots are NULL.
+    pub(crate) fn reserved_clear(&self) -> bool {
+        self.reserved.iter().all(|p| p.is_null())
+    }
+}
+
+/// Settings of the differentiable filter step. Fill with
+/// `otc_dpf_config_default_f32`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct otc_dpf_config<T> {
+    /// `sizeof` this struct (set by the `_default` initializer).
+    pub struct_size: usize,
+    /// A classical `OTC_RESAMPLE_*` (default `OTC_RESAMPLE_SYSTEMATIC`).
+    /// `OTC_RESAMPLE_OPTIMAL` is refused (`OTC_STATUS_INVALID_PARAMETER`) until the
+    /// forward-mode derivative of OT resampling lands.
+    pub resampler: i32,
+    /// `OTC_TRIGGER_*` (default `OTC_TRIGGER_ESS`).
+    pub trigger: i32,
+    /// `OTC_DPF_DETACH`, `OTC_DPF_STOP_GRADIENT` (default) or `OTC_DPF_SCORE`.
+    pub gradient: i32,
+    /// Must be zero.
+    pub reserved: u32,
+    /// ESS threshold in [0, 1] for `OTC_TRIGGER_ESS` (default 0.5).
+    pub threshold: T,
+}
+
+impl<T: Real> otc_dpf_config<T> {
+    pub(crate) fn default_values() -> Self {
+        Self {
+            struct_size: size_of::<Self>(),
+            resampler: crate::pf_types::OTC_RESAMPLE_SYSTEMATIC,
+            trigger: OTC_TRIGGER_ESS,
+            gradient: OTC_DPF_STOP_GRADIENT,
+            reserved: 0,
+            threshold: T::HALF,
+        }
+    }
+
+    pub(crate) fn to_core(self) -> Result<DiffConfig<T>, otc_status> {
+        if self.struct_size != size_of::<Self>() || self.reserved != 0 {
+            return Err(otc_status::StructSize);
+        }
+        let scheme = scheme_of(self.resampler)?;
+        let trigger = match self.trigger {
+            OTC_TRIGGER_ESS => Trigger::Ess(self.threshold),
+            OTC_TRIGGER_ALWAYS => Trigger::Always,
+            OTC_TRIGGER_NEVER => Trigger::Never,
+            _ => return Err(otc_status::InvalidParameter),
+        };
+        let gradient = match self.gradient {
+            OTC_DPF_DETACH => Gradient::Detach,
+            OTC_DPF_STOP_GRADIENT => Gradient::StopGradient,
+            OTC_DPF_SCORE => Gradient::Score,
+            _ => return Err(otc_status::InvalidParameter),
+        };
+        Ok(DiffConfig {
+            scheme,
+            trigger,
+            gradient,
+        })
+    }
+}
+
+#[cfg(test)]
+impl<T> Default for otc_dpf_model<T> {
+    /// An all-NULL model.
+    fn default() -> Self {
+        Self {
+            struct_size: size_of::<Self>(),
+            user: core::ptr::null_mut(),
+            noise_dim: 0,
+            transition: None,
+            transition_jvp: None,
+            transition_score: None,
+            loglik: None,
+            loglik_grad: None,
+            reserved: [core::ptr::null_mut(); 3],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn struct_sizes_are_pinned() {
+        assert_eq!(size_of::<otc_dpf_config<f32>>(), 32);
+        assert_eq!(size_of::<otc_dpf_config<f64>>(), 32);
+        assert_eq!(size_of::<otc_dpf_model<f64>>(), 88);
+        assert_eq!(core::mem::offset_of!(otc_dpf_model<f64>, reserved), 64);
+    }
+
+    #[test]
+    fn defaults_round_trip() {
+        let c = otc_dpf_config::<f64>::default_values().to_core().unwrap();
+        assert_eq!(c.gradient, Gradient::StopGradient);
+        assert_eq!(c.trigger, Trigger::Ess(0.5));
+        let mut bad = otc_dpf_config::<f32>::default_values();
+        bad.resampler = crate::pf_types::OTC_RESAMPLE_OPTIMAL;
+        assert_eq!(bad.to_core(), Err(otc_status::InvalidParameter));
+        assert!(otc_dpf_model::<f32>::default().reserved_clear());
+    }
+}

@@ -1,0 +1,329 @@
+/* The differentiable particle filter through the C ABI: size macros against the
+ * queries, a forward-mode run in double whose gradient matches central finite
+ * differences of the same run (same seed), the float run near the double one, and bad
+ * input that must change nothing (particles, weights, tangents, totals, gradient,
+ * RNG). */
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "otcore.h"
+#include "check.h"
+
+#define N 32
+#define P 2
+#define T_STEPS 15
+
+/* x' = a·x + 0.5·ξ, y = x + c + N(0, 0.4²); θ = (a, c). */
+static double ys[T_STEPS];
+
+typedef struct {
+    int t;
+    int fail;
+    int nan_grad;
+} model;
+
+#define DEFINE_MODEL(T, SFX)                                                              \
+    static int32_t transition_##SFX(void *u, size_t n, size_t d, size_t p, const T *th,    \
+                                    const T *x, const T *xi, T *out) {                     \
+        size_t i;                                                                          \
+        (void)d;                                                                           \
+        (void)p;                                                                           \
+        if (((model *)u)->fail) return 5;                                                  \
+        for (i = 0; i < n; ++i) out[i] = th[0] * x[i] + (T)0.5 * xi[i];                    \
+        return 0;                                                                          \
+    }                                                                                      \
+    static int32_t jvp_##SFX(void *u, size_t n, size_t d, size_t p, const T *th,           \
+                             const T *x, const T *xi, const T *next, const T *dx, T *dout) { \
+        size_t i;                                                                          \
+        (void)u;                                                                           \
+        (void)d;                                                                           \
+        (void)xi;                                                                          \
+        (void)next;                                                                        \
+        for (i = 0; i < n; ++i) {                                                          \
+            dout[i * p] = th[0] * dx[i * p] + x[i];                                        \
+            dout[i * p + 1] = th[0] * dx[i * p + 1];                                       \
+        }                                                                                  \
+        return 0;                                                                          \
+    }                                                                                      \
+    static int32_t score_##SFX(void *u, size_t n, size_t d, size_t p, const T *th,         \
+                               const T *x, const T *next, T *score) {                      \
+        size_t i;                                                                          \
+        (void)u;                                                                           \
+        (void)d;                                                                           \
+        for (i = 0; i < n; ++i) {                                                          \
+            score[i * p] = (next[i] - th[0] * x[i]) * x[i] / (T)0.25;                      \
+            score[i * p + 1] = 0;                                                          \
+        }                                                                                  \
+        return 0;                                                                          \
+    }                                                                                      \
+    static int32_t loglik_##SFX(void *u, size_t n, size_t d, size_t p, const T *th,        \
+                                const T *x, T *out) {                                      \
+        size_t i;                                                                          \
+        T y = (T)ys[((model *)u)->t];                                                      \
+        (void)d;                                                                           \
+        (void)p;                                                                           \
+        for (i = 0; i < n; ++i) {                                                          \
+            T e = (y - x[i] - th[1]) / (T)0.4;                                             \
+            out[i] = (T)-0.5 * e * e;                                                      \
+        }                                                                                  \
+        return 0;                                                                          \
+    }                                                                                      \
+    static int32_t grad_##SFX(void *u, size_t n, size_t d, size_t p, const T *th,          \
+                              const T *x, T *gx, T *gth) {                                 \
+        size_t i;                                                                          \
+        model *m = (model *)u;                                                             \
+        T y = (T)ys[m->t];                                                                 \
+        (void)d;                                                                           \
+        for (i = 0; i < n; ++i) {                                                          \
+            T e = (y - x[i] - th[1]) / (T)0.16;                                            \
+            gx[i] = e;                                                                     \
+            gth[i * p] = 0;                                                                \
+            gth[i * p + 1] = m->nan_grad ? (T)NAN : e;                                     \
+        }                                                                                  \
+        return 0;                                                                          \
+    }
+
+DEFINE_MODEL(double, f64)
+DEFINE_MODEL(float, f32)
+
+static _Alignas(8) double ws64[OTC_DPF_WORKSPACE_SIZE_F64(N, 1, P, 1) / sizeof(double)];
+static _Alignas(8) float ws32[OTC_DPF_WORKSPACE_SIZE_F32(N, 1, P, 1) / sizeof(float)];
+
+/* Runs T_STEPS in double at θ from seed 11; returns the last status; writes ℓ̂ and ∇ℓ̂. */
+static int32_t run64(const otc_dpf_config_f64 *cfg, const double th[P], double *ll,
+                     double dll[P]) {
+    int score = cfg->gradient == OTC_DPF_SCORE;
+    model m = {0, 0, 0};
+    otc_dpf_model_f64 mod;
+    otc_rng rng;
+    double x[N], logw[N], tangent[OTC_DPF_TANGENT_ELEMS(N, 1, P)], mean[1], dmean[P];
+    otc_pf_state_f64 st = {sizeof st, 0, 0, 0};
+    otc_pf_report_f64 rep;
+    int32_t s = OTC_STATUS_OK;
+    memset(&mod, 0, sizeof mod);
+    mod.struct_size = sizeof mod;
+    mod.user = &m;
+    mod.noise_dim = 1;
+    mod.transition = transition_f64;
+    mod.transition_jvp = score ? NULL : jvp_f64; /* the score mode needs no JVP */
+    mod.transition_score = score ? score_f64 : NULL;
+    mod.loglik = loglik_f64;
+    mod.loglik_grad = grad_f64;
+    otc_rng_seed(&rng, 11);
+    otc_rng_normal_f64(&rng, x, N);
+    CHECK_STATUS(otc_dpf_init_f64(N, 1, P, logw, tangent, &st, dll), OTC_STATUS_OK);
+    rep.struct_size = sizeof rep;
+    for (m.t = 0; m.t < T_STEPS && s == OTC_STATUS_OK; ++m.t)
+        s = otc_dpf_step_f64(cfg, &mod, th, P, N, 1, &rng, x, logw, tangent, &st, dll, ws64,
+                             sizeof ws64, mean, dmean, &rep);
+    *ll = st.log_likelihood;
+    return s;
+}
+
+static void sizes(void) {
+    size_t b = 0, len = 0;
+    CHECK_STATUS(otc_dpf_workspace_size_f64(N, 1, P, 1, &b), OTC_STATUS_OK);
+    CHECK(b == OTC_DPF_WORKSPACE_SIZE_F64(N, 1, P, 1));
+    CHECK_STATUS(otc_dpf_workspace_size_f32(100, 3, 4, 2, &b), OTC_STATUS_OK);
+    CHECK(b == OTC_DPF_WORKSPACE_SIZE_F32(100, 3, 4, 2));
+    CHECK_STATUS(otc_dpf_tangent_len(100, 3, 4, &len), OTC_STATUS_OK);
+    CHECK(len == OTC_DPF_TANGENT_ELEMS(100, 3, 4) && len == 1600);
+    CHECK_STATUS(otc_dpf_tangent_len(SIZE_MAX, 2, 2, &len), OTC_STATUS_LENGTH_MISMATCH);
+    CHECK_STATUS(otc_dpf_tangent_len(1, 1, 1, NULL), OTC_STATUS_NULL_POINTER);
+    /* Values and layouts are frozen (64-bit targets for the layouts). */
+    CHECK(OTC_DPF_DETACH == 0 && OTC_DPF_STOP_GRADIENT == 1 && OTC_DPF_SCORE == 2);
+    if (sizeof(size_t) == 8) {
+        CHECK(sizeof(otc_dpf_config_f32) == 32 && sizeof(otc_dpf_config_f64) == 32);
+        CHECK(offsetof(otc_dpf_config_f64, threshold) == 24);
+        CHECK(sizeof(otc_dpf_model_f32) == 88 && sizeof(otc_dpf_model_f64) == 88);
+        CHECK(offsetof(otc_dpf_model_f64, transition) == 24);
+        CHECK(offsetof(otc_dpf_model_f64, transition_score) == 40);
+        CHECK(offsetof(otc_dpf_model_f64, reserved) == 64);
+    }
+}
+
+static void gradient_matches_finite_differences(void) {
+    otc_dpf_config_f64 cfg;
+    double th[P] = {0.8, 0.3}, ll, dll[P], up, dn, tmp[P];
+    const double h = 1e-6;
+    int j;
+    CHECK_STATUS(otc_dpf_config_default_f64(&cfg), OTC_STATUS_OK);
+    cfg.gradient = OTC_DPF_DETACH;
+    CHECK_STATUS(run64(&cfg, th, &ll, dll), OTC_STATUS_OK);
+    for (j = 0; j < P; ++j) {
+        double t2[P] = {th[0], th[1]}, fd;
+        t2[j] = th[j] + h;
+        run64(&cfg, t2, &up, tmp);
+        t2[j] = th[j] - h;
+        run64(&cfg, t2, &dn, tmp);
+        fd = (up - dn) / (2 * h);
+        /* Same seed: same ξ and resampling uniforms; no ancestor flips at 1e-6. The
+         * rounding of ℓ̂ over 2h bounds the agreement near 1e-8 absolute. */
+        CHECK(fabs(fd - dll[j]) <= 1e-6 * (fabs(fd) > 0.1 ? fabs(fd) : 0.1));
+    }
+}
+
+/* Without resampling, the score mode's bias component (observation only: no path
+ * term) is the pathwise one, and both run through the C ABI. */
+static void score_mode_runs(void) {
+    otc_dpf_config_f64 cfg;
+    double th[P] = {0.8, 0.3}, ll_s, ll_d, dll_s[P], dll_d[P];
+    otc_dpf_config_default_f64(&cfg);
+    cfg.trigger = OTC_TRIGGER_NEVER;
+    cfg.gradient = OTC_DPF_SCORE;
+    CHECK_STATUS(run64(&cfg, th, &ll_s, dll_s), OTC_STATUS_OK);
+    cfg.gradient = OTC_DPF_DETACH;
+    CHECK_STATUS(run64(&cfg, th, &ll_d, dll_d), OTC_STATUS_OK);
+    CHECK(ll_s == ll_d); /* the mode changes gradients only */
+    CHECK(fabs(dll_s[1] - dll_d[1]) <= 1e-12 * (fabs(dll_d[1]) + 1));
+    CHECK(isfinite(dll_s[0]) && dll_s[0] != dll_d[0]);
+}
+
+static void float_run_follows_double(void) {
+    otc_dpf_config_f32 cfg;
+    otc_dpf_config_f64 cfg64;
+    model m = {0, 0, 0};
+    otc_dpf_model_f32 mod;
+    otc_rng rng;
+    float th[P] = {0.8f, 0.3f}, x[N], logw[N], tangent[OTC_DPF_TANGENT_ELEMS(N, 1, P)],
+          dll[P], mean[1], dmean[P];
+    double th64[P] = {0.8, 0.3}, ll64, dll64[P];
+    otc_pf_state_f32 st = {sizeof st, 0, 0, 0};
+    otc_pf_report_f32 rep;
+    int j;
+    memset(&mod, 0, sizeof mod);
+    mod.struct_size = sizeof mod;
+    mod.user = &m;
+    mod.noise_dim = 1;
+    mod.transition = transition_f32;
+    mod.transition_jvp = jvp_f32;
+    mod.transition_score = score_f32; /* set but not needed by OTC_DPF_STOP_GRADIENT */
+    mod.loglik = loglik_f32;
+    mod.loglik_grad = grad_f32;
+    CHECK_STATUS(otc_dpf_config_default_f32(&cfg), OTC_STATUS_OK);
+    cfg.trigger = OTC_TRIGGER_NEVER; /* no resampling: the f32 and f64 runs stay aligned */
+    otc_rng_seed(&rng, 11);
+    otc_rng_normal_f32(&rng, x, N);
+    CHECK_STATUS(otc_dpf_init_f32(N, 1, P, logw, tangent, &st, dll), OTC_STATUS_OK);
+    rep.struct_size = sizeof rep;
+    for (m.t = 0; m.t < T_STEPS; ++m.t)
+        CHECK_STATUS(otc_dpf_step_f32(&cfg, &mod, th, P, N, 1, &rng, x, logw, tangent, &st,
+                                      dll, ws32, sizeof ws32, mean, dmean, &rep),
+                     OTC_STATUS_OK);
+    CHECK(st.steps == T_STEPS && st.resamples == 0);
+    otc_dpf_config_default_f64(&cfg64);
+    cfg64.trigger = OTC_TRIGGER_NEVER;
+    CHECK_STATUS(run64(&cfg64, th64, &ll64, dll64), OTC_STATUS_OK);
+    /* Same normals (53-bit draws rounded to float); f32 rounding over 15 steps of 32
+     * particles: 1e-3 relative is far above it and far below any real difference. */
+    CHECK(fabs(st.log_likelihood - ll64) <= 1e-3 * fabs(ll64));
+    for (j = 0; j < P; ++j) CHECK(fabs(dll[j] - dll64[j]) <= 1e-3 * (fabs(dll64[j]) + 1));
+}
+
+static void bad_input_changes_nothing(void) {
+    otc_dpf_config_f64 cfg, bad_cfg;
+    model m = {0, 0, 0};
+    otc_dpf_model_f64 mod, bad_mod;
+    otc_rng rng, rng0;
+    double th[P] = {0.8, 0.3}, x[N], logw[N], tangent[OTC_DPF_TANGENT_ELEMS(N, 1, P)], dll[P];
+    double x0[N], logw0[N], tangent0[OTC_DPF_TANGENT_ELEMS(N, 1, P)], dll0[P];
+    double mean[1] = {-7}, dmean[P] = {-7, -7};
+    otc_pf_state_f64 st = {sizeof st, 0, 0, 0}, st0;
+    otc_pf_report_f64 rep;
+    int k;
+    memset(&mod, 0, sizeof mod);
+    mod.struct_size = sizeof mod;
+    mod.user = &m;
+    mod.noise_dim = 1;
+    mod.transition = transition_f64;
+    mod.transition_jvp = jvp_f64;
+    mod.loglik = loglik_f64;
+    mod.loglik_grad = grad_f64;
+    otc_dpf_config_default_f64(&cfg);
+    otc_rng_seed(&rng, 3);
+    otc_rng_normal_f64(&rng, x, N);
+    otc_dpf_init_f64(N, 1, P, logw, tangent, &st, dll);
+    for (k = 0; k < (int)OTC_DPF_TANGENT_ELEMS(N, 1, P); ++k) tangent[k] = 0.01 * k;
+    dll[0] = 0.5;
+    dll[1] = -0.5;
+    memcpy(x0, x, sizeof x);
+    memcpy(logw0, logw, sizeof logw);
+    memcpy(tangent0, tangent, sizeof tangent);
+    memcpy(dll0, dll, sizeof dll);
+    st0 = st;
+    rng0 = rng;
+    rep.struct_size = sizeof rep;
+#define STEP(c, md, thp, p, wsb) \
+    otc_dpf_step_f64((c), (md), (thp), (p), N, 1, &rng, x, logw, tangent, &st, dll, ws64, (wsb), mean, dmean, &rep)
+#define UNCHANGED()                                                                      \
+    CHECK(memcmp(x, x0, sizeof x) == 0 && memcmp(logw, logw0, sizeof logw) == 0 &&       \
+          memcmp(tangent, tangent0, sizeof tangent) == 0 &&                              \
+          memcmp(dll, dll0, sizeof dll) == 0 && st.log_likelihood == st0.log_likelihood && \
+          st.steps == st0.steps && rng.state == rng0.state && mean[0] == -7 && dmean[0] == -7)
+    CHECK_STATUS(STEP(NULL, &mod, th, P, sizeof ws64), OTC_STATUS_NULL_POINTER);
+    UNCHANGED();
+    bad_mod = mod;
+    bad_mod.loglik_grad = NULL;
+    CHECK_STATUS(STEP(&cfg, &bad_mod, th, P, sizeof ws64), OTC_STATUS_NULL_POINTER);
+    UNCHANGED();
+    bad_cfg = cfg;
+    bad_cfg.gradient = OTC_DPF_SCORE; /* needs transition_score, which is NULL */
+    CHECK_STATUS(STEP(&bad_cfg, &mod, th, P, sizeof ws64), OTC_STATUS_NULL_POINTER);
+    UNCHANGED();
+    bad_mod = mod;
+    bad_mod.transition_jvp = NULL;
+    CHECK_STATUS(STEP(&cfg, &bad_mod, th, P, sizeof ws64), OTC_STATUS_NULL_POINTER);
+    UNCHANGED();
+    bad_mod = mod;
+    bad_mod.reserved[2] = &m;
+    CHECK_STATUS(STEP(&cfg, &bad_mod, th, P, sizeof ws64), OTC_STATUS_STRUCT_SIZE);
+    UNCHANGED();
+    bad_cfg = cfg;
+    bad_cfg.resampler = OTC_RESAMPLE_OPTIMAL;
+    CHECK_STATUS(STEP(&bad_cfg, &mod, th, P, sizeof ws64), OTC_STATUS_INVALID_PARAMETER);
+    UNCHANGED();
+    bad_cfg = cfg;
+    bad_cfg.gradient = 9;
+    CHECK_STATUS(STEP(&bad_cfg, &mod, th, P, sizeof ws64), OTC_STATUS_INVALID_PARAMETER);
+    UNCHANGED();
+    CHECK_STATUS(STEP(&cfg, &mod, th, 0, sizeof ws64), OTC_STATUS_EMPTY_INPUT);
+    UNCHANGED();
+    CHECK_STATUS(STEP(&cfg, &mod, th, P, sizeof ws64 - 8), OTC_STATUS_WORKSPACE_TOO_SMALL);
+    UNCHANGED();
+    m.fail = 1;
+    CHECK_STATUS(STEP(&cfg, &mod, th, P, sizeof ws64), OTC_STATUS_CALLBACK_FAILED);
+    UNCHANGED();
+    m.fail = 0;
+    m.nan_grad = 1;
+    CHECK_STATUS(STEP(&cfg, &mod, th, P, sizeof ws64), OTC_STATUS_NON_FINITE);
+    UNCHANGED();
+    m.nan_grad = 0;
+    th[0] = NAN;
+    CHECK_STATUS(STEP(&cfg, &mod, th, P, sizeof ws64), OTC_STATUS_NON_FINITE_INPUT);
+    UNCHANGED();
+    th[0] = 0.8;
+    CHECK_STATUS(STEP(&cfg, &mod, th, P, sizeof ws64), OTC_STATUS_OK);
+    CHECK(st.steps == 1 && rng.state != rng0.state && isfinite(dll[0]) && isfinite(dll[1]));
+#undef STEP
+#undef UNCHANGED
+}
+
+int main(void) {
+    int t;
+    uint64_t s = 0;
+    double x = 0;
+    for (t = 0; t < T_STEPS; ++t) {
+        s += 0x9E3779B97F4A7C15u;
+        x = 0.8 * x + 0.5 * (double)((s >> 11) % 1000) / 1000.0 - 0.25;
+        ys[t] = x + 0.3 + 0.1 * (double)(t % 3);
+    }
+    sizes();
+    gradient_matches_finite_differences();
+    score_mode_runs();
+    float_run_follows_double();
+    bad_input_changes_nothing();
+    return check_report("test_dpf");
+}
