@@ -15,10 +15,14 @@
 //! the old pair (Jacobi), averages them with the old values (½-damping), and shrinks
 //! e ← max(e·scaling², ε). Both updates share one kernel pass, which exponentiates
 //! each geometric term exp(−C_ij/e) once and weighs it for both, and redoes in the
-//! log domain any target whose weighted sum underflows (`softmin_pair`). It stops
-//! when e has reached ε and the largest potential change is ≤ `tolerance` (cost units
-//! of the normalised cloud), or after `max_iterations − 1` iterations. One final step
-//! at ε gives a*; the transport is T_ij = N·w_j·exp((a*_i + g_j − C_ij)/ε) with
+//! log domain any target whose weighted sum underflows (`softmin_pair`). Under
+//! filterflow's rule ([`OtSchedule::Filterflow`]) it stops when e has reached ε and
+//! the largest potential change is ≤ `tolerance` (cost units of the normalised
+//! cloud), or after `max_iterations − 1` iterations, and one final step at ε gives
+//! a*. Under the default [`OtSchedule::Marginal`] the damped loop only anneals, and
+//! the final step is repeated (b ← g + ε·ln N between repeats: undamped
+//! alternating Sinkhorn) until the transport's row error is ≤ `tolerance`; the
+//! warm start ([`ot_resample_warm`]) skips the annealing. The final step gives a*; the transport is T_ij = N·w_j·exp((a*_i + g_j − C_ij)/ε) with
 //! g_j = softmin_ε(a*/ε)_j — filterflow's exact column renormalisation written in
 //! closed form (it cancels the final b*).
 //!
@@ -51,17 +55,20 @@ use crate::real::Real;
 
 use super::weights::LogSumExp;
 
-/// Settings of the OT resampler (filterflow's defaults except ε, which is required).
+/// Settings of the OT resampler (filterflow's defaults except ε, which is required,
+/// and the stop rule, [`OtSchedule::Marginal`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct OtConfig<T> {
     /// Target regularisation ε of the normalised cloud (dimensionless, > 0).
     pub epsilon: T,
     /// Annealing factor: e shrinks by `scaling²` per iteration; in (0, 1). Default 0.75.
     pub scaling: T,
-    /// Stop when the largest potential change is at most this (≥ 0). Default 1e-3.
+    /// The stop rule's tolerance (≥ 0; default 1e-3): the transport's row error
+    /// (dimensionless) under [`OtSchedule::Marginal`], the largest potential change
+    /// (cost units) under [`OtSchedule::Filterflow`].
     pub tolerance: T,
-    /// Iteration cap (filterflow's `max_iter`: at most `max_iterations − 1` damped
-    /// iterations, then the final step). Default 100.
+    /// Iteration cap, a hard bound under either schedule (filterflow's `max_iter`: at
+    /// most `max_iterations − 1` iterations, then the final step). Default 100.
     pub max_iterations: u32,
     /// 0 (default): normalise by s·√D computed from the cloud. > 0: use this value as
     /// the divisor s·√D instead (1/(ε·scale) must be finite) (freezes the normalisation, e.g. to compare a gradient
@@ -94,7 +101,7 @@ pub enum OtSchedule {
 
 impl<T: Real> OtConfig<T> {
     /// Filterflow's defaults with the given ε: scaling 0.75, tolerance 1e-3, 100
-    /// iterations, automatic scale.
+    /// iterations, automatic scale; the marginal-error stop.
     #[must_use]
     pub fn new(epsilon: T) -> Self {
         Self {
@@ -740,10 +747,11 @@ pub(crate) fn transport<T: Real>(
 /// `x`: N×d particles, row-major. `logw`: N log-weights (need not be normalised; −∞
 /// allowed). `ws`: at least [`ot_workspace_len`]`(N, d)` elements, contents ignored.
 ///
-/// Cost: k + 4 kernel passes of N² entries for k damped iterations (k ≤
-/// `max_iterations − 1`; the report's `iterations` is k + 1): one per iteration and
-/// one for the initial potentials, each computing both potentials; two for the final
-/// step; one for the transport, whose entries carry d weight channels. Plus a
+/// Cost (the report's `passes`, plus one for the transport, whose entries carry d
+/// weight channels), in kernel passes of N² entries: one for the initial potentials
+/// and one per damped iteration, each computing both potentials; two per final step
+/// (one under [`OtSchedule::Filterflow`], repeated under [`OtSchedule::Marginal`]).
+/// At most about 2·`max_iterations` + 2 passes whatever the schedule. Plus a
 /// log-domain row for any target whose pair sum underflows (see the module docs).
 ///
 /// # Errors
