@@ -804,20 +804,6 @@ struct Warm<'a, T> {
     fa: &'a [T],
 }
 
-/// Splits a warm-start state of length [`ot_warm_len`]`(n, d)` into (cloud,
-/// potential, header).
-fn warm_parts<T>(
-    state: &mut [T],
-    n: usize,
-    d: usize,
-) -> Result<(&mut [T], &mut [T], &mut [T]), Error> {
-    let np = padded(n);
-    let mut rest = state;
-    let zc = take(&mut rest, d.saturating_mul(np))?;
-    let fa = take(&mut rest, np)?;
-    Ok((zc, fa, rest))
-}
-
 /// OT resampling warm-started from the previous call's potentials: a filter
 /// resamples similar clouds tick after tick, so the potential of the last solve,
 /// carried to the new particles by the soft c-transform (its values at the new
@@ -856,7 +842,11 @@ pub fn ot_resample_warm<T: Real>(
     if x_out.len() != x.len() || state.len() != ot_warm_len(n, d) {
         return Err(Error::LengthMismatch);
     }
-    let (zc_old, fa_old, header) = warm_parts(state, n, d)?;
+    // The state's parts: previous cloud (chunk-major), its a*, the header.
+    let np = padded(n);
+    let mut header = state;
+    let zc_old = take(&mut header, d.saturating_mul(np))?;
+    let fa_old = take(&mut header, np)?;
     let count = header.first().copied().unwrap_or(T::ZERO);
     let held = count == T::from_usize(n);
     if count.is_nan() {
