@@ -419,6 +419,18 @@
 #define OTC_RESAMPLE_OPTIMAL 4
 
 /**
+ * OT schedule (default): anneal, then stop as soon as the transport's row error
+ * max_i |Σ_j T_ij − 1| is ≤ `tolerance` (dimensionless), with undamped steps at ε.
+ */
+#define OTC_OT_SCHEDULE_MARGINAL 0
+
+/**
+ * OT schedule: filterflow's rule, damped steps at ε until the largest potential
+ * change is ≤ `tolerance` (cost units of the normalised cloud).
+ */
+#define OTC_OT_SCHEDULE_FILTERFLOW 1
+
+/**
  * Trigger: resample when ESS < threshold·N (threshold in [0, 1]).
  */
 #define OTC_TRIGGER_ESS 0
@@ -1641,7 +1653,9 @@ typedef struct otc_ot_resample_config_f32 {
    */
   float scaling;
   /**
-   * Stop when the largest potential change is ≤ this (default 1e-3).
+   * Stop rule's tolerance (default 1e-3): the row error of the transport under
+   * `OTC_OT_SCHEDULE_MARGINAL`, the largest potential change under
+   * `OTC_OT_SCHEDULE_FILTERFLOW`.
    */
   float tolerance;
   /**
@@ -1649,14 +1663,18 @@ typedef struct otc_ot_resample_config_f32 {
    */
   float scale;
   /**
-   * Iteration cap: at most `max_iterations − 1` damped iterations and a final
-   * step (default 100).
+   * Iteration cap, a hard bound whatever the schedule: at most
+   * `max_iterations − 1` iterations and a final step (default 100).
    */
   uint32_t max_iterations;
   /**
+   * `OTC_OT_SCHEDULE_*` (default `OTC_OT_SCHEDULE_MARGINAL`).
+   */
+  uint32_t schedule;
+  /**
    * Must be zero.
    */
-  uint32_t reserved[3];
+  uint32_t reserved[2];
 } otc_ot_resample_config_f32;
 
 /**
@@ -1684,7 +1702,9 @@ typedef struct otc_ot_resample_config_f64 {
    */
   double scaling;
   /**
-   * Stop when the largest potential change is ≤ this (default 1e-3).
+   * Stop rule's tolerance (default 1e-3): the row error of the transport under
+   * `OTC_OT_SCHEDULE_MARGINAL`, the largest potential change under
+   * `OTC_OT_SCHEDULE_FILTERFLOW`.
    */
   double tolerance;
   /**
@@ -1692,14 +1712,18 @@ typedef struct otc_ot_resample_config_f64 {
    */
   double scale;
   /**
-   * Iteration cap: at most `max_iterations − 1` damped iterations and a final
-   * step (default 100).
+   * Iteration cap, a hard bound whatever the schedule: at most
+   * `max_iterations − 1` iterations and a final step (default 100).
    */
   uint32_t max_iterations;
   /**
+   * `OTC_OT_SCHEDULE_*` (default `OTC_OT_SCHEDULE_MARGINAL`).
+   */
+  uint32_t schedule;
+  /**
    * Must be zero.
    */
-  uint32_t reserved[3];
+  uint32_t reserved[2];
 } otc_ot_resample_config_f64;
 
 /**
@@ -1711,13 +1735,14 @@ typedef struct otc_ot_resample_report_f32 {
    */
   size_t struct_size;
   /**
-   * Damped iterations run plus 1 for the final step.
+   * Damped iterations run plus 1 for the final step (plus 1 per repeated final
+   * step under `OTC_OT_SCHEDULE_MARGINAL`).
    */
   uint32_t iterations;
   /**
-   * Must be zero.
+   * Kernel passes of N² entries of the solve (the cost; the transport adds one).
    */
-  uint32_t reserved;
+  uint32_t passes;
   /**
    * ε₀ the annealing started from.
    */
@@ -1746,13 +1771,14 @@ typedef struct otc_ot_resample_report_f64 {
    */
   size_t struct_size;
   /**
-   * Damped iterations run plus 1 for the final step.
+   * Damped iterations run plus 1 for the final step (plus 1 per repeated final
+   * step under `OTC_OT_SCHEDULE_MARGINAL`).
    */
   uint32_t iterations;
   /**
-   * Must be zero.
+   * Kernel passes of N² entries of the solve (the cost; the transport adds one).
    */
-  uint32_t reserved;
+  uint32_t passes;
   /**
    * ε₀ the annealing started from.
    */
@@ -4595,6 +4621,69 @@ int32_t otc_ot_resample_f64(const struct otc_ot_resample_config_f64 *config,
                             size_t ws_bytes,
                             double *x_out,
                             struct otc_ot_resample_report_f64 *report);
+
+/**
+ * Elements (`float` or `double`) of the warm-start state of
+ * `otc_ot_resample_warm_f32` for N particles in dimension d: `(d + 1)·N̂ + 2`, N̂ as
+ * in `otc_ot_resample_workspace_size_f32`.
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_LENGTH_MISMATCH` (overflow).
+ *
+ * # Safety
+ * `out_len` must be NULL or writable.
+ */
+int32_t otc_ot_resample_warm_len(size_t n, size_t d, size_t *out_len);
+
+/**
+ * `otc_ot_resample_f32` warm-started from the previous call's potentials: a filter
+ * resamples similar clouds tick after tick, so the last solve's potential, carried
+ * to the new particles by the soft c-transform, starts the loop at ε without
+ * annealing (fewer kernel passes: `report->passes`). Same fixed point within
+ * `tolerance`; the result depends on the state.
+ *
+ * - `state`, `state_len`: `otc_ot_resample_warm_len(n, d)` elements, all zero before
+ *   the first call (or to forget); read, and rewritten on success. A state written
+ *   for another particle count starts cold.
+ * - the other arguments as `otc_ot_resample_f32`.
+ *
+ * Returns as `otc_ot_resample_f32`, plus `OTC_STATUS_LENGTH_MISMATCH` (`state_len`)
+ * and `OTC_STATUS_NON_FINITE_INPUT` (a state for this count holding NaN or ∞: it is
+ * refused, not silently restarted). Nothing is written on error, the state
+ * included.
+ *
+ * # Safety
+ * Every pointer must be NULL or valid for its stated length for the call.
+ */
+int32_t otc_ot_resample_warm_f32(const struct otc_ot_resample_config_f32 *config,
+                                 const float *x,
+                                 const float *logw,
+                                 size_t n,
+                                 size_t d,
+                                 void *ws,
+                                 size_t ws_bytes,
+                                 float *state,
+                                 size_t state_len,
+                                 float *x_out,
+                                 struct otc_ot_resample_report_f32 *report);
+
+/**
+ * The `double` version of `otc_ot_resample_warm_f32`.
+ *
+ * # Safety
+ * As `otc_ot_resample_warm_f32`.
+ */
+int32_t otc_ot_resample_warm_f64(const struct otc_ot_resample_config_f64 *config,
+                                 const double *x,
+                                 const double *logw,
+                                 size_t n,
+                                 size_t d,
+                                 void *ws,
+                                 size_t ws_bytes,
+                                 double *state,
+                                 size_t state_len,
+                                 double *x_out,
+                                 struct otc_ot_resample_report_f64 *report);
 
 /**
  * Fills `*out` with the VJP defaults: `OTC_VJP_FILTERFLOW`, clip 1, CG tolerance

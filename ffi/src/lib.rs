@@ -96,7 +96,8 @@ pub use pf::{
     otc_ot_resample_f64, otc_ot_resample_jvp_f32, otc_ot_resample_jvp_f64,
     otc_ot_resample_jvp_workspace_size_f32, otc_ot_resample_jvp_workspace_size_f64,
     otc_ot_resample_vjp_f32, otc_ot_resample_vjp_f64, otc_ot_resample_vjp_workspace_size_f32,
-    otc_ot_resample_vjp_workspace_size_f64, otc_ot_resample_workspace_size_f32,
+    otc_ot_resample_vjp_workspace_size_f64, otc_ot_resample_warm_f32, otc_ot_resample_warm_f64,
+    otc_ot_resample_warm_len, otc_ot_resample_workspace_size_f32,
     otc_ot_resample_workspace_size_f64, otc_pf_config_default_f32, otc_pf_config_default_f64,
     otc_pf_init_f32, otc_pf_init_f64, otc_pf_loglik_f32, otc_pf_loglik_f64, otc_pf_predict_f32,
     otc_pf_predict_f64, otc_pf_step_f32, otc_pf_step_f64, otc_pf_workspace_size_f32,
@@ -110,6 +111,7 @@ pub use pf_types::{
     OTC_RESAMPLE_STRATIFIED, OTC_RESAMPLE_SYSTEMATIC, OTC_TRIGGER_ALWAYS, OTC_TRIGGER_ESS,
     OTC_TRIGGER_NEVER, OTC_VJP_FILTERFLOW, OTC_VJP_IMPLICIT,
 };
+pub use pf_types::{OTC_OT_SCHEDULE_FILTERFLOW, OTC_OT_SCHEDULE_MARGINAL};
 pub use plan::{
     otc_plan_apply_f32, otc_plan_apply_f64, otc_plan_apply_transpose_f32,
     otc_plan_apply_transpose_f64, otc_plan_barycentric_f32, otc_plan_barycentric_f64,

@@ -209,7 +209,7 @@ impl<T: Real> otc_mcl_report<T> {
             otc_ot_resample_report {
                 struct_size: size_of::<otc_ot_resample_report<T>>(),
                 iterations: 0,
-                reserved: 0,
+                passes: 0,
                 epsilon_start: T::ZERO,
                 scale: T::ZERO,
                 change: T::ZERO,

@@ -8,8 +8,8 @@ use otcore::ot::Cg;
 use otcore::pf::weights::{ess, normalise};
 use otcore::pf::{
     ancestors, filter_workspace_len, jvp_workspace_len, ot_resample, ot_resample_jvp,
-    ot_resample_vjp, ot_workspace_len, step, uniform_log_weights, vjp_workspace_len, RandomSource,
-    Resampler, SplitMix64,
+    ot_resample_vjp, ot_resample_warm, ot_warm_len, ot_workspace_len, step, uniform_log_weights,
+    vjp_workspace_len, RandomSource, Resampler, SplitMix64,
 };
 use otcore::{Error, Real};
 
@@ -202,6 +202,57 @@ unsafe fn ot_resample_impl<T: Real>(
         // disjoint from the written ones.
         let (xs, ls, xo_s, wss) = unsafe { (xa.slice(), la.slice(), xo.slice_mut(), zeroed(ws)) };
         let r = ot_resample(xs, ls, d, &cfg, xo_s, wss)?;
+        // SAFETY: as above.
+        unsafe { rep.fill(otc_ot_resample_report::from_core(&r)) };
+        Ok(r.status.into())
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn ot_resample_warm_impl<T: Real>(
+    config: *const otc_ot_resample_config<T>,
+    x: *const T,
+    logw: *const T,
+    n: usize,
+    d: usize,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    state: *mut T,
+    state_len: usize,
+    x_out: *mut T,
+    report: *mut otc_ot_resample_report<T>,
+) -> i32 {
+    run(|| {
+        // SAFETY: the caller's contract (NULL checked).
+        let cfg = unsafe { read_sized(config)? }.to_core()?;
+        // SAFETY: as above.
+        unsafe { check_sized(report)? };
+        let len = cells(n, d)?;
+        let (xa, la) = (Array::input(x, len)?, Array::input(logw, n)?);
+        let ws = workspace::<T>(ws, ws_bytes, ot_workspace_len(n, d))?;
+        let st = Array::output(state, state_len)?;
+        let (xo, rep) = (Array::output(x_out, len)?, Array::output(report, 1)?);
+        disjoint(&[
+            xa.span(),
+            la.span(),
+            ws.span(),
+            st.span(),
+            xo.span(),
+            rep.span(),
+        ])?;
+        // SAFETY: every array is non-NULL, aligned, valid by the caller's contract and
+        // disjoint from the others; the state is initialised caller memory (read and
+        // written).
+        let (xs, ls, xo_s, sts, wss) = unsafe {
+            (
+                xa.slice(),
+                la.slice(),
+                xo.slice_mut(),
+                st.slice_mut(),
+                zeroed(ws),
+            )
+        };
+        let r = ot_resample_warm(xs, ls, d, &cfg, xo_s, wss, sts)?;
         // SAFETY: as above.
         unsafe { rep.fill(otc_ot_resample_report::from_core(&r)) };
         Ok(r.status.into())
@@ -676,6 +727,95 @@ pub unsafe extern "C" fn otc_ot_resample_f64(
 ) -> i32 {
     // SAFETY: the caller's contract, stated above.
     unsafe { ot_resample_impl(config, x, logw, n, d, ws, ws_bytes, x_out, report) }
+}
+
+/// Elements (`float` or `double`) of the warm-start state of
+/// `otc_ot_resample_warm_f32` for N particles in dimension d: `(d + 1)·N̂ + 2`, N̂ as
+/// in `otc_ot_resample_workspace_size_f32`.
+///
+/// Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+/// `OTC_STATUS_LENGTH_MISMATCH` (overflow).
+///
+/// # Safety
+/// `out_len` must be NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_ot_resample_warm_len(n: usize, d: usize, out_len: *mut usize) -> i32 {
+    run(|| {
+        let o = Array::output(out_len, 1)?;
+        // `ot_warm_len` saturates: usize::MAX is an overflow.
+        let len = Some(ot_warm_len(n, d))
+            .filter(|&l| l != usize::MAX)
+            .ok_or(otc_status::LengthMismatch)?;
+        // SAFETY: checked non-NULL and aligned; writable by the caller's contract.
+        unsafe { o.fill(len) };
+        Ok(otc_status::Ok)
+    })
+}
+
+/// `otc_ot_resample_f32` warm-started from the previous call's potentials: a filter
+/// resamples similar clouds tick after tick, so the last solve's potential, carried
+/// to the new particles by the soft c-transform, starts the loop at ε without
+/// annealing (fewer kernel passes: `report->passes`). Same fixed point within
+/// `tolerance`; the result depends on the state.
+///
+/// - `state`, `state_len`: `otc_ot_resample_warm_len(n, d)` elements, all zero before
+///   the first call (or to forget); read, and rewritten on success. A state written
+///   for another particle count starts cold.
+/// - the other arguments as `otc_ot_resample_f32`.
+///
+/// Returns as `otc_ot_resample_f32`, plus `OTC_STATUS_LENGTH_MISMATCH` (`state_len`)
+/// and `OTC_STATUS_NON_FINITE_INPUT` (a state for this count holding NaN or ∞: it is
+/// refused, not silently restarted). Nothing is written on error, the state
+/// included.
+///
+/// # Safety
+/// Every pointer must be NULL or valid for its stated length for the call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_ot_resample_warm_f32(
+    config: *const otc_ot_resample_config<f32>,
+    x: *const f32,
+    logw: *const f32,
+    n: usize,
+    d: usize,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    state: *mut f32,
+    state_len: usize,
+    x_out: *mut f32,
+    report: *mut otc_ot_resample_report<f32>,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe {
+        ot_resample_warm_impl(
+            config, x, logw, n, d, ws, ws_bytes, state, state_len, x_out, report,
+        )
+    }
+}
+
+/// The `double` version of `otc_ot_resample_warm_f32`.
+///
+/// # Safety
+/// As `otc_ot_resample_warm_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_ot_resample_warm_f64(
+    config: *const otc_ot_resample_config<f64>,
+    x: *const f64,
+    logw: *const f64,
+    n: usize,
+    d: usize,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    state: *mut f64,
+    state_len: usize,
+    x_out: *mut f64,
+    report: *mut otc_ot_resample_report<f64>,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe {
+        ot_resample_warm_impl(
+            config, x, logw, n, d, ws, ws_bytes, state, state_len, x_out, report,
+        )
+    }
 }
 
 /// Fills `*out` with the VJP defaults: `OTC_VJP_FILTERFLOW`, clip 1, CG tolerance

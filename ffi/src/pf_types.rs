@@ -1,7 +1,8 @@
 //! The `#[repr(C)]` structs and constants of the particle-filter part of the C ABI.
 
 use otcore::pf::{
-    FilterConfig, OtConfig, OtReport, Resampler, Scheme, StepReport, Totals, Trigger, Vjp,
+    FilterConfig, OtConfig, OtReport, OtSchedule, Resampler, Scheme, StepReport, Totals, Trigger,
+    Vjp,
 };
 use otcore::Real;
 
@@ -18,6 +19,13 @@ pub const OTC_RESAMPLE_RESIDUAL: i32 = 3;
 /// Resampler: entropic optimal transport (filterflow's `RegularisedTransform`),
 /// settings in `otc_pf_config_f32::ot`.
 pub const OTC_RESAMPLE_OPTIMAL: i32 = 4;
+
+/// OT schedule (default): anneal, then stop as soon as the transport's row error
+/// max_i |Σ_j T_ij − 1| is ≤ `tolerance` (dimensionless), with undamped steps at ε.
+pub const OTC_OT_SCHEDULE_MARGINAL: u32 = 0;
+/// OT schedule: filterflow's rule, damped steps at ε until the largest potential
+/// change is ≤ `tolerance` (cost units of the normalised cloud).
+pub const OTC_OT_SCHEDULE_FILTERFLOW: u32 = 1;
 
 /// Trigger: resample when ESS < threshold·N (threshold in [0, 1]).
 pub const OTC_TRIGGER_ESS: i32 = 0;
@@ -84,15 +92,19 @@ pub struct otc_ot_resample_config<T> {
     /// Annealing factor in (0, 1): ε shrinks by scaling² per iteration from the
     /// cloud's squared extent (default 0.75).
     pub scaling: T,
-    /// Stop when the largest potential change is ≤ this (default 1e-3).
+    /// Stop rule's tolerance (default 1e-3): the row error of the transport under
+    /// `OTC_OT_SCHEDULE_MARGINAL`, the largest potential change under
+    /// `OTC_OT_SCHEDULE_FILTERFLOW`.
     pub tolerance: T,
     /// 0 (default): normalise by the cloud's own s·√d; > 0: divide by this instead.
     pub scale: T,
-    /// Iteration cap: at most `max_iterations − 1` damped iterations and a final
-    /// step (default 100).
+    /// Iteration cap, a hard bound whatever the schedule: at most
+    /// `max_iterations − 1` iterations and a final step (default 100).
     pub max_iterations: u32,
+    /// `OTC_OT_SCHEDULE_*` (default `OTC_OT_SCHEDULE_MARGINAL`).
+    pub schedule: u32,
     /// Must be zero.
-    pub reserved: [u32; 3],
+    pub reserved: [u32; 2],
 }
 
 impl<T: Real> otc_ot_resample_config<T> {
@@ -106,21 +118,28 @@ impl<T: Real> otc_ot_resample_config<T> {
             tolerance: c.tolerance,
             scale: c.scale,
             max_iterations: c.max_iterations,
-            reserved: [0; 3],
+            schedule: OTC_OT_SCHEDULE_MARGINAL,
+            reserved: [0; 2],
         }
     }
 
     /// The core settings.
     pub(crate) fn to_core(self) -> Result<OtConfig<T>, otc_status> {
-        if self.struct_size != size_of::<Self>() || self.reserved != [0; 3] {
+        if self.struct_size != size_of::<Self>() || self.reserved != [0; 2] {
             return Err(otc_status::StructSize);
         }
+        let schedule = match self.schedule {
+            OTC_OT_SCHEDULE_MARGINAL => OtSchedule::Marginal,
+            OTC_OT_SCHEDULE_FILTERFLOW => OtSchedule::Filterflow,
+            _ => return Err(otc_status::InvalidParameter),
+        };
         Ok(OtConfig {
             epsilon: self.epsilon,
             scaling: self.scaling,
             tolerance: self.tolerance,
             max_iterations: self.max_iterations,
             scale: self.scale,
+            schedule,
         })
     }
 }
@@ -131,10 +150,11 @@ impl<T: Real> otc_ot_resample_config<T> {
 pub struct otc_ot_resample_report<T> {
     /// `sizeof` this struct, set by the caller.
     pub struct_size: usize,
-    /// Damped iterations run plus 1 for the final step.
+    /// Damped iterations run plus 1 for the final step (plus 1 per repeated final
+    /// step under `OTC_OT_SCHEDULE_MARGINAL`).
     pub iterations: u32,
-    /// Must be zero.
-    pub reserved: u32,
+    /// Kernel passes of N² entries of the solve (the cost; the transport adds one).
+    pub passes: u32,
     /// ε₀ the annealing started from.
     pub epsilon_start: T,
     /// The normalisation divisor s·√d.
@@ -151,7 +171,7 @@ impl<T: Real> otc_ot_resample_report<T> {
         Self {
             struct_size: size_of::<Self>(),
             iterations: r.iterations,
-            reserved: 0,
+            passes: r.passes,
             epsilon_start: r.epsilon_start,
             scale: r.scale,
             change: r.change,

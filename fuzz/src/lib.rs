@@ -349,4 +349,8 @@ pub fn ot_config<T: Float>(inp: &mut Input, cfg: &mut otcore_ffi::otc_ot_resampl
         cfg.scale = T::of(inp.number());
     }
     cfg.max_iterations = u32::from(inp.byte());
+    // 0, 1: the two schedules; 2: refused.
+    if inp.flag() {
+        cfg.schedule = u32::from(inp.byte() % 3);
+    }
 }

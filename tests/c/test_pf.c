@@ -268,6 +268,55 @@ static void ot_and_vjp(void) {
     }
 }
 
+/* The schedules and the warm start: the default stops on the row error (≤ tolerance,
+   fewer passes than filterflow's rule); a warm start from the previous tick's state
+   converges too; a bad schedule or a NaN state is refused with nothing written. */
+static void ot_schedule_and_warm_start(void) {
+    enum { M = 40, D = 2 };
+    otc_ot_resample_config_f64 cfg;
+    otc_ot_resample_report_f64 rep = {sizeof rep, 0, 0, 0, 0, 0, 0};
+    otc_ot_resample_report_f64 ff = {sizeof ff, 0, 0, 0, 0, 0, 0};
+    double x[M * D], logw[M], out[M * D], state[(D + 1) * 48 + 2];
+    size_t bytes, len, i;
+    for (i = 0; i < M * D; ++i) x[i] = 4.0 * uniform() - 2.0;
+    for (i = 0; i < M; ++i) logw[i] = -0.5 * (x[2 * i] - 1.0) * (x[2 * i] - 1.0);
+    CHECK_STATUS(otc_ot_resample_config_default_f64(&cfg), OTC_STATUS_OK);
+    CHECK(cfg.schedule == OTC_OT_SCHEDULE_MARGINAL);
+    cfg.epsilon = 0.5;
+    CHECK_STATUS(otc_ot_resample_workspace_size_f64(M, D, &bytes), OTC_STATUS_OK);
+    CHECK_STATUS(otc_ot_resample_f64(&cfg, x, logw, M, D, ws, bytes, out, &rep), OTC_STATUS_OK);
+    CHECK(rep.error <= cfg.tolerance && rep.passes >= 2);
+    cfg.schedule = OTC_OT_SCHEDULE_FILTERFLOW;
+    CHECK_STATUS(otc_ot_resample_f64(&cfg, x, logw, M, D, ws, bytes, out, &ff), OTC_STATUS_OK);
+    CHECK(rep.passes < ff.passes);
+    cfg.schedule = 2;
+    for (i = 0; i < M * D; ++i) out[i] = 42.0;
+    CHECK_STATUS(otc_ot_resample_f64(&cfg, x, logw, M, D, ws, bytes, out, &rep),
+                 OTC_STATUS_INVALID_PARAMETER);
+    for (i = 0; i < M * D; ++i) CHECK(out[i] == 42.0);
+    cfg.schedule = OTC_OT_SCHEDULE_MARGINAL;
+    /* Documented formula: (d + 1)·N̂ + 2, N̂ = 48 (M = 40 rounded up to 16). */
+    CHECK_STATUS(otc_ot_resample_warm_len(M, D, &len), OTC_STATUS_OK);
+    CHECK(len == (D + 1) * 48 + 2 && len == sizeof state / sizeof state[0]);
+    for (i = 0; i < len; ++i) state[i] = 0.0;
+    CHECK_STATUS(otc_ot_resample_warm_f64(&cfg, x, logw, M, D, ws, bytes, state, len, out, &ff),
+                 OTC_STATUS_OK);
+    /* The next tick: the cloud moved a little. */
+    for (i = 0; i < M * D; ++i) x[i] = 0.9 * x[i] + 0.2 * (uniform() - 0.5);
+    CHECK_STATUS(otc_ot_resample_warm_f64(&cfg, x, logw, M, D, ws, bytes, state, len, out, &rep),
+                 OTC_STATUS_OK);
+    CHECK(rep.error <= cfg.tolerance && rep.epsilon_start == cfg.epsilon);
+    CHECK_STATUS(otc_ot_resample_warm_f64(&cfg, x, logw, M, D, ws, bytes, state, len - 1, out,
+                                          &rep),
+                 OTC_STATUS_LENGTH_MISMATCH);
+    state[0] = NAN;
+    for (i = 0; i < M * D; ++i) out[i] = 42.0;
+    CHECK_STATUS(otc_ot_resample_warm_f64(&cfg, x, logw, M, D, ws, bytes, state, len, out, &rep),
+                 OTC_STATUS_NON_FINITE_INPUT);
+    for (i = 0; i < M * D; ++i) CHECK(out[i] == 42.0);
+    CHECK(isnan(state[0]));
+}
+
 static void rng_and_ancestors(void) {
     otc_rng a, b;
     double u[1000], z[1000], mean = 0.0, var = 0.0, lw[5] = {0.0, -INFINITY, 0.0, -INFINITY, 0.0};
@@ -436,6 +485,7 @@ int main(void) {
     filter_runs();
     filter_f32();
     ot_and_vjp();
+    ot_schedule_and_warm_start();
     rng_and_ancestors();
     step_bad_input();
     return check_report("test_pf");

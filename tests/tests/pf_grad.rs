@@ -3,7 +3,7 @@
 #![allow(clippy::needless_range_loop)] // index loops mirror the formulas
 
 use otcore::pf::{
-    ot_resample, ot_resample_vjp, ot_workspace_len, vjp_workspace_len, OtConfig, Vjp,
+    ot_resample, ot_resample_vjp, ot_workspace_len, vjp_workspace_len, OtConfig, OtSchedule, Vjp,
 };
 use otcore::Error;
 use otcore_tests::{filterflow_dense, Rng};
@@ -107,7 +107,11 @@ fn implicit_vjp_matches_finite_differences_of_the_converged_map() {
 fn filterflow_vjp_matches_finite_differences_of_the_one_step_map() {
     for (n, d, eps, seed) in [(12, 2, 0.5, 4), (9, 3, 0.25, 5), (16, 1, 0.75, 6)] {
         let (x, logw, ybar) = problem(n, d, seed);
-        let mut cfg = OtConfig::new(eps);
+        // Filterflow's schedule: the map below freezes filterflow's own loop b.
+        let mut cfg = OtConfig {
+            schedule: OtSchedule::Filterflow,
+            ..OtConfig::new(eps)
+        };
         let mut ws = vec![0.0; ot_workspace_len(n, d)];
         let mut out = vec![0.0; n * d];
         let s = ot_resample(&x, &logw, d, &cfg, &mut out, &mut ws)

@@ -3,7 +3,11 @@
 
 #![allow(clippy::needless_range_loop)] // index loops mirror the formulas
 
-use otcore::pf::{ot_resample, ot_transport_matrix, ot_workspace_len, OtConfig};
+use otcore::ot::Status;
+use otcore::pf::{
+    ot_resample, ot_resample_warm, ot_transport_matrix, ot_warm_len, ot_workspace_len, OtConfig,
+    OtSchedule,
+};
 use otcore::{Error, Real};
 use otcore_tests::{cast, filterflow_dense, Rng};
 
@@ -198,7 +202,11 @@ fn small_epsilon_approaches_the_exact_assignment() {
 fn matches_a_dense_transcription_of_filterflow() {
     for (n, d, eps, seed) in [(25, 2, 0.25, 31), (40, 3, 0.5, 32), (16, 1, 0.75, 33)] {
         let (x, logw) = cloud(n, d, seed);
-        let ours = resampled(&x, &logw, d, &OtConfig::new(eps));
+        let cfg = OtConfig {
+            schedule: OtSchedule::Filterflow,
+            ..OtConfig::new(eps)
+        };
+        let ours = resampled(&x, &logw, d, &cfg);
         // Same iterates in exact arithmetic: 1e-9 is f64 rounding through ~100 LSE
         // iterations.
         assert_matches_filterflow(&ours, &x, &logw, d, eps, 1e-9);
@@ -246,7 +254,12 @@ fn rows_beyond_the_product_form_range_match_filterflow() {
     // apart (½·2²/ε), the weight gap 1000 nats; same 1e-9 as the test above.
     let (n, d, eps) = (24, 2, 1e-3);
     let (x, logw) = far_apart_clusters(n, 1000.0);
-    let ours = resampled(&x, &logw, d, &OtConfig::new(eps));
+    // Filterflow's schedule: the transcription runs its iterates.
+    let ff = |eps| OtConfig {
+        schedule: OtSchedule::Filterflow,
+        ..OtConfig::new(eps)
+    };
+    let ours = resampled(&x, &logw, d, &ff(eps));
     assert_matches_filterflow(&ours, &x, &logw, d, eps, 1e-9);
     // f32: LSE_SUM_MIN = 2^-72 ≈ e^-50; ε = 0.02 (clusters 100 nats apart), gap 200
     // nats. Against the f64 transcription: the particles move within their cluster
@@ -258,7 +271,10 @@ fn rows_beyond_the_product_form_range_match_filterflow() {
         &cast::<f32>(&x),
         &cast::<f32>(&logw),
         d,
-        &OtConfig::new(eps as f32),
+        &OtConfig {
+            schedule: OtSchedule::Filterflow,
+            ..OtConfig::new(eps as f32)
+        },
     );
     let ours: Vec<f64> = ours.iter().map(|&v| f64::from(v)).collect();
     assert_matches_filterflow(&ours, &x, &logw, d, eps, 1e-4);
@@ -347,4 +363,137 @@ fn bad_input_is_refused_and_nothing_written() {
         Err(Error::LengthMismatch)
     );
     assert!(out.iter().all(|&v| v == canary));
+}
+
+/// The cloud of `cloud(n, d, seed)` moved as a filter moves it between two ticks:
+/// shrunk towards its mean, shifted, and jittered.
+fn next_tick(x: &[f64], seed: u64) -> Vec<f64> {
+    let mut r = Rng::new(seed);
+    x.iter().map(|v| 0.8 * v + 0.5 + 0.3 * r.normal()).collect()
+}
+
+#[test]
+fn marginal_stop_meets_its_tolerance_in_fewer_passes_than_filterflow() {
+    let (n, d) = (64, 2);
+    let (x, logw) = cloud(n, d, 5);
+    let mut ws = vec![0.0; ot_workspace_len(n, d)];
+    let (mut ours, mut theirs) = (vec![0.0; n * d], vec![0.0; n * d]);
+    let marginal = OtConfig::new(0.5);
+    let filterflow = OtConfig {
+        schedule: OtSchedule::Filterflow,
+        ..marginal
+    };
+    let a = ot_resample(&x, &logw, d, &marginal, &mut ours, &mut ws).unwrap();
+    let b = ot_resample(&x, &logw, d, &filterflow, &mut theirs, &mut ws).unwrap();
+    assert_eq!(a.status, Status::Converged);
+    assert!(a.error <= marginal.tolerance, "{a:?}");
+    assert!(a.passes < b.passes, "{a:?} {b:?}");
+    // Same fixed point: each result's rows are within its `error` of summing to 1, so
+    // particles differ by at most (error_a + error_b)·max|x − m| (≈ 6 here, the
+    // cloud's reach from its mean) up to rounding.
+    let reach = 6.0 * (a.error + b.error) + 1e-9;
+    for (p, q) in ours.iter().zip(&theirs) {
+        assert!((p - q).abs() <= reach, "{p} {q} {reach}");
+    }
+}
+
+#[test]
+fn warm_start_from_the_previous_tick_converges_in_fewer_passes() {
+    let (n, d) = (128, 3);
+    // Weights from a Gaussian likelihood around an observation that moves with the
+    // cloud, as in a filter (unrelated weights would make the previous potential no
+    // better a start than annealing).
+    let lik = |x: &[f64], y: &[f64]| -> Vec<f64> {
+        x.chunks(d)
+            .map(|p| -0.5 * p.iter().zip(y).map(|(a, b)| (a - b) * (a - b)).sum::<f64>())
+            .collect()
+    };
+    let (x0, _) = cloud(n, d, 8);
+    let x1 = next_tick(&x0, 10);
+    let (logw0, logw1) = (lik(&x0, &[3.5, -2.0, 3.0]), lik(&x1, &[3.4, -1.0, 3.1]));
+    let cfg = OtConfig::new(0.5);
+    let mut ws = vec![0.0; ot_workspace_len(n, d)];
+    let mut state = vec![0.0; ot_warm_len(n, d)];
+    let mut out = vec![0.0; n * d];
+    // First tick: an empty state is a cold start, bit for bit.
+    let first = ot_resample_warm(&x0, &logw0, d, &cfg, &mut out, &mut ws, &mut state).unwrap();
+    assert_eq!(out, resampled(&x0, &logw0, d, &cfg));
+    assert!(state.iter().any(|&v| v != 0.0));
+    // Second tick, warm and cold.
+    let warm = ot_resample_warm(&x1, &logw1, d, &cfg, &mut out, &mut ws, &mut state).unwrap();
+    let mut cold_out = vec![0.0; n * d];
+    let cold = ot_resample(&x1, &logw1, d, &cfg, &mut cold_out, &mut ws).unwrap();
+    assert_eq!(warm.status, Status::Converged);
+    assert!(warm.error <= cfg.tolerance);
+    assert!(warm.passes < cold.passes, "{first:?} {warm:?} {cold:?}");
+    assert_eq!(warm.epsilon_start, cfg.epsilon);
+    // Same fixed point within both row errors (reach of the cloud ≈ 8 from its mean).
+    let reach = 8.0 * (warm.error + cold.error) + 1e-9;
+    for (p, q) in out.iter().zip(&cold_out) {
+        assert!((p - q).abs() <= reach, "{p} {q} {reach}");
+    }
+}
+
+#[test]
+fn warm_start_keeps_the_iteration_cap_and_the_filterflow_schedule() {
+    let (n, d) = (64, 2);
+    let (x0, logw0) = cloud(n, d, 12);
+    let x1 = next_tick(&x0, 13);
+    let mut ws = vec![0.0; ot_workspace_len(n, d)];
+    let mut out = vec![0.0; n * d];
+    for schedule in [OtSchedule::Marginal, OtSchedule::Filterflow] {
+        let mut state = vec![0.0; ot_warm_len(n, d)];
+        let cfg = OtConfig {
+            schedule,
+            ..OtConfig::new(0.5)
+        };
+        ot_resample_warm(&x0, &logw0, d, &cfg, &mut out, &mut ws, &mut state).unwrap();
+        let capped = OtConfig {
+            tolerance: 0.0,
+            max_iterations: 3,
+            ..cfg
+        };
+        let r = ot_resample_warm(&x1, &logw0, d, &capped, &mut out, &mut ws, &mut state).unwrap();
+        assert_eq!(r.status, Status::MaxIterations);
+        assert_eq!(r.iterations, 3);
+        let r = ot_resample_warm(&x1, &logw0, d, &cfg, &mut out, &mut ws, &mut state).unwrap();
+        assert_eq!(r.status, Status::Converged, "{schedule:?}");
+    }
+}
+
+#[test]
+fn a_bad_warm_state_is_refused_and_nothing_written() {
+    let (n, d) = (32, 2);
+    let (x, logw) = cloud(n, d, 14);
+    let cfg = OtConfig::new(0.5);
+    let mut ws = vec![0.0; ot_workspace_len(n, d)];
+    let mut out = vec![7.0; n * d];
+    // Wrong length.
+    let mut short = vec![0.0; ot_warm_len(n, d) - 1];
+    let r = ot_resample_warm(&x, &logw, d, &cfg, &mut out, &mut ws, &mut short);
+    assert_eq!(r, Err(Error::LengthMismatch));
+    assert!(out.iter().all(|&v| v == 7.0) && short.iter().all(|&v| v == 0.0));
+    // A held state with a NaN potential, or a NaN count.
+    let mut state = vec![0.0; ot_warm_len(n, d)];
+    let mut scratch = vec![0.0; n * d];
+    ot_resample_warm(&x, &logw, d, &cfg, &mut scratch, &mut ws, &mut state).unwrap();
+    let held = state.len() - 2;
+    for k in [held - 1, held] {
+        let mut bad = state.clone();
+        bad[k] = f64::NAN;
+        let before = bad.clone();
+        let r = ot_resample_warm(&x, &logw, d, &cfg, &mut out, &mut ws, &mut bad);
+        assert_eq!(r, Err(Error::NonFiniteInput), "element {k}");
+        assert!(out.iter().all(|&v| v == 7.0));
+        assert!(bad
+            .iter()
+            .zip(&before)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
+    // A state written for another count starts cold (as `ot_resample`) and is replaced.
+    let mut other = state.clone();
+    other[held] = (n + 1) as f64;
+    ot_resample_warm(&x, &logw, d, &cfg, &mut out, &mut ws, &mut other).unwrap();
+    assert_eq!(out, resampled(&x, &logw, d, &cfg));
+    assert_eq!(other[held], n as f64);
 }

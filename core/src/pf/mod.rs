@@ -40,7 +40,10 @@ pub use kld::{
     KldConfig, CLUSTER_MAX_DIM,
 };
 pub use mcl::{mcl_resample, mcl_workspace_len, MclConfig, MclReport, Recovery};
-pub use ot_resample::{ot_resample, ot_transport_matrix, ot_workspace_len, OtConfig, OtReport};
+pub use ot_resample::{
+    ot_resample, ot_resample_warm, ot_transport_matrix, ot_warm_len, ot_workspace_len, OtConfig,
+    OtReport, OtSchedule,
+};
 pub use resample::{ancestors, resample_particles, resample_to, Scheme};
 pub use rng::{RandomSource, SplitMix64};
 pub use state::{

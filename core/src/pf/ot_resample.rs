@@ -15,10 +15,14 @@
 //! the old pair (Jacobi), averages them with the old values (½-damping), and shrinks
 //! e ← max(e·scaling², ε). Both updates share one kernel pass, which exponentiates
 //! each geometric term exp(−C_ij/e) once and weighs it for both, and redoes in the
-//! log domain any target whose weighted sum underflows (`softmin_pair`). It stops
-//! when e has reached ε and the largest potential change is ≤ `tolerance` (cost units
-//! of the normalised cloud), or after `max_iterations − 1` iterations. One final step
-//! at ε gives a*; the transport is T_ij = N·w_j·exp((a*_i + g_j − C_ij)/ε) with
+//! log domain any target whose weighted sum underflows (`softmin_pair`). Under
+//! filterflow's rule ([`OtSchedule::Filterflow`]) it stops when e has reached ε and
+//! the largest potential change is ≤ `tolerance` (cost units of the normalised
+//! cloud), or after `max_iterations − 1` iterations, and one final step at ε gives
+//! a*. Under the default [`OtSchedule::Marginal`] the damped loop only anneals, and
+//! the final step is repeated (b ← g + ε·ln N between repeats: undamped
+//! alternating Sinkhorn) until the transport's row error is ≤ `tolerance`; the
+//! warm start ([`ot_resample_warm`]) skips the annealing. The final step gives a*; the transport is T_ij = N·w_j·exp((a*_i + g_j − C_ij)/ε) with
 //! g_j = softmin_ε(a*/ε)_j — filterflow's exact column renormalisation written in
 //! closed form (it cancels the final b*).
 //!
@@ -41,8 +45,7 @@
 //! more annealing iterations (⌈log(ε/ε₀)/log(scaling²)⌉) and rows that sum to 1 less
 //! exactly in f32.
 
-use crate::buf::rows_mut;
-use crate::buf::take;
+use crate::buf::{copy, rows_mut, take};
 use crate::error::Error;
 use crate::kernel::{padded, shifted, Clouds, CostSource, Weighted, Write, LANES};
 use crate::ot::workspace::load_points;
@@ -52,27 +55,53 @@ use crate::real::Real;
 
 use super::weights::LogSumExp;
 
-/// Settings of the OT resampler (filterflow's defaults except ε, which is required).
+/// Settings of the OT resampler (filterflow's defaults except ε, which is required,
+/// and the stop rule, [`OtSchedule::Marginal`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct OtConfig<T> {
     /// Target regularisation ε of the normalised cloud (dimensionless, > 0).
     pub epsilon: T,
     /// Annealing factor: e shrinks by `scaling²` per iteration; in (0, 1). Default 0.75.
     pub scaling: T,
-    /// Stop when the largest potential change is at most this (≥ 0). Default 1e-3.
+    /// The stop rule's tolerance (≥ 0; default 1e-3): the transport's row error
+    /// (dimensionless) under [`OtSchedule::Marginal`], the largest potential change
+    /// (cost units) under [`OtSchedule::Filterflow`].
     pub tolerance: T,
-    /// Iteration cap (filterflow's `max_iter`: at most `max_iterations − 1` damped
-    /// iterations, then the final step). Default 100.
+    /// Iteration cap, a hard bound under either schedule (filterflow's `max_iter`: at
+    /// most `max_iterations − 1` iterations, then the final step). Default 100.
     pub max_iterations: u32,
     /// 0 (default): normalise by s·√D computed from the cloud. > 0: use this value as
     /// the divisor s·√D instead (1/(ε·scale) must be finite) (freezes the normalisation, e.g. to compare a gradient
     /// with finite differences or to keep ε fixed in physical units).
     pub scale: T,
+    /// How the loop runs and when it stops (default [`OtSchedule::Marginal`]).
+    pub schedule: OtSchedule,
+}
+
+/// The Sinkhorn schedule of OT resampling: both anneal e from ε₀ to ε with
+/// filterflow's damped Jacobi iterations; they differ once e has reached ε.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OtSchedule {
+    /// Filterflow's rule: keep iterating the damped pair at ε until the largest
+    /// potential change is ≤ `tolerance` (cost units of the normalised cloud), then
+    /// one final step. The damping halves the convergence rate (the error shrinks by
+    /// (1 + ρ)/2 per pass instead of ρ), and a potential tolerance in cost units is a
+    /// marginal error of about 2·`tolerance`/ε (3·10⁻² at ε = 0.1).
+    Filterflow,
+    /// Stop on the marginal error (default): at ε the loop alternates undamped
+    /// half-steps b → a* → g, each pair of them being filterflow's final step, and
+    /// stops as soon as the row error of the transport it would give, the report's
+    /// `error` = max_i |Σ_j T_ij − 1|, is ≤ `tolerance` (dimensionless). Two kernel
+    /// passes per iteration at ε, the last pair being the final step itself; the
+    /// same fixed point as [`OtSchedule::Filterflow`], reached in fewer passes, with
+    /// the accuracy stated in the units the result is judged by.
+    #[default]
+    Marginal,
 }
 
 impl<T: Real> OtConfig<T> {
     /// Filterflow's defaults with the given ε: scaling 0.75, tolerance 1e-3, 100
-    /// iterations, automatic scale.
+    /// iterations, automatic scale; the marginal-error stop.
     #[must_use]
     pub fn new(epsilon: T) -> Self {
         Self {
@@ -81,6 +110,7 @@ impl<T: Real> OtConfig<T> {
             tolerance: T::from_f64(1e-3),
             max_iterations: 100,
             scale: T::ZERO,
+            schedule: OtSchedule::Marginal,
         }
     }
 
@@ -112,9 +142,13 @@ pub struct OtReport<T> {
     /// change ≤ tolerance). [`Status::MaxIterations`]: it ran out of iterations first;
     /// the particles are written and `error` bounds how far the rows of T are from 1.
     pub status: Status,
-    /// Damped iterations run, plus 1 for the final step.
+    /// Damped iterations run, plus 1 for the final step (plus 1 for each repeated
+    /// final step under [`OtSchedule::Marginal`]).
     pub iterations: u32,
-    /// ε₀ the annealing started from.
+    /// Kernel passes of N² entries the solve ran (the cost measure: an iteration is
+    /// one or two of them); the transport adds one.
+    pub passes: u32,
+    /// ε₀ the annealing started from (ε after a warm start, which does not anneal).
     pub epsilon_start: T,
     /// The divisor s·√D of the normalisation.
     pub scale: T,
@@ -369,6 +403,18 @@ pub(crate) fn fit<T: Real>(
     cfg: &OtConfig<T>,
     w: &mut OtWork<'_, T>,
 ) -> Result<Fitted<T>, Error> {
+    fit_from(x, logw, d, cfg, w, None)
+}
+
+/// [`fit`] from a checked warm-start state ([`ot_resample_warm`]; `None`: cold).
+fn fit_from<T: Real>(
+    x: &[T],
+    logw: &[T],
+    d: usize,
+    cfg: &OtConfig<T>,
+    w: &mut OtWork<'_, T>,
+    warm: Option<Warm<'_, T>>,
+) -> Result<Fitted<T>, Error> {
     let n = logw.len();
     let np = padded(n);
     let nf = T::from_usize(n);
@@ -430,14 +476,40 @@ pub(crate) fn fit<T: Real>(
         logw.get(j)
             .map_or(T::NEG_INFINITY, |&l| (l - top) - log_sum)
     };
-    // (c) initial potentials at ε₀.
+    let filterflow = cfg.schedule == OtSchedule::Filterflow;
+    // (c) initial potentials at ε₀; or, warm, b at ε as the c-transform of the
+    // previous a* from the previous cloud: b_j = ε·ln N − ε·LSE_i(a*_i/ε − C(z_j,
+    // z'_i)/ε) (no annealing; under Filterflow a = softmin(ℓ + b/ε) too).
     let mut e = e0;
-    softmin_pair(&cl, [&ell, &|_| -log_n], e, n, (w.v, w.pair), [w.a, w.b]);
+    let mut passes = 1u32;
+    if let Some(prev) = warm {
+        e = eps;
+        let cross = Clouds::new(Points::row_major(&*w.zr, d), prev.zc, Points::empty(), d);
+        fill(w.v, n, &|i| {
+            prev.fa.get(i).copied().unwrap_or(T::ZERO) / eps
+        });
+        softmin(&cross, w.v, eps, n, w.b);
+        for bj in w.b.iter_mut().take(n) {
+            *bj += eps * log_n;
+        }
+        if filterflow {
+            fill(w.v, n, &|j| {
+                ell(j) + w.b.get(j).copied().unwrap_or(T::ZERO) / eps
+            });
+            softmin(&cl, w.v, eps, n, w.a);
+            passes += 1;
+        }
+    } else {
+        softmin_pair(&cl, [&ell, &|_| -log_n], e, n, (w.v, w.pair), [w.a, w.b]);
+    }
+    let e_start = e;
     let mut it = 0u32;
     let mut change = T::ZERO;
-    let mut cont = true;
+    // Marginal: the damped loop only anneals; the iterations at ε are the final steps.
+    let mut cont = filterflow || e > eps;
+    let cap = cfg.max_iterations.saturating_sub(1);
     let (a, b) = (&mut *w.a, &mut *w.b);
-    while cont && it < cfg.max_iterations.saturating_sub(1) {
+    while cont && it < cap {
         // Jacobi: a' from the old b into `fa`, b' from the old a into `g`.
         let a_new = |j: usize| ell(j) + b.get(j).copied().unwrap_or(T::ZERO) / e;
         let b_new = |i: usize| -log_n + a.get(i).copied().unwrap_or(T::ZERO) / e;
@@ -453,43 +525,65 @@ pub(crate) fn fit<T: Real>(
             return Err(Error::NonFinite);
         }
         let e_next = (e * cfg.scaling * cfg.scaling).max_fast(eps);
-        cont = e_next < e || change > cfg.tolerance;
+        cont = if filterflow {
+            e_next < e || change > cfg.tolerance
+        } else {
+            e_next > eps
+        };
         e = e_next;
         it += 1;
+        passes += 1;
     }
-    // (d) the final step at ε, and the column-normalisation potential g.
-    fill(w.v, n, &|j| {
-        ell(j) + b.get(j).copied().unwrap_or(T::ZERO) / eps
-    });
-    softmin(&cl, w.v, eps, n, w.fa);
-    fill(w.v, n, &|i| w.fa.get(i).copied().unwrap_or(T::ZERO) / eps);
-    softmin(&cl, w.v, eps, n, w.g);
-    // Exponent magnitude (see EXPONENT_RANGE) and the row-error bound (see OtReport).
-    let mut mag = cost_max;
-    let (mut d_lo, mut d_hi) = (T::INFINITY, T::NEG_INFINITY);
-    for (j, ((&fa, &gj), &bj)) in
-        w.fa.iter()
-            .zip(w.g.iter())
-            .zip(b.iter())
-            .take(n)
-            .enumerate()
-    {
-        if !(fa.is_finite() && gj.is_finite()) {
-            return Err(Error::NonFinite);
+    // (d) the final step at ε, and the column-normalisation potential g; under
+    // `Marginal` repeated (b ← g + ε·ln N, the undamped source half-step) until the
+    // row error is within the tolerance or the iterations run out.
+    let (error, mag, met) = loop {
+        fill(w.v, n, &|j| {
+            ell(j) + b.get(j).copied().unwrap_or(T::ZERO) / eps
+        });
+        softmin(&cl, w.v, eps, n, w.fa);
+        fill(w.v, n, &|i| w.fa.get(i).copied().unwrap_or(T::ZERO) / eps);
+        softmin(&cl, w.v, eps, n, w.g);
+        passes = passes.saturating_add(2);
+        // Exponent magnitude (see EXPONENT_RANGE) and the row-error bound (see OtReport).
+        let mut mag = cost_max;
+        let (mut d_lo, mut d_hi) = (T::INFINITY, T::NEG_INFINITY);
+        for (j, ((&fa, &gj), &bj)) in
+            w.fa.iter()
+                .zip(w.g.iter())
+                .zip(b.iter())
+                .take(n)
+                .enumerate()
+        {
+            if !(fa.is_finite() && gj.is_finite()) {
+                return Err(Error::NonFinite);
+            }
+            mag = mag.max_fast(fa.abs()).max_fast(gj.abs()).max_fast(bj.abs());
+            if ell(j) > T::NEG_INFINITY {
+                let delta = (gj - bj) / eps + log_n;
+                d_lo = d_lo.min_fast(delta);
+                d_hi = d_hi.max_fast(delta);
+            }
         }
-        mag = mag.max_fast(fa.abs()).max_fast(gj.abs()).max_fast(bj.abs());
-        if ell(j) > T::NEG_INFINITY {
-            let delta = (gj - bj) / eps + log_n;
-            d_lo = d_lo.min_fast(delta);
-            d_hi = d_hi.max_fast(delta);
+        let error = (d_hi.exp() - T::ONE).max_fast(T::ONE - d_lo.exp());
+        // NaN compares false: a NaN error stops here and is refused below.
+        let met = error <= cfg.tolerance;
+        if filterflow || met || it >= cap {
+            break (error, mag, met);
         }
-    }
+        change = T::ZERO;
+        for (bj, &gj) in b.iter_mut().zip(w.g.iter()).take(n) {
+            let next = gj + eps * log_n;
+            change = change.max_fast((next - *bj).abs());
+            *bj = next;
+        }
+        it += 1;
+    };
     // NaN compares false: refused too.
     let representable = mag / eps * T::EPSILON <= T::from_f64(EXPONENT_RANGE);
     if !representable {
         return Err(Error::InvalidEpsilon);
     }
-    let error = (d_hi.exp() - T::ONE).max_fast(T::ONE - d_lo.exp());
     // Coordinate k of a new particle lies in [lo_k − error·(m_k − lo_k), hi_k +
     // error·(hi_k − m_k)] (its row sum bounds the weights of a convex combination):
     // refuse what would overflow in the caller's units, before anything is written.
@@ -510,13 +604,14 @@ pub(crate) fn fit<T: Real>(
         q,
         eps,
         report: OtReport {
-            status: if cont {
+            status: if (filterflow && cont) || !(filterflow || met) {
                 Status::MaxIterations
             } else {
                 Status::Converged
             },
             iterations: it + 1,
-            epsilon_start: e0,
+            passes,
+            epsilon_start: e_start,
             scale,
             change,
             error,
@@ -652,10 +747,11 @@ pub(crate) fn transport<T: Real>(
 /// `x`: N×d particles, row-major. `logw`: N log-weights (need not be normalised; −∞
 /// allowed). `ws`: at least [`ot_workspace_len`]`(N, d)` elements, contents ignored.
 ///
-/// Cost: k + 4 kernel passes of N² entries for k damped iterations (k ≤
-/// `max_iterations − 1`; the report's `iterations` is k + 1): one per iteration and
-/// one for the initial potentials, each computing both potentials; two for the final
-/// step; one for the transport, whose entries carry d weight channels. Plus a
+/// Cost (the report's `passes`, plus one for the transport, whose entries carry d
+/// weight channels), in kernel passes of N² entries: one for the initial potentials
+/// and one per damped iteration, each computing both potentials; two per final step
+/// (one under [`OtSchedule::Filterflow`], repeated under [`OtSchedule::Marginal`]).
+/// At most about 2·`max_iterations` + 2 passes whatever the schedule. Plus a
 /// log-domain row for any target whose pair sum underflows (see the module docs).
 ///
 /// # Errors
@@ -683,6 +779,96 @@ pub fn ot_resample<T: Real>(
     let (mut w, _) = split(ws, logw.len(), d)?;
     let fit = fit(x, logw, d, cfg, &mut w)?;
     transport(x, logw, &fit, &mut w, x_out);
+    Ok(fit.report)
+}
+
+/// Elements of the warm-start state of [`ot_resample_warm`] for N particles of
+/// dimension d: `(d + 1)·N̂ + 2` (N̂ as in [`ot_workspace_len`]): the normalised
+/// cloud (chunk-major), its final target potential a*, and a header (the count the
+/// state holds, 0 when empty; ε).
+#[must_use]
+pub const fn ot_warm_len(n: usize, d: usize) -> usize {
+    padded(n)
+        .saturating_mul(d.saturating_add(1))
+        .saturating_add(WARM_HEADER)
+}
+
+/// Header elements of a warm-start state: [count, ε].
+const WARM_HEADER: usize = 2;
+
+/// A checked warm-start state: the previous normalised cloud (chunk-major, padded)
+/// and its a* (cost units).
+#[derive(Clone, Copy)]
+struct Warm<'a, T> {
+    zc: &'a [T],
+    fa: &'a [T],
+}
+
+/// OT resampling warm-started from the previous call's potentials: a filter
+/// resamples similar clouds tick after tick, so the potential of the last solve,
+/// carried to the new particles by the soft c-transform (its values at the new
+/// points, whatever index they carry: the particles moved), starts the loop at ε
+/// with no annealing. Writes x̃ as [`ot_resample`] and, on success, the state for the
+/// next call.
+///
+/// `state`: [`ot_warm_len`]`(N, d)` elements, all zero before the first call (or to
+/// forget). A state written for another particle count starts cold (it is
+/// overwritten), so an adaptive count needs no special care. The result depends on
+/// the state (a different start of the same fixed point, within `tolerance`).
+///
+/// Cost: one kernel pass for the c-transform (two under
+/// [`OtSchedule::Filterflow`]), then the loop at ε, the transport.
+///
+/// # Errors
+/// As [`ot_resample`], plus `LengthMismatch` (`state` not [`ot_warm_len`]`(N, d)`)
+/// and `NonFiniteInput` (a state holding this count whose values are not finite: a
+/// corrupted state is refused rather than silently restarted). Nothing is written
+/// to `x_out` or `state` on error.
+///
+/// # Panics
+/// Never.
+pub fn ot_resample_warm<T: Real>(
+    x: &[T],
+    logw: &[T],
+    d: usize,
+    cfg: &OtConfig<T>,
+    x_out: &mut [T],
+    ws: &mut [T],
+    state: &mut [T],
+) -> Result<OtReport<T>, Error> {
+    check_cloud(x, logw, d)?;
+    cfg.check()?;
+    let n = logw.len();
+    if x_out.len() != x.len() || state.len() != ot_warm_len(n, d) {
+        return Err(Error::LengthMismatch);
+    }
+    // The state's parts: previous cloud (chunk-major), its a*, the header.
+    let np = padded(n);
+    let mut header = state;
+    let zc_old = take(&mut header, d.saturating_mul(np))?;
+    let fa_old = take(&mut header, np)?;
+    let count = header.first().copied().unwrap_or(T::ZERO);
+    let held = count == T::from_usize(n);
+    if count.is_nan() {
+        return Err(Error::NonFiniteInput);
+    }
+    if held
+        && !(zc_old.iter().all(|v| v.is_finite()) && fa_old.iter().take(n).all(|v| v.is_finite()))
+    {
+        return Err(Error::NonFiniteInput);
+    }
+    let (mut w, _) = split(ws, n, d)?;
+    let warm = held.then_some(Warm {
+        zc: &*zc_old,
+        fa: &*fa_old,
+    });
+    let fit = fit_from(x, logw, d, cfg, &mut w, warm)?;
+    transport(x, logw, &fit, &mut w, x_out);
+    copy(zc_old, w.zc);
+    copy(fa_old, w.fa);
+    for (h, v) in header.iter_mut().zip([T::from_usize(n), fit.eps]) {
+        *h = v;
+    }
     Ok(fit.report)
 }
 

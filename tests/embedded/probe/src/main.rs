@@ -431,7 +431,7 @@ macro_rules! probe_jvp_precision {
 macro_rules! probe_pf_precision {
     ($t:ty, $acc:ident, $mem:ident, $predict:ident, $loglik:ident, $uniform:ident,
      $normal:ident, $normalise:ident, $ancestors:ident, $ot_default:ident, $ot_ws_size:ident,
-     $ot_resample:ident, $vjp_default:ident, $vjp_ws_size:ident, $vjp:ident,
+     $ot_resample:ident, $ot_warm:ident, $vjp_default:ident, $vjp_ws_size:ident, $vjp:ident,
      $pf_default:ident, $pf_ws_size:ident, $pf_init:ident, $pf_step:ident) => {{
         let base = $mem.as_mut_ptr().cast::<$t>();
         let p = |k: usize| black_box(base.wrapping_add(black_box(k)));
@@ -485,6 +485,23 @@ macro_rules! probe_pf_precision {
                 len(2),
                 ws,
                 ws_bytes,
+                x_out,
+                black_box(&mut ot_report),
+            )
+        };
+        let mut warm_len = 0usize;
+        $acc += unsafe { otc_ot_resample_warm_len(len(8), len(2), black_box(&mut warm_len)) };
+        $acc += unsafe {
+            $ot_warm(
+                oc,
+                x,
+                logw,
+                len(8),
+                len(2),
+                ws,
+                ws_bytes,
+                p(512),
+                len(warm_len),
                 x_out,
                 black_box(&mut ot_report),
             )
@@ -1296,6 +1313,7 @@ fn main() -> ! {
         otc_ot_resample_config_default_f32,
         otc_ot_resample_workspace_size_f32,
         otc_ot_resample_f32,
+        otc_ot_resample_warm_f32,
         otc_vjp_config_default_f32,
         otc_ot_resample_vjp_workspace_size_f32,
         otc_ot_resample_vjp_f32,
@@ -1317,6 +1335,7 @@ fn main() -> ! {
         otc_ot_resample_config_default_f64,
         otc_ot_resample_workspace_size_f64,
         otc_ot_resample_f64,
+        otc_ot_resample_warm_f64,
         otc_vjp_config_default_f64,
         otc_ot_resample_vjp_workspace_size_f64,
         otc_ot_resample_vjp_f64,
