@@ -43,6 +43,7 @@ fn main() {
                     scheme: Scheme::Systematic,
                     trigger,
                     gradient,
+                    ot: None,
                 };
                 let d = run(&THETA, &ys, n, &cfg(Gradient::Detach), seed);
                 let s = run(&THETA, &ys, n, &cfg(Gradient::StopGradient), seed);

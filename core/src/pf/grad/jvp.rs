@@ -36,6 +36,8 @@ pub struct JvpReport<T> {
     pub cg_iterations: u32,
     /// The largest final relative CG residual over the directions.
     pub cg_residual: T,
+    /// The forward solve's full report (as [`ot_resample`](crate::pf::ot_resample)'s).
+    pub forward: crate::pf::OtReport<T>,
 }
 
 /// Workspace elements [`ot_resample_jvp`] needs for N particles in dimension d and
@@ -150,6 +152,7 @@ pub fn ot_resample_jvp<T: Real>(
         forward_iterations: b.fit.report.iterations,
         cg_iterations: its,
         cg_residual: resid,
+        forward: b.fit.report,
     })
 }
 
