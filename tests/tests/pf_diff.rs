@@ -184,7 +184,7 @@ fn ot_resampling_state_and_refusals() {
         (bad_cg, Error::InvalidParameter),
         (score, Error::InvalidParameter),
     ] {
-        let before = (x.clone(), logw.clone(), rng.clone());
+        let before = (x.clone(), logw.clone(), rng);
         let r = diff_step(
             &mut model,
             &THETA,
@@ -201,7 +201,7 @@ fn ot_resampling_state_and_refusals() {
             &mut ws,
         );
         assert_eq!(r.err(), Some(want));
-        assert_eq!((x.clone(), logw.clone(), rng.clone()), before);
+        assert_eq!((x.clone(), logw.clone(), rng), before);
     }
     let short = diff_workspace_len(n, d, p, 1);
     let r = diff_step(

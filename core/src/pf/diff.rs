@@ -158,8 +158,8 @@ pub struct DiffConfig<T> {
 }
 
 /// Workspace values [`diff_step`] needs with OT resampling ([`DiffConfig::ot`]):
-/// [`diff_workspace_len`]`(N, d, P, k)` + [`jvp_workspace_len`]`(N, d, P)` + N·d·(2P
-/// + 1) + N·P (the tangents regrouped by direction, the map and its tangents before
+/// [`diff_workspace_len`]`(N, d, P, k)` + [`jvp_workspace_len`]`(N, d, P)` +
+/// N·d·(2P + 1) + N·P (the tangents regrouped by direction, the map and its tangents before
 /// they are committed). Saturates at `usize::MAX` on overflow.
 #[must_use]
 pub const fn diff_ot_workspace_len(n: usize, d: usize, p: usize, k: usize) -> usize {
