@@ -188,6 +188,7 @@ impl<T: Real> otc_dpf_config<T> {
             scheme,
             trigger,
             gradient,
+            ot: None,
         })
     }
 }

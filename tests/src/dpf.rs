@@ -6,8 +6,8 @@
 //! x_t = a·x_{t−1} + s·ξ_t, y_t = x_t + c + r·η_t with ξ, η ~ N(0, 1) and r fixed.
 
 use otcore::pf::{
-    diff_step, diff_workspace_len, tangent_len, uniform_log_weights, DiffConfig, DiffModel,
-    RandomSource, SplitMix64, StepReport, Totals,
+    diff_ot_workspace_len, diff_step, diff_workspace_len, tangent_len, uniform_log_weights,
+    DiffConfig, DiffModel, RandomSource, SplitMix64, StepReport, Totals,
 };
 use otcore::Error;
 
@@ -173,7 +173,12 @@ pub fn run(theta: &[f64; 3], ys: &[f64], n: usize, cfg: &DiffConfig<f64>, seed: 
     let mut logw = vec![0.0; n];
     uniform_log_weights(&mut logw);
     let mut tangent = vec![0.0; tangent_len(n, d, p)];
-    let mut ws = vec![0.0; diff_workspace_len(n, d, p, 1)];
+    let len = if cfg.ot.is_some() {
+        diff_ot_workspace_len(n, d, p, 1)
+    } else {
+        diff_workspace_len(n, d, p, 1)
+    };
+    let mut ws = vec![0.0; len];
     let mut totals = Totals::default();
     let mut dll = [0.0; 3];
     let (mut mean, mut dmean) = ([0.0], [0.0; 3]);

@@ -4,9 +4,10 @@
 
 #![allow(clippy::needless_range_loop)] // index loops mirror the formulas
 
+use otcore::ot::Cg;
 use otcore::pf::{
     diff_step, diff_workspace_len, tangent_len, uniform_log_weights, DiffConfig, DiffModel,
-    Gradient, RandomSource, Scheme, SplitMix64, Totals, Trigger,
+    Gradient, OtConfig, RandomSource, Scheme, SplitMix64, Totals, Trigger,
 };
 use otcore::Error;
 use otcore_tests::dpf::{kalman, mean_se, run, simulate};
@@ -18,6 +19,7 @@ fn cfg(scheme: Scheme, trigger: Trigger<f64>, gradient: Gradient) -> DiffConfig<
         scheme,
         trigger,
         gradient,
+        ot: None,
     }
 }
 
@@ -96,6 +98,149 @@ fn detach_gradient_equals_finite_differences() {
         }
     }
     eprintln!("1-D: largest relative difference of ∂ℓ̂ from central differences {worst:.1e}");
+}
+
+/// OT resampling in the loop: the settings of the exactness test (a tightly converged
+/// map, its normalisation scale frozen at 1 so that it is the same map for every θ).
+fn ot_cfg(trigger: Trigger<f64>, eps: f64) -> DiffConfig<f64> {
+    let mut ot = OtConfig::new(eps);
+    ot.tolerance = 1e-14;
+    ot.max_iterations = 20000;
+    ot.scale = 1.0;
+    let cg = Cg {
+        tolerance: 1e-12,
+        max_iterations: 1000,
+    };
+    DiffConfig {
+        ot: Some((ot, cg)),
+        ..cfg(Scheme::Systematic, trigger, Gradient::Detach)
+    }
+}
+
+/// With OT resampling the whole step is a deterministic, smooth function of θ given
+/// the normals (same seed), so the forward-mode gradient of ℓ̂ and of the filtered
+/// mean is the derivative of the computed values, resamplings included.
+#[test]
+fn ot_gradient_equals_finite_differences() {
+    let ys = simulate(&THETA, 12, 3);
+    let h = 1e-6;
+    let mut worst = 0.0f64;
+    for (trigger, eps) in [(Trigger::Always, 0.5), (Trigger::Ess(0.8), 0.2)] {
+        let c = ot_cfg(trigger, eps);
+        let base = run(&THETA, &ys, 24, &c, 9);
+        assert!(base.resamples > 0, "{trigger:?} never resampled");
+        for j in 0..3 {
+            let (up, dn) = central(&THETA, j, h, |t| run(t, &ys, 24, &c, 9));
+            for t in 0..ys.len() {
+                let fd = (up.loglik[t] - dn.loglik[t]) / (2.0 * h);
+                let g = base.dloglik[t][j];
+                worst = worst.max((fd - g).abs() / fd.abs().max(0.05));
+                // The map is converged to potential changes ≤ 1e-14 and the CG to a
+                // relative residual ≤ 1e-12, so the computed map and its JVP are
+                // within ~1e-13 of the exact ones; over 2h = 2e-6 the solver error
+                // and the rounding of ℓ̂ (~1e-15·|ℓ̂|, |ℓ̂| ≤ 20) give ≲ 1e-8, the
+                // truncation ~h²: 1e-6 relative (absolute floor 0.05) has margin.
+                assert!(
+                    (fd - g).abs() <= 1e-6 * fd.abs().max(0.05),
+                    "OT {trigger:?} step {t} θ_{j}: ℓ̂' {g} vs FD {fd}"
+                );
+                let fdm = (up.mean[t] - dn.mean[t]) / (2.0 * h);
+                let gm = base.dmean[t][j];
+                assert!(
+                    (fdm - gm).abs() <= 1e-6 * fdm.abs().max(0.05),
+                    "OT {trigger:?} step {t} θ_{j}: mean' {gm} vs FD {fdm}"
+                );
+            }
+        }
+    }
+    eprintln!("OT: largest relative difference of ∂ℓ̂ from central differences {worst:.1e}");
+}
+
+/// After an OT resampling the weights are uniform and the log-weight tangents zero;
+/// `Score` with OT and a bad CG tolerance are refused with nothing changed.
+#[test]
+fn ot_resampling_state_and_refusals() {
+    let ys = simulate(&THETA, 3, 4);
+    let (n, d, p) = (16, 1, 3);
+    let mut rng = SplitMix64::new(2);
+    let mut x: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+    let mut logw = vec![0.0; n];
+    uniform_log_weights(&mut logw);
+    let mut tangent = vec![0.0; tangent_len(n, d, p)];
+    let mut ws = vec![0.0; otcore::pf::diff_ot_workspace_len(n, d, p, 1)];
+    let mut totals = Totals::default();
+    let (mut dll, mut mean, mut dmean) = ([0.0; 3], [0.0], [0.0; 3]);
+    let mut model = otcore_tests::dpf::Lgssm { y: ys[0] };
+    let good = ot_cfg(Trigger::Always, 0.5);
+    let mut bad_cg = good;
+    if let Some((_, cg)) = bad_cg.ot.as_mut() {
+        cg.tolerance = 0.0;
+    }
+    let score = DiffConfig {
+        gradient: Gradient::Score,
+        ..good
+    };
+    for (c, want) in [
+        (bad_cg, Error::InvalidParameter),
+        (score, Error::InvalidParameter),
+    ] {
+        let before = (x.clone(), logw.clone(), rng);
+        let r = diff_step(
+            &mut model,
+            &THETA,
+            d,
+            &c,
+            &mut rng,
+            &mut x,
+            &mut logw,
+            &mut tangent,
+            &mut totals,
+            &mut dll,
+            &mut mean,
+            &mut dmean,
+            &mut ws,
+        );
+        assert_eq!(r.err(), Some(want));
+        assert_eq!((x.clone(), logw.clone(), rng), before);
+    }
+    let short = diff_workspace_len(n, d, p, 1);
+    let r = diff_step(
+        &mut model,
+        &THETA,
+        d,
+        &good,
+        &mut rng,
+        &mut x,
+        &mut logw,
+        &mut tangent,
+        &mut totals,
+        &mut dll,
+        &mut mean,
+        &mut dmean,
+        &mut ws[..short],
+    );
+    assert_eq!(r.err(), Some(Error::WorkspaceTooSmall));
+    let r = diff_step(
+        &mut model,
+        &THETA,
+        d,
+        &good,
+        &mut rng,
+        &mut x,
+        &mut logw,
+        &mut tangent,
+        &mut totals,
+        &mut dll,
+        &mut mean,
+        &mut dmean,
+        &mut ws,
+    )
+    .expect("OT step");
+    assert!(r.resampled && r.ot.is_some());
+    let uniform = -(n as f64).ln();
+    assert!(logw.iter().all(|&l| l == uniform));
+    assert!(tangent[n * d * p..].iter().all(|&v| v == 0.0));
+    assert!(tangent[..n * d * p].iter().any(|&v| v != 0.0));
 }
 
 /// A 2-D nonlinear model with cross terms (a robot whose heading turns with its

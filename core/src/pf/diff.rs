@@ -36,20 +36,25 @@
 //! Tangent memory, caller-owned and carried tick to tick: [`tangent_len`] =
 //! N·(d + 1)·P values, Ẋ first (N×d×P, particle-major, θ index fastest), then ℓ̇ (N×P).
 //!
-//! OT resampling is not offered here: its forward-mode derivative needs the JVP of
-//! the OT map (issue 18, pending); the C ABI refuses `OTC_RESAMPLE_OPTIMAL` for this
-//! step.
+//! With [`DiffConfig::ot`] set, a triggered resampling is OT resampling instead
+//! (deterministic, no random numbers): x̃ = the entropic OT map of (x', ℓ'), all
+//! log-weights −log N with zero tangents, and Ẋ̃ = the map's Jacobian–vector product
+//! ([`ot_resample_jvp`]) applied to (Ẋ', ℓ̇'), one direction per parameter, exact for
+//! the converged map with its normalisation scale held constant. `Score` is refused
+//! with OT (its states are stopped; the OT map moves them).
 
 use crate::buf::{copy, take};
 use crate::error::Error;
 use crate::real::Real;
 
 use super::filter::{uniform_log_weights, StepReport, Totals, Trigger};
-use super::ot_resample::check_inputs;
+use super::grad::{jvp_workspace_len, ot_resample_jvp};
+use super::ot_resample::{check_inputs, OtConfig};
 use super::resample::{draw, Scheme};
 use super::rng::RandomSource;
 use super::state::copy_row;
 use super::weights::{ess, log_sum_exp_parts};
+use crate::ot::Cg;
 
 /// A parameterised state-space model with the derivative products forward mode needs.
 ///
@@ -144,8 +149,25 @@ pub struct DiffConfig<T> {
     pub scheme: Scheme,
     /// When to resample.
     pub trigger: Trigger<T>,
-    /// Log-weight tangents at a resampling.
+    /// Log-weight tangents at a classical resampling.
     pub gradient: Gradient,
+    /// `Some`: resample by OT instead of `scheme` (then `gradient` must not be
+    /// `Score`), with the map's settings and the conjugate-gradient tolerance and cap
+    /// of its JVP. Workspace [`diff_ot_workspace_len`].
+    pub ot: Option<(OtConfig<T>, Cg<T>)>,
+}
+
+/// Workspace values [`diff_step`] needs with OT resampling ([`DiffConfig::ot`]):
+/// [`diff_workspace_len`]`(N, d, P, k)` + [`jvp_workspace_len`]`(N, d, P)` +
+/// N·d·(2P + 1) + N·P (the tangents regrouped by direction, the map and its tangents before
+/// they are committed). Saturates at `usize::MAX` on overflow.
+#[must_use]
+pub const fn diff_ot_workspace_len(n: usize, d: usize, p: usize, k: usize) -> usize {
+    let nd = n.saturating_mul(d);
+    diff_workspace_len(n, d, p, k)
+        .saturating_add(jvp_workspace_len(n, d, p))
+        .saturating_add(nd.saturating_mul(p.saturating_mul(2).saturating_add(1)))
+        .saturating_add(n.saturating_mul(p))
 }
 
 /// Values of the tangent state [`diff_step`] carries: N·(d + 1)·P (Ẋ: N·d·P, then
@@ -174,8 +196,18 @@ pub const fn diff_workspace_len(n: usize, d: usize, p: usize, k: usize) -> usize
 impl<T: Real> DiffConfig<T> {
     fn check(&self) -> Result<(), Error> {
         match self.trigger {
-            Trigger::Ess(t) if !(t >= T::ZERO && t <= T::ONE) => Err(Error::InvalidParameter),
-            _ => Ok(()),
+            Trigger::Ess(t) if !(t >= T::ZERO && t <= T::ONE) => {
+                return Err(Error::InvalidParameter)
+            }
+            _ => {}
+        }
+        match &self.ot {
+            Some(_) if self.gradient == Gradient::Score => Err(Error::InvalidParameter),
+            Some((ot, cg)) => {
+                ot.check()?;
+                cg.check()
+            }
+            None => Ok(()),
         }
     }
 }
@@ -204,13 +236,15 @@ fn finite<T: Real>(v: &[T]) -> bool {
 /// - `totals` and `dloglik` (P): ℓ̂ and ∂ℓ̂/∂θ, accumulated.
 /// - `mean` (d), `dmean` (d×P row-major): the weighted mean after weighting, before
 ///   resampling, and its derivative.
-/// - `ws`: [`diff_workspace_len`]`(N, d, P, k)` values, contents ignored.
+/// - `ws`: [`diff_workspace_len`]`(N, d, P, k)` values ([`diff_ot_workspace_len`]
+///   with OT resampling), contents ignored.
 ///
 /// # Errors
 /// `EmptyInput` (N, d or P = 0), `LengthMismatch` (any slice against N, d, P),
 /// `NonFiniteInput` (NaN/∞ in θ, particles, tangents or `dloglik`; NaN/+∞
 /// log-weight), `ZeroMass` (all log-weights −∞, or every particle got λ = −∞),
-/// `InvalidParameter` (ESS threshold outside [0, 1]), `WorkspaceTooSmall`, whatever a
+/// `InvalidParameter` (ESS threshold outside [0, 1]; OT settings or CG tolerance
+/// invalid; OT with `Score`), `WorkspaceTooSmall`, what OT resampling returns, whatever a
 /// model method returns, `NonFinite` (the model wrote NaN/∞ particles, tangents or
 /// gradients, NaN/+∞ log-likelihoods, or an output overflowed). Nothing is changed on
 /// error, the RNG included.
@@ -286,7 +320,12 @@ where
         return Err(Error::NonFiniteInput);
     }
     let k = model.noise_dim();
-    if ws.len() < diff_workspace_len(n, d, p, k) {
+    let need = if cfg.ot.is_some() {
+        diff_ot_workspace_len(n, d, p, k)
+    } else {
+        diff_workspace_len(n, d, p, k)
+    };
+    if ws.len() < need {
         return Err(Error::WorkspaceTooSmall);
     }
     let mut rest = ws;
@@ -427,28 +466,70 @@ where
     if !log_likelihood.is_finite() || !finite(ddelta) || !finite(mean_ws) || !finite(dmean_ws) {
         return Err(Error::NonFinite);
     }
+    // OT resampling and its JVP, before anything is committed: the tangents are
+    // regrouped direction-major (θ index slowest) for `ot_resample_jvp` and back.
+    let ot = match (&cfg.ot, resample) {
+        (Some((otc, cg)), true) => {
+            let nd = n.saturating_mul(d);
+            let xd = take(&mut rest, nd.saturating_mul(p))?;
+            let ld = take(&mut rest, n.saturating_mul(p))?;
+            let xo = take(&mut rest, nd)?;
+            let xod = take(&mut rest, nd.saturating_mul(p))?;
+            for (i, v) in dxp.iter().enumerate() {
+                // i = (particle·d + k)·P + c  →  c·N·d + particle·d + k.
+                if let Some(o) = xd.get_mut((i % p.max(1)) * nd + i / p.max(1)) {
+                    *o = *v;
+                }
+            }
+            for (i, v) in du.iter().enumerate() {
+                if let Some(o) = ld.get_mut((i % p.max(1)) * n + i / p.max(1)) {
+                    *o = *v;
+                }
+            }
+            let r = ot_resample_jvp(xp, lam, d, otc, cg, (xd, ld), (xo, xod), rest)?;
+            Some((xo, xod, r))
+        }
+        _ => None,
+    };
     // 5. commit (infallible from here on).
     copy(mean, mean_ws);
     copy(dmean, dmean_ws);
     copy(dloglik, ddelta);
-    if resample {
-        let keep = cfg.gradient != Gradient::Detach;
-        draw(cfg.scheme, lam, rng, |slot, a| {
-            copy_row(x, slot, xp, a, d);
-            copy_row(dx, slot, dxp, a, dp);
-            if keep {
-                copy_row(dlogw, slot, du, a, p);
-            }
-        });
-        if !keep {
-            dlogw.fill(T::ZERO);
+    let ot_report = if let Some((xo, xod, r)) = ot {
+        let nd = n.saturating_mul(d);
+        copy(x, xo);
+        for (i, o) in dx.iter_mut().enumerate() {
+            *o = xod
+                .get((i % p.max(1)) * nd + i / p.max(1))
+                .copied()
+                .unwrap_or(T::ZERO);
         }
+        dlogw.fill(T::ZERO);
         uniform_log_weights(logw);
+        Some(r.forward)
     } else {
-        copy(x, xp);
-        copy(dx, dxp);
-        copy(dlogw, du);
-        copy(logw, lam);
+        None
+    };
+    if ot_report.is_none() {
+        if resample {
+            let keep = cfg.gradient != Gradient::Detach;
+            draw(cfg.scheme, lam, rng, |slot, a| {
+                copy_row(x, slot, xp, a, d);
+                copy_row(dx, slot, dxp, a, dp);
+                if keep {
+                    copy_row(dlogw, slot, du, a, p);
+                }
+            });
+            if !keep {
+                dlogw.fill(T::ZERO);
+            }
+            uniform_log_weights(logw);
+        } else {
+            copy(x, xp);
+            copy(dx, dxp);
+            copy(dlogw, du);
+            copy(logw, lam);
+        }
     }
     totals.log_likelihood = log_likelihood;
     totals.steps += 1;
@@ -458,6 +539,6 @@ where
         log_likelihood,
         ess: ess_now,
         resampled: resample,
-        ot: None,
+        ot: ot_report,
     })
 }

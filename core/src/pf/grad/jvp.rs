@@ -36,6 +36,8 @@ pub struct JvpReport<T> {
     pub cg_iterations: u32,
     /// The largest final relative CG residual over the directions.
     pub cg_residual: T,
+    /// The forward solve's full report (as [`ot_resample`](fn@crate::pf::ot_resample)'s).
+    pub forward: crate::pf::OtReport<T>,
 }
 
 /// Workspace elements [`ot_resample_jvp`] needs for N particles in dimension d and
@@ -51,7 +53,7 @@ pub const fn jvp_workspace_len(n: usize, d: usize, dirs: usize) -> usize {
 }
 
 /// OT resampling and its Jacobian–vector products: writes x̃ (N×d) to `x_out`, as
-/// [`ot_resample`](crate::pf::ot_resample) does (same bits), and for each of the
+/// [`ot_resample`](fn@crate::pf::ot_resample) does (same bits), and for each of the
 /// `dirs` tangent directions (ẋ: N×d in `x_dot`, l̇: N in `logw_dot`, directions
 /// stacked) the tangent of x̃ into `x_out_dot` (dirs·N·d). Log-weights are
 /// unnormalised (a common shift of l̇ does nothing); the normalisation scale S is a
@@ -60,7 +62,7 @@ pub const fn jvp_workspace_len(n: usize, d: usize, dirs: usize) -> usize {
 /// [`jvp_workspace_len`]`(N, d, dirs)`.
 ///
 /// # Errors
-/// As [`ot_resample`](crate::pf::ot_resample); `EmptyInput` for no direction;
+/// As [`ot_resample`](fn@crate::pf::ot_resample); `EmptyInput` for no direction;
 /// `LengthMismatch` for the tangents or outputs (`x_dot`: dirs·N·d with dirs =
 /// `logw_dot.len() / N`); `NonFiniteInput` for a NaN/∞ tangent; `InvalidParameter`
 /// for a CG tolerance that is not finite and positive; `NonFinite` on overflow.
@@ -150,6 +152,7 @@ pub fn ot_resample_jvp<T: Real>(
         forward_iterations: b.fit.report.iterations,
         cg_iterations: its,
         cg_residual: resid,
+        forward: b.fit.report,
     })
 }
 
