@@ -26,14 +26,14 @@
 
 use crate::buf::{self, copy, rows_mut, take};
 use crate::error::Error;
-use crate::kernel::{chunk_major, masked, padded, shifted, Bilinear, CostSource, Weighted};
+use crate::kernel::{chunk_major, masked, shifted, Bilinear, CostSource, Weighted};
 use crate::real::Real;
 
 use super::adjoint::{self, cg_workspace_len, set_channel, Cg, CgReport};
 use super::divergence::{check_outputs, publish, Gradient};
 use super::plan::{reduce_weighted, Plan};
 use super::problem::{check_finite, Cost};
-use super::workspace::{cost_scale, with_sources, workspace_len};
+use super::workspace::{cost_scale, padded_sat, with_sources, workspace_len};
 
 /// What an implicit VJP did.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -60,14 +60,6 @@ pub const fn implicit_workspace_len(n: usize, m: usize, dim: usize) -> usize {
         .saturating_add(cg_workspace_len(np.saturating_add(mp)))
         .saturating_add(dim.saturating_mul(2).saturating_add(1).saturating_mul(big))
         .saturating_add(dim.saturating_mul(2).saturating_add(2))
-}
-
-const fn padded_sat(len: usize) -> usize {
-    if len > usize::MAX - crate::kernel::LANES {
-        usize::MAX
-    } else {
-        padded(len)
-    }
 }
 
 impl<T: Real> Plan<'_, T> {

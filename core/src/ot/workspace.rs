@@ -96,7 +96,8 @@ pub const fn solve_workspace_len(n: usize, m: usize, dim: usize, init: Init) -> 
     workspace_len(n, m, dim).saturating_add(init_workspace_len(n, m, dim, init))
 }
 
-const fn padded_sat(len: usize) -> usize {
+/// [`padded`] saturating at `usize::MAX` (the size formulas saturate on overflow).
+pub(crate) const fn padded_sat(len: usize) -> usize {
     if len > usize::MAX - LANES {
         usize::MAX
     } else {
