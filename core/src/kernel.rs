@@ -39,6 +39,7 @@
 //! `LSE_SUM_MIN` / n, far above the flushed ones. In steady state one pass suffices, and the
 //! pass keeps no running maximum (on Cortex-M a float maximum costs 4 instructions).
 
+use crate::dispatch::{Isa, Portable};
 use crate::points::Points;
 use crate::real::Real;
 
@@ -85,14 +86,26 @@ pub(crate) trait CostSource<T: Real> {
     type Chunk<'t>: Copy
     where
         Self: 't;
+    /// The instruction-set path of the passes over this source: [`Portable`], or an
+    /// FMA token inside a dispatched pass (see [`Tuned`] and `crate::dispatch`).
+    type Isa: Isa;
+    /// This source's [`CostSource::Isa`] token.
+    fn isa(&self) -> Self::Isa;
     /// The data of target `p` at scale κ (kernel units). A target index out of range,
     /// which no caller passes, gets finite exponents.
     fn target(&self, p: usize, kappa: T) -> Self::Target<'_>;
     /// The source chunks, in order (sources past the real count must still give finite
     /// exponents and costs: they are masked by `v̂ = Real::MASKED`).
     fn chunks(&self) -> impl Iterator<Item = Self::Chunk<'_>> + '_;
-    /// Adds the cross terms of target `t` and `chunk` to `z`.
-    fn cross<'t>(&'t self, t: &Self::Target<'t>, chunk: Self::Chunk<'t>, z: &mut [T; LANES]);
+    /// Adds the cross terms of target `t` and `chunk` to `z`, with `isa`'s
+    /// multiply-adds.
+    fn cross<'t, I: Isa>(
+        &'t self,
+        isa: I,
+        t: &Self::Target<'t>,
+        chunk: Self::Chunk<'t>,
+        z: &mut [T; LANES],
+    );
     /// The raw costs c_pq of target `t` and `chunk` (for ⟨C, P⟩; not on the hot path).
     fn costs<'t>(&'t self, t: &Self::Target<'t>, chunk: Self::Chunk<'t>) -> [T; LANES];
     /// Target `p`'s potential `u` (kernel units) in absorbed form.
@@ -118,6 +131,87 @@ pub(crate) trait Reduce<T: Real> {
     fn add(&mut self, q0: usize, e: &[T; LANES], costs: impl FnOnce() -> [T; LANES]);
     /// Forgets everything accumulated (before a re-shifted second pass).
     fn reset(&mut self);
+    /// [`Reduce::add`] with `isa`'s multiply-adds (what the kernel calls; the
+    /// reducers that multiply-add per entry override it).
+    #[inline(always)]
+    fn add_isa<I: Isa>(
+        &mut self,
+        isa: I,
+        q0: usize,
+        e: &[T; LANES],
+        costs: impl FnOnce() -> [T; LANES],
+    ) {
+        let _ = isa;
+        self.add(q0, e, costs);
+    }
+}
+
+/// A cost source whose passes run on the instruction-set path `isa` (the token a
+/// dispatched pass got from `crate::dispatch::dispatch!`): the same source, the same
+/// exponents, computed with that path's multiply-adds and exponential.
+pub(crate) struct Tuned<'s, S, I> {
+    /// The source.
+    pub src: &'s S,
+    /// The path's token.
+    pub isa: I,
+}
+
+impl<'s, S, I> Tuned<'s, S, I> {
+    /// `src` on path `isa`.
+    #[inline(always)]
+    pub(crate) const fn new(src: &'s S, isa: I) -> Self {
+        Self { src, isa }
+    }
+}
+
+impl<T: Real, S: CostSource<T>, I: Isa> CostSource<T> for Tuned<'_, S, I> {
+    type Target<'t>
+        = S::Target<'t>
+    where
+        Self: 't;
+    type Chunk<'t>
+        = S::Chunk<'t>
+    where
+        Self: 't;
+    type Isa = I;
+    #[inline(always)]
+    fn isa(&self) -> I {
+        self.isa
+    }
+    #[inline(always)]
+    fn target(&self, p: usize, kappa: T) -> Self::Target<'_> {
+        self.src.target(p, kappa)
+    }
+    #[inline(always)]
+    fn chunks(&self) -> impl Iterator<Item = Self::Chunk<'_>> + '_ {
+        self.src.chunks()
+    }
+    #[inline(always)]
+    fn cross<'t, J: Isa>(
+        &'t self,
+        isa: J,
+        t: &Self::Target<'t>,
+        chunk: Self::Chunk<'t>,
+        z: &mut [T; LANES],
+    ) {
+        self.src.cross(isa, t, chunk, z);
+    }
+    #[inline(always)]
+    fn costs<'t>(&'t self, t: &Self::Target<'t>, chunk: Self::Chunk<'t>) -> [T; LANES] {
+        self.src.costs(t, chunk)
+    }
+    #[inline(always)]
+    fn absorb_target(&self, p: usize, u: T, kappa: T) -> T {
+        self.src.absorb_target(p, u, kappa)
+    }
+    #[inline(always)]
+    fn absorb_sources(&self, v: &mut [T], kappa: T) {
+        self.src.absorb_sources(v, kappa);
+    }
+    #[inline(always)]
+    fn planar(&self) -> Option<Clouds<'_, T, Fixed<2>>> {
+        self.src.planar()
+    }
 }
 
 /// Squared Euclidean costs between the rows of a row-major target array and sources
@@ -268,6 +362,11 @@ impl<T: Real, K: Dim> CostSource<T> for Clouds<'_, T, K> {
         = &'t [T]
     where
         Self: 't;
+    type Isa = Portable;
+    #[inline(always)]
+    fn isa(&self) -> Portable {
+        Portable
+    }
 
     #[inline(always)]
     fn target(&self, p: usize, kappa: T) -> CloudTarget<'_, T> {
@@ -294,7 +393,13 @@ impl<T: Real, K: Dim> CostSource<T> for Clouds<'_, T, K> {
     }
 
     #[inline(always)]
-    fn cross<'t>(&'t self, t: &CloudTarget<'t, T>, chunk: &'t [T], z: &mut [T; LANES]) {
+    fn cross<'t, I: Isa>(
+        &'t self,
+        isa: I,
+        t: &CloudTarget<'t, T>,
+        chunk: &'t [T],
+        z: &mut [T; LANES],
+    ) {
         // d = 2 written out, with the factors read once per target: a runtime
         // dimension otherwise keeps a coordinate loop per chunk (Cortex-M, where d is
         // not a compile-time constant). With `Fixed<2>` the test is a constant.
@@ -302,7 +407,7 @@ impl<T: Real, K: Dim> CostSource<T> for Clouds<'_, T, K> {
             if let Some((y0, y1)) = chunk.split_at_checked(LANES) {
                 let [a0, a1] = t.a;
                 for ((zl, &b0), &b1) in z.iter_mut().zip(y0).zip(y1) {
-                    *zl = a0.mul_add(b0, a1.mul_add(b1, *zl));
+                    *zl = isa.mul_add(a0, b0, isa.mul_add(a1, b1, *zl));
                 }
             }
             return;
@@ -310,7 +415,7 @@ impl<T: Real, K: Dim> CostSource<T> for Clouds<'_, T, K> {
         for (k, ys) in chunk.chunks_exact(LANES).enumerate() {
             let a = t.two_kappa * self.centred(t.x, k);
             for (zl, &y) in z.iter_mut().zip(ys) {
-                *zl = a.mul_add(y, *zl);
+                *zl = isa.mul_add(a, y, *zl);
             }
         }
     }
@@ -410,6 +515,10 @@ impl<T: Real, const BY_COLS: bool> CostSource<T> for Dense<'_, T, BY_COLS> {
         = usize
     where
         Self: 't;
+    type Isa = Portable;
+    fn isa(&self) -> Portable {
+        Portable
+    }
 
     fn target(&self, p: usize, kappa: T) -> DenseTarget<T> {
         DenseTarget { p, kappa }
@@ -424,9 +533,9 @@ impl<T: Real, const BY_COLS: bool> CostSource<T> for Dense<'_, T, BY_COLS> {
     }
     /// The cross term is −κ·c_pq: nothing is absorbed into the potentials.
     #[inline(always)]
-    fn cross(&self, t: &DenseTarget<T>, chunk: usize, z: &mut [T; LANES]) {
+    fn cross<I: Isa>(&self, isa: I, t: &DenseTarget<T>, chunk: usize, z: &mut [T; LANES]) {
         for (zl, cl) in z.iter_mut().zip(self.costs(t, chunk)) {
-            *zl = (-t.kappa).mul_add(cl, *zl);
+            *zl = isa.mul_add(-t.kappa, cl, *zl);
         }
     }
     #[inline(always)]
@@ -500,10 +609,10 @@ fn chunks<'t, T: Real, S: CostSource<T>, R: Reduce<T>, const FULL: bool>(
     for (chunk, (ys, vq)) in src.chunks().zip(v.as_chunks::<LANES>().0).enumerate() {
         let w = exponents(src, &t, ys, vq);
         for l in 0..LANES {
-            e[l] = w[l].exp2_biased::<FULL>(bias);
+            e[l] = src.isa().exp2_biased::<T, FULL>(w[l], bias);
             sum[l] += e[l];
         }
-        red.add(chunk * LANES, &e, || src.costs(&t, ys));
+        red.add_isa(src.isa(), chunk * LANES, &e, || src.costs(&t, ys));
     }
     tree(sum, |a, b| a + b)
 }
@@ -518,13 +627,17 @@ fn exponents<'t, T: Real, S: CostSource<T>>(
     vq: &[T; LANES],
 ) -> [T; LANES] {
     let mut w = *vq;
-    src.cross(t, chunk, &mut w);
+    src.cross(src.isa(), t, chunk, &mut w);
     w
 }
 
 /// The largest exponent `max_q (û_p + v̂_q + x_pq)` over all sources of target `p`
 /// (a [`masked`] value if every source is): the shift of [`shifted`]'s second pass.
-#[inline(never)]
+/// Out of line on Cortex-M (flash); inlined elsewhere, into the dispatched pass whose
+/// instruction set it must share (out of line, an FMA path's multiply-adds would be
+/// calls).
+#[cfg_attr(target_arch = "arm", inline(never))]
+#[cfg_attr(not(target_arch = "arm"), inline(always))]
 fn peak<T: Real, S: CostSource<T>>(src: &S, p: usize, u_p: T, v: &[T], kappa: T) -> T {
     let mut mx = [T::NEG_INFINITY; LANES];
     let t = src.target(p, kappa);
@@ -696,13 +809,23 @@ pub(crate) struct Weighted<'a, T, O = &'a mut [T]> {
 
 impl<T: Real, O: AsMut<[T]>> Reduce<T> for Weighted<'_, T, O> {
     #[inline(always)]
-    fn add(&mut self, q0: usize, e: &[T; LANES], _costs: impl FnOnce() -> [T; LANES]) {
+    fn add(&mut self, q0: usize, e: &[T; LANES], costs: impl FnOnce() -> [T; LANES]) {
+        self.add_isa(Portable, q0, e, costs);
+    }
+    #[inline(always)]
+    fn add_isa<I: Isa>(
+        &mut self,
+        isa: I,
+        q0: usize,
+        e: &[T; LANES],
+        _costs: impl FnOnce() -> [T; LANES],
+    ) {
         let out = self.out.as_mut();
         let channels = out.len();
         if let Some(chunk) = self.w.get(q0 * channels..(q0 + LANES) * channels) {
             for (acc, w) in out.iter_mut().zip(chunk.chunks_exact(LANES)) {
                 for (&ei, &wi) in e.iter().zip(w) {
-                    *acc = ei.mul_add(wi, *acc);
+                    *acc = isa.mul_add(ei, wi, *acc);
                 }
             }
         }
@@ -753,7 +876,17 @@ pub(crate) struct Bilinear<'a, T> {
 
 impl<T: Real> Reduce<T> for Bilinear<'_, T> {
     #[inline(always)]
-    fn add(&mut self, q0: usize, e: &[T; LANES], _costs: impl FnOnce() -> [T; LANES]) {
+    fn add(&mut self, q0: usize, e: &[T; LANES], costs: impl FnOnce() -> [T; LANES]) {
+        self.add_isa(Portable, q0, e, costs);
+    }
+    #[inline(always)]
+    fn add_isa<I: Isa>(
+        &mut self,
+        isa: I,
+        q0: usize,
+        e: &[T; LANES],
+        _costs: impl FnOnce() -> [T; LANES],
+    ) {
         let dim = self.t.len();
         let chunk = q0 * dim..(q0 + LANES) * dim;
         let (Some(a), Some(b)) = (self.a.get(chunk.clone()), self.b.get(chunk)) else {
@@ -762,7 +895,7 @@ impl<T: Real> Reduce<T> for Bilinear<'_, T> {
         let mut s = [T::ZERO; LANES];
         for (&tk, ak) in self.t.iter().zip(a.chunks_exact(LANES)) {
             for (sl, &al) in s.iter_mut().zip(ak) {
-                *sl = tk.mul_add(al, *sl);
+                *sl = isa.mul_add(tk, al, *sl);
             }
         }
         let mut tot = T::ZERO;
@@ -777,7 +910,7 @@ impl<T: Real> Reduce<T> for Bilinear<'_, T> {
         for (acc, bk) in rest.iter_mut().zip(b.chunks_exact(LANES)) {
             let mut v = T::ZERO;
             for (&sl, &bl) in s.iter().zip(bk) {
-                v = sl.mul_add(bl, v);
+                v = isa.mul_add(sl, bl, v);
             }
             *acc += v;
         }

@@ -16,8 +16,9 @@
 //! `err = Σ_j |S_j − b_j·e^{−g_j/ρ_b}|` (OTT's unbalanced error; the plain
 //! ‖Pᵀ1 − b‖₁ when balanced). The same pass also yields Σ P and ⟨C, P⟩.
 
+use crate::dispatch::dispatch;
 use crate::error::Error;
-use crate::kernel::{shifted, CostSource, CostSum};
+use crate::kernel::{shifted, CostSource, CostSum, Tuned};
 use crate::real::Real;
 use crate::sum::Compensated;
 
@@ -506,6 +507,33 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
         next: &mut [T],
         cost: bool,
     ) -> Result<Measure<T>, Error> {
+        dispatch!(|isa| self
+            .on(&Tuned::new(self.src, isa))
+            .column_on(g, src_u, lb, b, next, cost))
+    }
+
+    /// This pass over `src` (the same source on a dispatch path, see
+    /// `crate::dispatch`).
+    #[inline(always)]
+    fn on<'s, U: CostSource<T>>(&'s self, src: &'s U) -> Pass<'s, T, U> {
+        Pass {
+            src,
+            kappa: self.kappa,
+            side: self.side,
+        }
+    }
+
+    /// [`Pass::column`] on the path of `S`.
+    #[inline(always)]
+    fn column_on(
+        &self,
+        g: &[T],
+        src_u: &[T],
+        lb: &[T],
+        b: &Weights<'_, T>,
+        next: &mut [T],
+        cost: bool,
+    ) -> Result<Measure<T>, Error> {
         let side = self.side;
         // The compensated sums only where the pass ends the solve (`cost`): they are
         // what the solve reports. A pass that only decides whether to go on sums the
@@ -555,6 +583,12 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
     #[cfg_attr(not(target_arch = "arm"), inline(never))]
     #[cfg_attr(target_arch = "arm", inline(always))]
     fn row(&self, f: &mut [T], src_v: &[T], la: &[T]) -> Result<(), Error> {
+        dispatch!(|isa| self.on(&Tuned::new(self.src, isa)).row_on(f, src_v, la))
+    }
+
+    /// [`Pass::row`] on the path of `S`.
+    #[inline(always)]
+    fn row_on(&self, f: &mut [T], src_v: &[T], la: &[T]) -> Result<(), Error> {
         let side = self.side;
         for (i, (fi, &lai)) in f.iter_mut().zip(la).enumerate() {
             if lai == T::NEG_INFINITY {
