@@ -190,8 +190,6 @@ fn detect() -> SimdPath {
 pub(crate) trait Isa: Copy {
     /// `a·b + c`.
     fn mul_add<T: Real>(self, a: T, b: T, c: T) -> T;
-    /// [`Real::exp2_kernel`] with this path's multiply-adds.
-    fn exp2<T: Real>(self, x: T) -> T;
     /// [`Real::exp2_biased`] with this path's multiply-adds.
     fn exp2_biased<T: Real, const FULL: bool>(self, w: T, bias: T) -> T;
 }
@@ -204,10 +202,6 @@ impl Isa for Portable {
     #[inline(always)]
     fn mul_add<T: Real>(self, a: T, b: T, c: T) -> T {
         a.mul_add(b, c)
-    }
-    #[inline(always)]
-    fn exp2<T: Real>(self, x: T) -> T {
-        x.exp2_kernel()
     }
     #[inline(always)]
     fn exp2_biased<T: Real, const FULL: bool>(self, w: T, bias: T) -> T {
@@ -232,15 +226,11 @@ impl Isa for Fma {
             a.mul_add_fused(b, c)
         }
     }
-    #[inline(always)]
-    fn exp2<T: Real>(self, x: T) -> T {
-        x.exp2_kernel_with(|p, r, c| self.mul_add(p, r, c))
-    }
     /// The portable form's formula (`exp2_biased`'s default): only x86-64 has this
     /// path, and there the bias is the plain offset.
     #[inline(always)]
     fn exp2_biased<T: Real, const FULL: bool>(self, w: T, bias: T) -> T {
-        self.exp2(w + bias)
+        (w + bias).exp2_kernel_with(|p, r, c| self.mul_add(p, r, c))
     }
 }
 
