@@ -155,16 +155,16 @@ pub fn cap_detected_for_tests(cap: SimdPath) {
 fn detect() -> SimdPath {
     use core::arch::x86_64::{__cpuid, __cpuid_count, _xgetbv};
     let bit = |r: u32, b: u32| (r >> b) & 1 == 1;
-    // SAFETY (both blocks): CPUID exists on every x86-64 CPU. XGETBV(0) is executed
-    // only when CPUID reports OSXSAVE (leaf 1, ECX bit 27), i.e. that XGETBV is
-    // supported and enabled by the OS.
     #[allow(unsafe_code, unused_unsafe)]
+    // SAFETY: CPUID exists on every x86-64 CPU.
     let (max_leaf, l1) = unsafe { (__cpuid(0).eax, __cpuid(1)) };
     let (fma, osxsave, avx) = (bit(l1.ecx, 12), bit(l1.ecx, 27), bit(l1.ecx, 28));
     if max_leaf < 7 || !(fma && osxsave && avx) {
         return SimdPath::Portable;
     }
     #[allow(unsafe_code, unused_unsafe)]
+    // SAFETY: XGETBV(0) runs only when CPUID reports OSXSAVE (leaf 1, ECX bit 27):
+    // XGETBV is supported and enabled by the OS. Leaf 7 exists (max_leaf ≥ 7).
     let (xcr0, l7) = unsafe { (_xgetbv(0), __cpuid_count(7, 0)) };
     if xcr0 & 0b110 != 0b110 || !bit(l7.ebx, 5) {
         return SimdPath::Portable;
