@@ -317,9 +317,11 @@ macro_rules! on_clouds {
                     $body
                 }
             }
+            // Cortex-M: the clouds themselves, the code of one path.
             #[cfg(target_arch = "arm")]
             {
-                let $src = &$crate::kernel::Tuned::new(cl, isa);
+                let _ = isa;
+                let $src = cl;
                 $body
             }
         })
@@ -442,17 +444,29 @@ impl<T: Real, K: Dim> CostSource<T> for Clouds<'_, T, K> {
         let d = self.dim.get();
         let x = self.tgt.point_onwards(p);
         let two_kappa = kappa + kappa;
-        let mut a = [T::ZERO; FACTORS];
-        if d == 2 {
-            let [r0, r1] = self.centred2(p);
-            for (ak, r) in a.iter_mut().zip([r0, r1]) {
-                *ak = two_kappa * r;
+        #[cfg(target_arch = "arm")]
+        let a = {
+            let [r0, r1] = if d == 2 {
+                self.centred2(p)
+            } else {
+                [T::ZERO; 2]
+            };
+            [two_kappa * r0, two_kappa * r1]
+        };
+        #[cfg(not(target_arch = "arm"))]
+        let a = {
+            let mut a = [T::ZERO; FACTORS];
+            if d == 2 {
+                let [r0, r1] = self.centred2(p);
+                a[0] = two_kappa * r0;
+                a[1] = two_kappa * r1;
+            } else if d <= FACTORS {
+                for (k, ak) in a.iter_mut().enumerate().take(d) {
+                    *ak = two_kappa * self.centred(x, k);
+                }
             }
-        } else if !cfg!(target_arch = "arm") && d <= FACTORS {
-            for (k, ak) in a.iter_mut().enumerate().take(d) {
-                *ak = two_kappa * self.centred(x, k);
-            }
-        }
+            a
+        };
         CloudTarget { x, two_kappa, a }
     }
 

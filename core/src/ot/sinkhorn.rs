@@ -16,9 +16,8 @@
 //! `err = Σ_j |S_j − b_j·e^{−g_j/ρ_b}|` (OTT's unbalanced error; the plain
 //! ‖Pᵀ1 − b‖₁ when balanced). The same pass also yields Σ P and ⟨C, P⟩.
 
-use crate::dispatch::dispatch;
 use crate::error::Error;
-use crate::kernel::{shifted, CostSource, CostSum, Tuned};
+use crate::kernel::{shifted, CostSource, CostSum};
 use crate::real::Real;
 use crate::sum::Compensated;
 
@@ -507,14 +506,19 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
         next: &mut [T],
         cost: bool,
     ) -> Result<Measure<T>, Error> {
-        dispatch!(|isa| self
-            .on(&Tuned::new(self.src, isa))
-            .column_on(g, src_u, lb, b, next, cost))
+        #[cfg(not(target_arch = "arm"))]
+        return crate::dispatch::dispatch!(|isa| self
+            .on(&crate::kernel::Tuned::new(self.src, isa))
+            .column_on(g, src_u, lb, b, next, cost));
+        // Cortex-M: one path, the source itself.
+        #[cfg(target_arch = "arm")]
+        self.column_on(g, src_u, lb, b, next, cost)
     }
 
     /// This pass over `src` (the same source on a dispatch path, see
     /// `crate::dispatch`).
     #[inline(always)]
+    #[cfg_attr(target_arch = "arm", allow(dead_code))]
     fn on<'s, U: CostSource<T>>(&'s self, src: &'s U) -> Pass<'s, T, U> {
         Pass {
             src,
@@ -583,7 +587,12 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
     #[cfg_attr(not(target_arch = "arm"), inline(never))]
     #[cfg_attr(target_arch = "arm", inline(always))]
     fn row(&self, f: &mut [T], src_v: &[T], la: &[T]) -> Result<(), Error> {
-        dispatch!(|isa| self.on(&Tuned::new(self.src, isa)).row_on(f, src_v, la))
+        #[cfg(not(target_arch = "arm"))]
+        return crate::dispatch::dispatch!(|isa| self
+            .on(&crate::kernel::Tuned::new(self.src, isa))
+            .row_on(f, src_v, la));
+        #[cfg(target_arch = "arm")]
+        self.row_on(f, src_v, la)
     }
 
     /// [`Pass::row`] on the path of `S`.

@@ -239,8 +239,9 @@ pub(crate) fn softmin<T: Real>(cl: &Clouds<'_, T>, h: &mut [T], e: T, n: usize, 
     });
 }
 
-/// One target of [`softmin`] (`h` absorbed).
-#[inline(always)]
+/// One target of [`softmin`] (`h` absorbed). Inlined into the dispatched passes (out
+/// of line, an FMA path's multiply-adds would be calls); one shared copy on Cortex-M.
+#[cfg_attr(not(target_arch = "arm"), inline(always))]
 fn softmin_row<T: Real, S: CostSource<T>>(cl: &S, p: usize, h: &[T], e: T, kappa: T) -> T {
     let u = cl.absorb_target(p, T::ZERO, kappa);
     let (sh, s) = shifted(cl, p, u, h, kappa, &mut ());
