@@ -88,7 +88,15 @@ fn resample<T: Real>(name: &str, n: usize, d: usize) {
 }
 
 fn main() {
-    for n in [256, 1024] {
+    // Sizes from the command line (after `--`), 256 and 1024 by default.
+    let mut sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    if sizes.is_empty() {
+        sizes = vec![256, 1024];
+    }
+    for n in sizes {
         for d in 1..=4 {
             sinkhorn::<f32>("f32", n, d);
             sinkhorn::<f64>("f64", n, d);
