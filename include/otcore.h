@@ -165,6 +165,27 @@
 
 
 /**
+ * `otc_set_simd_path`: back to the best path the CPU has (the default).
+ */
+#define OTC_SIMD_AUTO 0
+
+/**
+ * The build's baseline: SSE2 without FMA on x86-64; the only path on other
+ * architectures (Cortex-M, aarch64). Its results are the same bits on every x86-64 CPU.
+ */
+#define OTC_SIMD_PORTABLE 1
+
+/**
+ * AVX2 with fused multiply-adds (x86-64).
+ */
+#define OTC_SIMD_AVX2_FMA 2
+
+/**
+ * AVX-512 (F, BW, DQ, VL) with fused multiply-adds (x86-64).
+ */
+#define OTC_SIMD_AVX512 3
+
+/**
  * Required alignment, in bytes, of the workspace pointer of every function that takes
  * one (`OTC_STATUS_MISALIGNED` otherwise). `malloc` and any `double` array satisfy it.
  */
@@ -2641,6 +2662,30 @@ extern "C" {
  * exact versions.
  */
 uint32_t otc_version(void);
+
+/**
+ * Pins the instruction-set path of every kernel pass (Sinkhorn, plan operations,
+ * OT resampling and its gradients) for the whole process: `OTC_SIMD_PORTABLE`,
+ * `OTC_SIMD_AVX2_FMA`, `OTC_SIMD_AVX512`, or `OTC_SIMD_AUTO` for the best the CPU
+ * has (the default; detected once with CPUID). Results are deterministic per path;
+ * the FMA paths differ from the portable one in the last bits, so a caller who needs
+ * the same bits on every machine pins `OTC_SIMD_PORTABLE`.
+ *
+ * Thread-safety: one atomic value, read at the start of every kernel pass. Set it
+ * before starting computations: a computation running on another thread meanwhile
+ * may switch path between two of its passes.
+ *
+ * Returns `OTC_STATUS_OK`; `OTC_STATUS_FEATURE_DISABLED` if the CPU (or the
+ * architecture) lacks the path's instructions, `OTC_STATUS_INVALID_PARAMETER` for an
+ * unknown value: then nothing is changed.
+ */
+int32_t otc_set_simd_path(int32_t path);
+
+/**
+ * The instruction-set path the kernel passes run on now: `OTC_SIMD_PORTABLE`,
+ * `OTC_SIMD_AVX2_FMA` or `OTC_SIMD_AVX512` (never `OTC_SIMD_AUTO`). Thread-safe.
+ */
+int32_t otc_simd_path(void);
 
 /**
  * A static, NUL-terminated English description of a status value, for logs.

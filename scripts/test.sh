@@ -41,17 +41,31 @@ cargo test --workspace
 step "without the optional features: their calls are refused (FeatureDisabled), nothing written"
 cargo test -p otcore --no-default-features --test feature_gates
 
-step "host tests again with FMA (the fused Real::mul_add path of the kernel)"
-if grep -qw fma /proc/cpuinfo; then
-  # The tests of everything that runs on the kernel (the SDE steppers do not).
-  kernel_tests=()
+step "kernel suites on the other instruction-set paths this CPU has (x86-64 run-time dispatch)"
+# `cargo test --workspace` above ran the best path the CPU has (AVX-512 or AVX2+FMA);
+# each other path runs the tests of everything on the kernel (the SDE steppers are
+# not) in a build whose starting path is pinned by OTCORE_SIMD_PATH (core/src/dispatch.rs).
+flags="$(grep -m1 '^flags' /proc/cpuinfo || true)"
+has() { for f in "$@"; do [[ " $flags " == *" $f "* ]] || return 1; done; }
+if [[ $(uname -m) == x86_64 ]]; then
+  kernel_tests=(--test simd_dispatch)
   for t in tests/tests/exp2_kernel.rs tests/tests/sinkhorn_*.rs tests/tests/pf_*.rs; do
     [[ -e $t ]] && kernel_tests+=(--test "$(basename "$t" .rs)")
   done
-  RUSTFLAGS="-C target-feature=+fma" cargo test -p otcore-tests --target-dir target/fma \
-    "${kernel_tests[@]}"
+  paths=(portable)
+  if has avx512f avx512bw avx512dq avx512vl; then
+    paths+=(avx2)
+  elif ! has avx2 fma; then
+    paths=()
+    echo "this CPU has only the portable path: covered by the host tests"
+  fi
+  for path in "${paths[@]}"; do
+    echo "--- path $path"
+    OTCORE_SIMD_PATH=$path cargo test -p otcore-tests --target-dir "target/simd-$path" \
+      "${kernel_tests[@]}"
+  done
 else
-  echo "this CPU has no FMA: skipped"
+  echo "not x86-64: one path, covered by the host tests"
 fi
 
 step "Miri: the extreme-input regressions (Sinkhorn, OT resampling, its VJP, the filter step, an SDE step)"

@@ -39,6 +39,7 @@
 //! `LSE_SUM_MIN` / n, far above the flushed ones. In steady state one pass suffices, and the
 //! pass keeps no running maximum (on Cortex-M a float maximum costs 4 instructions).
 
+use crate::dispatch::{Isa, Portable};
 use crate::points::Points;
 use crate::real::Real;
 
@@ -85,14 +86,26 @@ pub(crate) trait CostSource<T: Real> {
     type Chunk<'t>: Copy
     where
         Self: 't;
+    /// The instruction-set path of the passes over this source: [`Portable`], or an
+    /// FMA token inside a dispatched pass (see [`Tuned`] and `crate::dispatch`).
+    type Isa: Isa;
+    /// This source's [`CostSource::Isa`] token.
+    fn isa(&self) -> Self::Isa;
     /// The data of target `p` at scale κ (kernel units). A target index out of range,
     /// which no caller passes, gets finite exponents.
     fn target(&self, p: usize, kappa: T) -> Self::Target<'_>;
     /// The source chunks, in order (sources past the real count must still give finite
     /// exponents and costs: they are masked by `v̂ = Real::MASKED`).
     fn chunks(&self) -> impl Iterator<Item = Self::Chunk<'_>> + '_;
-    /// Adds the cross terms of target `t` and `chunk` to `z`.
-    fn cross<'t>(&'t self, t: &Self::Target<'t>, chunk: Self::Chunk<'t>, z: &mut [T; LANES]);
+    /// Adds the cross terms of target `t` and `chunk` to `z`, with `isa`'s
+    /// multiply-adds.
+    fn cross<'t, I: Isa>(
+        &'t self,
+        isa: I,
+        t: &Self::Target<'t>,
+        chunk: Self::Chunk<'t>,
+        z: &mut [T; LANES],
+    );
     /// The raw costs c_pq of target `t` and `chunk` (for ⟨C, P⟩; not on the hot path).
     fn costs<'t>(&'t self, t: &Self::Target<'t>, chunk: Self::Chunk<'t>) -> [T; LANES];
     /// Target `p`'s potential `u` (kernel units) in absorbed form.
@@ -118,6 +131,87 @@ pub(crate) trait Reduce<T: Real> {
     fn add(&mut self, q0: usize, e: &[T; LANES], costs: impl FnOnce() -> [T; LANES]);
     /// Forgets everything accumulated (before a re-shifted second pass).
     fn reset(&mut self);
+    /// [`Reduce::add`] with `isa`'s multiply-adds (what the kernel calls; the
+    /// reducers that multiply-add per entry override it).
+    #[inline(always)]
+    fn add_isa<I: Isa>(
+        &mut self,
+        isa: I,
+        q0: usize,
+        e: &[T; LANES],
+        costs: impl FnOnce() -> [T; LANES],
+    ) {
+        let _ = isa;
+        self.add(q0, e, costs);
+    }
+}
+
+/// A cost source whose passes run on the instruction-set path `isa` (the token a
+/// dispatched pass got from `crate::dispatch::dispatch!`): the same source, the same
+/// exponents, computed with that path's multiply-adds and exponential.
+pub(crate) struct Tuned<'s, S, I> {
+    /// The source.
+    pub src: &'s S,
+    /// The path's token.
+    pub isa: I,
+}
+
+impl<'s, S, I> Tuned<'s, S, I> {
+    /// `src` on path `isa`.
+    #[inline(always)]
+    pub(crate) const fn new(src: &'s S, isa: I) -> Self {
+        Self { src, isa }
+    }
+}
+
+impl<T: Real, S: CostSource<T>, I: Isa> CostSource<T> for Tuned<'_, S, I> {
+    type Target<'t>
+        = S::Target<'t>
+    where
+        Self: 't;
+    type Chunk<'t>
+        = S::Chunk<'t>
+    where
+        Self: 't;
+    type Isa = I;
+    #[inline(always)]
+    fn isa(&self) -> I {
+        self.isa
+    }
+    #[inline(always)]
+    fn target(&self, p: usize, kappa: T) -> Self::Target<'_> {
+        self.src.target(p, kappa)
+    }
+    #[inline(always)]
+    fn chunks(&self) -> impl Iterator<Item = Self::Chunk<'_>> + '_ {
+        self.src.chunks()
+    }
+    #[inline(always)]
+    fn cross<'t, J: Isa>(
+        &'t self,
+        isa: J,
+        t: &Self::Target<'t>,
+        chunk: Self::Chunk<'t>,
+        z: &mut [T; LANES],
+    ) {
+        self.src.cross(isa, t, chunk, z);
+    }
+    #[inline(always)]
+    fn costs<'t>(&'t self, t: &Self::Target<'t>, chunk: Self::Chunk<'t>) -> [T; LANES] {
+        self.src.costs(t, chunk)
+    }
+    #[inline(always)]
+    fn absorb_target(&self, p: usize, u: T, kappa: T) -> T {
+        self.src.absorb_target(p, u, kappa)
+    }
+    #[inline(always)]
+    fn absorb_sources(&self, v: &mut [T], kappa: T) {
+        self.src.absorb_sources(v, kappa);
+    }
+    #[inline(always)]
+    fn planar(&self) -> Option<Clouds<'_, T, Fixed<2>>> {
+        self.src.planar()
+    }
 }
 
 /// Squared Euclidean costs between the rows of a row-major target array and sources
@@ -170,6 +264,71 @@ impl<'a, T, K> Clouds<'a, T, K> {
     }
 }
 
+impl<'a, T: Copy, K> Clouds<'a, T, K> {
+    /// The same clouds with the dimension given as `dim` (which must be the same
+    /// number: a [`Fixed`] for a run-time `usize`, see [`on_clouds`]).
+    #[inline(always)]
+    #[cfg_attr(target_arch = "arm", allow(dead_code))]
+    pub(crate) const fn with_dim<D>(&self, dim: D) -> Clouds<'a, T, D> {
+        Clouds {
+            tgt: self.tgt,
+            src: self.src,
+            center: self.center,
+            tgt_chunks: self.tgt_chunks,
+            dim,
+        }
+    }
+}
+
+/// `on_clouds!(cl, |src| body)`: runs `body` (a whole pass over the targets of the
+/// run-time-dimension [`Clouds`] `cl`) on the dispatched instruction-set path (see
+/// `crate::dispatch::dispatch!`) with `src` a [`Tuned`] view of `cl` whose dimension
+/// is a compile-time [`Fixed`] for d ∈ 1..=4 where the FPU has SIMD: the coordinate
+/// loop unrolls, and d = 1, 3, 4 run as tight a chunk loop as d = 2 (plus the
+/// multiply-add per coordinate). One run-time-dimension instance on Cortex-M (flash).
+macro_rules! on_clouds {
+    ($cl:expr, |$src:ident| $body:expr) => {
+        $crate::dispatch::dispatch!(|isa| {
+            let cl = $cl;
+            #[cfg(not(target_arch = "arm"))]
+            match cl.dim {
+                1 => {
+                    let c = cl.with_dim($crate::kernel::Fixed::<1>);
+                    let $src = &$crate::kernel::Tuned::new(&c, isa);
+                    $body
+                }
+                2 => {
+                    let c = cl.with_dim($crate::kernel::Fixed::<2>);
+                    let $src = &$crate::kernel::Tuned::new(&c, isa);
+                    $body
+                }
+                3 => {
+                    let c = cl.with_dim($crate::kernel::Fixed::<3>);
+                    let $src = &$crate::kernel::Tuned::new(&c, isa);
+                    $body
+                }
+                4 => {
+                    let c = cl.with_dim($crate::kernel::Fixed::<4>);
+                    let $src = &$crate::kernel::Tuned::new(&c, isa);
+                    $body
+                }
+                _ => {
+                    let $src = &$crate::kernel::Tuned::new(cl, isa);
+                    $body
+                }
+            }
+            // Cortex-M: the clouds themselves, the code of one path.
+            #[cfg(target_arch = "arm")]
+            {
+                let _ = isa;
+                let $src = cl;
+                $body
+            }
+        })
+    };
+}
+pub(crate) use on_clouds;
+
 /// A point dimension, known at run time (`usize`) or at compile time ([`Fixed`]).
 pub(crate) trait Dim: Copy {
     /// The dimension.
@@ -197,16 +356,22 @@ impl<const D: usize> Dim for Fixed<D> {
     }
 }
 
+/// Up to how many dimensions [`CloudTarget`] holds its cross-term factors: 4 where the
+/// FPU has SIMD (d = 1 to 4 then run the same chunk loop, one multiply-add per
+/// coordinate), 2 on Cortex-M (registers and stack).
+const FACTORS: usize = if cfg!(target_arch = "arm") { 2 } else { 4 };
+
 /// One target of [`Clouds`]: its coordinates, and the cross-term factors 2κ·x̃ of
-/// the first two (the 2-D case) computed once.
+/// its first coordinates computed once.
 #[derive(Clone, Copy)]
 pub(crate) struct CloudTarget<'a, T> {
     /// The target's coordinates, as given: coordinate k at `k·coord_stride`.
     x: &'a [T],
     /// 2κ (kernel units).
     two_kappa: T,
-    /// 2κ·x̃_0, 2κ·x̃_1 (the centre subtracted) in 2-D; 0 otherwise (unused).
-    a: [T; 2],
+    /// 2κ·x̃_k (the centre subtracted) for every coordinate if d ≤ [`FACTORS`] (on
+    /// Cortex-M only in 2-D); 0 otherwise (unused).
+    a: [T; FACTORS],
 }
 
 impl<T: Real, K: Dim> Clouds<'_, T, K> {
@@ -268,22 +433,41 @@ impl<T: Real, K: Dim> CostSource<T> for Clouds<'_, T, K> {
         = &'t [T]
     where
         Self: 't;
+    type Isa = Portable;
+    #[inline(always)]
+    fn isa(&self) -> Portable {
+        Portable
+    }
 
     #[inline(always)]
     fn target(&self, p: usize, kappa: T) -> CloudTarget<'_, T> {
         let d = self.dim.get();
         let x = self.tgt.point_onwards(p);
         let two_kappa = kappa + kappa;
-        let [r0, r1] = if d == 2 {
-            self.centred2(p)
-        } else {
-            [T::ZERO; 2]
+        #[cfg(target_arch = "arm")]
+        let a = {
+            let [r0, r1] = if d == 2 {
+                self.centred2(p)
+            } else {
+                [T::ZERO; 2]
+            };
+            [two_kappa * r0, two_kappa * r1]
         };
-        CloudTarget {
-            x,
-            two_kappa,
-            a: [two_kappa * r0, two_kappa * r1],
-        }
+        #[cfg(not(target_arch = "arm"))]
+        let a = {
+            let mut a = [T::ZERO; FACTORS];
+            if d == 2 {
+                let [r0, r1] = self.centred2(p);
+                a[0] = two_kappa * r0;
+                a[1] = two_kappa * r1;
+            } else if d <= FACTORS {
+                for (k, ak) in a.iter_mut().enumerate().take(d) {
+                    *ak = two_kappa * self.centred(x, k);
+                }
+            }
+            a
+        };
+        CloudTarget { x, two_kappa, a }
     }
 
     #[inline(always)]
@@ -294,15 +478,31 @@ impl<T: Real, K: Dim> CostSource<T> for Clouds<'_, T, K> {
     }
 
     #[inline(always)]
-    fn cross<'t>(&'t self, t: &CloudTarget<'t, T>, chunk: &'t [T], z: &mut [T; LANES]) {
+    fn cross<'t, I: Isa>(
+        &'t self,
+        isa: I,
+        t: &CloudTarget<'t, T>,
+        chunk: &'t [T],
+        z: &mut [T; LANES],
+    ) {
         // d = 2 written out, with the factors read once per target: a runtime
         // dimension otherwise keeps a coordinate loop per chunk (Cortex-M, where d is
         // not a compile-time constant). With `Fixed<2>` the test is a constant.
-        if self.dim.get() == 2 {
-            if let Some((y0, y1)) = chunk.split_at_checked(LANES) {
-                let [a0, a1] = t.a;
+        let d = self.dim.get();
+        if d == 2 {
+            if let (Some((y0, y1)), [a0, a1, ..]) = (chunk.split_at_checked(LANES), t.a) {
                 for ((zl, &b0), &b1) in z.iter_mut().zip(y0).zip(y1) {
-                    *zl = a0.mul_add(b0, a1.mul_add(b1, *zl));
+                    *zl = isa.mul_add(a0, b0, isa.mul_add(a1, b1, *zl));
+                }
+            }
+            return;
+        }
+        // d = 1, 3, 4 with SIMD: the factors computed once per target, coordinate by
+        // coordinate as below (the same bits), one multiply-add per coordinate.
+        if !cfg!(target_arch = "arm") && d <= FACTORS {
+            for (ys, &a) in chunk.as_chunks::<LANES>().0.iter().zip(&t.a) {
+                for (zl, &y) in z.iter_mut().zip(ys) {
+                    *zl = isa.mul_add(a, y, *zl);
                 }
             }
             return;
@@ -310,7 +510,7 @@ impl<T: Real, K: Dim> CostSource<T> for Clouds<'_, T, K> {
         for (k, ys) in chunk.chunks_exact(LANES).enumerate() {
             let a = t.two_kappa * self.centred(t.x, k);
             for (zl, &y) in z.iter_mut().zip(ys) {
-                *zl = a.mul_add(y, *zl);
+                *zl = isa.mul_add(a, y, *zl);
             }
         }
     }
@@ -410,6 +610,10 @@ impl<T: Real, const BY_COLS: bool> CostSource<T> for Dense<'_, T, BY_COLS> {
         = usize
     where
         Self: 't;
+    type Isa = Portable;
+    fn isa(&self) -> Portable {
+        Portable
+    }
 
     fn target(&self, p: usize, kappa: T) -> DenseTarget<T> {
         DenseTarget { p, kappa }
@@ -424,9 +628,9 @@ impl<T: Real, const BY_COLS: bool> CostSource<T> for Dense<'_, T, BY_COLS> {
     }
     /// The cross term is −κ·c_pq: nothing is absorbed into the potentials.
     #[inline(always)]
-    fn cross(&self, t: &DenseTarget<T>, chunk: usize, z: &mut [T; LANES]) {
+    fn cross<I: Isa>(&self, isa: I, t: &DenseTarget<T>, chunk: usize, z: &mut [T; LANES]) {
         for (zl, cl) in z.iter_mut().zip(self.costs(t, chunk)) {
-            *zl = (-t.kappa).mul_add(cl, *zl);
+            *zl = isa.mul_add(-t.kappa, cl, *zl);
         }
     }
     #[inline(always)]
@@ -500,10 +704,10 @@ fn chunks<'t, T: Real, S: CostSource<T>, R: Reduce<T>, const FULL: bool>(
     for (chunk, (ys, vq)) in src.chunks().zip(v.as_chunks::<LANES>().0).enumerate() {
         let w = exponents(src, &t, ys, vq);
         for l in 0..LANES {
-            e[l] = w[l].exp2_biased::<FULL>(bias);
+            e[l] = src.isa().exp2_biased::<T, FULL>(w[l], bias);
             sum[l] += e[l];
         }
-        red.add(chunk * LANES, &e, || src.costs(&t, ys));
+        red.add_isa(src.isa(), chunk * LANES, &e, || src.costs(&t, ys));
     }
     tree(sum, |a, b| a + b)
 }
@@ -518,13 +722,17 @@ fn exponents<'t, T: Real, S: CostSource<T>>(
     vq: &[T; LANES],
 ) -> [T; LANES] {
     let mut w = *vq;
-    src.cross(t, chunk, &mut w);
+    src.cross(src.isa(), t, chunk, &mut w);
     w
 }
 
 /// The largest exponent `max_q (û_p + v̂_q + x_pq)` over all sources of target `p`
 /// (a [`masked`] value if every source is): the shift of [`shifted`]'s second pass.
-#[inline(never)]
+/// Out of line on Cortex-M (flash); inlined elsewhere, into the dispatched pass whose
+/// instruction set it must share (out of line, an FMA path's multiply-adds would be
+/// calls).
+#[cfg_attr(target_arch = "arm", inline(never))]
+#[cfg_attr(not(target_arch = "arm"), inline(always))]
 fn peak<T: Real, S: CostSource<T>>(src: &S, p: usize, u_p: T, v: &[T], kappa: T) -> T {
     let mut mx = [T::NEG_INFINITY; LANES];
     let t = src.target(p, kappa);
@@ -696,13 +904,23 @@ pub(crate) struct Weighted<'a, T, O = &'a mut [T]> {
 
 impl<T: Real, O: AsMut<[T]>> Reduce<T> for Weighted<'_, T, O> {
     #[inline(always)]
-    fn add(&mut self, q0: usize, e: &[T; LANES], _costs: impl FnOnce() -> [T; LANES]) {
+    fn add(&mut self, q0: usize, e: &[T; LANES], costs: impl FnOnce() -> [T; LANES]) {
+        self.add_isa(Portable, q0, e, costs);
+    }
+    #[inline(always)]
+    fn add_isa<I: Isa>(
+        &mut self,
+        isa: I,
+        q0: usize,
+        e: &[T; LANES],
+        _costs: impl FnOnce() -> [T; LANES],
+    ) {
         let out = self.out.as_mut();
         let channels = out.len();
         if let Some(chunk) = self.w.get(q0 * channels..(q0 + LANES) * channels) {
             for (acc, w) in out.iter_mut().zip(chunk.chunks_exact(LANES)) {
                 for (&ei, &wi) in e.iter().zip(w) {
-                    *acc = ei.mul_add(wi, *acc);
+                    *acc = isa.mul_add(ei, wi, *acc);
                 }
             }
         }
@@ -753,7 +971,17 @@ pub(crate) struct Bilinear<'a, T> {
 
 impl<T: Real> Reduce<T> for Bilinear<'_, T> {
     #[inline(always)]
-    fn add(&mut self, q0: usize, e: &[T; LANES], _costs: impl FnOnce() -> [T; LANES]) {
+    fn add(&mut self, q0: usize, e: &[T; LANES], costs: impl FnOnce() -> [T; LANES]) {
+        self.add_isa(Portable, q0, e, costs);
+    }
+    #[inline(always)]
+    fn add_isa<I: Isa>(
+        &mut self,
+        isa: I,
+        q0: usize,
+        e: &[T; LANES],
+        _costs: impl FnOnce() -> [T; LANES],
+    ) {
         let dim = self.t.len();
         let chunk = q0 * dim..(q0 + LANES) * dim;
         let (Some(a), Some(b)) = (self.a.get(chunk.clone()), self.b.get(chunk)) else {
@@ -762,7 +990,7 @@ impl<T: Real> Reduce<T> for Bilinear<'_, T> {
         let mut s = [T::ZERO; LANES];
         for (&tk, ak) in self.t.iter().zip(a.chunks_exact(LANES)) {
             for (sl, &al) in s.iter_mut().zip(ak) {
-                *sl = tk.mul_add(al, *sl);
+                *sl = isa.mul_add(tk, al, *sl);
             }
         }
         let mut tot = T::ZERO;
@@ -777,7 +1005,7 @@ impl<T: Real> Reduce<T> for Bilinear<'_, T> {
         for (acc, bk) in rest.iter_mut().zip(b.chunks_exact(LANES)) {
             let mut v = T::ZERO;
             for (&sl, &bl) in s.iter().zip(bk) {
-                v = sl.mul_add(bl, v);
+                v = isa.mul_add(sl, bl, v);
             }
             *acc += v;
         }

@@ -30,6 +30,7 @@
 #![deny(unsafe_code)]
 
 mod buf;
+mod dispatch;
 mod error;
 pub mod kernel;
 pub mod ot;
@@ -39,6 +40,9 @@ mod real;
 pub mod sde;
 mod sum;
 
+pub use dispatch::{
+    best_available, cap_detected_for_tests, is_available, set_simd_path, simd_path, SimdPath,
+};
 pub use error::Error;
 pub use points::Points;
 pub use real::Real;

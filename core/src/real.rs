@@ -107,6 +107,24 @@ pub trait Real:
     /// the last decade), two roundings otherwise. The kernel's results therefore differ
     /// in the last bits between such builds; every bound in the docs covers both.
     fn mul_add(self, a: Self, b: Self) -> Self;
+    /// `self·a + b` rounded once, by the FMA instruction, for the kernel's FMA paths
+    /// (`dispatch`); [`Real::mul_add`] off x86-64.
+    ///
+    /// # Safety
+    /// On x86-64 the CPU must have FMA (the dispatch's CPUID check proves it).
+    #[doc(hidden)]
+    #[allow(unsafe_code)]
+    unsafe fn mul_add_fused(self, a: Self, b: Self) -> Self;
+    /// [`Real::exp2_kernel`] with its polynomial's multiply-adds done by `mul_add`
+    /// (`(p, r, c) ↦ p·r + c`), so that each dispatch path evaluates the one source
+    /// with its own instruction (`dispatch`). The Cortex-M table form has no
+    /// polynomial to hand over: there it is `exp2_kernel`.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn exp2_kernel_with(self, mul_add: impl Fn(Self, Self, Self) -> Self) -> Self {
+        let _ = mul_add;
+        self.exp2_kernel()
+    }
     /// e^x through libm (within 1 ulp); for f32 with feature `fast-math`, through
     /// micromath (relative error ~1e-3).
     fn exp(self) -> Self;
@@ -247,6 +265,21 @@ impl Real for f32 {
             self * a + b
         }
     }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    unsafe fn mul_add_fused(self, a: Self, b: Self) -> Self {
+        use core::arch::x86_64::{_mm_cvtss_f32, _mm_fmadd_ss, _mm_set_ss};
+        // SAFETY: the caller guarantees FMA (this function's contract); SSE2 is part
+        // of x86-64. The intrinsics take and return values: no memory is touched.
+        unsafe { _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(self), _mm_set_ss(a), _mm_set_ss(b))) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    unsafe fn mul_add_fused(self, a: Self, b: Self) -> Self {
+        self.mul_add(a, b)
+    }
     #[cfg(not(feature = "fast-math"))]
     #[inline(always)]
     fn exp(self) -> Self {
@@ -306,6 +339,11 @@ impl Real for f32 {
     #[cfg(not(target_arch = "arm"))]
     #[inline(always)]
     fn exp2_kernel(self) -> Self {
+        self.exp2_kernel_with(|p, r, c| p.mul_add(r, c))
+    }
+    #[cfg(not(target_arch = "arm"))]
+    #[inline(always)]
+    fn exp2_kernel_with(self, mul_add: impl Fn(Self, Self, Self) -> Self) -> Self {
         const ROUND: f32 = 12_582_912.0; // 1.5·2^23: adding it rounds to an integer.
         let x = self.max_fast(-127.0).min_fast(128.0);
         let t = x + ROUND;
@@ -313,11 +351,11 @@ impl Real for f32 {
         let r = x - k;
         // Chebyshev fit of 2^r on [−1/2, 1/2] (tools/reference/fit_exp2.py).
         let mut p = 1.338_130_2e-3_f32;
-        p = p.mul_add(r, 9.666_368e-3);
-        p = p.mul_add(r, 5.550_381e-2);
-        p = p.mul_add(r, 2.402_235e-1);
-        p = p.mul_add(r, 6.931_472e-1);
-        p = p.mul_add(r, 1.0);
+        p = mul_add(p, r, 9.666_368e-3);
+        p = mul_add(p, r, 5.550_381e-2);
+        p = mul_add(p, r, 2.402_235e-1);
+        p = mul_add(p, r, 6.931_472e-1);
+        p = mul_add(p, r, 1.0);
         // The low mantissa bits of `t` hold k in two's complement; shifted into the
         // exponent field and added to p's bits they multiply p by 2^k exactly (p is
         // positive and, for k ≥ −125, the sum stays a normal number). At the clamps
@@ -504,6 +542,21 @@ impl Real for f64 {
             self * a + b
         }
     }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    unsafe fn mul_add_fused(self, a: Self, b: Self) -> Self {
+        use core::arch::x86_64::{_mm_cvtsd_f64, _mm_fmadd_sd, _mm_set_sd};
+        // SAFETY: the caller guarantees FMA (this function's contract); SSE2 is part
+        // of x86-64. The intrinsics take and return values: no memory is touched.
+        unsafe { _mm_cvtsd_f64(_mm_fmadd_sd(_mm_set_sd(self), _mm_set_sd(a), _mm_set_sd(b))) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    unsafe fn mul_add_fused(self, a: Self, b: Self) -> Self {
+        self.mul_add(a, b)
+    }
     #[inline(always)]
     fn exp(self) -> Self {
         libm::exp(self)
@@ -518,6 +571,10 @@ impl Real for f64 {
     }
     #[inline(always)]
     fn exp2_kernel(self) -> Self {
+        self.exp2_kernel_with(|p, r, c| p.mul_add(r, c))
+    }
+    #[inline(always)]
+    fn exp2_kernel_with(self, mul_add: impl Fn(Self, Self, Self) -> Self) -> Self {
         const ROUND: f64 = 6_755_399_441_055_744.0; // 1.5·2^52
         let x = self.max_fast(-1023.0).min_fast(1024.0);
         let t = x + ROUND;
@@ -525,14 +582,14 @@ impl Real for f64 {
         let r = x - k;
         // Chebyshev fit of 2^(r/2) on r ∈ [−1/2, 1/2], squared (tools/reference/fit_exp2.py).
         let mut p = 5.165_745_386_185_152e-9_f64;
-        p = p.mul_add(r, 1.192_614_155_323_319_3e-7);
-        p = p.mul_add(r, 2.406_801_085_498_388e-6);
-        p = p.mul_add(r, 4.166_735_366_942_894e-5);
-        p = p.mul_add(r, 6.011_330_692_537_042e-4);
-        p = p.mul_add(r, 6.938_013_583_879_641_5e-3);
-        p = p.mul_add(r, 6.005_662_673_977_496_5e-2);
-        p = p.mul_add(r, 3.465_735_902_799_666e-1);
-        p = p.mul_add(r, 1.0);
+        p = mul_add(p, r, 1.192_614_155_323_319_3e-7);
+        p = mul_add(p, r, 2.406_801_085_498_388e-6);
+        p = mul_add(p, r, 4.166_735_366_942_894e-5);
+        p = mul_add(p, r, 6.011_330_692_537_042e-4);
+        p = mul_add(p, r, 6.938_013_583_879_641_5e-3);
+        p = mul_add(p, r, 6.005_662_673_977_496_5e-2);
+        p = mul_add(p, r, 3.465_735_902_799_666e-1);
+        p = mul_add(p, r, 1.0);
         let p = p * p;
         // As for f32: 2^k added into the exponent field; at r = 0, k = −1023 gives +0.0
         // and k = 1024 gives +∞.

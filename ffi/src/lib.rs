@@ -26,6 +26,8 @@ mod sizes;
 // per group, so that rustfmt keeps this order).
 mod version;
 
+mod simd;
+
 mod status;
 
 mod types;
@@ -138,6 +140,10 @@ pub use sde_flow::{
     OTC_SDE_FLOW_SDE,
 };
 pub use sde_types::*;
+pub use simd::{
+    otc_set_simd_path, otc_simd_path, OTC_SIMD_AUTO, OTC_SIMD_AVX2_FMA, OTC_SIMD_AVX512,
+    OTC_SIMD_PORTABLE,
+};
 pub use sinkhorn::{
     otc_sinkhorn_config_default_f32, otc_sinkhorn_config_default_f64, otc_sinkhorn_solve_f32,
     otc_sinkhorn_solve_f64, otc_sinkhorn_workspace_size_f32, otc_sinkhorn_workspace_size_f64,

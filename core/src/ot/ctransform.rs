@@ -14,8 +14,9 @@
 //! g (convention P_ij = exp((f_i + g_j − C_ij)/ε)). One streamed pass over the n·m
 //! pairs through the shared kernel; nothing n×m is stored.
 
+use crate::dispatch::dispatch;
 use crate::error::Error;
-use crate::kernel::{padded, shifted, Clouds, CostSource};
+use crate::kernel::{padded, shifted, Clouds, CostSource, Tuned};
 use crate::points::Points;
 use crate::real::Real;
 
@@ -159,20 +160,23 @@ impl<'a, T: Real> DualPotential<'a, T> {
         } else {
             rho / (rho + eps)
         };
-        for (i, (o, &w)) in out.iter_mut().zip(weights).enumerate() {
-            if w == T::ZERO {
-                *o = T::NEG_INFINITY;
-                continue;
+        dispatch!(|isa| {
+            let clouds = &Tuned::new(&clouds, isa);
+            for (i, (o, &w)) in out.iter_mut().zip(weights).enumerate() {
+                if w == T::ZERO {
+                    *o = T::NEG_INFINITY;
+                    continue;
+                }
+                let u = clouds.absorb_target(i, T::ZERO, kappa);
+                let (shift, s) = shifted(clouds, i, u, src, kappa, &mut ());
+                let v = tau * (eps * (w.ln() - shift.ln() - s.ln_kernel()));
+                if !v.is_finite() {
+                    return Err(Error::NonFinite);
+                }
+                *o = v;
             }
-            let u = clouds.absorb_target(i, T::ZERO, kappa);
-            let (shift, s) = shifted(&clouds, i, u, src, kappa, &mut ());
-            let v = tau * (eps * (w.ln() - shift.ln() - s.ln_kernel()));
-            if !v.is_finite() {
-                return Err(Error::NonFinite);
-            }
-            *o = v;
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// The largest distance of the first `count` points of `pts` from the first source

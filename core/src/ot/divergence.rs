@@ -23,8 +23,9 @@
 //! gradient exists; the gradient functions refuse such configurations.
 
 use crate::buf::{copy, take};
+use crate::dispatch::dispatch;
 use crate::error::Error;
-use crate::kernel::{shifted, CostSource};
+use crate::kernel::{shifted, CostSource, Tuned};
 use crate::points::Points;
 use crate::real::Real;
 use crate::sum::Compensated;
@@ -430,22 +431,27 @@ fn symmetric<T: Real>(
                 let src = src.get_mut(..u.len()).ok_or(Error::WorkspaceTooSmall)?;
                 scaled(src, u, side.unit);
                 rows.absorb_sources(src, kappa);
-                let (mut err, mut mass) = (Compensated::new(), Compensated::new());
-                for (i, ((&ui, &lai), out)) in u.iter().zip(la).zip(next.iter_mut()).enumerate() {
-                    if lai == T::NEG_INFINITY {
-                        *out = T::NEG_INFINITY;
-                        continue;
+                let (err, mass) = dispatch!(|isa| {
+                    let rows = &Tuned::new(&rows, isa);
+                    let (mut err, mut mass) = (Compensated::new(), Compensated::new());
+                    for (i, ((&ui, &lai), out)) in u.iter().zip(la).zip(next.iter_mut()).enumerate()
+                    {
+                        if lai == T::NEG_INFINITY {
+                            *out = T::NEG_INFINITY;
+                            continue;
+                        }
+                        let target = rows.absorb_target(i, ui * side.unit, kappa);
+                        let (shift, s) = shifted(rows, i, target, src, kappa, &mut ());
+                        *out = side
+                            .update(lai, shift.ln() + s.ln_kernel(), ui)
+                            .ok_or(Error::NonFinite)?;
+                        let row = s * shift.factor();
+                        let wi = w.get(i).copied().unwrap_or(T::ZERO);
+                        err.add((row - side.target(lai, wi, ui)).abs());
+                        mass.add(row);
                     }
-                    let target = rows.absorb_target(i, ui * side.unit, kappa);
-                    let (shift, s) = shifted(&rows, i, target, src, kappa, &mut ());
-                    *out = side
-                        .update(lai, shift.ln() + s.ln_kernel(), ui)
-                        .ok_or(Error::NonFinite)?;
-                    let row = s * shift.factor();
-                    let wi = w.get(i).copied().unwrap_or(T::ZERO);
-                    err.add((row - side.target(lai, wi, ui)).abs());
-                    mass.add(row);
-                }
+                    Ok((err, mass))
+                })?;
                 // Rows and columns of the symmetric plan have the same violation.
                 let error = err.value() + err.value();
                 if error <= config.tolerance {

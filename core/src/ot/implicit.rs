@@ -25,8 +25,9 @@
 //! Zero-weight points get 0 weight gradients, and their f̄ (ḡ) is ignored.
 
 use crate::buf::{self, copy, rows_mut, take};
+use crate::dispatch::dispatch;
 use crate::error::Error;
-use crate::kernel::{chunk_major, masked, shifted, Bilinear, CostSource, Weighted};
+use crate::kernel::{chunk_major, masked, shifted, Bilinear, CostSource, Tuned, Weighted};
 use crate::real::Real;
 
 use super::adjoint::{self, cg_workspace_len, set_channel, Cg, CgReport};
@@ -262,8 +263,8 @@ impl<T: Real> Ctx<'_, '_, T> {
         let (r, c) = sums
             .split_at_mut_checked(np)
             .ok_or(Error::WorkspaceTooSmall)?;
-        marginal(rows, self.u, self.v, self.kappa, r);
-        marginal(cols, self.v, self.u, self.kappa, c);
+        dispatch!(|isa| marginal(&Tuned::new(rows, isa), self.u, self.v, self.kappa, r));
+        dispatch!(|isa| marginal(&Tuned::new(cols, isa), self.v, self.u, self.kappa, c));
         let (a, bw) = (self.plan.problem.a, self.plan.problem.b);
         let mut marginal_error = T::ZERO;
         for (&ri, &ai) in r.iter().zip(a) {
@@ -283,7 +284,11 @@ impl<T: Real> Ctx<'_, '_, T> {
                 let (_, rc) = rhs
                     .split_at_mut_checked(np)
                     .ok_or(Error::WorkspaceTooSmall)?;
-                self.map_explicit(rows, cols, tbar, (ft, tb, chan, tmp), gx, gy, rc)?;
+                let bufs = (&mut *ft, &mut *tb, &mut *chan, &mut *tmp);
+                dispatch!(|isa| {
+                    let (rows, cols) = (&Tuned::new(rows, isa), &Tuned::new(cols, isa));
+                    self.map_explicit(rows, cols, tbar, bufs, gx, gy, rc)
+                })?;
             }
             Cotangent::Potentials(fbar, gbar) => {
                 let (rr, rc) = rhs
@@ -327,17 +332,17 @@ impl<T: Real> Ctx<'_, '_, T> {
         }
         let scratch = (&mut *chan, &mut *tmp);
         let (sx, sy) = ((self.ys, self.xs), (self.xs, self.ys));
-        self.cost_adjoint(
-            rows,
-            (self.u, self.v),
-            (mr, mc),
-            sx,
-            (m, self.mp),
-            scratch,
-            gx,
-        )?;
+        dispatch!(|isa| {
+            let pots = (self.u, self.v);
+            let rows = &Tuned::new(rows, isa);
+            self.cost_adjoint(rows, pots, (mr, mc), sx, (m, self.mp), scratch, gx)
+        })?;
         let scratch = (&mut *chan, &mut *tmp);
-        self.cost_adjoint(cols, (self.v, self.u), (mc, mr), sy, (n, np), scratch, gy)?;
+        dispatch!(|isa| {
+            let pots = (self.v, self.u);
+            let cols = &Tuned::new(cols, isa);
+            self.cost_adjoint(cols, pots, (mc, mr), sy, (n, np), scratch, gy)
+        })?;
         Ok(ImplicitReport {
             cg: report,
             marginal_error,

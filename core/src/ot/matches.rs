@@ -15,8 +15,9 @@
 //! has a low confidence.
 
 use crate::buf::{copy, take};
+use crate::dispatch::dispatch;
 use crate::error::Error;
-use crate::kernel::{shifted, CostSource};
+use crate::kernel::{shifted, CostSource, Tuned};
 use crate::real::Real;
 use crate::sum::Compensated;
 
@@ -263,21 +264,25 @@ impl<T: Real> Half<T> {
         }
         src.absorb_sources(srcs, self.kappa);
         let from_bin = other_bin * inv - self.z_eps;
-        let mut err = Compensated::new();
-        for (p, ((&h, &wp), out)) in tgt.iter().zip(w).zip(next.iter_mut()).enumerate() {
-            if wp == T::ZERO {
-                *out = T::NEG_INFINITY;
-                continue;
+        let mut err = dispatch!(|isa| {
+            let src = &Tuned::new(src, isa);
+            let mut err = Compensated::new();
+            for (p, ((&h, &wp), out)) in tgt.iter().zip(w).zip(next.iter_mut()).enumerate() {
+                if wp == T::ZERO {
+                    *out = T::NEG_INFINITY;
+                    continue;
+                }
+                let t = src.absorb_target(p, h * self.unit, self.kappa);
+                let (shift, s) = shifted(src, p, t, srcs, self.kappa, &mut ());
+                let ln_sum = log_add_exp(shift.ln() + s.ln(), h * inv + from_bin);
+                err.add((ln_sum.exp() - wp).abs());
+                *out = eps * (wp.ln() - ln_sum) + h;
+                if !out.is_finite() {
+                    return Err(Error::NonFinite);
+                }
             }
-            let t = src.absorb_target(p, h * self.unit, self.kappa);
-            let (shift, s) = shifted(src, p, t, srcs, self.kappa, &mut ());
-            let ln_sum = log_add_exp(shift.ln() + s.ln(), h * inv + from_bin);
-            err.add((ln_sum.exp() - wp).abs());
-            *out = eps * (wp.ln() - ln_sum) + h;
-            if !out.is_finite() {
-                return Err(Error::NonFinite);
-            }
-        }
+            Ok(err)
+        })?;
         let ln_sum = log_add_exp(lse(other, inv), other_bin * inv) - self.z_eps;
         err.add(((bin * inv + ln_sum).exp() - bin_mass).abs());
         let error = err.value();

@@ -2,11 +2,13 @@
 //! the kernel without storing P.
 
 use crate::buf::{copy, rows_mut};
+use crate::dispatch::dispatch;
 use crate::error::Error;
 #[cfg(not(target_arch = "arm"))]
 use crate::kernel::Fixed;
 use crate::kernel::{
-    masked, shifted, stream, Clouds, CostSource, CostSum, Reduce, Weighted, Write, LANES,
+    masked, on_clouds, shifted, stream, Clouds, CostSource, CostSum, Reduce, Tuned, Weighted,
+    Write, LANES,
 };
 use crate::ot::matches::UNMATCHED;
 use crate::points::Points;
@@ -174,21 +176,22 @@ impl<'a, T: Real> Plan<'a, T> {
         // sources are stored relative to the centre, the first point of x.
         let res = lay.xs.get_mut(..len).ok_or(Error::WorkspaceTooSmall)?;
         let row = Clouds::new(x, &*lay.ys, x, dim);
-        for (i, acc) in res.chunks_exact_mut(dim.max(1)).enumerate() {
-            // The chunk-major source coordinates are the weights, one channel each.
-            let mut red = Weighted {
-                w: &*lay.ys,
-                out: acc,
-            };
-            // f_i cancels in the ratio (and so does the kernel's shift): use 0.
-            let (_, total) = shifted(&row, i, T::ZERO, &*lay.v, kappa, &mut red);
-            for (k, a) in red.out.iter_mut().enumerate() {
-                *a = *a / total + x.get(0, k);
-                if !a.is_finite() {
-                    return Err(Error::NonFinite);
+        let (ys, v) = (&*lay.ys, &*lay.v);
+        on_clouds!(&row, |src| {
+            for (i, acc) in res.chunks_exact_mut(dim.max(1)).enumerate() {
+                // The chunk-major source coordinates are the weights, one channel each.
+                let mut red = Weighted { w: ys, out: acc };
+                // f_i cancels in the ratio (and so does the kernel's shift): use 0.
+                let (_, total) = shifted(src, i, T::ZERO, v, kappa, &mut red);
+                for (k, a) in red.out.iter_mut().enumerate() {
+                    *a = *a / total + x.get(0, k);
+                    if !a.is_finite() {
+                        return Err(Error::NonFinite);
+                    }
                 }
             }
-        }
+            Ok(())
+        })?;
         out.copy_from_slice(res);
         Ok(())
     }
@@ -360,16 +363,19 @@ impl<'a, T: Real> Plan<'a, T> {
         let (scale, kappa) = cost_scale(&self.problem, self.epsilon);
         let (xs, ys, u, v) = (&*lay.xs, &*lay.ys, &*lay.u, &*lay.v);
         let total = with_sources!(self.problem.cost, xs, ys, chk.m, |rows, _cols| {
-            let mut total = Compensated::new();
-            let mut red = CostSum::new();
-            for (i, &ui) in u.iter().enumerate() {
-                if masked(ui) {
-                    continue;
+            dispatch!(|isa| {
+                let rows = &Tuned::new(&rows, isa);
+                let mut total = Compensated::new();
+                let mut red = CostSum::new();
+                for (i, &ui) in u.iter().enumerate() {
+                    if masked(ui) {
+                        continue;
+                    }
+                    let (shift, _) = shifted(rows, i, ui, v, kappa, &mut red);
+                    total.add(red.total() * shift.factor());
                 }
-                let (shift, _) = shifted(&rows, i, ui, v, kappa, &mut red);
-                total.add(red.total() * shift.factor());
-            }
-            total.value()
+                total.value()
+            })
         });
         let cost = scale * total;
         if cost.is_finite() {
@@ -433,6 +439,19 @@ pub(super) fn reduce_weighted<T: Real, S: CostSource<T>>(
     w: &[T],
     res: &mut [T],
 ) -> Result<(), Error> {
+    dispatch!(|isa| reduce_weighted_on(&Tuned::new(src, isa), tgt_pot, src_pot, kappa, w, res))
+}
+
+/// [`reduce_weighted`] on the path of `S` (see `crate::dispatch`).
+#[inline(always)]
+fn reduce_weighted_on<T: Real, S: CostSource<T>>(
+    src: &S,
+    tgt_pot: &[T],
+    src_pot: &[T],
+    kappa: T,
+    w: &[T],
+    res: &mut [T],
+) -> Result<(), Error> {
     for (p, (&up, out)) in tgt_pot.iter().zip(res.chunks_mut(1)).enumerate() {
         if masked(up) {
             out.iter_mut().for_each(|o| *o = T::ZERO);
@@ -454,6 +473,20 @@ pub(super) fn reduce_weighted<T: Real, S: CostSource<T>>(
 /// For every target p: the index of its largest term (as `T`, −1 for a masked target)
 /// into `idx[p]` and that term over the target's weight into `conf[p]`.
 fn argmax_each<T: Real, S: CostSource<T>>(
+    src: &S,
+    tgt_pot: &[T],
+    src_pot: &[T],
+    kappa: T,
+    w: &[T],
+    idx: &mut [T],
+    conf: &mut [T],
+) -> Result<(), Error> {
+    dispatch!(|isa| argmax_each_on(&Tuned::new(src, isa), tgt_pot, src_pot, kappa, w, idx, conf))
+}
+
+/// [`argmax_each`] on the path of `S` (see `crate::dispatch`).
+#[inline(always)]
+fn argmax_each_on<T: Real, S: CostSource<T>>(
     src: &S,
     tgt_pot: &[T],
     src_pot: &[T],
@@ -535,6 +568,19 @@ struct RowGradient<'p, 'a, T> {
 
 impl<T: Real> RowGradient<'_, '_, T> {
     fn run<S: CostSource<T>>(
+        &self,
+        row: &S,
+        x: Points<'_, T>,
+        dim: usize,
+        res: &mut [T],
+        cts: &mut [T],
+    ) -> Result<(), Error> {
+        dispatch!(|isa| self.run_on(&Tuned::new(row, isa), x, dim, res, cts))
+    }
+
+    /// [`RowGradient::run`] on the path of `S` (see `crate::dispatch`).
+    #[inline(always)]
+    fn run_on<S: CostSource<T>>(
         &self,
         row: &S,
         x: Points<'_, T>,

@@ -506,6 +506,38 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
         next: &mut [T],
         cost: bool,
     ) -> Result<Measure<T>, Error> {
+        #[cfg(not(target_arch = "arm"))]
+        return crate::dispatch::dispatch!(|isa| self
+            .on(&crate::kernel::Tuned::new(self.src, isa))
+            .column_on(g, src_u, lb, b, next, cost));
+        // Cortex-M: one path, the source itself.
+        #[cfg(target_arch = "arm")]
+        self.column_on(g, src_u, lb, b, next, cost)
+    }
+
+    /// This pass over `src` (the same source on a dispatch path, see
+    /// `crate::dispatch`).
+    #[inline(always)]
+    #[cfg_attr(target_arch = "arm", allow(dead_code))]
+    fn on<'s, U: CostSource<T>>(&'s self, src: &'s U) -> Pass<'s, T, U> {
+        Pass {
+            src,
+            kappa: self.kappa,
+            side: self.side,
+        }
+    }
+
+    /// [`Pass::column`] on the path of `S`.
+    #[inline(always)]
+    fn column_on(
+        &self,
+        g: &[T],
+        src_u: &[T],
+        lb: &[T],
+        b: &Weights<'_, T>,
+        next: &mut [T],
+        cost: bool,
+    ) -> Result<Measure<T>, Error> {
         let side = self.side;
         // The compensated sums only where the pass ends the solve (`cost`): they are
         // what the solve reports. A pass that only decides whether to go on sums the
@@ -555,6 +587,17 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
     #[cfg_attr(not(target_arch = "arm"), inline(never))]
     #[cfg_attr(target_arch = "arm", inline(always))]
     fn row(&self, f: &mut [T], src_v: &[T], la: &[T]) -> Result<(), Error> {
+        #[cfg(not(target_arch = "arm"))]
+        return crate::dispatch::dispatch!(|isa| self
+            .on(&crate::kernel::Tuned::new(self.src, isa))
+            .row_on(f, src_v, la));
+        #[cfg(target_arch = "arm")]
+        self.row_on(f, src_v, la)
+    }
+
+    /// [`Pass::row`] on the path of `S`.
+    #[inline(always)]
+    fn row_on(&self, f: &mut [T], src_v: &[T], la: &[T]) -> Result<(), Error> {
         let side = self.side;
         for (i, (fi, &lai)) in f.iter_mut().zip(la).enumerate() {
             if lai == T::NEG_INFINITY {

@@ -199,7 +199,7 @@ pub(crate) fn load_log_weights<T: Real>(dst: &mut [T], w: &[T], offset: T) {
 
 /// Runs `$body` with `$rows` / `$cols` bound to the cost sources of the problem: rows
 /// have the first side as targets, columns the second. Monomorphises each pass once
-/// per cost kind, and on SIMD targets once more for point clouds in 2 and 3
+/// per cost kind, and on SIMD targets once more for point clouds in each of 1 to 4
 /// dimensions (see [`crate::kernel::Fixed`]).
 macro_rules! with_sources {
     ($cost:expr, $lay_xs:expr, $lay_ys:expr, $m:expr, |$rows:ident, $cols:ident| $body:expr) => {
@@ -217,12 +217,14 @@ macro_rules! with_sources {
                         $body
                     }};
                 }
-                // Compile-time dimensions for the common 2-D and 3-D clouds where the
+                // Compile-time dimensions for the common 1- to 4-D clouds where the
                 // FPU has SIMD; one generic instance on Cortex-M (flash).
                 #[cfg(not(target_arch = "arm"))]
                 match dim {
+                    1 => clouds!($crate::kernel::Fixed::<1>),
                     2 => clouds!($crate::kernel::Fixed::<2>),
                     3 => clouds!($crate::kernel::Fixed::<3>),
+                    4 => clouds!($crate::kernel::Fixed::<4>),
                     _ => clouds!(dim),
                 }
                 #[cfg(target_arch = "arm")]

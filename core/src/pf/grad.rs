@@ -35,7 +35,7 @@ pub use jvp::{jvp_workspace_len, ot_resample_jvp, JvpReport};
 use crate::buf::take;
 use crate::buf::{copy, rows_mut};
 use crate::error::Error;
-use crate::kernel::{chunk_major, shifted, Bilinear, Clouds, CostSource, Weighted};
+use crate::kernel::{chunk_major, on_clouds, shifted, Bilinear, Clouds, CostSource, Weighted};
 use crate::ot::adjoint::{self, set_channel, Cg, CgReport};
 use crate::ot::workspace::load_points;
 use crate::points::Points;
@@ -104,27 +104,37 @@ struct Side<'a, T> {
 impl<T: Real> Side<'_, T> {
     /// Runs one target through the kernel; returns the factor 2^shift by which the
     /// reducer's totals must be multiplied, and Σ_q of the (shifted) terms.
-    fn reduce<R: crate::kernel::Reduce<T>>(&self, p: usize, red: &mut R) -> (T, T) {
+    /// `src` is this side's cloud on a dispatch path (`on_clouds!`).
+    #[inline(always)]
+    fn reduce<S: CostSource<T>, R: crate::kernel::Reduce<T>>(
+        &self,
+        src: &S,
+        p: usize,
+        red: &mut R,
+    ) -> (T, T) {
         let u = self.u.get(p).copied().unwrap_or(T::ZERO);
-        let (shift, sum) = shifted(&self.cl, p, u, self.v, self.kappa, red);
+        let (shift, sum) = shifted(src, p, u, self.v, self.kappa, red);
         (shift.factor(), sum)
     }
 
     /// Target-major output, `1 + nch` values per target: Σ_q K_pq and
     /// Σ_q K_pq·chan_c(q) for the `nch` channels of `chan` (chunk-major).
     fn weighted(&self, chan: &[T], nch: usize, out: &mut [T]) {
-        for (p, o) in rows_mut(out, 1 + nch).enumerate().take(self.n) {
-            let (s0, rest) = o.split_at_mut(1);
-            let mut red = Weighted {
-                w: chan,
-                out: &mut *rest,
-            };
-            let (f, sum) = self.reduce(p, &mut red);
-            s0[0] = sum * f;
-            for r in rest.iter_mut() {
-                *r *= f;
+        on_clouds!(
+            &self.cl,
+            |src| for (p, o) in rows_mut(out, 1 + nch).enumerate().take(self.n) {
+                let (s0, rest) = o.split_at_mut(1);
+                let mut red = Weighted {
+                    w: chan,
+                    out: &mut *rest,
+                };
+                let (f, sum) = self.reduce(src, p, &mut red);
+                s0[0] = sum * f;
+                for r in rest.iter_mut() {
+                    *r *= f;
+                }
             }
-        }
+        );
     }
 
     /// Target-major output, `1 + d` values per target: Σ_q K_pq φ(t_p·a_q) and
@@ -142,7 +152,9 @@ impl<T: Real> Side<'_, T> {
         out: &mut [T],
     ) {
         let d = t.len();
-        for (p, o) in out.chunks_exact_mut(1 + d).enumerate().take(self.n) {
+        on_clouds!(&self.cl, |src| for (p, o) in
+            out.chunks_exact_mut(1 + d).enumerate().take(self.n)
+        {
             for (k, tk) in t.iter_mut().enumerate() {
                 *tk = factor * at(tfield, chunk_major(p, k, d));
             }
@@ -153,11 +165,11 @@ impl<T: Real> Side<'_, T> {
                 clip,
                 out: &mut *o,
             };
-            let (f, _) = self.reduce(p, &mut red);
+            let (f, _) = self.reduce(src, p, &mut red);
             for r in o.iter_mut() {
                 *r *= f;
             }
-        }
+        });
     }
 }
 

@@ -47,7 +47,7 @@
 
 use crate::buf::{copy, rows_mut, take};
 use crate::error::Error;
-use crate::kernel::{padded, shifted, Clouds, CostSource, Weighted, Write, LANES};
+use crate::kernel::{on_clouds, padded, shifted, Clouds, CostSource, Weighted, Write, LANES};
 use crate::ot::workspace::load_points;
 use crate::ot::Status;
 use crate::points::Points;
@@ -267,13 +267,16 @@ fn fill<T: Real>(v: &mut [T], n: usize, f: &dyn Fn(usize) -> T) {
 pub(crate) fn softmin<T: Real>(cl: &Clouds<'_, T>, h: &mut [T], e: T, n: usize, out: &mut [T]) {
     let kappa = kappa(e);
     cl.absorb_sources(h, kappa);
-    for (p, o) in out.iter_mut().enumerate().take(n) {
-        *o = softmin_row(cl, p, h, e, kappa);
-    }
+    let h = &*h;
+    on_clouds!(cl, |src| for (p, o) in out.iter_mut().enumerate().take(n) {
+        *o = softmin_row(src, p, h, e, kappa);
+    });
 }
 
-/// One target of [`softmin`] (`h` absorbed).
-fn softmin_row<T: Real>(cl: &Clouds<'_, T>, p: usize, h: &[T], e: T, kappa: T) -> T {
+/// One target of [`softmin`] (`h` absorbed). Inlined into the dispatched passes (out
+/// of line, an FMA path's multiply-adds would be calls); one shared copy on Cortex-M.
+#[cfg_attr(not(target_arch = "arm"), inline(always))]
+fn softmin_row<T: Real, S: CostSource<T>>(cl: &S, p: usize, h: &[T], e: T, kappa: T) -> T {
     let u = cl.absorb_target(p, T::ZERO, kappa);
     let (sh, s) = shifted(cl, p, u, h, kappa, &mut ());
     -e * (sh.ln() + s.ln_kernel())
@@ -337,13 +340,16 @@ pub(crate) fn softmin_pair<T: Real>(
     fill(v, n, &|_| T::ZERO);
     cl.absorb_sources(v, kappa);
     let [out0, out1] = out;
-    for (p, (o0, o1)) in out0.iter_mut().zip(out1.iter_mut()).enumerate().take(n) {
-        let u = cl.absorb_target(p, T::ZERO, kappa);
+    let (pair_r, v_r) = (&*pair, &*v);
+    on_clouds!(cl, |src| for (p, (o0, o1)) in
+        out0.iter_mut().zip(out1.iter_mut()).enumerate().take(n)
+    {
+        let u = src.absorb_target(p, T::ZERO, kappa);
         let mut red = Weighted {
-            w: &*pair,
+            w: pair_r,
             out: [T::ZERO; 2],
         };
-        let (sh, _) = shifted(cl, p, u, v, kappa, &mut red);
+        let (sh, _) = shifted(src, p, u, v_r, kappa, &mut red);
         for ((o, s), a) in [o0, o1].into_iter().zip(shift).zip(red.out) {
             *o = if a >= T::LSE_SUM_MIN && a <= T::LSE_SUM_MAX {
                 -e * (sh.ln() + s * T::LN_2 + a.ln_kernel())
@@ -351,7 +357,7 @@ pub(crate) fn softmin_pair<T: Real>(
                 T::INFINITY
             };
         }
-    }
+    });
     // The targets to redo, channel by channel.
     for (f, o) in h.into_iter().zip([out0, out1]) {
         if o.iter().take(n).any(|x| !x.is_finite()) {
@@ -695,28 +701,32 @@ pub(crate) fn transport<T: Real>(
     let cl = cloud(&*w.zr, &*w.zc, d);
     let kappa = kappa(fit.eps);
     cl.absorb_sources(w.v, kappa);
-    for (i, oi) in rows_mut(out, d).enumerate().take(n) {
-        let u = cl.absorb_target(i, row_exponent(w.fa, fit, i), kappa);
-        // The output row is the reducer's accumulator (one channel per coordinate).
-        let mut red = Weighted {
-            w: &*w.zc,
-            out: &mut *oi,
-        };
-        let (sh, _) = shifted(&cl, i, u, w.v, kappa, &mut red);
-        let g = nf * sh.factor();
-        let f = fit.scale * fit.q * g;
-        if f.is_finite() {
-            for o in oi.iter_mut() {
-                *o *= f;
-            }
-        } else {
-            // A caller's scale near the top of the range: the product is bounded by
-            // the cloud's extent, the factor alone is not.
-            for o in oi.iter_mut() {
-                *o = *o * g * (fit.scale * fit.q);
+    let (zc, v, fa) = (&*w.zc, &*w.v, &*w.fa);
+    on_clouds!(
+        &cl,
+        |src| for (i, oi) in rows_mut(out, d).enumerate().take(n) {
+            let u = src.absorb_target(i, row_exponent(fa, fit, i), kappa);
+            // The output row is the reducer's accumulator (one channel per coordinate).
+            let mut red = Weighted {
+                w: zc,
+                out: &mut *oi,
+            };
+            let (sh, _) = shifted(src, i, u, v, kappa, &mut red);
+            let g = nf * sh.factor();
+            let f = fit.scale * fit.q * g;
+            if f.is_finite() {
+                for o in oi.iter_mut() {
+                    *o *= f;
+                }
+            } else {
+                // A caller's scale near the top of the range: the product is bounded by
+                // the cloud's extent, the factor alone is not.
+                for o in oi.iter_mut() {
+                    *o = *o * g * (fit.scale * fit.q);
+                }
             }
         }
-    }
+    );
     // Back to the caller's units, and add the mean back, coordinate by coordinate
     // (O(N·d)). The mean is summed on the coordinate scaled by its own power of two
     // (no overflow near the top of the range, no underflow of a coordinate much
@@ -903,16 +913,18 @@ pub fn ot_transport_matrix<T: Real>(
     let kappa = kappa(fit.eps);
     cl.absorb_sources(w.v, kappa);
     let nf = T::from_usize(n);
-    for (i, row) in rows_mut(t_out, n).enumerate() {
-        let u = cl.absorb_target(i, row_exponent(w.fa, &fit, i), kappa);
-        let mut red = Write { row: &mut *row };
-        // `Write` keeps the last pass: with a second (shifted) pass the row holds
-        // terms scaled by 2^−shift.
-        let (sh, _) = shifted(&cl, i, u, w.v, kappa, &mut red);
-        let f = nf * sh.factor();
-        for t in row.iter_mut() {
-            *t *= f;
+    on_clouds!(&cl, |src| {
+        for (i, row) in rows_mut(t_out, n).enumerate() {
+            let u = src.absorb_target(i, row_exponent(w.fa, &fit, i), kappa);
+            let mut red = Write { row: &mut *row };
+            // `Write` keeps the last pass: with a second (shifted) pass the row holds
+            // terms scaled by 2^−shift.
+            let (sh, _) = shifted(src, i, u, w.v, kappa, &mut red);
+            let f = nf * sh.factor();
+            for t in row.iter_mut() {
+                *t *= f;
+            }
         }
-    }
+    });
     Ok(fit.report)
 }

@@ -1465,6 +1465,8 @@ fn main() -> ! {
     let text = otc_status_str(black_box(acc));
     black_box(text);
     black_box(otc_version());
+    black_box(otc_set_simd_path(black_box(OTC_SIMD_PORTABLE)));
+    black_box(otc_simd_path());
     #[cfg(feature = "panic-selfcheck")]
     {
         let v = black_box([1i32; 4]);
