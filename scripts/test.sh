@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n=== %s\n' "$*"; }
+step() { printf '\n=== [%4d s] %s\n' "$SECONDS" "$*"; }
 
 step "toolchain"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
@@ -49,7 +49,7 @@ flags="$(grep -m1 '^flags' /proc/cpuinfo || true)"
 has() { for f in "$@"; do [[ " $flags " == *" $f "* ]] || return 1; done; }
 if [[ $(uname -m) == x86_64 ]]; then
   kernel_tests=(--test simd_dispatch)
-  for t in tests/tests/exp2_kernel.rs tests/tests/sinkhorn_*.rs tests/tests/pf_*.rs; do
+  for t in tests/tests/exp2_kernel.rs tests/tests/sinkhorn_*.rs tests/tests/ot_*.rs tests/tests/pf_*.rs; do
     [[ -e $t ]] && kernel_tests+=(--test "$(basename "$t" .rs)")
   done
   paths=(portable)
