@@ -463,6 +463,8 @@ struct Api<float> {
     static constexpr auto sde_flow_step = &otc_sde_flow_step_f32;                     /**< C */
     static constexpr auto sde_flow_guided_workspace_size = &otc_sde_flow_guided_workspace_size_f32; /**< C */
     static constexpr auto sde_flow_sample_guided = &otc_sde_flow_sample_guided_f32;   /**< C */
+    static constexpr auto sde_guided_workspace_size = &otc_sde_guided_workspace_size_f32; /**< C */
+    static constexpr auto sde_sample_guided = &otc_sde_sample_guided_f32;             /**< C */
     static constexpr auto state_moments = &otc_state_moments_f32;                     /**< C */
     static constexpr auto resample_to = &otc_resample_to_f32;                         /**< C */
     static constexpr auto ot_resample_state_workspace_size = &otc_ot_resample_state_workspace_size_f32; /**< C */
@@ -529,6 +531,8 @@ struct Api<double> {
     static constexpr auto sde_flow_step = &otc_sde_flow_step_f64;                     /**< C */
     static constexpr auto sde_flow_guided_workspace_size = &otc_sde_flow_guided_workspace_size_f64; /**< C */
     static constexpr auto sde_flow_sample_guided = &otc_sde_flow_sample_guided_f64;   /**< C */
+    static constexpr auto sde_guided_workspace_size = &otc_sde_guided_workspace_size_f64; /**< C */
+    static constexpr auto sde_sample_guided = &otc_sde_sample_guided_f64;             /**< C */
     static constexpr auto state_moments = &otc_state_moments_f64;                     /**< C */
     static constexpr auto resample_to = &otc_resample_to_f64;                         /**< C */
     static constexpr auto ot_resample_state_workspace_size = &otc_ot_resample_state_workspace_size_f64; /**< C */
@@ -1594,6 +1598,28 @@ int32_t cond_model_tramp(void *user, std::size_t n, std::size_t d, const T *x, c
 }
 }  // namespace detail
 
+namespace detail {
+/**
+ * Runs a guided sampler through `call(fn, user, ws, ws_bytes, out_calls)` with the
+ * trampoline of the conditional callable `model` and a workspace sized by
+ * `otc_sde_guided_workspace_size_*`; returns the model calls.
+ */
+template <class T, class Model, class Call>
+Returns<uint64_t> run_cond_model(Model &model, Points<T> x, Workspace &ws, Call call) {
+    uint64_t calls = 0;
+    if (!x.whole()) return finish(OTC_STATUS_LENGTH_MISMATCH, calls);
+    using Ctx = Context<Model>;
+    Ctx ctx(model);
+    int32_t s = with_workspace(
+        ws, [&](std::size_t *b) { return Api<T>::sde_guided_workspace_size(x.n(), x.d(), b); },
+        [&](void *w, std::size_t bytes) {
+            return call(&cond_model_tramp<T, Ctx>, static_cast<void *>(&ctx), w, bytes, &calls);
+        });
+    ctx.rethrow();
+    return finish(s, calls);
+}
+}  // namespace detail
+
 /**
  * `sde_flow_sample` under classifier-free guidance (`otc_sde_flow_sample_guided_*`):
  * `model(otc::Points<const T> x, otc::View<const T> t, bool conditional,
@@ -1609,23 +1635,32 @@ Returns<uint64_t> sde_flow_sample_guided(int32_t method, double eta, Model &&mod
                                          int32_t output, double weight, double t_lo, double t_hi,
                                          View<const T> grid, Points<T> x, uint64_t seed,
                                          uint64_t first_sample, Workspace &ws) {
-    uint64_t calls = 0;
-    if (!x.whole()) return detail::finish(OTC_STATUS_LENGTH_MISMATCH, calls);
-    using Ctx = detail::Context<Model>;
-    Ctx ctx(model);
-    int32_t s = detail::with_workspace(
-        ws,
-        [&](std::size_t *b) {
-            return Api<T>::sde_flow_guided_workspace_size(x.n(), x.d(), b);
-        },
-        [&](void *w, std::size_t bytes) {
-            return Api<T>::sde_flow_sample_guided(
-                method, eta, &detail::cond_model_tramp<T, Ctx>, &ctx, output, weight, t_lo, t_hi,
-                grid.data(), grid.size(), x.data(), x.n(), x.d(), seed, first_sample, w, bytes,
-                &calls);
-        });
-    ctx.rethrow();
-    return detail::finish(s, calls);
+    return detail::run_cond_model(model, x, ws, [&](auto fn, void *user, void *w,
+                                                    std::size_t bytes, uint64_t *calls) {
+        return Api<T>::sde_flow_sample_guided(method, eta, fn, user, output, weight, t_lo, t_hi,
+                                              grid.data(), grid.size(), x.data(), x.n(), x.d(),
+                                              seed, first_sample, w, bytes, calls);
+    });
+}
+
+/**
+ * `sde_sample` under classifier-free guidance (`otc_sde_sample_guided_*`): `model` as
+ * for `sde_flow_sample_guided`, returning the `output` kind (score, noise or denoised),
+ * guided where the process's time (σ for EDM) is in [`t_lo`, `t_hi`].
+ * `invalid_parameter` also for a weight that is not finite or an interval that is not
+ * 0 ≤ t_lo ≤ t_hi. Returns the model calls; x unchanged on error.
+ */
+template <class T, class Model>
+Returns<uint64_t> sde_sample_guided(const SdeProcess &process, const SdeSamplerConfig &config,
+                                    Model &&model, int32_t output, double weight, double t_lo,
+                                    double t_hi, View<const T> grid, Points<T> x, uint64_t seed,
+                                    uint64_t first_sample, Workspace &ws) {
+    return detail::run_cond_model(model, x, ws, [&](auto fn, void *user, void *w,
+                                                    std::size_t bytes, uint64_t *calls) {
+        return Api<T>::sde_sample_guided(&process, &config, fn, user, output, weight, t_lo, t_hi,
+                                         grid.data(), grid.size(), x.data(), x.n(), x.d(), seed,
+                                         first_sample, w, bytes, calls);
+    });
 }
 
 }  // namespace otc

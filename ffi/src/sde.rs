@@ -171,7 +171,7 @@ impl<T: Real> Sde<T> for CSde<T> {
 
 /// # Safety
 /// `process` NULL or a readable `otc_sde_process`.
-unsafe fn read_process(process: *const otc_sde_process) -> Checked<sde::Process> {
+pub(crate) unsafe fn read_process(process: *const otc_sde_process) -> Checked<sde::Process> {
     // SAFETY: the caller's contract.
     unsafe { read_sized(process) }?.to_core()
 }
