@@ -465,6 +465,7 @@ struct Api<float> {
     static constexpr auto sde_flow_sample_guided = &otc_sde_flow_sample_guided_f32;   /**< C */
     static constexpr auto sde_guided_workspace_size = &otc_sde_guided_workspace_size_f32; /**< C */
     static constexpr auto sde_sample_guided = &otc_sde_sample_guided_f32;             /**< C */
+    static constexpr auto sde_step_guided = &otc_sde_step_guided_f32;                 /**< C */
     static constexpr auto state_moments = &otc_state_moments_f32;                     /**< C */
     static constexpr auto resample_to = &otc_resample_to_f32;                         /**< C */
     static constexpr auto ot_resample_state_workspace_size = &otc_ot_resample_state_workspace_size_f32; /**< C */
@@ -533,6 +534,7 @@ struct Api<double> {
     static constexpr auto sde_flow_sample_guided = &otc_sde_flow_sample_guided_f64;   /**< C */
     static constexpr auto sde_guided_workspace_size = &otc_sde_guided_workspace_size_f64; /**< C */
     static constexpr auto sde_sample_guided = &otc_sde_sample_guided_f64;             /**< C */
+    static constexpr auto sde_step_guided = &otc_sde_step_guided_f64;                 /**< C */
     static constexpr auto state_moments = &otc_state_moments_f64;                     /**< C */
     static constexpr auto resample_to = &otc_resample_to_f64;                         /**< C */
     static constexpr auto ot_resample_state_workspace_size = &otc_ot_resample_state_workspace_size_f64; /**< C */
@@ -1660,6 +1662,31 @@ Returns<uint64_t> sde_sample_guided(const SdeProcess &process, const SdeSamplerC
         return Api<T>::sde_sample_guided(&process, &config, fn, user, output, weight, t_lo, t_hi,
                                          grid.data(), grid.size(), x.data(), x.n(), x.d(), seed,
                                          first_sample, w, bytes, calls);
+    });
+}
+
+/**
+ * `sde_step` under classifier-free guidance (`otc_sde_step_guided_*`): `model`,
+ * `weight` and the interval as for `sde_sample_guided`; `multistep` carries
+ * DPM-Solver++(2M)'s history (NULL: a first-order step). Stepping a grid by hand gives
+ * the bits of `sde_sample_guided`. Returns the model calls; x and the history
+ * unchanged on error.
+ */
+template <class T, class Model>
+Returns<uint64_t> sde_step_guided(const SdeProcess &process, const SdeSamplerConfig &config,
+                                  Model &&model, int32_t output, double weight, double t_lo,
+                                  double t_hi, Points<T> x, T t, T t_next, uint64_t step_index,
+                                  uint64_t seed, uint64_t first_sample, Workspace &ws,
+                                  Multistep<T> *multistep = nullptr) {
+    if (multistep && multistep->history.size() != x.values().size())
+        return detail::finish(OTC_STATUS_LENGTH_MISMATCH, uint64_t{0});
+    T *history = multistep ? multistep->history.data() : nullptr;
+    double *h_prev = multistep ? &multistep->h_prev : nullptr;
+    return detail::run_cond_model(model, x, ws, [&](auto fn, void *user, void *w,
+                                                    std::size_t bytes, uint64_t *calls) {
+        return Api<T>::sde_step_guided(&process, &config, fn, user, output, weight, t_lo, t_hi,
+                                       x.data(), x.n(), x.d(), t, t_next, step_index, seed,
+                                       first_sample, history, h_prev, w, bytes, calls);
     });
 }
 

@@ -140,6 +140,7 @@ pub use sde_flow::{
 pub use sde_guidance::{
     otc_sde_cond_model_fn_f32, otc_sde_cond_model_fn_f64, otc_sde_guided_workspace_size_f32,
     otc_sde_guided_workspace_size_f64, otc_sde_sample_guided_f32, otc_sde_sample_guided_f64,
+    otc_sde_step_guided_f32, otc_sde_step_guided_f64,
 };
 pub use sde_types::*;
 pub use sinkhorn::{

@@ -1,7 +1,7 @@
 //! Classifier-free guidance through the C ABI: the conditional model callback
 //! (`otc_sde_cond_model_fn_*`, called with and without its condition), the guided
-//! fixed-step samplers of the score/noise/denoiser processes (`otc_sde_sample_guided_*`)
-//! and their workspace size. The guided flow samplers (`otc_sde_flow_sample_guided_*`)
+//! fixed-step samplers of the score/noise/denoiser processes (`otc_sde_sample_guided_*`,
+//! `otc_sde_step_guided_*`) and their workspace size. The guided flow samplers (`otc_sde_flow_sample_guided_*`)
 //! use the same callback and the same workspace layout.
 
 use core::ffi::c_void;
@@ -10,9 +10,8 @@ use otcore::sde::guidance::{Conditional, Guided};
 use otcore::sde::{self, Output};
 use otcore::{Error, Real};
 
-use crate::args::{disjoint, read_sized, workspace, zeroed, Array, Checked};
-use crate::boundary::run;
-use crate::sde::read_process;
+use crate::args::Checked;
+use crate::sde::{c_model, sample, step, CModel, ModelFn};
 use crate::sde_types::{otc_sde_process, otc_sde_sampler_config, output_kind};
 use crate::sizes::{cells, write_workspace_size};
 use crate::status::otc_status;
@@ -127,48 +126,49 @@ pub(crate) fn split_guided<'a, T: Real>(
     Ok((Guided::new(cond, weight, t_lo, t_hi, scratch)?, w))
 }
 
-/// # Safety
-/// As `otc_sde_sample_guided_f32`.
-#[allow(clippy::too_many_arguments)]
-unsafe fn sample_guided<T: Real>(
-    process: *const otc_sde_process,
-    config: *const otc_sde_sampler_config,
-    model: Option<CondFn<T>>,
-    user: *mut c_void,
-    output: i32,
-    guidance: (f64, f64, f64),
-    grid: *const T,
-    grid_len: usize,
-    x: *mut T,
-    n: usize,
-    d: usize,
-    seed: u64,
-    first_sample: u64,
-    ws: *mut c_void,
-    ws_bytes: usize,
-    out_calls: *mut u64,
-) -> i32 {
-    run(|| {
-        // SAFETY: the caller's contract.
-        let (p, cfg) = unsafe { (read_process(process)?, read_sized(config)?.to_core()?) };
-        let mut cond = c_cond(model, user, d, output)?;
-        let g = Array::input(grid, grid_len)?;
-        let xa = Array::output(x, cells(n, d)?)?;
-        let wa = workspace::<T>(ws, ws_bytes, guided_len(n, d))?;
-        let ev = Array::output(out_calls, 1)?;
-        disjoint(&[g.span(), xa.span(), wa.span(), ev.span()])?;
-        // SAFETY: checked arrays, pairwise disjoint where written, valid by contract.
-        let (g, xs, w) = unsafe { (g.slice(), xa.slice_mut(), zeroed(wa)) };
-        let (mut guided, w) = split_guided(&mut cond, guidance, w, n, d)?;
-        sde::sample(&p, &cfg, &mut guided, g, xs, d, seed, first_sample, w)?;
-        // SAFETY: as above.
-        unsafe { ev.fill(guided.calls()) };
-        Ok(otc_status::Ok)
-    })
+/// The model of a C sampler call: a plain callback, or a conditional one with its
+/// guidance `(weight, t_lo, t_hi)`.
+pub(crate) enum ModelArg<T> {
+    Plain(ModelFn<T>),
+    Guided(Option<CondFn<T>>, (f64, f64, f64)),
 }
 
-/// Bytes of workspace `otc_sde_sample_guided_f32` and `otc_sde_flow_sample_guided_f32`
-/// need for n samples of dimension d: `(6·n·d + 3·n + 3·d + n·d)·sizeof(float)` (the
+/// A [`ModelArg`] whose callback and output kind are checked.
+pub(crate) enum SamplerModel<T> {
+    Plain(CModel<T>),
+    Guided(CCond<T>, (f64, f64, f64)),
+}
+
+impl<T> ModelArg<T> {
+    /// # Errors
+    /// `NullPointer` (no callback), `InvalidParameter` (output kind).
+    pub(crate) fn check(
+        self,
+        user: *mut c_void,
+        d: usize,
+        output: i32,
+    ) -> Checked<SamplerModel<T>> {
+        Ok(match self {
+            Self::Plain(f) => SamplerModel::Plain(c_model(f, user, d, output)?),
+            Self::Guided(f, guidance) => {
+                SamplerModel::Guided(c_cond(f, user, d, output)?, guidance)
+            }
+        })
+    }
+}
+
+impl<T> SamplerModel<T> {
+    /// Workspace values the sampler needs with this model for n samples in dimension d.
+    pub(crate) fn workspace_len(&self, n: usize, d: usize) -> usize {
+        match self {
+            Self::Plain(_) => sde::workspace_len(n, d),
+            Self::Guided(..) => guided_len(n, d),
+        }
+    }
+}
+
+/// Bytes of workspace `otc_sde_sample_guided_f32`, `otc_sde_step_guided_f32` and
+/// `otc_sde_flow_sample_guided_f32` need for n samples of dimension d: `(6·n·d + 3·n + 3·d + n·d)·sizeof(float)` (the
 /// sampler's, `otc_sde_workspace_size_f32`, plus the unconditional output).
 ///
 /// Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
@@ -243,13 +243,12 @@ pub unsafe extern "C" fn otc_sde_sample_guided_f32(
 ) -> i32 {
     // SAFETY: the caller's contract, stated above.
     unsafe {
-        sample_guided::<f32>(
+        sample::<f32>(
             process,
             config,
-            model,
+            ModelArg::Guided(model, (weight, t_lo, t_hi)),
             user,
             output,
-            (weight, t_lo, t_hi),
             grid,
             grid_len,
             x,
@@ -292,13 +291,12 @@ pub unsafe extern "C" fn otc_sde_sample_guided_f64(
 ) -> i32 {
     // SAFETY: the caller's contract, stated above.
     unsafe {
-        sample_guided::<f64>(
+        sample::<f64>(
             process,
             config,
-            model,
+            ModelArg::Guided(model, (weight, t_lo, t_hi)),
             user,
             output,
-            (weight, t_lo, t_hi),
             grid,
             grid_len,
             x,
@@ -306,6 +304,123 @@ pub unsafe extern "C" fn otc_sde_sample_guided_f64(
             d,
             seed,
             first_sample,
+            ws,
+            ws_bytes,
+            out_calls,
+        )
+    }
+}
+
+/// `otc_sde_step_f32` under classifier-free guidance, as `otc_sde_sample_guided_f32`
+/// (callback, weight, interval in the process's time): one step from `t` to `t_next`
+/// in place on `x`, with DPM-Solver++(2M)'s history in `history` and `*h_prev` (both
+/// NULL: a first-order step). Stepping a grid by hand gives the bits of
+/// `otc_sde_sample_guided_f32`. Model calls go to `out_calls`. Workspace:
+/// `otc_sde_guided_workspace_size_f32`.
+///
+/// Returns as `otc_sde_step_f32`, plus the guidance statuses of
+/// `otc_sde_sample_guided_f32`. On error x, history, h_prev and `*out_calls` are
+/// unchanged.
+///
+/// # Safety
+/// the pointers must be NULL or valid as documented above.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn otc_sde_step_guided_f32(
+    process: *const otc_sde_process,
+    config: *const otc_sde_sampler_config,
+    model: otc_sde_cond_model_fn_f32,
+    user: *mut c_void,
+    output: i32,
+    weight: f64,
+    t_lo: f64,
+    t_hi: f64,
+    x: *mut f32,
+    n: usize,
+    d: usize,
+    t: f32,
+    t_next: f32,
+    step_index: u64,
+    seed: u64,
+    first_sample: u64,
+    history: *mut f32,
+    h_prev: *mut f64,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    out_calls: *mut u64,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe {
+        step::<f32>(
+            process,
+            config,
+            ModelArg::Guided(model, (weight, t_lo, t_hi)),
+            user,
+            output,
+            x,
+            n,
+            d,
+            t,
+            t_next,
+            step_index,
+            seed,
+            first_sample,
+            history,
+            h_prev,
+            ws,
+            ws_bytes,
+            out_calls,
+        )
+    }
+}
+
+/// The `double` version of `otc_sde_step_guided_f32`.
+///
+/// # Safety
+/// As `otc_sde_step_guided_f32`.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn otc_sde_step_guided_f64(
+    process: *const otc_sde_process,
+    config: *const otc_sde_sampler_config,
+    model: otc_sde_cond_model_fn_f64,
+    user: *mut c_void,
+    output: i32,
+    weight: f64,
+    t_lo: f64,
+    t_hi: f64,
+    x: *mut f64,
+    n: usize,
+    d: usize,
+    t: f64,
+    t_next: f64,
+    step_index: u64,
+    seed: u64,
+    first_sample: u64,
+    history: *mut f64,
+    h_prev: *mut f64,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    out_calls: *mut u64,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe {
+        step::<f64>(
+            process,
+            config,
+            ModelArg::Guided(model, (weight, t_lo, t_hi)),
+            user,
+            output,
+            x,
+            n,
+            d,
+            t,
+            t_next,
+            step_index,
+            seed,
+            first_sample,
+            history,
+            h_prev,
             ws,
             ws_bytes,
             out_calls,

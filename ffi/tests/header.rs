@@ -183,6 +183,8 @@ fn every_exported_function_is_declared_and_documented() {
         "otc_sde_guided_workspace_size_f64",
         "otc_sde_sample_guided_f32",
         "otc_sde_sample_guided_f64",
+        "otc_sde_step_guided_f32",
+        "otc_sde_step_guided_f64",
         "otc_implicit_workspace_size_f32",
         "otc_implicit_workspace_size_f64",
         "otc_plan_barycentric_vjp_f32",

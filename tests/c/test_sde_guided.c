@@ -1,6 +1,7 @@
 /* Classifier-free guidance of the score/noise/denoiser samplers through the C ABI
- * (otc_sde_sample_guided_*): values against closed forms and every bad-input path
- * with canaries (state and call count untouched, the noise streams unchanged).
+ * (otc_sde_sample_guided_*, otc_sde_step_guided_*): values against closed forms, single
+ * steps = whole run bit for bit, and every bad-input path with canaries (state, history
+ * and call count untouched, the noise streams unchanged).
  *
  * The model: conditional data N(mc, v I), unconditional data N(mu, v I). Their
  * denoisers (and scores) are affine in the mean, so the guided output
@@ -260,9 +261,55 @@ static void bad_inputs(void) {
     CHECK(memcmp(x, y, sizeof x) == 0);
 }
 
+/* Stepping a grid by hand with otc_sde_step_guided_* (DPM-Solver++(2M), its history
+ * carried between calls) gives the bits of the whole guided run; a bad step leaves the
+ * state, the history and the call count untouched. */
+static void steps_equal_sample(void) {
+    gauss_pair p = {NULL, {1.0, -0.5}, {-0.2, 0.4}, 0.25, 0, 0, 0, 0};
+    otc_sde_process edm;
+    otc_sde_sampler_config cfg;
+    float grid[11], a[N * D], b[N * D], hist[N * D] = {0}, ws[512];
+    double h_prev = 0.0;
+    size_t ws_bytes = 0, i;
+    uint64_t calls = 0, total = 0;
+    CHECK_STATUS(otc_sde_process_default(OTC_SDE_EDM, &edm), OTC_STATUS_OK);
+    CHECK_STATUS(otc_sde_sampler_config_default(OTC_SDE_DPM_SOLVER_PP_2M, &cfg), OTC_STATUS_OK);
+    CHECK_STATUS(otc_sde_guided_workspace_size_f32(N, D, &ws_bytes), OTC_STATUS_OK);
+    CHECK_STATUS(otc_sde_grid_f32(&edm, OTC_SDE_GRID_KARRAS, 7.0, 80.0, 0.002, grid, 11),
+                 OTC_STATUS_OK);
+    for (i = 0; i < N * D; ++i) a[i] = b[i] = (float)(80.0 * (2.0 * uniform() - 1.0));
+    /* Guided for sigma in [0.1, 5] only: some steps make one call, some two. */
+    CHECK_STATUS(otc_sde_sample_guided_f32(&edm, &cfg, pair_denoiser_f32, &p,
+                                           OTC_SDE_OUTPUT_DENOISED, 2.0, 0.1, 5.0, grid, 11, a,
+                                           N, D, 9, 0, ws, ws_bytes, &calls),
+                 OTC_STATUS_OK);
+    CHECK(calls > 10 && calls < 20);
+    for (i = 0; i < 10; ++i) {
+        uint64_t c = 77;
+        float x_before = b[0], h_before = hist[0];
+        double hp_before = h_prev;
+        /* A NaN weight first: nothing moves. */
+        CHECK_STATUS(otc_sde_step_guided_f32(&edm, &cfg, pair_denoiser_f32, &p,
+                                             OTC_SDE_OUTPUT_DENOISED, NAN, 0.1, 5.0, b, N, D,
+                                             grid[i], grid[i + 1], i, 9, 0, hist, &h_prev, ws,
+                                             ws_bytes, &c),
+                     OTC_STATUS_INVALID_PARAMETER);
+        CHECK(c == 77 && b[0] == x_before && hist[0] == h_before && h_prev == hp_before);
+        CHECK_STATUS(otc_sde_step_guided_f32(&edm, &cfg, pair_denoiser_f32, &p,
+                                             OTC_SDE_OUTPUT_DENOISED, 2.0, 0.1, 5.0, b, N, D,
+                                             grid[i], grid[i + 1], i, 9, 0, hist, &h_prev, ws,
+                                             ws_bytes, &c),
+                     OTC_STATUS_OK);
+        total += c;
+    }
+    CHECK(total == calls);
+    CHECK(memcmp(a, b, sizeof a) == 0);
+}
+
 int main(void) {
     one_step_closed_form();
     whole_run_exact();
     bad_inputs();
+    steps_equal_sample();
     return check_report("test_sde_guided");
 }

@@ -223,6 +223,17 @@ static void guided_score_matches_c() {
     CHECK(same_bits(x, cx) && calls == ccalls);
     CHECK(calls == 8 + unconditional_calls && unconditional_calls > 0 && unconditional_calls < 8);
 
+    // Step by step with the history: the bits of the whole run.
+    auto sx = x0;
+    std::vector<T> history(n * d);
+    otc::Multistep<T> ms{history};
+    uint64_t step_calls = 0;
+    for (std::size_t i = 0; i + 1 < grid.size(); ++i)
+        step_calls += value(otc::sde_step_guided<T>(edm, cfg, model, OTC_SDE_OUTPUT_DENOISED, 2.0,
+                                                    0.5, 10.0, {sx, d}, grid[i], grid[i + 1], i,
+                                                    5, 0, ws, &ms));
+    CHECK(same_bits(sx, x) && step_calls == calls);
+
     // Bad input: an infinite weight, a velocity model; samples untouched.
     auto y = x0;
     EXPECT_STATUS(otc::sde_sample_guided<T>(edm, cfg, model, OTC_SDE_OUTPUT_DENOISED,

@@ -858,7 +858,8 @@ cond_callback!(f64, cond_f64);
 
 /// The flow-matching functions of one precision, on opaque pointers into `mem`.
 macro_rules! probe_guided_precision {
-    ($t:ty, $acc:ident, $mem:ident, $cond:ident, $guided_ws:ident, $guided:ident) => {{
+    ($t:ty, $acc:ident, $mem:ident, $cond:ident, $guided_ws:ident, $guided:ident,
+     $guided_step:ident) => {{
         let base = $mem.as_mut_ptr().cast::<$t>();
         let p = |k: usize| black_box(base.wrapping_add(black_box(2048 + k)));
         let len = |k: usize| black_box(k);
@@ -892,6 +893,31 @@ macro_rules! probe_guided_precision {
                 len(2),
                 black_box(7u64),
                 black_box(0u64),
+                ws,
+                len(8192),
+                black_box(&mut calls as *mut u64),
+            )
+        };
+        $acc += unsafe {
+            $guided_step(
+                black_box(&process),
+                black_box(&sampler),
+                cond,
+                user,
+                black_box(OTC_SDE_OUTPUT_NOISE),
+                black_box(2.0),
+                black_box(0.0),
+                black_box(1.0),
+                x,
+                len(4),
+                len(2),
+                black_box(1.0),
+                black_box(0.5),
+                black_box(0u64),
+                black_box(7u64),
+                black_box(0u64),
+                p(128),
+                black_box(ptr::null_mut()),
                 ws,
                 len(8192),
                 black_box(&mut calls as *mut u64),
@@ -1349,7 +1375,8 @@ fn main() -> ! {
         mem,
         cond_f32,
         otc_sde_guided_workspace_size_f32,
-        otc_sde_sample_guided_f32
+        otc_sde_sample_guided_f32,
+        otc_sde_step_guided_f32
     );
     probe_guided_precision!(
         f64,
@@ -1357,7 +1384,8 @@ fn main() -> ! {
         mem,
         cond_f64,
         otc_sde_guided_workspace_size_f64,
-        otc_sde_sample_guided_f64
+        otc_sde_sample_guided_f64,
+        otc_sde_step_guided_f64
     );
     probe_pf_precision!(
         f32,
