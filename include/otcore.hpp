@@ -1428,23 +1428,54 @@ int32_t model_tramp(void *user, std::size_t n, std::size_t d, const T *x, const 
                                  Points<T>(out, n, d));
 }
 /**
- * A sampler call over a model callable: checks `x`, sizes the workspace
- * (`otc_sde_workspace_size_*`), runs `call(c_model, user, ws, ws_bytes, &evaluations)`
- * with the C model over `model`, rethrows what the callable threw; the model calls.
+ * The C conditional model over a callable
+ * `model(Points<const T> x, View<const T> t, bool conditional, Points<T> out)`.
  */
-template <class T, class Model, class Call>
-Returns<uint64_t> run_model(Model &model, Points<T> x, Workspace &ws, Call call) {
-    uint64_t evals = 0;
-    if (!x.whole()) return finish(OTC_STATUS_LENGTH_MISMATCH, evals);
+template <class T, class Ctx>
+int32_t cond_model_tramp(void *user, std::size_t n, std::size_t d, const T *x, const T *t,
+                         int32_t conditional, T *out) noexcept {
+    auto *ctx = static_cast<Ctx *>(user);
+    return ctx->template call<0>(Points<const T>(x, n, d), View<const T>(t, n),
+                                 conditional != 0, Points<T>(out, n, d));
+}
+/**
+ * A sampler call over a model callable: checks `x`, sizes the workspace
+ * (`otc_sde_workspace_size_*`; `otc_sde_guided_workspace_size_*` for a `Conditional`
+ * model), runs `call(c_model, user, ws, ws_bytes, &count)` with the C model (or
+ * conditional model) over `model`, rethrows what the callable threw; returns what the
+ * call counted (evaluations, or model calls of a guided sampler).
+ */
+template <bool Conditional, class T, class Model, class Call>
+Returns<uint64_t> run_callable(Model &model, Points<T> x, Workspace &ws, Call call) {
+    uint64_t count = 0;
+    if (!x.whole()) return finish(OTC_STATUS_LENGTH_MISMATCH, count);
     using Ctx = Context<Model>;
     Ctx ctx(model);
     int32_t s = with_workspace(
-        ws, [&](std::size_t *b) { return Api<T>::sde_workspace_size(x.n(), x.d(), b); },
+        ws,
+        [&](std::size_t *b) {
+            return Conditional ? Api<T>::sde_guided_workspace_size(x.n(), x.d(), b)
+                               : Api<T>::sde_workspace_size(x.n(), x.d(), b);
+        },
         [&](void *w, std::size_t bytes) {
-            return call(&model_tramp<T, Ctx>, static_cast<void *>(&ctx), w, bytes, &evals);
+            if constexpr (Conditional)
+                return call(&cond_model_tramp<T, Ctx>, static_cast<void *>(&ctx), w, bytes,
+                            &count);
+            else
+                return call(&model_tramp<T, Ctx>, static_cast<void *>(&ctx), w, bytes, &count);
         });
     ctx.rethrow();
-    return finish(s, evals);
+    return finish(s, count);
+}
+/** `run_callable` for a model callable `model(x, t, out)`. */
+template <class T, class Model, class Call>
+Returns<uint64_t> run_model(Model &model, Points<T> x, Workspace &ws, Call call) {
+    return run_callable<false>(model, x, ws, call);
+}
+/** `run_callable` for a conditional model callable `model(x, t, conditional, out)`. */
+template <class T, class Model, class Call>
+Returns<uint64_t> run_cond_model(Model &model, Points<T> x, Workspace &ws, Call call) {
+    return run_callable<true>(model, x, ws, call);
 }
 }  // namespace detail
 
@@ -1586,41 +1617,7 @@ Returns<uint64_t> sde_flow_step(int32_t method, double eta, Model &&model, int32
     });
 }
 
-namespace detail {
-/**
- * The C conditional model over a callable
- * `model(Points<const T> x, View<const T> t, bool conditional, Points<T> out)`.
- */
-template <class T, class Ctx>
-int32_t cond_model_tramp(void *user, std::size_t n, std::size_t d, const T *x, const T *t,
-                         int32_t conditional, T *out) noexcept {
-    auto *ctx = static_cast<Ctx *>(user);
-    return ctx->template call<0>(Points<const T>(x, n, d), View<const T>(t, n),
-                                 conditional != 0, Points<T>(out, n, d));
-}
-}  // namespace detail
 
-namespace detail {
-/**
- * Runs a guided sampler through `call(fn, user, ws, ws_bytes, out_calls)` with the
- * trampoline of the conditional callable `model` and a workspace sized by
- * `otc_sde_guided_workspace_size_*`; returns the model calls.
- */
-template <class T, class Model, class Call>
-Returns<uint64_t> run_cond_model(Model &model, Points<T> x, Workspace &ws, Call call) {
-    uint64_t calls = 0;
-    if (!x.whole()) return finish(OTC_STATUS_LENGTH_MISMATCH, calls);
-    using Ctx = Context<Model>;
-    Ctx ctx(model);
-    int32_t s = with_workspace(
-        ws, [&](std::size_t *b) { return Api<T>::sde_guided_workspace_size(x.n(), x.d(), b); },
-        [&](void *w, std::size_t bytes) {
-            return call(&cond_model_tramp<T, Ctx>, static_cast<void *>(&ctx), w, bytes, &calls);
-        });
-    ctx.rethrow();
-    return finish(s, calls);
-}
-}  // namespace detail
 
 /**
  * `sde_flow_sample` under classifier-free guidance (`otc_sde_flow_sample_guided_*`):

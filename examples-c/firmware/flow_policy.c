@@ -33,6 +33,7 @@
 
 #include "otcore.h"
 #include "semihost.h"
+#include "stack_paint.h"
 
 enum { D = 2, K = 2, STEPS = 5, TICKS = 400, FIRST = 8, MEASURED = 32 };
 static const float dt = 0.05f, action_std = 0.05f;
@@ -117,24 +118,19 @@ static void observe(policy *p, float px, float py) {
 }
 
 /* The deepest stack use of one action, by painting. */
-#define PAINT 0xC0DE57ACu
 #define PAINT_BYTES 4096u
 static uint32_t stack_bytes;
 
 static int32_t sample_action(policy *pol, float *action, uint32_t tick, uint64_t *evals) {
-    uint32_t sp, *p, *bottom;
+    uint32_t sp = stack_paint(PAINT_BYTES), used;
     int32_t status;
-    __asm__ volatile("mov %0, sp" : "=r"(sp));
-    bottom = (uint32_t *)(sp - PAINT_BYTES);
-    for (p = bottom; p < (uint32_t *)(sp - 64u); ++p) *(volatile uint32_t *)p = PAINT;
     if (tick < MEASURED) otcore_icount_mark();
     status = otc_sde_flow_sample_f32(OTC_SDE_FLOW_MIDPOINT, 0.0, policy_velocity, pol,
                                      OTC_SDE_OUTPUT_VELOCITY, grid, STEPS + 1, action, 1, D, 42,
                                      tick, ws, sizeof ws, evals);
     if (tick < MEASURED) otcore_icount_mark();
-    for (p = bottom; p < (uint32_t *)sp && *(volatile uint32_t *)p == PAINT; ++p) {
-    }
-    if (sp - (uint32_t)(uintptr_t)p > stack_bytes) stack_bytes = sp - (uint32_t)(uintptr_t)p;
+    used = stack_used(sp, PAINT_BYTES);
+    if (used > stack_bytes) stack_bytes = used;
     return status;
 }
 

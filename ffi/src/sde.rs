@@ -305,27 +305,14 @@ fn step_with<T: Real, M: Model<T>>(
     hist: Option<(&mut [T], &mut [f64])>,
     w: &mut [T],
 ) -> Result<u64, Error> {
-    let Some((hs, hp)) = hist else {
-        return sde::step(
-            p,
-            cfg,
-            m,
-            xs,
-            d,
-            t,
-            t_next,
-            step_index,
-            seed,
-            first_sample,
-            None,
-            w,
-        );
-    };
-    let prev = hp.first().copied().unwrap_or(0.0);
-    let mut ms = Multistep {
-        denoised: hs,
-        h_prev: (prev > 0.0).then_some(prev),
-    };
+    let mut hist = hist.map(|(hs, hp)| {
+        let prev = hp.first().copied().unwrap_or(0.0);
+        let ms = Multistep {
+            denoised: hs,
+            h_prev: (prev > 0.0).then_some(prev),
+        };
+        (ms, hp)
+    });
     let e = sde::step(
         p,
         cfg,
@@ -337,11 +324,13 @@ fn step_with<T: Real, M: Model<T>>(
         step_index,
         seed,
         first_sample,
-        Some(&mut ms),
+        hist.as_mut().map(|(ms, _)| ms),
         w,
     )?;
-    if let Some(v) = hp.first_mut() {
-        *v = ms.h_prev.unwrap_or(0.0);
+    if let Some((ms, hp)) = hist {
+        if let Some(v) = hp.first_mut() {
+            *v = ms.h_prev.unwrap_or(0.0);
+        }
     }
     Ok(e)
 }
