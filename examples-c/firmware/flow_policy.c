@@ -33,7 +33,7 @@
 
 #include "otcore.h"
 #include "semihost.h"
-#include "stack_paint.h"
+#include "example.h"
 
 enum { D = 2, K = 2, STEPS = 5, TICKS = 400, FIRST = 8, MEASURED = 32 };
 static const float dt = 0.05f, action_std = 0.05f;
@@ -132,14 +132,6 @@ static int32_t sample_action(policy *pol, float *action, uint32_t tick, uint64_t
     used = stack_used(sp, PAINT_BYTES);
     if (used > stack_bytes) stack_bytes = used;
     return status;
-}
-
-static int fail(const char *what, int32_t status) {
-    sh_puts(what);
-    sh_puts(": ");
-    sh_puts(otc_status_str(status));
-    sh_puts("\n");
-    return 1;
 }
 
 int main(void) {

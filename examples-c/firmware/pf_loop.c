@@ -19,7 +19,7 @@
 
 #include "otcore.h"
 #include "semihost.h"
-#include "stack_paint.h"
+#include "example.h"
 
 enum { N = 64, D = 2, TICKS = 300, BEACONS = 3, REPORT = 50 };
 /* One static workspace for the filter step and the Sinkhorn report, sized at compile
@@ -94,14 +94,6 @@ static int32_t step_measured(struct tick *t) {
     used = stack_used(sp, PAINT_BYTES);
     if (used > stack_bytes) stack_bytes = used;
     return status;
-}
-
-static int fail(const char *what, int32_t status) {
-    sh_puts(what);
-    sh_puts(": ");
-    sh_puts(otc_status_str(status));
-    sh_puts("\n");
-    return 1;
 }
 
 /* Entropic OT cost between the particle clouds now and at the last report. */

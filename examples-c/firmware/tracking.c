@@ -25,7 +25,7 @@
 
 #include "otcore.h"
 #include "semihost.h"
-#include "stack_paint.h"
+#include "example.h"
 
 enum { N = 32, M = 32, D = 2, FRAMES = 100 };
 /* otc_sinkhorn_workspace_size_f32's formula, for a static buffer (the header's macro). */
@@ -60,14 +60,6 @@ static int32_t __attribute__((noinline)) solve_measured(void) {
         otc_sinkhorn_solve_f32(&problem, &config, ws, sizeof ws, f, N, g, M, &result);
     stack_bytes = stack_used(sp, PAINT_BYTES);
     return status;
-}
-
-static int fail(const char *what, int32_t status) {
-    sh_puts(what);
-    sh_puts(": ");
-    sh_puts(otc_status_str(status));
-    sh_puts("\n");
-    return 1;
 }
 
 /* Carries the potentials of last frame's problem (xo, yo, fo, go) to this frame's

@@ -1,11 +1,23 @@
-/* Stack measurement by painting, for the firmware examples: before a call, fill the
- * region below the stack pointer with a pattern; after it, find the deepest word the
- * call overwrote. Both functions are always inlined, so the stack pointer they read is
- * the measuring function's. */
-#ifndef OTCORE_FIRMWARE_STACK_PAINT_H
-#define OTCORE_FIRMWARE_STACK_PAINT_H
+/* What the firmware examples share: the failure report, and stack measurement by
+ * painting (before a call, fill the region below the stack pointer with a pattern;
+ * after it, find the deepest word the call overwrote; both always inlined, so the
+ * stack pointer they read is the measuring function's). */
+#ifndef OTCORE_FIRMWARE_EXAMPLE_H
+#define OTCORE_FIRMWARE_EXAMPLE_H
 
 #include <stdint.h>
+
+#include "otcore.h"
+#include "semihost.h"
+
+/* Prints "what: <status string>" and returns 1 (main's failure value). */
+static inline int fail(const char *what, int32_t status) {
+    sh_puts(what);
+    sh_puts(": ");
+    sh_puts(otc_status_str(status));
+    sh_puts("\n");
+    return 1;
+}
 
 #define STACK_PAINT 0xC0DE57ACu
 
