@@ -4418,8 +4418,9 @@ int32_t otc_sde_flow_sample_guided_f64(int32_t method,
 
 /**
  * Bytes of workspace `otc_sde_sample_guided_f32`, `otc_sde_step_guided_f32` and
- * `otc_sde_flow_sample_guided_f32` need for n samples of dimension d: `(6·n·d + 3·n + 3·d + n·d)·sizeof(float)` (the
- * sampler's, `otc_sde_workspace_size_f32`, plus the unconditional output).
+ * `otc_sde_flow_sample_guided_f32` need for n samples of dimension d:
+ * `(6·n·d + 3·n + 3·d + n·d)·sizeof(float)` (the sampler's,
+ * `otc_sde_workspace_size_f32`, plus the unconditional output).
  *
  * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
  * `OTC_STATUS_LENGTH_MISMATCH` (overflow).
@@ -4427,9 +4428,7 @@ int32_t otc_sde_flow_sample_guided_f64(int32_t method,
  * # Safety
  * the pointers must be NULL or valid as documented above.
  */
-int32_t otc_sde_guided_workspace_size_f32(size_t n,
-                                          size_t d,
-                                          size_t *out_bytes);
+int32_t otc_sde_guided_workspace_size_f32(size_t n, size_t d, size_t *out_bytes);
 
 /**
  * The `double` version of `otc_sde_guided_workspace_size_f32`.

@@ -1,7 +1,8 @@
 //! Score-based SDE sampling: processes, grids, prior, the fixed-step samplers (single
 //! step and whole grid), the adaptive solver, the Gaussian-mixture score and the
 //! generic Itô steps. Each is a generic implementation with one exported wrapper per
-//! precision.
+//! precision; the fixed-step samplers' implementations also serve the guided calls of
+//! `sde_guidance`.
 //!
 //! The model is a C callback over the whole batch,
 //! `int32_t model(void *user, size_t n, size_t d, const T *x, const T *t, T *out)`:

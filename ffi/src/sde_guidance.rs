@@ -1,8 +1,9 @@
 //! Classifier-free guidance through the C ABI: the conditional model callback
 //! (`otc_sde_cond_model_fn_*`, called with and without its condition), the guided
-//! fixed-step samplers of the score/noise/denoiser processes (`otc_sde_sample_guided_*`,
-//! `otc_sde_step_guided_*`) and their workspace size. The guided flow samplers (`otc_sde_flow_sample_guided_*`)
-//! use the same callback and the same workspace layout.
+//! fixed-step samplers of the score/noise/denoiser processes
+//! (`otc_sde_sample_guided_*`, `otc_sde_step_guided_*`) and their workspace size. The
+//! guided flow samplers (`otc_sde_flow_sample_guided_*`) use the same callback and the
+//! same workspace layout.
 
 use core::ffi::c_void;
 
@@ -129,17 +130,25 @@ pub(crate) fn split_guided<'a, T: Real>(
 /// The model of a C sampler call: a plain callback, or a conditional one with its
 /// guidance `(weight, t_lo, t_hi)`.
 pub(crate) enum ModelArg<T> {
+    /// `otc_sde_model_fn_*`.
     Plain(ModelFn<T>),
+    /// `otc_sde_cond_model_fn_*` and `(weight, t_lo, t_hi)`.
     Guided(Option<CondFn<T>>, (f64, f64, f64)),
 }
 
 /// A [`ModelArg`] whose callback and output kind are checked.
 pub(crate) enum SamplerModel<T> {
+    /// The model callback.
     Plain(CModel<T>),
+    /// The conditional callback and its guidance, not yet checked (`split_guided`
+    /// checks it once the workspace is carved).
     Guided(CCond<T>, (f64, f64, f64)),
 }
 
 impl<T> ModelArg<T> {
+    /// The checked model for `user`, dimension d and `output` (an `OTC_SDE_OUTPUT_*`
+    /// constant).
+    ///
     /// # Errors
     /// `NullPointer` (no callback), `InvalidParameter` (output kind).
     pub(crate) fn check(
@@ -168,8 +177,9 @@ impl<T> SamplerModel<T> {
 }
 
 /// Bytes of workspace `otc_sde_sample_guided_f32`, `otc_sde_step_guided_f32` and
-/// `otc_sde_flow_sample_guided_f32` need for n samples of dimension d: `(6·n·d + 3·n + 3·d + n·d)·sizeof(float)` (the
-/// sampler's, `otc_sde_workspace_size_f32`, plus the unconditional output).
+/// `otc_sde_flow_sample_guided_f32` need for n samples of dimension d:
+/// `(6·n·d + 3·n + 3·d + n·d)·sizeof(float)` (the sampler's,
+/// `otc_sde_workspace_size_f32`, plus the unconditional output).
 ///
 /// Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
 /// `OTC_STATUS_LENGTH_MISMATCH` (overflow).
