@@ -10,7 +10,8 @@
  *
  * Prints the trajectory summary, how often each mode was chosen, how far the sampled
  * actions fall from the policy's modes (against exact draws from the same mixture),
- * and the time per action. */
+ * the first actions (the firmware version, firmware/flow_policy.c, runs the same loop
+ * and checks its actions against these) and the time per action. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #define TICKS 400
 #define DT 0.05f      /* s */
 #define ACTION_STD 0.05f
+#define FIRST 8       /* actions printed */
 
 /* The policy at the current observation: K modes with weights, means, std. */
 typedef struct {
@@ -95,10 +97,10 @@ int main(void) {
     static float grid[STEPS + 1];
     static float ws[64];
     policy pol;
-    float px = 0.0f, py = 0.0f, action[D];
+    float px = 0.0f, py = 0.0f, action[D], first[FIRST * D];
     size_t ws_bytes = 0;
     uint64_t evals = 0, total_evals = 0;
-    int tick, left = 0, right = 0, reached = -1;
+    int tick, j, left = 0, right = 0, reached = -1;
     double err = 0.0, t0, elapsed;
     memset(&pol, 0, sizeof pol);
     if (otc_sde_workspace_size_f32(1, D, &ws_bytes) != OTC_STATUS_OK || ws_bytes > sizeof ws) {
@@ -128,6 +130,7 @@ int main(void) {
             return 1;
         }
         total_evals += evals;
+        if (tick < FIRST) memcpy(first + tick * D, action, sizeof action);
         /* Which mode did the action pick, and how far from it is it (in std units)? */
         d0 = hypot(action[0] - pol.mu[0], action[1] - pol.mu[1]);
         d1 = hypot(action[0] - pol.mu[2], action[1] - pol.mu[3]);
@@ -147,6 +150,9 @@ int main(void) {
      * sqrt(pi/2) = 1.25 (Rayleigh). */
     printf("mean distance of an action to its mode: %.2f std (exact draws: 1.25)\n",
            err / tick);
+    printf("first %d actions:", FIRST);
+    for (j = 0; j < FIRST * D; ++j) printf(" %.6f", first[j]);
+    printf("\n");
     printf("time per action: %.1f us (%d model calls per action)\n", 1e6 * elapsed / tick,
            pol.calls / tick);
     return reached >= 0 ? 0 : 1;

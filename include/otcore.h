@@ -4384,7 +4384,7 @@ int32_t otc_sde_flow_step_f64(int32_t method,
 /**
  * Bytes of workspace `otc_sde_flow_sample_guided_f32` needs for n samples of dimension
  * d: `(6·n·d + 3·n + 3·d + n·d)·sizeof(float)` (the flow sampler's plus the
- * unconditional output).
+ * unconditional output; the same as `otc_sde_guided_workspace_size_f32`).
  *
  * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
  * `OTC_STATUS_LENGTH_MISMATCH` (overflow).
@@ -4460,6 +4460,158 @@ int32_t otc_sde_flow_sample_guided_f64(int32_t method,
                                        void *ws,
                                        size_t ws_bytes,
                                        uint64_t *out_calls);
+
+/**
+ * Bytes of workspace `otc_sde_sample_guided_f32`, `otc_sde_step_guided_f32` and
+ * `otc_sde_flow_sample_guided_f32` need for n samples of dimension d:
+ * `(6·n·d + 3·n + 3·d + n·d)·sizeof(float)` (the sampler's,
+ * `otc_sde_workspace_size_f32`, plus the unconditional output).
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_LENGTH_MISMATCH` (overflow).
+ *
+ * # Safety
+ * the pointers must be NULL or valid as documented above.
+ */
+int32_t otc_sde_guided_workspace_size_f32(size_t n, size_t d, size_t *out_bytes);
+
+/**
+ * The `double` version of `otc_sde_guided_workspace_size_f32`.
+ *
+ * # Safety
+ * As `otc_sde_guided_workspace_size_f32`.
+ */
+int32_t otc_sde_guided_workspace_size_f64(size_t n, size_t d, size_t *out_bytes);
+
+/**
+ * `otc_sde_sample_f32` under classifier-free guidance: the model is called with its
+ * condition (`conditional` = 1) and, for samples whose time is in [`t_lo`, `t_hi`]
+ * (the process's time: t for VP/VE, σ for EDM; `t_hi` may be +∞), without it (0); the
+ * sampler uses `u + weight·(c − u)` there and `c` elsewhere, where c and u are the
+ * conditional and unconditional outputs of the declared kind (score, noise or
+ * denoised: the combination is affine, so it is the same guided model in every
+ * kind). The unconditional call is skipped when no sample is in the interval;
+ * `weight` = 1: no guidance. Model calls (conditional and unconditional, including
+ * the corrector's) go to `out_calls`. Workspace:
+ * `otc_sde_guided_workspace_size_f32`.
+ *
+ * Returns as `otc_sde_sample_f32`; `OTC_STATUS_INVALID_PARAMETER` also for a weight
+ * that is not finite or an interval that is not `0 ≤ t_lo ≤ t_hi` (`t_lo` finite);
+ * `OTC_STATUS_CALLBACK_FAILED` and `OTC_STATUS_NON_FINITE` also for the unconditional
+ * call. On error x and `*out_calls` are unchanged (the noise is keyed by seed, sample
+ * and step, so a failed call consumes nothing).
+ *
+ * # Safety
+ * the pointers must be NULL or valid as documented above.
+ */
+int32_t otc_sde_sample_guided_f32(const struct otc_sde_process *process,
+                                  const struct otc_sde_sampler_config *config,
+                                  otc_sde_cond_model_fn_f32 model,
+                                  void *user,
+                                  int32_t output,
+                                  double weight,
+                                  double t_lo,
+                                  double t_hi,
+                                  const float *grid,
+                                  size_t grid_len,
+                                  float *x,
+                                  size_t n,
+                                  size_t d,
+                                  uint64_t seed,
+                                  uint64_t first_sample,
+                                  void *ws,
+                                  size_t ws_bytes,
+                                  uint64_t *out_calls);
+
+/**
+ * The `double` version of `otc_sde_sample_guided_f32`.
+ *
+ * # Safety
+ * As `otc_sde_sample_guided_f32`.
+ */
+int32_t otc_sde_sample_guided_f64(const struct otc_sde_process *process,
+                                  const struct otc_sde_sampler_config *config,
+                                  otc_sde_cond_model_fn_f64 model,
+                                  void *user,
+                                  int32_t output,
+                                  double weight,
+                                  double t_lo,
+                                  double t_hi,
+                                  const double *grid,
+                                  size_t grid_len,
+                                  double *x,
+                                  size_t n,
+                                  size_t d,
+                                  uint64_t seed,
+                                  uint64_t first_sample,
+                                  void *ws,
+                                  size_t ws_bytes,
+                                  uint64_t *out_calls);
+
+/**
+ * `otc_sde_step_f32` under classifier-free guidance, as `otc_sde_sample_guided_f32`
+ * (callback, weight, interval in the process's time): one step from `t` to `t_next`
+ * in place on `x`, with DPM-Solver++(2M)'s history in `history` and `*h_prev` (both
+ * NULL: a first-order step). Stepping a grid by hand gives the bits of
+ * `otc_sde_sample_guided_f32`. Model calls go to `out_calls`. Workspace:
+ * `otc_sde_guided_workspace_size_f32`.
+ *
+ * Returns as `otc_sde_step_f32`, plus the guidance statuses of
+ * `otc_sde_sample_guided_f32`. On error x, history, h_prev and `*out_calls` are
+ * unchanged.
+ *
+ * # Safety
+ * the pointers must be NULL or valid as documented above.
+ */
+int32_t otc_sde_step_guided_f32(const struct otc_sde_process *process,
+                                const struct otc_sde_sampler_config *config,
+                                otc_sde_cond_model_fn_f32 model,
+                                void *user,
+                                int32_t output,
+                                double weight,
+                                double t_lo,
+                                double t_hi,
+                                float *x,
+                                size_t n,
+                                size_t d,
+                                float t,
+                                float t_next,
+                                uint64_t step_index,
+                                uint64_t seed,
+                                uint64_t first_sample,
+                                float *history,
+                                double *h_prev,
+                                void *ws,
+                                size_t ws_bytes,
+                                uint64_t *out_calls);
+
+/**
+ * The `double` version of `otc_sde_step_guided_f32`.
+ *
+ * # Safety
+ * As `otc_sde_step_guided_f32`.
+ */
+int32_t otc_sde_step_guided_f64(const struct otc_sde_process *process,
+                                const struct otc_sde_sampler_config *config,
+                                otc_sde_cond_model_fn_f64 model,
+                                void *user,
+                                int32_t output,
+                                double weight,
+                                double t_lo,
+                                double t_hi,
+                                double *x,
+                                size_t n,
+                                size_t d,
+                                double t,
+                                double t_next,
+                                uint64_t step_index,
+                                uint64_t seed,
+                                uint64_t first_sample,
+                                double *history,
+                                double *h_prev,
+                                void *ws,
+                                size_t ws_bytes,
+                                uint64_t *out_calls);
 
 /**
  * Seeds a random stream: `rng->state = seed` (any value is valid).

@@ -463,6 +463,9 @@ struct Api<float> {
     static constexpr auto sde_flow_step = &otc_sde_flow_step_f32;                     /**< C */
     static constexpr auto sde_flow_guided_workspace_size = &otc_sde_flow_guided_workspace_size_f32; /**< C */
     static constexpr auto sde_flow_sample_guided = &otc_sde_flow_sample_guided_f32;   /**< C */
+    static constexpr auto sde_guided_workspace_size = &otc_sde_guided_workspace_size_f32; /**< C */
+    static constexpr auto sde_sample_guided = &otc_sde_sample_guided_f32;             /**< C */
+    static constexpr auto sde_step_guided = &otc_sde_step_guided_f32;                 /**< C */
     static constexpr auto state_moments = &otc_state_moments_f32;                     /**< C */
     static constexpr auto resample_to = &otc_resample_to_f32;                         /**< C */
     static constexpr auto ot_resample_state_workspace_size = &otc_ot_resample_state_workspace_size_f32; /**< C */
@@ -529,6 +532,9 @@ struct Api<double> {
     static constexpr auto sde_flow_step = &otc_sde_flow_step_f64;                     /**< C */
     static constexpr auto sde_flow_guided_workspace_size = &otc_sde_flow_guided_workspace_size_f64; /**< C */
     static constexpr auto sde_flow_sample_guided = &otc_sde_flow_sample_guided_f64;   /**< C */
+    static constexpr auto sde_guided_workspace_size = &otc_sde_guided_workspace_size_f64; /**< C */
+    static constexpr auto sde_sample_guided = &otc_sde_sample_guided_f64;             /**< C */
+    static constexpr auto sde_step_guided = &otc_sde_step_guided_f64;                 /**< C */
     static constexpr auto state_moments = &otc_state_moments_f64;                     /**< C */
     static constexpr auto resample_to = &otc_resample_to_f64;                         /**< C */
     static constexpr auto ot_resample_state_workspace_size = &otc_ot_resample_state_workspace_size_f64; /**< C */
@@ -1422,23 +1428,54 @@ int32_t model_tramp(void *user, std::size_t n, std::size_t d, const T *x, const 
                                  Points<T>(out, n, d));
 }
 /**
- * A sampler call over a model callable: checks `x`, sizes the workspace
- * (`otc_sde_workspace_size_*`), runs `call(c_model, user, ws, ws_bytes, &evaluations)`
- * with the C model over `model`, rethrows what the callable threw; the model calls.
+ * The C conditional model over a callable
+ * `model(Points<const T> x, View<const T> t, bool conditional, Points<T> out)`.
  */
-template <class T, class Model, class Call>
-Returns<uint64_t> run_model(Model &model, Points<T> x, Workspace &ws, Call call) {
-    uint64_t evals = 0;
-    if (!x.whole()) return finish(OTC_STATUS_LENGTH_MISMATCH, evals);
+template <class T, class Ctx>
+int32_t cond_model_tramp(void *user, std::size_t n, std::size_t d, const T *x, const T *t,
+                         int32_t conditional, T *out) noexcept {
+    auto *ctx = static_cast<Ctx *>(user);
+    return ctx->template call<0>(Points<const T>(x, n, d), View<const T>(t, n),
+                                 conditional != 0, Points<T>(out, n, d));
+}
+/**
+ * A sampler call over a model callable: checks `x`, sizes the workspace
+ * (`otc_sde_workspace_size_*`; `otc_sde_guided_workspace_size_*` for a `Conditional`
+ * model), runs `call(c_model, user, ws, ws_bytes, &count)` with the C model (or
+ * conditional model) over `model`, rethrows what the callable threw; returns what the
+ * call counted (evaluations, or model calls of a guided sampler).
+ */
+template <bool Conditional, class T, class Model, class Call>
+Returns<uint64_t> run_callable(Model &model, Points<T> x, Workspace &ws, Call call) {
+    uint64_t count = 0;
+    if (!x.whole()) return finish(OTC_STATUS_LENGTH_MISMATCH, count);
     using Ctx = Context<Model>;
     Ctx ctx(model);
     int32_t s = with_workspace(
-        ws, [&](std::size_t *b) { return Api<T>::sde_workspace_size(x.n(), x.d(), b); },
+        ws,
+        [&](std::size_t *b) {
+            return Conditional ? Api<T>::sde_guided_workspace_size(x.n(), x.d(), b)
+                               : Api<T>::sde_workspace_size(x.n(), x.d(), b);
+        },
         [&](void *w, std::size_t bytes) {
-            return call(&model_tramp<T, Ctx>, static_cast<void *>(&ctx), w, bytes, &evals);
+            if constexpr (Conditional)
+                return call(&cond_model_tramp<T, Ctx>, static_cast<void *>(&ctx), w, bytes,
+                            &count);
+            else
+                return call(&model_tramp<T, Ctx>, static_cast<void *>(&ctx), w, bytes, &count);
         });
     ctx.rethrow();
-    return finish(s, evals);
+    return finish(s, count);
+}
+/** `run_callable` for a model callable `model(x, t, out)`. */
+template <class T, class Model, class Call>
+Returns<uint64_t> run_model(Model &model, Points<T> x, Workspace &ws, Call call) {
+    return run_callable<false>(model, x, ws, call);
+}
+/** `run_callable` for a conditional model callable `model(x, t, conditional, out)`. */
+template <class T, class Model, class Call>
+Returns<uint64_t> run_cond_model(Model &model, Points<T> x, Workspace &ws, Call call) {
+    return run_callable<true>(model, x, ws, call);
 }
 }  // namespace detail
 
@@ -1580,19 +1617,7 @@ Returns<uint64_t> sde_flow_step(int32_t method, double eta, Model &&model, int32
     });
 }
 
-namespace detail {
-/**
- * The C conditional model over a callable
- * `model(Points<const T> x, View<const T> t, bool conditional, Points<T> out)`.
- */
-template <class T, class Ctx>
-int32_t cond_model_tramp(void *user, std::size_t n, std::size_t d, const T *x, const T *t,
-                         int32_t conditional, T *out) noexcept {
-    auto *ctx = static_cast<Ctx *>(user);
-    return ctx->template call<0>(Points<const T>(x, n, d), View<const T>(t, n),
-                                 conditional != 0, Points<T>(out, n, d));
-}
-}  // namespace detail
+
 
 /**
  * `sde_flow_sample` under classifier-free guidance (`otc_sde_flow_sample_guided_*`):
@@ -1609,23 +1634,57 @@ Returns<uint64_t> sde_flow_sample_guided(int32_t method, double eta, Model &&mod
                                          int32_t output, double weight, double t_lo, double t_hi,
                                          View<const T> grid, Points<T> x, uint64_t seed,
                                          uint64_t first_sample, Workspace &ws) {
-    uint64_t calls = 0;
-    if (!x.whole()) return detail::finish(OTC_STATUS_LENGTH_MISMATCH, calls);
-    using Ctx = detail::Context<Model>;
-    Ctx ctx(model);
-    int32_t s = detail::with_workspace(
-        ws,
-        [&](std::size_t *b) {
-            return Api<T>::sde_flow_guided_workspace_size(x.n(), x.d(), b);
-        },
-        [&](void *w, std::size_t bytes) {
-            return Api<T>::sde_flow_sample_guided(
-                method, eta, &detail::cond_model_tramp<T, Ctx>, &ctx, output, weight, t_lo, t_hi,
-                grid.data(), grid.size(), x.data(), x.n(), x.d(), seed, first_sample, w, bytes,
-                &calls);
-        });
-    ctx.rethrow();
-    return detail::finish(s, calls);
+    return detail::run_cond_model(model, x, ws, [&](auto fn, void *user, void *w,
+                                                    std::size_t bytes, uint64_t *calls) {
+        return Api<T>::sde_flow_sample_guided(method, eta, fn, user, output, weight, t_lo, t_hi,
+                                              grid.data(), grid.size(), x.data(), x.n(), x.d(),
+                                              seed, first_sample, w, bytes, calls);
+    });
+}
+
+/**
+ * `sde_sample` under classifier-free guidance (`otc_sde_sample_guided_*`): `model` as
+ * for `sde_flow_sample_guided`, returning the `output` kind (score, noise or denoised),
+ * guided where the process's time (σ for EDM) is in [`t_lo`, `t_hi`].
+ * `invalid_parameter` also for a weight that is not finite or an interval that is not
+ * 0 ≤ t_lo ≤ t_hi. Returns the model calls; x unchanged on error.
+ */
+template <class T, class Model>
+Returns<uint64_t> sde_sample_guided(const SdeProcess &process, const SdeSamplerConfig &config,
+                                    Model &&model, int32_t output, double weight, double t_lo,
+                                    double t_hi, View<const T> grid, Points<T> x, uint64_t seed,
+                                    uint64_t first_sample, Workspace &ws) {
+    return detail::run_cond_model(model, x, ws, [&](auto fn, void *user, void *w,
+                                                    std::size_t bytes, uint64_t *calls) {
+        return Api<T>::sde_sample_guided(&process, &config, fn, user, output, weight, t_lo, t_hi,
+                                         grid.data(), grid.size(), x.data(), x.n(), x.d(), seed,
+                                         first_sample, w, bytes, calls);
+    });
+}
+
+/**
+ * `sde_step` under classifier-free guidance (`otc_sde_step_guided_*`): `model`,
+ * `weight` and the interval as for `sde_sample_guided`; `multistep` carries
+ * DPM-Solver++(2M)'s history (NULL: a first-order step). Stepping a grid by hand gives
+ * the bits of `sde_sample_guided`. Returns the model calls; x and the history
+ * unchanged on error.
+ */
+template <class T, class Model>
+Returns<uint64_t> sde_step_guided(const SdeProcess &process, const SdeSamplerConfig &config,
+                                  Model &&model, int32_t output, double weight, double t_lo,
+                                  double t_hi, Points<T> x, T t, T t_next, uint64_t step_index,
+                                  uint64_t seed, uint64_t first_sample, Workspace &ws,
+                                  Multistep<T> *multistep = nullptr) {
+    if (multistep && multistep->history.size() != x.values().size())
+        return detail::finish(OTC_STATUS_LENGTH_MISMATCH, uint64_t{0});
+    T *history = multistep ? multistep->history.data() : nullptr;
+    double *h_prev = multistep ? &multistep->h_prev : nullptr;
+    return detail::run_cond_model(model, x, ws, [&](auto fn, void *user, void *w,
+                                                    std::size_t bytes, uint64_t *calls) {
+        return Api<T>::sde_step_guided(&process, &config, fn, user, output, weight, t_lo, t_hi,
+                                       x.data(), x.n(), x.d(), t, t_next, step_index, seed,
+                                       first_sample, history, h_prev, w, bytes, calls);
+    });
 }
 
 }  // namespace otc

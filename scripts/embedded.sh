@@ -6,8 +6,9 @@
 #                                      runs the on-target tests (tests/embedded) and the C
 #                                      firmware example under QEMU, links the no-panic
 #                                      probe (and checks a planted panic fails to link)
-#   bash scripts/embedded.sh numbers   footprint, workspace, stack depth and
-#                                      instructions per matrix entry (docs/embedded.md)
+#   bash scripts/embedded.sh numbers   footprint, workspace, stack depth,
+#                                      instructions per matrix entry and per
+#                                      flow-policy action (docs/embedded.md)
 #   bash scripts/embedded.sh release [DIR]
 #                                      the prebuilt firmware release: DIR (default
 #                                      target/release-cortex-m) and DIR.tar.gz with the
@@ -136,6 +137,7 @@ c_firmware() {
   qemu_run -kernel "$C_BUILD/pf_loop.elf"
   qemu_run -kernel "$C_BUILD/tracking.elf"
   qemu_run -kernel "$C_BUILD/sinkhorn_only.elf"
+  qemu_run -kernel "$C_BUILD/flow_policy.elf"
   step "firmware project with its own CMake build: otcore from source (add_subdirectory, cross-built)"
   firmware_cmake "$FW_CMAKE" -DOTCORE_RUST_TARGET="$M4"
   step "cmake --install of a cross build (ffi/CMakeLists.txt, toolchain file) and find_package from it"
@@ -364,6 +366,32 @@ profile() {
       }' | sort -rn | head -30
 }
 
+# The C flow-policy firmware under the instruction-count plugin: its marks bracket each
+# of the first measured actions (one otc_sde_flow_sample_f32 call, 10 model evaluations,
+# the model callback included) and then 10 direct calls of the model.
+flow_policy_numbers() {
+  local elf=$C_BUILD/flow_policy.elf mark out
+  mark=$(arm-none-eabi-nm "$elf" | awk '/ otcore_icount_mark$/ {print $1}')
+  out=$(qemu_run -plugin "$PLUGIN,mark=0x$mark" -kernel "$elf" 2>&1)
+  if grep '^icount error' <<<"$out" >&2; then exit 1; fi
+  grep -v '^icount' <<<"$out"
+  awk '
+    /^icount mark/ { m[$3] = $4; n = $3 + 1 }
+    END {
+      pairs = n / 2 - 1 # the last pair is the model alone
+      if (pairs < 1) { print "flow_policy: no marks" > "/dev/stderr"; exit 1 }
+      lo = -1
+      for (k = 0; k < pairs; k++) {
+        c = m[2 * k + 1] - m[2 * k]; sum += c
+        if (lo < 0 || c < lo) lo = c
+        if (c > hi) hi = c
+      }
+      model = m[2 * pairs + 1] - m[2 * pairs]
+      printf "instructions per action (10 evaluations, model included; mean of %d): %d (min %d, max %d)\n", pairs, sum / pairs, lo, hi
+      printf "  of which the model (10 calls of the mixture velocity): %d; the sampler: %d\n", model, sum / pairs - model
+    }' <<<"$out"
+}
+
 size_of() { # flash and RAM bytes of an ELF: "flash ram"
   arm-none-eabi-size -A "$1" | awk '
     $1 ~ /^\.(text|rodata|isr_vector|ARM\.exidx)$/ { flash += $2 }
@@ -379,7 +407,7 @@ numbers() {
   make -s -C examples-c/firmware all BUILD="$C_BUILD" LIB="$SHIPPED_M4"
   read -r bfl bra < <(size_of "$C_BUILD/baseline.elf")
   printf '%-18s %8s %8s %20s\n' program flash RAM "otcore share (flash)"
-  for name in baseline sinkhorn_only tracking pf_loop; do
+  for name in baseline sinkhorn_only tracking pf_loop flow_policy; do
     read -r fl ra < <(size_of "$C_BUILD/$name.elf")
     printf '%-18s %8d %8d %20d\n' "$name" "$fl" "$ra" $((fl - bfl))
   done
@@ -390,8 +418,12 @@ numbers() {
   qemu_run -kernel "$C_BUILD/tracking.elf" | tail -2
   step "C particle-filter loop (filter step stack measured by painting inside the firmware)"
   qemu_run -kernel "$C_BUILD/pf_loop.elf" | tail -2
-  step "Rust measure firmware: workspace, stack (painting), instruction counts (QEMU plugin)"
   build_plugin
+  step "C flow-policy loop (action stack by painting, instructions per action: QEMU plugin)"
+  flow_policy_numbers
+  read -r fl ra < <(otcore_share "$C_BUILD/flow_policy.elf.map")
+  echo "flow_policy: otcore flash $fl B, otcore RAM $ra B (linker map)"
+  step "Rust measure firmware: workspace, stack (painting), instruction counts (QEMU plugin)"
   measure
   step "same with otcore's fast-math (micromath exp/ln)"
   measure --features fast-math | grep -E '^instructions (solve|per)|^stack solve'

@@ -19,6 +19,7 @@
 
 #include "otcore.h"
 #include "semihost.h"
+#include "example.h"
 
 enum { N = 64, D = 2, TICKS = 300, BEACONS = 3, REPORT = 50 };
 /* One static workspace for the filter step and the Sinkhorn report, sized at compile
@@ -83,30 +84,16 @@ static int32_t loglik(void *user, size_t n, size_t d, const float *xs, float *ou
 }
 
 /* The deepest stack use of one filter step with OT resampling, by painting. */
-#define PAINT 0xC0DE57ACu
 #define PAINT_BYTES 6144u
 static uint32_t stack_bytes;
 
 static int32_t step_measured(struct tick *t) {
-    uint32_t sp, *p, *bottom;
-    int32_t status;
-    __asm__ volatile("mov %0, sp" : "=r"(sp));
-    bottom = (uint32_t *)(sp - PAINT_BYTES);
-    for (p = bottom; p < (uint32_t *)(sp - 64u); ++p) *(volatile uint32_t *)p = PAINT;
-    status = otc_pf_step_f32(&config, predict, loglik, t, N, D, &rng, x, logw, &state, ws,
-                             sizeof ws, mean, cov, &report);
-    for (p = bottom; p < (uint32_t *)sp && *(volatile uint32_t *)p == PAINT; ++p) {
-    }
-    if (sp - (uint32_t)(uintptr_t)p > stack_bytes) stack_bytes = sp - (uint32_t)(uintptr_t)p;
+    uint32_t sp = stack_paint(PAINT_BYTES), used;
+    int32_t status = otc_pf_step_f32(&config, predict, loglik, t, N, D, &rng, x, logw, &state,
+                                     ws, sizeof ws, mean, cov, &report);
+    used = stack_used(sp, PAINT_BYTES);
+    if (used > stack_bytes) stack_bytes = used;
     return status;
-}
-
-static int fail(const char *what, int32_t status) {
-    sh_puts(what);
-    sh_puts(": ");
-    sh_puts(otc_status_str(status));
-    sh_puts("\n");
-    return 1;
 }
 
 /* Entropic OT cost between the particle clouds now and at the last report. */

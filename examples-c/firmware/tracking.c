@@ -25,6 +25,7 @@
 
 #include "otcore.h"
 #include "semihost.h"
+#include "example.h"
 
 enum { N = 32, M = 32, D = 2, FRAMES = 100 };
 /* otc_sinkhorn_workspace_size_f32's formula, for a static buffer (the header's macro). */
@@ -50,29 +51,15 @@ static float absf(float v) { return v < 0.0f ? -v : v; }
 
 /* The deepest stack use of one solve, by painting: fill the free stack below this
  * frame with a pattern, solve, find the lowest word that changed. */
-#define PAINT 0xC0DE57ACu
 #define PAINT_BYTES 6144u
 static uint32_t stack_bytes;
 
 static int32_t __attribute__((noinline)) solve_measured(void) {
-    uint32_t sp, *p, *bottom;
-    int32_t status;
-    __asm__ volatile("mov %0, sp" : "=r"(sp));
-    bottom = (uint32_t *)(sp - PAINT_BYTES);
-    for (p = bottom; p < (uint32_t *)(sp - 64u); ++p) *(volatile uint32_t *)p = PAINT;
-    status = otc_sinkhorn_solve_f32(&problem, &config, ws, sizeof ws, f, N, g, M, &result);
-    for (p = bottom; p < (uint32_t *)sp && *(volatile uint32_t *)p == PAINT; ++p) {
-    }
-    stack_bytes = sp - (uint32_t)(uintptr_t)p;
+    uint32_t sp = stack_paint(PAINT_BYTES);
+    int32_t status =
+        otc_sinkhorn_solve_f32(&problem, &config, ws, sizeof ws, f, N, g, M, &result);
+    stack_bytes = stack_used(sp, PAINT_BYTES);
     return status;
-}
-
-static int fail(const char *what, int32_t status) {
-    sh_puts(what);
-    sh_puts(": ");
-    sh_puts(otc_status_str(status));
-    sh_puts("\n");
-    return 1;
 }
 
 /* Carries the potentials of last frame's problem (xo, yo, fo, go) to this frame's

@@ -46,6 +46,7 @@ mod sde_types;
 
 mod sde;
 mod sde_flow;
+mod sde_guidance;
 
 mod pf_types;
 
@@ -132,12 +133,16 @@ pub use sde::{
     otc_sde_workspace_size_f32, otc_sde_workspace_size_f64,
 };
 pub use sde_flow::{
-    otc_sde_cond_model_fn_f32, otc_sde_cond_model_fn_f64, otc_sde_flow_grid_f32,
-    otc_sde_flow_grid_f64, otc_sde_flow_guided_workspace_size_f32,
+    otc_sde_flow_grid_f32, otc_sde_flow_grid_f64, otc_sde_flow_guided_workspace_size_f32,
     otc_sde_flow_guided_workspace_size_f64, otc_sde_flow_sample_f32, otc_sde_flow_sample_f64,
     otc_sde_flow_sample_guided_f32, otc_sde_flow_sample_guided_f64, otc_sde_flow_step_f32,
     otc_sde_flow_step_f64, OTC_SDE_FLOW_EULER, OTC_SDE_FLOW_HEUN, OTC_SDE_FLOW_MIDPOINT,
     OTC_SDE_FLOW_SDE,
+};
+pub use sde_guidance::{
+    otc_sde_cond_model_fn_f32, otc_sde_cond_model_fn_f64, otc_sde_guided_workspace_size_f32,
+    otc_sde_guided_workspace_size_f64, otc_sde_sample_guided_f32, otc_sde_sample_guided_f64,
+    otc_sde_step_guided_f32, otc_sde_step_guided_f64,
 };
 pub use sde_types::*;
 pub use simd::{

@@ -1,7 +1,8 @@
 //! Score-based SDE sampling: processes, grids, prior, the fixed-step samplers (single
 //! step and whole grid), the adaptive solver, the Gaussian-mixture score and the
 //! generic Itô steps. Each is a generic implementation with one exported wrapper per
-//! precision.
+//! precision; the fixed-step samplers' implementations also serve the guided calls of
+//! `sde_guidance`.
 //!
 //! The model is a C callback over the whole batch,
 //! `int32_t model(void *user, size_t n, size_t d, const T *x, const T *t, T *out)`:
@@ -22,6 +23,7 @@ use otcore::{Error, Real};
 
 use crate::args::{check_sized, disjoint, read_sized, workspace, zeroed, Array, Checked};
 use crate::boundary::run;
+use crate::sde_guidance::{split_guided, ModelArg, SamplerModel};
 use crate::sde_types::{
     otc_sde_adaptive_config, otc_sde_adaptive_stats, otc_sde_coefs, otc_sde_process,
     otc_sde_sampler_config, output_kind, OTC_SDE_COVARIANCE_DIAGONAL, OTC_SDE_COVARIANCE_ISOTROPIC,
@@ -171,7 +173,7 @@ impl<T: Real> Sde<T> for CSde<T> {
 
 /// # Safety
 /// `process` NULL or a readable `otc_sde_process`.
-unsafe fn read_process(process: *const otc_sde_process) -> Checked<sde::Process> {
+pub(crate) unsafe fn read_process(process: *const otc_sde_process) -> Checked<sde::Process> {
     // SAFETY: the caller's contract.
     unsafe { read_sized(process) }?.to_core()
 }
@@ -244,12 +246,12 @@ unsafe fn fill_grid<T: Real>(
 }
 
 /// # Safety
-/// As `otc_sde_sample_f32`.
+/// As `otc_sde_sample_f32` (`otc_sde_sample_guided_f32` for a guided model).
 #[allow(clippy::too_many_arguments)]
-unsafe fn sample<T: Real>(
+pub(crate) unsafe fn sample<T: Real>(
     process: *const otc_sde_process,
     config: *const otc_sde_sampler_config,
-    model: ModelFn<T>,
+    model: ModelArg<T>,
     user: *mut c_void,
     output: i32,
     grid: *const T,
@@ -266,28 +268,81 @@ unsafe fn sample<T: Real>(
     run(|| {
         // SAFETY: the caller's contract.
         let (p, cfg) = unsafe { (read_process(process)?, read_sized(config)?.to_core()?) };
-        let mut m = c_model(model, user, d, output)?;
+        let model = model.check(user, d, output)?;
         let g = Array::input(grid, grid_len)?;
         let xa = Array::output(x, cells(n, d)?)?;
-        let wa = workspace::<T>(ws, ws_bytes, sde::workspace_len(n, d))?;
+        let wa = workspace::<T>(ws, ws_bytes, model.workspace_len(n, d))?;
         let ev = Array::output(out_evaluations, 1)?;
         disjoint(&[g.span(), xa.span(), wa.span(), ev.span()])?;
         // SAFETY: checked arrays, pairwise disjoint where written, valid by contract.
         let (g, xs, w) = unsafe { (g.slice(), xa.slice_mut(), zeroed(wa)) };
-        let st = sde::sample(&p, &cfg, &mut m, g, xs, d, seed, first_sample, w)?;
+        let evals = match model {
+            SamplerModel::Plain(mut m) => {
+                sde::sample(&p, &cfg, &mut m, g, xs, d, seed, first_sample, w)?.evaluations
+            }
+            SamplerModel::Guided(mut c, guidance) => {
+                let (mut m, w) = split_guided(&mut c, guidance, w, n, d)?;
+                sde::sample(&p, &cfg, &mut m, g, xs, d, seed, first_sample, w)?;
+                m.calls()
+            }
+        };
         // SAFETY: as above.
-        unsafe { ev.fill(st.evaluations) };
+        unsafe { ev.fill(evals) };
         Ok(otc_status::Ok)
     })
 }
 
-/// # Safety
-/// As `otc_sde_step_f32`.
+/// `sde::step` with the C history (the previous x̂₀ and `h_prev`, 0 = none), which it
+/// updates on success.
 #[allow(clippy::too_many_arguments)]
-unsafe fn step<T: Real>(
+fn step_with<T: Real, M: Model<T>>(
+    p: &sde::Process,
+    cfg: &sde::Config,
+    m: &mut M,
+    xs: &mut [T],
+    d: usize,
+    (t, t_next): (T, T),
+    (step_index, seed, first_sample): (u64, u64, u64),
+    hist: Option<(&mut [T], &mut [f64])>,
+    w: &mut [T],
+) -> Result<u64, Error> {
+    let mut hist = hist.map(|(hs, hp)| {
+        let prev = hp.first().copied().unwrap_or(0.0);
+        let ms = Multistep {
+            denoised: hs,
+            h_prev: (prev > 0.0).then_some(prev),
+        };
+        (ms, hp)
+    });
+    let e = sde::step(
+        p,
+        cfg,
+        m,
+        xs,
+        d,
+        t,
+        t_next,
+        step_index,
+        seed,
+        first_sample,
+        hist.as_mut().map(|(ms, _)| ms),
+        w,
+    )?;
+    if let Some((ms, hp)) = hist {
+        if let Some(v) = hp.first_mut() {
+            *v = ms.h_prev.unwrap_or(0.0);
+        }
+    }
+    Ok(e)
+}
+
+/// # Safety
+/// As `otc_sde_step_f32` (`otc_sde_step_guided_f32` for a guided model).
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn step<T: Real>(
     process: *const otc_sde_process,
     config: *const otc_sde_sampler_config,
-    model: ModelFn<T>,
+    model: ModelArg<T>,
     user: *mut c_void,
     output: i32,
     x: *mut T,
@@ -307,10 +362,10 @@ unsafe fn step<T: Real>(
     run(|| {
         // SAFETY: the caller's contract.
         let (p, cfg) = unsafe { (read_process(process)?, read_sized(config)?.to_core()?) };
-        let mut m = c_model(model, user, d, output)?;
+        let model = model.check(user, d, output)?;
         let nd = cells(n, d)?;
         let xa = Array::output(x, nd)?;
-        let wa = workspace::<T>(ws, ws_bytes, sde::workspace_len(n, d))?;
+        let wa = workspace::<T>(ws, ws_bytes, model.workspace_len(n, d))?;
         let ev = Array::output(out_evaluations, 1)?;
         let hist = match (history.is_null(), h_prev.is_null()) {
             (true, true) => None,
@@ -327,48 +382,16 @@ unsafe fn step<T: Real>(
         }
         // SAFETY: checked arrays, pairwise disjoint, valid by the caller's contract.
         let (xs, w) = unsafe { (xa.slice_mut(), zeroed(wa)) };
-        let evals = match hist {
-            Some((h, hp)) => {
-                // SAFETY: as above.
-                let (hs, hp) = unsafe { (h.slice_mut(), hp.slice_mut()) };
-                let prev = hp.first().copied().unwrap_or(0.0);
-                let mut ms = Multistep {
-                    denoised: hs,
-                    h_prev: (prev > 0.0).then_some(prev),
-                };
-                let e = sde::step(
-                    &p,
-                    &cfg,
-                    &mut m,
-                    xs,
-                    d,
-                    t,
-                    t_next,
-                    step_index,
-                    seed,
-                    first_sample,
-                    Some(&mut ms),
-                    w,
-                )?;
-                if let Some(v) = hp.first_mut() {
-                    *v = ms.h_prev.unwrap_or(0.0);
-                }
-                e
+        // SAFETY: as above.
+        let hist = hist.map(|(h, hp)| unsafe { (h.slice_mut(), hp.slice_mut()) });
+        let (times, keys) = ((t, t_next), (step_index, seed, first_sample));
+        let evals = match model {
+            SamplerModel::Plain(mut m) => step_with(&p, &cfg, &mut m, xs, d, times, keys, hist, w)?,
+            SamplerModel::Guided(mut c, guidance) => {
+                let (mut m, w) = split_guided(&mut c, guidance, w, n, d)?;
+                step_with(&p, &cfg, &mut m, xs, d, times, keys, hist, w)?;
+                m.calls()
             }
-            None => sde::step(
-                &p,
-                &cfg,
-                &mut m,
-                xs,
-                d,
-                t,
-                t_next,
-                step_index,
-                seed,
-                first_sample,
-                None,
-                w,
-            )?,
         };
         // SAFETY: as above.
         unsafe { ev.fill(evals) };
@@ -881,7 +904,7 @@ pub unsafe extern "C" fn otc_sde_sample_f32(
         sample::<f32>(
             process,
             config,
-            model,
+            ModelArg::Plain(model),
             user,
             output,
             grid,
@@ -926,7 +949,7 @@ pub unsafe extern "C" fn otc_sde_sample_f64(
         sample::<f64>(
             process,
             config,
-            model,
+            ModelArg::Plain(model),
             user,
             output,
             grid,
@@ -983,7 +1006,7 @@ pub unsafe extern "C" fn otc_sde_step_f32(
         step::<f32>(
             process,
             config,
-            model,
+            ModelArg::Plain(model),
             user,
             output,
             x,
@@ -1034,7 +1057,7 @@ pub unsafe extern "C" fn otc_sde_step_f64(
         step::<f64>(
             process,
             config,
-            model,
+            ModelArg::Plain(model),
             user,
             output,
             x,

@@ -3,20 +3,21 @@
 //! interpolant-SDE samplers of `otcore::sde::flow`, with the model callback of the SDE
 //! samplers (`otc_sde_model_fn_*`) declaring `OTC_SDE_OUTPUT_VELOCITY` (or a denoised,
 //! noise or score output, converted on this path). Workspace: `otc_sde_workspace_size_*`.
-//! Classifier-free guidance: `otc_sde_flow_sample_guided_*`, with a conditional
-//! callback (`otc_sde_cond_model_fn_*`) called with and without its condition.
+//! Classifier-free guidance: `otc_sde_flow_sample_guided_*`, with the conditional
+//! callback of the guided samplers (`otc_sde_cond_model_fn_*`, called with and without
+//! its condition).
 
 use core::ffi::c_void;
 
 use otcore::sde::flow::{self, FlowMethod, FlowSpacing};
-use otcore::sde::guidance::{Conditional, Guided};
-use otcore::sde::Output;
-use otcore::{sde, Error, Real};
+use otcore::{sde, Real};
 
 use crate::args::{disjoint, workspace, zeroed, Array, Checked};
 use crate::boundary::run;
 use crate::sde::{c_model, otc_sde_model_fn_f32, otc_sde_model_fn_f64, ModelFn};
-use crate::sde_types::output_kind;
+use crate::sde_guidance::{
+    c_cond, guided_len, otc_sde_cond_model_fn_f32, otc_sde_cond_model_fn_f64, split_guided, CondFn,
+};
 use crate::sizes::{cells, write_workspace_size};
 use crate::status::otc_status;
 
@@ -346,78 +347,6 @@ pub unsafe extern "C" fn otc_sde_flow_step_f64(
     }
 }
 
-/// Conditional-model callback, `float` version: as `otc_sde_model_fn_f32`, evaluated
-/// with the condition (`conditional` = 1) or without it (0, the unconditional model of
-/// classifier-free guidance); returns 0 on success.
-pub type otc_sde_cond_model_fn_f32 = Option<
-    unsafe extern "C" fn(
-        user: *mut c_void,
-        n: usize,
-        d: usize,
-        x: *const f32,
-        t: *const f32,
-        conditional: i32,
-        out: *mut f32,
-    ) -> i32,
->;
-/// Conditional-model callback, `double` version.
-pub type otc_sde_cond_model_fn_f64 = Option<
-    unsafe extern "C" fn(
-        user: *mut c_void,
-        n: usize,
-        d: usize,
-        x: *const f64,
-        t: *const f64,
-        conditional: i32,
-        out: *mut f64,
-    ) -> i32,
->;
-
-/// A conditional C callback in precision `T`.
-type CondFn<T> =
-    unsafe extern "C" fn(*mut c_void, usize, usize, *const T, *const T, i32, *mut T) -> i32;
-
-/// The C conditional model as a core [`Conditional`].
-struct CCond<T> {
-    f: CondFn<T>,
-    user: *mut c_void,
-    d: usize,
-    output: Output,
-}
-
-impl<T: Real> Conditional<T> for CCond<T> {
-    fn output(&self) -> Output {
-        self.output
-    }
-
-    fn eval(&mut self, x: &[T], t: &[T], conditional: bool, out: &mut [T]) -> Result<(), Error> {
-        // SAFETY: the callback's contract (documented on the exported functions): it
-        // reads n·d values of x and n of t and writes n·d values of out, all valid here.
-        let r = unsafe {
-            (self.f)(
-                self.user,
-                t.len(),
-                self.d,
-                x.as_ptr(),
-                t.as_ptr(),
-                i32::from(conditional),
-                out.as_mut_ptr(),
-            )
-        };
-        if r == 0 {
-            Ok(())
-        } else {
-            Err(Error::CallbackFailed)
-        }
-    }
-}
-
-/// Workspace values of the guided flow sampler: the flow sampler's plus n·d for the
-/// unconditional output (saturating, as the core's lengths).
-fn guided_len(n: usize, d: usize) -> usize {
-    sde::workspace_len(n, d).saturating_add(n.saturating_mul(d))
-}
-
 /// # Safety
 /// As `otc_sde_flow_sample_guided_f32`.
 #[allow(clippy::too_many_arguments)]
@@ -441,28 +370,15 @@ unsafe fn run_guided<T: Real>(
 ) -> i32 {
     run(|| {
         let m_kind = method(kind, eta)?;
-        let mut cond = CCond {
-            f: model.ok_or(otc_status::NullPointer)?,
-            user,
-            d,
-            output: output_kind(output)?,
-        };
-        let nd = cells(n, d)?;
+        let mut cond = c_cond(model, user, d, output)?;
         let g = Array::input(grid, grid_len)?;
-        let xa = Array::output(x, nd)?;
+        let xa = Array::output(x, cells(n, d)?)?;
         let wa = workspace::<T>(ws, ws_bytes, guided_len(n, d))?;
         let ev = Array::output(out_calls, 1)?;
         disjoint(&[g.span(), xa.span(), wa.span(), ev.span()])?;
         // SAFETY: checked arrays, pairwise disjoint where written, valid by contract.
         let (g, xs, w) = unsafe { (g.slice(), xa.slice_mut(), zeroed(wa)) };
-        // A short workspace leaves `scratch` short or `w` short: the core reports it.
-        let split = w.len().saturating_sub(nd);
-        let (w, scratch) = w.split_at_mut(split);
-        let (weight, t_lo, t_hi) = guidance;
-        let mut guided = Guided::new(&mut cond, weight, t_lo, t_hi, scratch)?;
-        if w.len() < sde::workspace_len(n, d) {
-            return Err(otc_status::WorkspaceTooSmall);
-        }
+        let (mut guided, w) = split_guided(&mut cond, guidance, w, n, d)?;
         flow::sample(m_kind, &mut guided, g, xs, d, seed, first_sample, w)?;
         // SAFETY: as above.
         unsafe { ev.fill(guided.calls()) };
@@ -472,7 +388,7 @@ unsafe fn run_guided<T: Real>(
 
 /// Bytes of workspace `otc_sde_flow_sample_guided_f32` needs for n samples of dimension
 /// d: `(6·n·d + 3·n + 3·d + n·d)·sizeof(float)` (the flow sampler's plus the
-/// unconditional output).
+/// unconditional output; the same as `otc_sde_guided_workspace_size_f32`).
 ///
 /// Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
 /// `OTC_STATUS_LENGTH_MISMATCH` (overflow).

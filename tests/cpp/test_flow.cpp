@@ -1,8 +1,9 @@
 // Tests of the flow-matching wrappers of include/otcore.hpp (issue 23's C functions):
 // the shifted grid, the flow samplers (whole grid and step by step) with a velocity
 // model (OTC_SDE_OUTPUT_VELOCITY), and classifier-free guidance with a conditional
-// model. Each wrapper gives the same bits as the C call (same inputs, same seeds) and
-// reports a bad input by its status with the samples untouched.
+// model, for the flow samplers and the score/noise/denoiser samplers. Each wrapper gives
+// the same bits as the C call (same inputs, same seeds) and reports a bad input by its
+// status with the samples untouched.
 // Built by tests/cpp/Makefile with g++ and clang++, C++17 and C++20, under ASan/UBSan.
 #include <cmath>
 #include <limits>
@@ -176,10 +177,81 @@ static void guided_matches_c() {
     CHECK(same_bits(y, x0));
 }
 
+// EDM denoiser of N(m, v I) at σ, m = 0.7 (conditional) or −0.2 (unconditional).
+template <class T>
+static int32_t pair_denoiser(void *user, std::size_t n, std::size_t d, const T *x, const T *t,
+                             int32_t conditional, T *out) {
+    const double v = *static_cast<const double *>(user), m = conditional ? 0.7 : -0.2;
+    for (std::size_t i = 0; i < n; ++i) {
+        const double r = v / (v + double(t[i]) * double(t[i]));
+        for (std::size_t k = 0; k < d; ++k)
+            out[i * d + k] = T(m + r * (double(x[i * d + k]) - m));
+    }
+    return 0;
+}
+
+template <class T>
+static void guided_score_matches_c() {
+    const std::size_t n = 8, d = 2;
+    using C = otc::Api<T>;
+    double v = 0.25;
+    const otc::SdeProcess edm(OTC_SDE_EDM);
+    const otc::SdeSamplerConfig cfg(OTC_SDE_DPM_SOLVER_PP_2M);
+    std::vector<T> grid(9);
+    CHECK(C::sde_grid(&edm, OTC_SDE_GRID_KARRAS, 7.0, 80.0, 0.002, grid.data(), grid.size()) ==
+          OTC_STATUS_OK);
+    const auto x0 = cloud<T>(n, d, 33, T(0));
+    std::size_t unconditional_calls = 0;
+    auto model = [&](otc::Points<const T> xs, otc::View<const T> t, bool conditional,
+                     otc::Points<T> out) {
+        unconditional_calls += conditional ? 0 : 1;
+        return pair_denoiser<T>(&v, xs.n(), xs.d(), xs.data(), t.data(), conditional,
+                                out.data());
+    };
+    otc::Workspace ws;
+    auto x = x0, cx = x0;
+    // Guided for σ ∈ [0.5, 10] only.
+    const uint64_t calls = value(otc::sde_sample_guided<T>(
+        edm, cfg, model, OTC_SDE_OUTPUT_DENOISED, 2.0, 0.5, 10.0, grid, {x, d}, 5, 0, ws));
+    std::size_t bytes = 0;
+    CHECK(C::sde_guided_workspace_size(n, d, &bytes) == OTC_STATUS_OK);
+    std::vector<T> cws(bytes / sizeof(T));
+    uint64_t ccalls = 0;
+    CHECK(C::sde_sample_guided(&edm, &cfg, &pair_denoiser<T>, &v, OTC_SDE_OUTPUT_DENOISED, 2.0,
+                               0.5, 10.0, grid.data(), grid.size(), cx.data(), n, d, 5, 0,
+                               cws.data(), bytes, &ccalls) == OTC_STATUS_OK);
+    CHECK(same_bits(x, cx) && calls == ccalls);
+    CHECK(calls == 8 + unconditional_calls && unconditional_calls > 0 && unconditional_calls < 8);
+
+    // Step by step with the history: the bits of the whole run.
+    auto sx = x0;
+    std::vector<T> history(n * d);
+    otc::Multistep<T> ms{history};
+    uint64_t step_calls = 0;
+    for (std::size_t i = 0; i + 1 < grid.size(); ++i)
+        step_calls += value(otc::sde_step_guided<T>(edm, cfg, model, OTC_SDE_OUTPUT_DENOISED, 2.0,
+                                                    0.5, 10.0, {sx, d}, grid[i], grid[i + 1], i,
+                                                    5, 0, ws, &ms));
+    CHECK(same_bits(sx, x) && step_calls == calls);
+
+    // Bad input: an infinite weight, a velocity model; samples untouched.
+    auto y = x0;
+    EXPECT_STATUS(otc::sde_sample_guided<T>(edm, cfg, model, OTC_SDE_OUTPUT_DENOISED,
+                                            std::numeric_limits<double>::infinity(), 0.5, 10.0,
+                                            grid, {y, d}, 5, 0, ws),
+                  otc::Status::invalid_parameter);
+    EXPECT_STATUS(otc::sde_sample_guided<T>(edm, cfg, model, OTC_SDE_OUTPUT_VELOCITY, 2.0, 0.5,
+                                            10.0, grid, {y, d}, 5, 0, ws),
+                  otc::Status::invalid_parameter);
+    CHECK(same_bits(y, x0));
+}
+
 int main() {
     flow_matches_c<float>();
     flow_matches_c<double>();
     guided_matches_c<float>();
     guided_matches_c<double>();
+    guided_score_matches_c<float>();
+    guided_score_matches_c<double>();
     return report("test_flow");
 }

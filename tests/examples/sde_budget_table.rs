@@ -1,5 +1,6 @@
 //! The few-evaluation table of docs/sde.md: the ring of 8 Gaussians (radius 2, std 0.1)
-//! sampled in f32 by every sampler at 5, 10, 20, 35 and 50 model evaluations — the
+//! sampled in f32 by every sampler at 5, 10, 20, 35 and 50 model evaluations (the best
+//! score-based ones also on EDM's and an Align-Your-Steps-shaped grid) — the
 //! score-based samplers through the exact VP score, the flow samplers through the exact
 //! flow-matching velocity of the same data — as sliced W1 (32 directions) between
 //! 10 000 samples and 10 000 exact draws of the target (p_eps for samplers that stop
@@ -151,6 +152,62 @@ fn main() {
             print!("{}", cell(r, e, b));
         }
         println!();
+    }
+    // The few-step spacings of image models on this data: EDM's (Karras ρ = 7, to t_eps)
+    // and the shape of Align Your Steps' published 10-step SD 1.5 schedule (Sabour et
+    // al. 2024: σ from 14.6 to 0.029), mapped affinely in log σ̃ onto this process's
+    // range and log-linearly interpolated to other step counts (the paper's rule).
+    let (sig_hi, sig_lo) = (p.coefs(1.0).sigma(), c.sigma());
+    let ays = |steps: usize| -> Vec<f32> {
+        const SD15: [f64; 11] = [
+            14.615, 6.475, 3.861, 2.697, 1.886, 1.396, 0.963, 0.652, 0.399, 0.152, 0.029,
+        ];
+        let (l0, l1) = (SD15[0].ln(), SD15[10].ln());
+        (0..=steps)
+            .map(|i| {
+                let u = 10.0 * i as f64 / steps as f64;
+                let (k, f) = ((u as usize).min(9), u - (u as usize).min(9) as f64);
+                let l = SD15[k].ln() * (1.0 - f) + SD15[k + 1].ln() * f;
+                let frac = (l - l0) / (l1 - l0); // 0 at the start, 1 at the end
+                let sigma = (sig_hi.ln() * (1.0 - frac) + sig_lo.ln() * frac).exp();
+                let t = match i {
+                    0 => 1.0,
+                    _ if i == steps => eps,
+                    _ => p.time_of_sigma(sigma),
+                };
+                t as f32
+            })
+            .collect()
+    };
+    let spacing_rows: [(&str, &str, Config); 2] = [
+        ("ancestral", "SDE", anc),
+        (
+            "DPM-Solver++(2M)",
+            "ODE",
+            Config::new(Method::DpmSolverPp2M),
+        ),
+    ];
+    for (name, kind, cfg) in spacing_rows {
+        for gname in ["Karras ρ = 7", "AYS SD 1.5 shape"] {
+            print!("| {name} | {kind} | {gname} |");
+            for b in BUDGETS {
+                let g = if gname == "AYS SD 1.5 shape" {
+                    ays(b as usize)
+                } else {
+                    let mut g = vec![0.0f32; b as usize + 1];
+                    grid::fill(&p, Spacing::Karras { rho: 7.0 }, 1.0, eps, &mut g).unwrap();
+                    g
+                };
+                let (r, e) = mean4(&mut |x, seed| {
+                    let mut m =
+                        Mixture::new(p, &wf, &muf, Covariance::Isotropic(&varf), D).unwrap();
+                    let st = sde::sample(&p, &cfg, &mut m, &g, x, D, seed, 0, &mut ws).unwrap();
+                    (ratio(x, false), st.evaluations)
+                });
+                print!("{}", cell(r, e, b));
+            }
+            println!();
+        }
     }
     // EDM Heun on the Karras grid to t = 0: 2 evaluations per step, 1 on the last.
     print!("| Heun (EDM) | ODE | Karras ρ = 7 to 0 |");

@@ -857,6 +857,75 @@ cond_callback!(f32, cond_f32);
 cond_callback!(f64, cond_f64);
 
 /// The flow-matching functions of one precision, on opaque pointers into `mem`.
+macro_rules! probe_guided_precision {
+    ($t:ty, $acc:ident, $mem:ident, $cond:ident, $guided_ws:ident, $guided:ident,
+     $guided_step:ident) => {{
+        let base = $mem.as_mut_ptr().cast::<$t>();
+        let p = |k: usize| black_box(base.wrapping_add(black_box(2048 + k)));
+        let len = |k: usize| black_box(k);
+        let cond = black_box(Some($cond as _));
+        let user = black_box(ptr::null_mut::<c_void>());
+        let mut process = unsafe { core::mem::zeroed::<otc_sde_process>() };
+        $acc += unsafe { otc_sde_process_default(black_box(OTC_SDE_EDM), black_box(&mut process)) };
+        let mut sampler = unsafe { core::mem::zeroed::<otc_sde_sampler_config>() };
+        $acc += unsafe {
+            otc_sde_sampler_config_default(black_box(OTC_SDE_HEUN), black_box(&mut sampler))
+        };
+        let (x, grid) = (p(0), p(64));
+        let ws = black_box(p(512).cast::<c_void>());
+        let mut calls = 0u64;
+        let mut bytes = 0usize;
+        $acc += unsafe { $guided_ws(len(4), len(2), black_box(&mut bytes)) };
+        $acc += unsafe {
+            $guided(
+                black_box(&process),
+                black_box(&sampler),
+                cond,
+                user,
+                black_box(OTC_SDE_OUTPUT_DENOISED),
+                black_box(2.0),
+                black_box(0.0),
+                black_box(f64::INFINITY),
+                grid,
+                len(5),
+                x,
+                len(4),
+                len(2),
+                black_box(7u64),
+                black_box(0u64),
+                ws,
+                len(8192),
+                black_box(&mut calls as *mut u64),
+            )
+        };
+        $acc += unsafe {
+            $guided_step(
+                black_box(&process),
+                black_box(&sampler),
+                cond,
+                user,
+                black_box(OTC_SDE_OUTPUT_NOISE),
+                black_box(2.0),
+                black_box(0.0),
+                black_box(1.0),
+                x,
+                len(4),
+                len(2),
+                black_box(1.0),
+                black_box(0.5),
+                black_box(0u64),
+                black_box(7u64),
+                black_box(0u64),
+                p(128),
+                black_box(ptr::null_mut()),
+                ws,
+                len(8192),
+                black_box(&mut calls as *mut u64),
+            )
+        };
+    }};
+}
+
 macro_rules! probe_flow_precision {
     ($t:ty, $acc:ident, $mem:ident, $model:ident, $cond:ident, $grid:ident, $sample:ident,
      $step:ident, $guided_ws:ident, $guided:ident) => {{
@@ -1299,6 +1368,24 @@ fn main() -> ! {
         otc_sde_flow_step_f64,
         otc_sde_flow_guided_workspace_size_f64,
         otc_sde_flow_sample_guided_f64
+    );
+    probe_guided_precision!(
+        f32,
+        acc,
+        mem,
+        cond_f32,
+        otc_sde_guided_workspace_size_f32,
+        otc_sde_sample_guided_f32,
+        otc_sde_step_guided_f32
+    );
+    probe_guided_precision!(
+        f64,
+        acc,
+        mem,
+        cond_f64,
+        otc_sde_guided_workspace_size_f64,
+        otc_sde_sample_guided_f64,
+        otc_sde_step_guided_f64
     );
     probe_pf_precision!(
         f32,
