@@ -399,7 +399,12 @@ fn subsample_start_keeps_the_cluster_masses() {
     // Source: left if i is a multiple of 8 below 96 (12 points, all picked by the
     // strided subsample) or one of 20 more (i ≡ 3 mod 8, or i ≡ 5 mod 8 below 32);
     // right otherwise.
-    let left_x = |i: usize| (i % 8 == 0 && i < 96) || i % 8 == 3 || (i % 8 == 5 && i < 32);
+    let left_x = |i: usize| {
+        matches!(
+            (i % 8, i < 96, i < 32),
+            (0, true, _) | (3, ..) | (5, _, true)
+        )
+    };
     assert_eq!((0..n).filter(|&i| left_x(i)).count(), n / 4);
     let mut x = vec![0.0; 2 * n];
     let mut y = vec![0.0; 2 * n];
