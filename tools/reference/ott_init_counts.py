@@ -21,8 +21,8 @@ Run (a venv with `pip install -r tools/reference/requirements.txt`, CPU):
 
 Rows of the output file that a run does not recompute are kept. The f32 and f64
 passes run one after the other, each single-threaded (XLA_FLAGS below); the
-n = 1024 rows take about 40 minutes on one core, most of it the solves that run
-to the cap of 2000 iterations, and the n = 256 rows about 5 minutes. For one core:
+n = 1024 rows took 62 minutes of wall time pinned to one core that other jobs
+shared, most of it the solves that run to the cap of 2000 iterations. For one core:
     XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1" \
         taskset -c 1 python3 tools/reference/ott_init_counts.py --n 1024
 """
