@@ -10,7 +10,7 @@
  * to |f| + ε. A solve stopped at an L1 marginal error δ (default: 1e-4 float, 1e-7
  * double) has potentials within about ε·δ/min(w) = ε·δ·n of the fixed point, times
  * the conditioning of the Sinkhorn map at ε = 0.01 × mean cost; two solves: 4·δ·n
- * (measured worst: 0.57 of it, the subsample start in double). The c-transform is the solver's own
+ * (measured worst: 0.56 of it, the subsample start in double). The c-transform is the solver's own
  * f-update, so it agrees to rounding: relative to |f| + mean cost, a few ulps of the
  * kernel's exponents (costs up to ~100 ε): 1e-5 (float), 1e-12 (double). */
 #define LOCAL_POT_TOL ((REAL)(4 * LN * (sizeof(REAL) == 8 ? 1e-7 : 1e-4)))

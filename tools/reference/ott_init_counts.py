@@ -16,8 +16,15 @@ Initializers: default (zero), GaussianInitializer, SubsampleInitializer(n/8, n/8
 identity to be optimal, so both clouds are passed sorted).
 
 Run (a venv with `pip install -r tools/reference/requirements.txt`, CPU):
-    python3 tools/reference/ott_init_counts.py            # about 20 minutes on 2 cores
-    python3 tools/reference/ott_init_counts.py --n 256     # the n = 256 rows only
+    python3 tools/reference/ott_init_counts.py             # every row
+    python3 tools/reference/ott_init_counts.py --n 1024    # the n = 1024 rows only
+
+Rows of the output file that a run does not recompute are kept. The f32 and f64
+passes run one after the other, each single-threaded (XLA_FLAGS below); the
+n = 1024 rows took 62 minutes of wall time pinned to one core that other jobs
+shared, most of it the solves that run to the cap of 2000 iterations. For one core:
+    XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1" \
+        taskset -c 1 python3 tools/reference/ott_init_counts.py --n 1024
 """
 import argparse
 import math
@@ -112,36 +119,74 @@ def solver(init, n):
 _jitted = {}
 
 
-def count(x, y, eps, init, dtype):
+def count(x, y, eps, init, dtype, seed=0):
+    """Iterations as a string; `seed` is the key of the subsample's random draw."""
     n = x.shape[0]
     key = (init, n, x.shape[1], dtype)
     if key not in _jitted:
         solve = solver(init, n)
 
-        def run(x, y, eps):
+        def run(x, y, eps, rng):
             geom = pointcloud.PointCloud(x, y, epsilon=eps)
-            out = solve(linear_problem.LinearProblem(geom), rng=jax.random.key(0))
+            out = solve(linear_problem.LinearProblem(geom), rng=rng)
             return out.n_iters, out.converged
 
         _jitted[key] = jax.jit(run)
-    it, conv = _jitted[key](jnp.asarray(x, dtype), jnp.asarray(y, dtype), jnp.asarray(eps, dtype))
+    it, conv = _jitted[key](
+        jnp.asarray(x, dtype), jnp.asarray(y, dtype), jnp.asarray(eps, dtype), jax.random.key(seed)
+    )
     return str(int(it)) if bool(conv) else f"{CAP}+"
+
+
+def draws(count_):
+    """SubsampleInitializer's iterations over `count_` random keys (f64, n = 256,
+    eps in {1e-1, 1e-2} x mean cost): min / median / max, as the example's `draws`."""
+    print("| family | d | n | eps/mean C | zero | subsample min | median | max |")
+    print("|---|---|---|---|---|---|---|---|")
+    n = 256
+    for family in ["gauss", "mixture"]:
+        for d in [1, 2, 3, 8]:
+            x, y = case(family, d, n)
+            mean = float(((x[:, None, :] - y[None, :, :]) ** 2).sum(-1).mean())
+            for r, rs in [(1e-1, "1e-1"), (1e-2, "1e-2")]:
+                zero = count(x, y, r * mean, "zero", jnp.float64)
+                its = sorted(
+                    int(c.rstrip("+")) + c.endswith("+")
+                    for c in (count(x, y, r * mean, "subsample", jnp.float64, s) for s in range(count_))
+                )
+                show = [str(v) if v <= CAP else f"{CAP}+" for v in its]
+                print(f"| {family} | {d} | {n} | {rs} | {zero} | {show[0]} | {show[len(its) // 2]} | {show[-1]} |", flush=True)
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--n", type=int, default=None)
+    ap.add_argument("--n", type=int, choices=[256, 1024], default=None)
     ap.add_argument("--out", default="tools/reference/ott_init_counts.txt")
     ap.add_argument("--prec", choices=["f32", "f64", "both"], default="both")
+    ap.add_argument("--draws", type=int, default=None, help="with --prec=f64: subsample draws")
     args = ap.parse_args()
+    if args.draws is not None:
+        draws(args.draws)
+        return
     if args.prec == "both":
-        rows = []
+        # Rows already in the output file are kept unless this run recomputes them,
+        # so `--n 1024` adds the n = 1024 rows to the committed n = 256 ones.
+        rows = {}
+        try:
+            with open(args.out) as fh:
+                for line in fh:
+                    if line.strip() and not line.startswith("#"):
+                        rows[tuple(line.split()[:6])] = line.strip()
+        except FileNotFoundError:
+            pass
         for prec in ["f32", "f64"]:
             cmd = [sys.executable, __file__, f"--prec={prec}", "--out", "/dev/stdout"]
             if args.n is not None:
                 cmd += ["--n", str(args.n)]
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-            rows += [l for l in out.splitlines() if l and not l.startswith("#")]
+            out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
+            for line in out.splitlines():
+                if line and not line.startswith("#"):
+                    rows[tuple(line.split()[:6])] = line
         header = [
             f"# OTT-JAX {__import__('ott').__version__}, jax {jax.__version__}: iterations to an L1 "
             f"marginal error of {TOL} (checked every iteration), cap {CAP}",
@@ -149,29 +194,28 @@ def main():
             "initializer iterations",
         ]
         with open(args.out, "w") as fh:
-            fh.write("\n".join(header + sorted(rows, key=order)) + "\n")
+            fh.write("\n".join(header + sorted(rows.values(), key=order)) + "\n")
         print(f"wrote {args.out}", file=sys.stderr)
         return
     dtype = jnp.float32 if PREC == "f32" else jnp.float64
-    lines = []
-    for n in [256, 1024]:
-        if args.n is not None and n != args.n:
-            continue
-        for family in ["gauss", "mixture"]:
-            for d in [1, 2, 3, 8]:
-                x, y = case(family, d, n)
-                c = ((x[:, None, :] - y[None, :, :]) ** 2).sum(-1)
-                mean = float(c.mean())
-                for r, rs in [(1e-1, "1e-1"), (1e-2, "1e-2"), (1e-3, "1e-3")]:
-                    inits = ["zero", "gaussian", "subsample"] + (["sorting"] if d == 1 else [])
-                    for init in inits:
-                        xs, ys = (np.sort(x, 0), np.sort(y, 0)) if init == "sorting" else (x, y)
-                        it = count(xs, ys, r * mean, init, dtype)
-                        line = f"{family} {d} {n} {rs} {PREC} {init} {it}"
-                        print(line, file=sys.stderr, flush=True)
-                        lines.append(line)
     with open(args.out, "w") as fh:
-        fh.write("\n".join(lines) + "\n")
+        for n in [256, 1024]:
+            if args.n is not None and n != args.n:
+                continue
+            for family in ["gauss", "mixture"]:
+                for d in [1, 2, 3, 8]:
+                    x, y = case(family, d, n)
+                    c = ((x[:, None, :] - y[None, :, :]) ** 2).sum(-1)
+                    mean = float(c.mean())
+                    for r, rs in [(1e-1, "1e-1"), (1e-2, "1e-2"), (1e-3, "1e-3")]:
+                        inits = ["zero", "gaussian", "subsample"] + (["sorting"] if d == 1 else [])
+                        for init in inits:
+                            xs, ys = (np.sort(x, 0), np.sort(y, 0)) if init == "sorting" else (x, y)
+                            it = count(xs, ys, r * mean, init, dtype)
+                            line = f"{family} {d} {n} {rs} {PREC} {init} {it}"
+                            print(line, file=sys.stderr, flush=True)
+                            fh.write(line + "\n")
+                            fh.flush()
 
 
 def order(line):

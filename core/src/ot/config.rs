@@ -65,8 +65,9 @@ pub enum Init {
     /// Start from the exact dual of the sorted (monotone) coupling
     /// ([`sorted_dual`](super::sorted_dual)). Point clouds in d = 1 only.
     Sorted,
-    /// Solve on `size` points of each cloud first (same ε and settings, its own
-    /// budget of `max_iterations`, not counted in the reported `iterations`), then start
+    /// Solve on `size` points of each cloud first, each weighted by the mass of the
+    /// cloud's points nearest to it (same ε and settings, its own budget of
+    /// `max_iterations`, not counted in the reported `iterations`), then start
     /// from its potentials extended to every point by the soft c-transform
     /// ([`DualPotential`](super::DualPotential)). Point clouds only; `size` ≥ 1.
     Subsample {
