@@ -6,6 +6,8 @@
 //! - [`ot`]: log-domain Sinkhorn on point clouds or dense costs, balanced or with
 //!   KL-relaxed marginals, warm-startable and resumable; streamed plan operations.
 //! - [`kernel`]: the one streaming log-sum-exp that every plan operation runs on.
+//! - [`rng`]: the one standard normal sampler (branch-free Box–Muller) behind the
+//!   filter's streams and the SDE noise.
 //! - [`sde`]: score-based diffusion sampling (VP/VE/sub-VP/EDM processes, reverse-SDE
 //!   and probability-flow steppers, adaptive solver, Itô steps, mixture scores).
 //!
@@ -37,6 +39,7 @@ pub mod ot;
 pub mod pf;
 pub mod points;
 mod real;
+pub mod rng;
 pub mod sde;
 mod sum;
 
