@@ -28,7 +28,8 @@
 // instruction through `core::arch` (stable Rust has no safe fused multiply-add in
 // `no_std`); the kernel is much faster with it (`docs/performance.md`); and the f32
 // `Real::sqrt` on Cortex-M with an FPU, which issues `vsqrt.f32` through `asm!` (stable
-// `no_std` Rust has no square root intrinsic; libm's is software).
+// `no_std` Rust has no square root intrinsic; libm's is software). Also `otcore::rng`'s
+// four-at-a-time `sqrtps`/`sqrtpd` for the normal sampler on x86-64.
 #![deny(unsafe_code)]
 
 mod buf;

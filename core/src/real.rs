@@ -189,6 +189,13 @@ pub trait Real:
     /// Box–Muller with polynomial ln, sin and cos; bits and accuracy in
     /// [`crate::rng`]). `f32` reads `w0` only, `f64` both.
     fn normal_pair(w0: u64, w1: u64) -> (Self, Self);
+    /// [`Real::normal_pair`] of each consecutive `NORMAL_WORDS` words of a block
+    /// (the same bits), pair i into `out[2i]` and `out[2i + 1]`: all of `out` for
+    /// `f32`, `out[..32]` for `f64`. Written to vectorise.
+    fn normal_block(
+        words: &[u64; crate::rng::BLOCK_WORDS],
+        out: &mut [Self; 2 * crate::rng::BLOCK_WORDS],
+    );
 
     /// Natural log of a kernel sum, for the per-row and per-column potential updates
     /// (one call per target and pass). [`Real::ln`] everywhere but Cortex-M f32,
@@ -222,6 +229,13 @@ impl Real for f32 {
     #[inline(always)]
     fn normal_pair(w0: u64, _w1: u64) -> (Self, Self) {
         crate::rng::pair_f32(w0)
+    }
+    #[inline(always)]
+    fn normal_block(
+        words: &[u64; crate::rng::BLOCK_WORDS],
+        out: &mut [Self; 2 * crate::rng::BLOCK_WORDS],
+    ) {
+        crate::rng::block_f32(words, out);
     }
 
     #[inline(always)]
@@ -513,6 +527,13 @@ impl Real for f64 {
     #[inline(always)]
     fn normal_pair(w0: u64, w1: u64) -> (Self, Self) {
         crate::rng::pair_f64(w0, w1)
+    }
+    #[inline(always)]
+    fn normal_block(
+        words: &[u64; crate::rng::BLOCK_WORDS],
+        out: &mut [Self; 2 * crate::rng::BLOCK_WORDS],
+    ) {
+        crate::rng::block_f64(words, out);
     }
 
     #[inline(always)]

@@ -39,49 +39,43 @@ pub fn mix(mut z: u64) -> u64 {
 }
 
 /// Random words drawn per block (f32: 32 pairs, f64: 16).
-const BLOCK_WORDS: usize = 32;
+pub const BLOCK_WORDS: usize = 32;
 
 /// Fills `out` with standard normals: pair p (`out[2p]`, `out[2p + 1]`) is
 /// [`Real::normal_pair`] of the words p·W … p·W + W − 1 that `words` produces, in
 /// order (W = [`Real::NORMAL_WORDS`]); for an odd length the last pair's second value
-/// is dropped. `words` is called on consecutive slices of the stream (at most 32 words
-/// each) and fills them in order; it is called ⌈len/2⌉·W words' worth in total.
+/// is dropped. `words` is called on consecutive slices of the stream (at most
+/// [`BLOCK_WORDS`] words each) and fills them in order; ⌈len/2⌉·W words in total.
+/// Computed a block at a time by [`Real::normal_block`] (vectorised on the host).
 pub fn fill_normals<T: Real>(out: &mut [T], mut words: impl FnMut(&mut [u64])) {
     let mut buf = [0u64; BLOCK_WORDS];
+    let mut z = [T::ZERO; 2 * BLOCK_WORDS];
     let pairs_per_block = BLOCK_WORDS / T::NORMAL_WORDS;
     for chunk in out.chunks_mut(2 * pairs_per_block) {
         let n = chunk.len().div_ceil(2) * T::NORMAL_WORDS;
         let Some(w) = buf.get_mut(..n) else { return };
         words(w);
-        from_words(w, chunk);
+        T::normal_block(&buf, &mut z);
+        for (o, v) in chunk.iter_mut().zip(&z) {
+            *o = *v;
+        }
     }
 }
 
-/// Normals from words already drawn: pair p from `words[p·W..p·W + W]`, as
-/// [`fill_normals`]. Stops at the shorter of the two.
+/// −2 ln u, the squared radius of the f32 pair of word `w` (see the module docs).
 #[inline(always)]
-fn from_words<T: Real>(words: &[u64], out: &mut [T]) {
-    let mut pairs = out.chunks_exact_mut(2);
-    let mut ws = words.chunks_exact(T::NORMAL_WORDS);
-    for (o, w) in (&mut pairs).zip(&mut ws) {
-        let (a, b) = T::normal_pair(w[0], w[w.len() - 1]);
-        o[0] = a;
-        o[1] = b;
-    }
-    if let ([o], Some(w)) = (pairs.into_remainder(), ws.next()) {
-        *o = T::normal_pair(w[0], w[w.len() - 1]).0;
-    }
-}
-
-/// The f32 pair of one word (see the module docs).
-#[inline(always)]
-pub(crate) fn pair_f32(w: u64) -> (f32, f32) {
-    // Radius: u ∈ [2^-32, 1] from 31 bits (the i32 → f32 conversion is one instruction
-    // on SSE2 and on the Cortex-M4F; above 2^24 it rounds, harmlessly).
+fn radius2_f32(w: u64) -> f32 {
+    // u ∈ [2^-32, 1] from 31 bits (the i32 → f32 conversion is one instruction on SSE2
+    // and on the Cortex-M4F; above 2^24 it rounds, harmlessly).
     let k = (w >> 33) as i32;
     let u = (k as f32 + 0.5) * (1.0 / 2_147_483_648.0);
-    let r = (-2.0 * ln_f32(u)).sqrt();
-    // Angle: 24 bits k; j = k + 2^21 (mod 2^24), quadrant q = j >> 22, x from the rest.
+    -2.0 * ln_f32(u)
+}
+
+/// (cos θ, sin θ) of the f32 pair of word `w`: 24 bits k; j = k + 2^21 (mod 2^24),
+/// quadrant q = j >> 22, x from the rest.
+#[inline(always)]
+fn angle_f32(w: u64) -> (f32, f32) {
     let j = ((w as u32 >> 8) + (1 << 21)) & 0x00FF_FFFF;
     let q = j >> 22;
     let rem = (j & 0x003F_FFFF) as i32 - (1 << 21);
@@ -90,8 +84,62 @@ pub(crate) fn pair_f32(w: u64) -> (f32, f32) {
     let s =
         x + x * z * (-1.0 / 6.0 + z * (1.0 / 120.0 + z * (-1.0 / 5040.0 + z * (1.0 / 362_880.0))));
     let c = 1.0 + z * (-0.5 + z * (1.0 / 24.0 + z * (-1.0 / 720.0 + z * (1.0 / 40_320.0))));
-    let (cos, sin) = quadrant_f32(c, s, q);
+    quadrant_f32(c, s, q)
+}
+
+/// The f32 pair of one word (see the module docs).
+#[inline(always)]
+pub(crate) fn pair_f32(w: u64) -> (f32, f32) {
+    let r = radius2_f32(w).sqrt();
+    let (cos, sin) = angle_f32(w);
     (r * cos, r * sin)
+}
+
+/// [`pair_f32`] of 32 words at once, pair i into `out[2i]`, `out[2i + 1]` (the same
+/// bits), laid out so that it vectorises: the square roots in a separate pass
+/// ([`sqrt_f32s`]).
+#[inline(always)]
+pub(crate) fn block_f32(words: &[u64; BLOCK_WORDS], out: &mut [f32; 2 * BLOCK_WORDS]) {
+    let (mut r, mut c, mut s) = (
+        [0.0f32; BLOCK_WORDS],
+        [0.0f32; BLOCK_WORDS],
+        [0.0f32; BLOCK_WORDS],
+    );
+    for i in 0..BLOCK_WORDS {
+        r[i] = radius2_f32(words[i]);
+        (c[i], s[i]) = angle_f32(words[i]);
+    }
+    sqrt_f32s(&mut r);
+    for i in 0..BLOCK_WORDS {
+        out[2 * i] = r[i] * c[i];
+        out[2 * i + 1] = r[i] * s[i];
+    }
+}
+
+/// Square roots in place, correctly rounded (the bits of [`Real::sqrt`]): four at a
+/// time with `sqrtps` on x86-64 (libm's `sqrtf` is an `asm!` block, which does not
+/// vectorise; stable `no_std` Rust has no other vector square root), [`Real::sqrt`]
+/// elsewhere.
+#[inline(always)]
+fn sqrt_f32s(v: &mut [f32; BLOCK_WORDS]) {
+    #[cfg(target_arch = "x86_64")]
+    for c in v.chunks_exact_mut(4) {
+        use core::arch::x86_64::{_mm_cvtss_f32, _mm_set_ps, _mm_shuffle_ps, _mm_sqrt_ps};
+        // SAFETY: SSE is part of the x86-64 baseline, enabled for every build of this
+        // target; the intrinsics take and return values, no memory is touched.
+        #[allow(unsafe_code)]
+        unsafe {
+            let r = _mm_sqrt_ps(_mm_set_ps(c[3], c[2], c[1], c[0]));
+            c[0] = _mm_cvtss_f32(r);
+            c[1] = _mm_cvtss_f32(_mm_shuffle_ps::<1>(r, r));
+            c[2] = _mm_cvtss_f32(_mm_shuffle_ps::<2>(r, r));
+            c[3] = _mm_cvtss_f32(_mm_shuffle_ps::<3>(r, r));
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    for x in v.iter_mut() {
+        *x = Real::sqrt(*x);
+    }
 }
 
 /// (cos, sin) of qπ/2 + x from c = cos x, s = sin x: swap for odd q, then the signs
@@ -123,13 +171,18 @@ fn ln_f32(u: f32) -> f32 {
 const TWO52_BITS: u64 = 0x4330_0000_0000_0000;
 const TWO52: f64 = 4_503_599_627_370_496.0;
 
-/// The f64 pair of two words (see the module docs).
+/// −2 ln u, the squared radius of the f64 pair whose first word is `w0`.
 #[inline(always)]
-pub(crate) fn pair_f64(w0: u64, w1: u64) -> (f64, f64) {
+fn radius2_f64(w0: u64) -> f64 {
     let k = f64::from_bits(TWO52_BITS | (w0 >> 12)) - TWO52;
     let u = (k + 0.5) * (1.0 / TWO52);
-    let r = (-2.0 * ln_f64(u)).sqrt();
-    // Angle: 52 bits k; j = k + 2^49 (mod 2^52), quadrant q = j >> 50.
+    -2.0 * ln_f64(u)
+}
+
+/// (cos θ, sin θ) of the f64 pair whose second word is `w1`: 52 bits k;
+/// j = k + 2^49 (mod 2^52), quadrant q = j >> 50, x from the rest.
+#[inline(always)]
+fn angle_f64(w1: u64) -> (f64, f64) {
     let j = ((w1 >> 12) + (1 << 49)) & ((1 << 52) - 1);
     let q = j >> 50;
     // rem = (j mod 2^50) − 2^49, exactly.
@@ -157,7 +210,47 @@ pub(crate) fn pair_f64(w0: u64, w1: u64) -> (f64, f64) {
     let (a, b) = if odd { (s, c) } else { (c, s) };
     let a = f64::from_bits(a.to_bits() ^ (((q + 1) & 2) << 62));
     let b = f64::from_bits(b.to_bits() ^ ((q & 2) << 62));
-    (r * a, r * b)
+    (a, b)
+}
+
+/// The f64 pair of two words (see the module docs).
+#[inline(always)]
+pub(crate) fn pair_f64(w0: u64, w1: u64) -> (f64, f64) {
+    let r = radius2_f64(w0).sqrt();
+    let (cos, sin) = angle_f64(w1);
+    (r * cos, r * sin)
+}
+
+/// [`pair_f64`] of the 16 word pairs of a block, pair i into `out[2i]`, `out[2i + 1]`
+/// (the same bits; `out[32..]` untouched), laid out as [`block_f32`].
+#[inline(always)]
+pub(crate) fn block_f64(words: &[u64; BLOCK_WORDS], out: &mut [f64; 2 * BLOCK_WORDS]) {
+    const P: usize = BLOCK_WORDS / 2;
+    let (mut r, mut c, mut s) = ([0.0f64; P], [0.0f64; P], [0.0f64; P]);
+    for i in 0..P {
+        r[i] = radius2_f64(words[2 * i]);
+        (c[i], s[i]) = angle_f64(words[2 * i + 1]);
+    }
+    #[cfg(target_arch = "x86_64")]
+    for v in r.chunks_exact_mut(2) {
+        use core::arch::x86_64::{_mm_cvtsd_f64, _mm_set_pd, _mm_sqrt_pd, _mm_unpackhi_pd};
+        // SAFETY: SSE2 is part of the x86-64 baseline, enabled for every build of this
+        // target; the intrinsics take and return values, no memory is touched.
+        #[allow(unsafe_code)]
+        unsafe {
+            let q = _mm_sqrt_pd(_mm_set_pd(v[1], v[0]));
+            v[0] = _mm_cvtsd_f64(q);
+            v[1] = _mm_cvtsd_f64(_mm_unpackhi_pd(q, q));
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    for v in r.iter_mut() {
+        *v = Real::sqrt(*v);
+    }
+    for i in 0..P {
+        out[2 * i] = r[i] * c[i];
+        out[2 * i + 1] = r[i] * s[i];
+    }
 }
 
 /// ln u for a positive normal f64.
