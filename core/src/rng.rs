@@ -46,19 +46,44 @@ pub const BLOCK_WORDS: usize = 32;
 /// order (W = [`Real::NORMAL_WORDS`]); for an odd length the last pair's second value
 /// is dropped. `words` is called on consecutive slices of the stream (at most
 /// [`BLOCK_WORDS`] words each) and fills them in order; ⌈len/2⌉·W words in total.
-/// Computed a block at a time by [`Real::normal_block`] (vectorised on the host).
+/// Computed a block at a time by [`Real::normal_block`] on x86-64 (vectorised), one
+/// pair at a time elsewhere (the same bits).
 pub fn fill_normals<T: Real>(out: &mut [T], mut words: impl FnMut(&mut [u64])) {
     let mut buf = [0u64; BLOCK_WORDS];
+    #[cfg(target_arch = "x86_64")]
     let mut z = [T::ZERO; 2 * BLOCK_WORDS];
     let pairs_per_block = BLOCK_WORDS / T::NORMAL_WORDS;
     for chunk in out.chunks_mut(2 * pairs_per_block) {
         let n = chunk.len().div_ceil(2) * T::NORMAL_WORDS;
         let Some(w) = buf.get_mut(..n) else { return };
         words(w);
-        T::normal_block(&buf, &mut z);
-        for (o, v) in chunk.iter_mut().zip(&z) {
-            *o = *v;
+        // x86-64: the vectorised block. Elsewhere (Cortex-M: a scalar FPU, and flash
+        // counts) one pair at a time, a loop that is not unrolled 32 times.
+        #[cfg(target_arch = "x86_64")]
+        {
+            T::normal_block(&buf, &mut z);
+            for (o, v) in chunk.iter_mut().zip(&z) {
+                *o = *v;
+            }
         }
+        #[cfg(not(target_arch = "x86_64"))]
+        from_words(w, chunk);
+    }
+}
+
+/// Pair p of `out` from `words[p·W..p·W + W]`, one pair at a time (as
+/// [`fill_normals`]).
+#[cfg(not(target_arch = "x86_64"))]
+fn from_words<T: Real>(words: &[u64], out: &mut [T]) {
+    let mut pairs = out.chunks_exact_mut(2);
+    let mut ws = words.chunks_exact(T::NORMAL_WORDS);
+    for (o, w) in (&mut pairs).zip(&mut ws) {
+        let (a, b) = T::normal_pair(w[0], w[w.len() - 1]);
+        o[0] = a;
+        o[1] = b;
+    }
+    if let ([o], Some(w)) = (pairs.into_remainder(), ws.next()) {
+        *o = T::normal_pair(w[0], w[w.len() - 1]).0;
     }
 }
 
