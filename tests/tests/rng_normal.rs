@@ -114,7 +114,8 @@ fn single<T: Real>(seed: u64) -> Vec<f64> {
 /// The SDE noise as the samplers use it: many samples (streams), a few coordinates each.
 fn sde<T: Real>(seed: u64) -> Vec<f64> {
     let d = 10;
-    let mut z = vec![T::ZERO; N];
+    // On the heap (a million values would not fit a test thread's stack).
+    let mut z: Vec<T> = core::iter::repeat_n(T::ZERO, N).collect();
     for (i, row) in z.chunks_exact_mut(d).enumerate() {
         noise::normals(seed, i as u64, 3, row);
     }
