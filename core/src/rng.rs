@@ -72,18 +72,16 @@ pub fn fill_normals<T: Real>(out: &mut [T], mut words: impl FnMut(&mut [u64])) {
 }
 
 /// Pair p of `out` from `words[p·W..p·W + W]`, one pair at a time (as
-/// [`fill_normals`]).
+/// [`fill_normals`]); one inlined copy of the pair, for flash.
 #[cfg(not(target_arch = "x86_64"))]
 fn from_words<T: Real>(words: &[u64], out: &mut [T]) {
-    let mut pairs = out.chunks_exact_mut(2);
-    let mut ws = words.chunks_exact(T::NORMAL_WORDS);
-    for (o, w) in (&mut pairs).zip(&mut ws) {
+    for (o, w) in out.chunks_mut(2).zip(words.chunks_exact(T::NORMAL_WORDS)) {
         let (a, b) = T::normal_pair(w[0], w[w.len() - 1]);
-        o[0] = a;
-        o[1] = b;
-    }
-    if let ([o], Some(w)) = (pairs.into_remainder(), ws.next()) {
-        *o = T::normal_pair(w[0], w[w.len() - 1]).0;
+        match o {
+            [x, y] => (*x, *y) = (a, b),
+            [x] => *x = a,
+            _ => {}
+        }
     }
 }
 
