@@ -49,34 +49,32 @@ pub const BLOCK_WORDS: usize = 32;
 /// Computed a block at a time by [`Real::normal_block`] on x86-64 (vectorised), one
 /// pair at a time elsewhere (the same bits).
 pub fn fill_normals<T: Real>(out: &mut [T], mut words: impl FnMut(&mut [u64])) {
-    let mut buf = [0u64; BLOCK_WORDS];
+    // x86-64: the vectorised block. Elsewhere (Cortex-M: a scalar FPU, and flash
+    // counts) one pair at a time, from a two-word buffer: no 32-fold unrolled block, no
+    // buffer to clear.
     #[cfg(target_arch = "x86_64")]
-    let mut z = [T::ZERO; 2 * BLOCK_WORDS];
-    let pairs_per_block = BLOCK_WORDS / T::NORMAL_WORDS;
-    for chunk in out.chunks_mut(2 * pairs_per_block) {
-        let n = chunk.len().div_ceil(2) * T::NORMAL_WORDS;
-        let Some(w) = buf.get_mut(..n) else { return };
-        words(w);
-        // x86-64: the vectorised block. Elsewhere (Cortex-M: a scalar FPU, and flash
-        // counts) one pair at a time, a loop that is not unrolled 32 times.
-        #[cfg(target_arch = "x86_64")]
-        {
+    {
+        let mut buf = [0u64; BLOCK_WORDS];
+        let mut z = [T::ZERO; 2 * BLOCK_WORDS];
+        let pairs_per_block = BLOCK_WORDS / T::NORMAL_WORDS;
+        for chunk in out.chunks_mut(2 * pairs_per_block) {
+            let n = chunk.len().div_ceil(2) * T::NORMAL_WORDS;
+            let Some(w) = buf.get_mut(..n) else { return };
+            words(w);
             T::normal_block(&buf, &mut z);
             for (o, v) in chunk.iter_mut().zip(&z) {
                 *o = *v;
             }
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        from_words(w, chunk);
     }
-}
-
-/// Pair p of `out` from `words[p·W..p·W + W]`, one pair at a time (as
-/// [`fill_normals`]); one inlined copy of the pair, for flash.
-#[cfg(not(target_arch = "x86_64"))]
-fn from_words<T: Real>(words: &[u64], out: &mut [T]) {
-    for (o, w) in out.chunks_mut(2).zip(words.chunks_exact(T::NORMAL_WORDS)) {
-        let (a, b) = T::normal_pair(w[0], w[w.len() - 1]);
+    #[cfg(not(target_arch = "x86_64"))]
+    for o in out.chunks_mut(2) {
+        let mut buf = [0u64; 2];
+        let Some(w) = buf.get_mut(..T::NORMAL_WORDS) else {
+            return;
+        };
+        words(w);
+        let (a, b) = T::normal_pair(buf[0], buf[1]);
         match o {
             [x, y] => (*x, *y) = (a, b),
             [x] => *x = a,
