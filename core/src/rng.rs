@@ -42,16 +42,15 @@ pub fn mix(mut z: u64) -> u64 {
 pub const BLOCK_WORDS: usize = 32;
 
 /// Fills `out` with standard normals: pair p (`out[2p]`, `out[2p + 1]`) is
-/// [`Real::normal_pair`] of the words p·W … p·W + W − 1 that `words` produces, in
+/// [`Real::normal_pair`] of the words p·W … p·W + W − 1 that `next` returns, in
 /// order (W = [`Real::NORMAL_WORDS`]); for an odd length the last pair's second value
-/// is dropped. `words` is called on consecutive slices of the stream (at most
-/// [`BLOCK_WORDS`] words each) and fills them in order; ⌈len/2⌉·W words in total.
-/// Computed a block at a time by [`Real::normal_block`] on x86-64 (vectorised), one
-/// pair at a time elsewhere (the same bits).
-pub fn fill_normals<T: Real>(out: &mut [T], mut words: impl FnMut(&mut [u64])) {
-    // x86-64: the vectorised block. Elsewhere (Cortex-M: a scalar FPU, and flash
-    // counts) one pair at a time, from a two-word buffer: no 32-fold unrolled block, no
-    // buffer to clear.
+/// is dropped. ⌈len/2⌉·W words are drawn. Computed a block of [`BLOCK_WORDS`] words
+/// at a time by [`Real::normal_block`] on x86-64 (vectorised), one pair at a time
+/// elsewhere (the same bits).
+pub fn fill_normals<T: Real>(out: &mut [T], mut next: impl FnMut() -> u64) {
+    // x86-64: the vectorised block. Elsewhere (Cortex-M: a scalar FPU; flash and stack
+    // count) one pair at a time, its words in registers: no 32-fold unrolled block, no
+    // buffer.
     #[cfg(target_arch = "x86_64")]
     {
         let mut buf = [0u64; BLOCK_WORDS];
@@ -59,8 +58,7 @@ pub fn fill_normals<T: Real>(out: &mut [T], mut words: impl FnMut(&mut [u64])) {
         let pairs_per_block = BLOCK_WORDS / T::NORMAL_WORDS;
         for chunk in out.chunks_mut(2 * pairs_per_block) {
             let n = chunk.len().div_ceil(2) * T::NORMAL_WORDS;
-            let Some(w) = buf.get_mut(..n) else { return };
-            words(w);
+            buf.iter_mut().take(n).for_each(|w| *w = next());
             T::normal_block(&buf, &mut z);
             for (o, v) in chunk.iter_mut().zip(&z) {
                 *o = *v;
@@ -69,12 +67,9 @@ pub fn fill_normals<T: Real>(out: &mut [T], mut words: impl FnMut(&mut [u64])) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     for o in out.chunks_mut(2) {
-        let mut buf = [0u64; 2];
-        let Some(w) = buf.get_mut(..T::NORMAL_WORDS) else {
-            return;
-        };
-        words(w);
-        let (a, b) = T::normal_pair(buf[0], buf[1]);
+        let w0 = next();
+        let w1 = if T::NORMAL_WORDS > 1 { next() } else { 0 };
+        let (a, b) = T::normal_pair(w0, w1);
         match o {
             [x, y] => (*x, *y) = (a, b),
             [x] => *x = a,

@@ -52,7 +52,7 @@ pub trait RandomSource {
     /// `len` calls of [`normal`](Self::normal), about half the words, and drawn in
     /// blocks that vectorise ([`crate::rng::fill_normals`]).
     fn fill_normal<T: Real>(&mut self, out: &mut [T]) {
-        crate::rng::fill_normals(out, |w| w.iter_mut().for_each(|v| *v = self.next_u64()));
+        crate::rng::fill_normals(out, || self.next_u64());
     }
 }
 

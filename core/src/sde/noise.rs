@@ -41,10 +41,8 @@ pub fn stream(seed: u64, sample: u64, key: u64) -> u64 {
 /// `out[j]` depends only on the stream and `j / 2`.
 pub fn normals<T: Real>(seed: u64, sample: u64, key: u64, out: &mut [T]) {
     let mut counter = stream(seed, sample, key);
-    crate::rng::fill_normals(out, |w| {
-        for v in w {
-            counter = counter.wrapping_add(GAMMA);
-            *v = mix(counter);
-        }
+    crate::rng::fill_normals(out, || {
+        counter = counter.wrapping_add(GAMMA);
+        mix(counter)
     });
 }
