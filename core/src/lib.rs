@@ -6,6 +6,8 @@
 //! - [`ot`]: log-domain Sinkhorn on point clouds or dense costs, balanced or with
 //!   KL-relaxed marginals, warm-startable and resumable; streamed plan operations.
 //! - [`kernel`]: the one streaming log-sum-exp that every plan operation runs on.
+//! - [`rng`]: the one standard normal sampler (branch-free Box–Muller) behind the
+//!   filter's streams and the SDE noise.
 //! - [`sde`]: score-based diffusion sampling (VP/VE/sub-VP/EDM processes, reverse-SDE
 //!   and probability-flow steppers, adaptive solver, Itô steps, mixture scores).
 //!
@@ -26,7 +28,8 @@
 // instruction through `core::arch` (stable Rust has no safe fused multiply-add in
 // `no_std`); the kernel is much faster with it (`docs/performance.md`); and the f32
 // `Real::sqrt` on Cortex-M with an FPU, which issues `vsqrt.f32` through `asm!` (stable
-// `no_std` Rust has no square root intrinsic; libm's is software).
+// `no_std` Rust has no square root intrinsic; libm's is software). Also `otcore::rng`'s
+// four-at-a-time `sqrtps`/`sqrtpd` for the normal sampler on x86-64.
 #![deny(unsafe_code)]
 
 mod buf;
@@ -37,6 +40,7 @@ pub mod ot;
 pub mod pf;
 pub mod points;
 mod real;
+pub mod rng;
 pub mod sde;
 mod sum;
 

@@ -182,6 +182,21 @@ pub trait Real:
     fn exp2_biased<const FULL: bool>(self, b: Self) -> Self {
         (self + b).exp2_kernel()
     }
+    /// Uniform random 64-bit words that one [`Real::normal_pair`] consumes: 1 for
+    /// `f32`, 2 for `f64`.
+    const NORMAL_WORDS: usize;
+    /// Two independent standard normals from uniform random words (branch-free
+    /// Box–Muller with polynomial ln, sin and cos; bits and accuracy in
+    /// [`crate::rng`]). `f32` reads `w0` only, `f64` both.
+    fn normal_pair(w0: u64, w1: u64) -> (Self, Self);
+    /// [`Real::normal_pair`] of each consecutive `NORMAL_WORDS` words of a block
+    /// (the same bits), pair i into `out[2i]` and `out[2i + 1]`: all of `out` for
+    /// `f32`, `out[..32]` for `f64`. Written to vectorise.
+    fn normal_block(
+        words: &[u64; crate::rng::BLOCK_WORDS],
+        out: &mut [Self; 2 * crate::rng::BLOCK_WORDS],
+    );
+
     /// Natural log of a kernel sum, for the per-row and per-column potential updates
     /// (one call per target and pass). [`Real::ln`] everywhere but Cortex-M f32,
     /// where a 64-interval table and a cubic replace libm's `logf` for positive normal
@@ -209,6 +224,19 @@ impl Real for f32 {
     const MASKED: Self = -f32::from_bits((127 + 124) << 23);
     const DEFAULT_TOLERANCE: Self = 1e-4;
     const MASS_TOLERANCE: Self = 1e-4;
+    const NORMAL_WORDS: usize = 1;
+
+    #[inline(always)]
+    fn normal_pair(w0: u64, _w1: u64) -> (Self, Self) {
+        crate::rng::pair_f32(w0)
+    }
+    #[inline(always)]
+    fn normal_block(
+        words: &[u64; crate::rng::BLOCK_WORDS],
+        out: &mut [Self; 2 * crate::rng::BLOCK_WORDS],
+    ) {
+        crate::rng::block_f32(words, out);
+    }
 
     #[inline(always)]
     fn from_f64(v: f64) -> Self {
@@ -494,6 +522,19 @@ impl Real for f64 {
     const MASKED: Self = -f64::from_bits((1023 + 1020) << 52);
     const DEFAULT_TOLERANCE: Self = 1e-7;
     const MASS_TOLERANCE: Self = 1e-10;
+    const NORMAL_WORDS: usize = 2;
+
+    #[inline(always)]
+    fn normal_pair(w0: u64, w1: u64) -> (Self, Self) {
+        crate::rng::pair_f64(w0, w1)
+    }
+    #[inline(always)]
+    fn normal_block(
+        words: &[u64; crate::rng::BLOCK_WORDS],
+        out: &mut [Self; 2 * crate::rng::BLOCK_WORDS],
+    ) {
+        crate::rng::block_f64(words, out);
+    }
 
     #[inline(always)]
     fn from_f64(v: f64) -> Self {

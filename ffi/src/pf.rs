@@ -500,8 +500,10 @@ pub unsafe extern "C" fn otc_rng_uniform_f64(rng: *mut otc_rng, out: *mut f64, l
     unsafe { rng_fill(rng, out, len, false) }
 }
 
-/// Fills `out[0..len]` with standard normal draws (Marsaglia's polar method) and
-/// advances the stream. Statuses as `otc_rng_uniform_f32`.
+/// Fills `out[0..len]` with standard normal draws and advances the stream: pairs
+/// `out[2p]`, `out[2p + 1]` by a branch-free Box–Muller transform of the stream's
+/// next 64-bit word (`float`; two words for `double`), so ⌈len/2⌉ words (`double`:
+/// 2·⌈len/2⌉) are drawn; for an odd `len` the last pair's second value is dropped. Statuses as `otc_rng_uniform_f32`.
 ///
 /// # Safety
 /// As `otc_rng_uniform_f32`.

@@ -26,19 +26,18 @@ pub trait RandomSource {
         }
     }
 
-    /// A standard normal draw (Marsaglia's polar method: needs only `ln` and `sqrt`;
-    /// 1.27 pairs of uniforms per draw on average, the second normal is discarded so
-    /// that the state stays one word).
+    /// A standard normal draw: the first of the [`Real::normal_pair`] of the next
+    /// [`Real::NORMAL_WORDS`] words (f32: one word, f64: two); the second normal is
+    /// discarded so that the state stays one word. Branch-free Box–Muller
+    /// ([`crate::rng`]).
     fn normal<T: Real>(&mut self) -> T {
-        let two = T::ONE + T::ONE;
-        loop {
-            let u = two * self.uniform::<T>() - T::ONE;
-            let v = two * self.uniform::<T>() - T::ONE;
-            let s = u * u + v * v;
-            if s > T::ZERO && s < T::ONE {
-                return u * (-two * s.ln() / s).sqrt();
-            }
-        }
+        let w0 = self.next_u64();
+        let w1 = if T::NORMAL_WORDS > 1 {
+            self.next_u64()
+        } else {
+            0
+        };
+        T::normal_pair(w0, w1).0
     }
 
     /// Fills `out` with [`uniform`](Self::uniform) draws, in order.
@@ -46,9 +45,14 @@ pub trait RandomSource {
         out.iter_mut().for_each(|v| *v = self.uniform());
     }
 
-    /// Fills `out` with [`normal`](Self::normal) draws, in order.
+    /// Fills `out` with standard normals, both of each pair used: `out[2p]` and
+    /// `out[2p + 1]` are the [`Real::normal_pair`] of the stream's next
+    /// [`Real::NORMAL_WORDS`] words, so ⌈len/2⌉·`NORMAL_WORDS` words are drawn (for an
+    /// odd length the last pair's second value is discarded). Not the same values as
+    /// `len` calls of [`normal`](Self::normal), about half the words, and drawn in
+    /// blocks that vectorise ([`crate::rng::fill_normals`]).
     fn fill_normal<T: Real>(&mut self, out: &mut [T]) {
-        out.iter_mut().for_each(|v| *v = self.normal());
+        crate::rng::fill_normals(out, || self.next_u64());
     }
 }
 
@@ -69,10 +73,7 @@ impl SplitMix64 {
 
 impl RandomSource for SplitMix64 {
     fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.state = self.state.wrapping_add(crate::rng::GAMMA);
+        crate::rng::mix(self.state)
     }
 }

@@ -525,8 +525,8 @@ fn measure_pf() -> bool {
         ok &= good;
         hprintln!("stack {} n=64 d=2 bytes={}", name, depth);
     }
-    // The predict noise of a tick: N·d standard normals (Marsaglia's polar method, one
-    // `ln` and one `sqrt` each, uniforms converted from 53 random bits).
+    // The predict noise of a tick: N·d standard normals (`fill_normal`: branch-free
+    // Box–Muller, one SplitMix64 word, polynomial ln/sin/cos and one `sqrt` per pair).
     let mut bench = PfBench::new(64);
     otcore_icount_mark();
     {
