@@ -82,6 +82,8 @@ fn every_exported_function_is_declared_and_documented() {
         "otc_rng_uniform_f64",
         "otc_rng_normal_f32",
         "otc_rng_normal_f64",
+        "otc_set_simd_path",
+        "otc_simd_path",
         "otc_resample_ancestors_f32",
         "otc_resample_ancestors_f64",
         "otc_ot_resample_config_default_f32",
