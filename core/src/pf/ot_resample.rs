@@ -471,6 +471,13 @@ fn fit_from<T: Real>(
             Error::InvalidEpsilon
         });
     }
+    // The exponent magnitude measured after the loop starts at the largest cost: an ε
+    // that fails the range for the cost alone is refused before any pass, so the status
+    // does not depend on how a SIMD path's exponential saturates.
+    let in_range = cost_max / cfg.epsilon * T::EPSILON <= T::from_f64(EXPONENT_RANGE);
+    if !in_range {
+        return Err(Error::InvalidEpsilon);
+    }
     load_points(w.zc, &Points::row_major(zr, d), n, &Points::empty(), d, np);
     let eps = cfg.epsilon;
     let e0 = ((hi - lo) * (hi - lo)).max_fast(eps);
