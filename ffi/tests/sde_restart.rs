@@ -42,26 +42,31 @@ unsafe extern "C" fn score<T: Real>(
     i32::from(m.score(x, t, out).is_err())
 }
 
+/// A model callback of precision T.
+type ModelFn<T> =
+    Option<unsafe extern "C" fn(*mut c_void, usize, usize, *const T, *const T, *mut T) -> i32>;
+
+/// `otc_sde_restart_f32` or `otc_sde_restart_f64`.
+type RestartFn<T> = unsafe extern "C" fn(
+    *const otc_sde_process,
+    *const otc_sde_restart_config,
+    ModelFn<T>,
+    *mut c_void,
+    i32,
+    *const T,
+    usize,
+    *mut T,
+    usize,
+    usize,
+    u64,
+    u64,
+    *mut c_void,
+    usize,
+    *mut u64,
+) -> i32;
+
 /// Restart through the C ABI and through the core on the same inputs.
-fn both<T: Real>(
-    c_call: unsafe extern "C" fn(
-        *const otc_sde_process,
-        *const otc_sde_restart_config,
-        Option<unsafe extern "C" fn(*mut c_void, usize, usize, *const T, *const T, *mut T) -> i32>,
-        *mut c_void,
-        i32,
-        *const T,
-        usize,
-        *mut T,
-        usize,
-        usize,
-        u64,
-        u64,
-        *mut c_void,
-        usize,
-        *mut u64,
-    ) -> i32,
-) -> (Vec<T>, Vec<T>, u64, u64) {
+fn both<T: Real>(c_call: RestartFn<T>) -> (Vec<T>, Vec<T>, u64, u64) {
     let n = 50;
     let p = Process::VP;
     let mut g = vec![T::ZERO; 15];
