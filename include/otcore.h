@@ -1640,6 +1640,37 @@ typedef int32_t (*otc_sde_cond_model_fn_f64)(void *user,
                                              double *out);
 
 /**
+ * Settings of restart sampling (`otc_sde_restart_f32`). Times are in the process's
+ * units (t for VP/VE, σ for EDM); `otc_sde_restart_config_from_sigma` fills them from
+ * the noise levels σ̃ = s/a in which Xu et al. state their intervals.
+ */
+typedef struct otc_sde_restart_config {
+  /**
+   * `sizeof(otc_sde_restart_config)`.
+   */
+  size_t struct_size;
+  /**
+   * Lower end of the restart interval, ≥ 0: the round trips happen at the grid point
+   * (after the first) nearest to it, which must be a time where s > 0.
+   */
+  double t_min;
+  /**
+   * Upper end, ≤ T and above the grid point `t_min` snaps to: each round trip jumps
+   * there from that point.
+   */
+  double t_max;
+  /**
+   * Round trips K, 1…16.
+   */
+  uint32_t repeats;
+  /**
+   * Heun steps N from `t_max` back down (Karras grid, ρ = 7), 1…64: 2N evaluations
+   * per round trip.
+   */
+  uint32_t steps;
+} otc_sde_restart_config;
+
+/**
  * A random stream: SplitMix64, the whole state is one 64-bit word (any value is valid;
  * copy the struct to fork or replay a stream). Seed with `otc_rng_seed`.
  */
@@ -4613,6 +4644,95 @@ int32_t otc_sde_step_guided_f64(const struct otc_sde_process *process,
                                 void *ws,
                                 size_t ws_bytes,
                                 uint64_t *out_calls);
+
+/**
+ * Fills `out` (`struct_size` included) with restart settings given as noise levels
+ * σ̃ = s/a (EDM's σ, the units of Xu et al. 2023): the round trips jump from σ̃ =
+ * `sigma_min` to `sigma_max` and come back in `steps` Heun steps, `repeats` times.
+ * The times are `process`'s times of those levels (σ itself for EDM).
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_STRUCT_SIZE` (process), `OTC_STATUS_INVALID_PARAMETER` (bad process;
+ * not `0 ≤ sigma_min < sigma_max ≤ σ̃(T)` with finite values; repeats outside 1…16,
+ * steps outside 1…64). On error out is unchanged.
+ *
+ * # Safety
+ * The pointers must be NULL or valid as documented above.
+ */
+int32_t otc_sde_restart_config_from_sigma(const struct otc_sde_process *process,
+                                          double sigma_min,
+                                          double sigma_max,
+                                          uint32_t repeats,
+                                          uint32_t steps,
+                                          struct otc_sde_restart_config *out);
+
+/**
+ * Restart sampling (Xu et al. 2023) on the n samples of dimension d in `x` (n·d, in
+ * place; usually from `otc_sde_prior_sample_f32`): EDM Heun without churn along
+ * `grid` (`grid_len` ≥ 2 strictly decreasing times in [0, T], the model evaluable at
+ * all but the last; e.g. `otc_sde_grid_f32` with `OTC_SDE_GRID_KARRAS`), and at the
+ * grid point (after the first) nearest `config->t_min`, `config->repeats` round trips:
+ * in `y = x/a`, the exact forward jump `y += √(σ̃(t_max)² − σ̃(t_min)²)·z`, then
+ * `config->steps` Heun steps on a Karras grid (ρ = 7) back to that point. Round trip r
+ * draws sample i's jump from the stream of `first_sample + i` with key 2⁶⁰ + r, so the
+ * result is a deterministic function of the inputs and `seed`. The model returns
+ * `output` (`OTC_SDE_OUTPUT_SCORE`, `_NOISE` or `_DENOISED`); `user` is passed to it
+ * unchanged. Batched model calls go to `out_evaluations`:
+ * `2·(grid_len − 1) − 1 + 2·repeats·steps` when the grid ends at 0 (the last step
+ * costs 1), `2·(grid_len − 1) + 2·repeats·steps` otherwise. Workspace:
+ * `otc_sde_workspace_size_f32`.
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_STRUCT_SIZE` (process, config), `OTC_STATUS_EMPTY_INPUT` (n, d zero;
+ * fewer than 2 grid points), `OTC_STATUS_LENGTH_MISMATCH`,
+ * `OTC_STATUS_NON_FINITE_INPUT` (x, grid), `OTC_STATUS_INVALID_PARAMETER` (process,
+ * output kind, grid order/range, `t_min` negative or not finite, `t_max` not finite,
+ * above T or not above the grid point `t_min` snaps to, that point where s = 0,
+ * repeats or steps out of range, overlapping buffers),
+ * `OTC_STATUS_WORKSPACE_TOO_SMALL`, `OTC_STATUS_CALLBACK_FAILED`,
+ * `OTC_STATUS_NON_FINITE` (the model returned NaN/∞, or the state overflowed). On
+ * error x and `*out_evaluations` are unchanged.
+ *
+ * # Safety
+ * The pointers must be NULL or valid as documented above.
+ */
+int32_t otc_sde_restart_f32(const struct otc_sde_process *process,
+                            const struct otc_sde_restart_config *config,
+                            otc_sde_model_fn_f32 model,
+                            void *user,
+                            int32_t output,
+                            const float *grid,
+                            size_t grid_len,
+                            float *x,
+                            size_t n,
+                            size_t d,
+                            uint64_t seed,
+                            uint64_t first_sample,
+                            void *ws,
+                            size_t ws_bytes,
+                            uint64_t *out_evaluations);
+
+/**
+ * The `double` version of `otc_sde_restart_f32`.
+ *
+ * # Safety
+ * As `otc_sde_restart_f32`.
+ */
+int32_t otc_sde_restart_f64(const struct otc_sde_process *process,
+                            const struct otc_sde_restart_config *config,
+                            otc_sde_model_fn_f64 model,
+                            void *user,
+                            int32_t output,
+                            const double *grid,
+                            size_t grid_len,
+                            double *x,
+                            size_t n,
+                            size_t d,
+                            uint64_t seed,
+                            uint64_t first_sample,
+                            void *ws,
+                            size_t ws_bytes,
+                            uint64_t *out_evaluations);
 
 /**
  * Seeds a random stream: `rng->state = seed` (any value is valid).

@@ -466,6 +466,7 @@ struct Api<float> {
     static constexpr auto sde_guided_workspace_size = &otc_sde_guided_workspace_size_f32; /**< C */
     static constexpr auto sde_sample_guided = &otc_sde_sample_guided_f32;             /**< C */
     static constexpr auto sde_step_guided = &otc_sde_step_guided_f32;                 /**< C */
+    static constexpr auto sde_restart = &otc_sde_restart_f32;                         /**< C */
     static constexpr auto state_moments = &otc_state_moments_f32;                     /**< C */
     static constexpr auto resample_to = &otc_resample_to_f32;                         /**< C */
     static constexpr auto ot_resample_state_workspace_size = &otc_ot_resample_state_workspace_size_f32; /**< C */
@@ -535,6 +536,7 @@ struct Api<double> {
     static constexpr auto sde_guided_workspace_size = &otc_sde_guided_workspace_size_f64; /**< C */
     static constexpr auto sde_sample_guided = &otc_sde_sample_guided_f64;             /**< C */
     static constexpr auto sde_step_guided = &otc_sde_step_guided_f64;                 /**< C */
+    static constexpr auto sde_restart = &otc_sde_restart_f64;                         /**< C */
     static constexpr auto state_moments = &otc_state_moments_f64;                     /**< C */
     static constexpr auto resample_to = &otc_resample_to_f64;                         /**< C */
     static constexpr auto ot_resample_state_workspace_size = &otc_ot_resample_state_workspace_size_f64; /**< C */
@@ -1560,6 +1562,52 @@ Returns<otc_sde_adaptive_stats> sde_adaptive(const SdeProcess &process,
         });
     ctx.rethrow();
     return detail::finish(s, stats);
+}
+
+/**
+ * Restart-sampling settings (`otc_sde_restart_config`) from noise levels σ̃ = s/a (the
+ * units of Xu et al. 2023; `otc_sde_restart_config_from_sigma`): `repeats` round trips
+ * jump from σ̃ = `sigma_min` to `sigma_max` and come back in `steps` Heun steps.
+ */
+struct SdeRestartConfig : otc_sde_restart_config {
+    /**
+     * The settings for `process`. Out-of-range values throw `Error`
+     * (`invalid_parameter`); without exceptions they leave `struct_size` 0, which the
+     * sampler refuses (`struct_size`), and `init_status()` says why.
+     */
+    SdeRestartConfig(const SdeProcess &process, double sigma_min, double sigma_max,
+                     uint32_t repeats, uint32_t steps)
+        : otc_sde_restart_config{},
+          status_(static_cast<Status>(otc_sde_restart_config_from_sigma(
+              &process, sigma_min, sigma_max, repeats, steps, this))) {
+#if !defined(OTC_HPP_NO_EXCEPTIONS)
+        if (static_cast<int32_t>(status_) < 0) throw Error(status_);
+#endif
+    }
+    /** The status of the construction (always `ok` with exceptions on). */
+    Status init_status() const noexcept { return status_; }
+
+private:
+    Status status_;
+};
+
+/**
+ * Restart sampling (Xu et al. 2023; `otc_sde_restart_*`) on the samples `x`, in place:
+ * EDM Heun along `grid` and, at the grid point nearest `config.t_min`, `config.repeats`
+ * round trips (exact forward jump to `config.t_max`, `config.steps` Heun steps back).
+ * `model` as for `sde_sample`, returning the `output` kind (score, noise or denoised).
+ * The workspace is `sde_sample`'s. Returns the number of batched model calls; x
+ * unchanged on error.
+ */
+template <class T, class Model>
+Returns<uint64_t> sde_restart(const SdeProcess &process, const otc_sde_restart_config &config,
+                              Model &&model, int32_t output, View<const T> grid, Points<T> x,
+                              uint64_t seed, uint64_t first_sample, Workspace &ws) {
+    return detail::run_model(model, x, ws, [&](auto fn, void *user, void *w, std::size_t bytes,
+                                               uint64_t *evals) {
+        return Api<T>::sde_restart(&process, &config, fn, user, output, grid.data(), grid.size(),
+                                   x.data(), x.n(), x.d(), seed, first_sample, w, bytes, evals);
+    });
 }
 
 // ------------------------------------------------------------------------------------

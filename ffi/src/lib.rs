@@ -47,6 +47,7 @@ mod sde_types;
 mod sde;
 mod sde_flow;
 mod sde_guidance;
+mod sde_restart;
 
 mod pf_types;
 
@@ -143,6 +144,10 @@ pub use sde_guidance::{
     otc_sde_cond_model_fn_f32, otc_sde_cond_model_fn_f64, otc_sde_guided_workspace_size_f32,
     otc_sde_guided_workspace_size_f64, otc_sde_sample_guided_f32, otc_sde_sample_guided_f64,
     otc_sde_step_guided_f32, otc_sde_step_guided_f64,
+};
+pub use sde_restart::{
+    otc_sde_restart_config, otc_sde_restart_config_from_sigma, otc_sde_restart_f32,
+    otc_sde_restart_f64,
 };
 pub use sde_types::*;
 pub use simd::{

@@ -3,7 +3,7 @@
 // model (OTC_SDE_OUTPUT_VELOCITY), and classifier-free guidance with a conditional
 // model, for the flow samplers and the score/noise/denoiser samplers. Each wrapper gives
 // the same bits as the C call (same inputs, same seeds) and reports a bad input by its
-// status with the samples untouched.
+// status with the samples untouched. Also restart sampling (otc::sde_restart).
 // Built by tests/cpp/Makefile with g++ and clang++, C++17 and C++20, under ASan/UBSan.
 #include <cmath>
 #include <limits>
@@ -246,6 +246,73 @@ static void guided_score_matches_c() {
     CHECK(same_bits(y, x0));
 }
 
+// Restart sampling (otc::sde_restart, otc::SdeRestartConfig) against the C call: data
+// N(0.3, 0.25 I) under EDM, whose denoiser is 0.3 + 0.25/(0.25 + σ²)(x − 0.3).
+template <class T>
+static int32_t gauss_denoiser(void *, std::size_t n, std::size_t d, const T *x, const T *t,
+                              T *out) {
+    for (std::size_t i = 0; i < n; ++i) {
+        const double s = double(t[i]), r = 0.25 / (0.25 + s * s);
+        for (std::size_t k = 0; k < d; ++k)
+            out[i * d + k] = T(0.3 + r * (double(x[i * d + k]) - 0.3));
+    }
+    return 0;
+}
+
+template <class T>
+static void restart_matches_c() {
+    const std::size_t n = 8, d = 2;
+    using C = otc::Api<T>;
+    const otc::SdeProcess edm(OTC_SDE_EDM);
+    const otc::SdeRestartConfig cfg(edm, 1.0, 2.0, 2, 3);
+    CHECK(cfg.init_status() == otc::Status::ok && cfg.t_min == 1.0 && cfg.t_max == 2.0);
+    std::vector<T> grid(12);
+    CHECK(C::sde_grid(&edm, OTC_SDE_GRID_KARRAS, 7.0, 5.0, 0.0, grid.data(), grid.size()) ==
+          OTC_STATUS_OK);
+    const auto x0 = cloud<T>(n, d, 35, T(0));
+    std::size_t evaluated = 0;
+    auto model = [&](otc::Points<const T> xs, otc::View<const T> t, otc::Points<T> out) {
+        evaluated += xs.n();
+        return gauss_denoiser<T>(nullptr, xs.n(), xs.d(), xs.data(), t.data(), out.data());
+    };
+    otc::Workspace ws;
+    auto x = x0, cx = x0;
+    const uint64_t evals = value(otc::sde_restart<T>(edm, cfg, model, OTC_SDE_OUTPUT_DENOISED,
+                                                     grid, {x, d}, 5, 0, ws));
+    std::size_t bytes = 0;
+    CHECK(C::sde_workspace_size(n, d, &bytes) == OTC_STATUS_OK);
+    std::vector<T> cws(bytes / sizeof(T));
+    uint64_t cevals = 0;
+    CHECK(C::sde_restart(&edm, &cfg, &gauss_denoiser<T>, nullptr, OTC_SDE_OUTPUT_DENOISED,
+                         grid.data(), grid.size(), cx.data(), n, d, 5, 0, cws.data(), bytes,
+                         &cevals) == OTC_STATUS_OK);
+    // 11 grid steps (the last to σ = 0 costs 1) and 2 round trips of 3 Heun steps.
+    CHECK(same_bits(x, cx) && evals == cevals && evals == 2 * 11 - 1 + 2 * 2 * 3 &&
+          evaluated == evals * n);
+
+    // Bad input: a velocity model, too many round trips; samples untouched.
+    auto y = x0;
+    EXPECT_STATUS(otc::sde_restart<T>(edm, cfg, model, OTC_SDE_OUTPUT_VELOCITY, grid, {y, d}, 5,
+                                      0, ws),
+                  otc::Status::invalid_parameter);
+    otc_sde_restart_config many = cfg;
+    many.repeats = 17;
+    EXPECT_STATUS(otc::sde_restart<T>(edm, many, model, OTC_SDE_OUTPUT_DENOISED, grid, {y, d}, 5,
+                                      0, ws),
+                  otc::Status::invalid_parameter);
+    CHECK(same_bits(y, x0));
+#if defined(OTC_HPP_NO_EXCEPTIONS)
+    const otc::SdeRestartConfig bad(edm, 2.0, 1.0, 2, 3);
+    CHECK(bad.init_status() == otc::Status::invalid_parameter && bad.struct_size == 0);
+    EXPECT_STATUS(otc::sde_restart<T>(edm, bad, model, OTC_SDE_OUTPUT_DENOISED, grid, {y, d}, 5,
+                                      0, ws),
+                  otc::Status::struct_size);
+    CHECK(same_bits(y, x0));
+#else
+    EXPECT_STATUS(otc::SdeRestartConfig(edm, 2.0, 1.0, 2, 3), otc::Status::invalid_parameter);
+#endif
+}
+
 int main() {
     flow_matches_c<float>();
     flow_matches_c<double>();
@@ -253,5 +320,7 @@ int main() {
     guided_matches_c<double>();
     guided_score_matches_c<float>();
     guided_score_matches_c<double>();
+    restart_matches_c<float>();
+    restart_matches_c<double>();
     return report("test_flow");
 }

@@ -926,6 +926,52 @@ macro_rules! probe_guided_precision {
     }};
 }
 
+/// Restart sampling of one precision (and the σ̃-to-time config helper).
+macro_rules! probe_restart_precision {
+    ($t:ty, $acc:ident, $mem:ident, $model:ident, $restart:ident) => {{
+        let base = $mem.as_mut_ptr().cast::<$t>();
+        let p = |k: usize| black_box(base.wrapping_add(black_box(2048 + k)));
+        let len = |k: usize| black_box(k);
+        let model = black_box(Some($model as _));
+        let user = black_box(ptr::null_mut::<c_void>());
+        let mut process = unsafe { core::mem::zeroed::<otc_sde_process>() };
+        $acc += unsafe { otc_sde_process_default(black_box(OTC_SDE_VP), black_box(&mut process)) };
+        let mut config = unsafe { core::mem::zeroed::<otc_sde_restart_config>() };
+        $acc += unsafe {
+            otc_sde_restart_config_from_sigma(
+                black_box(&process),
+                black_box(0.3),
+                black_box(2.0),
+                black_box(2u32),
+                black_box(3u32),
+                black_box(&mut config),
+            )
+        };
+        let (x, grid) = (p(0), p(64));
+        let ws = black_box(p(512).cast::<c_void>());
+        let mut evals = 0u64;
+        $acc += unsafe {
+            $restart(
+                black_box(&process),
+                black_box(&config),
+                model,
+                user,
+                black_box(OTC_SDE_OUTPUT_DENOISED),
+                grid,
+                len(5),
+                x,
+                len(4),
+                len(2),
+                black_box(7u64),
+                black_box(0u64),
+                ws,
+                len(8192),
+                black_box(&mut evals as *mut u64),
+            )
+        };
+    }};
+}
+
 macro_rules! probe_flow_precision {
     ($t:ty, $acc:ident, $mem:ident, $model:ident, $cond:ident, $grid:ident, $sample:ident,
      $step:ident, $guided_ws:ident, $guided:ident) => {{
@@ -1387,6 +1433,8 @@ fn main() -> ! {
         otc_sde_sample_guided_f64,
         otc_sde_step_guided_f64
     );
+    probe_restart_precision!(f32, acc, mem, model_f32, otc_sde_restart_f32);
+    probe_restart_precision!(f64, acc, mem, model_f64, otc_sde_restart_f64);
     probe_pf_precision!(
         f32,
         acc,
