@@ -343,6 +343,14 @@
 #define OTC_SDE_ER_SDE_1 8
 
 /**
+ * Method: UniPC-2 (bh2), third order (1): DPM-Solver++(2M) with the UniC corrector;
+ * `otc_sde_sample_*` only (it keeps two past x̂₀ and the last step's start):
+ * `otc_sde_step_*` returns `OTC_STATUS_INVALID_PARAMETER`, and so does a Langevin
+ * corrector (`corrector_steps > 0`).
+ */
+#define OTC_SDE_UNIPC 9
+
+/**
  * Corrector step size: score_sde's Langevin, ε = 2(snr·‖z‖/‖score‖)² per sample
  * (biased in low dimension; see the docs).
  */
@@ -1449,7 +1457,7 @@ typedef struct otc_sde_sampler_config {
    */
   size_t struct_size;
   /**
-   * One of `OTC_SDE_EULER_MARUYAMA` … `OTC_SDE_ER_SDE_1`.
+   * One of `OTC_SDE_EULER_MARUYAMA` … `OTC_SDE_UNIPC`.
    */
   int32_t method;
   /**

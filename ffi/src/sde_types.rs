@@ -54,6 +54,11 @@ pub const OTC_SDE_DPM_SOLVER_PP_2M: i32 = 6;
 pub const OTC_SDE_DPM_SOLVER_PP_3M: i32 = 7;
 /// Method: ER-SDE-Solver-1, φ(σ) = σ(e^{σ^0.3} + 10) (1 evaluation, stochastic).
 pub const OTC_SDE_ER_SDE_1: i32 = 8;
+/// Method: UniPC-2 (bh2), third order (1): DPM-Solver++(2M) with the UniC corrector;
+/// `otc_sde_sample_*` only (it keeps two past x̂₀ and the last step's start):
+/// `otc_sde_step_*` returns `OTC_STATUS_INVALID_PARAMETER`, and so does a Langevin
+/// corrector (`corrector_steps > 0`).
+pub const OTC_SDE_UNIPC: i32 = 9;
 
 /// Corrector step size: score_sde's Langevin, ε = 2(snr·‖z‖/‖score‖)² per sample
 /// (biased in low dimension; see the docs).
@@ -185,7 +190,7 @@ pub struct otc_sde_coefs {
 pub struct otc_sde_sampler_config {
     /// `sizeof(otc_sde_sampler_config)`.
     pub struct_size: usize,
-    /// One of `OTC_SDE_EULER_MARUYAMA` … `OTC_SDE_ER_SDE_1`.
+    /// One of `OTC_SDE_EULER_MARUYAMA` … `OTC_SDE_UNIPC`.
     pub method: i32,
     /// `OTC_SDE_CORRECTOR_LANGEVIN` (default) or `OTC_SDE_CORRECTOR_ANNEALED`.
     pub corrector: i32,
@@ -238,6 +243,7 @@ impl otc_sde_sampler_config {
             OTC_SDE_DPM_SOLVER_PP_2M => Method::DpmSolverPp2M,
             OTC_SDE_DPM_SOLVER_PP_3M => Method::DpmSolverPp3M,
             OTC_SDE_ER_SDE_1 => Method::ErSde1,
+            OTC_SDE_UNIPC => Method::UniPc,
             _ => return Err(otc_status::InvalidParameter),
         };
         let corrector = match self.corrector {

@@ -78,8 +78,8 @@ pub(super) fn correct<T: Real, M: Model<T>>(
 
 /// One predictor step of `method` from `t` to `t_next` on `bufs.cur`. `h_prev` is the
 /// multistep history: the last two steps' Δλ (DPM-Solver++(2M) uses the first, with
-/// the previous x̂₀ in `bufs.e`; 3M both, with the one before in `bufs.c`); `None` = no
-/// history.
+/// the previous x̂₀ in `bufs.e`; 3M and UniPC both, with the one before in `bufs.c`;
+/// UniPC also keeps the last step's DDIM part in `bufs.b`); `None` = no history.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn advance<T: Real, M: Model<T>>(
     ev: &mut Evaluator<'_, M>,
@@ -220,6 +220,50 @@ pub(super) fn advance<T: Real, M: Model<T>>(
             let next = (dl.is_finite() && dl > 0.0).then_some(dl);
             *hist = [next, next.and(hist[0])];
         }
+        Method::UniPc => {
+            ev.eval_at(bufs.cur, t, bufs.t, Output::Denoised, bufs.out)?;
+            let hist = h_prev.ok_or(Error::InvalidParameter)?;
+            // UniC: the previous step's DDIM part (kept in `b`) plus the corrector's
+            // combination of x̂₀ here (at the predicted state), x̂₀ there and before.
+            if let [Some(h1), h2] = *hist {
+                let (wm, wp) = unic_weights(c.a, h1, h2);
+                let (wm, wp) = (T::from_f64(wm), T::from_f64(wp));
+                let parts = bufs.cur.iter_mut().zip(bufs.b.iter());
+                if h2.is_some() {
+                    let both = bufs.e.iter().zip(bufs.c.iter());
+                    for ((xv, bv), (m, (p1, p2))) in parts.zip(bufs.out.iter().zip(both)) {
+                        *xv = *bv + wm * (*m - *p1) + wp * (*p2 - *p1);
+                    }
+                } else {
+                    for ((xv, bv), (m, p1)) in parts.zip(bufs.out.iter().zip(bufs.e.iter())) {
+                        *xv = *bv + wm * (*m - *p1);
+                    }
+                }
+            }
+            // UniP-2 = DPM-Solver++(2M) from the corrected state; `b` keeps its DDIM part.
+            let dl = process.lambda(t_next) - process.lambda(t);
+            let (ratio, w) = (T::from_f64(cn.s / c.s), cn.a * -libm::expm1(-dl));
+            let wt = T::from_f64(w);
+            for ((xv, bv), m) in bufs
+                .cur
+                .iter_mut()
+                .zip(bufs.b.iter_mut())
+                .zip(bufs.out.iter())
+            {
+                *bv = ratio * *xv + wt * *m;
+                *xv = *bv;
+            }
+            if let (Some(h1), true) = (hist[0], cn.s > 0.0) {
+                let k = T::from_f64(w * 0.5 * dl / h1);
+                for ((xv, m), p1) in bufs.cur.iter_mut().zip(bufs.out.iter()).zip(bufs.e.iter()) {
+                    *xv += k * (*m - *p1);
+                }
+            }
+            copy(bufs.c, bufs.e);
+            copy(bufs.e, bufs.out);
+            let next = (dl.is_finite() && dl > 0.0).then_some(dl);
+            *hist = [next, next.and(hist[0])];
+        }
         Method::ErSde1 => {
             ev.eval_at(bufs.cur, t, bufs.t, Output::Denoised, bufs.out)?;
             // x' = a'·(r·x/a + (1 − r)·x̂₀ + √(σ̃'² − σ̃²r²)·z); φ(0) = 0 lands on a'·x̂₀.
@@ -237,6 +281,28 @@ pub(super) fn advance<T: Real, M: Model<T>>(
         Method::Heun(churn) => heun(ev, churn, bufs, t, t_next, keys, k)?,
     }
     Ok(())
+}
+
+/// UniC's weights (Zhao et al. 2023, `B(h) = e^h − 1`, data prediction) for the step
+/// of Δλ = `h1` that ended at a time with `a = a_end`, given the step before it (`h2`):
+/// the corrected state is the step's DDIM part `+ wm·(x̂₀ − x̂₀₁) + wp·(x̂₀₂ − x̂₀₁)`
+/// (x̂₀ at the predicted end, x̂₀₁ at the step's start, x̂₀₂ one step earlier). With one
+/// past point `ρ = ½`; with two, `ρ` solves `[1 1; r₁ 1]ρ = (b₁, b₂)`, `r₁ = −h2/h1`,
+/// `b_k = k!·hφ_{k+1}(−h)/B(h)`.
+fn unic_weights(a_end: f64, h1: f64, h2: Option<f64>) -> (f64, f64) {
+    let bh = libm::expm1(-h1);
+    let w = -a_end * bh;
+    match h2 {
+        None => (0.5 * w, 0.0),
+        Some(h2) => {
+            let p1 = bh / -h1 - 1.0;
+            let p2 = p1 / -h1 - 0.5;
+            let (b1, b2) = (p1 / bh, 2.0 * p2 / bh);
+            let r1 = -h2 / h1;
+            let rho1 = (b1 - b2) / (1.0 - r1);
+            (w * (b1 - rho1), w * rho1 / r1)
+        }
+    }
 }
 
 /// EDM's Heun step (Algorithm 2 of Karras et al. 2022) in `y = x/a`, `σ̃ = s/a`:

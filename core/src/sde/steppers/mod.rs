@@ -12,6 +12,7 @@
 //! | [`Method::DpmSolverPp2M`] | PF-ODE | 1 | DPM-Solver++(2M): as DDIM with `D = (1 + 1/2r)x̂₀ − (1/2r)x̂₀_prev` |
 //! | [`Method::ErSde1`] | reverse SDE | 1 | ER-SDE-1: `y' = r·y + (1 − r)·x̂₀ + √(σ̃'² − σ̃²r²)·z` in `y = x/a`, `r = φ(σ̃')/φ(σ̃)` |
 //! | [`Method::DpmSolverPp3M`] | PF-ODE | 1 | DDIM `+ a_t'(φ₂·d₁ − 2φ₃·d₂)` with divided differences of the last three x̂₀ |
+//! | [`Method::UniPc`] | PF-ODE | 1 | UniPC-2 (bh2): UniC corrects the last step with x̂₀ at its end, then DPM-Solver++(2M) |
 //!
 //! The reverse-diffusion predictor is score_sde's, written for any process through its
 //! exact forward transition `x_t = α·x_t' + G·ξ` (which is score_sde's DDPM
@@ -70,6 +71,13 @@ pub enum Method {
     /// `y' = r·y + (1 − r)·x̂₀ + √(σ̃'² − σ̃²r²)·z`, `r = φ(σ̃')/φ(σ̃)`
     /// (`φ(σ) = σ` gives DDIM, `φ(σ) = σ²` the reverse SDE's first-order step).
     ErSde1,
+    /// UniPC-2 (Zhao et al. 2023) in data prediction with `B(h) = e^h − 1` ("bh2"): the
+    /// predictor is DPM-Solver++(2M); before each step the UniC corrector redoes the
+    /// last step with x̂₀ at its end (already evaluated for this step: no extra
+    /// evaluation), which raises the order to 3. The last step is not corrected. No
+    /// Langevin corrector (`corrector_steps > 0` is `InvalidParameter`). It keeps two past x̂₀ and the last step's start, so only [`sample`] runs it;
+    /// [`step`] returns `InvalidParameter`.
+    UniPc,
 }
 
 /// EDM's stochastic churn for [`Method::Heun`]: before the step, noise is added to
@@ -164,6 +172,11 @@ impl Config {
         check_param(self.snr, 0.0, true)?;
         if let Method::Heun(c) = self.method {
             c.validate()?;
+        }
+        // UniC rebuilds the state from the last step: a Langevin move before it would
+        // be discarded.
+        if self.method == Method::UniPc && self.corrector_steps > 0 {
+            return Err(Error::InvalidParameter);
         }
         Ok(())
     }
@@ -272,7 +285,8 @@ pub(crate) fn check_common<T: Real>(
 /// # Errors
 /// `EmptyInput`/`LengthMismatch` (shapes, `history.denoised.len() != x.len()`),
 /// `NonFiniteInput` (x, times), `InvalidParameter` (process, config, `t` outside the
-/// range or where `s = 0`, `t_next ∉ [0, t)`, [`Method::DpmSolverPp3M`]),
+/// range or where `s = 0`, `t_next ∉ [0, t)`, [`Method::DpmSolverPp3M`],
+/// [`Method::UniPc`]),
 /// `WorkspaceTooSmall`, the model's error,
 /// `NonFinite` (the model returned or the step produced NaN/∞). On error `x` and
 /// `history` are unchanged.
@@ -296,7 +310,7 @@ pub fn step<T: Real, M: Model<T>>(
 ) -> Result<u64, Error> {
     let n = check_common(process, model.output(), x, d)?;
     config.validate()?;
-    if config.method == Method::DpmSolverPp3M {
+    if matches!(config.method, Method::DpmSolverPp3M | Method::UniPc) {
         return Err(Error::InvalidParameter);
     }
     let (t, t_next) = (t.to_f64(), t_next.to_f64());
