@@ -138,6 +138,13 @@ fn main() {
             Config::new(Method::DpmSolverPp3M),
             Spacing::UniformLogSnr,
         ),
+        (
+            "UniPC (bh2)",
+            "ODE",
+            "log-SNR",
+            Config::new(Method::UniPc),
+            Spacing::UniformLogSnr,
+        ),
     ];
     for (name, kind, gname, cfg, spacing) in score_rows {
         print!("| {name} | {kind} | {gname} |");
