@@ -424,6 +424,8 @@ struct Api<float> {
     using pf_config = otc_pf_config_f32;                   /**< otc_pf_config_f32 */
     using pf_state = otc_pf_state_f32;                     /**< otc_pf_state_f32 */
     using pf_report = otc_pf_report_f32;                   /**< otc_pf_report_f32 */
+    using dpf_config = otc_dpf_config_f32;                 /**< otc_dpf_config_f32 */
+    using dpf_model = otc_dpf_model_f32;                   /**< otc_dpf_model_f32 */
     using coord = otc_coord_f32;                           /**< otc_coord_f32 */
     using kld_config = otc_kld_config_f32;                 /**< otc_kld_config_f32 */
     using recovery = otc_recovery_f32;                     /**< otc_recovery_f32 */
@@ -452,6 +454,10 @@ struct Api<float> {
     static constexpr auto pf_workspace_size = &otc_pf_workspace_size_f32;             /**< C */
     static constexpr auto pf_init = &otc_pf_init_f32;                                 /**< C */
     static constexpr auto pf_step = &otc_pf_step_f32;                                 /**< C */
+    static constexpr auto dpf_config_default = &otc_dpf_config_default_f32;           /**< C */
+    static constexpr auto dpf_workspace_size = &otc_dpf_workspace_size_f32;           /**< C */
+    static constexpr auto dpf_init = &otc_dpf_init_f32;                               /**< C */
+    static constexpr auto dpf_step = &otc_dpf_step_f32;                               /**< C */
     static constexpr auto sde_workspace_size = &otc_sde_workspace_size_f32;           /**< C */
     static constexpr auto sde_prior_sample = &otc_sde_prior_sample_f32;               /**< C */
     static constexpr auto sde_grid = &otc_sde_grid_f32;                               /**< C */
@@ -494,6 +500,8 @@ struct Api<double> {
     using pf_config = otc_pf_config_f64;                   /**< otc_pf_config_f64 */
     using pf_state = otc_pf_state_f64;                     /**< otc_pf_state_f64 */
     using pf_report = otc_pf_report_f64;                   /**< otc_pf_report_f64 */
+    using dpf_config = otc_dpf_config_f64;                 /**< otc_dpf_config_f64 */
+    using dpf_model = otc_dpf_model_f64;                   /**< otc_dpf_model_f64 */
     using coord = otc_coord_f64;                           /**< otc_coord_f64 */
     using kld_config = otc_kld_config_f64;                 /**< otc_kld_config_f64 */
     using recovery = otc_recovery_f64;                     /**< otc_recovery_f64 */
@@ -522,6 +530,10 @@ struct Api<double> {
     static constexpr auto pf_workspace_size = &otc_pf_workspace_size_f64;             /**< C */
     static constexpr auto pf_init = &otc_pf_init_f64;                                 /**< C */
     static constexpr auto pf_step = &otc_pf_step_f64;                                 /**< C */
+    static constexpr auto dpf_config_default = &otc_dpf_config_default_f64;           /**< C */
+    static constexpr auto dpf_workspace_size = &otc_dpf_workspace_size_f64;           /**< C */
+    static constexpr auto dpf_init = &otc_dpf_init_f64;                               /**< C */
+    static constexpr auto dpf_step = &otc_dpf_step_f64;                               /**< C */
     static constexpr auto sde_workspace_size = &otc_sde_workspace_size_f64;           /**< C */
     static constexpr auto sde_prior_sample = &otc_sde_prior_sample_f64;               /**< C */
     static constexpr auto sde_grid = &otc_sde_grid_f64;                               /**< C */
@@ -1065,6 +1077,270 @@ private:
     State state_;
     Status status_ = Status::ok;
 };
+
+// ------------------------------------------------------------------------------------
+// Differentiable particle filter (forward mode)
+// ------------------------------------------------------------------------------------
+
+/**
+ * Differentiable-filter settings (`otc_dpf_config_*`); the defaults: systematic
+ * resampling when ESS < N/2, `OTC_DPF_STOP_GRADIENT`. `OTC_RESAMPLE_OPTIMAL` is
+ * refused by `dpf_step` (`Status::invalid_parameter`) until the OT resampling's
+ * forward-mode derivative lands.
+ */
+template <class T>
+struct DpfConfig : Api<T>::dpf_config {
+    /** The defaults (`otc_dpf_config_default_*`). */
+    DpfConfig() noexcept { Api<T>::dpf_config_default(this); }
+    /** The defaults with the gradient mode `gradient` (`OTC_DPF_DETACH`, `_STOP_GRADIENT`, `_SCORE`). */
+    static DpfConfig with_gradient(int32_t gradient) noexcept {
+        DpfConfig c;
+        c.gradient = gradient;
+        return c;
+    }
+};
+
+/**
+ * The running totals of a filter (`otc_pf_state_*`: ℓ̂ in nats, steps, resamplings),
+ * zeroed with `struct_size` set; `dpf_init` starts them, `dpf_step` accumulates.
+ */
+template <class T>
+struct PfState : Api<T>::pf_state {
+    /** Zero totals, `struct_size` set. */
+    PfState() noexcept : Api<T>::pf_state(detail::sized<typename Api<T>::pf_state>()) {}
+};
+
+/**
+ * Values of the tangent state for N particles of dimension d and P parameters
+ * (`otc_dpf_tangent_len`): N·(d + 1)·P, ∂x/∂θ (per particle a d×P block, row-major)
+ * then ∂log w/∂θ (N×P). Error: `Status::length_mismatch` on overflow.
+ */
+inline Returns<std::size_t> dpf_tangent_len(std::size_t n, std::size_t d, std::size_t p) {
+    std::size_t len = 0;
+    int32_t s = otc_dpf_tangent_len(n, d, p, &len);
+    return detail::finish(s, len);
+}
+
+/**
+ * Workspace bytes of `dpf_step` for N particles, dimension d, P parameters and k =
+ * `noise_dim` normals per particle (`otc_dpf_workspace_size_*`; the same number as
+ * `OTC_DPF_WORKSPACE_SIZE_F32/F64`). Error: `Status::length_mismatch` on overflow.
+ */
+template <class T>
+Returns<std::size_t> dpf_workspace_size(std::size_t n, std::size_t d, std::size_t p,
+                                        std::size_t noise_dim) {
+    std::size_t b = 0;
+    int32_t s = Api<T>::dpf_workspace_size(n, d, p, noise_dim, &b);
+    return detail::finish(s, b);
+}
+
+/**
+ * A parameterised model for `dpf_step` (`otc_dpf_model_*`): a reparameterised
+ * transition x' = f_θ(x, ξ), ξ ~ N(0, I_k) with k = `noise_dim` (the library draws ξ
+ * from the step's `Rng`), and an observation log-density log g_θ(y | x) in nats. It
+ * holds five callables, in the C struct's order, each batched over the N particles
+ * (θ has P values; P = `theta.size()`):
+ * - `transition(View<const T> theta, Points<const T> x, Points<const T> xi, Points<T> x_next)`:
+ *   x_next[i] = f_θ(x[i], xi[i]) (xi: N×k);
+ * - `transition_jvp(theta, x, xi, Points<const T> x_next, Points<const T> dx, Points<T> dx_next)`:
+ *   per particle the d×P block (row-major, one point of d·P values)
+ *   dx_next[i] = ∂f/∂x · dx[i] + ∂f/∂θ; needed unless the gradient is `OTC_DPF_SCORE`;
+ * - `transition_score(theta, x, Points<const T> x_next, Points<T> score)`: score[i]
+ *   (P values) = ∇_θ log f_θ(x_next[i] | x[i]); needed by `OTC_DPF_SCORE` only;
+ * - `loglik(theta, Points<const T> x, View<T> out)`: out[i] = log g_θ(y | x[i]) (nats;
+ *   −∞ = a dead particle); the observation y is the callable's (capture it);
+ * - `loglik_grad(theta, x, Points<T> grad_x, Points<T> grad_theta)`: ∇_x (d values)
+ *   and ∇_θ (P values) of log g_θ(y | x[i]).
+ *
+ * Each may return `void`, `bool` (false = failure) or an integer (non-zero =
+ * failure), as the particle filter's callables; a failure gives
+ * `Status::callback_failed` and an exception is rethrown from `dpf_step`, with nothing
+ * changed either way. A callable may be `nullptr` (absent: the C slot is NULL;
+ * `dpf_step` reports `Status::null_pointer` when the gradient mode needs it). The
+ * callables are stored by value (capture by reference what must outlive a step);
+ * nothing is allocated. Build one with `dpf_model<T>(…)`.
+ */
+template <class T, class Transition, class Jvp, class Score, class Loglik, class LoglikGrad>
+class DpfModel {
+public:
+    /** k normals per particle per step (0 allowed) and the five callables. */
+    DpfModel(std::size_t noise_dim, Transition transition, Jvp transition_jvp,
+             Score transition_score, Loglik loglik, LoglikGrad loglik_grad)
+        : noise_dim_(noise_dim),
+          fns_(std::move(transition), std::move(transition_jvp), std::move(transition_score),
+               std::move(loglik), std::move(loglik_grad)) {}
+    /** k: standard normals drawn per particle per step. */
+    std::size_t noise_dim() const noexcept { return noise_dim_; }
+    /** The callables, in the C struct's order. */
+    std::tuple<Transition, Jvp, Score, Loglik, LoglikGrad> &callables() noexcept { return fns_; }
+
+private:
+    std::size_t noise_dim_;
+    std::tuple<Transition, Jvp, Score, Loglik, LoglikGrad> fns_;
+};
+
+/**
+ * A `DpfModel<T, …>` over the given callables (copied or moved in; `nullptr` for an
+ * absent one): `otc::dpf_model<double>(1, transition, jvp, nullptr, loglik, grad)`.
+ */
+template <class T, class Transition, class Jvp, class Score, class Loglik, class LoglikGrad>
+DpfModel<T, std::decay_t<Transition>, std::decay_t<Jvp>, std::decay_t<Score>,
+         std::decay_t<Loglik>, std::decay_t<LoglikGrad>>
+dpf_model(std::size_t noise_dim, Transition &&transition, Jvp &&transition_jvp,
+          Score &&transition_score, Loglik &&loglik, LoglikGrad &&loglik_grad) {
+    return {noise_dim, std::forward<Transition>(transition), std::forward<Jvp>(transition_jvp),
+            std::forward<Score>(transition_score), std::forward<Loglik>(loglik),
+            std::forward<LoglikGrad>(loglik_grad)};
+}
+
+namespace detail {
+/** The context of a `dpf_step` call: the model's callables and k (the width of ξ). */
+template <class... F>
+struct DpfContext : Context<F...> {
+    /** Refers to the callables `f`; `k` normals per particle. */
+    explicit DpfContext(std::size_t k, F &...f) noexcept : Context<F...>(f...), noise_dim(k) {}
+    std::size_t noise_dim; /**< k */
+};
+/** The C `transition` over callable 0. */
+template <class T, class Ctx>
+int32_t dpf_transition_tramp(void *user, std::size_t n, std::size_t d, std::size_t p,
+                             const T *th, const T *x, const T *xi, T *x_next) noexcept {
+    auto *ctx = static_cast<Ctx *>(user);
+    return ctx->template call<0>(View<const T>(th, p), Points<const T>(x, n, d),
+                                 Points<const T>(xi, n, ctx->noise_dim), Points<T>(x_next, n, d));
+}
+/** The C `transition_jvp` over callable 1 (blocks of d·P values per particle). */
+template <class T, class Ctx>
+int32_t dpf_jvp_tramp(void *user, std::size_t n, std::size_t d, std::size_t p, const T *th,
+                      const T *x, const T *xi, const T *x_next, const T *dx,
+                      T *dx_next) noexcept {
+    auto *ctx = static_cast<Ctx *>(user);
+    return ctx->template call<1>(View<const T>(th, p), Points<const T>(x, n, d),
+                                 Points<const T>(xi, n, ctx->noise_dim),
+                                 Points<const T>(x_next, n, d), Points<const T>(dx, n, d * p),
+                                 Points<T>(dx_next, n, d * p));
+}
+/** The C `transition_score` over callable 2. */
+template <class T, class Ctx>
+int32_t dpf_score_tramp(void *user, std::size_t n, std::size_t d, std::size_t p, const T *th,
+                        const T *x, const T *x_next, T *score) noexcept {
+    auto *ctx = static_cast<Ctx *>(user);
+    return ctx->template call<2>(View<const T>(th, p), Points<const T>(x, n, d),
+                                 Points<const T>(x_next, n, d), Points<T>(score, n, p));
+}
+/** The C `loglik` over callable 3. */
+template <class T, class Ctx>
+int32_t dpf_loglik_tramp(void *user, std::size_t n, std::size_t d, std::size_t p, const T *th,
+                         const T *x, T *out) noexcept {
+    auto *ctx = static_cast<Ctx *>(user);
+    return ctx->template call<3>(View<const T>(th, p), Points<const T>(x, n, d), View<T>(out, n));
+}
+/** The C `loglik_grad` over callable 4. */
+template <class T, class Ctx>
+int32_t dpf_grad_tramp(void *user, std::size_t n, std::size_t d, std::size_t p, const T *th,
+                       const T *x, T *grad_x, T *grad_theta) noexcept {
+    auto *ctx = static_cast<Ctx *>(user);
+    return ctx->template call<4>(View<const T>(th, p), Points<const T>(x, n, d),
+                                 Points<T>(grad_x, n, d), Points<T>(grad_theta, n, p));
+}
+/** True for an absent callable (`nullptr`). */
+template <class F>
+inline constexpr bool absent = std::is_same_v<F, std::nullptr_t>;
+}  // namespace detail
+
+/**
+ * Starts a differentiable filter over the particles `x` (N×d; read for N and d only:
+ * draw them yourself) with P = `dloglik.size()` parameters (`otc_dpf_init_*`):
+ * `logw` (N) = −log N, `tangent` (`dpf_tangent_len(N, d, P)` values) = 0 (write ∂x₀/∂θ
+ * into its first N·d·P values if the initial particles depend on θ), `state` = zero
+ * totals, `dloglik` (P) = 0.
+ *
+ * Errors (nothing written): `Status::length_mismatch` (a view of the wrong size, `x`
+ * not a whole number of points), and the C call's: `empty_input` (N or P = 0),
+ * `invalid_parameter` (overlapping views), `misaligned`.
+ */
+template <class T>
+Returns<Status> dpf_init(detail::nd<Points<const T>> x, detail::nd<View<T>> logw,
+                         detail::nd<View<T>> tangent, PfState<T> &state,
+                         detail::nd<View<T>> dloglik) {
+    const std::size_t n = x.n(), d = x.d(), p = dloglik.size();
+    std::size_t len = 0;
+    int32_t s = otc_dpf_tangent_len(n, d, p, &len);
+    if (s >= 0 && !(x.whole() && detail::sizes_match({{logw.size(), n}, {tangent.size(), len}})))
+        s = OTC_STATUS_LENGTH_MISMATCH;
+    if (s >= 0) s = Api<T>::dpf_init(n, d, p, logw.data(), tangent.data(), &state, dloglik.data());
+    return detail::finish(s, static_cast<Status>(s));
+}
+
+/**
+ * One forward-mode step of the differentiable particle filter (`otc_dpf_step_*`):
+ * transition with ξ ~ N(0, I_k) drawn from `rng`, weighting, Δℓ, weighted mean,
+ * resampling if the trigger fires, carrying the tangents so that `dloglik` (P)
+ * accumulates ∂ℓ̂/∂θ of the running log-likelihood `state.log_likelihood` (nats), and
+ * `dmean` (d×P, row-major) is ∂mean/∂θ. P = `theta.size()`.
+ *
+ * - `x` (N×d), `logw` (N, normalised), `tangent` (`dpf_tangent_len(N, d, P)`): the
+ *   particle set and its tangents, in place (start with `dpf_init`); `state`,
+ *   `dloglik`: the totals, accumulated.
+ * - `ws`: sized here with `dpf_workspace_size<T>(N, d, P, model.noise_dim())` (an
+ *   owning workspace grows; a borrowed one must be large enough).
+ * - `mean` (d), `dmean` (d×P): the weighted mean after weighting, before resampling,
+ *   and its derivative.
+ *
+ * Returns the step's report (`otc_pf_report_*`). On any error nothing changes (`x`,
+ * `logw`, `tangent`, `state`, `dloglik`, `mean`, `dmean`, and `rng` is restored):
+ * `Status::length_mismatch` (a view of the wrong size), `null_pointer` (a callable the
+ * gradient mode needs is absent), `struct_size`, `invalid_parameter`
+ * (`OTC_RESAMPLE_OPTIMAL`; an unknown resampler, trigger or gradient; a threshold ∉
+ * [0, 1]; overlapping views), `empty_input` (P = 0), `non_finite_input` (NaN/∞ in θ,
+ * particles, tangents or `dloglik`), `zero_mass`, `workspace_too_small`,
+ * `callback_failed` (a callable failed; its exception, if it threw one, is rethrown
+ * instead), `non_finite` (a callable wrote NaN/∞), `panic`.
+ */
+template <class T, class... F>
+Returns<PfReport<T>> dpf_step(const DpfConfig<T> &config, DpfModel<T, F...> &model,
+                              detail::nd<View<const T>> theta, Rng &rng,
+                              detail::nd<Points<T>> x, detail::nd<View<T>> logw,
+                              detail::nd<View<T>> tangent, PfState<T> &state,
+                              detail::nd<View<T>> dloglik, Workspace &ws,
+                              detail::nd<View<T>> mean, detail::nd<View<T>> dmean) {
+    auto rep = detail::sized<PfReport<T>>();
+    const std::size_t n = x.n(), d = x.d(), p = theta.size(), k = model.noise_dim();
+    std::size_t len = 0;
+    int32_t s = otc_dpf_tangent_len(n, d, p, &len);
+    if (s < 0) return detail::finish(s, rep);
+    if (!x.whole() || !detail::sizes_match({{logw.size(), n},
+                                            {tangent.size(), len},
+                                            {dloglik.size(), p},
+                                            {mean.size(), d},
+                                            {dmean.size(), d * p}}))
+        return detail::finish(OTC_STATUS_LENGTH_MISMATCH, rep);
+    using Ctx = detail::DpfContext<F...>;
+    Ctx ctx = std::apply([k](F &...f) { return Ctx(k, f...); }, model.callables());
+    using Fs = std::tuple<F...>;
+    auto m = detail::sized<typename Api<T>::dpf_model>();
+    m.user = &ctx;
+    m.noise_dim = k;
+    if constexpr (!detail::absent<std::tuple_element_t<0, Fs>>)
+        m.transition = &detail::dpf_transition_tramp<T, Ctx>;
+    if constexpr (!detail::absent<std::tuple_element_t<1, Fs>>)
+        m.transition_jvp = &detail::dpf_jvp_tramp<T, Ctx>;
+    if constexpr (!detail::absent<std::tuple_element_t<2, Fs>>)
+        m.transition_score = &detail::dpf_score_tramp<T, Ctx>;
+    if constexpr (!detail::absent<std::tuple_element_t<3, Fs>>)
+        m.loglik = &detail::dpf_loglik_tramp<T, Ctx>;
+    if constexpr (!detail::absent<std::tuple_element_t<4, Fs>>)
+        m.loglik_grad = &detail::dpf_grad_tramp<T, Ctx>;
+    s = detail::with_workspace(
+        ws, [&](std::size_t *b) { return Api<T>::dpf_workspace_size(n, d, p, k, b); },
+        [&](void *w, std::size_t bytes) {
+            return Api<T>::dpf_step(&config, &m, theta.data(), p, n, d, &rng, x.data(),
+                                    logw.data(), tangent.data(), &state, dloglik.data(), w,
+                                    bytes, mean.data(), dmean.data(), &rep);
+        });
+    ctx.rethrow();
+    return detail::finish(s, rep);
+}
 
 // ------------------------------------------------------------------------------------
 // Localisation: state descriptions, circular moments, KLD-sampling, MCL, clusters
