@@ -14,6 +14,11 @@ static otc::StaticWorkspace<OTC_MCL_WORKSPACE_SIZE_F32(N, D, D, N, OTC_RESAMPLE_
     mcl_ws;
 static otc::StaticWorkspace<OTC_SDE_WORKSPACE_SIZE_F32(N, D)> flow_ws;
 static float resampled[N * D], samples[N * D], grid[9];
+// A differentiable filter in 1-D with P = 2 parameters and k = 1 normal per particle.
+constexpr std::size_t DP = 2;
+static float dx[N], dlogw[N], dtangent[OTC_DPF_TANGENT_ELEMS(N, 1, DP)], dll[DP], dmean[DP],
+    dmu[1];
+static otc::StaticWorkspace<OTC_DPF_WORKSPACE_SIZE_F32(N, 1, DP, 1)> dpf_ws;
 
 int main() {
     otc::Rng rng(1);
@@ -74,5 +79,51 @@ int main() {
     if (!flow.ok() || !evals.ok()) return 1;
     std::printf("no_heap: MCL kept %zu particles (%zu injected); flow sampler, %llu calls\n",
                 rep->count, rep->injected, static_cast<unsigned long long>(*evals));
+
+    // The differentiable filter: x' = a·x + 0.5·ξ, y = x + c + noise, θ = (a, c).
+    const float theta[DP] = {0.8f, 0.3f}, y = 0.5f;
+    auto model = otc::dpf_model<float>(
+        1,
+        [](otc::View<const float> th, otc::Points<const float> x, otc::Points<const float> xi,
+           otc::Points<float> out) {
+            for (std::size_t i = 0; i < x.n(); ++i) out[i][0] = th[0] * x[i][0] + 0.5f * xi[i][0];
+        },
+        [](otc::View<const float> th, otc::Points<const float> x, otc::Points<const float>,
+           otc::Points<const float>, otc::Points<const float> d, otc::Points<float> out) {
+            for (std::size_t i = 0; i < x.n(); ++i) {
+                out[i][0] = th[0] * d[i][0] + x[i][0];
+                out[i][1] = th[0] * d[i][1];
+            }
+        },
+        nullptr,
+        [&](otc::View<const float> th, otc::Points<const float> x, otc::View<float> out) {
+            for (std::size_t i = 0; i < x.n(); ++i) {
+                const float e = (y - x[i][0] - th[1]) / 0.4f;
+                out[i] = -0.5f * e * e;
+            }
+        },
+        [&](otc::View<const float> th, otc::Points<const float> x, otc::Points<float> gx,
+            otc::Points<float> gth) {
+            for (std::size_t i = 0; i < x.n(); ++i) {
+                gx[i][0] = (y - x[i][0] - th[1]) / 0.16f;
+                gth[i][0] = 0.0f;
+                gth[i][1] = gx[i][0];
+            }
+        });
+    rng.normal<float>(dx);
+    otc::PfState<float> dst;
+    const otc::DpfConfig<float> dcfg;
+    if (!otc::dpf_init<float>({dx, 1}, dlogw, dtangent, dst, dll).ok()) return 1;
+    for (int k = 0; k < 10; ++k) {
+        const auto r = otc::dpf_step(dcfg, model, theta, rng, {dx, 1}, dlogw, dtangent, dst, dll,
+                                     dpf_ws.view(), dmu, dmean);
+        if (!r.ok()) {
+            std::printf("no_heap: dpf step %d: %s\n", k, otc::status_str(r.status));
+            return 1;
+        }
+    }
+    if (!std::isfinite(dst.log_likelihood) || !std::isfinite(dll[1])) return 1;
+    std::printf("no_heap: differentiable filter, 10 steps, log-likelihood %.2f, d/dc %.2f\n",
+                static_cast<double>(dst.log_likelihood), static_cast<double>(dll[1]));
     return 0;
 }
