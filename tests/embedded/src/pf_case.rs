@@ -86,15 +86,16 @@ pub const F32_AGREEMENT: f32 = 1e-4;
 /// Relative agreement of the implicit VJP (same measure as [`F32_AGREEMENT`]).
 ///
 /// Why looser: the implicit form solves H·μ = rhs by conjugate gradient and stops at
-/// relative residual [`CG_TOLERANCE`] = 1e-4 (78 iterations here; in f32 a tighter
+/// relative residual [`CG_TOLERANCE`] = 1e-4 (83–88 iterations here; in f32 a tighter
 /// stop is not reached within the 200-iteration cap). The kernel's different summation
 /// order changes the CG iterates from the first iteration on, so the two sides stop
 /// at different points inside that residual ball: their gradients agree to about
-/// CG_TOLERANCE times the conditioning of H, not to rounding. 1e-3 is 10× the CG stop
-/// (measured under QEMU: 4.1e-4); a wrong gradient still fails it: the
-/// filterflow and implicit gradients of the same case differ by more than 1e-2
-/// relative (checked by the host test).
-pub const CG_AGREEMENT: f32 = 1e-3;
+/// CG_TOLERANCE times the conditioning of H, not to rounding, and that depends on the
+/// case (measured under QEMU: 4.1e-4 on the case drawn before the Box–Muller normals,
+/// 1.14e-3 on today's). 3e-3 is 30× the CG stop; a wrong gradient still fails it: the
+/// filterflow and implicit gradients of the same case differ by more than 10× this
+/// (checked by the host test).
+pub const CG_AGREEMENT: f32 = 3e-3;
 
 /// How a case is compared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -133,12 +134,12 @@ impl Agreement {
 }
 
 /// How many CG iterations the implicit VJP may run more or fewer than the host: the
-/// residual falls by only ~11% per iteration (four decades in 78 iterations), so the
-/// last iteration before the stop can land on either side of it when the iterates
-/// differ by rounding. Measured: host 78, Cortex-M 78 with the polynomial
-/// exponential and 79 with the table exponential; 2 leaves a margin, and a wrong
-/// gradient still fails the value check.
-pub const CG_ITERATION_SLACK: u32 = 2;
+/// residual falls by only ~11% per iteration (four decades in 80-odd iterations), so
+/// the sides' iterates, which differ by rounding, cross the stop several iterations
+/// apart. Measured: host 78, Cortex-M 78 on the case drawn before the Box–Muller
+/// normals; host 88, Cortex-M 83 on today's. 8 leaves a margin, and a wrong gradient
+/// still fails the value check.
+pub const CG_ITERATION_SLACK: u32 = 8;
 
 /// The cases, in order: (name, how it is compared).
 pub const NAMES: &[(&str, Agreement)] = &[
