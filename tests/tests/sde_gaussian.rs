@@ -249,6 +249,27 @@ fn mixture_run(p: Process, method: Method, grid: &[f64]) -> Vec<f64> {
     x
 }
 
+/// A uniform log-SNR grid of `n` steps whose first two steps are shrunk to 1e-3 of the
+/// others, so that a multistep method's low-order start-up does not cap its order.
+fn shrunk_start_grid(p: Process, n: usize) -> Vec<f64> {
+    let (l0, l1) = (p.lambda(p.t_max()), p.lambda(p.t_eps()));
+    let h = (l1 - l0) / n as f64;
+    let start = l0 + 2e-3 * h;
+    let mut l = vec![l0, l0 + 1e-3 * h];
+    l.extend((0..=n).map(|i| start + i as f64 * (l1 - start) / n as f64));
+    let mut g: Vec<f64> = l.iter().map(|x| p.time_of_lambda(*x)).collect();
+    g[0] = p.t_max();
+    *g.last_mut().unwrap() = p.t_eps();
+    g
+}
+
+/// The mixture run by DPM-Solver++(2M) with 4000 log-SNR steps (error ~1e-7).
+fn mixture_reference(p: Process) -> Vec<f64> {
+    let mut fine = vec![0.0; 4001];
+    grid::fill(&p, Spacing::UniformLogSnr, p.t_max(), p.t_eps(), &mut fine).unwrap();
+    mixture_run(p, Method::DpmSolverPp2M, &fine)
+}
+
 /// DPM-Solver++(3M) is third order. Its first two steps are first and second order,
 /// whose O(h²) local error would cap the observed order at 2: here they are shrunk to
 /// 1e-3 of the others. The error is against DPM-Solver++(2M) with 4000 steps
@@ -259,20 +280,8 @@ fn mixture_run(p: Process, method: Method, grid: &[f64]) -> Vec<f64> {
 #[test]
 fn dpm_solver_pp_3m_is_third_order() {
     for p in [Process::VP, Process::VP_COSINE] {
-        let (l0, l1) = (p.lambda(p.t_max()), p.lambda(p.t_eps()));
-        let grid = |n: usize| -> Vec<f64> {
-            let h = (l1 - l0) / n as f64;
-            let start = l0 + 2e-3 * h;
-            let mut l = vec![l0, l0 + 1e-3 * h];
-            l.extend((0..=n).map(|i| start + i as f64 * (l1 - start) / n as f64));
-            let mut g: Vec<f64> = l.iter().map(|x| p.time_of_lambda(*x)).collect();
-            g[0] = p.t_max();
-            *g.last_mut().unwrap() = p.t_eps();
-            g
-        };
-        let mut fine = vec![0.0; 4001];
-        grid::fill(&p, Spacing::UniformLogSnr, p.t_max(), p.t_eps(), &mut fine).unwrap();
-        let reference = mixture_run(p, Method::DpmSolverPp2M, &fine);
+        let grid = |n: usize| shrunk_start_grid(p, n);
+        let reference = mixture_reference(p);
         let e = [40, 80, 160].map(|n| {
             let x = mixture_run(p, Method::DpmSolverPp3M, &grid(n));
             let sq: f64 = x.iter().zip(&reference).map(|(a, b)| (a - b).powi(2)).sum();
@@ -311,20 +320,8 @@ fn dpm_solver_pp_3m_is_third_order() {
 #[test]
 fn unipc_is_third_order() {
     for p in [Process::VP, Process::VP_COSINE] {
-        let (l0, l1) = (p.lambda(p.t_max()), p.lambda(p.t_eps()));
-        let grid = |n: usize| -> Vec<f64> {
-            let h = (l1 - l0) / n as f64;
-            let start = l0 + 2e-3 * h;
-            let mut l = vec![l0, l0 + 1e-3 * h];
-            l.extend((0..=n).map(|i| start + i as f64 * (l1 - start) / n as f64));
-            let mut g: Vec<f64> = l.iter().map(|x| p.time_of_lambda(*x)).collect();
-            g[0] = p.t_max();
-            *g.last_mut().unwrap() = p.t_eps();
-            g
-        };
-        let mut fine = vec![0.0; 4001];
-        grid::fill(&p, Spacing::UniformLogSnr, p.t_max(), p.t_eps(), &mut fine).unwrap();
-        let reference = mixture_run(p, Method::DpmSolverPp2M, &fine);
+        let grid = |n: usize| shrunk_start_grid(p, n);
+        let reference = mixture_reference(p);
         let err = |m: Method, n: usize| {
             let x = mixture_run(p, m, &grid(n));
             let sq: f64 = x.iter().zip(&reference).map(|(a, b)| (a - b).powi(2)).sum();
