@@ -643,6 +643,44 @@ typedef int32_t otc_status;
 #endif // __cplusplus
 
 /**
+ * One task of a parallel-for: the rows of a kernel pass numbered `index`. Call it with
+ * the `task_ctx` that `otc_parallel_run` received.
+ */
+typedef void (*otc_parallel_task)(void *task_ctx, size_t index);
+
+/**
+ * A caller's parallel-for: calls `task(task_ctx, i)` once for every `i` in
+ * `[0, tasks)`, in any order, on any threads, and returns after every call has
+ * returned: 0 on success, anything else on failure (the solve then returns
+ * `OTC_STATUS_CALLBACK_FAILED`, as it does if a task was not run). With OpenMP:
+ * `#pragma omp parallel for` over `i`.
+ */
+typedef int32_t (*otc_parallel_run)(void *pool, size_t tasks, otc_parallel_task task, void *task_ctx);
+
+/**
+ * A thread pool the library borrows for one call (it starts no threads of its own):
+ * the Sinkhorn passes cut their target rows into at most 64 tasks of at least 256
+ * rows, a cut that depends only on the row count, and combine the tasks' sums in task
+ * order, so the results are bit-identical with or without a pool, whatever the number
+ * of workers and the order the tasks run in. Passes of ≤ 256 rows run on the calling
+ * thread; Cortex-M builds always do.
+ */
+typedef struct otc_parallel_for {
+  /**
+   * `sizeof` this struct, set by the caller.
+   */
+  size_t struct_size;
+  /**
+   * The parallel-for (never NULL).
+   */
+  otc_parallel_run run;
+  /**
+   * Passed to `run` as its first argument (the pool object).
+   */
+  void *pool;
+} otc_parallel_for;
+
+/**
  * Sinkhorn settings. Fill with `otc_sinkhorn_config_default_f32` /
  * `otc_sinkhorn_config_default_f64`, then change what you need. Scalars are `float` in
  * `otc_sinkhorn_config_f32` and `double` in `otc_sinkhorn_config_f64`.
@@ -716,6 +754,11 @@ typedef struct otc_sinkhorn_config_f32 {
    * Must be zero.
    */
   uint32_t reserved[1];
+  /**
+   * A caller's thread pool for `otc_sinkhorn_solve`'s passes, or NULL (default): run
+   * on the calling thread. The other functions that take this config ignore it.
+   */
+  const struct otc_parallel_for *parallel;
 } otc_sinkhorn_config_f32;
 
 /**
@@ -792,6 +835,11 @@ typedef struct otc_sinkhorn_config_f64 {
    * Must be zero.
    */
   uint32_t reserved[1];
+  /**
+   * A caller's thread pool for `otc_sinkhorn_solve`'s passes, or NULL (default): run
+   * on the calling thread. The other functions that take this config ignore it.
+   */
+  const struct otc_parallel_for *parallel;
 } otc_sinkhorn_config_f64;
 
 /**
@@ -2830,11 +2878,19 @@ int32_t otc_sinkhorn_config_default_f64(struct otc_sinkhorn_config_f64 *out);
  *   `OTC_STATUS_INVALID_EPSILON`, `OTC_STATUS_WORKSPACE_TOO_SMALL`,
  *   `OTC_STATUS_NON_FINITE` (the iteration or a total overflowed),
  *   `OTC_STATUS_FEATURE_DISABLED` (an initializer or a dense cost in a build without
- *   the `initializers` or `dense` feature: firmware archives), `OTC_STATUS_PANIC`.
+ *   the `initializers` or `dense` feature: firmware archives),
+ *   `OTC_STATUS_CALLBACK_FAILED` (`config->parallel`'s `run` returned non-zero or
+ *   returned before running every task; its `struct_size` wrong gives
+ *   `OTC_STATUS_STRUCT_SIZE`, its `run` NULL `OTC_STATUS_NULL_POINTER`),
+ *   `OTC_STATUS_PANIC`.
+ *
+ * With `config->parallel` set, the passes split their rows over the caller's pool
+ * (see `otc_parallel_for`); the results are the same bits as without it.
  *
  * # Safety
  * Every pointer must be NULL or valid for its stated length (reads for inputs,
- * reads and writes for `ws`, `f`, `g`, `out`) for the duration of the call.
+ * reads and writes for `ws`, `f`, `g`, `out`) for the duration of the call;
+ * `config->parallel` NULL or a valid `otc_parallel_for` whose `run` keeps its contract.
  */
 int32_t otc_sinkhorn_solve_f32(const struct otc_ot_problem_f32 *problem,
                                const struct otc_sinkhorn_config_f32 *config,

@@ -187,7 +187,7 @@ fn detect() -> SimdPath {
 /// token the pass was compiled for. [`Portable`] is [`Real::mul_add`]; [`Fma`] the
 /// fused instruction, which only the dispatch can hand out (its value proves the CPU
 /// has FMA).
-pub(crate) trait Isa: Copy {
+pub(crate) trait Isa: Copy + Sync {
     /// `a·b + c`.
     fn mul_add<T: Real>(self, a: T, b: T, c: T) -> T;
     /// [`Real::exp2_biased`] with this path's multiply-adds.

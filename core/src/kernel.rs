@@ -77,7 +77,7 @@ pub const fn padded(len: usize) -> usize {
 /// themselves: û, v̂ and the cross term are of the size κ·R² (R the distance from
 /// the centre), as the potentials are of the size κ·C. A dense cost matrix has
 /// nothing to absorb and adds −κ·c_pq.
-pub(crate) trait CostSource<T: Real> {
+pub(crate) trait CostSource<T: Real>: Sync {
     /// What the exponents of one target need, read once per target.
     type Target<'t>: Copy
     where
@@ -330,7 +330,7 @@ macro_rules! on_clouds {
 pub(crate) use on_clouds;
 
 /// A point dimension, known at run time (`usize`) or at compile time ([`Fixed`]).
-pub(crate) trait Dim: Copy {
+pub(crate) trait Dim: Copy + Sync {
     /// The dimension.
     fn get(self) -> usize;
 }

@@ -37,6 +37,7 @@ mod dispatch;
 mod error;
 pub mod kernel;
 pub mod ot;
+pub mod parallel;
 pub mod pf;
 pub mod points;
 mod real;

@@ -17,6 +17,8 @@ mod sealed {
 pub trait Real:
     sealed::Sealed
     + Copy
+    + Send
+    + Sync
     + Default
     + PartialOrd
     + core::fmt::Debug

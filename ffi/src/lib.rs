@@ -20,6 +20,7 @@ mod args;
 mod boundary;
 #[cfg(any(feature = "panic-handler", feature = "panic-never"))]
 mod panic_handler;
+mod pool;
 mod sizes;
 
 // The exported items, in the order cbindgen writes them into the header (one module
@@ -169,8 +170,9 @@ pub use toolkit::{
     otc_round_workspace_size_f64,
 };
 pub use types::{
-    otc_ot_problem, otc_points_layout, otc_sinkhorn_config, otc_sinkhorn_result,
-    OTC_EPSILON_ABSOLUTE, OTC_EPSILON_RELATIVE, OTC_INIT_GAUSSIAN, OTC_INIT_POTENTIALS,
-    OTC_INIT_RESUME, OTC_INIT_SORTED, OTC_INIT_SUBSAMPLE, OTC_INIT_ZERO, OTC_WORKSPACE_ALIGN,
+    otc_ot_problem, otc_parallel_for, otc_parallel_run, otc_parallel_task, otc_points_layout,
+    otc_sinkhorn_config, otc_sinkhorn_result, OTC_EPSILON_ABSOLUTE, OTC_EPSILON_RELATIVE,
+    OTC_INIT_GAUSSIAN, OTC_INIT_POTENTIALS, OTC_INIT_RESUME, OTC_INIT_SORTED, OTC_INIT_SUBSAMPLE,
+    OTC_INIT_ZERO, OTC_WORKSPACE_ALIGN,
 };
 pub use version::otc_version;

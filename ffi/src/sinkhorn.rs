@@ -8,6 +8,7 @@ use otcore::Real;
 
 use crate::args::{check_sized, disjoint, read_sized, workspace, zeroed, Array, ProblemArrays};
 use crate::boundary::run;
+use crate::pool::Pool;
 use crate::sizes::write_workspace_size;
 use crate::status::otc_status;
 use crate::types::{otc_ot_problem, otc_sinkhorn_config, otc_sinkhorn_result};
@@ -25,7 +26,8 @@ unsafe fn config_default<T: Real>(out: *mut otc_sinkhorn_config<T>) -> i32 {
     })
 }
 
-/// Validates every argument, runs [`otcore::ot::solve`], writes the result.
+/// Validates every argument, runs [`otcore::ot::solve_on`] (on the caller's pool, if
+/// any), writes the result.
 ///
 /// # Safety
 /// As the exported `otc_sinkhorn_solve_f32`.
@@ -47,7 +49,9 @@ unsafe fn solve<T: Real>(
         let (prob, cfg) = unsafe { (ProblemArrays::read(problem)?, read_sized(config)?) };
         // SAFETY: as above.
         unsafe { check_sized(out)? };
-        let (cfg, init) = cfg.to_core()?;
+        let (core_cfg, init) = cfg.to_core()?;
+        // SAFETY: `parallel` is NULL or a readable pool by the caller's contract.
+        let pool = unsafe { Pool::read(cfg.parallel)? };
         let ws = workspace::<T>(ws, ws_bytes, prob.solve_workspace_len(init))?;
         let (f, g) = (Array::output(f, f_len)?, Array::output(g, g_len)?);
         let res = Array::output(out, 1)?;
@@ -57,7 +61,7 @@ unsafe fn solve<T: Real>(
         // no written one overlaps another (`disjoint`).
         let (problem, f, g, ws) =
             unsafe { (prob.problem(), f.slice_mut(), g.slice_mut(), zeroed(ws)) };
-        let sol = otcore::ot::solve(&problem, &cfg, init, f, g, ws)?;
+        let sol = otcore::ot::solve_on(&pool, &problem, &core_cfg, init, f, g, ws)?;
         // SAFETY: as above (the result struct states our size: `check_sized`).
         unsafe { res.fill(otc_sinkhorn_result::from_core(&sol)) };
         Ok(sol.status.into())
@@ -182,11 +186,19 @@ pub unsafe extern "C" fn otc_sinkhorn_config_default_f64(
 ///   `OTC_STATUS_INVALID_EPSILON`, `OTC_STATUS_WORKSPACE_TOO_SMALL`,
 ///   `OTC_STATUS_NON_FINITE` (the iteration or a total overflowed),
 ///   `OTC_STATUS_FEATURE_DISABLED` (an initializer or a dense cost in a build without
-///   the `initializers` or `dense` feature: firmware archives), `OTC_STATUS_PANIC`.
+///   the `initializers` or `dense` feature: firmware archives),
+///   `OTC_STATUS_CALLBACK_FAILED` (`config->parallel`'s `run` returned non-zero or
+///   returned before running every task; its `struct_size` wrong gives
+///   `OTC_STATUS_STRUCT_SIZE`, its `run` NULL `OTC_STATUS_NULL_POINTER`),
+///   `OTC_STATUS_PANIC`.
+///
+/// With `config->parallel` set, the passes split their rows over the caller's pool
+/// (see `otc_parallel_for`); the results are the same bits as without it.
 ///
 /// # Safety
 /// Every pointer must be NULL or valid for its stated length (reads for inputs,
-/// reads and writes for `ws`, `f`, `g`, `out`) for the duration of the call.
+/// reads and writes for `ws`, `f`, `g`, `out`) for the duration of the call;
+/// `config->parallel` NULL or a valid `otc_parallel_for` whose `run` keeps its contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn otc_sinkhorn_solve_f32(
     problem: *const otc_ot_problem<f32>,

@@ -2,6 +2,8 @@
 //! scalar; cbindgen emits one C struct per precision, `…_f32` (float) and `…_f64`
 //! (double).
 
+use core::ffi::c_void;
+
 use otcore::ot::{Acceleration, Config, Epsilon, Init, Solution};
 use otcore::Real;
 
@@ -130,6 +132,41 @@ pub struct otc_ot_problem<T> {
     pub y_layout: otc_points_layout,
 }
 
+/// One task of a parallel-for: the rows of a kernel pass numbered `index`. Call it with
+/// the `task_ctx` that `otc_parallel_run` received.
+pub type otc_parallel_task = Option<unsafe extern "C" fn(task_ctx: *mut c_void, index: usize)>;
+
+/// A caller's parallel-for: calls `task(task_ctx, i)` once for every `i` in
+/// `[0, tasks)`, in any order, on any threads, and returns after every call has
+/// returned: 0 on success, anything else on failure (the solve then returns
+/// `OTC_STATUS_CALLBACK_FAILED`, as it does if a task was not run). With OpenMP:
+/// `#pragma omp parallel for` over `i`.
+pub type otc_parallel_run = Option<
+    unsafe extern "C" fn(
+        pool: *mut c_void,
+        tasks: usize,
+        task: otc_parallel_task,
+        task_ctx: *mut c_void,
+    ) -> i32,
+>;
+
+/// A thread pool the library borrows for one call (it starts no threads of its own):
+/// the Sinkhorn passes cut their target rows into at most 64 tasks of at least 256
+/// rows, a cut that depends only on the row count, and combine the tasks' sums in task
+/// order, so the results are bit-identical with or without a pool, whatever the number
+/// of workers and the order the tasks run in. Passes of ≤ 256 rows run on the calling
+/// thread; Cortex-M builds always do.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct otc_parallel_for {
+    /// `sizeof` this struct, set by the caller.
+    pub struct_size: usize,
+    /// The parallel-for (never NULL).
+    pub run: otc_parallel_run,
+    /// Passed to `run` as its first argument (the pool object).
+    pub pool: *mut c_void,
+}
+
 /// Sinkhorn settings. Fill with `otc_sinkhorn_config_default_f32` /
 /// `otc_sinkhorn_config_default_f64`, then change what you need. Scalars are `float` in
 /// `otc_sinkhorn_config_f32` and `double` in `otc_sinkhorn_config_f64`.
@@ -180,6 +217,9 @@ pub struct otc_sinkhorn_config<T> {
     pub acceleration_start: u32,
     /// Must be zero.
     pub reserved: [u32; 1],
+    /// A caller's thread pool for `otc_sinkhorn_solve`'s passes, or NULL (default): run
+    /// on the calling thread. The other functions that take this config ignore it.
+    pub parallel: *const otc_parallel_for,
 }
 
 /// What a solve reports besides the potentials. Scalars are `float` in
@@ -235,6 +275,7 @@ impl<T: Real> otc_sinkhorn_config<T> {
             subsample_size: 0,
             acceleration_start: 0,
             reserved: [0; 1],
+            parallel: core::ptr::null(),
         }
     }
 
@@ -305,8 +346,9 @@ mod tests {
     fn struct_sizes_are_pinned() {
         assert_eq!(size_of::<otc_ot_problem<f32>>(), 112);
         assert_eq!(size_of::<otc_ot_problem<f64>>(), 112);
-        assert_eq!(size_of::<otc_sinkhorn_config<f32>>(), 56);
-        assert_eq!(size_of::<otc_sinkhorn_config<f64>>(), 72);
+        assert_eq!(size_of::<otc_sinkhorn_config<f32>>(), 64);
+        assert_eq!(size_of::<otc_sinkhorn_config<f64>>(), 80);
+        assert_eq!(size_of::<otc_parallel_for>(), 24);
         assert_eq!(size_of::<otc_sinkhorn_result<f32>>(), 48);
         assert_eq!(size_of::<otc_sinkhorn_result<f64>>(), 80);
     }

@@ -145,8 +145,8 @@ int main(void) {
         CHECK(sizeof(otc_ot_problem_f32) == 112);
         CHECK(sizeof(otc_ot_problem_f64) == 112);
         CHECK(sizeof(otc_points_layout) == 16);
-        CHECK(sizeof(otc_sinkhorn_config_f32) == 56);
-        CHECK(sizeof(otc_sinkhorn_config_f64) == 72);
+        CHECK(sizeof(otc_sinkhorn_config_f32) == 64);
+        CHECK(sizeof(otc_sinkhorn_config_f64) == 80);
         CHECK(sizeof(otc_sinkhorn_result_f32) == 48);
         CHECK(sizeof(otc_sinkhorn_result_f64) == 80);
         CHECK(sizeof(otc_divergence_result_f32) == 48);

@@ -26,6 +26,7 @@ use super::problem::{Checked, Cost, Problem};
 use super::sinkhorn::run;
 use super::workspace::{gaussian_workspace_len, init_workspace_len};
 use crate::buf::take;
+use crate::parallel::Serial;
 
 /// Eigenvalues of a covariance at or below this fraction of the largest are taken as
 /// 0: the moment sums and the Jacobi rotations round at about this level in f32
@@ -545,7 +546,7 @@ fn subsample<T: Real>(
         epsilon: Epsilon::Absolute(eps),
         ..*config
     };
-    run(&sub, &sub_config, Init::Zero, None, fs, gs, rest)?;
+    run(&Serial, &sub, &sub_config, Init::Zero, None, fs, gs, rest)?;
     let from_y = DualPotential {
         points: Points::row_major(ys, dim),
         values: gs,

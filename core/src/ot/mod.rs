@@ -42,7 +42,7 @@ pub use owned::Sinkhorn;
 pub use plan::Plan;
 pub use problem::{Cost, Problem};
 pub use round::{round, round_workspace_len, Certificate, RoundedParts, RoundedPlan};
-pub use sinkhorn::{solve, Solution, Status};
+pub use sinkhorn::{solve, solve_on, Solution, Status};
 pub use workspace::{
     gaussian_workspace_len, init_workspace_len, solve_workspace_len, sorted_workspace_len,
     workspace_len,

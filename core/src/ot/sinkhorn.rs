@@ -18,6 +18,7 @@
 
 use crate::error::Error;
 use crate::kernel::{shifted, CostSource, CostSum};
+use crate::parallel::{self, ParallelFor, Serial};
 use crate::real::Real;
 use crate::sum::Compensated;
 
@@ -126,6 +127,26 @@ pub fn solve<T: Real>(
     g: &mut [T],
     workspace: &mut [T],
 ) -> Result<Solution<T>, Error> {
+    solve_on(&Serial, problem, config, init, f, g, workspace)
+}
+
+/// [`solve`] with the passes' target rows split over a caller's `pool` (see
+/// [`crate::parallel`]): the same bits as [`solve`] whatever the pool, once passes have
+/// more than [`MIN_TASK_ROWS`](crate::parallel::MIN_TASK_ROWS) rows; smaller ones run
+/// on the calling thread. Initializers run on the calling thread.
+///
+/// # Errors
+/// As [`solve`], and [`Error::CallbackFailed`] if the pool fails or returns with a task
+/// not run (nothing written to `f`, `g`).
+pub fn solve_on<T: Real, P: ParallelFor>(
+    pool: &P,
+    problem: &Problem<'_, T>,
+    config: &Config<T>,
+    init: Init,
+    f: &mut [T],
+    g: &mut [T],
+    workspace: &mut [T],
+) -> Result<Solution<T>, Error> {
     // --- initializers (ot/init.rs): starting potentials in the workspace's tail ---
     let (init, start, workspace) = match init {
         Init::Zero | Init::Potentials | Init::Resume => (init, None, workspace),
@@ -143,7 +164,7 @@ pub fn solve<T: Real>(
             return Err(Error::FeatureDisabled)
         }
     };
-    run(problem, config, init, start, f, g, workspace)
+    run(pool, problem, config, init, start, f, g, workspace)
 }
 
 /// [`solve`] from a plain start; `start`, if given, replaces `f`, `g` as the warm start
@@ -153,7 +174,9 @@ pub fn solve<T: Real>(
 /// matrix entry on Cortex-M (`bash scripts/embedded.sh numbers`).
 #[cfg_attr(feature = "initializers", inline(never))]
 #[cfg_attr(not(feature = "initializers"), inline)]
-pub(super) fn run<T: Real>(
+#[allow(clippy::too_many_arguments)]
+pub(super) fn run<T: Real, P: ParallelFor>(
+    pool: &P,
     problem: &Problem<'_, T>,
     config: &Config<T>,
     init: Init,
@@ -268,7 +291,7 @@ pub(super) fn run<T: Real>(
                 // Cortex-M builds inline the pass).
                 let mut cost = last && rows_exact && iterations >= stage.limit;
                 let meas = loop {
-                    let meas = pass.column(g_w, src_u, lb, &b, g_next, cost)?;
+                    let meas = pass.column(pool, g_w, src_u, lb, &b, g_next, cost)?;
                     if cost || !(last && rows_exact && meas.error <= stage.tolerance) {
                         break meas;
                     }
@@ -303,7 +326,7 @@ pub(super) fn run<T: Real>(
                 if omega != T::ONE {
                     f_old.copy_from_slice(f_w);
                 }
-                pass.row(f_w, src_v, la)?;
+                pass.row(pool, f_w, src_v, la)?;
                 if omega != T::ONE {
                     relax_all(f_old, f_w, omega);
                     f_w.copy_from_slice(f_old);
@@ -497,8 +520,10 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
     // instructions per entry.
     #[cfg_attr(not(target_arch = "arm"), inline(never))]
     #[cfg_attr(target_arch = "arm", inline(always))]
-    fn column(
+    #[allow(clippy::too_many_arguments)]
+    fn column<P: ParallelFor>(
         &self,
+        pool: &P,
         g: &[T],
         src_u: &[T],
         lb: &[T],
@@ -506,13 +531,20 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
         next: &mut [T],
         cost: bool,
     ) -> Result<Measure<T>, Error> {
-        #[cfg(not(target_arch = "arm"))]
-        return crate::dispatch::dispatch!(|isa| self
-            .on(&crate::kernel::Tuned::new(self.src, isa))
-            .column_on(g, src_u, lb, b, next, cost));
-        // Cortex-M: one path, the source itself.
-        #[cfg(target_arch = "arm")]
-        self.column_on(g, src_u, lb, b, next, cost)
+        let task = |lo: usize, next: &mut [T]| {
+            #[cfg(not(target_arch = "arm"))]
+            return crate::dispatch::dispatch!(|isa| self
+                .on(&crate::kernel::Tuned::new(self.src, isa))
+                .column_on(lo, g, src_u, lb, b, next, cost));
+            // Cortex-M: one path, the source itself.
+            #[cfg(target_arch = "arm")]
+            self.column_on(lo, g, src_u, lb, b, next, cost)
+        };
+        let sums = parallel::rows(pool, next, task, ColumnSums::merge)?;
+        Ok(Measure {
+            error: if cost { sums.error.value() } else { sums.plain },
+            totals: cost.then(|| (sums.mass.value(), sums.total.value())),
+        })
     }
 
     /// This pass over `src` (the same source on a dispatch path, see
@@ -527,28 +559,34 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
         }
     }
 
-    /// [`Pass::column`] on the path of `S`.
+    /// [`Pass::column`] over targets `lo..lo + next.len()`, on the path of `S`.
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     fn column_on(
         &self,
+        lo: usize,
         g: &[T],
         src_u: &[T],
         lb: &[T],
         b: &Weights<'_, T>,
         next: &mut [T],
         cost: bool,
-    ) -> Result<Measure<T>, Error> {
+    ) -> Result<ColumnSums<T>, Error> {
         let side = self.side;
         // The compensated sums only where the pass ends the solve (`cost`): they are
         // what the solve reports. A pass that only decides whether to go on sums the
         // error plainly (relative rounding ≤ m·2^−24, immaterial to a stopping test) and
         // skips the mass.
-        let mut plain = T::ZERO;
-        let mut error = Compensated::new();
-        let mut mass = Compensated::new();
-        let mut total = Compensated::new();
+        let mut sums = ColumnSums {
+            plain: T::ZERO,
+            error: Compensated::new(),
+            mass: Compensated::new(),
+            total: Compensated::new(),
+        };
         let mut red = CostSum::new();
-        for (j, ((&gj, &lbj), out)) in g.iter().zip(lb).zip(next.iter_mut()).enumerate() {
+        let (g, lb) = (g.get(lo..).unwrap_or(&[]), lb.get(lo..).unwrap_or(&[]));
+        for (k, ((&gj, &lbj), out)) in g.iter().zip(lb).zip(next.iter_mut()).enumerate() {
+            let j = lo + k;
             if lbj == T::NEG_INFINITY {
                 *out = T::NEG_INFINITY;
                 continue;
@@ -567,17 +605,14 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
             let bj = b.w.get(j).map_or(T::ZERO, |&w| w * b.scale);
             let err = (col - side.target(lbj, bj, gj)).abs();
             if cost {
-                error.add(err);
-                mass.add(col);
-                total.add(red.total() * rescale);
+                sums.error.add(err);
+                sums.mass.add(col);
+                sums.total.add(red.total() * rescale);
             } else {
-                plain += err;
+                sums.plain += err;
             }
         }
-        Ok(Measure {
-            error: if cost { error.value() } else { plain },
-            totals: cost.then(|| (mass.value(), total.value())),
-        })
+        Ok(sums)
     }
 
     /// Row pass: f_i ← τ (ε (ln a_i − ln R_i) + f_i) in place for positive-weight i;
@@ -586,23 +621,34 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
     // keeps this pass out of line and its loop not specialised for d = 2).
     #[cfg_attr(not(target_arch = "arm"), inline(never))]
     #[cfg_attr(target_arch = "arm", inline(always))]
-    fn row(&self, f: &mut [T], src_v: &[T], la: &[T]) -> Result<(), Error> {
-        #[cfg(not(target_arch = "arm"))]
-        return crate::dispatch::dispatch!(|isa| self
-            .on(&crate::kernel::Tuned::new(self.src, isa))
-            .row_on(f, src_v, la));
-        #[cfg(target_arch = "arm")]
-        self.row_on(f, src_v, la)
+    fn row<P: ParallelFor>(
+        &self,
+        pool: &P,
+        f: &mut [T],
+        src_v: &[T],
+        la: &[T],
+    ) -> Result<(), Error> {
+        let task = |lo: usize, f: &mut [T]| {
+            #[cfg(not(target_arch = "arm"))]
+            return crate::dispatch::dispatch!(|isa| self
+                .on(&crate::kernel::Tuned::new(self.src, isa))
+                .row_on(lo, f, src_v, la));
+            #[cfg(target_arch = "arm")]
+            self.row_on(lo, f, src_v, la)
+        };
+        parallel::rows(pool, f, task, |(), ()| ())
     }
 
-    /// [`Pass::row`] on the path of `S`.
+    /// [`Pass::row`] over rows `lo..lo + f.len()`, on the path of `S`.
     #[inline(always)]
-    fn row_on(&self, f: &mut [T], src_v: &[T], la: &[T]) -> Result<(), Error> {
+    fn row_on(&self, lo: usize, f: &mut [T], src_v: &[T], la: &[T]) -> Result<(), Error> {
         let side = self.side;
-        for (i, (fi, &lai)) in f.iter_mut().zip(la).enumerate() {
+        let la = la.get(lo..).unwrap_or(&[]);
+        for (k, (fi, &lai)) in f.iter_mut().zip(la).enumerate() {
             if lai == T::NEG_INFINITY {
                 continue;
             }
+            let i = lo + k;
             let u = self.src.absorb_target(i, *fi * side.unit, self.kappa);
             let (shift, s) = shifted(self.src, i, u, src_v, self.kappa, &mut ());
             *fi = side
@@ -610,5 +656,27 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
                 .ok_or(Error::NonFinite)?;
         }
         Ok(())
+    }
+}
+
+/// A column pass's sums over its targets (or one task's share of them).
+struct ColumnSums<T> {
+    /// The L1 error, plainly summed (a pass that only decides whether to go on).
+    plain: T,
+    /// The L1 error, Σ_j S_j and Σ_j ⟨C_·j, P_·j⟩, compensated (a pass that ends the
+    /// solve).
+    error: Compensated<T>,
+    mass: Compensated<T>,
+    total: Compensated<T>,
+}
+
+impl<T: Real> ColumnSums<T> {
+    /// Adds the next task's sums (in task order, so the result does not depend on the
+    /// pool).
+    fn merge(&mut self, next: Self) {
+        self.plain += next.plain;
+        self.error.add(next.error.value());
+        self.mass.add(next.mass.value());
+        self.total.add(next.total.value());
     }
 }

@@ -1,0 +1,249 @@
+//! A caller's parallel-for (`otcore::parallel`): `ot::solve_on` gives `ot::solve`'s
+//! bits whatever runs the tasks — several threads, any order, a pool that calls a task
+//! twice — and a pool that fails or skips a task gets `Error::CallbackFailed` with the
+//! potentials untouched.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use otcore::ot::{self, Config, Epsilon, Init, Problem};
+use otcore::parallel::{task_rows, ParallelFor, MIN_TASK_ROWS};
+use otcore::{Error, Real};
+use otcore_tests::{cast, Rng};
+
+/// `workers` threads (the caller's among them) taking task indices from a shared
+/// counter, so the order and the thread of each task vary from run to run.
+struct Threads(usize);
+
+impl ParallelFor for Threads {
+    fn run<F: Fn(usize) + Sync>(&self, tasks: usize, task: &F) -> Result<(), Error> {
+        let next = AtomicUsize::new(0);
+        let work = || loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= tasks {
+                break;
+            }
+            task(i);
+        };
+        std::thread::scope(|s| {
+            for _ in 1..self.0 {
+                s.spawn(work);
+            }
+            work();
+        });
+        Ok(())
+    }
+}
+
+/// Last task first, on the calling thread.
+struct Reversed;
+
+impl ParallelFor for Reversed {
+    fn run<F: Fn(usize) + Sync>(&self, tasks: usize, task: &F) -> Result<(), Error> {
+        (0..tasks).rev().for_each(task);
+        Ok(())
+    }
+}
+
+/// Breaks the contract: every task twice, at once on two threads, and indices past the
+/// end.
+struct Twice;
+
+impl ParallelFor for Twice {
+    fn run<F: Fn(usize) + Sync>(&self, tasks: usize, task: &F) -> Result<(), Error> {
+        std::thread::scope(|s| {
+            s.spawn(|| (0..tasks + 3).for_each(task));
+            (0..tasks + 3).rev().for_each(task);
+        });
+        Ok(())
+    }
+}
+
+/// Fails on its `fail_on`-th call, after running the tasks.
+struct Failing {
+    calls: AtomicUsize,
+    fail_on: usize,
+}
+
+impl ParallelFor for Failing {
+    fn run<F: Fn(usize) + Sync>(&self, tasks: usize, task: &F) -> Result<(), Error> {
+        (0..tasks).for_each(task);
+        if self.calls.fetch_add(1, Ordering::Relaxed) == self.fail_on {
+            Err(Error::InvalidParameter)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Returns `Ok` without running the last task on its `skip_on`-th call.
+struct Early {
+    calls: AtomicUsize,
+    skip_on: usize,
+}
+
+impl ParallelFor for Early {
+    fn run<F: Fn(usize) + Sync>(&self, tasks: usize, task: &F) -> Result<(), Error> {
+        let skip = self.calls.fetch_add(1, Ordering::Relaxed) == self.skip_on;
+        let last = if skip { tasks - 1 } else { tasks };
+        (0..last).for_each(task);
+        Ok(())
+    }
+}
+
+struct Case {
+    x: Vec<f64>,
+    y: Vec<f64>,
+    a: Vec<f64>,
+    b: Vec<f64>,
+    d: usize,
+}
+
+/// n = 1100 rows (5 tasks, the last of 76 rows) against m = 700 (3 tasks), in 2-D, with
+/// a zero weight on each side (a −∞ potential inside a task).
+fn case(d: usize) -> Case {
+    let (n, m) = (1100, 700);
+    let mut rng = Rng::new(11);
+    let mut a = rng.weights(n);
+    let mut b = rng.weights(m);
+    a[300] = 0.0;
+    b[650] = 0.0;
+    let (sa, sb) = (a.iter().sum::<f64>(), b.iter().sum::<f64>());
+    b.iter_mut().for_each(|w| *w *= sa / sb);
+    Case {
+        x: rng.normals(n * d, 0.0, 1.0),
+        y: rng.normals(m * d, 0.5, 0.8),
+        a,
+        b,
+        d,
+    }
+}
+
+type Run<T> = (Result<ot::Solution<T>, Error>, Vec<T>, Vec<T>);
+
+fn solve<T: Real, P: ParallelFor>(c: &Case, cfg: &Config<T>, pool: Option<&P>) -> Run<T> {
+    let (x, y, a, b) = (
+        cast::<T>(&c.x),
+        cast::<T>(&c.y),
+        cast::<T>(&c.a),
+        cast(&c.b),
+    );
+    let problem = Problem::point_clouds(&x, &y, c.d, T::ONE, &a, &b);
+    let (n, m) = (a.len(), b.len());
+    let mut ws = vec![T::ZERO; ot::workspace_len(n, m, c.d)];
+    let (mut f, mut g) = (vec![T::from_f64(7.0); n], vec![T::from_f64(7.0); m]);
+    let res = match pool {
+        Some(p) => ot::solve_on(p, &problem, cfg, Init::Zero, &mut f, &mut g, &mut ws),
+        None => ot::solve(&problem, cfg, Init::Zero, &mut f, &mut g, &mut ws),
+    };
+    (res, f, g)
+}
+
+fn configs<T: Real>() -> [Config<T>; 3] {
+    let base = Config {
+        epsilon: Epsilon::RelativeToMeanCost(T::from_f64(0.05)),
+        max_iterations: 300,
+        ..Config::default()
+    };
+    [
+        base,
+        // Relaxed marginals and ε-scaling go through the same passes.
+        Config {
+            rho_a: T::from_f64(0.5),
+            rho_b: T::from_f64(2.0),
+            ..base
+        },
+        Config {
+            epsilon: Epsilon::RelativeToMeanCost(T::from_f64(0.005)),
+            epsilon_scaling: T::from_f64(0.5),
+            ..base
+        },
+    ]
+}
+
+fn bits<T: Real>(v: &[T]) -> Vec<f64> {
+    v.iter().map(|x| x.to_f64()).collect()
+}
+
+fn same_bits_whatever_the_pool<T: Real>() {
+    for d in [1, 2, 3] {
+        let c = case(d);
+        for cfg in configs::<T>() {
+            let (serial, f0, g0) = solve(&c, &cfg, None::<&Threads>);
+            let serial = serial.expect("the serial solve succeeds");
+            assert!(serial.iterations > 1);
+            for workers in [1, 2, 3, 5] {
+                let (res, f, g) = solve(&c, &cfg, Some(&Threads(workers)));
+                assert_eq!(res, Ok(serial), "d = {d}, {workers} workers");
+                assert_eq!((bits(&f), bits(&g)), (bits(&f0), bits(&g0)));
+            }
+            for res in [
+                solve(&c, &cfg, Some(&Reversed)),
+                solve(&c, &cfg, Some(&Twice)),
+            ] {
+                assert_eq!(res.0, Ok(serial));
+                assert_eq!((bits(&res.1), bits(&res.2)), (bits(&f0), bits(&g0)));
+            }
+        }
+    }
+}
+
+#[test]
+fn same_bits_whatever_the_pool_f64() {
+    same_bits_whatever_the_pool::<f64>();
+}
+
+#[test]
+fn same_bits_whatever_the_pool_f32() {
+    same_bits_whatever_the_pool::<f32>();
+}
+
+/// The cut depends on the row count alone: one task up to MIN_TASK_ROWS rows (the pool
+/// is not called), never more than MAX_TASKS.
+#[test]
+fn task_cut() {
+    assert_eq!(task_rows(1), MIN_TASK_ROWS);
+    assert_eq!(task_rows(1100), 256);
+    assert_eq!(1100usize.div_ceil(task_rows(1100)), 5);
+    assert_eq!(task_rows(64 * 1000 + 1), 1001);
+    let small = case(2);
+    let small = Case {
+        x: small.x[..2 * 200].to_vec(),
+        y: small.y[..2 * 100].to_vec(),
+        a: vec![1.0 / 200.0; 200],
+        b: vec![1.0 / 100.0; 100],
+        d: 2,
+    };
+    let cfg = Config::<f64>::default();
+    let never = Failing {
+        calls: AtomicUsize::new(0),
+        fail_on: 0,
+    };
+    let (res, ..) = solve(&small, &cfg, Some(&never));
+    assert!(res.is_ok());
+    assert_eq!(never.calls.load(Ordering::Relaxed), 0);
+}
+
+/// A failing pool or one that returns with a task not run: `CallbackFailed`, at the
+/// first pass and in the middle of a solve, with f and g as they were.
+#[test]
+fn failing_or_early_pool_is_refused() {
+    let c = case(2);
+    let cfg = Config::<f64>::default();
+    for call in [0, 1, 7] {
+        let failing = Failing {
+            calls: AtomicUsize::new(0),
+            fail_on: call,
+        };
+        let early = Early {
+            calls: AtomicUsize::new(0),
+            skip_on: call,
+        };
+        for (res, f, g) in [
+            solve(&c, &cfg, Some(&failing)),
+            solve(&c, &cfg, Some(&early)),
+        ] {
+            assert_eq!(res, Err(Error::CallbackFailed), "call {call}");
+            assert!(f.iter().chain(&g).all(|&v| v == 7.0));
+        }
+    }
+}
