@@ -128,6 +128,7 @@ examples() {
   "$OUT/examples-cmake/scan_registration" >/dev/null
   "$OUT/examples-cmake/amcl_localization" --quick >/dev/null
   "$OUT/examples-cmake/dpf_online_learning" >/dev/null
+  "$OUT/examples-cmake/parallel_sinkhorn" 512 >/dev/null
   echo "CMake builds of sinkhorn_point_clouds, robot_localization, scan_registration, amcl_localization and dpf_online_learning run"
 }
 
