@@ -68,7 +68,7 @@ else
   echo "not x86-64: one path, covered by the host tests"
 fi
 
-step "Miri: the extreme-input regressions (Sinkhorn, OT resampling, its VJP, the filter step, an SDE step)"
+step "Miri: the extreme-input regressions (Sinkhorn, OT resampling, its VJP, the filter step, an SDE step) and the thread-pool split"
 rustup component add miri rust-src --toolchain nightly >/dev/null 2>&1 || true
 # The core has no unit tests of its own; these cross-crate tests run small problems
 # through every module in about 3 minutes under Miri (the reference suites solve large
@@ -76,6 +76,9 @@ rustup component add miri rust-src --toolchain nightly >/dev/null 2>&1 || true
 # x86 inline assembly is not supported by Miri: its portable code is used instead.
 cargo +nightly miri test -p otcore-tests --features libm/force-soft-floats --test hardening \
   -- --skip ot_resample_small_epsilon
+# The caller's-pool split (unsafe shared rows and slots) on two threads: about 30 s.
+cargo +nightly miri test -p otcore-tests --features libm/force-soft-floats \
+  --test sinkhorn_parallel -- miri_
 
 step "fuzz the C ABI: every target for a short, fixed time on the committed corpus"
 bash scripts/fuzz.sh short

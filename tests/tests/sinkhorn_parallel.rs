@@ -247,3 +247,33 @@ fn failing_or_early_pool_is_refused() {
         }
     }
 }
+
+/// Small enough for Miri (scripts/test.sh runs it there, which checks the pool's
+/// shared row and slot arrays for data races and aliasing): 257 points against 3, then
+/// 3 against 257, so that each pass in turn is cut into two tasks, on two threads,
+/// against the serial bits.
+#[test]
+fn miri_two_threads_two_tasks() {
+    let mut rng = Rng::new(5);
+    for (n, m) in [(257, 3), (3, 257)] {
+        let c = Case {
+            x: rng.normals(n, 0.0, 1.0),
+            y: rng.normals(m, 0.3, 1.0),
+            a: vec![1.0 / n as f64; n],
+            b: vec![1.0 / m as f64; m],
+            d: 1,
+        };
+        let cfg = Config {
+            max_iterations: 1,
+            ..Config::<f64>::default()
+        };
+        let serial = solve(&c, &cfg, None::<&Threads>);
+        let pooled = solve(&c, &cfg, Some(&Threads(2)));
+        assert_eq!(pooled.0, serial.0);
+        assert!(pooled.0.is_ok());
+        assert_eq!(
+            (bits(&pooled.1), bits(&pooled.2)),
+            (bits(&serial.1), bits(&serial.2))
+        );
+    }
+}
