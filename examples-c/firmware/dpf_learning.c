@@ -15,11 +15,11 @@
  * clipped to ±50. The estimate is the average of θ over the second half.
  *
  * Same model, seeds, fading, clipping and averaging as the host example; the
- * differences: f32, N = 64, the noise drawn in float (otc_rng_normal_f32), and the
- * schedule's exponent 5/8 (0.6 on the host) so that γ_t is square roots and divisions
- * only: every operation of this file is then correctly rounded IEEE arithmetic
- * (compiled with -ffp-contract=off), and the same source built for the host prints the
- * same digits (`make -C examples-c/firmware host-check`).
+ * differences: f32, N = 64, the noise drawn in float (otc_rng_normal_f32), the heading
+ * kept as a rotating unit vector (no sinf/cosf), and the schedule's exponent 5/8 (0.6
+ * on the host) so that γ_t is square roots and divisions only: every operation of this
+ * file is then correctly rounded IEEE arithmetic (compiled with -ffp-contract=off), and
+ * the same source built for the host computes the same bits.
  *
  * The run fails unless the averaged estimate is within 0.05 of the truth for the scale
  * (1.15) and 0.10 m for the bias (0.30 m), and the painted stack region held the
