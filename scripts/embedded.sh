@@ -7,8 +7,9 @@
 #                                      firmware example under QEMU, links the no-panic
 #                                      probe (and checks a planted panic fails to link)
 #   bash scripts/embedded.sh numbers   footprint, workspace, stack depth,
-#                                      instructions per matrix entry and per
-#                                      flow-policy action (docs/embedded.md)
+#                                      instructions per matrix entry, per
+#                                      flow-policy action and per online-learning
+#                                      filter tick (docs/embedded.md)
 #   bash scripts/embedded.sh release [DIR]
 #                                      the prebuilt firmware release: DIR (default
 #                                      target/release-cortex-m) and DIR.tar.gz with the
@@ -138,6 +139,7 @@ c_firmware() {
   qemu_run -kernel "$C_BUILD/tracking.elf"
   qemu_run -kernel "$C_BUILD/sinkhorn_only.elf"
   qemu_run -kernel "$C_BUILD/flow_policy.elf"
+  dpf_learning_test
   step "firmware project with its own CMake build: otcore from source (add_subdirectory, cross-built)"
   firmware_cmake "$FW_CMAKE" -DOTCORE_RUST_TARGET="$M4"
   step "cmake --install of a cross build (ffi/CMakeLists.txt, toolchain file) and find_package from it"
@@ -159,6 +161,25 @@ c_firmware() {
     -DCMAKE_PREFIX_PATH="$ROOT/target/release-unpacked/release-cortex-m"
   step "otcore flash per feature set against the targets (linker maps)"
   size_report check
+}
+
+# The online-learning firmware (dpf_learning.c) under QEMU, which fails unless its
+# estimates are within tolerance of the truth, and the same source built for the host
+# (the host library, built here if needed): both must print the same lines (the bit
+# patterns of the final estimates included), all but the stack measurement.
+dpf_learning_test() {
+  local fw host
+  step "C online-learning firmware (dpf_learning.c, N = 64): under QEMU, and the same source on the host"
+  cargo build --release -p otcore-ffi
+  make -s -C examples-c/firmware host BUILD="$C_BUILD"
+  fw=$(qemu_run -kernel "$C_BUILD/dpf_learning.elf" 2>&1) || { echo "$fw" >&2; exit 1; }
+  echo "$fw"
+  host=$("$C_BUILD/dpf_learning_host")
+  if ! diff <(grep -v 'stack bytes' <<<"$host") <(grep -v 'stack bytes' <<<"$fw") >&2; then
+    echo "dpf_learning: the firmware's run differs from the host's (above: < host, > firmware)" >&2
+    exit 1
+  fi
+  echo "dpf_learning: the firmware printed the host build's lines, bit patterns included"
 }
 
 # otcore's share of a firmware from its linker map: "flash ram" bytes of the input
@@ -366,20 +387,21 @@ profile() {
       }' | sort -rn | head -30
 }
 
-# The C flow-policy firmware under the instruction-count plugin: its marks bracket each
-# of the first measured actions (one otc_sde_flow_sample_f32 call, 10 model evaluations,
-# the model callback included) and then 10 direct calls of the model.
-flow_policy_numbers() {
-  local elf=$C_BUILD/flow_policy.elf mark out
+# Runs C firmware $1 under the instruction-count plugin and prints its lines; its marks
+# bracket each of the first measured ticks, then the model alone (the last pair).
+# Prints "instructions per $2; mean of K): mean (min, max)" and
+# "  of which $3: model; $4: the rest".
+marked_loop_numbers() {
+  local elf=$1 mark out
   mark=$(arm-none-eabi-nm "$elf" | awk '/ otcore_icount_mark$/ {print $1}')
   out=$(qemu_run -plugin "$PLUGIN,mark=0x$mark" -kernel "$elf" 2>&1)
   if grep '^icount error' <<<"$out" >&2; then exit 1; fi
   grep -v '^icount' <<<"$out"
-  awk '
+  awk -v what="$2" -v model_is="$3" -v rest_is="$4" -v name="$(basename "$elf" .elf)" '
     /^icount mark/ { m[$3] = $4; n = $3 + 1 }
     END {
       pairs = n / 2 - 1 # the last pair is the model alone
-      if (pairs < 1) { print "flow_policy: no marks" > "/dev/stderr"; exit 1 }
+      if (pairs < 1) { print name ": no marks" > "/dev/stderr"; exit 1 }
       lo = -1
       for (k = 0; k < pairs; k++) {
         c = m[2 * k + 1] - m[2 * k]; sum += c
@@ -387,9 +409,27 @@ flow_policy_numbers() {
         if (c > hi) hi = c
       }
       model = m[2 * pairs + 1] - m[2 * pairs]
-      printf "instructions per action (10 evaluations, model included; mean of %d): %d (min %d, max %d)\n", pairs, sum / pairs, lo, hi
-      printf "  of which the model (10 calls of the mixture velocity): %d; the sampler: %d\n", model, sum / pairs - model
+      printf "instructions per %s; mean of %d): %d (min %d, max %d)\n", what, pairs, sum / pairs, lo, hi
+      printf "  of which %s: %d; %s: %d\n", model_is, model, rest_is, sum / pairs - model
     }' <<<"$out"
+}
+
+# The C flow-policy firmware: its marks bracket each of the first measured actions (one
+# otc_sde_flow_sample_f32 call, 10 model evaluations, the model callback included) and
+# then 10 direct calls of the model.
+flow_policy_numbers() {
+  marked_loop_numbers "$C_BUILD/flow_policy.elf" \
+    "action (10 evaluations, model included" \
+    "the model (10 calls of the mixture velocity)" "the sampler"
+}
+
+# The C online-learning firmware: its marks bracket the controller's part of each of the
+# first 120 ticks (tangent fading, otc_dpf_step_f32 with its four callbacks, the RML
+# update) and then one direct call of each callback.
+dpf_learning_numbers() {
+  marked_loop_numbers "$C_BUILD/dpf_learning.elf" \
+    "tick (fading, otc_dpf_step_f32 N = 64 with its callbacks, RML update" \
+    "the model (one call of each of the four callbacks)" "the filter step and the loop"
 }
 
 size_of() { # flash and RAM bytes of an ELF: "flash ram"
@@ -407,7 +447,7 @@ numbers() {
   make -s -C examples-c/firmware all BUILD="$C_BUILD" LIB="$SHIPPED_M4"
   read -r bfl bra < <(size_of "$C_BUILD/baseline.elf")
   printf '%-18s %8s %8s %20s\n' program flash RAM "otcore share (flash)"
-  for name in baseline sinkhorn_only tracking pf_loop flow_policy; do
+  for name in baseline sinkhorn_only tracking pf_loop flow_policy dpf_learning; do
     read -r fl ra < <(size_of "$C_BUILD/$name.elf")
     printf '%-18s %8d %8d %20d\n' "$name" "$fl" "$ra" $((fl - bfl))
   done
@@ -423,6 +463,10 @@ numbers() {
   flow_policy_numbers
   read -r fl ra < <(otcore_share "$C_BUILD/flow_policy.elf.map")
   echo "flow_policy: otcore flash $fl B, otcore RAM $ra B (linker map)"
+  step "C online-learning loop (dpf_learning.c: step stack by painting, instructions per tick: QEMU plugin)"
+  dpf_learning_numbers
+  read -r fl ra < <(otcore_share "$C_BUILD/dpf_learning.elf.map")
+  echo "dpf_learning: otcore flash $fl B, otcore RAM $ra B (linker map)"
   step "Rust measure firmware: workspace, stack (painting), instruction counts (QEMU plugin)"
   measure
   step "same with otcore's fast-math (micromath exp/ln)"

@@ -5,7 +5,8 @@
 use core::ffi::c_void;
 
 use otcore::pf::{
-    diff_step, diff_workspace_len, tangent_len, uniform_log_weights, DiffModel, Gradient, Totals,
+    diff_step_classical, diff_workspace_len, tangent_len, uniform_log_weights, DiffModel, Gradient,
+    Totals,
 };
 use otcore::{Error, Real};
 
@@ -323,7 +324,9 @@ unsafe fn step_impl<T: Real>(
         };
         let r = r.first_mut().ok_or(otc_status::NullPointer)?;
         let mut totals = st.to_core();
-        let rp = diff_step(
+        // Classical resampling only (the config has no OT settings): the OT branch
+        // and its JVP are not linked.
+        let rp = diff_step_classical(
             &mut cm,
             th,
             d,

@@ -6,8 +6,8 @@
 
 use otcore::ot::Cg;
 use otcore::pf::{
-    diff_step, diff_workspace_len, tangent_len, uniform_log_weights, DiffConfig, DiffModel,
-    Gradient, OtConfig, RandomSource, Scheme, SplitMix64, Totals, Trigger,
+    diff_step, diff_step_classical, diff_workspace_len, tangent_len, uniform_log_weights,
+    DiffConfig, DiffModel, Gradient, OtConfig, RandomSource, Scheme, SplitMix64, Totals, Trigger,
 };
 use otcore::Error;
 use otcore_tests::dpf::{kalman, mean_se, run, simulate};
@@ -174,6 +174,65 @@ fn ot_gradient_equals_finite_differences() {
 
 /// After an OT resampling the weights are uniform and the log-weight tangents zero;
 /// `Score` with OT and a bad CG tolerance are refused with nothing changed.
+/// The C ABI's step (`diff_step_classical`, without the OT branch in its code) is
+/// `diff_step` bit for bit in every classical configuration, and refuses OT settings
+/// with nothing changed.
+#[test]
+fn classical_step_is_diff_step_and_refuses_ot() {
+    let ys = simulate(&THETA, 30, 7);
+    let (n, d, p) = (16, 1, 3);
+    for scheme in [Scheme::Systematic, Scheme::Multinomial, Scheme::Stratified] {
+        for trigger in [Trigger::Ess(0.5), Trigger::Always, Trigger::Never] {
+            for gradient in [Gradient::Detach, Gradient::StopGradient, Gradient::Score] {
+                let c = cfg(scheme, trigger, gradient);
+                let mut rng = SplitMix64::new(5);
+                let x: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+                let mut logw = vec![0.0; n];
+                uniform_log_weights(&mut logw);
+                let start = (
+                    rng,
+                    x,
+                    logw,
+                    vec![0.0; tangent_len(n, d, p)],
+                    Totals::default(),
+                    [0.0; 3],
+                    [0.0],
+                    [0.0; 3],
+                );
+                let (mut a, mut b) = (start.clone(), start);
+                let mut ws = vec![0.0; diff_workspace_len(n, d, p, 1)];
+                for &y in &ys {
+                    let mut model = otcore_tests::dpf::Lgssm { y };
+                    let ra = diff_step(
+                        &mut model, &THETA, d, &c, &mut a.0, &mut a.1, &mut a.2, &mut a.3,
+                        &mut a.4, &mut a.5, &mut a.6, &mut a.7, &mut ws,
+                    );
+                    let rb = diff_step_classical(
+                        &mut model, &THETA, d, &c, &mut b.0, &mut b.1, &mut b.2, &mut b.3,
+                        &mut b.4, &mut b.5, &mut b.6, &mut b.7, &mut ws,
+                    );
+                    assert_eq!(ra, rb, "{c:?}");
+                    assert_eq!(a, b, "{c:?}");
+                }
+                assert!(a.4.resamples > 0 || matches!(trigger, Trigger::Never));
+                // OT settings: refused, nothing changed (the RNG included).
+                let ot = DiffConfig {
+                    gradient: Gradient::Detach,
+                    ..ot_cfg(Trigger::Always, 0.5)
+                };
+                let before = b.clone();
+                let mut model = otcore_tests::dpf::Lgssm { y: ys[0] };
+                let r = diff_step_classical(
+                    &mut model, &THETA, d, &ot, &mut b.0, &mut b.1, &mut b.2, &mut b.3, &mut b.4,
+                    &mut b.5, &mut b.6, &mut b.7, &mut ws,
+                );
+                assert_eq!(r.err(), Some(Error::InvalidParameter));
+                assert_eq!(b, before);
+            }
+        }
+    }
+}
+
 #[test]
 fn ot_resampling_state_and_refusals() {
     let ys = simulate(&THETA, 3, 4);

@@ -270,7 +270,7 @@ where
     M: DiffModel<T> + ?Sized,
 {
     let saved = rng.clone();
-    let out = diff_step_inner(
+    let out = diff_step_inner::<T, R, M, true>(
         model, theta, d, cfg, rng, x, logw, tangent, totals, dloglik, mean, dmean, ws,
     );
     if out.is_err() {
@@ -279,8 +279,52 @@ where
     out
 }
 
+/// [`diff_step`] with classical resampling only: the same computation, bit for bit,
+/// for a configuration without [`DiffConfig::ot`], and none of OT resampling or its
+/// JVP in the code (the C ABI's step, which has no OT settings yet: a Cortex-M
+/// firmware calling it links 39 KB less: 14.2 KB of otcore instead of 53.3 KB in
+/// `examples-c/firmware/dpf_learning.c`).
+///
+/// # Errors
+/// `InvalidParameter` if `cfg.ot` is set (nothing changed); otherwise as
+/// [`diff_step`].
 #[allow(clippy::too_many_arguments)]
-fn diff_step_inner<T, R, M>(
+pub fn diff_step_classical<T, R, M>(
+    model: &mut M,
+    theta: &[T],
+    d: usize,
+    cfg: &DiffConfig<T>,
+    rng: &mut R,
+    x: &mut [T],
+    logw: &mut [T],
+    tangent: &mut [T],
+    totals: &mut Totals<T>,
+    dloglik: &mut [T],
+    mean: &mut [T],
+    dmean: &mut [T],
+    ws: &mut [T],
+) -> Result<StepReport<T>, Error>
+where
+    T: Real,
+    R: RandomSource + Clone,
+    M: DiffModel<T> + ?Sized,
+{
+    if cfg.ot.is_some() {
+        return Err(Error::InvalidParameter);
+    }
+    let saved = rng.clone();
+    let out = diff_step_inner::<T, R, M, false>(
+        model, theta, d, cfg, rng, x, logw, tangent, totals, dloglik, mean, dmean, ws,
+    );
+    if out.is_err() {
+        *rng = saved;
+    }
+    out
+}
+
+/// The step; with `OT` false, the OT branch is compiled out (`cfg.ot` must be `None`).
+#[allow(clippy::too_many_arguments)]
+fn diff_step_inner<T, R, M, const OT: bool>(
     model: &mut M,
     theta: &[T],
     d: usize,
@@ -320,7 +364,7 @@ where
         return Err(Error::NonFiniteInput);
     }
     let k = model.noise_dim();
-    let need = if cfg.ot.is_some() {
+    let need = if OT && cfg.ot.is_some() {
         diff_ot_workspace_len(n, d, p, k)
     } else {
         diff_workspace_len(n, d, p, k)
@@ -469,7 +513,7 @@ where
     // OT resampling and its JVP, before anything is committed: the tangents are
     // regrouped direction-major (θ index slowest) for `ot_resample_jvp` and back.
     let ot = match (&cfg.ot, resample) {
-        (Some((otc, cg)), true) => {
+        (Some((otc, cg)), true) if OT => {
             let nd = n.saturating_mul(d);
             let xd = take(&mut rest, nd.saturating_mul(p))?;
             let ld = take(&mut rest, n.saturating_mul(p))?;

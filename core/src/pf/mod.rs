@@ -27,8 +27,8 @@ pub mod state;
 pub mod weights;
 
 pub use diff::{
-    diff_ot_workspace_len, diff_step, diff_workspace_len, tangent_len, DiffConfig, DiffModel,
-    Gradient,
+    diff_ot_workspace_len, diff_step, diff_step_classical, diff_workspace_len, tangent_len,
+    DiffConfig, DiffModel, Gradient,
 };
 pub use filter::{
     filter_workspace_len, step, uniform_log_weights, FilterConfig, Resampler, StepReport, Totals,
