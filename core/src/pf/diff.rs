@@ -269,21 +269,15 @@ where
     R: RandomSource + Clone,
     M: DiffModel<T> + ?Sized,
 {
-    let saved = rng.clone();
-    let out = diff_step_inner::<T, R, M, true>(
+    restoring::<T, R, M, true>(
         model, theta, d, cfg, rng, x, logw, tangent, totals, dloglik, mean, dmean, ws,
-    );
-    if out.is_err() {
-        *rng = saved;
-    }
-    out
+    )
 }
 
 /// [`diff_step`] with classical resampling only: the same computation, bit for bit,
-/// for a configuration without [`DiffConfig::ot`], and none of OT resampling or its
-/// JVP in the code (the C ABI's step, which has no OT settings yet: a Cortex-M
-/// firmware calling it links 39 KB less: 14.2 KB of otcore instead of 53.3 KB in
-/// `examples-c/firmware/dpf_learning.c`).
+/// for a configuration without [`DiffConfig::ot`], with none of OT resampling or its
+/// JVP in the code, so that a firmware calling it (the C ABI's step, which has no OT
+/// settings yet) does not link them.
 ///
 /// # Errors
 /// `InvalidParameter` if `cfg.ot` is set (nothing changed); otherwise as
@@ -312,8 +306,35 @@ where
     if cfg.ot.is_some() {
         return Err(Error::InvalidParameter);
     }
+    restoring::<T, R, M, false>(
+        model, theta, d, cfg, rng, x, logw, tangent, totals, dloglik, mean, dmean, ws,
+    )
+}
+
+/// The step, with the RNG put back on error.
+#[allow(clippy::too_many_arguments)]
+fn restoring<T, R, M, const OT: bool>(
+    model: &mut M,
+    theta: &[T],
+    d: usize,
+    cfg: &DiffConfig<T>,
+    rng: &mut R,
+    x: &mut [T],
+    logw: &mut [T],
+    tangent: &mut [T],
+    totals: &mut Totals<T>,
+    dloglik: &mut [T],
+    mean: &mut [T],
+    dmean: &mut [T],
+    ws: &mut [T],
+) -> Result<StepReport<T>, Error>
+where
+    T: Real,
+    R: RandomSource + Clone,
+    M: DiffModel<T> + ?Sized,
+{
     let saved = rng.clone();
-    let out = diff_step_inner::<T, R, M, false>(
+    let out = diff_step_inner::<T, R, M, OT>(
         model, theta, d, cfg, rng, x, logw, tangent, totals, dloglik, mean, dmean, ws,
     );
     if out.is_err() {
