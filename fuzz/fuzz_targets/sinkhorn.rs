@@ -2,13 +2,33 @@
 //! every init. Promises: documented statuses; f, g and the result untouched on error;
 //! on a status ≥ 0 finite potentials (−∞ exactly on zero weights), finite result
 //! fields (reg_ot_cost −∞ only with REG_COST_OVERFLOW), iterations within the budget.
+//! Also a caller's pool in the config: none, a serial one, one with a wrong
+//! `struct_size` or a NULL `run` (the problems are too small to be cut into tasks, so
+//! the pool itself is never called: `tests/c/test_parallel.c` covers that).
 #![no_main]
+
+use core::ffi::c_void;
 
 use libfuzzer_sys::fuzz_target;
 use otcore_ffi::*;
 use otcore_fuzz::{
     bytes_of, documented, finite, zeroed, Float, Input, Snapshot, Workspace, INPUT_ERRORS,
 };
+
+/// A parallel-for that runs the tasks in order on the calling thread.
+unsafe extern "C" fn serial(
+    _pool: *mut c_void,
+    tasks: usize,
+    task: otc_parallel_task,
+    task_ctx: *mut c_void,
+) -> i32 {
+    let Some(task) = task else { return 1 };
+    for i in 0..tasks {
+        // SAFETY: the library's task with its context, during the call.
+        unsafe { task(task_ctx, i) };
+    }
+    0
+}
 
 macro_rules! run {
     ($t:ty, $size:ident, $default:ident, $solve:ident, $inp:expr) => {{
@@ -67,6 +87,21 @@ macro_rules! run {
         // SAFETY: a valid pointer.
         assert_eq!(unsafe { $size(n, m, d, &mut bytes) }, 0);
         let mut ws = Workspace::new(bytes, inp.byte());
+        // Read last, so that the committed corpus decodes as before.
+        let mut pool = otc_parallel_for {
+            struct_size: core::mem::size_of::<otc_parallel_for>(),
+            run: Some(serial),
+            pool: core::ptr::null_mut(),
+        };
+        let pool_mode = inp.byte() % 4;
+        match pool_mode {
+            2 => pool.struct_size += 8,
+            3 => pool.run = None,
+            _ => {}
+        }
+        if pool_mode > 0 {
+            cfg.parallel = &pool;
+        }
         let mut out: otc_sinkhorn_result<$t> = zeroed();
         out.struct_size = core::mem::size_of_val(&out);
         let before = Snapshot::of(&[&bytes_of(&f), &bytes_of(&g), &bytes_of(&[out])]);
@@ -91,6 +126,11 @@ macro_rules! run {
         ];
         allowed.extend(INPUT_ERRORS);
         allowed.push(otc_status::WorkspaceTooSmall);
+        match pool_mode {
+            2 => allowed.push(otc_status::StructSize),
+            3 => allowed.push(otc_status::NullPointer),
+            _ => {}
+        }
         documented(s, &allowed);
         if s < 0 {
             before.unchanged(s, &[&bytes_of(&f), &bytes_of(&g), &bytes_of(&[out])]);
