@@ -138,6 +138,13 @@
 #define OTC_DPF_WORKSPACE_SIZE_F32(n, d, p, k) (sizeof(float) * OTC_DPF_WORKSPACE_ELEMS(n, d, p, k))
 /** Bytes of `otc_dpf_workspace_size_f64(n, d, p, k)`. */
 #define OTC_DPF_WORKSPACE_SIZE_F64(n, d, p, k) (sizeof(double) * OTC_DPF_WORKSPACE_ELEMS(n, d, p, k))
+/** Elements of `otc_dpf_ot_workspace_size_f32(n, d, p, k)`: the classical step's + OT resampling's + N·d·(3P + 2) + N·P + N̂·(13d + 20) + 2d. */
+#define OTC_DPF_OT_WORKSPACE_ELEMS(n, d, p, k) \
+  (OTC_DPF_WORKSPACE_ELEMS(n, d, p, k) + OTC_OT_RESAMPLE_WORKSPACE_ELEMS(n, d) + (size_t)(n) * (size_t)(d) * (3 * (size_t)(p) + 2) + (size_t)(n) * (size_t)(p) + OTC_PADDED(n) * (13 * (size_t)(d) + 20) + 2 * (size_t)(d))
+/** Bytes of `otc_dpf_ot_workspace_size_f32(n, d, p, k)`. */
+#define OTC_DPF_OT_WORKSPACE_SIZE_F32(n, d, p, k) (sizeof(float) * OTC_DPF_OT_WORKSPACE_ELEMS(n, d, p, k))
+/** Bytes of `otc_dpf_ot_workspace_size_f64(n, d, p, k)`. */
+#define OTC_DPF_OT_WORKSPACE_SIZE_F64(n, d, p, k) (sizeof(double) * OTC_DPF_OT_WORKSPACE_ELEMS(n, d, p, k))
 /** Elements of an SDE sampler's workspace: 6·n·d + 3·n + 3·d. */
 #define OTC_SDE_WORKSPACE_ELEMS(n, d) (6 * (size_t)(n) * (size_t)(d) + 3 * (size_t)(n) + 3 * (size_t)(d))
 /** Bytes of `otc_sde_workspace_size_f32(n, d)`. */
@@ -2168,9 +2175,9 @@ typedef struct otc_dpf_config_f32 {
    */
   size_t struct_size;
   /**
-   * A classical `OTC_RESAMPLE_*` (default `OTC_RESAMPLE_SYSTEMATIC`).
-   * `OTC_RESAMPLE_OPTIMAL` is refused (`OTC_STATUS_INVALID_PARAMETER`) until the
-   * forward-mode derivative of OT resampling lands.
+   * A classical `OTC_RESAMPLE_*` (default `OTC_RESAMPLE_SYSTEMATIC`) for
+   * `otc_dpf_step_*`; `OTC_RESAMPLE_OPTIMAL` for `otc_dpf_step_ot_*` (each refuses the
+   * other's with `OTC_STATUS_INVALID_PARAMETER`).
    */
   int32_t resampler;
   /**
@@ -2201,9 +2208,9 @@ typedef struct otc_dpf_config_f64 {
    */
   size_t struct_size;
   /**
-   * A classical `OTC_RESAMPLE_*` (default `OTC_RESAMPLE_SYSTEMATIC`).
-   * `OTC_RESAMPLE_OPTIMAL` is refused (`OTC_STATUS_INVALID_PARAMETER`) until the
-   * forward-mode derivative of OT resampling lands.
+   * A classical `OTC_RESAMPLE_*` (default `OTC_RESAMPLE_SYSTEMATIC`) for
+   * `otc_dpf_step_*`; `OTC_RESAMPLE_OPTIMAL` for `otc_dpf_step_ot_*` (each refuses the
+   * other's with `OTC_STATUS_INVALID_PARAMETER`).
    */
   int32_t resampler;
   /**
@@ -2425,6 +2432,66 @@ typedef struct otc_dpf_model_f64 {
    */
   void *reserved[3];
 } otc_dpf_model_f64;
+
+/**
+ * Settings of the OT step (`otc_dpf_step_ot_f32`): OT resampling's map and the
+ * conjugate-gradient solve of its exact (implicit) JVP. Fill with
+ * `otc_dpf_ot_config_default_f32`, then set `resample.epsilon` (required).
+ */
+typedef struct otc_dpf_ot_config_f32 {
+  /**
+   * `sizeof` this struct (set by the `_default` initializer).
+   */
+  size_t struct_size;
+  /**
+   * OT resampling's settings, as for `otc_ot_resample_f32` (`resample.struct_size`
+   * set by the `_default` initializer too).
+   */
+  struct otc_ot_resample_config_f32 resample;
+  /**
+   * Relative residual at which the JVP's CG solve stops (finite, > 0; default 1e-5
+   * float, 1e-10 double).
+   */
+  float cg_tolerance;
+  /**
+   * CG iteration cap, a hard bound (two kernel passes each; default 200).
+   */
+  uint32_t cg_max_iterations;
+  /**
+   * Must be zero.
+   */
+  uint32_t reserved;
+} otc_dpf_ot_config_f32;
+
+/**
+ * Settings of the OT step (`otc_dpf_step_ot_f32`): OT resampling's map and the
+ * conjugate-gradient solve of its exact (implicit) JVP. Fill with
+ * `otc_dpf_ot_config_default_f32`, then set `resample.epsilon` (required).
+ */
+typedef struct otc_dpf_ot_config_f64 {
+  /**
+   * `sizeof` this struct (set by the `_default` initializer).
+   */
+  size_t struct_size;
+  /**
+   * OT resampling's settings, as for `otc_ot_resample_f32` (`resample.struct_size`
+   * set by the `_default` initializer too).
+   */
+  struct otc_ot_resample_config_f64 resample;
+  /**
+   * Relative residual at which the JVP's CG solve stops (finite, > 0; default 1e-5
+   * float, 1e-10 double).
+   */
+  double cg_tolerance;
+  /**
+   * CG iteration cap, a hard bound (two kernel passes each; default 200).
+   */
+  uint32_t cg_max_iterations;
+  /**
+   * Must be zero.
+   */
+  uint32_t reserved;
+} otc_dpf_ot_config_f64;
 
 /**
  * One coordinate of a state description (an array of d of them describes a state).
@@ -5499,8 +5566,8 @@ int32_t otc_dpf_init_f64(size_t n,
  * Returns `OTC_STATUS_OK`; nothing changed: `OTC_STATUS_NULL_POINTER` (also a NULL
  * callback the gradient mode needs), `OTC_STATUS_MISALIGNED`, `OTC_STATUS_STRUCT_SIZE` (also a non-NULL
  * `model->reserved` slot or nonzero `config->reserved`),
- * `OTC_STATUS_INVALID_PARAMETER` (`OTC_RESAMPLE_OPTIMAL`, which needs the OT JVP
- * not yet available; an unknown resampler, trigger or gradient; threshold ∉ [0, 1];
+ * `OTC_STATUS_INVALID_PARAMETER` (`OTC_RESAMPLE_OPTIMAL`: OT resampling is
+ * `otc_dpf_step_ot_f32`; an unknown resampler, trigger or gradient; threshold ∉ [0, 1];
  * overlapping buffers), `OTC_STATUS_EMPTY_INPUT` (n, d or p = 0),
  * `OTC_STATUS_LENGTH_MISMATCH` (overflow), `OTC_STATUS_NON_FINITE_INPUT` (NaN/∞ in
  * θ, particles, tangents or `dloglik`; NaN/+∞ log-weight), `OTC_STATUS_ZERO_MASS`,
@@ -5553,6 +5620,125 @@ int32_t otc_dpf_step_f64(const struct otc_dpf_config_f64 *config,
                          double *mean,
                          double *dmean,
                          struct otc_pf_report_f64 *report);
+
+/**
+ * Fills `*out` with the OT step's defaults: OT resampling's (`otc_ot_resample_config`
+ * defaults, ε still to set), CG tolerance 1e-5, at most 200 CG iterations.
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`.
+ *
+ * # Safety
+ * `out` must be NULL or point to a writable `otc_dpf_ot_config_f32`.
+ */
+int32_t otc_dpf_ot_config_default_f32(struct otc_dpf_ot_config_f32 *out);
+
+/**
+ * The `double` version of `otc_dpf_ot_config_default_f32` (CG tolerance 1e-10).
+ *
+ * # Safety
+ * `out` must be NULL or point to a writable `otc_dpf_ot_config_f64`.
+ */
+int32_t otc_dpf_ot_config_default_f64(struct otc_dpf_ot_config_f64 *out);
+
+/**
+ * Workspace bytes of `otc_dpf_step_ot_f32`: `sizeof(float)` times
+ * `OTC_DPF_OT_WORKSPACE_ELEMS(n, d, p, k)` = the classical step's elements +
+ * OT resampling's + N·d·(3P + 2) + N·P + N̂·(13d + 20) + 2d (N̂ = N rounded up to the
+ * kernel width): the map, its tangents before they are committed, and the JVP's CG.
+ * O(N·d·P), never N×N.
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_LENGTH_MISMATCH` (overflow).
+ *
+ * # Safety
+ * `out_bytes` must be NULL or point to a writable `size_t`.
+ */
+int32_t otc_dpf_ot_workspace_size_f32(size_t n,
+                                      size_t d,
+                                      size_t p,
+                                      size_t noise_dim,
+                                      size_t *out_bytes);
+
+/**
+ * The `double` version of `otc_dpf_ot_workspace_size_f32` (`sizeof(double)`).
+ *
+ * # Safety
+ * As `otc_dpf_ot_workspace_size_f32`.
+ */
+int32_t otc_dpf_ot_workspace_size_f64(size_t n,
+                                      size_t d,
+                                      size_t p,
+                                      size_t noise_dim,
+                                      size_t *out_bytes);
+
+/**
+ * `otc_dpf_step_f32` resampling by OT (Corenflos et al. 2021) when the trigger fires,
+ * differentiated exactly: the particles' tangents go through the map's JVP (implicit
+ * differentiation of the Sinkhorn fixed point, a CG solve of at most
+ * `ot->cg_max_iterations` iterations), the log-weights become uniform with zero
+ * tangents. `config->resampler` must be `OTC_RESAMPLE_OPTIMAL` and `config->gradient`
+ * `OTC_DPF_DETACH` or `OTC_DPF_STOP_GRADIENT` (no weights are resampled, so both mean
+ * the same; `OTC_DPF_SCORE` is refused). Workspace: `otc_dpf_ot_workspace_size_f32`.
+ * A separate function, so that a firmware calling only `otc_dpf_step_f32` links none
+ * of OT resampling.
+ *
+ * The gradient is that of the map's ε-smoothed resampling, a biased estimate of the
+ * exact filter's (the bias shrinks with ε; `docs/differentiable_filter.md`).
+ *
+ * Returns as `otc_dpf_step_f32`, and, nothing changed: `OTC_STATUS_STRUCT_SIZE` (`ot`,
+ * `ot->resample`, or `ot->reserved` ≠ 0), `OTC_STATUS_INVALID_PARAMETER`
+ * (`config->resampler` not `OTC_RESAMPLE_OPTIMAL`, `OTC_DPF_SCORE`, OT settings or CG
+ * tolerance invalid), `OTC_STATUS_INVALID_EPSILON`, what OT resampling and its JVP
+ * return. A CG solve that reaches its cap is not an error: the tangents are those of
+ * its last iterate, and the residual is not reported, so keep the cap well above
+ * what the problem needs.
+ *
+ * # Safety
+ * As `otc_dpf_step_f32`; `ot` must be NULL or readable.
+ */
+int32_t otc_dpf_step_ot_f32(const struct otc_dpf_config_f32 *config,
+                            const struct otc_dpf_ot_config_f32 *ot,
+                            const struct otc_dpf_model_f32 *model,
+                            const float *theta,
+                            size_t p,
+                            size_t n,
+                            size_t d,
+                            struct otc_rng *rng,
+                            float *x,
+                            float *logw,
+                            float *tangent,
+                            struct otc_pf_state_f32 *state,
+                            float *dloglik,
+                            void *ws,
+                            size_t ws_bytes,
+                            float *mean,
+                            float *dmean,
+                            struct otc_pf_report_f32 *report);
+
+/**
+ * The `double` version of `otc_dpf_step_ot_f32`.
+ *
+ * # Safety
+ * As `otc_dpf_step_ot_f32`.
+ */
+int32_t otc_dpf_step_ot_f64(const struct otc_dpf_config_f64 *config,
+                            const struct otc_dpf_ot_config_f64 *ot,
+                            const struct otc_dpf_model_f64 *model,
+                            const double *theta,
+                            size_t p,
+                            size_t n,
+                            size_t d,
+                            struct otc_rng *rng,
+                            double *x,
+                            double *logw,
+                            double *tangent,
+                            struct otc_pf_state_f64 *state,
+                            double *dloglik,
+                            void *ws,
+                            size_t ws_bytes,
+                            double *mean,
+                            double *dmean,
+                            struct otc_pf_report_f64 *report);
 
 /**
  * Weighted mean (d) and covariance (d×d row-major) of N particles per the state

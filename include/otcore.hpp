@@ -1085,8 +1085,8 @@ private:
 /**
  * Differentiable-filter settings (`otc_dpf_config_*`); the defaults: systematic
  * resampling when ESS < N/2, `OTC_DPF_STOP_GRADIENT`. `OTC_RESAMPLE_OPTIMAL` is
- * refused by `dpf_step` (`Status::invalid_parameter`) until the OT resampling's
- * forward-mode derivative lands.
+ * refused by `dpf_step` (`Status::invalid_parameter`): OT resampling is the C function
+ * `otc_dpf_step_ot_*`, which has no C++ wrapper yet.
  */
 template <class T>
 struct DpfConfig : Api<T>::dpf_config {

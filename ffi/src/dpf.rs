@@ -5,14 +5,14 @@
 use core::ffi::c_void;
 
 use otcore::pf::{
-    diff_step_classical, diff_workspace_len, tangent_len, uniform_log_weights, DiffModel, Gradient,
-    Totals,
+    diff_ot_workspace_len, diff_step, diff_step_classical, diff_workspace_len, tangent_len,
+    uniform_log_weights, DiffModel, Gradient, Totals,
 };
 use otcore::{Error, Real};
 
 use crate::args::{check_sized, disjoint, read_sized, workspace, zeroed, Array, Checked};
 use crate::boundary::run;
-use crate::dpf_types::{otc_dpf_config, otc_dpf_model};
+use crate::dpf_types::{otc_dpf_config, otc_dpf_model, otc_dpf_ot_config};
 use crate::pf::config_default;
 use crate::pf_types::{otc_pf_report, otc_pf_state, otc_rng};
 use crate::sizes::{cells, write_workspace_size};
@@ -233,9 +233,12 @@ unsafe fn init_impl<T: Real>(
     })
 }
 
+/// The step, classical (`OT` false: `ot` unused, and none of OT resampling linked) or
+/// by OT (`ot` read).
 #[allow(clippy::too_many_arguments)]
-unsafe fn step_impl<T: Real>(
+unsafe fn step_impl<T: Real, const OT: bool>(
     config: *const otc_dpf_config<T>,
+    ot: *const otc_dpf_ot_config<T>,
     model: *const otc_dpf_model<T>,
     theta: *const T,
     p: usize,
@@ -255,7 +258,14 @@ unsafe fn step_impl<T: Real>(
 ) -> i32 {
     run(|| {
         // SAFETY: the caller's contract (NULL checked).
-        let cfg = unsafe { read_sized(config)? }.to_core()?;
+        let ot = if OT {
+            // SAFETY: as above.
+            Some(unsafe { read_sized(ot)? }.to_core()?)
+        } else {
+            None
+        };
+        // SAFETY: as above.
+        let cfg = unsafe { read_sized(config)? }.to_core(ot)?;
         // SAFETY: as above.
         let m = unsafe { read_sized(model)? };
         if !m.reserved_clear() {
@@ -291,7 +301,12 @@ unsafe fn step_impl<T: Real>(
         let ra = Array::output(rng, 1)?;
         let (xa, la) = (Array::output(x, len)?, Array::output(logw, n)?);
         let (sa, da) = (Array::output(state, 1)?, Array::output(dloglik, p)?);
-        let ws = workspace::<T>(ws, ws_bytes, diff_workspace_len(n, d, p, m.noise_dim))?;
+        let need = if OT {
+            diff_ot_workspace_len(n, d, p, m.noise_dim)
+        } else {
+            diff_workspace_len(n, d, p, m.noise_dim)
+        };
+        let ws = workspace::<T>(ws, ws_bytes, need)?;
         let (ma, dma) = (Array::output(mean, d)?, Array::output(dmean, cells(d, p)?)?);
         let rep = Array::output(report, 1)?;
         disjoint(&[
@@ -324,9 +339,10 @@ unsafe fn step_impl<T: Real>(
         };
         let r = r.first_mut().ok_or(otc_status::NullPointer)?;
         let mut totals = st.to_core();
-        // Classical resampling only (the config has no OT settings): the OT branch
-        // and its JVP are not linked.
-        let rp = diff_step_classical(
+        // The classical step has no OT branch: a program calling only it does not link
+        // OT resampling and its JVP.
+        let step = if OT { diff_step } else { diff_step_classical };
+        let rp = step(
             &mut cm,
             th,
             d,
@@ -505,8 +521,8 @@ pub unsafe extern "C" fn otc_dpf_init_f64(
 /// Returns `OTC_STATUS_OK`; nothing changed: `OTC_STATUS_NULL_POINTER` (also a NULL
 /// callback the gradient mode needs), `OTC_STATUS_MISALIGNED`, `OTC_STATUS_STRUCT_SIZE` (also a non-NULL
 /// `model->reserved` slot or nonzero `config->reserved`),
-/// `OTC_STATUS_INVALID_PARAMETER` (`OTC_RESAMPLE_OPTIMAL`, which needs the OT JVP
-/// not yet available; an unknown resampler, trigger or gradient; threshold ∉ [0, 1];
+/// `OTC_STATUS_INVALID_PARAMETER` (`OTC_RESAMPLE_OPTIMAL`: OT resampling is
+/// `otc_dpf_step_ot_f32`; an unknown resampler, trigger or gradient; threshold ∉ [0, 1];
 /// overlapping buffers), `OTC_STATUS_EMPTY_INPUT` (n, d or p = 0),
 /// `OTC_STATUS_LENGTH_MISMATCH` (overflow), `OTC_STATUS_NON_FINITE_INPUT` (NaN/∞ in
 /// θ, particles, tangents or `dloglik`; NaN/+∞ log-weight), `OTC_STATUS_ZERO_MASS`,
@@ -539,9 +555,25 @@ pub unsafe extern "C" fn otc_dpf_step_f32(
 ) -> i32 {
     // SAFETY: the caller's contract, stated above.
     unsafe {
-        step_impl(
-            config, model, theta, p, n, d, rng, x, logw, tangent, state, dloglik, ws, ws_bytes,
-            mean, dmean, report,
+        step_impl::<_, false>(
+            config,
+            core::ptr::null(),
+            model,
+            theta,
+            p,
+            n,
+            d,
+            rng,
+            x,
+            logw,
+            tangent,
+            state,
+            dloglik,
+            ws,
+            ws_bytes,
+            mean,
+            dmean,
+            report,
         )
     }
 }
@@ -572,8 +604,175 @@ pub unsafe extern "C" fn otc_dpf_step_f64(
 ) -> i32 {
     // SAFETY: the caller's contract, stated above.
     unsafe {
-        step_impl(
-            config, model, theta, p, n, d, rng, x, logw, tangent, state, dloglik, ws, ws_bytes,
+        step_impl::<_, false>(
+            config,
+            core::ptr::null(),
+            model,
+            theta,
+            p,
+            n,
+            d,
+            rng,
+            x,
+            logw,
+            tangent,
+            state,
+            dloglik,
+            ws,
+            ws_bytes,
+            mean,
+            dmean,
+            report,
+        )
+    }
+}
+
+/// Fills `*out` with the OT step's defaults: OT resampling's (`otc_ot_resample_config`
+/// defaults, ε still to set), CG tolerance 1e-5, at most 200 CG iterations.
+///
+/// Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`.
+///
+/// # Safety
+/// `out` must be NULL or point to a writable `otc_dpf_ot_config_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_dpf_ot_config_default_f32(out: *mut otc_dpf_ot_config<f32>) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe { config_default(out, otc_dpf_ot_config::default_values()) }
+}
+
+/// The `double` version of `otc_dpf_ot_config_default_f32` (CG tolerance 1e-10).
+///
+/// # Safety
+/// `out` must be NULL or point to a writable `otc_dpf_ot_config_f64`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_dpf_ot_config_default_f64(out: *mut otc_dpf_ot_config<f64>) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe { config_default(out, otc_dpf_ot_config::default_values()) }
+}
+
+/// Workspace bytes of `otc_dpf_step_ot_f32`: `sizeof(float)` times
+/// `OTC_DPF_OT_WORKSPACE_ELEMS(n, d, p, k)` = the classical step's elements +
+/// OT resampling's + N·d·(3P + 2) + N·P + N̂·(13d + 20) + 2d (N̂ = N rounded up to the
+/// kernel width): the map, its tangents before they are committed, and the JVP's CG.
+/// O(N·d·P), never N×N.
+///
+/// Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+/// `OTC_STATUS_LENGTH_MISMATCH` (overflow).
+///
+/// # Safety
+/// `out_bytes` must be NULL or point to a writable `size_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_dpf_ot_workspace_size_f32(
+    n: usize,
+    d: usize,
+    p: usize,
+    noise_dim: usize,
+    out_bytes: *mut usize,
+) -> i32 {
+    let len = diff_ot_workspace_len(n, d, p, noise_dim);
+    // SAFETY: the caller's contract, stated above.
+    unsafe { write_workspace_size::<f32>(Ok(len), out_bytes) }
+}
+
+/// The `double` version of `otc_dpf_ot_workspace_size_f32` (`sizeof(double)`).
+///
+/// # Safety
+/// As `otc_dpf_ot_workspace_size_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_dpf_ot_workspace_size_f64(
+    n: usize,
+    d: usize,
+    p: usize,
+    noise_dim: usize,
+    out_bytes: *mut usize,
+) -> i32 {
+    let len = diff_ot_workspace_len(n, d, p, noise_dim);
+    // SAFETY: the caller's contract, stated above.
+    unsafe { write_workspace_size::<f64>(Ok(len), out_bytes) }
+}
+
+/// `otc_dpf_step_f32` resampling by OT (Corenflos et al. 2021) when the trigger fires,
+/// differentiated exactly: the particles' tangents go through the map's JVP (implicit
+/// differentiation of the Sinkhorn fixed point, a CG solve of at most
+/// `ot->cg_max_iterations` iterations), the log-weights become uniform with zero
+/// tangents. `config->resampler` must be `OTC_RESAMPLE_OPTIMAL` and `config->gradient`
+/// `OTC_DPF_DETACH` or `OTC_DPF_STOP_GRADIENT` (no weights are resampled, so both mean
+/// the same; `OTC_DPF_SCORE` is refused). Workspace: `otc_dpf_ot_workspace_size_f32`.
+/// A separate function, so that a firmware calling only `otc_dpf_step_f32` links none
+/// of OT resampling.
+///
+/// The gradient is that of the map's ε-smoothed resampling, a biased estimate of the
+/// exact filter's (the bias shrinks with ε; `docs/differentiable_filter.md`).
+///
+/// Returns as `otc_dpf_step_f32`, and, nothing changed: `OTC_STATUS_STRUCT_SIZE` (`ot`,
+/// `ot->resample`, or `ot->reserved` ≠ 0), `OTC_STATUS_INVALID_PARAMETER`
+/// (`config->resampler` not `OTC_RESAMPLE_OPTIMAL`, `OTC_DPF_SCORE`, OT settings or CG
+/// tolerance invalid), `OTC_STATUS_INVALID_EPSILON`, what OT resampling and its JVP
+/// return. A CG solve that reaches its cap is not an error: the tangents are those of
+/// its last iterate, and the residual is not reported, so keep the cap well above
+/// what the problem needs.
+///
+/// # Safety
+/// As `otc_dpf_step_f32`; `ot` must be NULL or readable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_dpf_step_ot_f32(
+    config: *const otc_dpf_config<f32>,
+    ot: *const otc_dpf_ot_config<f32>,
+    model: *const otc_dpf_model<f32>,
+    theta: *const f32,
+    p: usize,
+    n: usize,
+    d: usize,
+    rng: *mut otc_rng,
+    x: *mut f32,
+    logw: *mut f32,
+    tangent: *mut f32,
+    state: *mut otc_pf_state<f32>,
+    dloglik: *mut f32,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    mean: *mut f32,
+    dmean: *mut f32,
+    report: *mut otc_pf_report<f32>,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe {
+        step_impl::<_, true>(
+            config, ot, model, theta, p, n, d, rng, x, logw, tangent, state, dloglik, ws, ws_bytes,
+            mean, dmean, report,
+        )
+    }
+}
+
+/// The `double` version of `otc_dpf_step_ot_f32`.
+///
+/// # Safety
+/// As `otc_dpf_step_ot_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_dpf_step_ot_f64(
+    config: *const otc_dpf_config<f64>,
+    ot: *const otc_dpf_ot_config<f64>,
+    model: *const otc_dpf_model<f64>,
+    theta: *const f64,
+    p: usize,
+    n: usize,
+    d: usize,
+    rng: *mut otc_rng,
+    x: *mut f64,
+    logw: *mut f64,
+    tangent: *mut f64,
+    state: *mut otc_pf_state<f64>,
+    dloglik: *mut f64,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    mean: *mut f64,
+    dmean: *mut f64,
+    report: *mut otc_pf_report<f64>,
+) -> i32 {
+    // SAFETY: the caller's contract, stated above.
+    unsafe {
+        step_impl::<_, true>(
+            config, ot, model, theta, p, n, d, rng, x, logw, tangent, state, dloglik, ws, ws_bytes,
             mean, dmean, report,
         )
     }

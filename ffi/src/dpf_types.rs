@@ -2,10 +2,14 @@
 
 use core::ffi::c_void;
 
-use otcore::pf::{DiffConfig, Gradient, Trigger};
+use otcore::ot::Cg;
+use otcore::pf::{DiffConfig, Gradient, OtConfig, Scheme, Trigger};
 use otcore::Real;
 
-use crate::pf_types::{scheme_of, OTC_TRIGGER_ALWAYS, OTC_TRIGGER_ESS, OTC_TRIGGER_NEVER};
+use crate::pf_types::{
+    otc_ot_resample_config, scheme_of, OTC_RESAMPLE_OPTIMAL, OTC_TRIGGER_ALWAYS, OTC_TRIGGER_ESS,
+    OTC_TRIGGER_NEVER,
+};
 use crate::status::otc_status;
 
 /// Gradient at a resampling: "detach" — the ancestor indices are held fixed and the
@@ -141,9 +145,9 @@ impl<T> otc_dpf_model<T> {
 pub struct otc_dpf_config<T> {
     /// `sizeof` this struct (set by the `_default` initializer).
     pub struct_size: usize,
-    /// A classical `OTC_RESAMPLE_*` (default `OTC_RESAMPLE_SYSTEMATIC`).
-    /// `OTC_RESAMPLE_OPTIMAL` is refused (`OTC_STATUS_INVALID_PARAMETER`) until the
-    /// forward-mode derivative of OT resampling lands.
+    /// A classical `OTC_RESAMPLE_*` (default `OTC_RESAMPLE_SYSTEMATIC`) for
+    /// `otc_dpf_step_*`; `OTC_RESAMPLE_OPTIMAL` for `otc_dpf_step_ot_*` (each refuses the
+    /// other's with `OTC_STATUS_INVALID_PARAMETER`).
     pub resampler: i32,
     /// `OTC_TRIGGER_*` (default `OTC_TRIGGER_ESS`).
     pub trigger: i32,
@@ -167,11 +171,21 @@ impl<T: Real> otc_dpf_config<T> {
         }
     }
 
-    pub(crate) fn to_core(self) -> Result<DiffConfig<T>, otc_status> {
+    /// The core settings; `ot` (the OT step's settings) requires `OTC_RESAMPLE_OPTIMAL`,
+    /// which the classical step refuses.
+    pub(crate) fn to_core(
+        self,
+        ot: Option<(OtConfig<T>, Cg<T>)>,
+    ) -> Result<DiffConfig<T>, otc_status> {
         if self.struct_size != size_of::<Self>() || self.reserved != 0 {
             return Err(otc_status::StructSize);
         }
-        let scheme = scheme_of(self.resampler)?;
+        let scheme = match ot {
+            // The classical scheme is unused when OT resamples.
+            Some(_) if self.resampler == OTC_RESAMPLE_OPTIMAL => Scheme::Systematic,
+            Some(_) => return Err(otc_status::InvalidParameter),
+            None => scheme_of(self.resampler)?,
+        };
         let trigger = match self.trigger {
             OTC_TRIGGER_ESS => Trigger::Ess(self.threshold),
             OTC_TRIGGER_ALWAYS => Trigger::Always,
@@ -188,8 +202,60 @@ impl<T: Real> otc_dpf_config<T> {
             scheme,
             trigger,
             gradient,
-            ot: None,
+            ot,
         })
+    }
+}
+
+/// Settings of the OT step (`otc_dpf_step_ot_f32`): OT resampling's map and the
+/// conjugate-gradient solve of its exact (implicit) JVP. Fill with
+/// `otc_dpf_ot_config_default_f32`, then set `resample.epsilon` (required).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct otc_dpf_ot_config<T> {
+    /// `sizeof` this struct (set by the `_default` initializer).
+    pub struct_size: usize,
+    /// OT resampling's settings, as for `otc_ot_resample_f32` (`resample.struct_size`
+    /// set by the `_default` initializer too).
+    pub resample: otc_ot_resample_config<T>,
+    /// Relative residual at which the JVP's CG solve stops (finite, > 0; default 1e-5
+    /// float, 1e-10 double).
+    pub cg_tolerance: T,
+    /// CG iteration cap, a hard bound (two kernel passes each; default 200).
+    pub cg_max_iterations: u32,
+    /// Must be zero.
+    pub reserved: u32,
+}
+
+impl<T: Real> otc_dpf_ot_config<T> {
+    pub(crate) fn default_values() -> Self {
+        Self {
+            struct_size: size_of::<Self>(),
+            resample: otc_ot_resample_config::default_values(),
+            cg_tolerance: if T::EPSILON > T::from_f64(1e-10) {
+                T::from_f64(1e-5)
+            } else {
+                T::from_f64(1e-10)
+            },
+            cg_max_iterations: 200,
+            reserved: 0,
+        }
+    }
+
+    /// The map's settings and the CG's.
+    ///
+    /// # Errors
+    /// `StructSize` (also `reserved` ≠ 0), what the OT resampling config's conversion
+    /// returns.
+    pub(crate) fn to_core(self) -> Result<(OtConfig<T>, Cg<T>), otc_status> {
+        if self.struct_size != size_of::<Self>() || self.reserved != 0 {
+            return Err(otc_status::StructSize);
+        }
+        let cg = Cg {
+            tolerance: self.cg_tolerance,
+            max_iterations: self.cg_max_iterations,
+        };
+        Ok((self.resample.to_core()?, cg))
     }
 }
 
@@ -219,18 +285,22 @@ mod tests {
     fn struct_sizes_are_pinned() {
         assert_eq!(size_of::<otc_dpf_config<f32>>(), 32);
         assert_eq!(size_of::<otc_dpf_config<f64>>(), 32);
+        assert_eq!(size_of::<otc_dpf_ot_config<f32>>(), 64);
+        assert_eq!(size_of::<otc_dpf_ot_config<f64>>(), 80);
         assert_eq!(size_of::<otc_dpf_model<f64>>(), 88);
         assert_eq!(core::mem::offset_of!(otc_dpf_model<f64>, reserved), 64);
     }
 
     #[test]
     fn defaults_round_trip() {
-        let c = otc_dpf_config::<f64>::default_values().to_core().unwrap();
+        let c = otc_dpf_config::<f64>::default_values()
+            .to_core(None)
+            .unwrap();
         assert_eq!(c.gradient, Gradient::StopGradient);
         assert_eq!(c.trigger, Trigger::Ess(0.5));
         let mut bad = otc_dpf_config::<f32>::default_values();
         bad.resampler = crate::pf_types::OTC_RESAMPLE_OPTIMAL;
-        assert_eq!(bad.to_core(), Err(otc_status::InvalidParameter));
+        assert_eq!(bad.to_core(None), Err(otc_status::InvalidParameter));
         assert!(otc_dpf_model::<f32>::default().reserved_clear());
     }
 }

@@ -64,11 +64,14 @@ mod mcl;
 
 pub use dpf::{
     otc_dpf_config_default_f32, otc_dpf_config_default_f64, otc_dpf_init_f32, otc_dpf_init_f64,
-    otc_dpf_step_f32, otc_dpf_step_f64, otc_dpf_tangent_len, otc_dpf_workspace_size_f32,
+    otc_dpf_ot_config_default_f32, otc_dpf_ot_config_default_f64, otc_dpf_ot_workspace_size_f32,
+    otc_dpf_ot_workspace_size_f64, otc_dpf_step_f32, otc_dpf_step_f64, otc_dpf_step_ot_f32,
+    otc_dpf_step_ot_f64, otc_dpf_tangent_len, otc_dpf_workspace_size_f32,
     otc_dpf_workspace_size_f64,
 };
 pub use dpf_types::{
-    otc_dpf_config, otc_dpf_model, OTC_DPF_DETACH, OTC_DPF_SCORE, OTC_DPF_STOP_GRADIENT,
+    otc_dpf_config, otc_dpf_model, otc_dpf_ot_config, OTC_DPF_DETACH, OTC_DPF_SCORE,
+    OTC_DPF_STOP_GRADIENT,
 };
 pub use implicit::{
     otc_implicit_report, otc_implicit_workspace_size_f32, otc_implicit_workspace_size_f64,

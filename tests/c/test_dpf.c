@@ -1,6 +1,6 @@
 /* The differentiable particle filter through the C ABI: size macros against the
- * queries, a forward-mode run in double whose gradient matches central finite
- * differences of the same run (same seed), the float run near the double one, and bad
+ * queries, forward-mode runs in double (classical and OT resampling) whose gradients
+ * match central finite differences of the same run (same seed), the float run near the double one, and bad
  * input that must change nothing (particles, weights, tangents, totals, gradient,
  * RNG). */
 #include <math.h>
@@ -100,6 +100,10 @@ DEFINE_MODEL(float, f32)
 
 static _Alignas(8) double ws64[OTC_DPF_WORKSPACE_SIZE_F64(N, 1, P, 1) / sizeof(double)];
 static _Alignas(8) float ws32[OTC_DPF_WORKSPACE_SIZE_F32(N, 1, P, 1) / sizeof(float)];
+static _Alignas(8) double ws64ot[OTC_DPF_OT_WORKSPACE_SIZE_F64(N, 1, P, 1) / sizeof(double)];
+
+/* OT settings for the OT step, or NULL for the classical one (run64). */
+static const otc_dpf_ot_config_f64 *run_ot;
 
 /* Runs T_STEPS in double at θ from seed 11; returns the last status; writes ℓ̂ and ∇ℓ̂. */
 static int32_t run64(const otc_dpf_config_f64 *cfg, const double th[P], double *ll,
@@ -118,7 +122,7 @@ static int32_t run64(const otc_dpf_config_f64 *cfg, const double th[P], double *
     mod.noise_dim = use_table ? 0 : 1;
     mod.transition = transition_f64;
     mod.transition_jvp = score ? NULL : jvp_f64; /* the score mode needs no JVP */
-    mod.transition_score = score ? score_f64 : NULL;
+    mod.transition_score = score || run_ot ? score_f64 : NULL;
     mod.loglik = loglik_f64;
     mod.loglik_grad = grad_f64;
     otc_rng_seed(&rng, 11);
@@ -126,8 +130,10 @@ static int32_t run64(const otc_dpf_config_f64 *cfg, const double th[P], double *
     CHECK_STATUS(otc_dpf_init_f64(N, 1, P, logw, tangent, &st, dll), OTC_STATUS_OK);
     rep.struct_size = sizeof rep;
     for (m.t = 0; m.t < T_STEPS && s == OTC_STATUS_OK; ++m.t)
-        s = otc_dpf_step_f64(cfg, &mod, th, P, N, 1, &rng, x, logw, tangent, &st, dll, ws64,
-                             sizeof ws64, mean, dmean, &rep);
+        s = run_ot ? otc_dpf_step_ot_f64(cfg, run_ot, &mod, th, P, N, 1, &rng, x, logw, tangent,
+                                         &st, dll, ws64ot, sizeof ws64ot, mean, dmean, &rep)
+                   : otc_dpf_step_f64(cfg, &mod, th, P, N, 1, &rng, x, logw, tangent, &st, dll,
+                                      ws64, sizeof ws64, mean, dmean, &rep);
     *ll = st.log_likelihood;
     return s;
 }
@@ -143,6 +149,12 @@ static void sizes(void) {
     CHECK_STATUS(otc_dpf_tangent_len(SIZE_MAX, 2, 2, &len), OTC_STATUS_LENGTH_MISMATCH);
     CHECK_STATUS(otc_dpf_tangent_len(1, 1, 1, NULL), OTC_STATUS_NULL_POINTER);
     /* Values and layouts are frozen (64-bit targets for the layouts). */
+    CHECK_STATUS(otc_dpf_ot_workspace_size_f64(N, 1, P, 1, &b), OTC_STATUS_OK);
+    CHECK(b == OTC_DPF_OT_WORKSPACE_SIZE_F64(N, 1, P, 1) && b == sizeof ws64ot);
+    CHECK_STATUS(otc_dpf_ot_workspace_size_f32(100, 3, 4, 2, &b), OTC_STATUS_OK);
+    CHECK(b == OTC_DPF_OT_WORKSPACE_SIZE_F32(100, 3, 4, 2));
+    CHECK_STATUS(otc_dpf_ot_workspace_size_f64(SIZE_MAX / 2, 2, 2, 1, &b),
+                 OTC_STATUS_LENGTH_MISMATCH);
     CHECK(OTC_DPF_DETACH == 0 && OTC_DPF_STOP_GRADIENT == 1 && OTC_DPF_SCORE == 2);
     if (sizeof(size_t) == 8) {
         CHECK(sizeof(otc_dpf_config_f32) == 32 && sizeof(otc_dpf_config_f64) == 32);
@@ -151,7 +163,47 @@ static void sizes(void) {
         CHECK(offsetof(otc_dpf_model_f64, transition) == 24);
         CHECK(offsetof(otc_dpf_model_f64, transition_score) == 40);
         CHECK(offsetof(otc_dpf_model_f64, reserved) == 64);
+        CHECK(sizeof(otc_dpf_ot_config_f32) == 64 && sizeof(otc_dpf_ot_config_f64) == 80);
     }
+}
+
+/* The OT step (resampling every tick by the entropic OT map, its normalisation scale
+ * held at 1 and solved to 1e-13, the JVP's CG to 1e-13): its gradient is exact for
+ * that map, so it matches central finite differences of the same run; OT draws no
+ * random numbers, and the map is smooth, so no ancestor can flip. The tolerance is the
+ * classical test's: rounding of ℓ̂ over 2h. */
+static void ot_gradient_matches_finite_differences(void) {
+    otc_dpf_config_f64 cfg;
+    otc_dpf_ot_config_f64 ot;
+    double th[P] = {0.8, 0.3}, ll, dll[P], up, dn, tmp[P], ll_sys, dll_sys[P];
+    const double h = 1e-6;
+    int j;
+    CHECK_STATUS(otc_dpf_config_default_f64(&cfg), OTC_STATUS_OK);
+    CHECK_STATUS(otc_dpf_ot_config_default_f64(&ot), OTC_STATUS_OK);
+    cfg.resampler = OTC_RESAMPLE_OPTIMAL;
+    cfg.trigger = OTC_TRIGGER_ALWAYS;
+    ot.resample.epsilon = 0.5;
+    ot.resample.scale = 1.0;
+    ot.resample.tolerance = 1e-13;
+    ot.resample.max_iterations = 2000;
+    ot.cg_tolerance = 1e-13;
+    ot.cg_max_iterations = 2000;
+    run_ot = &ot;
+    CHECK_STATUS(run64(&cfg, th, &ll, dll), OTC_STATUS_OK);
+    for (j = 0; j < P; ++j) {
+        double t2[P] = {th[0], th[1]}, fd;
+        t2[j] = th[j] + h;
+        CHECK_STATUS(run64(&cfg, t2, &up, tmp), OTC_STATUS_OK);
+        t2[j] = th[j] - h;
+        CHECK_STATUS(run64(&cfg, t2, &dn, tmp), OTC_STATUS_OK);
+        fd = (up - dn) / (2 * h);
+        CHECK(fabs(fd - dll[j]) <= 1e-6 * (fabs(fd) > 0.1 ? fabs(fd) : 0.1));
+    }
+    run_ot = NULL;
+    /* It is not the classical filter: systematic resampling every tick gives another ℓ̂. */
+    cfg.resampler = OTC_RESAMPLE_SYSTEMATIC;
+    CHECK_STATUS(run64(&cfg, th, &ll_sys, dll_sys), OTC_STATUS_OK);
+    CHECK(fabs(ll - ll_sys) > 1e-6 && isfinite(ll_sys));
 }
 
 static void gradient_matches_finite_differences(void) {
@@ -322,6 +374,44 @@ static void bad_input_changes_nothing(void) {
     CHECK_STATUS(STEP(&cfg, &mod, th, P, sizeof ws64), OTC_STATUS_NON_FINITE_INPUT);
     UNCHANGED();
     th[0] = 0.8;
+    {
+        otc_dpf_ot_config_f64 ot, bad_ot;
+        otc_dpf_config_f64 ot_cfg = cfg;
+        otc_dpf_ot_config_default_f64(&ot);
+        ot.resample.epsilon = 0.5;
+        ot_cfg.resampler = OTC_RESAMPLE_OPTIMAL;
+#define STEP_OT(c, o, md, wsb) \
+    otc_dpf_step_ot_f64((c), (o), (md), th, P, N, 1, &rng, x, logw, tangent, &st, dll, ws64ot, (wsb), mean, dmean, &rep)
+        CHECK_STATUS(STEP_OT(&ot_cfg, NULL, &mod, sizeof ws64ot), OTC_STATUS_NULL_POINTER);
+        UNCHANGED();
+        CHECK_STATUS(STEP_OT(&cfg, &ot, &mod, sizeof ws64ot), OTC_STATUS_INVALID_PARAMETER);
+        UNCHANGED(); /* a classical resampler in the OT step */
+        bad_cfg = ot_cfg;
+        bad_cfg.gradient = OTC_DPF_SCORE;
+        bad_mod = mod;
+        bad_mod.transition_score = score_f64;
+        CHECK_STATUS(STEP_OT(&bad_cfg, &ot, &bad_mod, sizeof ws64ot), OTC_STATUS_INVALID_PARAMETER);
+        UNCHANGED();
+        bad_ot = ot;
+        bad_ot.resample.epsilon = 0;
+        CHECK_STATUS(STEP_OT(&ot_cfg, &bad_ot, &mod, sizeof ws64ot), OTC_STATUS_INVALID_EPSILON);
+        UNCHANGED();
+        bad_ot = ot;
+        bad_ot.cg_tolerance = -1;
+        CHECK_STATUS(STEP_OT(&ot_cfg, &bad_ot, &mod, sizeof ws64ot), OTC_STATUS_INVALID_PARAMETER);
+        UNCHANGED();
+        bad_ot = ot;
+        bad_ot.reserved = 1;
+        CHECK_STATUS(STEP_OT(&ot_cfg, &bad_ot, &mod, sizeof ws64ot), OTC_STATUS_STRUCT_SIZE);
+        UNCHANGED();
+        CHECK_STATUS(STEP_OT(&ot_cfg, &ot, &mod, sizeof ws64), OTC_STATUS_WORKSPACE_TOO_SMALL);
+        UNCHANGED(); /* the classical step's workspace */
+        m.fail = 1;
+        CHECK_STATUS(STEP_OT(&ot_cfg, &ot, &mod, sizeof ws64ot), OTC_STATUS_CALLBACK_FAILED);
+        UNCHANGED();
+        m.fail = 0;
+#undef STEP_OT
+    }
     CHECK_STATUS(STEP(&cfg, &mod, th, P, sizeof ws64), OTC_STATUS_OK);
     CHECK(st.steps == 1 && rng.state != rng0.state && isfinite(dll[0]) && isfinite(dll[1]));
 #undef STEP
@@ -339,6 +429,7 @@ int main(void) {
     }
     sizes();
     gradient_matches_finite_differences();
+    ot_gradient_matches_finite_differences();
     score_mode_runs();
     float_run_follows_double();
     bad_input_changes_nothing();

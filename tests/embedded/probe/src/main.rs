@@ -569,7 +569,7 @@ macro_rules! probe_pf_precision {
 /// differentiable-filter functions of one precision on opaque pointers into `mem`.
 macro_rules! probe_dpf_precision {
     ($t:ty, $acc:ident, $mem:ident, $default:ident, $ws_size:ident, $init:ident,
-     $step:ident) => {{
+     $step:ident, $ot_default:ident, $ot_ws_size:ident, $step_ot:ident) => {{
         unsafe extern "C" fn transition(
             _u: *mut c_void,
             _n: usize,
@@ -662,6 +662,32 @@ macro_rules! probe_dpf_precision {
         $acc += unsafe {
             $step(
                 black_box(&config),
+                black_box(&model),
+                theta,
+                len(3),
+                len(8),
+                len(2),
+                rng_p,
+                x,
+                logw,
+                tangent,
+                state_p,
+                dll,
+                ws,
+                len(8192),
+                mean,
+                dmean,
+                black_box(&mut report),
+            )
+        };
+        let mut ot = unsafe { core::mem::zeroed::<otc_dpf_ot_config<$t>>() };
+        $acc += unsafe { $ot_default(black_box(&mut ot)) };
+        $acc += unsafe { $ot_ws_size(len(8), len(2), len(3), len(2), black_box(&mut bytes)) };
+        config.resampler = black_box(OTC_RESAMPLE_OPTIMAL);
+        $acc += unsafe {
+            $step_ot(
+                black_box(&config),
+                black_box(&ot),
                 black_box(&model),
                 theta,
                 len(3),
@@ -1486,7 +1512,10 @@ fn main() -> ! {
         otc_dpf_config_default_f32,
         otc_dpf_workspace_size_f32,
         otc_dpf_init_f32,
-        otc_dpf_step_f32
+        otc_dpf_step_f32,
+        otc_dpf_ot_config_default_f32,
+        otc_dpf_ot_workspace_size_f32,
+        otc_dpf_step_ot_f32
     );
     probe_dpf_precision!(
         f64,
@@ -1495,7 +1524,10 @@ fn main() -> ! {
         otc_dpf_config_default_f64,
         otc_dpf_workspace_size_f64,
         otc_dpf_init_f64,
-        otc_dpf_step_f64
+        otc_dpf_step_f64,
+        otc_dpf_ot_config_default_f64,
+        otc_dpf_ot_workspace_size_f64,
+        otc_dpf_step_ot_f64
     );
     probe_mcl_precision!(
         f32,
