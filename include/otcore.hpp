@@ -426,6 +426,7 @@ struct Api<float> {
     using pf_report = otc_pf_report_f32;                   /**< otc_pf_report_f32 */
     using dpf_config = otc_dpf_config_f32;                 /**< otc_dpf_config_f32 */
     using dpf_model = otc_dpf_model_f32;                   /**< otc_dpf_model_f32 */
+    using dpf_ot_config = otc_dpf_ot_config_f32;           /**< otc_dpf_ot_config_f32 */
     using coord = otc_coord_f32;                           /**< otc_coord_f32 */
     using kld_config = otc_kld_config_f32;                 /**< otc_kld_config_f32 */
     using recovery = otc_recovery_f32;                     /**< otc_recovery_f32 */
@@ -458,6 +459,9 @@ struct Api<float> {
     static constexpr auto dpf_workspace_size = &otc_dpf_workspace_size_f32;           /**< C */
     static constexpr auto dpf_init = &otc_dpf_init_f32;                               /**< C */
     static constexpr auto dpf_step = &otc_dpf_step_f32;                               /**< C */
+    static constexpr auto dpf_ot_config_default = &otc_dpf_ot_config_default_f32;     /**< C */
+    static constexpr auto dpf_ot_workspace_size = &otc_dpf_ot_workspace_size_f32;     /**< C */
+    static constexpr auto dpf_step_ot = &otc_dpf_step_ot_f32;                         /**< C */
     static constexpr auto sde_workspace_size = &otc_sde_workspace_size_f32;           /**< C */
     static constexpr auto sde_prior_sample = &otc_sde_prior_sample_f32;               /**< C */
     static constexpr auto sde_grid = &otc_sde_grid_f32;                               /**< C */
@@ -502,6 +506,7 @@ struct Api<double> {
     using pf_report = otc_pf_report_f64;                   /**< otc_pf_report_f64 */
     using dpf_config = otc_dpf_config_f64;                 /**< otc_dpf_config_f64 */
     using dpf_model = otc_dpf_model_f64;                   /**< otc_dpf_model_f64 */
+    using dpf_ot_config = otc_dpf_ot_config_f64;           /**< otc_dpf_ot_config_f64 */
     using coord = otc_coord_f64;                           /**< otc_coord_f64 */
     using kld_config = otc_kld_config_f64;                 /**< otc_kld_config_f64 */
     using recovery = otc_recovery_f64;                     /**< otc_recovery_f64 */
@@ -534,6 +539,9 @@ struct Api<double> {
     static constexpr auto dpf_workspace_size = &otc_dpf_workspace_size_f64;           /**< C */
     static constexpr auto dpf_init = &otc_dpf_init_f64;                               /**< C */
     static constexpr auto dpf_step = &otc_dpf_step_f64;                               /**< C */
+    static constexpr auto dpf_ot_config_default = &otc_dpf_ot_config_default_f64;     /**< C */
+    static constexpr auto dpf_ot_workspace_size = &otc_dpf_ot_workspace_size_f64;     /**< C */
+    static constexpr auto dpf_step_ot = &otc_dpf_step_ot_f64;                         /**< C */
     static constexpr auto sde_workspace_size = &otc_sde_workspace_size_f64;           /**< C */
     static constexpr auto sde_prior_sample = &otc_sde_prior_sample_f64;               /**< C */
     static constexpr auto sde_grid = &otc_sde_grid_f64;                               /**< C */
@@ -1084,9 +1092,8 @@ private:
 
 /**
  * Differentiable-filter settings (`otc_dpf_config_*`); the defaults: systematic
- * resampling when ESS < N/2, `OTC_DPF_STOP_GRADIENT`. `OTC_RESAMPLE_OPTIMAL` is
- * refused by `dpf_step` (`Status::invalid_parameter`): OT resampling is the C function
- * `otc_dpf_step_ot_*`, which has no C++ wrapper yet.
+ * resampling when ESS < N/2, `OTC_DPF_STOP_GRADIENT`. `OTC_RESAMPLE_OPTIMAL` is for
+ * `dpf_step_ot` (`dpf_step` refuses it with `Status::invalid_parameter`).
  */
 template <class T>
 struct DpfConfig : Api<T>::dpf_config {
@@ -1096,6 +1103,23 @@ struct DpfConfig : Api<T>::dpf_config {
     static DpfConfig with_gradient(int32_t gradient) noexcept {
         DpfConfig c;
         c.gradient = gradient;
+        return c;
+    }
+};
+
+/**
+ * Settings of `dpf_step_ot` (`otc_dpf_ot_config_*`): OT resampling's map (`resample`,
+ * as for `otc_ot_resample_*`; ε required) and the CG tolerance and cap of its JVP,
+ * defaults set.
+ */
+template <class T>
+struct DpfOtConfig : Api<T>::dpf_ot_config {
+    /** The defaults (`otc_dpf_ot_config_default_*`); ε still 0 (refused). */
+    DpfOtConfig() noexcept { Api<T>::dpf_ot_config_default(this); }
+    /** The defaults with OT resampling's dimensionless ε (e.g. 0.5). */
+    static DpfOtConfig with_epsilon(T epsilon) noexcept {
+        DpfOtConfig c;
+        c.resample.epsilon = epsilon;
         return c;
     }
 };
@@ -1131,6 +1155,18 @@ Returns<std::size_t> dpf_workspace_size(std::size_t n, std::size_t d, std::size_
                                         std::size_t noise_dim) {
     std::size_t b = 0;
     int32_t s = Api<T>::dpf_workspace_size(n, d, p, noise_dim, &b);
+    return detail::finish(s, b);
+}
+
+/**
+ * Workspace bytes of `dpf_step_ot` (`otc_dpf_ot_workspace_size_*`; the same number as
+ * `OTC_DPF_OT_WORKSPACE_SIZE_F32/F64`). Error: `Status::length_mismatch` on overflow.
+ */
+template <class T>
+Returns<std::size_t> dpf_ot_workspace_size(std::size_t n, std::size_t d, std::size_t p,
+                                           std::size_t noise_dim) {
+    std::size_t b = 0;
+    int32_t s = Api<T>::dpf_ot_workspace_size(n, d, p, noise_dim, &b);
     return detail::finish(s, b);
 }
 
@@ -1272,6 +1308,61 @@ Returns<Status> dpf_init(detail::nd<Points<const T>> x, detail::nd<View<T>> logw
     return detail::finish(s, static_cast<Status>(s));
 }
 
+namespace detail {
+/** `dpf_step` (`ot` NULL) or `dpf_step_ot`. */
+template <class T, class... F>
+Returns<PfReport<T>> dpf_call(const DpfConfig<T> &config, const typename Api<T>::dpf_ot_config *ot,
+                              DpfModel<T, F...> &model, nd<View<const T>> theta, Rng &rng,
+                              nd<Points<T>> x, nd<View<T>> logw, nd<View<T>> tangent,
+                              PfState<T> &state, nd<View<T>> dloglik, Workspace &ws,
+                              nd<View<T>> mean, nd<View<T>> dmean) {
+    auto rep = detail::sized<PfReport<T>>();
+    const std::size_t n = x.n(), d = x.d(), p = theta.size(), k = model.noise_dim();
+    std::size_t len = 0;
+    int32_t s = otc_dpf_tangent_len(n, d, p, &len);
+    if (s < 0) return detail::finish(s, rep);
+    if (!x.whole() || !detail::sizes_match({{logw.size(), n},
+                                            {tangent.size(), len},
+                                            {dloglik.size(), p},
+                                            {mean.size(), d},
+                                            {dmean.size(), d * p}}))
+        return detail::finish(OTC_STATUS_LENGTH_MISMATCH, rep);
+    using Ctx = detail::DpfContext<F...>;
+    Ctx ctx = std::apply([k](F &...f) { return Ctx(k, f...); }, model.callables());
+    using Fs = std::tuple<F...>;
+    auto m = detail::sized<typename Api<T>::dpf_model>();
+    m.user = &ctx;
+    m.noise_dim = k;
+    if constexpr (!detail::absent<std::tuple_element_t<0, Fs>>)
+        m.transition = &detail::dpf_transition_tramp<T, Ctx>;
+    if constexpr (!detail::absent<std::tuple_element_t<1, Fs>>)
+        m.transition_jvp = &detail::dpf_jvp_tramp<T, Ctx>;
+    if constexpr (!detail::absent<std::tuple_element_t<2, Fs>>)
+        m.transition_score = &detail::dpf_score_tramp<T, Ctx>;
+    if constexpr (!detail::absent<std::tuple_element_t<3, Fs>>)
+        m.loglik = &detail::dpf_loglik_tramp<T, Ctx>;
+    if constexpr (!detail::absent<std::tuple_element_t<4, Fs>>)
+        m.loglik_grad = &detail::dpf_grad_tramp<T, Ctx>;
+    s = detail::with_workspace(
+        ws,
+        [&](std::size_t *b) {
+            return ot ? Api<T>::dpf_ot_workspace_size(n, d, p, k, b)
+                      : Api<T>::dpf_workspace_size(n, d, p, k, b);
+        },
+        [&](void *w, std::size_t bytes) {
+            return ot ? Api<T>::dpf_step_ot(&config, ot, &m, theta.data(), p, n, d, &rng,
+                                            x.data(), logw.data(), tangent.data(), &state,
+                                            dloglik.data(), w, bytes, mean.data(), dmean.data(),
+                                            &rep)
+                      : Api<T>::dpf_step(&config, &m, theta.data(), p, n, d, &rng, x.data(),
+                                         logw.data(), tangent.data(), &state, dloglik.data(), w,
+                                         bytes, mean.data(), dmean.data(), &rep);
+        });
+    ctx.rethrow();
+    return detail::finish(s, rep);
+}
+}  // namespace detail
+
 /**
  * One forward-mode step of the differentiable particle filter (`otc_dpf_step_*`):
  * transition with ξ ~ N(0, I_k) drawn from `rng`, weighting, Δℓ, weighted mean,
@@ -1304,43 +1395,29 @@ Returns<PfReport<T>> dpf_step(const DpfConfig<T> &config, DpfModel<T, F...> &mod
                               detail::nd<View<T>> tangent, PfState<T> &state,
                               detail::nd<View<T>> dloglik, Workspace &ws,
                               detail::nd<View<T>> mean, detail::nd<View<T>> dmean) {
-    auto rep = detail::sized<PfReport<T>>();
-    const std::size_t n = x.n(), d = x.d(), p = theta.size(), k = model.noise_dim();
-    std::size_t len = 0;
-    int32_t s = otc_dpf_tangent_len(n, d, p, &len);
-    if (s < 0) return detail::finish(s, rep);
-    if (!x.whole() || !detail::sizes_match({{logw.size(), n},
-                                            {tangent.size(), len},
-                                            {dloglik.size(), p},
-                                            {mean.size(), d},
-                                            {dmean.size(), d * p}}))
-        return detail::finish(OTC_STATUS_LENGTH_MISMATCH, rep);
-    using Ctx = detail::DpfContext<F...>;
-    Ctx ctx = std::apply([k](F &...f) { return Ctx(k, f...); }, model.callables());
-    using Fs = std::tuple<F...>;
-    auto m = detail::sized<typename Api<T>::dpf_model>();
-    m.user = &ctx;
-    m.noise_dim = k;
-    if constexpr (!detail::absent<std::tuple_element_t<0, Fs>>)
-        m.transition = &detail::dpf_transition_tramp<T, Ctx>;
-    if constexpr (!detail::absent<std::tuple_element_t<1, Fs>>)
-        m.transition_jvp = &detail::dpf_jvp_tramp<T, Ctx>;
-    if constexpr (!detail::absent<std::tuple_element_t<2, Fs>>)
-        m.transition_score = &detail::dpf_score_tramp<T, Ctx>;
-    if constexpr (!detail::absent<std::tuple_element_t<3, Fs>>)
-        m.loglik = &detail::dpf_loglik_tramp<T, Ctx>;
-    if constexpr (!detail::absent<std::tuple_element_t<4, Fs>>)
-        m.loglik_grad = &detail::dpf_grad_tramp<T, Ctx>;
-    s = detail::with_workspace(
-        ws, [&](std::size_t *b) { return Api<T>::dpf_workspace_size(n, d, p, k, b); },
-        [&](void *w, std::size_t bytes) {
-            return Api<T>::dpf_step(&config, &m, theta.data(), p, n, d, &rng, x.data(),
-                                    logw.data(), tangent.data(), &state, dloglik.data(), w,
-                                    bytes, mean.data(), dmean.data(), &rep);
-        });
-    ctx.rethrow();
-    return detail::finish(s, rep);
+    return detail::dpf_call<T>(config, nullptr, model, theta, rng, x, logw, tangent, state,
+                               dloglik, ws, mean, dmean);
 }
+
+/**
+ * `dpf_step` resampling by OT (`otc_dpf_step_ot_*`): `config.resampler` must be
+ * `OTC_RESAMPLE_OPTIMAL`, `ot` gives the map's settings and its JVP's CG; the particle
+ * tangents go through the map's exact JVP, the log-weights become uniform with zero
+ * tangents. `ws` is sized with `dpf_ot_workspace_size`. Errors as `dpf_step`, and
+ * `invalid_parameter` for a classical resampler, `OTC_DPF_SCORE` or invalid OT or CG
+ * settings, `invalid_epsilon`.
+ */
+template <class T, class... F>
+Returns<PfReport<T>> dpf_step_ot(const DpfConfig<T> &config, const DpfOtConfig<T> &ot,
+                                 DpfModel<T, F...> &model, detail::nd<View<const T>> theta,
+                                 Rng &rng, detail::nd<Points<T>> x, detail::nd<View<T>> logw,
+                                 detail::nd<View<T>> tangent, PfState<T> &state,
+                                 detail::nd<View<T>> dloglik, Workspace &ws,
+                                 detail::nd<View<T>> mean, detail::nd<View<T>> dmean) {
+    return detail::dpf_call<T>(config, &ot, model, theta, rng, x, logw, tangent, state,
+                               dloglik, ws, mean, dmean);
+}
+
 
 // ------------------------------------------------------------------------------------
 // Localisation: state descriptions, circular moments, KLD-sampling, MCL, clusters

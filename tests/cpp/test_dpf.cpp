@@ -1,8 +1,9 @@
 // Tests of the differentiable particle filter's C++ wrappers (otc::dpf_model,
-// otc::dpf_init, otc::dpf_step, otc::dpf_tangent_len, otc::dpf_workspace_size): the
-// wrapper run gives the same bits as the C calls on the same model and seed (ℓ̂, ∇ℓ̂,
-// particles, weights, tangents, means, reports) in double and float and in the three
-// gradient modes, with lambdas capturing the observation sequence; bad input through the
+// otc::dpf_init, otc::dpf_step, otc::dpf_step_ot, otc::dpf_tangent_len,
+// otc::dpf_workspace_size, otc::dpf_ot_workspace_size): the wrapper run gives the same
+// bits as the C calls on the same model and seed (ℓ̂, ∇ℓ̂, particles, weights, tangents,
+// means, reports) in double and float, in the three gradient modes and with OT
+// resampling, with lambdas capturing the observation sequence; bad input through the
 // wrapper reports the documented status and changes nothing.
 // Built by tests/cpp/Makefile with g++ and clang++, C++17 and C++20, with and without
 // exceptions, under ASan/UBSan. The model is tests/c/test_dpf.c's: x' = a·x + 0.5·ξ,
@@ -168,7 +169,8 @@ static bool same(const Run<T> &a, const Run<T> &b) {
 }
 
 template <class T>
-static Run<T> run_c(const otc::DpfConfig<T> &config, const std::vector<double> &ys) {
+static Run<T> run_c(const otc::DpfConfig<T> &config, const std::vector<double> &ys,
+                    const otc::DpfOtConfig<T> *ot = nullptr) {
     using C = otc::Api<T>;
     const bool score = config.gradient == OTC_DPF_SCORE;
     CModel cm{&ys, 0};
@@ -198,14 +200,18 @@ static Run<T> run_c(const otc::DpfConfig<T> &config, const std::vector<double> &
     r.ok &= C::dpf_init(N, 1, P, r.logw.data(), r.tangent.data(), &st, r.dll.data()) ==
             OTC_STATUS_OK;
     std::size_t bytes = 0;
-    r.ok &= C::dpf_workspace_size(N, 1, P, 1, &bytes) == OTC_STATUS_OK;
+    r.ok &= (ot ? C::dpf_ot_workspace_size(N, 1, P, 1, &bytes)
+               : C::dpf_workspace_size(N, 1, P, 1, &bytes)) == OTC_STATUS_OK;
     std::vector<T> ws(bytes / sizeof(T));
     for (cm.t = 0; cm.t < STEPS; ++cm.t) {
         typename C::pf_report rep{};
         rep.struct_size = sizeof rep;
-        r.ok &= C::dpf_step(&cfg, &model, theta, P, N, 1, &rng, r.x.data(), r.logw.data(),
-                            r.tangent.data(), &st, r.dll.data(), ws.data(), bytes, r.mean.data(),
-                            r.dmean.data(), &rep) == OTC_STATUS_OK;
+        r.ok &= (ot ? C::dpf_step_ot(&cfg, ot, &model, theta, P, N, 1, &rng, r.x.data(),
+                                     r.logw.data(), r.tangent.data(), &st, r.dll.data(),
+                                     ws.data(), bytes, r.mean.data(), r.dmean.data(), &rep)
+                    : C::dpf_step(&cfg, &model, theta, P, N, 1, &rng, r.x.data(), r.logw.data(),
+                                  r.tangent.data(), &st, r.dll.data(), ws.data(), bytes,
+                                  r.mean.data(), r.dmean.data(), &rep)) == OTC_STATUS_OK;
         r.reports.insert(r.reports.end(), {T(rep.log_likelihood_increment), T(rep.log_likelihood),
                                            T(rep.ess), T(rep.resampled)});
     }
@@ -217,7 +223,8 @@ static Run<T> run_c(const otc::DpfConfig<T> &config, const std::vector<double> &
 }
 
 template <class T, bool Jvp, bool Score>
-static Run<T> run_cpp(const otc::DpfConfig<T> &config, const std::vector<double> &ys) {
+static Run<T> run_cpp(const otc::DpfConfig<T> &config, const std::vector<double> &ys,
+                      const otc::DpfOtConfig<T> *ot = nullptr) {
     std::size_t t = 0;
     Faults faults;
     auto model = cpp_model<T, Jvp, Score>(ys, t, faults);  // captures ys and t
@@ -235,12 +242,16 @@ static Run<T> run_cpp(const otc::DpfConfig<T> &config, const std::vector<double>
     r.ok &= value(otc::dpf_init<T>({r.x, 1}, r.logw, r.tangent, st, r.dll)) == otc::Status::ok;
     otc::Workspace ws;  // owning: sized by the first step
     for (t = 0; t < STEPS; ++t) {
-        const auto rep = value(otc::dpf_step(config, model, theta, rng, {r.x, 1}, r.logw,
-                                             r.tangent, st, r.dll, ws, r.mean, r.dmean));
+        const auto rep =
+            ot ? value(otc::dpf_step_ot(config, *ot, model, theta, rng, {r.x, 1}, r.logw,
+                                        r.tangent, st, r.dll, ws, r.mean, r.dmean))
+               : value(otc::dpf_step(config, model, theta, rng, {r.x, 1}, r.logw, r.tangent, st,
+                                     r.dll, ws, r.mean, r.dmean));
         r.reports.insert(r.reports.end(), {T(rep.log_likelihood_increment), T(rep.log_likelihood),
                                            T(rep.ess), T(rep.resampled)});
     }
-    r.ok &= ws.bytes() == value(otc::dpf_workspace_size<T>(N, 1, P, 1));
+    r.ok &= ws.bytes() == (ot ? value(otc::dpf_ot_workspace_size<T>(N, 1, P, 1))
+                              : value(otc::dpf_workspace_size<T>(N, 1, P, 1)));
     r.ll = st.log_likelihood;
     r.steps = st.steps;
     r.resamples = st.resamples;
@@ -264,6 +275,14 @@ static void wrapper_matches_c() {
     const auto c = run_c(config, ys);
     const auto cpp = run_cpp<T, false, true>(config, ys);
     CHECK(c.ok && cpp.ok && same(c, cpp));
+    // OT resampling (dpf_step_ot), sized by dpf_ot_workspace_size.
+    auto ot_config = otc::DpfConfig<T>::with_gradient(OTC_DPF_DETACH);
+    ot_config.resampler = OTC_RESAMPLE_OPTIMAL;
+    const auto ot = otc::DpfOtConfig<T>::with_epsilon(T(0.5));
+    const auto c_ot = run_c(ot_config, ys, &ot);
+    const auto cpp_ot = run_cpp<T, true, false>(ot_config, ys, &ot);
+    CHECK(c_ot.ok && cpp_ot.ok && c_ot.resamples > 0 && same(c_ot, cpp_ot));
+    CHECK(c_ot.ll != c.ll);
 }
 
 static void sizes() {
@@ -273,6 +292,10 @@ static void sizes() {
           OTC_DPF_WORKSPACE_SIZE_F64(N, 1, P, 1));
     CHECK(value(otc::dpf_workspace_size<float>(100, 3, 4, 2)) ==
           OTC_DPF_WORKSPACE_SIZE_F32(100, 3, 4, 2));
+    CHECK(value(otc::dpf_ot_workspace_size<double>(N, 1, P, 1)) ==
+          OTC_DPF_OT_WORKSPACE_SIZE_F64(N, 1, P, 1));
+    CHECK(otc::DpfOtConfig<float>().struct_size == sizeof(otc_dpf_ot_config_f32) &&
+          otc::DpfOtConfig<double>::with_epsilon(0.5).resample.epsilon == 0.5);
     EXPECT_STATUS(otc::dpf_tangent_len(SIZE_MAX, 2, 2), otc::Status::length_mismatch);
     EXPECT_STATUS(otc::dpf_workspace_size<float>(SIZE_MAX, 2, 2, 1), otc::Status::length_mismatch);
     const otc::DpfConfig<double> c;
