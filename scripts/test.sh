@@ -89,6 +89,9 @@ cargo build -p otcore --release --target thumbv7em-none-eabihf
 step "C ABI: header, C tests, bit-exact check, C++ header tests, Doxygen, examples, install"
 bash scripts/c.sh test
 
+step "aarch64 Linux (Jetson, Raspberry Pi): NEON kernel, C tests and reference tests under qemu-user"
+bash scripts/aarch64.sh test
+
 step "microcontrollers: M4F/M33 builds, on-target tests and C firmware under QEMU, no-panic proof"
 bash scripts/embedded.sh test
 
