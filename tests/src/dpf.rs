@@ -1,6 +1,7 @@
 //! Helpers for the differentiable-filter tests and the bias table: a 1-D
 //! linear-Gaussian model with three parameters as a [`DiffModel`], its exact Kalman
-//! log-likelihood and gradient (sensitivity recursion), and a forward-mode filter run.
+//! log-likelihood and gradient (sensitivity recursion), and a forward-mode filter run;
+//! a 2-D nonlinear model with cross terms ([`Beacon`]).
 //!
 //! Model, θ = (a, s, c): x_0 ~ N(0, 1) (independent of θ); for t = 1..T,
 //! x_t = a·x_{t−1} + s·ξ_t, y_t = x_t + c + r·η_t with ξ, η ~ N(0, 1) and r fixed.
@@ -21,6 +22,8 @@ pub const OBS_STD: f64 = 0.6;
 pub struct Lgssm {
     /// Observation of the step about to run.
     pub y: f64,
+    /// A reverse-mode window's observations: [`DiffModel::seek`] sets `y` from them.
+    pub ys: Vec<f64>,
 }
 
 impl DiffModel<f64> for Lgssm {
@@ -75,6 +78,32 @@ impl DiffModel<f64> for Lgssm {
         }
         Ok(())
     }
+    fn transition_vjp(
+        &mut self,
+        th: &[f64],
+        x: &[f64],
+        xi: &[f64],
+        _next: &[f64],
+        next_bar: &[f64],
+        x_bar: &mut [f64],
+        th_bar: &mut [f64],
+    ) -> Result<(), Error> {
+        for ((((xb, tb), &x), &e), &nb) in x_bar
+            .iter_mut()
+            .zip(th_bar.chunks_exact_mut(3))
+            .zip(x)
+            .zip(xi)
+            .zip(next_bar)
+        {
+            *xb = th[0] * nb;
+            tb.copy_from_slice(&[x * nb, e * nb, 0.0]);
+        }
+        Ok(())
+    }
+    fn seek(&mut self, tick: usize) -> Result<(), Error> {
+        self.y = *self.ys.get(tick).ok_or(Error::InvalidParameter)?;
+        Ok(())
+    }
     fn loglik(&mut self, th: &[f64], x: &[f64], out: &mut [f64]) -> Result<(), Error> {
         let r = OBS_STD;
         for (o, &x) in out.iter_mut().zip(x) {
@@ -95,6 +124,133 @@ impl DiffModel<f64> for Lgssm {
             let e = (self.y - x - th[2]) / r2;
             *g = e;
             gt.copy_from_slice(&[0.0, 0.0, e]);
+        }
+        Ok(())
+    }
+}
+
+/// A 2-D nonlinear model with cross terms (a robot whose heading turns with its
+/// position, a range sensor to a beacon with an unknown bias): θ = (speed, bias),
+/// k = 2 normals per particle.
+#[derive(Clone, Debug, Default)]
+pub struct Beacon {
+    /// Observation of the step about to run (a range).
+    pub y: f64,
+    /// If set, the gradient callback writes NaN (to test the error path).
+    pub poison: bool,
+    /// If set, the transition fails.
+    pub fail: bool,
+    /// A reverse-mode window's observations: [`DiffModel::seek`] sets `y` from them.
+    pub ys: Vec<f64>,
+}
+
+/// Where the beacon is.
+pub const BEACON: [f64; 2] = [2.0, -1.0];
+/// Range noise standard deviation.
+pub const RANGE_STD: f64 = 0.3;
+
+impl DiffModel<f64> for Beacon {
+    fn noise_dim(&self) -> usize {
+        2
+    }
+    fn transition(
+        &mut self,
+        th: &[f64],
+        x: &[f64],
+        xi: &[f64],
+        out: &mut [f64],
+    ) -> Result<(), Error> {
+        if self.fail {
+            return Err(Error::CallbackFailed);
+        }
+        for ((o, x), e) in out
+            .chunks_exact_mut(2)
+            .zip(x.chunks_exact(2))
+            .zip(xi.chunks_exact(2))
+        {
+            o[0] = x[0] + th[0] * x[1].cos() + 0.3 * e[0];
+            o[1] = x[1] + 0.1 * th[0] * x[0] + 0.2 * e[1];
+        }
+        Ok(())
+    }
+    fn transition_jvp(
+        &mut self,
+        th: &[f64],
+        x: &[f64],
+        _xi: &[f64],
+        _next: &[f64],
+        dx: &[f64],
+        dout: &mut [f64],
+    ) -> Result<(), Error> {
+        // dx, dout: per particle a 2×2 block [∂x_k/∂θ_p], row k.
+        for ((o, d), x) in dout
+            .chunks_exact_mut(4)
+            .zip(dx.chunks_exact(4))
+            .zip(x.chunks_exact(2))
+        {
+            let s = -th[0] * x[1].sin();
+            for p in 0..2 {
+                let (d0, d1) = (d[p], d[2 + p]);
+                o[p] = d0 + s * d1 + if p == 0 { x[1].cos() } else { 0.0 };
+                o[2 + p] = 0.1 * th[0] * d0 + d1 + if p == 0 { 0.1 * x[0] } else { 0.0 };
+            }
+        }
+        Ok(())
+    }
+    fn transition_vjp(
+        &mut self,
+        th: &[f64],
+        x: &[f64],
+        _xi: &[f64],
+        _next: &[f64],
+        next_bar: &[f64],
+        x_bar: &mut [f64],
+        th_bar: &mut [f64],
+    ) -> Result<(), Error> {
+        for (((xb, tb), x), nb) in x_bar
+            .chunks_exact_mut(2)
+            .zip(th_bar.chunks_exact_mut(2))
+            .zip(x.chunks_exact(2))
+            .zip(next_bar.chunks_exact(2))
+        {
+            xb[0] = nb[0] + 0.1 * th[0] * nb[1];
+            xb[1] = -th[0] * x[1].sin() * nb[0] + nb[1];
+            tb[0] = x[1].cos() * nb[0] + 0.1 * x[0] * nb[1];
+            tb[1] = 0.0;
+        }
+        Ok(())
+    }
+    fn seek(&mut self, tick: usize) -> Result<(), Error> {
+        self.y = *self.ys.get(tick).ok_or(Error::InvalidParameter)?;
+        Ok(())
+    }
+    fn loglik(&mut self, th: &[f64], x: &[f64], out: &mut [f64]) -> Result<(), Error> {
+        for (o, x) in out.iter_mut().zip(x.chunks_exact(2)) {
+            let r = ((x[0] - BEACON[0]).powi(2) + (x[1] - BEACON[1]).powi(2)).sqrt();
+            let e = (self.y - r - th[1]) / RANGE_STD;
+            *o = -0.5 * e * e;
+        }
+        Ok(())
+    }
+    fn loglik_grad(
+        &mut self,
+        th: &[f64],
+        x: &[f64],
+        gx: &mut [f64],
+        gth: &mut [f64],
+    ) -> Result<(), Error> {
+        for ((g, gt), x) in gx
+            .chunks_exact_mut(2)
+            .zip(gth.chunks_exact_mut(2))
+            .zip(x.chunks_exact(2))
+        {
+            let (u, v) = (x[0] - BEACON[0], x[1] - BEACON[1]);
+            let r = (u * u + v * v).sqrt();
+            let e = (self.y - r - th[1]) / (RANGE_STD * RANGE_STD);
+            g[0] = e * u / r;
+            g[1] = e * v / r;
+            gt[0] = 0.0;
+            gt[1] = if self.poison { f64::NAN } else { e };
         }
         Ok(())
     }
@@ -182,7 +338,7 @@ pub fn run(theta: &[f64; 3], ys: &[f64], n: usize, cfg: &DiffConfig<f64>, seed: 
     let mut totals = Totals::default();
     let mut dll = [0.0; 3];
     let (mut mean, mut dmean) = ([0.0], [0.0; 3]);
-    let mut model = Lgssm { y: 0.0 };
+    let mut model = Lgssm { y: 0.0, ys: vec![] };
     let mut out = DiffRun {
         loglik: vec![],
         dloglik: vec![],

@@ -7,10 +7,10 @@
 use otcore::ot::Cg;
 use otcore::pf::{
     diff_step, diff_step_classical, diff_workspace_len, tangent_len, uniform_log_weights,
-    DiffConfig, DiffModel, Gradient, OtConfig, RandomSource, Scheme, SplitMix64, Totals, Trigger,
+    DiffConfig, Gradient, OtConfig, RandomSource, Scheme, SplitMix64, Totals, Trigger,
 };
 use otcore::Error;
-use otcore_tests::dpf::{kalman, mean_se, run, simulate};
+use otcore_tests::dpf::{kalman, mean_se, run, simulate, Beacon};
 
 const THETA: [f64; 3] = [0.8, 0.7, 0.3];
 
@@ -202,7 +202,7 @@ fn classical_step_is_diff_step_and_refuses_ot() {
                 let (mut a, mut b) = (start.clone(), start);
                 let mut ws = vec![0.0; diff_workspace_len(n, d, p, 1)];
                 for &y in &ys {
-                    let mut model = otcore_tests::dpf::Lgssm { y };
+                    let mut model = otcore_tests::dpf::Lgssm { y, ys: vec![] };
                     let ra = diff_step(
                         &mut model, &THETA, d, &c, &mut a.0, &mut a.1, &mut a.2, &mut a.3,
                         &mut a.4, &mut a.5, &mut a.6, &mut a.7, &mut ws,
@@ -221,7 +221,10 @@ fn classical_step_is_diff_step_and_refuses_ot() {
                     ..ot_cfg(Trigger::Always, 0.5)
                 };
                 let before = b.clone();
-                let mut model = otcore_tests::dpf::Lgssm { y: ys[0] };
+                let mut model = otcore_tests::dpf::Lgssm {
+                    y: ys[0],
+                    ys: vec![],
+                };
                 let r = diff_step_classical(
                     &mut model, &THETA, d, &ot, &mut b.0, &mut b.1, &mut b.2, &mut b.3, &mut b.4,
                     &mut b.5, &mut b.6, &mut b.7, &mut ws,
@@ -245,7 +248,10 @@ fn ot_resampling_state_and_refusals() {
     let mut ws = vec![0.0; otcore::pf::diff_ot_workspace_len(n, d, p, 1)];
     let mut totals = Totals::default();
     let (mut dll, mut mean, mut dmean) = ([0.0; 3], [0.0], [0.0; 3]);
-    let mut model = otcore_tests::dpf::Lgssm { y: ys[0] };
+    let mut model = otcore_tests::dpf::Lgssm {
+        y: ys[0],
+        ys: vec![],
+    };
     let good = ot_cfg(Trigger::Always, 0.5);
     let mut bad_cg = good;
     if let Some((_, cg)) = bad_cg.ot.as_mut() {
@@ -318,100 +324,6 @@ fn ot_resampling_state_and_refusals() {
     assert!(tangent[..n * d * p].iter().any(|&v| v != 0.0));
 }
 
-/// A 2-D nonlinear model with cross terms (a robot whose heading turns with its
-/// position, a range sensor to a beacon with an unknown bias): θ = (speed, bias),
-/// k = 2 normals per particle.
-struct Beacon {
-    y: f64,
-    /// If set, the gradient callback writes NaN (to test the error path).
-    poison: bool,
-    /// If set, the transition fails.
-    fail: bool,
-}
-
-const BEACON: [f64; 2] = [2.0, -1.0];
-const RANGE_STD: f64 = 0.3;
-
-impl DiffModel<f64> for Beacon {
-    fn noise_dim(&self) -> usize {
-        2
-    }
-    fn transition(
-        &mut self,
-        th: &[f64],
-        x: &[f64],
-        xi: &[f64],
-        out: &mut [f64],
-    ) -> Result<(), Error> {
-        if self.fail {
-            return Err(Error::CallbackFailed);
-        }
-        for ((o, x), e) in out
-            .chunks_exact_mut(2)
-            .zip(x.chunks_exact(2))
-            .zip(xi.chunks_exact(2))
-        {
-            o[0] = x[0] + th[0] * x[1].cos() + 0.3 * e[0];
-            o[1] = x[1] + 0.1 * th[0] * x[0] + 0.2 * e[1];
-        }
-        Ok(())
-    }
-    fn transition_jvp(
-        &mut self,
-        th: &[f64],
-        x: &[f64],
-        _xi: &[f64],
-        _next: &[f64],
-        dx: &[f64],
-        dout: &mut [f64],
-    ) -> Result<(), Error> {
-        // dx, dout: per particle a 2×2 block [∂x_k/∂θ_p], row k.
-        for ((o, d), x) in dout
-            .chunks_exact_mut(4)
-            .zip(dx.chunks_exact(4))
-            .zip(x.chunks_exact(2))
-        {
-            let s = -th[0] * x[1].sin();
-            for p in 0..2 {
-                let (d0, d1) = (d[p], d[2 + p]);
-                o[p] = d0 + s * d1 + if p == 0 { x[1].cos() } else { 0.0 };
-                o[2 + p] = 0.1 * th[0] * d0 + d1 + if p == 0 { 0.1 * x[0] } else { 0.0 };
-            }
-        }
-        Ok(())
-    }
-    fn loglik(&mut self, th: &[f64], x: &[f64], out: &mut [f64]) -> Result<(), Error> {
-        for (o, x) in out.iter_mut().zip(x.chunks_exact(2)) {
-            let r = ((x[0] - BEACON[0]).powi(2) + (x[1] - BEACON[1]).powi(2)).sqrt();
-            let e = (self.y - r - th[1]) / RANGE_STD;
-            *o = -0.5 * e * e;
-        }
-        Ok(())
-    }
-    fn loglik_grad(
-        &mut self,
-        th: &[f64],
-        x: &[f64],
-        gx: &mut [f64],
-        gth: &mut [f64],
-    ) -> Result<(), Error> {
-        for ((g, gt), x) in gx
-            .chunks_exact_mut(2)
-            .zip(gth.chunks_exact_mut(2))
-            .zip(x.chunks_exact(2))
-        {
-            let (u, v) = (x[0] - BEACON[0], x[1] - BEACON[1]);
-            let r = (u * u + v * v).sqrt();
-            let e = (self.y - r - th[1]) / (RANGE_STD * RANGE_STD);
-            g[0] = e * u / r;
-            g[1] = e * v / r;
-            gt[0] = 0.0;
-            gt[1] = if self.poison { f64::NAN } else { e };
-        }
-        Ok(())
-    }
-}
-
 struct BeaconRun {
     loglik: Vec<f64>,
     dloglik: Vec<[f64; 2]>,
@@ -444,8 +356,7 @@ fn beacon_run(theta: &[f64; 2], c: &DiffConfig<f64>, seed: u64) -> BeaconRun {
     };
     let mut model = Beacon {
         y: 0.0,
-        poison: false,
-        fail: false,
+        ..Beacon::default()
     };
     for y in beacon_observations(25) {
         model.y = y;
@@ -693,8 +604,7 @@ fn bad_input_changes_nothing() {
     let (totals0, dll0) = (Totals::default(), [0.5, -0.5]);
     let mut model = Beacon {
         y: 3.0,
-        poison: false,
-        fail: false,
+        ..Beacon::default()
     };
     // Each case: (what to break, expected error).
     type Case = (&'static str, Error);

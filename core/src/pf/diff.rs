@@ -51,9 +51,9 @@ use super::filter::{uniform_log_weights, StepReport, Totals, Trigger};
 use super::grad::{jvp_workspace_len, ot_resample_jvp};
 use super::ot_resample::{check_inputs, OtConfig};
 use super::resample::{draw, Scheme};
-use super::rng::RandomSource;
+use super::rng::{restoring, RandomSource};
 use super::state::copy_row;
-use super::weights::{ess, log_sum_exp_parts};
+use super::weights::{ess, log_sum_exp_parts, LogSumExp};
 use crate::ot::Cg;
 
 /// A parameterised state-space model with the derivative products forward mode needs.
@@ -103,6 +103,41 @@ pub trait DiffModel<T: Real> {
         score: &mut [T],
     ) -> Result<(), Error> {
         let _ = (theta, x, x_next, score);
+        Err(Error::InvalidParameter)
+    }
+
+    /// Reverse mode ([`tape_gradient`](super::tape_gradient)): per particle i, given
+    /// x̄'_i = `x_next_bar` (d values), writes `x_bar`_i = (∂f/∂x)ᵀ x̄'_i (d) and
+    /// `theta_bar`_i = (∂f/∂θ)ᵀ x̄'_i (P; the library sums them in particle order), at
+    /// the (x_i, ξ_i) of the tick [`seek`](Self::seek) selected. The default reports
+    /// that the model has none ([`Error::InvalidParameter`]).
+    ///
+    /// # Errors
+    /// Any, to abort the reverse pass.
+    #[allow(clippy::too_many_arguments)]
+    fn transition_vjp(
+        &mut self,
+        theta: &[T],
+        x: &[T],
+        xi: &[T],
+        x_next: &[T],
+        x_next_bar: &[T],
+        x_bar: &mut [T],
+        theta_bar: &mut [T],
+    ) -> Result<(), Error> {
+        let _ = (theta, x, xi, x_next, x_next_bar, x_bar, theta_bar);
+        Err(Error::InvalidParameter)
+    }
+
+    /// Reverse mode: the calls that follow (until the next `seek`) are for tick `tick`
+    /// of the tape (0-based, in recording order): use that tick's observation and
+    /// inputs. The default reports that the model has none
+    /// ([`Error::InvalidParameter`]).
+    ///
+    /// # Errors
+    /// Any, to abort the reverse pass.
+    fn seek(&mut self, tick: usize) -> Result<(), Error> {
+        let _ = tick;
         Err(Error::InvalidParameter)
     }
 
@@ -194,7 +229,7 @@ pub const fn diff_workspace_len(n: usize, d: usize, p: usize, k: usize) -> usize
 }
 
 impl<T: Real> DiffConfig<T> {
-    fn check(&self) -> Result<(), Error> {
+    pub(super) fn check(&self) -> Result<(), Error> {
         match self.trigger {
             Trigger::Ess(t) if !(t >= T::ZERO && t <= T::ONE) => {
                 return Err(Error::InvalidParameter)
@@ -214,17 +249,56 @@ impl<T: Real> DiffConfig<T> {
 
 /// Row `i` of width `w` of a row-major buffer (empty if out of range: never, by the
 /// callers' length checks).
-fn row<T>(v: &[T], i: usize, w: usize) -> &[T] {
+pub(super) fn row<T>(v: &[T], i: usize, w: usize) -> &[T] {
     v.get(i * w..i * w + w).unwrap_or(&[])
 }
 
 /// Mutable [`row`].
-fn row_mut<T>(v: &mut [T], i: usize, w: usize) -> &mut [T] {
+pub(super) fn row_mut<T>(v: &mut [T], i: usize, w: usize) -> &mut [T] {
     v.get_mut(i * w..i * w + w).unwrap_or(&mut [])
 }
 
-fn finite<T: Real>(v: &[T]) -> bool {
+/// Whether every value is finite.
+pub(super) fn finite<T: Real>(v: &[T]) -> bool {
     v.iter().all(|x| x.is_finite())
+}
+
+/// Weighting, shared by the forward- and reverse-mode steps: checks the
+/// log-likelihoods `lam` (NaN or +∞: `NonFinite`; all −∞, or −∞ wherever the weight is
+/// not: `ZeroMass`), replaces them by the normalised log-weights
+/// ℓ'_i = ℓ_i + λ_i − Δℓ (as `filter::step`: λ_max taken out first, so that large
+/// log-likelihoods do not overflow) and returns Δℓ. A dead particle has ℓ'_i = −∞.
+pub(super) fn reweigh<T: Real>(lam: &mut [T], logw: &[T], prev: LogSumExp<T>) -> Result<T, Error> {
+    let mut lam_max = T::NEG_INFINITY;
+    for &l in lam.iter() {
+        if l.is_nan() || l == T::INFINITY {
+            return Err(Error::NonFinite);
+        }
+        lam_max = lam_max.max_fast(l);
+    }
+    if lam_max == T::NEG_INFINITY {
+        return Err(Error::ZeroMass);
+    }
+    for (l, &w) in lam.iter_mut().zip(logw.iter()) {
+        *l = (*l - lam_max) + prev.centre(w);
+    }
+    let lse = log_sum_exp_parts(lam)?;
+    for l in lam.iter_mut() {
+        *l = lse.centre(*l);
+    }
+    Ok(lam_max + lse.value())
+}
+
+/// μ = Σ_i exp(ℓ'_i) x'_i into `mean` (d) for normalised log-weights `lam` (N) and
+/// particles `xp` (N×d).
+pub(super) fn weighted_mean<T: Real>(lam: &[T], xp: &[T], d: usize, mean: &mut [T]) {
+    mean.fill(T::ZERO);
+    for (i, &l) in lam.iter().enumerate() {
+        let w = l.exp();
+        for (m, &v) in mean.iter_mut().zip(row(xp, i, d)) {
+            *m += w * v;
+        }
+    }
 }
 
 /// One forward-mode step of the differentiable filter (see the module documentation).
@@ -269,9 +343,11 @@ where
     R: RandomSource + Clone,
     M: DiffModel<T> + ?Sized,
 {
-    restoring::<T, R, M, true>(
-        model, theta, d, cfg, rng, x, logw, tangent, totals, dloglik, mean, dmean, ws,
-    )
+    restoring(rng, |rng| {
+        diff_step_inner::<T, R, M, true>(
+            model, theta, d, cfg, rng, x, logw, tangent, totals, dloglik, mean, dmean, ws,
+        )
+    })
 }
 
 /// [`diff_step`] with classical resampling only: the same computation, bit for bit,
@@ -306,41 +382,11 @@ where
     if cfg.ot.is_some() {
         return Err(Error::InvalidParameter);
     }
-    restoring::<T, R, M, false>(
-        model, theta, d, cfg, rng, x, logw, tangent, totals, dloglik, mean, dmean, ws,
-    )
-}
-
-/// The step, with the RNG put back on error.
-#[allow(clippy::too_many_arguments)]
-fn restoring<T, R, M, const OT: bool>(
-    model: &mut M,
-    theta: &[T],
-    d: usize,
-    cfg: &DiffConfig<T>,
-    rng: &mut R,
-    x: &mut [T],
-    logw: &mut [T],
-    tangent: &mut [T],
-    totals: &mut Totals<T>,
-    dloglik: &mut [T],
-    mean: &mut [T],
-    dmean: &mut [T],
-    ws: &mut [T],
-) -> Result<StepReport<T>, Error>
-where
-    T: Real,
-    R: RandomSource + Clone,
-    M: DiffModel<T> + ?Sized,
-{
-    let saved = rng.clone();
-    let out = diff_step_inner::<T, R, M, OT>(
-        model, theta, d, cfg, rng, x, logw, tangent, totals, dloglik, mean, dmean, ws,
-    );
-    if out.is_err() {
-        *rng = saved;
-    }
-    out
+    restoring(rng, |rng| {
+        diff_step_inner::<T, R, M, false>(
+            model, theta, d, cfg, rng, x, logw, tangent, totals, dloglik, mean, dmean, ws,
+        )
+    })
 }
 
 /// The step; with `OT` false, the OT branch is compiled out (`cfg.ot` must be `None`).
@@ -428,25 +474,16 @@ where
     if !finite(dxp) {
         return Err(Error::NonFinite);
     }
-    // 2. log-likelihoods and their gradients.
+    // 2–3. log-likelihoods, the weights (lam ← ℓ'), Δℓ, then the gradients and Δℓ̇.
     model.loglik(theta, xp, lam)?;
-    let mut lam_max = T::NEG_INFINITY;
-    for &l in lam.iter() {
-        if l.is_nan() || l == T::INFINITY {
-            return Err(Error::NonFinite);
-        }
-        lam_max = lam_max.max_fast(l);
-    }
-    if lam_max == T::NEG_INFINITY {
-        return Err(Error::ZeroMass);
-    }
+    let delta = reweigh(lam, logw, prev)?;
     model.loglik_grad(theta, xp, gx, du)?;
     // u̇_i = ℓ̇_i + ∇_θλ_i + ∇_x'λ_i·Ẋ'_i (in `du`); 0 for dead particles. Rows are
     // taken by index (`row`), not by zipping chunk iterators: a non-inlined
     // `Zip::new` of two `ChunksExact` keeps a division-by-zero panic branch.
-    for (i, (&l, &w)) in lam.iter().zip(logw.iter()).enumerate() {
+    for (i, &l) in lam.iter().enumerate() {
         let dui = row_mut(du, i, p);
-        if l == T::NEG_INFINITY || w == T::NEG_INFINITY {
+        if l == T::NEG_INFINITY {
             dui.fill(T::ZERO);
             continue;
         }
@@ -471,15 +508,6 @@ where
     if score {
         dxp.fill(T::ZERO);
     }
-    // 3. weights: lam ← ℓ' (as `filter::step`: λ_max taken out first), Δℓ, Δℓ̇.
-    for (l, &w) in lam.iter_mut().zip(logw.iter()) {
-        *l = (*l - lam_max) + prev.centre(w);
-    }
-    let lse = log_sum_exp_parts(lam)?;
-    let delta = lam_max + lse.value();
-    for l in lam.iter_mut() {
-        *l = lse.centre(*l);
-    }
     ddelta.fill(T::ZERO);
     for (i, &l) in lam.iter().enumerate() {
         let w = l.exp();
@@ -501,13 +529,7 @@ where
         Trigger::Never => false,
     };
     // 4. the filtered mean and its tangent.
-    mean_ws.fill(T::ZERO);
-    for (i, &l) in lam.iter().enumerate() {
-        let w = l.exp();
-        for (m, &v) in mean_ws.iter_mut().zip(row(xp, i, d)) {
-            *m += w * v;
-        }
-    }
+    weighted_mean(lam, xp, d, mean_ws);
     dmean_ws.fill(T::ZERO);
     for (i, &l) in lam.iter().enumerate() {
         let w = l.exp();

@@ -19,7 +19,7 @@ use super::filter::Resampler;
 use super::kld::{check_bins, count_bins, kld_bound, kld_table_len, KldConfig};
 use super::ot_resample::{check_inputs, OtReport};
 use super::resample::gather_count;
-use super::rng::RandomSource;
+use super::rng::{restoring, RandomSource};
 use super::state::{
     check_coords, embedded_dim, ot_resample_state, ot_state_workspace_len, out_count, Angles, Coord,
 };
@@ -203,8 +203,7 @@ where
     R: RandomSource + Clone,
     S: FnOnce(&mut [T], usize, &mut R) -> Result<(), Error>,
 {
-    let saved = rng.clone();
-    let body = || -> Result<MclReport<T>, Error> {
+    restoring(rng, |rng| -> Result<MclReport<T>, Error> {
         let d = coords.len();
         check_coords(coords, d)?;
         check_inputs(x, logw, d)?;
@@ -271,10 +270,5 @@ where
             injected: r,
             ot,
         })
-    };
-    let out = body();
-    if out.is_err() {
-        *rng = saved;
-    }
-    out
+    })
 }

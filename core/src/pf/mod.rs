@@ -9,6 +9,7 @@
 //! - [`filter`]: the predict → weight → resample step with per-step report.
 //! - [`diff`]: the same step in forward mode: gradients of ℓ̂ and of the filtered
 //!   mean with respect to model parameters, online.
+//! - [`tape`]: reverse mode over a window: a recorded tape and one backward pass.
 //! - [`state`]: per-coordinate state description (linear or periodic), circular
 //!   moments, OT resampling that respects periods.
 //! - [`kld`]: KLD-sampling's adaptive particle count.
@@ -24,6 +25,7 @@ pub mod ot_resample;
 pub mod resample;
 pub mod rng;
 pub mod state;
+pub mod tape;
 pub mod weights;
 
 pub use diff::{
@@ -51,4 +53,8 @@ pub use resample::{ancestors, resample_particles, resample_to, Scheme};
 pub use rng::{RandomSource, SplitMix64};
 pub use state::{
     embedded_dim, ot_resample_state, ot_state_workspace_len, state_moments, Angles, Coord, Kind,
+};
+pub use tape::{
+    tape_gradient, tape_gradient_workspace_len, tape_len, tape_step, tape_step_workspace_len,
+    tape_tick_len, Tape,
 };

@@ -5,6 +5,7 @@
 //! (Steele, Lea & Flood 2014) whose whole state is one `u64`, so a C caller can store
 //! it in a struct, copy it to fork a stream, and reproduce a run bit for bit.
 
+use crate::error::Error;
 use crate::real::Real;
 
 /// A source of independent uniform 64-bit words; uniforms and normals derive from it.
@@ -76,4 +77,18 @@ impl RandomSource for SplitMix64 {
         self.state = self.state.wrapping_add(crate::rng::GAMMA);
         crate::rng::mix(self.state)
     }
+}
+
+/// Runs `step` on `rng` and puts the stream back if it fails, so that a refused or
+/// failed call consumes no random numbers (every stepping function's contract).
+pub(crate) fn restoring<R: Clone, V>(
+    rng: &mut R,
+    step: impl FnOnce(&mut R) -> Result<V, Error>,
+) -> Result<V, Error> {
+    let saved = rng.clone();
+    let out = step(rng);
+    if out.is_err() {
+        *rng = saved;
+    }
+    out
 }
