@@ -145,6 +145,22 @@
 #define OTC_DPF_OT_WORKSPACE_SIZE_F32(n, d, p, k) (sizeof(float) * OTC_DPF_OT_WORKSPACE_ELEMS(n, d, p, k))
 /** Bytes of `otc_dpf_ot_workspace_size_f64(n, d, p, k)`. */
 #define OTC_DPF_OT_WORKSPACE_SIZE_F64(n, d, p, k) (sizeof(double) * OTC_DPF_OT_WORKSPACE_ELEMS(n, d, p, k))
+/** Elements of a reverse-mode tape (`otc_dpf_tape_len`): window·(N·(2d + k + 2) + 1). */
+#define OTC_DPF_TAPE_ELEMS(n, d, k, window) ((size_t)(window) * ((size_t)(n) * (2 * (size_t)(d) + (size_t)(k) + 2) + 1))
+/** Workspace elements `otc_dpf_tape_step_f32` uses: N·(k + d + 1) + d, plus N·d and OT resampling's if `ot`. */
+#define OTC_DPF_TAPE_STEP_WORKSPACE_ELEMS(n, d, k, ot) \
+  ((size_t)(n) * ((size_t)(k) + (size_t)(d) + 1) + (size_t)(d) + ((ot) ? (size_t)(n) * (size_t)(d) + OTC_OT_RESAMPLE_WORKSPACE_ELEMS(n, d) : 0))
+/** Workspace elements `otc_dpf_tape_gradient_f32` uses: N·(4d + 2 + P) + P, plus the OT resampling VJP's if `ot`. */
+#define OTC_DPF_TAPE_GRADIENT_WORKSPACE_ELEMS(n, d, p, ot) \
+  ((size_t)(n) * (4 * (size_t)(d) + 2 + (size_t)(p)) + (size_t)(p) + ((ot) ? OTC_OT_RESAMPLE_VJP_WORKSPACE_ELEMS(n, d) : 0))
+/** Elements of `otc_dpf_tape_workspace_size_f32(n, d, p, k, ot)`: the larger of the two above. */
+#define OTC_DPF_TAPE_WORKSPACE_ELEMS(n, d, p, k, ot) \
+  (OTC_DPF_TAPE_STEP_WORKSPACE_ELEMS(n, d, k, ot) > OTC_DPF_TAPE_GRADIENT_WORKSPACE_ELEMS(n, d, p, ot) \
+     ? OTC_DPF_TAPE_STEP_WORKSPACE_ELEMS(n, d, k, ot) : OTC_DPF_TAPE_GRADIENT_WORKSPACE_ELEMS(n, d, p, ot))
+/** Bytes of `otc_dpf_tape_workspace_size_f32(n, d, p, k, ot)`. */
+#define OTC_DPF_TAPE_WORKSPACE_SIZE_F32(n, d, p, k, ot) (sizeof(float) * OTC_DPF_TAPE_WORKSPACE_ELEMS(n, d, p, k, ot))
+/** Bytes of `otc_dpf_tape_workspace_size_f64(n, d, p, k, ot)`. */
+#define OTC_DPF_TAPE_WORKSPACE_SIZE_F64(n, d, p, k, ot) (sizeof(double) * OTC_DPF_TAPE_WORKSPACE_ELEMS(n, d, p, k, ot))
 /** Elements of an SDE sampler's workspace: 6·n·d + 3·n + 3·d. */
 #define OTC_SDE_WORKSPACE_ELEMS(n, d) (6 * (size_t)(n) * (size_t)(d) + 3 * (size_t)(n) + 3 * (size_t)(d))
 /** Bytes of `otc_sde_workspace_size_f32(n, d)`. */
@@ -2242,10 +2258,12 @@ typedef struct otc_dpf_config_f64 {
  * gradient is `OTC_DPF_SCORE`, `transition_jvp`; `OTC_DPF_SCORE` needs
  * `transition_score`. `_f32`: `float` arrays; `_f64`: `double`.
  *
- * ABI growth: `reserved` holds the slots of the callbacks later modes will add
- * (reverse-mode VJPs), as NULL-able pointers; they
- * must be NULL now (`OTC_STATUS_STRUCT_SIZE` otherwise), so a model written today
- * stays valid.
+ * Reverse mode (`otc_dpf_tape_gradient_f32`) needs `seek`, `loglik_grad` and
+ * `transition_vjp`; the forward steps ignore those two.
+ *
+ * ABI growth: `reserved` holds the slot of a callback a later mode may add, as a
+ * NULL-able pointer; it must be NULL now (`OTC_STATUS_STRUCT_SIZE` otherwise), so a
+ * model written today stays valid.
  */
 typedef struct otc_dpf_model_f32 {
   /**
@@ -2327,9 +2345,32 @@ typedef struct otc_dpf_model_f32 {
                          float *grad_x,
                          float *grad_theta);
   /**
-   * Must be NULL (the slots of future callbacks).
+   * Reverse mode: writes, per particle i, `x_bar[i]` = (∂f/∂x)ᵀ `x_next_bar[i]` (d
+   * values) and `theta_bar[i]` = (∂f/∂θ)ᵀ `x_next_bar[i]` (P values; the library
+   * sums them), at the recorded `x`, `xi`, `x_next` of the tick `seek` selected.
+   * May be NULL for the forward steps.
    */
-  void *reserved[3];
+  int32_t (*transition_vjp)(void *user,
+                            size_t n,
+                            size_t d,
+                            size_t p,
+                            const float *theta,
+                            const float *x,
+                            const float *xi,
+                            const float *x_next,
+                            const float *x_next_bar,
+                            float *x_bar,
+                            float *theta_bar);
+  /**
+   * Reverse mode: the callbacks that follow, until the next `seek`, are for tick
+   * `tick` of the tape (0-based, in recording order): use that tick's observation
+   * and inputs. May be NULL for the forward steps.
+   */
+  int32_t (*seek)(void *user, size_t tick);
+  /**
+   * Must be NULL (the slot of a future callback).
+   */
+  void *reserved[1];
 } otc_dpf_model_f32;
 
 /**
@@ -2343,10 +2384,12 @@ typedef struct otc_dpf_model_f32 {
  * gradient is `OTC_DPF_SCORE`, `transition_jvp`; `OTC_DPF_SCORE` needs
  * `transition_score`. `_f32`: `float` arrays; `_f64`: `double`.
  *
- * ABI growth: `reserved` holds the slots of the callbacks later modes will add
- * (reverse-mode VJPs), as NULL-able pointers; they
- * must be NULL now (`OTC_STATUS_STRUCT_SIZE` otherwise), so a model written today
- * stays valid.
+ * Reverse mode (`otc_dpf_tape_gradient_f32`) needs `seek`, `loglik_grad` and
+ * `transition_vjp`; the forward steps ignore those two.
+ *
+ * ABI growth: `reserved` holds the slot of a callback a later mode may add, as a
+ * NULL-able pointer; it must be NULL now (`OTC_STATUS_STRUCT_SIZE` otherwise), so a
+ * model written today stays valid.
  */
 typedef struct otc_dpf_model_f64 {
   /**
@@ -2428,9 +2471,32 @@ typedef struct otc_dpf_model_f64 {
                          double *grad_x,
                          double *grad_theta);
   /**
-   * Must be NULL (the slots of future callbacks).
+   * Reverse mode: writes, per particle i, `x_bar[i]` = (∂f/∂x)ᵀ `x_next_bar[i]` (d
+   * values) and `theta_bar[i]` = (∂f/∂θ)ᵀ `x_next_bar[i]` (P values; the library
+   * sums them), at the recorded `x`, `xi`, `x_next` of the tick `seek` selected.
+   * May be NULL for the forward steps.
    */
-  void *reserved[3];
+  int32_t (*transition_vjp)(void *user,
+                            size_t n,
+                            size_t d,
+                            size_t p,
+                            const double *theta,
+                            const double *x,
+                            const double *xi,
+                            const double *x_next,
+                            const double *x_next_bar,
+                            double *x_bar,
+                            double *theta_bar);
+  /**
+   * Reverse mode: the callbacks that follow, until the next `seek`, are for tick
+   * `tick` of the tape (0-based, in recording order): use that tick's observation
+   * and inputs. May be NULL for the forward steps.
+   */
+  int32_t (*seek)(void *user, size_t tick);
+  /**
+   * Must be NULL (the slot of a future callback).
+   */
+  void *reserved[1];
 } otc_dpf_model_f64;
 
 /**
@@ -2492,6 +2558,90 @@ typedef struct otc_dpf_ot_config_f64 {
    */
   uint32_t reserved;
 } otc_dpf_ot_config_f64;
+
+/**
+ * A reverse-mode tape in caller memory: `values` holds `window` recorded ticks of N
+ * particles (`otc_dpf_tape_len`). Fill with `otc_dpf_tape_init_f32`;
+ * `otc_dpf_tape_step_f32` appends a tick, `otc_dpf_tape_gradient_f32` reads them;
+ * set `ticks` to 0 to start a new window. Change no other field.
+ */
+typedef struct otc_dpf_tape_f32 {
+  /**
+   * `sizeof` this struct.
+   */
+  size_t struct_size;
+  /**
+   * The recorded values (the library's layout).
+   */
+  float *values;
+  /**
+   * Elements at `values` (at least what `otc_dpf_tape_len` gives for n, d,
+   * `noise_dim` and `window`).
+   */
+  size_t values_len;
+  /**
+   * N, the particle count.
+   */
+  size_t n;
+  /**
+   * d, the state dimension.
+   */
+  size_t d;
+  /**
+   * k, the model's `noise_dim`.
+   */
+  size_t noise_dim;
+  /**
+   * Ticks the tape holds at most.
+   */
+  size_t window;
+  /**
+   * Ticks recorded (0 ≤ ticks ≤ window).
+   */
+  size_t ticks;
+} otc_dpf_tape_f32;
+
+/**
+ * A reverse-mode tape in caller memory: `values` holds `window` recorded ticks of N
+ * particles (`otc_dpf_tape_len`). Fill with `otc_dpf_tape_init_f32`;
+ * `otc_dpf_tape_step_f32` appends a tick, `otc_dpf_tape_gradient_f32` reads them;
+ * set `ticks` to 0 to start a new window. Change no other field.
+ */
+typedef struct otc_dpf_tape_f64 {
+  /**
+   * `sizeof` this struct.
+   */
+  size_t struct_size;
+  /**
+   * The recorded values (the library's layout).
+   */
+  double *values;
+  /**
+   * Elements at `values` (at least what `otc_dpf_tape_len` gives for n, d,
+   * `noise_dim` and `window`).
+   */
+  size_t values_len;
+  /**
+   * N, the particle count.
+   */
+  size_t n;
+  /**
+   * d, the state dimension.
+   */
+  size_t d;
+  /**
+   * k, the model's `noise_dim`.
+   */
+  size_t noise_dim;
+  /**
+   * Ticks the tape holds at most.
+   */
+  size_t window;
+  /**
+   * Ticks recorded (0 ≤ ticks ≤ window).
+   */
+  size_t ticks;
+} otc_dpf_tape_f64;
 
 /**
  * One coordinate of a state description (an array of d of them describes a state).
@@ -5739,6 +5889,228 @@ int32_t otc_dpf_step_ot_f64(const struct otc_dpf_config_f64 *config,
                             double *mean,
                             double *dmean,
                             struct otc_pf_report_f64 *report);
+
+/**
+ * Elements of a reverse-mode tape (either precision) for `window` ticks of N particles
+ * of dimension d with k = `noise_dim` normals each: `window`·(N·(2d + k + 2) + 1)
+ * (`OTC_DPF_TAPE_ELEMS`): per tick the input and proposed particles, the normals, the
+ * log-weights, the ancestors and a flag.
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_LENGTH_MISMATCH` (overflow).
+ *
+ * # Safety
+ * `out_len` must be NULL or writable.
+ */
+int32_t otc_dpf_tape_len(size_t n, size_t d, size_t noise_dim, size_t window, size_t *out_len);
+
+/**
+ * Workspace bytes of `otc_dpf_tape_step_f32` and `otc_dpf_tape_gradient_f32` (one
+ * workspace serves both) for N particles, dimension d, P parameters, k =
+ * `noise_dim`, and OT resampling if `ot`: `sizeof(float)` ×
+ * `OTC_DPF_TAPE_WORKSPACE_ELEMS(n, d, p, k, ot)` = the larger of
+ * N·(k + d + 1) + d (+ N·d + OT resampling's, with `ot`) and N·(4d + 2 + P) + P
+ * (+ the OT VJP's, with `ot`). O(N·(d + P)), never N×N.
+ *
+ * Returns `OTC_STATUS_OK`, `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`,
+ * `OTC_STATUS_LENGTH_MISMATCH` (overflow).
+ *
+ * # Safety
+ * `out_bytes` must be NULL or point to a writable `size_t`.
+ */
+int32_t otc_dpf_tape_workspace_size_f32(size_t n,
+                                        size_t d,
+                                        size_t p,
+                                        size_t noise_dim,
+                                        bool ot,
+                                        size_t *out_bytes);
+
+/**
+ * The `double` version of `otc_dpf_tape_workspace_size_f32` (`sizeof(double)`).
+ *
+ * # Safety
+ * As `otc_dpf_tape_workspace_size_f32`.
+ */
+int32_t otc_dpf_tape_workspace_size_f64(size_t n,
+                                        size_t d,
+                                        size_t p,
+                                        size_t noise_dim,
+                                        bool ot,
+                                        size_t *out_bytes);
+
+/**
+ * Starts an empty tape: `*tape` describes `values` (`values_len` floats, at least
+ * `otc_dpf_tape_len(n, d, noise_dim, window)`) for `window` ticks of N particles of
+ * dimension d and a model with `noise_dim` = k; `tape->struct_size` must be set.
+ *
+ * Returns `OTC_STATUS_OK`; nothing written: `OTC_STATUS_NULL_POINTER`,
+ * `OTC_STATUS_MISALIGNED`, `OTC_STATUS_STRUCT_SIZE`, `OTC_STATUS_EMPTY_INPUT` (n, d
+ * or window = 0), `OTC_STATUS_WORKSPACE_TOO_SMALL` (`values_len` short),
+ * `OTC_STATUS_INVALID_PARAMETER` (overlap; N > 2²⁴ + 1 in `float`, whose ancestor
+ * indices the tape cannot hold exactly).
+ *
+ * # Safety
+ * `values` must be NULL or valid for `values_len` elements for as long as the tape is
+ * used; `tape` NULL or writable.
+ */
+int32_t otc_dpf_tape_init_f32(float *values,
+                              size_t values_len,
+                              size_t n,
+                              size_t d,
+                              size_t noise_dim,
+                              size_t window,
+                              struct otc_dpf_tape_f32 *tape);
+
+/**
+ * The `double` version of `otc_dpf_tape_init_f32`.
+ *
+ * # Safety
+ * As `otc_dpf_tape_init_f32`.
+ */
+int32_t otc_dpf_tape_init_f64(double *values,
+                              size_t values_len,
+                              size_t n,
+                              size_t d,
+                              size_t noise_dim,
+                              size_t window,
+                              struct otc_dpf_tape_f64 *tape);
+
+/**
+ * One step of the differentiable filter recorded on `tape` for reverse mode: the
+ * values of `otc_dpf_step_f32` (or `otc_dpf_step_ot_f32` with `ot` non-NULL) with the
+ * same settings and `rng`, bit for bit, without tangents; the tick is appended to the
+ * tape (`tape->ticks` grows by one). Then `otc_dpf_tape_gradient_f32` gives the
+ * gradient of the window's log-likelihood and means at a cost independent of P in
+ * the library's own work.
+ *
+ * - `config`, `model`, `theta` (P ≥ 1), `rng`, `x` (N×d), `logw` (N, normalised),
+ *   `state`, `mean` (d), `report`: as `otc_dpf_step_f32`. The forward callbacks
+ *   `transition` and `loglik` run; `config->gradient` must be `OTC_DPF_DETACH` or
+ *   `OTC_DPF_STOP_GRADIENT` (the pathwise estimators).
+ * - `ot`: NULL for classical resampling, or OT resampling's settings
+ *   (`config->resampler` then `OTC_RESAMPLE_OPTIMAL`), as `otc_dpf_step_ot_f32`.
+ * - `tape`: from `otc_dpf_tape_init_f32` for this N, d and `model->noise_dim`.
+ * - `ws`, `ws_bytes`: `otc_dpf_tape_workspace_size_f32(n, d, p, k, ot != NULL)` bytes
+ *   (enough for both tape calls; this one uses
+ *   `OTC_DPF_TAPE_STEP_WORKSPACE_ELEMS(n, d, k, ot != NULL)` elements), aligned to
+ *   `OTC_WORKSPACE_ALIGN`.
+ *
+ * Returns `OTC_STATUS_OK`; nothing changed (`x`, `logw`, `state`, `mean`, `report`,
+ * the tape and `*rng`): as `otc_dpf_step_f32` and `otc_dpf_step_ot_f32`, plus
+ * `OTC_STATUS_INVALID_PARAMETER` (`OTC_DPF_SCORE`; `tape->ticks` > `tape->window`),
+ * `OTC_STATUS_LENGTH_MISMATCH` (the tape's n, d or noise_dim differ),
+ * `OTC_STATUS_WORKSPACE_TOO_SMALL` (also: the tape is full — take the gradient, then
+ * set `tape->ticks` = 0).
+ *
+ * # Safety
+ * Every pointer must be NULL or valid for its stated length for the call (`tape->values`
+ * for `tape->values_len` elements); the callbacks must honour their contracts.
+ */
+int32_t otc_dpf_tape_step_f32(const struct otc_dpf_config_f32 *config,
+                              const struct otc_dpf_ot_config_f32 *ot,
+                              const struct otc_dpf_model_f32 *model,
+                              const float *theta,
+                              size_t p,
+                              size_t n,
+                              size_t d,
+                              struct otc_rng *rng,
+                              float *x,
+                              float *logw,
+                              struct otc_pf_state_f32 *state,
+                              struct otc_dpf_tape_f32 *tape,
+                              void *ws,
+                              size_t ws_bytes,
+                              float *mean,
+                              struct otc_pf_report_f32 *report);
+
+/**
+ * The `double` version of `otc_dpf_tape_step_f32`.
+ *
+ * # Safety
+ * As `otc_dpf_tape_step_f32`.
+ */
+int32_t otc_dpf_tape_step_f64(const struct otc_dpf_config_f64 *config,
+                              const struct otc_dpf_ot_config_f64 *ot,
+                              const struct otc_dpf_model_f64 *model,
+                              const double *theta,
+                              size_t p,
+                              size_t n,
+                              size_t d,
+                              struct otc_rng *rng,
+                              double *x,
+                              double *logw,
+                              struct otc_pf_state_f64 *state,
+                              struct otc_dpf_tape_f64 *tape,
+                              void *ws,
+                              size_t ws_bytes,
+                              double *mean,
+                              struct otc_pf_report_f64 *report);
+
+/**
+ * Reverse mode: the gradient of J = `loglik_bar`·ℓ̂ + Σ_t ⟨`mean_bar`_t, μ_t⟩ over
+ * the window recorded on `tape` (ℓ̂ its log-likelihood, μ_t the filtered means the
+ * steps reported), with respect to θ, by one backward pass (see
+ * docs/differentiable_filter.md). Equal to the forward-mode gradient of the same run
+ * (to rounding; to the CG tolerance with OT resampling).
+ *
+ * - `config`, `ot`, `model`, `theta` (P ≥ 1): those the window was recorded with. The
+ *   model's `seek`, `loglik_grad` and `transition_vjp` run, tick by tick from the
+ *   last to the first (`seek` selects each tick's observation and inputs).
+ * - `tape`: read, not changed (start a new window with `tape->ticks` = 0).
+ * - `loglik_bar`: the weight of ℓ̂ in J (1 for ∂ℓ̂/∂θ). `mean_bar`: NULL, or
+ *   `tape->ticks` × d cotangents of the means.
+ * - `ws`, `ws_bytes`: as `otc_dpf_tape_step_f32` (this call uses
+ *   `OTC_DPF_TAPE_GRADIENT_WORKSPACE_ELEMS(n, d, p, ot != NULL)` elements).
+ * - `dtheta` (P): ∂J/∂θ, written. `x0_bar` (N×d) and `logw0_bar` (N): ∂J/∂x and
+ *   ∂J/∂log w at the window's start (to chain windows), written; NULL if not wanted.
+ *
+ * Returns `OTC_STATUS_OK`; nothing written: `OTC_STATUS_NULL_POINTER` (also a NULL
+ * `seek` or `transition_vjp`), `OTC_STATUS_MISALIGNED`, `OTC_STATUS_STRUCT_SIZE`,
+ * `OTC_STATUS_INVALID_PARAMETER` (settings as `otc_dpf_tape_step_f32`; overlap),
+ * `OTC_STATUS_EMPTY_INPUT` (P = 0, no tick recorded), `OTC_STATUS_LENGTH_MISMATCH`
+ * (`model->noise_dim` not the tape's), `OTC_STATUS_NON_FINITE_INPUT` (θ,
+ * `loglik_bar`, `mean_bar`), `OTC_STATUS_WORKSPACE_TOO_SMALL`,
+ * `OTC_STATUS_CALLBACK_FAILED`, `OTC_STATUS_NON_FINITE` (a callback wrote a
+ * non-finite gradient; a result overflowed), what OT resampling's VJP returns,
+ * `OTC_STATUS_PANIC`.
+ *
+ * # Safety
+ * Every pointer must be NULL or valid for its stated length for the call; the
+ * callbacks must honour their contracts.
+ */
+int32_t otc_dpf_tape_gradient_f32(const struct otc_dpf_config_f32 *config,
+                                  const struct otc_dpf_ot_config_f32 *ot,
+                                  const struct otc_dpf_model_f32 *model,
+                                  const float *theta,
+                                  size_t p,
+                                  const struct otc_dpf_tape_f32 *tape,
+                                  float loglik_bar,
+                                  const float *mean_bar,
+                                  void *ws,
+                                  size_t ws_bytes,
+                                  float *dtheta,
+                                  float *x0_bar,
+                                  float *logw0_bar);
+
+/**
+ * The `double` version of `otc_dpf_tape_gradient_f32`.
+ *
+ * # Safety
+ * As `otc_dpf_tape_gradient_f32`.
+ */
+int32_t otc_dpf_tape_gradient_f64(const struct otc_dpf_config_f64 *config,
+                                  const struct otc_dpf_ot_config_f64 *ot,
+                                  const struct otc_dpf_model_f64 *model,
+                                  const double *theta,
+                                  size_t p,
+                                  const struct otc_dpf_tape_f64 *tape,
+                                  double loglik_bar,
+                                  const double *mean_bar,
+                                  void *ws,
+                                  size_t ws_bytes,
+                                  double *dtheta,
+                                  double *x0_bar,
+                                  double *logw0_bar);
 
 /**
  * Weighted mean (d) and covariance (d×d row-major) of N particles per the state

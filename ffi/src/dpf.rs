@@ -50,6 +50,20 @@ type TransitionScore<T> = unsafe extern "C" fn(
     *const T,
     *mut T,
 ) -> i32;
+type TransitionVjp<T> = unsafe extern "C" fn(
+    *mut c_void,
+    usize,
+    usize,
+    usize,
+    *const T,
+    *const T,
+    *const T,
+    *const T,
+    *const T,
+    *mut T,
+    *mut T,
+) -> i32;
+type Seek = unsafe extern "C" fn(*mut c_void, usize) -> i32;
 type Loglik<T> =
     unsafe extern "C" fn(*mut c_void, usize, usize, usize, *const T, *const T, *mut T) -> i32;
 type LoglikGrad<T> = unsafe extern "C" fn(
@@ -65,7 +79,7 @@ type LoglikGrad<T> = unsafe extern "C" fn(
 
 /// A C model with its sizes: every slice the core passes has the length the callback
 /// contract states (N·d, N·k, N·d·P, N, N·P), so the callbacks see exactly those.
-struct CModel<T> {
+pub(crate) struct CModel<T> {
     user: *mut c_void,
     noise_dim: usize,
     n: usize,
@@ -78,6 +92,47 @@ struct CModel<T> {
     transition_score: Option<TransitionScore<T>>,
     loglik: Loglik<T>,
     loglik_grad: LoglikGrad<T>,
+    /// NULL unless reverse mode (checked before the gradient), the only mode calling it.
+    transition_vjp: Option<TransitionVjp<T>>,
+    /// As `transition_vjp`.
+    seek: Option<Seek>,
+}
+
+impl<T: Real> CModel<T> {
+    /// The model of `m` for N particles, dimension d and P parameters, if its
+    /// reserved slot is clear and the callbacks every mode needs are set (each mode
+    /// checks its own before the call).
+    ///
+    /// # Errors
+    /// `StructSize` (a reserved slot set), `NullPointer` (`transition`, `loglik` or
+    /// `loglik_grad` NULL).
+    pub(crate) fn new(m: &otc_dpf_model<T>, n: usize, d: usize, p: usize) -> Checked<Self> {
+        if !m.reserved_clear() {
+            return Err(otc_status::StructSize);
+        }
+        match (m.transition, m.loglik, m.loglik_grad) {
+            (Some(transition), Some(loglik), Some(loglik_grad)) => Ok(Self {
+                user: m.user,
+                noise_dim: m.noise_dim,
+                n,
+                d,
+                p,
+                transition,
+                transition_jvp: m.transition_jvp,
+                transition_score: m.transition_score,
+                loglik,
+                loglik_grad,
+                transition_vjp: m.transition_vjp,
+                seek: m.seek,
+            }),
+            _ => Err(otc_status::NullPointer),
+        }
+    }
+
+    /// Whether the reverse-mode callbacks are set.
+    pub(crate) fn reversible(&self) -> bool {
+        self.transition_vjp.is_some() && self.seek.is_some()
+    }
 }
 
 fn status(s: i32) -> Result<(), Error> {
@@ -158,6 +213,40 @@ impl<T: Real> DiffModel<T> for CModel<T> {
                 out.as_mut_ptr(),
             )
         })
+    }
+    fn transition_vjp(
+        &mut self,
+        th: &[T],
+        x: &[T],
+        xi: &[T],
+        next: &[T],
+        next_bar: &[T],
+        x_bar: &mut [T],
+        th_bar: &mut [T],
+    ) -> Result<(), Error> {
+        let (n, d, p) = (self.n, self.d, self.p);
+        let f = self.transition_vjp.ok_or(Error::CallbackFailed)?;
+        // SAFETY: as in `transition`.
+        status(unsafe {
+            f(
+                self.user,
+                n,
+                d,
+                p,
+                th.as_ptr(),
+                x.as_ptr(),
+                xi.as_ptr(),
+                next.as_ptr(),
+                next_bar.as_ptr(),
+                x_bar.as_mut_ptr(),
+                th_bar.as_mut_ptr(),
+            )
+        })
+    }
+    fn seek(&mut self, tick: usize) -> Result<(), Error> {
+        let f = self.seek.ok_or(Error::CallbackFailed)?;
+        // SAFETY: the callback's contract (it gets only `user` and the index).
+        status(unsafe { f(self.user, tick) })
     }
     fn loglik(&mut self, th: &[T], x: &[T], out: &mut [T]) -> Result<(), Error> {
         let (n, d, p) = (self.n, self.d, self.p);
@@ -268,33 +357,19 @@ unsafe fn step_impl<T: Real, const OT: bool>(
         let cfg = unsafe { read_sized(config)? }.to_core(ot)?;
         // SAFETY: as above.
         let m = unsafe { read_sized(model)? };
-        if !m.reserved_clear() {
-            return Err(otc_status::StructSize);
-        }
         // SAFETY: as above.
         let st = unsafe { read_sized(state)? };
         // SAFETY: as above.
         unsafe { check_sized(report)? };
+        let mut cm = CModel::new(&m, n, d, p)?;
         let needed = if cfg.gradient == Gradient::Score {
             m.transition_score.is_some()
         } else {
             m.transition_jvp.is_some()
         };
-        let mut cm = match (m.transition, m.loglik, m.loglik_grad) {
-            (Some(transition), Some(loglik), Some(loglik_grad)) if needed => CModel {
-                user: m.user,
-                noise_dim: m.noise_dim,
-                n,
-                d,
-                p,
-                transition,
-                transition_jvp: m.transition_jvp,
-                transition_score: m.transition_score,
-                loglik,
-                loglik_grad,
-            },
-            _ => return Err(otc_status::NullPointer),
-        };
+        if !needed {
+            return Err(otc_status::NullPointer);
+        }
         let len = cells(n, d)?;
         let ta = Array::output(tangent, exact(tangent_len(n, d, p))?)?;
         let tha = Array::input(theta, p)?;

@@ -38,10 +38,12 @@ pub const OTC_DPF_SCORE: i32 = 2;
 /// gradient is `OTC_DPF_SCORE`, `transition_jvp`; `OTC_DPF_SCORE` needs
 /// `transition_score`. `_f32`: `float` arrays; `_f64`: `double`.
 ///
-/// ABI growth: `reserved` holds the slots of the callbacks later modes will add
-/// (reverse-mode VJPs), as NULL-able pointers; they
-/// must be NULL now (`OTC_STATUS_STRUCT_SIZE` otherwise), so a model written today
-/// stays valid.
+/// Reverse mode (`otc_dpf_tape_gradient_f32`) needs `seek`, `loglik_grad` and
+/// `transition_vjp`; the forward steps ignore those two.
+///
+/// ABI growth: `reserved` holds the slot of a callback a later mode may add, as a
+/// NULL-able pointer; it must be NULL now (`OTC_STATUS_STRUCT_SIZE` otherwise), so a
+/// model written today stays valid.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct otc_dpf_model<T> {
@@ -127,8 +129,33 @@ pub struct otc_dpf_model<T> {
             grad_theta: *mut T,
         ) -> i32,
     >,
-    /// Must be NULL (the slots of future callbacks).
-    pub reserved: [*mut c_void; 3],
+    /// Reverse mode: writes, per particle i, `x_bar[i]` = (∂f/∂x)ᵀ `x_next_bar[i]` (d
+    /// values) and `theta_bar[i]` = (∂f/∂θ)ᵀ `x_next_bar[i]` (P values; the library
+    /// sums them), at the recorded `x`, `xi`, `x_next` of the tick `seek` selected.
+    /// May be NULL for the forward steps.
+    // Spelled out, not aliased, so that the header names the parameters.
+    #[allow(clippy::type_complexity)]
+    pub transition_vjp: Option<
+        unsafe extern "C" fn(
+            user: *mut c_void,
+            n: usize,
+            d: usize,
+            p: usize,
+            theta: *const T,
+            x: *const T,
+            xi: *const T,
+            x_next: *const T,
+            x_next_bar: *const T,
+            x_bar: *mut T,
+            theta_bar: *mut T,
+        ) -> i32,
+    >,
+    /// Reverse mode: the callbacks that follow, until the next `seek`, are for tick
+    /// `tick` of the tape (0-based, in recording order): use that tick's observation
+    /// and inputs. May be NULL for the forward steps.
+    pub seek: Option<unsafe extern "C" fn(user: *mut c_void, tick: usize) -> i32>,
+    /// Must be NULL (the slot of a future callback).
+    pub reserved: [*mut c_void; 1],
 }
 
 impl<T> otc_dpf_model<T> {
@@ -259,6 +286,32 @@ impl<T: Real> otc_dpf_ot_config<T> {
     }
 }
 
+/// A reverse-mode tape in caller memory: `values` holds `window` recorded ticks of N
+/// particles (`otc_dpf_tape_len`). Fill with `otc_dpf_tape_init_f32`;
+/// `otc_dpf_tape_step_f32` appends a tick, `otc_dpf_tape_gradient_f32` reads them;
+/// set `ticks` to 0 to start a new window. Change no other field.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct otc_dpf_tape<T> {
+    /// `sizeof` this struct.
+    pub struct_size: usize,
+    /// The recorded values (the library's layout).
+    pub values: *mut T,
+    /// Elements at `values` (at least what `otc_dpf_tape_len` gives for n, d,
+    /// `noise_dim` and `window`).
+    pub values_len: usize,
+    /// N, the particle count.
+    pub n: usize,
+    /// d, the state dimension.
+    pub d: usize,
+    /// k, the model's `noise_dim`.
+    pub noise_dim: usize,
+    /// Ticks the tape holds at most.
+    pub window: usize,
+    /// Ticks recorded (0 ≤ ticks ≤ window).
+    pub ticks: usize,
+}
+
 #[cfg(test)]
 impl<T> Default for otc_dpf_model<T> {
     /// An all-NULL model.
@@ -272,7 +325,9 @@ impl<T> Default for otc_dpf_model<T> {
             transition_score: None,
             loglik: None,
             loglik_grad: None,
-            reserved: [core::ptr::null_mut(); 3],
+            transition_vjp: None,
+            seek: None,
+            reserved: [core::ptr::null_mut(); 1],
         }
     }
 }
@@ -288,7 +343,12 @@ mod tests {
         assert_eq!(size_of::<otc_dpf_ot_config<f32>>(), 64);
         assert_eq!(size_of::<otc_dpf_ot_config<f64>>(), 80);
         assert_eq!(size_of::<otc_dpf_model<f64>>(), 88);
-        assert_eq!(core::mem::offset_of!(otc_dpf_model<f64>, reserved), 64);
+        assert_eq!(size_of::<otc_dpf_tape<f32>>(), 64);
+        assert_eq!(
+            core::mem::offset_of!(otc_dpf_model<f64>, transition_vjp),
+            64
+        );
+        assert_eq!(core::mem::offset_of!(otc_dpf_model<f64>, reserved), 80);
     }
 
     #[test]

@@ -57,6 +57,7 @@ mod pf;
 mod dpf_types;
 
 mod dpf;
+mod dpf_tape;
 
 mod mcl_types;
 
@@ -69,8 +70,13 @@ pub use dpf::{
     otc_dpf_step_ot_f64, otc_dpf_tangent_len, otc_dpf_workspace_size_f32,
     otc_dpf_workspace_size_f64,
 };
+pub use dpf_tape::{
+    otc_dpf_tape_gradient_f32, otc_dpf_tape_gradient_f64, otc_dpf_tape_init_f32,
+    otc_dpf_tape_init_f64, otc_dpf_tape_len, otc_dpf_tape_step_f32, otc_dpf_tape_step_f64,
+    otc_dpf_tape_workspace_size_f32, otc_dpf_tape_workspace_size_f64,
+};
 pub use dpf_types::{
-    otc_dpf_config, otc_dpf_model, otc_dpf_ot_config, OTC_DPF_DETACH, OTC_DPF_SCORE,
+    otc_dpf_config, otc_dpf_model, otc_dpf_ot_config, otc_dpf_tape, OTC_DPF_DETACH, OTC_DPF_SCORE,
     OTC_DPF_STOP_GRADIENT,
 };
 pub use implicit::{

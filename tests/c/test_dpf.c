@@ -93,10 +93,31 @@ static double noise[T_STEPS][N];
             gth[i * p + 1] = m->nan_grad ? (T)NAN : e;                                     \
         }                                                                                  \
         return 0;                                                                          \
+    }                                                                                      \
+    static int32_t vjp_##SFX(void *u, size_t n, size_t d, size_t p, const T *th,           \
+                             const T *x, const T *xi, const T *next, const T *next_bar,    \
+                             T *x_bar, T *th_bar) {                                        \
+        size_t i;                                                                          \
+        (void)u;                                                                           \
+        (void)d;                                                                           \
+        (void)xi;                                                                          \
+        (void)next;                                                                        \
+        for (i = 0; i < n; ++i) {                                                          \
+            x_bar[i] = th[0] * next_bar[i];                                                \
+            th_bar[i * p] = x[i] * next_bar[i];                                            \
+            th_bar[i * p + 1] = 0;                                                         \
+        }                                                                                  \
+        return 0;                                                                          \
     }
 
 DEFINE_MODEL(double, f64)
 DEFINE_MODEL(float, f32)
+
+/* Reverse mode: the tick's observation (either precision). */
+static int32_t seek(void *u, size_t tick) {
+    ((model *)u)->t = (int)tick;
+    return 0;
+}
 
 static _Alignas(8) double ws64[OTC_DPF_WORKSPACE_SIZE_F64(N, 1, P, 1) / sizeof(double)];
 static _Alignas(8) float ws32[OTC_DPF_WORKSPACE_SIZE_F32(N, 1, P, 1) / sizeof(float)];
@@ -162,7 +183,10 @@ static void sizes(void) {
         CHECK(sizeof(otc_dpf_model_f32) == 88 && sizeof(otc_dpf_model_f64) == 88);
         CHECK(offsetof(otc_dpf_model_f64, transition) == 24);
         CHECK(offsetof(otc_dpf_model_f64, transition_score) == 40);
-        CHECK(offsetof(otc_dpf_model_f64, reserved) == 64);
+        CHECK(offsetof(otc_dpf_model_f64, transition_vjp) == 64);
+        CHECK(offsetof(otc_dpf_model_f64, seek) == 72);
+        CHECK(offsetof(otc_dpf_model_f64, reserved) == 80);
+        CHECK(sizeof(otc_dpf_tape_f32) == 64 && sizeof(otc_dpf_tape_f64) == 64);
         CHECK(sizeof(otc_dpf_ot_config_f32) == 64 && sizeof(otc_dpf_ot_config_f64) == 80);
     }
 }
@@ -270,6 +294,7 @@ static void float_run_follows_double(void) {
     mod.transition = transition_f32;
     mod.transition_jvp = jvp_f32;
     mod.transition_score = score_f32; /* set but not needed by OTC_DPF_STOP_GRADIENT */
+    mod.transition_vjp = vjp_f32;     /* reverse mode's, ignored by the forward step */
     mod.loglik = loglik_f32;
     mod.loglik_grad = grad_f32;
     CHECK_STATUS(otc_dpf_config_default_f32(&cfg), OTC_STATUS_OK);
@@ -347,7 +372,7 @@ static void bad_input_changes_nothing(void) {
     CHECK_STATUS(STEP(&cfg, &bad_mod, th, P, sizeof ws64), OTC_STATUS_NULL_POINTER);
     UNCHANGED();
     bad_mod = mod;
-    bad_mod.reserved[2] = &m;
+    bad_mod.reserved[0] = &m;
     CHECK_STATUS(STEP(&cfg, &bad_mod, th, P, sizeof ws64), OTC_STATUS_STRUCT_SIZE);
     UNCHANGED();
     bad_cfg = cfg;
@@ -418,6 +443,190 @@ static void bad_input_changes_nothing(void) {
 #undef UNCHANGED
 }
 
+static _Alignas(8) double tape64[OTC_DPF_TAPE_ELEMS(N, 1, 1, T_STEPS)];
+static _Alignas(8) double wstape[OTC_DPF_TAPE_WORKSPACE_SIZE_F64(N, 1, P, 1, 1) / sizeof(double)];
+
+static void tape_sizes(void) {
+    size_t b = 0, len = 0;
+    int ot;
+    CHECK_STATUS(otc_dpf_tape_len(N, 1, 1, T_STEPS, &len), OTC_STATUS_OK);
+    CHECK(len == OTC_DPF_TAPE_ELEMS(N, 1, 1, T_STEPS) && len == T_STEPS * (N * 5 + 1));
+    CHECK_STATUS(otc_dpf_tape_len(SIZE_MAX / 2, 3, 1, 2, &len), OTC_STATUS_LENGTH_MISMATCH);
+    for (ot = 0; ot < 2; ++ot) {
+        CHECK_STATUS(otc_dpf_tape_workspace_size_f64(N, 1, P, 1, ot, &b), OTC_STATUS_OK);
+        CHECK(b == OTC_DPF_TAPE_WORKSPACE_SIZE_F64(N, 1, P, 1, ot));
+        CHECK_STATUS(otc_dpf_tape_workspace_size_f32(100, 3, 9, 2, ot, &b), OTC_STATUS_OK);
+        CHECK(b == OTC_DPF_TAPE_WORKSPACE_SIZE_F32(100, 3, 9, 2, ot));
+        CHECK_STATUS(otc_dpf_tape_workspace_size_f32(100, 3, 0, 20, ot, &b), OTC_STATUS_OK);
+        CHECK(b == OTC_DPF_TAPE_WORKSPACE_SIZE_F32(100, 3, 0, 20, ot));
+    }
+}
+
+/* Records T_STEPS in double at θ from seed 11 (the particles run64 starts from) on the
+ * tape, then takes ∂ℓ̂/∂θ by the backward pass. */
+static int32_t tape64_run(const otc_dpf_config_f64 *cfg, const otc_dpf_ot_config_f64 *ot,
+                          const double th[P], double *ll, double dll[P], otc_dpf_tape_f64 *tape) {
+    model m = {0, 0, 0};
+    otc_dpf_model_f64 mod;
+    otc_rng rng;
+    double x[N], logw[N], mean[1];
+    otc_pf_state_f64 st = {sizeof st, 0, 0, 0};
+    otc_pf_report_f64 rep;
+    int32_t s = OTC_STATUS_OK;
+    memset(&mod, 0, sizeof mod);
+    mod.struct_size = sizeof mod;
+    mod.user = &m;
+    mod.noise_dim = 1;
+    mod.transition = transition_f64;
+    mod.loglik = loglik_f64;
+    mod.loglik_grad = grad_f64;
+    mod.transition_vjp = vjp_f64;
+    mod.seek = seek;
+    otc_rng_seed(&rng, 11);
+    otc_rng_normal_f64(&rng, x, N);
+    for (m.t = 0; m.t < N; ++m.t) logw[m.t] = -log((double)N);
+    rep.struct_size = sizeof rep;
+    tape->struct_size = sizeof *tape;
+    CHECK_STATUS(otc_dpf_tape_init_f64(tape64, sizeof tape64 / sizeof(double), N, 1, 1, T_STEPS,
+                                       tape),
+                 OTC_STATUS_OK);
+    for (m.t = 0; m.t < T_STEPS && s == OTC_STATUS_OK; ++m.t)
+        s = otc_dpf_tape_step_f64(cfg, ot, &mod, th, P, N, 1, &rng, x, logw, &st, tape, wstape,
+                                  sizeof wstape, mean, &rep);
+    *ll = st.log_likelihood;
+    if (s != OTC_STATUS_OK) return s;
+    return otc_dpf_tape_gradient_f64(cfg, ot, &mod, th, P, tape, 1.0, NULL, wstape,
+                                     sizeof wstape, dll, NULL, NULL);
+}
+
+/* Reverse mode through the C ABI records the forward-mode filter bit for bit and gives
+ * its gradient: classical (detach and stop-gradient, resampling when ESS < N/2) and OT. */
+static void tape_matches_forward_mode(void) {
+    otc_dpf_config_f64 cfg;
+    otc_dpf_ot_config_f64 ot;
+    otc_dpf_tape_f64 tape;
+    double th[P] = {0.8, 0.3}, ll, dll[P], ll_t, dll_t[P];
+    int g, j;
+    CHECK_STATUS(otc_dpf_config_default_f64(&cfg), OTC_STATUS_OK);
+    for (g = 0; g < 2; ++g) {
+        cfg.gradient = g ? OTC_DPF_STOP_GRADIENT : OTC_DPF_DETACH;
+        CHECK_STATUS(run64(&cfg, th, &ll, dll), OTC_STATUS_OK);
+        CHECK_STATUS(tape64_run(&cfg, NULL, th, &ll_t, dll_t, &tape), OTC_STATUS_OK);
+        CHECK(ll == ll_t && tape.ticks == T_STEPS);
+        /* Transposed products summed in another order: rounding, ~1e-14 relative. */
+        for (j = 0; j < P; ++j) CHECK(fabs(dll[j] - dll_t[j]) <= 1e-10 * (fabs(dll[j]) + 1));
+    }
+    otc_dpf_ot_config_default_f64(&ot);
+    cfg.resampler = OTC_RESAMPLE_OPTIMAL;
+    cfg.trigger = OTC_TRIGGER_ALWAYS;
+    ot.resample.epsilon = 0.5;
+    ot.resample.scale = 1.0;
+    ot.resample.tolerance = 1e-13;
+    ot.resample.max_iterations = 2000;
+    ot.cg_tolerance = 1e-13;
+    ot.cg_max_iterations = 2000;
+    run_ot = &ot;
+    CHECK_STATUS(run64(&cfg, th, &ll, dll), OTC_STATUS_OK);
+    run_ot = NULL;
+    CHECK_STATUS(tape64_run(&cfg, &ot, th, &ll_t, dll_t, &tape), OTC_STATUS_OK);
+    CHECK(ll == ll_t);
+    /* Forward JVP and reverse VJP CG solves, each to 1e-13 relative residual. */
+    for (j = 0; j < P; ++j) CHECK(fabs(dll[j] - dll_t[j]) <= 1e-8 * (fabs(dll[j]) + 1));
+}
+
+static void tape_bad_input_changes_nothing(void) {
+    otc_dpf_config_f64 cfg;
+    otc_dpf_tape_f64 tape, tape0;
+    model m = {0, 0, 0};
+    otc_dpf_model_f64 mod, bad_mod;
+    otc_rng rng, rng0;
+    double th[P] = {0.8, 0.3}, ll, dll[P], x[N], logw[N], mean[1] = {-7};
+    double x0[N], logw0[N], g[P] = {-7, -7}, mb[T_STEPS];
+    otc_pf_state_f64 st = {sizeof st, 0, 0, 0};
+    otc_pf_report_f64 rep;
+    rep.struct_size = sizeof rep;
+    otc_dpf_config_default_f64(&cfg);
+    /* A full tape: the next tick is refused with nothing changed. */
+    CHECK_STATUS(tape64_run(&cfg, NULL, th, &ll, dll, &tape), OTC_STATUS_OK);
+    tape0 = tape;
+    memset(&mod, 0, sizeof mod);
+    mod.struct_size = sizeof mod;
+    mod.user = &m;
+    mod.noise_dim = 1;
+    mod.transition = transition_f64;
+    mod.loglik = loglik_f64;
+    mod.loglik_grad = grad_f64;
+    mod.transition_vjp = vjp_f64;
+    mod.seek = seek;
+    otc_rng_seed(&rng, 5);
+    otc_rng_normal_f64(&rng, x, N);
+    for (m.t = 0; m.t < N; ++m.t) logw[m.t] = -log((double)N);
+    m.t = 0;
+    memcpy(x0, x, sizeof x);
+    memcpy(logw0, logw, sizeof logw);
+    rng0 = rng;
+#define TSTEP(c, md, tp, wsb)                                                               \
+    otc_dpf_tape_step_f64((c), NULL, (md), th, P, N, 1, &rng, x, logw, &st, (tp), wstape,  \
+                          (wsb), mean, &rep)
+#define T_UNCHANGED()                                                                      \
+    CHECK(memcmp(x, x0, sizeof x) == 0 && memcmp(logw, logw0, sizeof logw) == 0 &&         \
+          rng.state == rng0.state && st.steps == 0 && mean[0] == -7 &&                     \
+          tape.ticks == tape0.ticks)
+    CHECK_STATUS(TSTEP(&cfg, &mod, &tape, sizeof wstape), OTC_STATUS_WORKSPACE_TOO_SMALL);
+    T_UNCHANGED();
+    tape.ticks = 0;
+    tape0.ticks = 0;
+    CHECK_STATUS(TSTEP(&cfg, &mod, &tape, 
+                       sizeof(double) * OTC_DPF_TAPE_STEP_WORKSPACE_ELEMS(N, 1, 1, 0) - 8),
+                 OTC_STATUS_WORKSPACE_TOO_SMALL);
+    T_UNCHANGED();
+    cfg.gradient = OTC_DPF_SCORE;
+    CHECK_STATUS(TSTEP(&cfg, &mod, &tape, sizeof wstape), OTC_STATUS_INVALID_PARAMETER);
+    T_UNCHANGED();
+    cfg.gradient = OTC_DPF_STOP_GRADIENT;
+    bad_mod = mod;
+    bad_mod.noise_dim = 2;
+    CHECK_STATUS(TSTEP(&cfg, &bad_mod, &tape, sizeof wstape), OTC_STATUS_LENGTH_MISMATCH);
+    T_UNCHANGED();
+    tape.window = T_STEPS + 1; /* more ticks than its values hold */
+    CHECK_STATUS(TSTEP(&cfg, &mod, &tape, sizeof wstape), OTC_STATUS_WORKSPACE_TOO_SMALL);
+    tape.window = T_STEPS;
+    T_UNCHANGED();
+    tape.values = x; /* overlaps the particles */
+    CHECK_STATUS(TSTEP(&cfg, &mod, &tape, sizeof wstape), OTC_STATUS_INVALID_PARAMETER);
+    tape.values = tape0.values;
+    T_UNCHANGED();
+    /* The gradient writes nothing on a refusal. */
+    tape.ticks = T_STEPS;
+#define GRAD(c, md, lb, mbp, wsb) \
+    otc_dpf_tape_gradient_f64((c), NULL, (md), th, P, &tape, (lb), (mbp), wstape, (wsb), g, NULL, NULL)
+    bad_mod = mod;
+    bad_mod.seek = NULL;
+    CHECK_STATUS(GRAD(&cfg, &bad_mod, 1.0, NULL, sizeof wstape), OTC_STATUS_NULL_POINTER);
+    bad_mod = mod;
+    bad_mod.transition_vjp = NULL;
+    CHECK_STATUS(GRAD(&cfg, &bad_mod, 1.0, NULL, sizeof wstape), OTC_STATUS_NULL_POINTER);
+    CHECK_STATUS(GRAD(&cfg, &mod, NAN, NULL, sizeof wstape), OTC_STATUS_NON_FINITE_INPUT);
+    memset(mb, 0, sizeof mb);
+    mb[3] = INFINITY;
+    CHECK_STATUS(GRAD(&cfg, &mod, 1.0, mb, sizeof wstape), OTC_STATUS_NON_FINITE_INPUT);
+    CHECK_STATUS(GRAD(&cfg, &mod, 1.0, NULL,
+                      sizeof(double) * OTC_DPF_TAPE_GRADIENT_WORKSPACE_ELEMS(N, 1, P, 0) - 8),
+                 OTC_STATUS_WORKSPACE_TOO_SMALL);
+    m.nan_grad = 1;
+    CHECK_STATUS(GRAD(&cfg, &mod, 1.0, NULL, sizeof wstape), OTC_STATUS_NON_FINITE);
+    m.nan_grad = 0;
+    tape.ticks = 0;
+    CHECK_STATUS(GRAD(&cfg, &mod, 1.0, NULL, sizeof wstape), OTC_STATUS_EMPTY_INPUT);
+    CHECK(g[0] == -7 && g[1] == -7);
+    tape.ticks = T_STEPS;
+    CHECK_STATUS(GRAD(&cfg, &mod, 1.0, NULL, sizeof wstape), OTC_STATUS_OK);
+    CHECK(g[0] == dll[0] && g[1] == dll[1]);
+#undef GRAD
+#undef TSTEP
+#undef T_UNCHANGED
+}
+
 int main(void) {
     int t;
     uint64_t s = 0;
@@ -433,5 +642,8 @@ int main(void) {
     score_mode_runs();
     float_run_follows_double();
     bad_input_changes_nothing();
+    tape_sizes();
+    tape_matches_forward_mode();
+    tape_bad_input_changes_nothing();
     return check_report("test_dpf");
 }

@@ -569,7 +569,26 @@ macro_rules! probe_pf_precision {
 /// differentiable-filter functions of one precision on opaque pointers into `mem`.
 macro_rules! probe_dpf_precision {
     ($t:ty, $acc:ident, $mem:ident, $default:ident, $ws_size:ident, $init:ident,
-     $step:ident, $ot_default:ident, $ot_ws_size:ident, $step_ot:ident) => {{
+     $step:ident, $ot_default:ident, $ot_ws_size:ident, $step_ot:ident,
+     $tape_ws_size:ident, $tape_init:ident, $tape_step:ident, $tape_gradient:ident) => {{
+        unsafe extern "C" fn vjp(
+            _u: *mut c_void,
+            _n: usize,
+            _d: usize,
+            _p: usize,
+            _th: *const $t,
+            _x: *const $t,
+            _xi: *const $t,
+            _next: *const $t,
+            _next_bar: *const $t,
+            _x_bar: *mut $t,
+            _th_bar: *mut $t,
+        ) -> i32 {
+            black_box(0)
+        }
+        unsafe extern "C" fn seek(_u: *mut c_void, _tick: usize) -> i32 {
+            black_box(0)
+        }
         unsafe extern "C" fn transition(
             _u: *mut c_void,
             _n: usize,
@@ -704,6 +723,53 @@ macro_rules! probe_dpf_precision {
                 mean,
                 dmean,
                 black_box(&mut report),
+            )
+        };
+        model.transition_vjp = black_box(Some(vjp as _));
+        model.seek = black_box(Some(seek as _));
+        $acc += unsafe {
+            $tape_ws_size(len(8), len(2), len(3), len(2), black_box(true), black_box(&mut bytes))
+        };
+        let mut tape = unsafe { core::mem::zeroed::<otc_dpf_tape<$t>>() };
+        tape.struct_size = black_box(core::mem::size_of::<otc_dpf_tape<$t>>());
+        let tape_p = black_box(&mut tape as *mut otc_dpf_tape<$t>);
+        $acc += unsafe { $tape_init(p(200), len(400), len(8), len(2), len(2), len(4), tape_p) };
+        let ot_p = black_box(&ot as *const otc_dpf_ot_config<$t>);
+        $acc += unsafe {
+            $tape_step(
+                black_box(&config),
+                ot_p,
+                black_box(&model),
+                theta,
+                len(3),
+                len(8),
+                len(2),
+                rng_p,
+                x,
+                logw,
+                state_p,
+                tape_p,
+                ws,
+                len(8192),
+                mean,
+                black_box(&mut report),
+            )
+        };
+        $acc += unsafe {
+            $tape_gradient(
+                black_box(&config),
+                ot_p,
+                black_box(&model),
+                theta,
+                len(3),
+                tape_p,
+                black_box(1.0),
+                black_box(core::ptr::null()),
+                ws,
+                len(8192),
+                dll,
+                tangent,
+                black_box(core::ptr::null_mut()),
             )
         };
     }};
@@ -1515,7 +1581,11 @@ fn main() -> ! {
         otc_dpf_step_f32,
         otc_dpf_ot_config_default_f32,
         otc_dpf_ot_workspace_size_f32,
-        otc_dpf_step_ot_f32
+        otc_dpf_step_ot_f32,
+        otc_dpf_tape_workspace_size_f32,
+        otc_dpf_tape_init_f32,
+        otc_dpf_tape_step_f32,
+        otc_dpf_tape_gradient_f32
     );
     probe_dpf_precision!(
         f64,
@@ -1527,7 +1597,11 @@ fn main() -> ! {
         otc_dpf_step_f64,
         otc_dpf_ot_config_default_f64,
         otc_dpf_ot_workspace_size_f64,
-        otc_dpf_step_ot_f64
+        otc_dpf_step_ot_f64,
+        otc_dpf_tape_workspace_size_f64,
+        otc_dpf_tape_init_f64,
+        otc_dpf_tape_step_f64,
+        otc_dpf_tape_gradient_f64
     );
     probe_mcl_precision!(
         f32,
