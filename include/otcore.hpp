@@ -427,6 +427,7 @@ struct Api<float> {
     using dpf_config = otc_dpf_config_f32;                 /**< otc_dpf_config_f32 */
     using dpf_model = otc_dpf_model_f32;                   /**< otc_dpf_model_f32 */
     using dpf_ot_config = otc_dpf_ot_config_f32;           /**< otc_dpf_ot_config_f32 */
+    using dpf_tape = otc_dpf_tape_f32;                     /**< otc_dpf_tape_f32 */
     using coord = otc_coord_f32;                           /**< otc_coord_f32 */
     using kld_config = otc_kld_config_f32;                 /**< otc_kld_config_f32 */
     using recovery = otc_recovery_f32;                     /**< otc_recovery_f32 */
@@ -462,6 +463,10 @@ struct Api<float> {
     static constexpr auto dpf_ot_config_default = &otc_dpf_ot_config_default_f32;     /**< C */
     static constexpr auto dpf_ot_workspace_size = &otc_dpf_ot_workspace_size_f32;     /**< C */
     static constexpr auto dpf_step_ot = &otc_dpf_step_ot_f32;                         /**< C */
+    static constexpr auto dpf_tape_workspace_size = &otc_dpf_tape_workspace_size_f32; /**< C */
+    static constexpr auto dpf_tape_init = &otc_dpf_tape_init_f32;                     /**< C */
+    static constexpr auto dpf_tape_step = &otc_dpf_tape_step_f32;                     /**< C */
+    static constexpr auto dpf_tape_gradient = &otc_dpf_tape_gradient_f32;             /**< C */
     static constexpr auto sde_workspace_size = &otc_sde_workspace_size_f32;           /**< C */
     static constexpr auto sde_prior_sample = &otc_sde_prior_sample_f32;               /**< C */
     static constexpr auto sde_grid = &otc_sde_grid_f32;                               /**< C */
@@ -507,6 +512,7 @@ struct Api<double> {
     using dpf_config = otc_dpf_config_f64;                 /**< otc_dpf_config_f64 */
     using dpf_model = otc_dpf_model_f64;                   /**< otc_dpf_model_f64 */
     using dpf_ot_config = otc_dpf_ot_config_f64;           /**< otc_dpf_ot_config_f64 */
+    using dpf_tape = otc_dpf_tape_f64;                     /**< otc_dpf_tape_f64 */
     using coord = otc_coord_f64;                           /**< otc_coord_f64 */
     using kld_config = otc_kld_config_f64;                 /**< otc_kld_config_f64 */
     using recovery = otc_recovery_f64;                     /**< otc_recovery_f64 */
@@ -542,6 +548,10 @@ struct Api<double> {
     static constexpr auto dpf_ot_config_default = &otc_dpf_ot_config_default_f64;     /**< C */
     static constexpr auto dpf_ot_workspace_size = &otc_dpf_ot_workspace_size_f64;     /**< C */
     static constexpr auto dpf_step_ot = &otc_dpf_step_ot_f64;                         /**< C */
+    static constexpr auto dpf_tape_workspace_size = &otc_dpf_tape_workspace_size_f64; /**< C */
+    static constexpr auto dpf_tape_init = &otc_dpf_tape_init_f64;                     /**< C */
+    static constexpr auto dpf_tape_step = &otc_dpf_tape_step_f64;                     /**< C */
+    static constexpr auto dpf_tape_gradient = &otc_dpf_tape_gradient_f64;             /**< C */
     static constexpr auto sde_workspace_size = &otc_sde_workspace_size_f64;           /**< C */
     static constexpr auto sde_prior_sample = &otc_sde_prior_sample_f64;               /**< C */
     static constexpr auto sde_grid = &otc_sde_grid_f64;                               /**< C */
@@ -1196,24 +1206,55 @@ Returns<std::size_t> dpf_ot_workspace_size(std::size_t n, std::size_t d, std::si
  * callables are stored by value (capture by reference what must outlive a step);
  * nothing is allocated. Build one with `dpf_model<T>(…)`.
  */
-template <class T, class Transition, class Jvp, class Score, class Loglik, class LoglikGrad>
+template <class T, class Transition, class Jvp, class Score, class Loglik, class LoglikGrad,
+          class Vjp = std::nullptr_t, class Seek = std::nullptr_t>
 class DpfModel {
 public:
-    /** k normals per particle per step (0 allowed) and the five callables. */
+    /** k normals per particle per step (0 allowed) and the seven callables. */
     DpfModel(std::size_t noise_dim, Transition transition, Jvp transition_jvp,
-             Score transition_score, Loglik loglik, LoglikGrad loglik_grad)
+             Score transition_score, Loglik loglik, LoglikGrad loglik_grad, Vjp transition_vjp,
+             Seek seek)
         : noise_dim_(noise_dim),
           fns_(std::move(transition), std::move(transition_jvp), std::move(transition_score),
-               std::move(loglik), std::move(loglik_grad)) {}
+               std::move(loglik), std::move(loglik_grad), std::move(transition_vjp),
+               std::move(seek)) {}
     /** k: standard normals drawn per particle per step. */
     std::size_t noise_dim() const noexcept { return noise_dim_; }
     /** The callables, in the C struct's order. */
-    std::tuple<Transition, Jvp, Score, Loglik, LoglikGrad> &callables() noexcept { return fns_; }
+    std::tuple<Transition, Jvp, Score, Loglik, LoglikGrad, Vjp, Seek> &callables() noexcept {
+        return fns_;
+    }
 
 private:
     std::size_t noise_dim_;
-    std::tuple<Transition, Jvp, Score, Loglik, LoglikGrad> fns_;
+    std::tuple<Transition, Jvp, Score, Loglik, LoglikGrad, Vjp, Seek> fns_;
 };
+
+/**
+ * A `DpfModel<T, …>` with reverse mode's callables too (`dpf_tape_gradient`):
+ * - `transition_vjp(theta, Points<const T> x, Points<const T> xi, Points<const T> x_next,
+ *   Points<const T> x_next_bar, Points<T> x_bar, Points<T> theta_bar)`: per particle
+ *   x_bar[i] = (∂f/∂x)ᵀ x_next_bar[i] (d values) and theta_bar[i] = (∂f/∂θ)ᵀ
+ *   x_next_bar[i] (P values; the library sums them);
+ * - `seek(std::size_t tick)`: the calls that follow are for recorded tick `tick` (use its
+ *   observation and inputs).
+ */
+template <class T, class Transition, class Jvp, class Score, class Loglik, class LoglikGrad,
+          class Vjp, class Seek>
+DpfModel<T, std::decay_t<Transition>, std::decay_t<Jvp>, std::decay_t<Score>,
+         std::decay_t<Loglik>, std::decay_t<LoglikGrad>, std::decay_t<Vjp>, std::decay_t<Seek>>
+dpf_model(std::size_t noise_dim, Transition &&transition, Jvp &&transition_jvp,
+          Score &&transition_score, Loglik &&loglik, LoglikGrad &&loglik_grad,
+          Vjp &&transition_vjp, Seek &&seek) {
+    return {noise_dim,
+            std::forward<Transition>(transition),
+            std::forward<Jvp>(transition_jvp),
+            std::forward<Score>(transition_score),
+            std::forward<Loglik>(loglik),
+            std::forward<LoglikGrad>(loglik_grad),
+            std::forward<Vjp>(transition_vjp),
+            std::forward<Seek>(seek)};
+}
 
 /**
  * A `DpfModel<T, …>` over the given callables (copied or moved in; `nullptr` for an
@@ -1224,9 +1265,10 @@ DpfModel<T, std::decay_t<Transition>, std::decay_t<Jvp>, std::decay_t<Score>,
          std::decay_t<Loglik>, std::decay_t<LoglikGrad>>
 dpf_model(std::size_t noise_dim, Transition &&transition, Jvp &&transition_jvp,
           Score &&transition_score, Loglik &&loglik, LoglikGrad &&loglik_grad) {
-    return {noise_dim, std::forward<Transition>(transition), std::forward<Jvp>(transition_jvp),
-            std::forward<Score>(transition_score), std::forward<Loglik>(loglik),
-            std::forward<LoglikGrad>(loglik_grad)};
+    return dpf_model<T>(noise_dim, std::forward<Transition>(transition),
+                        std::forward<Jvp>(transition_jvp),
+                        std::forward<Score>(transition_score), std::forward<Loglik>(loglik),
+                        std::forward<LoglikGrad>(loglik_grad), nullptr, nullptr);
 }
 
 namespace detail {
@@ -1279,6 +1321,22 @@ int32_t dpf_grad_tramp(void *user, std::size_t n, std::size_t d, std::size_t p, 
     return ctx->template call<4>(View<const T>(th, p), Points<const T>(x, n, d),
                                  Points<T>(grad_x, n, d), Points<T>(grad_theta, n, p));
 }
+/** The C `transition_vjp` over callable 5. */
+template <class T, class Ctx>
+int32_t dpf_vjp_tramp(void *user, std::size_t n, std::size_t d, std::size_t p, const T *th,
+                      const T *x, const T *xi, const T *x_next, const T *x_next_bar, T *x_bar,
+                      T *theta_bar) noexcept {
+    auto *ctx = static_cast<Ctx *>(user);
+    return ctx->template call<5>(View<const T>(th, p), Points<const T>(x, n, d),
+                                 Points<const T>(xi, n, ctx->noise_dim),
+                                 Points<const T>(x_next, n, d), Points<const T>(x_next_bar, n, d),
+                                 Points<T>(x_bar, n, d), Points<T>(theta_bar, n, p));
+}
+/** The C `seek` over callable 6. */
+template <class Ctx>
+int32_t dpf_seek_tramp(void *user, std::size_t tick) noexcept {
+    return static_cast<Ctx *>(user)->template call<6>(tick);
+}
 /** True for an absent callable (`nullptr`). */
 template <class F>
 inline constexpr bool absent = std::is_same_v<F, std::nullptr_t>;
@@ -1309,6 +1367,24 @@ Returns<Status> dpf_init(detail::nd<Points<const T>> x, detail::nd<View<T>> logw
 }
 
 namespace detail {
+/** The C model over the trampolines of the present callables, `ctx` as `user`. */
+template <class T, class Ctx, class... F>
+typename Api<T>::dpf_model c_model(Ctx &ctx) noexcept {
+    using Fs = std::tuple<F...>;
+    auto m = detail::sized<typename Api<T>::dpf_model>();
+    m.user = &ctx;
+    m.noise_dim = ctx.noise_dim;
+    if constexpr (!absent<std::tuple_element_t<0, Fs>>) m.transition = &dpf_transition_tramp<T, Ctx>;
+    if constexpr (!absent<std::tuple_element_t<1, Fs>>) m.transition_jvp = &dpf_jvp_tramp<T, Ctx>;
+    if constexpr (!absent<std::tuple_element_t<2, Fs>>)
+        m.transition_score = &dpf_score_tramp<T, Ctx>;
+    if constexpr (!absent<std::tuple_element_t<3, Fs>>) m.loglik = &dpf_loglik_tramp<T, Ctx>;
+    if constexpr (!absent<std::tuple_element_t<4, Fs>>) m.loglik_grad = &dpf_grad_tramp<T, Ctx>;
+    if constexpr (!absent<std::tuple_element_t<5, Fs>>) m.transition_vjp = &dpf_vjp_tramp<T, Ctx>;
+    if constexpr (!absent<std::tuple_element_t<6, Fs>>) m.seek = &dpf_seek_tramp<Ctx>;
+    return m;
+}
+
 /** `dpf_step` (`ot` NULL) or `dpf_step_ot`. */
 template <class T, class... F>
 Returns<PfReport<T>> dpf_call(const DpfConfig<T> &config, const typename Api<T>::dpf_ot_config *ot,
@@ -1329,20 +1405,7 @@ Returns<PfReport<T>> dpf_call(const DpfConfig<T> &config, const typename Api<T>:
         return detail::finish(OTC_STATUS_LENGTH_MISMATCH, rep);
     using Ctx = detail::DpfContext<F...>;
     Ctx ctx = std::apply([k](F &...f) { return Ctx(k, f...); }, model.callables());
-    using Fs = std::tuple<F...>;
-    auto m = detail::sized<typename Api<T>::dpf_model>();
-    m.user = &ctx;
-    m.noise_dim = k;
-    if constexpr (!detail::absent<std::tuple_element_t<0, Fs>>)
-        m.transition = &detail::dpf_transition_tramp<T, Ctx>;
-    if constexpr (!detail::absent<std::tuple_element_t<1, Fs>>)
-        m.transition_jvp = &detail::dpf_jvp_tramp<T, Ctx>;
-    if constexpr (!detail::absent<std::tuple_element_t<2, Fs>>)
-        m.transition_score = &detail::dpf_score_tramp<T, Ctx>;
-    if constexpr (!detail::absent<std::tuple_element_t<3, Fs>>)
-        m.loglik = &detail::dpf_loglik_tramp<T, Ctx>;
-    if constexpr (!detail::absent<std::tuple_element_t<4, Fs>>)
-        m.loglik_grad = &detail::dpf_grad_tramp<T, Ctx>;
+    const auto m = detail::c_model<T, Ctx, F...>(ctx);
     s = detail::with_workspace(
         ws,
         [&](std::size_t *b) {
@@ -1416,6 +1479,135 @@ Returns<PfReport<T>> dpf_step_ot(const DpfConfig<T> &config, const DpfOtConfig<T
                                  detail::nd<View<T>> mean, detail::nd<View<T>> dmean) {
     return detail::dpf_call<T>(config, &ot, model, theta, rng, x, logw, tangent, state,
                                dloglik, ws, mean, dmean);
+}
+
+// ------------------------------------------------------------------------------------
+// Differentiable particle filter (reverse mode over a window)
+// ------------------------------------------------------------------------------------
+
+/**
+ * A reverse-mode tape (`otc_dpf_tape_*`): describes caller memory holding up to
+ * `window` recorded ticks. Start it with `dpf_tape_init`; `dpf_tape_step` appends a
+ * tick, `dpf_tape_gradient` reads them; `clear()` starts a new window.
+ */
+template <class T>
+struct DpfTape : Api<T>::dpf_tape {
+    /** An empty descriptor, `struct_size` set (fill it with `dpf_tape_init`). */
+    DpfTape() noexcept : Api<T>::dpf_tape(detail::sized<typename Api<T>::dpf_tape>()) {}
+    /** Forgets the recorded ticks. */
+    void clear() noexcept { this->ticks = 0; }
+};
+
+/**
+ * Values of a tape for `window` ticks of N particles of dimension d with k =
+ * `noise_dim` normals each (`otc_dpf_tape_len`): window·(N·(2d + k + 2) + 1). Error:
+ * `Status::length_mismatch` on overflow.
+ */
+inline Returns<std::size_t> dpf_tape_len(std::size_t n, std::size_t d, std::size_t noise_dim,
+                                         std::size_t window) {
+    std::size_t len = 0;
+    int32_t s = otc_dpf_tape_len(n, d, noise_dim, window, &len);
+    return detail::finish(s, len);
+}
+
+/**
+ * Workspace bytes of `dpf_tape_step` and `dpf_tape_gradient` (one workspace serves
+ * both; `otc_dpf_tape_workspace_size_*`, with OT resampling if `ot`). Error:
+ * `Status::length_mismatch` on overflow.
+ */
+template <class T>
+Returns<std::size_t> dpf_tape_workspace_size(std::size_t n, std::size_t d, std::size_t p,
+                                             std::size_t noise_dim, bool ot) {
+    std::size_t b = 0;
+    int32_t s = Api<T>::dpf_tape_workspace_size(n, d, p, noise_dim, ot, &b);
+    return detail::finish(s, b);
+}
+
+/**
+ * Starts an empty tape over `values` (at least `dpf_tape_len(n, d, noise_dim, window)`
+ * values, which must outlive the tape's use) for `window` ticks of N particles of
+ * dimension d (`otc_dpf_tape_init_*`). Errors (nothing written): `Status::empty_input`
+ * (n, d or window = 0), `workspace_too_small` (`values` short), `invalid_parameter`
+ * (overlap; N > 2²⁴ + 1 in float), `misaligned`.
+ */
+template <class T>
+Returns<Status> dpf_tape_init(detail::nd<View<T>> values, std::size_t n, std::size_t d,
+                              std::size_t noise_dim, std::size_t window, DpfTape<T> &tape) {
+    int32_t s = Api<T>::dpf_tape_init(values.data(), values.size(), n, d, noise_dim, window,
+                                      &tape);
+    return detail::finish(s, static_cast<Status>(s));
+}
+
+/**
+ * One step of the differentiable filter recorded on `tape` (`otc_dpf_tape_step_*`):
+ * the values of `dpf_step` (or `dpf_step_ot` with `ot` non-null) bit for bit, without
+ * tangents; the tick is appended to the tape. `x`, `logw`, `state`, `mean`: as
+ * `dpf_step`; `ws` sized with `dpf_tape_workspace_size`. Errors as `dpf_step`, and
+ * `invalid_parameter` (`OTC_DPF_SCORE`), `length_mismatch` (the tape's n, d or
+ * noise_dim differ), `workspace_too_small` (also: the tape is full — take the gradient,
+ * then `clear()` it); nothing changes, the tape and `rng` included.
+ */
+template <class T, class... F>
+Returns<PfReport<T>> dpf_tape_step(const DpfConfig<T> &config, const DpfOtConfig<T> *ot,
+                                   DpfModel<T, F...> &model, detail::nd<View<const T>> theta,
+                                   Rng &rng, detail::nd<Points<T>> x, detail::nd<View<T>> logw,
+                                   PfState<T> &state, DpfTape<T> &tape, Workspace &ws,
+                                   detail::nd<View<T>> mean) {
+    auto rep = detail::sized<PfReport<T>>();
+    const std::size_t n = x.n(), d = x.d(), p = theta.size(), k = model.noise_dim();
+    if (!x.whole() || !detail::sizes_match({{logw.size(), n}, {mean.size(), d}}))
+        return detail::finish(OTC_STATUS_LENGTH_MISMATCH, rep);
+    using Ctx = detail::DpfContext<F...>;
+    Ctx ctx = std::apply([k](F &...f) { return Ctx(k, f...); }, model.callables());
+    const auto m = detail::c_model<T, Ctx, F...>(ctx);
+    int32_t s = detail::with_workspace(
+        ws, [&](std::size_t *b) { return Api<T>::dpf_tape_workspace_size(n, d, p, k, ot, b); },
+        [&](void *w, std::size_t bytes) {
+            return Api<T>::dpf_tape_step(&config, ot, &m, theta.data(), p, n, d, &rng, x.data(),
+                                         logw.data(), &state, &tape, w, bytes, mean.data(),
+                                         &rep);
+        });
+    ctx.rethrow();
+    return detail::finish(s, rep);
+}
+
+/**
+ * Reverse mode (`otc_dpf_tape_gradient_*`): writes to `dtheta` (P) the gradient of
+ * J = `loglik_bar`·ℓ̂ + Σ_t ⟨`mean_bar`_t, μ_t⟩ over the window recorded on `tape`, by
+ * one backward pass calling the model's `seek`, `loglik_grad` and `transition_vjp`.
+ * `config`, `ot`, `model`, `theta`: those the window was recorded with. `mean_bar`:
+ * empty, or ticks × d values. `x0_bar` (N×d) and `logw0_bar` (N): ∂J/∂x and ∂J/∂log w
+ * at the window's start, or empty views when not wanted. Errors (nothing written) as
+ * the C call: `null_pointer` (a reverse-mode callable absent), `empty_input` (no tick
+ * recorded), `length_mismatch`, `non_finite_input`, `non_finite`, `callback_failed` (a
+ * thrown exception is rethrown instead), ….
+ */
+template <class T, class... F>
+Returns<Status> dpf_tape_gradient(const DpfConfig<T> &config, const DpfOtConfig<T> *ot,
+                                  DpfModel<T, F...> &model, detail::nd<View<const T>> theta,
+                                  const DpfTape<T> &tape, T loglik_bar,
+                                  detail::nd<View<const T>> mean_bar, Workspace &ws,
+                                  detail::nd<View<T>> dtheta, detail::nd<View<T>> x0_bar,
+                                  detail::nd<View<T>> logw0_bar) {
+    const std::size_t n = tape.n, d = tape.d, p = theta.size(), k = model.noise_dim();
+    if (!detail::sizes_match({{dtheta.size(), p}}) ||
+        !(mean_bar.size() == 0 || mean_bar.size() == tape.ticks * d) ||
+        !(x0_bar.size() == 0 || x0_bar.size() == n * d) ||
+        !(logw0_bar.size() == 0 || logw0_bar.size() == n))
+        return detail::finish(OTC_STATUS_LENGTH_MISMATCH, Status::length_mismatch);
+    using Ctx = detail::DpfContext<F...>;
+    Ctx ctx = std::apply([k](F &...f) { return Ctx(k, f...); }, model.callables());
+    const auto m = detail::c_model<T, Ctx, F...>(ctx);
+    const auto opt = [](auto v) { return v.size() == 0 ? nullptr : v.data(); };
+    int32_t s = detail::with_workspace(
+        ws, [&](std::size_t *b) { return Api<T>::dpf_tape_workspace_size(n, d, p, k, ot, b); },
+        [&](void *w, std::size_t bytes) {
+            return Api<T>::dpf_tape_gradient(&config, ot, &m, theta.data(), p, &tape,
+                                             loglik_bar, opt(mean_bar), w, bytes, dtheta.data(),
+                                             opt(x0_bar), opt(logw0_bar));
+        });
+    ctx.rethrow();
+    return detail::finish(s, static_cast<Status>(s));
 }
 
 

@@ -1,6 +1,7 @@
 // Tests of the differentiable particle filter's C++ wrappers (otc::dpf_model,
 // otc::dpf_init, otc::dpf_step, otc::dpf_step_ot, otc::dpf_tangent_len,
-// otc::dpf_workspace_size, otc::dpf_ot_workspace_size): the wrapper run gives the same
+// otc::dpf_workspace_size, otc::dpf_ot_workspace_size, and reverse mode's otc::dpf_tape_*):
+// the wrapper run gives the same
 // bits as the C calls on the same model and seed (ℓ̂, ∇ℓ̂, particles, weights, tangents,
 // means, reports) in double and float, in the three gradient modes and with OT
 // resampling, with lambdas capturing the observation sequence; bad input through the
@@ -102,9 +103,10 @@ static auto keep_if(F f) {
 }
 
 // The model as lambdas capturing the observations `ys`, the time index `t` and the
-// faults by reference; the JVP and the score are present when Jvp / Score.
-template <class T, bool Jvp, bool Score>
-static auto cpp_model(const std::vector<double> &ys, const std::size_t &t, const Faults &fl) {
+// faults by reference; the JVP and the score are present when Jvp / Score, reverse
+// mode's VJP and seek (which sets `t`) when Reverse.
+template <class T, bool Jvp, bool Score, bool Reverse = false>
+static auto cpp_model(const std::vector<double> &ys, std::size_t &t, const Faults &fl) {
     auto transition = [&fl](otc::View<const T> th, otc::Points<const T> x,
                             otc::Points<const T> xi, otc::Points<T> out) -> bool {
         if (fl.fail) return false;
@@ -146,8 +148,23 @@ static auto cpp_model(const std::vector<double> &ys, const std::size_t &t, const
             gth[i][1] = fl.nan_grad ? std::numeric_limits<T>::quiet_NaN() : e;
         }
     };
-    return otc::dpf_model<T>(1, transition, keep_if<Jvp>(jvp), keep_if<Score>(score), loglik,
-                             grad);
+    if constexpr (Reverse) {
+        auto vjp = [](otc::View<const T> th, otc::Points<const T> x, otc::Points<const T>,
+                      otc::Points<const T>, otc::Points<const T> nb, otc::Points<T> xb,
+                      otc::Points<T> tb) {
+            for (std::size_t i = 0; i < x.n(); ++i) {
+                xb[i][0] = th[0] * nb[i][0];
+                tb[i][0] = x[i][0] * nb[i][0];
+                tb[i][1] = 0;
+            }
+        };
+        auto seek = [&t](std::size_t tick) { t = tick; };
+        return otc::dpf_model<T>(1, transition, keep_if<Jvp>(jvp), keep_if<Score>(score), loglik,
+                                 grad, vjp, seek);
+    } else {
+        return otc::dpf_model<T>(1, transition, keep_if<Jvp>(jvp), keep_if<Score>(score),
+                                 loglik, grad);
+    }
 }
 
 // ------------------------------------------------------------------ (a) same bits as C
@@ -285,6 +302,66 @@ static void wrapper_matches_c() {
     CHECK(c_ot.ll != c.ll);
 }
 
+// ------------------------------------------------------------------ reverse mode
+// The tape records the C forward-mode run bit for bit and its one backward pass gives
+// the forward mode's ∂ℓ̂/∂θ (transposed products summed in another order: 1e-10
+// relative in double, 1e-4 in float); a model without the reverse callables is refused.
+template <class T>
+static void tape_matches_forward_mode() {
+    const auto ys = observations();
+    const T tol = sizeof(T) == 8 ? T(1e-10) : T(1e-4);
+    otc::DpfOtConfig<T> ot = otc::DpfOtConfig<T>::with_epsilon(T(0.5));
+    for (int pass = 0; pass < 3; ++pass) {
+        auto config = otc::DpfConfig<T>::with_gradient(pass == 0 ? OTC_DPF_DETACH
+                                                                 : OTC_DPF_STOP_GRADIENT);
+        const otc::DpfOtConfig<T> *otp = nullptr;
+        if (pass == 2) {
+            config.resampler = OTC_RESAMPLE_OPTIMAL;
+            otp = &ot;
+        }
+        const auto c = run_c(config, ys, otp);
+        std::size_t t = 0;
+        Faults faults;
+        auto model = cpp_model<T, false, false, true>(ys, t, faults);
+        const std::vector<T> theta = {T(0.8), T(0.3)};
+        std::vector<T> x(N), logw(N), mean(1), values(value(otc::dpf_tape_len(N, 1, 1, STEPS)));
+        std::vector<T> tangent(OTC_DPF_TANGENT_ELEMS(N, 1, P)), dll(P);
+        otc::Rng rng(11);
+        rng.normal<T>(x);
+        otc::PfState<T> st;
+        CHECK(value(otc::dpf_init<T>({x, 1}, logw, tangent, st, dll)) == otc::Status::ok);
+        otc::DpfTape<T> tape;
+        CHECK(value(otc::dpf_tape_init<T>(values, N, 1, 1, STEPS, tape)) == otc::Status::ok);
+        otc::Workspace ws;
+        for (t = 0; t < STEPS; ++t)
+            value(otc::dpf_tape_step(config, otp, model, theta, rng, {x, 1}, logw, st, tape, ws,
+                                     mean));
+        CHECK(tape.ticks == STEPS && same_bits(x, c.x) && same_bits(logw, c.logw) &&
+              std::memcmp(&st.log_likelihood, &c.ll, sizeof(T)) == 0);
+        std::vector<T> g(P, T(-7)), xb(N);
+        CHECK(value(otc::dpf_tape_gradient(config, otp, model, theta, tape, T(1), {}, ws, g, xb,
+                                           {})) == otc::Status::ok);
+        // OT: CG solves to the default tolerance (1e-10 / 1e-5) on both sides.
+        const T tol_ot = pass == 2 ? (sizeof(T) == 8 ? T(1e-6) : T(1e-2)) : tol;
+        for (std::size_t j = 0; j < P; ++j)
+            CHECK(std::fabs(g[j] - c.dll[j]) <= tol_ot * (std::fabs(c.dll[j]) + 1));
+        // The forward-only model has no seek or VJP: refused, nothing written.
+        std::vector<T> g2(P, T(-7));
+        auto fwd_only = cpp_model<T, true, false>(ys, t, faults);
+        EXPECT_STATUS(otc::dpf_tape_gradient(config, otp, fwd_only, theta, tape, T(1), {}, ws,
+                                             g2, {}, {}),
+                      otc::Status::null_pointer);
+        CHECK(g2[0] == T(-7) && g2[1] == T(-7));
+        std::vector<T> short_mb(1);
+        EXPECT_STATUS(otc::dpf_tape_gradient(config, otp, model, theta, tape, T(1), short_mb, ws,
+                                             g2, {}, {}),
+                      otc::Status::length_mismatch);
+    }
+    CHECK(value(otc::dpf_tape_workspace_size<T>(N, 1, P, 1, false)) ==
+          (sizeof(T) == 8 ? OTC_DPF_TAPE_WORKSPACE_SIZE_F64(N, 1, P, 1, 0)
+                          : OTC_DPF_TAPE_WORKSPACE_SIZE_F32(N, 1, P, 1, 0)));
+}
+
 static void sizes() {
     CHECK(value(otc::dpf_tangent_len(100, 3, 4)) == 1600);
     CHECK(value(otc::dpf_tangent_len(100, 3, 4)) == OTC_DPF_TANGENT_ELEMS(100, 3, 4));
@@ -418,5 +495,7 @@ int main() {
     wrapper_matches_c<double>();
     wrapper_matches_c<float>();
     bad_input_changes_nothing();
+    tape_matches_forward_mode<double>();
+    tape_matches_forward_mode<float>();
     return report("test_dpf");
 }
