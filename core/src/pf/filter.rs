@@ -26,7 +26,7 @@ use crate::real::Real;
 
 use super::ot_resample::{check_inputs, fit, ot_workspace_len, split, OtConfig, OtReport};
 use super::resample::{gather_count, Scheme};
-use super::rng::{restoring, RandomSource};
+use super::rng::RandomSource;
 use super::weights::{ess, log_sum_exp_parts, moments};
 
 /// Which resampler a filter uses.
@@ -154,7 +154,9 @@ where
     P: FnOnce(&[T], &mut [T], &mut R) -> Result<(), Error>,
     L: FnOnce(&[T], &mut [T]) -> Result<(), Error>,
 {
-    restoring(rng, |rng| -> Result<StepReport<T>, Error> {
+    let saved = rng.clone();
+    // The body runs in a closure so that every early error return restores the RNG.
+    let body = || -> Result<StepReport<T>, Error> {
         let prev = check_inputs(x, logw, d)?;
         cfg.check()?;
         let n = logw.len();
@@ -243,7 +245,12 @@ where
             resampled: resample,
             ot,
         })
-    })
+    };
+    let out = body();
+    if out.is_err() {
+        *rng = saved;
+    }
+    out
 }
 
 /// Checks that the weighted mean and covariance of the particles `x` (N×d row-major)
