@@ -44,7 +44,8 @@ cargo test -p otcore --no-default-features --test feature_gates
 step "kernel suites on the other instruction-set paths this CPU has (x86-64 run-time dispatch)"
 # `cargo test --workspace` above ran the best path the CPU has (AVX-512 or AVX2+FMA);
 # each other path runs the tests of everything on the kernel (the SDE steppers are
-# not) in a build whose starting path is pinned by OTCORE_SIMD_PATH (core/src/dispatch.rs).
+# not) from the same build, the process starting on the path OTCORE_TEST_SIMD_PATH
+# names (the tests crate enables otcore's test hook; core/src/dispatch.rs).
 flags="$(grep -m1 '^flags' /proc/cpuinfo || true)"
 has() { for f in "$@"; do [[ " $flags " == *" $f "* ]] || return 1; done; }
 if [[ $(uname -m) == x86_64 ]]; then
@@ -61,8 +62,7 @@ if [[ $(uname -m) == x86_64 ]]; then
   fi
   for path in "${paths[@]}"; do
     echo "--- path $path"
-    OTCORE_SIMD_PATH=$path cargo test -p otcore-tests --target-dir "target/simd-$path" \
-      "${kernel_tests[@]}"
+    OTCORE_TEST_SIMD_PATH=$path cargo test --workspace "${kernel_tests[@]}"
   done
 else
   echo "not x86-64: one path, covered by the host tests"

@@ -21,8 +21,10 @@
 //!
 //! Build-time default: the environment variable `OTCORE_SIMD_PATH` (`portable`,
 //! `avx2`, `avx512`; unset or `auto`: detection) read when otcore is compiled sets the
-//! path a process starts on, if the CPU has it (otherwise detection decides). The test
-//! command builds the kernel test suites once per path with it.
+//! path a process starts on, if the CPU has it (otherwise detection decides). With the
+//! test hook feature `test-simd-path-env`, `OTCORE_TEST_SIMD_PATH` read when the
+//! process starts its first pass overrides it: the test command runs the kernel test
+//! suites once per path from one build.
 
 use core::sync::atomic::{AtomicU8, Ordering};
 
@@ -65,14 +67,44 @@ static DETECTED: AtomicU8 = AtomicU8::new(0);
 
 /// The build-time default (`OTCORE_SIMD_PATH`, see the module docs).
 const BUILD_DEFAULT: SimdPath = match option_env!("OTCORE_SIMD_PATH") {
-    Some(s) => match s.as_bytes() {
+    Some(s) => named(s.as_bytes()),
+    None => SimdPath::Auto,
+};
+
+/// A path's name as the environment variables spell it (`Auto` for anything else).
+const fn named(s: &[u8]) -> SimdPath {
+    match s {
         b"portable" => SimdPath::Portable,
         b"avx2" => SimdPath::Avx2Fma,
         b"avx512" => SimdPath::Avx512,
         _ => SimdPath::Auto,
-    },
-    None => SimdPath::Auto,
-};
+    }
+}
+
+/// The path a process starts on, before detection: the build-time default, or with the
+/// test hook the run-time `OTCORE_TEST_SIMD_PATH` when it names a path.
+fn start_default() -> SimdPath {
+    #[cfg(feature = "test-simd-path-env")]
+    {
+        // C's getenv, not std: linking std would put its inherent float methods
+        // (`mul_add`, `exp`, …) ahead of `Real`'s in every method call of the crate.
+        #[allow(unsafe_code)]
+        unsafe extern "C" {
+            fn getenv(name: *const core::ffi::c_char) -> *const core::ffi::c_char;
+        }
+        #[allow(unsafe_code)]
+        // SAFETY: a NUL-terminated name; the result is NULL or a NUL-terminated string,
+        // read at once (the tests set the variable before the process starts).
+        let value = unsafe {
+            let v = getenv(c"OTCORE_TEST_SIMD_PATH".as_ptr());
+            (!v.is_null()).then(|| core::ffi::CStr::from_ptr(v).to_bytes())
+        };
+        if let Some(p) = value.map(named).filter(|&p| p != SimdPath::Auto) {
+            return p;
+        }
+    }
+    BUILD_DEFAULT
+}
 
 /// The best path this CPU has (`Portable` off x86-64 and under Miri).
 #[must_use]
@@ -124,11 +156,12 @@ pub fn simd_path() -> SimdPath {
     }
 }
 
-/// The first decision: the build-time default if the CPU has it, else the best path.
+/// The first decision: the start default if the CPU has it, else the best path.
 #[cold]
 fn init() -> SimdPath {
-    let path = if BUILD_DEFAULT != SimdPath::Auto && is_available(BUILD_DEFAULT) {
-        BUILD_DEFAULT
+    let start = start_default();
+    let path = if start != SimdPath::Auto && is_available(start) {
+        start
     } else {
         best_available()
     };
@@ -147,6 +180,13 @@ pub fn cap_detected_for_tests(cap: SimdPath) {
         cap
     };
     DETECTED.store(v as u8, Ordering::Relaxed);
+}
+
+/// The path a fresh process starts on before detection (see [`simd_path`]), for the
+/// test of the test hook. Not for applications.
+#[doc(hidden)]
+pub fn start_default_for_tests() -> SimdPath {
+    start_default()
 }
 
 /// CPUID and XGETBV: AVX2 + FMA need the OS to save the 256-bit registers (XCR0 bits

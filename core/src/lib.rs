@@ -46,7 +46,8 @@ pub mod sde;
 mod sum;
 
 pub use dispatch::{
-    best_available, cap_detected_for_tests, is_available, set_simd_path, simd_path, SimdPath,
+    best_available, cap_detected_for_tests, is_available, set_simd_path, simd_path,
+    start_default_for_tests, SimdPath,
 };
 pub use error::Error;
 pub use points::Points;

@@ -8,7 +8,10 @@ use std::sync::Mutex;
 
 use otcore::ot::{self, Config, Init, Problem};
 use otcore::pf::{ot_resample, ot_workspace_len, OtConfig};
-use otcore::{cap_detected_for_tests, is_available, set_simd_path, simd_path, Error, SimdPath};
+use otcore::{
+    cap_detected_for_tests, is_available, set_simd_path, simd_path, start_default_for_tests, Error,
+    SimdPath,
+};
 
 static LOCK: Mutex<()> = Mutex::new(());
 
@@ -78,12 +81,20 @@ fn each_available_path_is_deterministic_and_reported() {
 #[test]
 fn the_build_time_path_runs() {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let want = match option_env!("OTCORE_SIMD_PATH") {
+    // The run-time test hook (this crate enables `test-simd-path-env`) wins over the
+    // build-time default.
+    let run_time = std::env::var("OTCORE_TEST_SIMD_PATH").ok();
+    let want = match run_time.as_deref().or(option_env!("OTCORE_SIMD_PATH")) {
         Some("portable") => SimdPath::Portable,
         Some("avx2") => SimdPath::Avx2Fma,
         Some("avx512") => SimdPath::Avx512,
         _ => return,
     };
+    assert_eq!(
+        start_default_for_tests(),
+        want,
+        "the process does not start on {want:?}"
+    );
     // The other tests reset to Auto, i.e. the best path; the build-time one is what a
     // fresh process starts on, which the kernel suites of the same build run.
     assert!(
