@@ -728,7 +728,14 @@ macro_rules! probe_dpf_precision {
         model.transition_vjp = black_box(Some(vjp as _));
         model.seek = black_box(Some(seek as _));
         $acc += unsafe {
-            $tape_ws_size(len(8), len(2), len(3), len(2), black_box(true), black_box(&mut bytes))
+            $tape_ws_size(
+                len(8),
+                len(2),
+                len(3),
+                len(2),
+                black_box(true),
+                black_box(&mut bytes),
+            )
         };
         let mut tape = unsafe { core::mem::zeroed::<otc_dpf_tape<$t>>() };
         tape.struct_size = black_box(core::mem::size_of::<otc_dpf_tape<$t>>());
