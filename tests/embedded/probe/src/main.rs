@@ -737,6 +737,7 @@ macro_rules! probe_dpf_precision {
                 black_box(&mut bytes),
             )
         };
+        $acc += unsafe { otc_dpf_tape_len(len(8), len(2), len(2), len(4), black_box(&mut bytes)) };
         let mut tape = unsafe { core::mem::zeroed::<otc_dpf_tape<$t>>() };
         tape.struct_size = black_box(core::mem::size_of::<otc_dpf_tape<$t>>());
         let tape_p = black_box(&mut tape as *mut otc_dpf_tape<$t>);
