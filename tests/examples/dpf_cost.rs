@@ -14,8 +14,9 @@
 //! - a window of L = 50 ticks: forward mode (`diff_step`) against reverse mode
 //!   (`tape_step` × L, then `tape_gradient`); target ≤ 3×.
 //!
-//! Run: `taskset -c 1 cargo run --release -p otcore-tests --example dpf_cost`
-//! (about a minute). Prints Markdown tables.
+//! Run: `taskset -c 1 cargo run --release -p otcore-tests --example dpf_cost [SECTION]`
+//! (about four minutes; SECTION `forward`, `ot` or `window` runs one table). Prints
+//! Markdown tables.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -322,8 +323,9 @@ fn ot_row<T: Real>(name: &str, n: usize, p: usize) {
         vec![T::from_f64(0.01); n * p],
     );
     let (mut xo, mut xod) = (vec![T::ZERO; n * D], vec![T::ZERO; n * D * p]);
+    let (mut jvp_its, mut vjp_its) = (0, 0);
     let mut jvp = || {
-        ot_resample_jvp(
+        jvp_its = ot_resample_jvp(
             &x,
             &logw,
             D,
@@ -333,7 +335,8 @@ fn ot_row<T: Real>(name: &str, n: usize, p: usize) {
             (&mut xo, &mut xod),
             &mut ws2,
         )
-        .unwrap();
+        .unwrap()
+        .cg_iterations;
     };
     let ybar = vec![T::from_f64(0.3); n * D];
     let (mut dx, mut dl) = (vec![T::ZERO; n * D], vec![T::ZERO; n]);
@@ -342,14 +345,15 @@ fn ot_row<T: Real>(name: &str, n: usize, p: usize) {
         cg_max_iterations: cg.max_iterations,
     };
     let mut vjp = || {
-        ot_resample_vjp(
+        vjp_its = ot_resample_vjp(
             &x, &logw, D, &otc, &vjp_cfg, &ybar, &mut dx, &mut dl, &mut ws3,
         )
-        .unwrap();
+        .unwrap()
+        .cg_iterations;
     };
     let t = race(&mut [&mut fwd, &mut jvp, &mut vjp], 50);
     println!(
-        "| {name} | {n} | {p} | {:.1} | {:.1} ({:.2}×) | {:.1} ({:.2}×) |",
+        "| {name} | {n} | {p} | {:.1} | {:.1} ({:.2}×) | {:.1} ({:.2}×) | {jvp_its} / {vjp_its} |",
         t[0] / 1e3,
         t[1] / 1e3,
         t[1] / t[0],
@@ -444,6 +448,21 @@ fn window_row<T: Real>(name: &str, n: usize, p: usize, ot: bool) {
 }
 
 fn main() {
+    // One section (`forward`, `ot`, `window`) or all of them.
+    let only = std::env::args().nth(1);
+    let run = |section: &str| only.as_deref().is_none_or(|o| o == section);
+    if run("forward") {
+        forward_table();
+    }
+    if run("ot") {
+        ot_table();
+    }
+    if run("window") {
+        window_table();
+    }
+}
+
+fn forward_table() {
     println!(
         "Forward mode, classical resampling: µs per tick (median of {ROUNDS} alternating rounds)\n"
     );
@@ -455,15 +474,21 @@ fn main() {
             forward_row::<f64>("f64", n, p);
         }
     }
+}
+
+fn ot_table() {
     println!("\nOT resampling (ε = 0.5) and its exact derivatives: µs per call, ratio to the resampling\n");
-    println!("| precision | N | P | OT resampling | JVP (P directions) | VJP |");
-    println!("|---|---|---|---|---|---|");
+    println!("| precision | N | P | OT resampling | JVP (P directions) | VJP | CG iterations (JVP / VJP) |");
+    println!("|---|---|---|---|---|---|---|");
     for n in [64, 256] {
         for p in [1, 4] {
             ot_row::<f32>("f32", n, p);
             ot_row::<f64>("f64", n, p);
         }
     }
+}
+
+fn window_table() {
     println!("\nA window of {WINDOW} ticks: forward mode against reverse mode (record + one backward pass), µs\n");
     println!("| precision | resampling | N | P | forward window | reverse window | ratio |");
     println!("|---|---|---|---|---|---|---|");

@@ -30,7 +30,7 @@ use crate::error::Error;
 use crate::kernel::{chunk_major, masked, shifted, Bilinear, CostSource, Tuned, Weighted};
 use crate::real::Real;
 
-use super::adjoint::{self, cg_workspace_len, set_channel, Cg, CgReport};
+use super::adjoint::{self, cg_workspace_len, set_channel, Cg, CgReport, Product, System};
 use super::divergence::{check_outputs, publish, Gradient};
 use super::plan::{reduce_weighted, Plan};
 use super::problem::{check_finite, Cost};
@@ -66,7 +66,7 @@ pub const fn implicit_workspace_len(n: usize, m: usize, dim: usize) -> usize {
 impl<T: Real> Plan<'_, T> {
     /// The VJP of the barycentric map: given `tbar` = ∂L/∂T (n×d row-major, T as
     /// [`Plan::barycentric`] returns it), writes ∂L/∂x, ∂L/∂y, ∂L/∂a, ∂L/∂b into `out`
-    /// (module docs: exact at a converged balanced solution). Cost: 8 + 2k streamed
+    /// (module docs: exact at a converged balanced solution). Cost: 10 + 2k streamed
     /// passes for k conjugate-gradient iterations; memory
     /// [`implicit_workspace_len`]`(n, m, d)`, never n×m.
     ///
@@ -88,7 +88,7 @@ impl<T: Real> Plan<'_, T> {
 
     /// The VJP of the potentials: given `fbar` = ∂L/∂f (n) and `gbar` = ∂L/∂g (m),
     /// cost units, writes ∂L/∂x, ∂L/∂y, ∂L/∂a, ∂L/∂b into `out` (module docs: the
-    /// gauge, exact at a converged balanced solution). Cost: 4 + 2k streamed passes;
+    /// gauge, exact at a converged balanced solution). Cost: 6 + 2k streamed passes;
     /// memory [`implicit_workspace_len`]`(n, m, d)`.
     ///
     /// # Errors
@@ -299,20 +299,9 @@ impl<T: Real> Ctx<'_, '_, T> {
             }
         }
         // μ = H⁺·rhs.
-        let apply = |vec: &[T], out: &mut [T]| {
-            let (vr, vc) = vec.split_at_checked(np).ok_or(Error::WorkspaceTooSmall)?;
-            let (or, oc) = out
-                .split_at_mut_checked(np)
-                .ok_or(Error::WorkspaceTooSmall)?;
-            reduce_weighted(rows, self.u, self.v, self.kappa, vc, or)?;
-            for ((o, &ri), &x) in or.iter_mut().zip(&*r).zip(vr) {
-                *o += ri * x;
-            }
-            reduce_weighted(cols, self.v, self.u, self.kappa, vr, oc)?;
-            for ((o, &cj), &x) in oc.iter_mut().zip(&*c).zip(vc) {
-                *o += cj * x;
-            }
-            Ok(())
+        let apply = |product: Product, vec: &[T], out: &mut [T]| match product {
+            Product::P => reduce_weighted(rows, self.u, self.v, self.kappa, vec, out),
+            Product::Pt => reduce_weighted(cols, self.v, self.u, self.kappa, vec, out),
         };
         let live = |k: usize| {
             if k < np {
@@ -321,7 +310,12 @@ impl<T: Real> Ctx<'_, '_, T> {
                 bw.get(k - np).is_some_and(|&w| w > T::ZERO)
             }
         };
-        let report = adjoint::solve(apply, live, np, rhs, mu, cg, &mut pool)?;
+        let sys = System {
+            r: &*r,
+            c: &*c,
+            apply,
+        };
+        let report = adjoint::solve(sys, live, rhs, mu, cg, &mut pool)?;
         let (mr, mc) = mu.split_at_checked(np).ok_or(Error::WorkspaceTooSmall)?;
         let eps = self.plan.epsilon;
         for (o, &v) in ga.iter_mut().zip(mr) {

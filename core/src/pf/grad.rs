@@ -19,8 +19,8 @@
 //! (both marginals hold) by the implicit function theorem. The adjoint system
 //! H μ = (Σ_j Γ_ij, Σ_i Γ_ij), Γ = N·P ⊙ (ȳ_i·(x_j − m)), with
 //! H = [[diag(P1), P], [Pᵀ, diag(Pᵀ1)]] (positive semi-definite, null vector (1, −1)),
-//! is solved by conjugate gradient using two kernel passes per iteration (P·v and
-//! Pᵀ·u); then ∂L/∂(κC_ij) = P_ij(μ_i + μ'_j − N ȳ_i·(x_j − m)), and
+//! is solved by conjugate gradient on its Schur complement (`ot::adjoint`: two kernel
+//! passes per iteration, P·v and Pᵀ·u); then ∂L/∂(κC_ij) = P_ij(μ_i + μ'_j − N ȳ_i·(x_j − m)), and
 //! ∂L/∂log w_j = w_j(μ'_j − Σ_k w_k μ'_k). It is exact for the map only when the
 //! forward solve converged: use a small tolerance.
 //!
@@ -36,7 +36,7 @@ use crate::buf::take;
 use crate::buf::{copy, rows_mut};
 use crate::error::Error;
 use crate::kernel::{chunk_major, on_clouds, shifted, Bilinear, Clouds, CostSource, Weighted};
-use crate::ot::adjoint::{self, set_channel, Cg, CgReport};
+use crate::ot::adjoint::{self, set_channel, Cg, CgReport, Product, System};
 use crate::ot::workspace::load_points;
 use crate::points::Points;
 use crate::real::Real;
@@ -515,36 +515,35 @@ fn filterflow<T: Real>(
 
 /// μ = H⁺·rhs on the plan of `b` (2·np vectors: rows, then columns), by the shared
 /// adjoint solve. Every row is live (weights 1/N); a column is live if its weight is
-/// positive.
+/// positive. The masses are read from a row and a column pass the caller made
+/// (`passes`: their target-major outputs and values per target, the mass first).
 fn adjoint<T: Real>(
     b: &Bufs<'_, T>,
+    passes: (&[T], &[T], usize),
     rhs: &[T],
     mu: &mut [T],
     cg: &Cg<T>,
     pool: &mut Pool<'_, T>,
 ) -> Result<CgReport<T>, Error> {
     let (n, np) = (b.fit.n, b.fit.np);
+    let (row_pass, col_pass, stride) = passes;
+    let masses = take(pool, 2 * np)?;
+    // Both halves are np long: halving the length (rather than splitting at np) has
+    // no out-of-range branch (no-panic proof).
+    let (r, c) = masses.split_at_mut(masses.len() / 2);
+    for (i, (ri, ci)) in r.iter_mut().zip(c.iter_mut()).enumerate().take(n) {
+        *ri = at(row_pass, i * stride);
+        *ci = at(col_pass, i * stride);
+    }
     let tmp = take(pool, 2 * np)?;
-    let apply = |v: &[T], out: &mut [T]| {
-        // Both are 2·np long: halving the length (rather than splitting at np) has no
-        // out-of-range branch (no-panic proof).
-        let (vr, vc) = v.split_at(v.len() / 2);
-        let (or, oc) = out.split_at_mut(out.len() / 2);
-        b.rows().weighted(vc, 1, tmp);
-        for (i, o) in or.iter_mut().enumerate() {
-            *o = if i < n {
-                at(tmp, 2 * i) * at(vr, i) + at(tmp, 2 * i + 1)
-            } else {
-                T::ZERO
-            };
-        }
-        b.cols().weighted(vr, 1, tmp);
-        for (j, o) in oc.iter_mut().enumerate() {
-            *o = if j < n {
-                at(tmp, 2 * j) * at(vc, j) + at(tmp, 2 * j + 1)
-            } else {
-                T::ZERO
-            };
+    let apply = |product: Product, v: &[T], out: &mut [T]| {
+        let side = match product {
+            Product::P => b.rows(),
+            Product::Pt => b.cols(),
+        };
+        side.weighted(v, 1, tmp);
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = if i < n { at(tmp, 2 * i + 1) } else { T::ZERO };
         }
         Ok(())
     };
@@ -555,7 +554,12 @@ fn adjoint<T: Real>(
             k - np < n && b.w(k - np) > T::ZERO
         }
     };
-    adjoint::solve(apply, live, np, rhs, mu, cg, pool)
+    let sys = System {
+        r: &*r,
+        c: &*c,
+        apply,
+    };
+    adjoint::solve(sys, live, rhs, mu, cg, pool)
 }
 
 fn implicit<T: Real>(
@@ -591,7 +595,7 @@ fn implicit<T: Real>(
         }
     }
     let mu = take(pool, 2 * np)?;
-    let report = adjoint(b, rhs, mu, cg, pool)?;
+    let report = adjoint(b, (rowz, colyb, 1 + d), rhs, mu, cg, pool)?;
     // np each (halving: see `adjoint`).
     let (mu1, mu2) = mu.split_at(mu.len() / 2);
     // Row pass with [μ', μ'z]; column pass with [μ, μz, z]; the two bilinears.

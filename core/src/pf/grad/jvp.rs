@@ -13,7 +13,7 @@
 //!
 //! every sum over j a kernel pass with weight channels (the Ċ terms expand into the
 //! fields ż, z, z·ż, (z·ż)z and two bilinear passes). Cost per tangent direction:
-//! 6 + 2k kernel passes for k conjugate-gradient iterations, after one forward solve
+//! 8 + 2k kernel passes for k conjugate-gradient iterations, after one forward solve
 //! shared by all directions.
 
 use crate::buf::{copy, rows_mut, take};
@@ -261,7 +261,8 @@ impl<T: Real> Tangent<'_, T> {
                 T::ZERO
             };
         }
-        let report = adjoint(b, self.rhs, self.mu, cg, pool)?;
+        let passes = (&*self.rowa, &*self.cola, nch + 1);
+        let report = adjoint(b, passes, self.rhs, self.mu, cg, pool)?;
         let (phi, psi) = self.mu.split_at(self.mu.len() / 2);
         for k in 0..d {
             set_channel(self.chan, (np, d), k, n, |j| at(psi, j) * b.zk(k, j));
