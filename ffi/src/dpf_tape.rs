@@ -6,7 +6,7 @@ use core::ffi::c_void;
 
 use otcore::pf::{
     tape_gradient, tape_gradient_workspace_len, tape_len, tape_step, tape_step_workspace_len,
-    DiffConfig, Tape,
+    DiffConfig, Recorded, Tape,
 };
 use otcore::Real;
 
@@ -471,7 +471,7 @@ unsafe fn gradient_impl<T: Real>(
         let (th, vs, mb, wss, ds, xs, ls) = unsafe {
             (
                 tha.slice(),
-                tp.values.slice_mut(),
+                tp.values.slice(),
                 mba.map_or(&[][..], |a| a.slice()),
                 zeroed(ws),
                 da.slice_mut(),
@@ -479,8 +479,8 @@ unsafe fn gradient_impl<T: Real>(
                 optional_slice(lb),
             )
         };
-        let tape = Tape::new(vs, n, d, t.noise_dim, t.window, t.ticks)?;
-        tape_gradient(&mut cm, th, d, &cfg, &tape, loglik_bar, mb, ds, xs, ls, wss)?;
+        let tape = Recorded::new(vs, n, d, t.noise_dim, t.window, t.ticks)?;
+        tape_gradient(&mut cm, th, d, &cfg, tape, loglik_bar, mb, ds, xs, ls, wss)?;
         Ok(otc_status::Ok)
     })
 }

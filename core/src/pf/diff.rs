@@ -230,12 +230,7 @@ pub const fn diff_workspace_len(n: usize, d: usize, p: usize, k: usize) -> usize
 
 impl<T: Real> DiffConfig<T> {
     pub(super) fn check(&self) -> Result<(), Error> {
-        match self.trigger {
-            Trigger::Ess(t) if !(t >= T::ZERO && t <= T::ONE) => {
-                return Err(Error::InvalidParameter)
-            }
-            _ => {}
-        }
+        self.trigger.check()?;
         match &self.ot {
             Some(_) if self.gradient == Gradient::Score => Err(Error::InvalidParameter),
             Some((ot, cg)) => {
@@ -523,11 +518,7 @@ where
         }
     }
     let ess_now = ess(lam);
-    let resample = match cfg.trigger {
-        Trigger::Ess(t) => ess_now < t * T::from_usize(n),
-        Trigger::Always => true,
-        Trigger::Never => false,
-    };
+    let resample = cfg.trigger.fires(ess_now, n);
     // 4. the filtered mean and its tangent.
     weighted_mean(lam, xp, d, mean_ws);
     dmean_ws.fill(T::ZERO);

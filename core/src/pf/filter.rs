@@ -49,6 +49,26 @@ pub enum Trigger<T> {
     Never,
 }
 
+impl<T: Real> Trigger<T> {
+    /// Checks the threshold of `Ess` (in [0, 1]).
+    pub(super) fn check(&self) -> Result<(), Error> {
+        match *self {
+            Trigger::Ess(t) if !(t >= T::ZERO && t <= T::ONE) => Err(Error::InvalidParameter),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether a filter of `n` particles whose weights have effective sample size
+    /// `ess` resamples now.
+    pub(super) fn fires(&self, ess: T, n: usize) -> bool {
+        match *self {
+            Trigger::Ess(t) => ess < t * T::from_usize(n),
+            Trigger::Always => true,
+            Trigger::Never => false,
+        }
+    }
+}
+
 /// Filter settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FilterConfig<T> {
@@ -104,11 +124,7 @@ pub fn uniform_log_weights<T: Real>(logw: &mut [T]) {
 
 impl<T: Real> FilterConfig<T> {
     fn check(&self) -> Result<(), Error> {
-        if let Trigger::Ess(t) = self.trigger {
-            if !(t >= T::ZERO && t <= T::ONE) {
-                return Err(Error::InvalidParameter);
-            }
-        }
+        self.trigger.check()?;
         match self.resampler {
             Resampler::Optimal(c) => c.check(),
             Resampler::Classical(_) => Ok(()),
@@ -200,11 +216,7 @@ where
         }
         // 3. ESS and the decision.
         let ess_now = ess(lam);
-        let resample = match cfg.trigger {
-            Trigger::Ess(t) => ess_now < t * T::from_usize(n),
-            Trigger::Always => true,
-            Trigger::Never => false,
-        };
+        let resample = cfg.trigger.fires(ess_now, n);
         // The outputs must be representable before anything is written.
         let log_likelihood = totals.log_likelihood + delta;
         if !log_likelihood.is_finite() {

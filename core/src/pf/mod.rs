@@ -56,5 +56,5 @@ pub use state::{
 };
 pub use tape::{
     tape_gradient, tape_gradient_workspace_len, tape_len, tape_step, tape_step_workspace_len,
-    tape_tick_len, Tape,
+    tape_tick_len, Recorded, Tape,
 };

@@ -32,7 +32,7 @@ use crate::error::Error;
 use crate::real::Real;
 
 use super::diff::{finite, reweigh, row, row_mut, weighted_mean, DiffConfig, DiffModel, Gradient};
-use super::filter::{uniform_log_weights, StepReport, Totals, Trigger};
+use super::filter::{uniform_log_weights, StepReport, Totals};
 use super::grad::{ot_resample_vjp, vjp_workspace_len, Vjp};
 use super::ot_resample::{check_inputs, ot_resample, ot_workspace_len};
 use super::resample::draw;
@@ -91,16 +91,56 @@ pub const fn tape_gradient_workspace_len(n: usize, d: usize, p: usize, ot: bool)
 }
 
 /// A window of recorded ticks in caller memory ([`tape_len`] values): N, d, k and the
-/// capacity are fixed at creation; [`tape_step`] appends, [`tape_gradient`] reads,
-/// [`clear`](Self::clear) starts a new window.
+/// capacity are fixed at creation; [`tape_step`] appends, [`tape_gradient`] reads
+/// (through [`recorded`](Self::recorded)), [`clear`](Self::clear) starts a new window.
 #[derive(Debug)]
 pub struct Tape<'a, T> {
     values: &'a mut [T],
+    shape: Shape,
+}
+
+/// A recorded window, read only: what [`tape_gradient`] reads. From a [`Tape`]
+/// ([`Tape::recorded`], or `&tape` through `From`), or over values recorded earlier
+/// ([`Recorded::new`]: the C ABI keeps the tape's values and counts between calls).
+#[derive(Clone, Copy, Debug)]
+pub struct Recorded<'a, T> {
+    values: &'a [T],
+    shape: Shape,
+}
+
+/// What a tape holds: N particles in dimension d, k noise values each, room for
+/// `window` ticks of which `ticks` are recorded.
+#[derive(Clone, Copy, Debug)]
+struct Shape {
     n: usize,
     d: usize,
     k: usize,
     window: usize,
     ticks: usize,
+}
+
+impl Shape {
+    /// Checks the shape against `len` values of `T`.
+    fn check<T: Real>(self, len: usize) -> Result<Self, Error> {
+        let Shape {
+            n,
+            d,
+            k,
+            window,
+            ticks,
+        } = self;
+        if n == 0 || d == 0 || window == 0 {
+            return Err(Error::EmptyInput);
+        }
+        let need = tape_len(n, d, k, window);
+        if need == usize::MAX || len < need {
+            return Err(Error::WorkspaceTooSmall);
+        }
+        if ticks > window || index(T::from_usize(n - 1)) != n - 1 {
+            return Err(Error::InvalidParameter);
+        }
+        Ok(self)
+    }
 }
 
 impl<'a, T: Real> Tape<'a, T> {
@@ -119,42 +159,73 @@ impl<'a, T: Real> Tape<'a, T> {
         window: usize,
         ticks: usize,
     ) -> Result<Self, Error> {
-        if n == 0 || d == 0 || window == 0 {
-            return Err(Error::EmptyInput);
-        }
-        let len = tape_len(n, d, k, window);
-        if len == usize::MAX || values.len() < len {
-            return Err(Error::WorkspaceTooSmall);
-        }
-        if ticks > window || index(T::from_usize(n - 1)) != n - 1 {
-            return Err(Error::InvalidParameter);
-        }
-        Ok(Self {
-            values,
+        let shape = Shape {
             n,
             d,
             k,
             window,
             ticks,
-        })
+        }
+        .check::<T>(values.len())?;
+        Ok(Self { values, shape })
     }
 
     /// Ticks recorded in this window.
     #[must_use]
     pub fn ticks(&self) -> usize {
-        self.ticks
+        self.shape.ticks
     }
 
     /// Forgets the recorded ticks (the values are overwritten as new ticks come).
     pub fn clear(&mut self) {
-        self.ticks = 0;
+        self.shape.ticks = 0;
+    }
+
+    /// The recorded window, read only.
+    #[must_use]
+    pub fn recorded(&self) -> Recorded<'_, T> {
+        Recorded {
+            values: self.values,
+            shape: self.shape,
+        }
+    }
+}
+
+impl<'t, T: Real> From<&'t Tape<'_, T>> for Recorded<'t, T> {
+    fn from(tape: &'t Tape<'_, T>) -> Self {
+        tape.recorded()
+    }
+}
+
+impl<'a, T: Real> Recorded<'a, T> {
+    /// `ticks` ticks recorded in `values` by a tape of the same shape.
+    ///
+    /// # Errors
+    /// As [`Tape::new`].
+    pub fn new(
+        values: &'a [T],
+        n: usize,
+        d: usize,
+        k: usize,
+        window: usize,
+        ticks: usize,
+    ) -> Result<Self, Error> {
+        let shape = Shape {
+            n,
+            d,
+            k,
+            window,
+            ticks,
+        }
+        .check::<T>(values.len())?;
+        Ok(Self { values, shape })
     }
 
     /// Tick `t`'s values.
-    fn tick(&self, t: usize) -> Tick<'_, T> {
-        let len = tape_tick_len(self.n, self.d, self.k);
+    fn tick(&self, t: usize) -> Tick<'a, T> {
+        let Shape { n, d, k, .. } = self.shape;
+        let len = tape_tick_len(n, d, k);
         let mut v = self.values.get(t * len..(t + 1) * len).unwrap_or(&[]);
-        let (n, d, k) = (self.n, self.d, self.k);
         let mut cut = |m: usize| {
             let (a, b) = v.split_at(m.min(v.len()));
             v = b;
@@ -255,13 +326,15 @@ where
     }
     let n = logw.len();
     let k = model.noise_dim();
-    if mean.len() != d || tape.n != n || tape.d != d || tape.k != k {
+    if mean.len() != d || tape.shape.n != n || tape.shape.d != d || tape.shape.k != k {
         return Err(Error::LengthMismatch);
     }
     if !finite(theta) {
         return Err(Error::NonFiniteInput);
     }
-    if tape.ticks >= tape.window || ws.len() < tape_step_workspace_len(n, d, k, cfg.ot.is_some()) {
+    if tape.shape.ticks >= tape.shape.window
+        || ws.len() < tape_step_workspace_len(n, d, k, cfg.ot.is_some())
+    {
         return Err(Error::WorkspaceTooSmall);
     }
     let mut rest = ws;
@@ -278,11 +351,7 @@ where
     model.loglik(theta, xp, lam)?;
     let delta = reweigh(lam, logw, prev)?;
     let ess_now = ess(lam);
-    let resample = match cfg.trigger {
-        Trigger::Ess(t) => ess_now < t * T::from_usize(n),
-        Trigger::Always => true,
-        Trigger::Never => false,
-    };
+    let resample = cfg.trigger.fires(ess_now, n);
     weighted_mean(lam, xp, d, mean_ws);
     let log_likelihood = totals.log_likelihood + delta;
     if !log_likelihood.is_finite() || !finite(mean_ws) {
@@ -301,7 +370,7 @@ where
     let len = tape_tick_len(n, d, k);
     let slot = tape
         .values
-        .get_mut(tape.ticks * len..(tape.ticks + 1) * len)
+        .get_mut(tape.shape.ticks * len..(tape.shape.ticks + 1) * len)
         .ok_or(Error::WorkspaceTooSmall)?;
     let mut s: &mut [T] = slot;
     let (tx, txi, txp, tlam, tanc) = (
@@ -342,7 +411,7 @@ where
     if let Some(f) = s.first_mut() {
         *f = T::from_usize(flag);
     }
-    tape.ticks += 1;
+    tape.shape.ticks += 1;
     totals.log_likelihood = log_likelihood;
     totals.steps += 1;
     totals.resamples += u64::from(resample);
@@ -361,6 +430,7 @@ where
 /// - `model`, `theta` (P ≥ 1), `d`, `cfg`: those the window was recorded with (the
 ///   model must implement [`seek`](DiffModel::seek) and
 ///   [`transition_vjp`](DiffModel::transition_vjp)).
+/// - `tape`: the recorded window, `&tape` or a [`Recorded`] view; only read.
 /// - `mean_bar`: μ̄_t for every recorded tick (ticks × d, row-major), or empty for
 ///   none.
 /// - `dtheta` (P): ∂J/∂θ, written. `x0_bar` (N·d) and `logw0_bar` (N): ∂J/∂x and
@@ -376,12 +446,12 @@ where
 /// returns, `NonFinite` (a model wrote a non-finite gradient, or a result
 /// overflowed). Nothing is written on error.
 #[allow(clippy::too_many_arguments)]
-pub fn tape_gradient<T, M>(
+pub fn tape_gradient<'r, T, M>(
     model: &mut M,
     theta: &[T],
     d: usize,
     cfg: &DiffConfig<T>,
-    tape: &Tape<'_, T>,
+    tape: impl Into<Recorded<'r, T>>,
     loglik_bar: T,
     mean_bar: &[T],
     dtheta: &mut [T],
@@ -390,11 +460,12 @@ pub fn tape_gradient<T, M>(
     ws: &mut [T],
 ) -> Result<(), Error>
 where
-    T: Real,
+    T: Real + 'r,
     M: DiffModel<T> + ?Sized,
 {
+    let tape = tape.into();
+    let Shape { n, ticks, .. } = tape.shape;
     let p = theta.len();
-    let (n, ticks) = (tape.n, tape.ticks);
     if p == 0 || ticks == 0 {
         return Err(Error::EmptyInput);
     }
@@ -403,8 +474,8 @@ where
         return Err(Error::InvalidParameter);
     }
     let nd = n * d;
-    if tape.d != d
-        || tape.k != model.noise_dim()
+    if tape.shape.d != d
+        || tape.shape.k != model.noise_dim()
         || dtheta.len() != p
         || !(mean_bar.is_empty() || mean_bar.len() == ticks * d)
         || !(x0_bar.is_empty() || x0_bar.len() == nd)
@@ -426,11 +497,11 @@ where
         return Err(Error::WorkspaceTooSmall);
     }
     let mut rest = ws;
-    let xb = take(&mut rest, nd)?; // x̄⁺, then x̄ (the tick's input)
-    let lb = take(&mut rest, n)?; // ℓ̄⁺, then ū = ℓ̄
-    let xb2 = take(&mut rest, nd)?; // x̄'
-    let lb2 = take(&mut rest, n)?; // ℓ̄'
-    let gx = take(&mut rest, nd)?;
+    let mut xb = take(&mut rest, nd)?; // x̄⁺, then x̄ (the tick's input)
+    let mut lb = take(&mut rest, n)?; // ℓ̄⁺, then ū = ℓ̄
+    let mut xb2 = take(&mut rest, nd)?; // x̄'
+    let mut lb2 = take(&mut rest, n)?; // ℓ̄'
+    let gx = take(&mut rest, nd)?; // the weights exp(ℓ'), then ∇_x' λ
     let gt = take(&mut rest, n * p)?;
     let acc = take(&mut rest, p)?;
     xb.fill(T::ZERO);
@@ -462,15 +533,23 @@ where
                 }
             }
             _ => {
-                copy(xb2, xb);
-                copy(lb2, lb);
+                // x̄ is overwritten by the transition's VJP below.
+                core::mem::swap(&mut xb, &mut xb2);
+                core::mem::swap(&mut lb, &mut lb2);
             }
         }
         // 2. the mean, 3. normalisation and Δℓ.
         let mb = mean_bar.get(t * d..(t + 1) * d).unwrap_or(&[]);
         let mut sum = T::ZERO;
-        for (i, (&l, o)) in tick.lam.iter().zip(lb2.iter_mut()).enumerate() {
+        for (i, ((&l, o), wi)) in tick
+            .lam
+            .iter()
+            .zip(lb2.iter_mut())
+            .zip(gx.iter_mut())
+            .enumerate()
+        {
             let w = l.exp();
+            *wi = w;
             if !mb.is_empty() {
                 let mut dot = T::ZERO;
                 for ((xv, &m), &xpv) in row_mut(xb2, i, d)
@@ -485,8 +564,7 @@ where
             }
             sum += *o;
         }
-        for (&l, o) in tick.lam.iter().zip(lb2.iter_mut()) {
-            let w = l.exp();
+        for ((&l, o), &w) in tick.lam.iter().zip(lb2.iter_mut()).zip(gx.iter()) {
             *o = if l == T::NEG_INFINITY {
                 T::ZERO
             } else {
@@ -521,7 +599,7 @@ where
                 *o += g;
             }
         }
-        copy(lb, lb2);
+        core::mem::swap(&mut lb, &mut lb2);
     }
     if !finite(acc) || !finite(xb) || !finite(lb) {
         return Err(Error::NonFinite);
