@@ -120,15 +120,13 @@ struct Shape {
 }
 
 impl Shape {
-    /// Checks the shape against `len` values of `T`.
-    fn check<T: Real>(self, len: usize) -> Result<Self, Error> {
-        let Shape {
-            n,
-            d,
-            k,
-            window,
-            ticks,
-        } = self;
+    /// The shape of a tape over `len` values of `T`, checked (see [`Tape::new`]).
+    fn checked<T: Real>(
+        (n, d, k): (usize, usize, usize),
+        window: usize,
+        ticks: usize,
+        len: usize,
+    ) -> Result<Self, Error> {
         if n == 0 || d == 0 || window == 0 {
             return Err(Error::EmptyInput);
         }
@@ -139,7 +137,13 @@ impl Shape {
         if ticks > window || index(T::from_usize(n - 1)) != n - 1 {
             return Err(Error::InvalidParameter);
         }
-        Ok(self)
+        Ok(Shape {
+            n,
+            d,
+            k,
+            window,
+            ticks,
+        })
     }
 }
 
@@ -159,14 +163,7 @@ impl<'a, T: Real> Tape<'a, T> {
         window: usize,
         ticks: usize,
     ) -> Result<Self, Error> {
-        let shape = Shape {
-            n,
-            d,
-            k,
-            window,
-            ticks,
-        }
-        .check::<T>(values.len())?;
+        let shape = Shape::checked::<T>((n, d, k), window, ticks, values.len())?;
         Ok(Self { values, shape })
     }
 
@@ -210,14 +207,7 @@ impl<'a, T: Real> Recorded<'a, T> {
         window: usize,
         ticks: usize,
     ) -> Result<Self, Error> {
-        let shape = Shape {
-            n,
-            d,
-            k,
-            window,
-            ticks,
-        }
-        .check::<T>(values.len())?;
+        let shape = Shape::checked::<T>((n, d, k), window, ticks, values.len())?;
         Ok(Self { values, shape })
     }
 
