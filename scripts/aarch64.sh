@@ -59,14 +59,12 @@ export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L $SYSROOT"
 # The Rust test binaries run under QEMU: `NAME` runs whole, `NAME:FILTER…` only the
 # tests whose names contain a filter (libtest's filters). Cheap ones first.
 RUST_TESTS=(
-  exp2_kernel
   embedded_pf_reference
   embedded_sde_reference
   embedded_reference
-  pf_ot_resample
-  "ot_divergence:matches_ott_and_geomloss gradients_match_central_differences"
-  pf_kalman
-  "sinkhorn_reference:f32_matches_ott_and_pot"
+  "suite:exp2_kernel:: pf_ot_resample:: pf_kalman::"
+  "suite:ot_divergence::matches_ott_and_geomloss ot_divergence::gradients_match_central_differences"
+  "suite:sinkhorn_reference::f32_matches_ott_and_pot"
 )
 
 step() { printf '\n=== [%4d s] %s\n' "$SECONDS" "$*"; }
@@ -249,7 +247,9 @@ cmd_test() {
   step "build c_bit_exact (release) and the reference test binaries for $TARGET"
   nice -n 10 cargo test --release --no-run -q -p otcore-ffi --target "$TARGET" --test c_bit_exact
   local names=() spec
-  for spec in "${RUST_TESTS[@]}"; do names+=(--test "${spec%%:*}"); done
+  for spec in "${RUST_TESTS[@]}"; do
+    [[ " ${names[*]} " == *" ${spec%%:*} "* ]] || names+=(--test "${spec%%:*}")
+  done
   nice -n 10 cargo test --no-run -q -p otcore-tests --target "$TARGET" "${names[@]}"
 
   step "NEON: the Sinkhorn hot loops are vectorised (bash scripts/aarch64.sh disasm lists them)"

@@ -36,7 +36,10 @@ step "cargo doc (rustdoc warnings are errors: broken or private links in public 
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps -q
 
 step "host tests"
-cargo test --workspace
+# The examples (benchmark and table programs) are type-checked by clippy above; their
+# optimised builds are not needed to test.
+cargo test --workspace --lib --bins --tests
+cargo test --workspace --doc
 
 step "without the optional features: their calls are refused (FeatureDisabled), nothing written"
 cargo test -p otcore --no-default-features --test feature_gates
@@ -49,9 +52,11 @@ step "kernel suites on the other instruction-set paths this CPU has (x86-64 run-
 flags="$(grep -m1 '^flags' /proc/cpuinfo || true)"
 has() { for f in "$@"; do [[ " $flags " == *" $f "* ]] || return 1; done; }
 if [[ $(uname -m) == x86_64 ]]; then
-  kernel_tests=(--test simd_dispatch)
-  for t in tests/tests/exp2_kernel.rs tests/tests/sinkhorn_*.rs tests/tests/ot_*.rs tests/tests/pf_*.rs; do
-    [[ -e $t ]] && kernel_tests+=(--test "$(basename "$t" .rs)")
+  # The suite's modules on the kernel, as test-name filters ("module::").
+  kernel_modules=()
+  for t in tests/tests/suite/exp2_kernel.rs tests/tests/suite/sinkhorn_*.rs \
+    tests/tests/suite/ot_*.rs tests/tests/suite/pf_*.rs; do
+    [[ -e $t ]] && kernel_modules+=("$(basename "$t" .rs)::")
   done
   paths=(portable)
   if has avx512f avx512bw avx512dq avx512vl; then
@@ -62,7 +67,8 @@ if [[ $(uname -m) == x86_64 ]]; then
   fi
   for path in "${paths[@]}"; do
     echo "--- path $path"
-    OTCORE_TEST_SIMD_PATH=$path cargo test --workspace "${kernel_tests[@]}"
+    OTCORE_TEST_SIMD_PATH=$path cargo test -p otcore-tests --test simd_dispatch
+    OTCORE_TEST_SIMD_PATH=$path cargo test -p otcore-tests --test suite -- "${kernel_modules[@]}"
   done
 else
   echo "not x86-64: one path, covered by the host tests"
@@ -74,11 +80,11 @@ rustup component add miri rust-src --toolchain nightly >/dev/null 2>&1 || true
 # through every module in about 3 minutes under Miri (the reference suites solve large
 # problems: hours). The N = 32 small-ε case alone would take over 10 minutes. libm's
 # x86 inline assembly is not supported by Miri: its portable code is used instead.
-cargo +nightly miri test -p otcore-tests --features libm/force-soft-floats --test hardening \
-  -- --skip ot_resample_small_epsilon
+cargo +nightly miri test -p otcore-tests --features libm/force-soft-floats --test suite \
+  -- hardening:: --skip ot_resample_small_epsilon
 # The caller's-pool split (unsafe shared rows and slots) on two threads: about 30 s.
 cargo +nightly miri test -p otcore-tests --features libm/force-soft-floats \
-  --test sinkhorn_parallel -- miri_
+  --test suite -- sinkhorn_parallel::miri_
 
 step "fuzz the C ABI: every target for a short, fixed time on the committed corpus"
 bash scripts/fuzz.sh short

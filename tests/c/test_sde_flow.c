@@ -207,7 +207,7 @@ static void third_order_multistep(void) {
             if (fabs(x[i] - want) > worst) worst = fabs(x[i] - want);
         }
         /* 40 log-SNR steps: both are third order; their RMS errors on this target in
-         * tests/tests/sde_gaussian.rs are below 6e-4. A first- or second-order slip
+         * tests/tests/suite/sde_gaussian.rs are below 6e-4. A first- or second-order slip
          * (DDIM, 2M: 3e-3 RMS and more) exceeds 4e-3 in the largest coordinate. */
         CHECK(worst < 4e-3);
         x[0] = 5.0;

@@ -21,7 +21,7 @@
 //! `1 − a_t²` as the *std*, while the paper writes the variance as `(1 − e^{−∫β})²`: the
 //! two agree, and `1 − a_t²` is the std. Check: with `V = (1−a²)²`,
 //! `dV/dt = 2f·V + g²` (the variance ODE of a linear SDE) holds exactly, and
-//! `tests/tests/sde_process.rs` confirms it against Monte Carlo of the forward SDE. What
+//! `tests/tests/suite/sde_process.rs` confirms it against Monte Carlo of the forward SDE. What
 //! is *not* right is `√(1 − a²)` (the VP std), which some ports use by mistake.
 //!
 //! **The VE convention.** `s_t = σ(t)` as in score_sde, so `s_0 = σmin`: the process

@@ -20,7 +20,7 @@
 //!
 //! **Brownian memory.** GG draws a fresh `z` at every attempt, so the accept test
 //! prefers small noise draws and the samples are biased (measured in
-//! `tests/tests/sde_mixture.rs` and `docs/sde.md`). With [`AdaptiveConfig::memory`] the
+//! `tests/tests/suite/sde_mixture.rs` and `docs/sde.md`). With [`AdaptiveConfig::memory`] the
 //! increments come from one Brownian path per sample, a *virtual Brownian tree*: time
 //! `[t_end, t_start]` is cut into `2^L` cells (`L` = [`AdaptiveConfig::depth`] ≤ 24),
 //! `W` at a cell boundary is found by descending from `W(t_start) = 0`,

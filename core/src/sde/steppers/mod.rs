@@ -62,7 +62,7 @@ pub enum Method {
     /// DPM-Solver++(3M), multistep third order (first order on the first step and on a
     /// step to `s = 0`, second on the second). The second divided difference gets
     /// weight `2φ₃`: DPM-Solver's and k-diffusion's `φ₃` is half the exact weight and
-    /// makes their 3M second order (`tests/tests/sde_gaussian.rs`).
+    /// makes their 3M second order (`tests/tests/suite/sde_gaussian.rs`).
     /// It keeps two past x̂₀, so only [`sample`] runs it; [`step`] returns
     /// `InvalidParameter`.
     DpmSolverPp3M,

@@ -509,7 +509,7 @@ fn score_without_resampling_is_the_weighted_path_score() {
 ///   exact likelihood) estimates ∇ℓ without bias: asserted within 3 standard errors.
 /// - The plain means of ∇ℓ̂ (both forms) are ratio estimators, biased O(1/N); the
 ///   detach form also drops the resampling's score term. Both are printed
-///   (`cargo test -p otcore-tests --test pf_diff -- --nocapture`); the table with more
+///   (`cargo test -p otcore-tests --test suite pf_diff:: -- --nocapture`); the table with more
 ///   seeds is `cargo run --release -p otcore-tests --example dpf_gradient_table`.
 #[test]
 fn stop_gradient_is_unbiased_against_kalman() {
