@@ -67,8 +67,9 @@ if [[ $(uname -m) == x86_64 ]]; then
   fi
   for path in "${paths[@]}"; do
     echo "--- path $path"
-    OTCORE_TEST_SIMD_PATH=$path cargo test -p otcore-tests --test simd_dispatch
-    OTCORE_TEST_SIMD_PATH=$path cargo test -p otcore-tests --test suite -- "${kernel_modules[@]}"
+    # --workspace, as above: with -p the features resolve otherwise and all is rebuilt.
+    OTCORE_TEST_SIMD_PATH=$path cargo test --workspace --test simd_dispatch
+    OTCORE_TEST_SIMD_PATH=$path cargo test --workspace --test suite -- "${kernel_modules[@]}"
   done
 else
   echo "not x86-64: one path, covered by the host tests"
