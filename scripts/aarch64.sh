@@ -62,9 +62,9 @@ RUST_TESTS=(
   embedded_pf_reference
   embedded_sde_reference
   embedded_reference
-  "suite:exp2_kernel:: pf_ot_resample:: pf_kalman::"
-  "suite:ot_divergence::matches_ott_and_geomloss ot_divergence::gradients_match_central_differences"
-  "suite:sinkhorn_reference::f32_matches_ott_and_pot"
+  "references:exp2_kernel:: pf_ot_resample:: pf_kalman::"
+  "references:ot_divergence::matches_ott_and_geomloss ot_divergence::gradients_match_central_differences"
+  "references:sinkhorn_reference::f32_matches_ott_and_pot"
 )
 
 step() { printf '\n=== [%4d s] %s\n' "$SECONDS" "$*"; }

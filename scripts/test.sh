@@ -54,8 +54,7 @@ has() { for f in "$@"; do [[ " $flags " == *" $f "* ]] || return 1; done; }
 if [[ $(uname -m) == x86_64 ]]; then
   # The suite's modules on the kernel, as test-name filters ("module::").
   kernel_modules=()
-  for t in tests/tests/suite/exp2_kernel.rs tests/tests/suite/sinkhorn_*.rs \
-    tests/tests/suite/ot_*.rs tests/tests/suite/pf_*.rs; do
+  for t in tests/tests/suite/sinkhorn_*.rs tests/tests/suite/ot_*.rs tests/tests/suite/pf_*.rs; do
     [[ -e $t ]] && kernel_modules+=("$(basename "$t" .rs)::")
   done
   paths=(portable)
@@ -68,7 +67,8 @@ if [[ $(uname -m) == x86_64 ]]; then
   for path in "${paths[@]}"; do
     echo "--- path $path"
     # --workspace, as above: with -p the features resolve otherwise and all is rebuilt.
-    OTCORE_TEST_SIMD_PATH=$path cargo test --workspace --test simd_dispatch
+    OTCORE_TEST_SIMD_PATH=$path cargo test --workspace --test simd_dispatch --test references \
+      --test sinkhorn_parallel
     OTCORE_TEST_SIMD_PATH=$path cargo test --workspace --test suite -- "${kernel_modules[@]}"
   done
 else
@@ -81,11 +81,11 @@ rustup component add miri rust-src --toolchain nightly >/dev/null 2>&1 || true
 # through every module in about 3 minutes under Miri (the reference suites solve large
 # problems: hours). The N = 32 small-ε case alone would take over 10 minutes. libm's
 # x86 inline assembly is not supported by Miri: its portable code is used instead.
-cargo +nightly miri test -p otcore-tests --features libm/force-soft-floats --test suite \
-  -- hardening:: --skip ot_resample_small_epsilon
+cargo +nightly miri test -p otcore-tests --features libm/force-soft-floats --test hardening \
+  -- --skip ot_resample_small_epsilon
 # The caller's-pool split (unsafe shared rows and slots) on two threads: about 30 s.
 cargo +nightly miri test -p otcore-tests --features libm/force-soft-floats \
-  --test suite -- sinkhorn_parallel::miri_
+  --test sinkhorn_parallel -- miri_
 
 step "fuzz the C ABI: every target for a short, fixed time on the committed corpus"
 bash scripts/fuzz.sh short

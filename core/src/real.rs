@@ -146,7 +146,7 @@ pub trait Real:
     /// rounding sum.
     /// Both ends are clamped, so that the kernel can tell from a sum alone whether a
     /// term left the range (see `kernel::shifted`).
-    /// Contract (checked by `tests/tests/suite/exp2_kernel.rs` on millions of points per type):
+    /// Contract (checked by `tests/tests/references/exp2_kernel.rs` on millions of points per type):
     /// - f32: relative error ≤ 3e-7 (≈ 2.5 ulp) for x ∈ [−125, 127]; for x < −125 a
     ///   value in [0, 2^−124] (below 5e-38 absolute); exactly 0 for x ≤ −127,
     ///   including −∞.
@@ -161,7 +161,7 @@ pub trait Real:
     /// exponential needs 10 multiply-adds (`docs/performance.md`). It is seven orders
     /// of magnitude below the f64
     /// default tolerance and leaves the f64 reference comparisons unchanged
-    /// (`tests/tests/suite/sinkhorn_reference.rs`).
+    /// (`tests/tests/references/sinkhorn_reference.rs`).
     fn exp2_kernel(self) -> Self;
     /// The kernel's split of a target's exponent offset `base` (kernel units, see
     /// `kernel::stream`): returns (b, φ) with 2^(w + base) = 2^φ ·

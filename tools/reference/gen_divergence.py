@@ -1,6 +1,6 @@
 """Reference values of the debiased Sinkhorn divergence and its gradients.
 
-Writes tests/data/divergence_reference.txt for tests/tests/suite/ot_divergence.rs:
+Writes tests/data/divergence_reference.txt for tests/tests/references/ot_divergence.rs:
 
 * OTT-JAX `ott.tools.sinkhorn_divergence.sinkhorn_divergence` (PointCloud, cost
   ||x - y||^2, absolute epsilon, symmetric terms with OTT's own averaged updates),

@@ -27,7 +27,7 @@ pub const DENSE_MAX: usize = 512;
 /// sum here), and the converged potentials move by the same order. 1e-4 is 25× that
 /// bound, while a wrong result (a changed algorithm, a miscompiled kernel) is off by
 /// far more: the host's own f32 results differ from the f64 references by up to
-/// 3.5e-4 (`tests/tests/suite/sinkhorn_reference.rs`).
+/// 3.5e-4 (`tests/tests/references/sinkhorn_reference.rs`).
 pub const F32_AGREEMENT: f32 = 1e-4;
 
 /// Absolute agreement of the reported L1 marginal error, in weight units: it is a small
@@ -40,7 +40,7 @@ pub const F32_AGREEMENT: f32 = 1e-4;
 /// the kernel forms the exponents from absorbed potentials and dot products, whose
 /// intermediate sums are of the size κ·R² (R the distance from the centre) rather
 /// than κ·c; 1e-6 held before. Both sides stay as close to the f64 references as
-/// before (`tests/tests/suite/sinkhorn_reference.rs`).
+/// before (`tests/tests/references/sinkhorn_reference.rs`).
 pub const ERROR_AGREEMENT: f32 = 5e-6;
 
 /// Iteration counts may differ by this much: a solve stops at the first iteration whose

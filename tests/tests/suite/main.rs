@@ -3,19 +3,16 @@
 //! e.g. `cargo test -p otcore-tests --test suite pf_tape::`.
 //!
 //! Kept apart, as their own binaries: `simd_dispatch` and the `embedded_*` bakers,
-//! which choose the process's SIMD path.
+//! which choose the process's SIMD path; `references` (the comparisons with other
+//! libraries and closed forms that also run on aarch64); `hardening` and
+//! `sinkhorn_parallel`, which Miri runs.
 
-mod exp2_kernel;
-mod hardening;
-mod ot_divergence;
 mod ot_implicit;
 mod ot_matches;
 mod ot_round;
 mod pf_diff;
 mod pf_grad;
 mod pf_jvp;
-mod pf_kalman;
-mod pf_ot_resample;
 mod pf_resample;
 mod pf_state;
 mod pf_tape;
@@ -34,6 +31,4 @@ mod sinkhorn_budget;
 mod sinkhorn_hard_cases;
 mod sinkhorn_init;
 mod sinkhorn_layouts;
-mod sinkhorn_parallel;
 mod sinkhorn_properties;
-mod sinkhorn_reference;

@@ -24,7 +24,7 @@ const SUITES: &[Suite] = &[
 
 /// The kernel's 2^x as compiled for Cortex-M (its own table form, see
 /// `Real::exp2_kernel`) against libm's f64 `exp2`, to the same contract as the host's
-/// `tests/tests/suite/exp2_kernel.rs`: relative error ≤ 3e-7 on [−125, 127] (an even sweep
+/// `tests/tests/references/exp2_kernel.rs`: relative error ≤ 3e-7 on [−125, 127] (an even sweep
 /// plus a dense one of [−4, 4], where Sinkhorn exponents lie near convergence), exactly
 /// 0 at and below −127 and for the kernel's mask `Real::MASKED` (this form needs
 /// finite arguments, so the kernel masks with it instead of −∞), and a non-finite
