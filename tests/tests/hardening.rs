@@ -592,6 +592,30 @@ fn state_moments_write_nothing_on_error() {
     assert_eq!((m, c), ([7.0], [7.0]));
 }
 
+/// Found by the `mcl` fuzz target: two periodic coordinates of period f64::MAX with
+/// particles near it. The residual x − μ overflowed to ∞, its wrap was NaN, and the
+/// moments returned OK with a NaN covariance. Now either finite moments or
+/// `NonFinite` with nothing written.
+#[test]
+fn state_moments_periodic_near_the_top_of_the_range() {
+    let big = f64::MAX;
+    let x = [1.7e308, big, big, big, big, big, big, 0.0];
+    let logw = [0.0f64; 4];
+    let mut coords = [Coord::periodic(big, 0.5), Coord::periodic(big, 0.5)];
+    coords[1].cost_scale = 4.375;
+    let (mut m, mut c) = ([7.0; 2], [7.0; 4]);
+    match state_moments(&x, &logw, &coords, &mut m, &mut c) {
+        Ok(()) => assert!(
+            m.iter().chain(&c).all(|v| v.is_finite()),
+            "OK with mean {m:?}, covariance {c:?}"
+        ),
+        Err(e) => {
+            assert_eq!(e, Error::NonFinite);
+            assert_eq!((m, c), ([7.0; 2], [7.0; 4]));
+        }
+    }
+}
+
 /// Found by the `sde_flow` fuzz target: with a shift k ≪ 1, 1 + (k − 1) rounds away k
 /// and the grid did not start at t_start (0.9999982 in float at k = 1.6e−11, 0.9 in
 /// double at k = 1e−15).

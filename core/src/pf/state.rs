@@ -195,8 +195,11 @@ pub fn state_moments<T: Real + Angles>(
             }
         }
     };
+    // A periodic residual of a coordinate near the top of the range: v − m overflows,
+    // the wrapped values' difference (both within P/2 of 0) does not.
     let residual = |v: T, m: T, c: Option<&Coord<T>>| match c.map(|c| c.kind) {
-        Some(Kind::Periodic(p)) => wrap(v - m, p),
+        Some(Kind::Periodic(p)) if (v - m).is_finite() => wrap(v - m, p),
+        Some(Kind::Periodic(p)) => wrap(wrap(v, p) - m, p),
         _ => v - m,
     };
     // Every check before the first write (nothing is written on error), so each mean
@@ -211,7 +214,11 @@ pub fn state_moments<T: Real + Angles>(
             return Err(Error::NonFinite);
         }
         for v in column(k) {
-            big = big.max_fast(residual(v, m, Some(c)).abs());
+            let r = residual(v, m, Some(c));
+            if !r.is_finite() {
+                return Err(Error::NonFinite);
+            }
+            big = big.max_fast(r.abs());
         }
     }
     if !(big * big * T::from_usize(logw.len())).is_finite() {
