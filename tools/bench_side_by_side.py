@@ -1,5 +1,7 @@
-"""Sinkhorn side by side: otcore (the C library a user links), OTT-JAX and POT on the
-same problems, in one process, pinned to one core, in alternating rounds.
+"""Side by side: otcore (the C library a user links), OTT-JAX and POT on the same
+problems, in one process, pinned to one core, in alternating rounds.
+
+`--what sinkhorn` (default):
 
 Problem (DESIGN.md §7): n = m points, x uniform in [-1, 1]^d and y uniform in
 [-0.25, 1.25]^d (one seeded LCG), uniform weights, cost ||x - y||^2, eps = 0.05 x mean
@@ -19,6 +21,19 @@ tools/reference/requirements.txt installed:
 
     cargo build --release -p otcore-ffi
     python3 tools/bench_side_by_side.py [--rounds 5] [--cpu 1]
+
+`--what resample`: OT resampling of a weighted particle cloud (N particles in d
+dimensions, log-weights of a Gaussian likelihood), each library with its own stopping
+rule at 1e-3, through the transported particles x~ = N * P x.
+* otcore: `otc_ot_resample_f32/_f64` with its defaults (annealed, stop when every row of
+  the transport sums to 1 within 1e-3), eps = 0.5 (dimensionless: the normalised cloud).
+* OTT-JAX: `Sinkhorn(threshold=1e-3)` with its defaults (no annealing, L1 marginal error
+  checked every 10 iterations) on the same normalised cloud and cost 1/2 ||z - z'||^2 at
+  the same eps, then N * P z, jit-compiled as one function with the normalisation.
+Reported: ms per call (best of the rounds), iterations, and the largest difference
+between the two libraries' particles relative to the cloud's spread.
+
+    python3 tools/bench_side_by_side.py --what resample [--rounds 5] [--cpu 1]
 
 f64 problems run in a child process (JAX's x64 switch is global).
 """
@@ -41,6 +56,7 @@ def parse():
     p.add_argument("--cpu", type=int, default=1, help="the core to pin to")
     p.add_argument("--prec", choices=["f32", "f64", "both"], default="both")
     p.add_argument("--lib", default="target/release/libotcore_ffi.so")
+    p.add_argument("--what", choices=["sinkhorn", "resample"], default="sinkhorn")
     return p.parse_args()
 
 
@@ -50,7 +66,7 @@ if ARGS.prec == "both":
     for prec in ("f32", "f64"):
         rc = subprocess.call([sys.executable, __file__, "--prec", prec,
                               "--rounds", str(ARGS.rounds), "--cpu", str(ARGS.cpu),
-                              "--lib", ARGS.lib])
+                              "--lib", ARGS.lib, "--what", ARGS.what])
         if rc:
             sys.exit(rc)
     sys.exit(0)
@@ -67,6 +83,7 @@ import jax  # noqa: E402
 jax.config.update("jax_enable_x64", ARGS.prec == "f64")
 import jax.numpy as jnp  # noqa: E402
 import ot  # noqa: E402
+import ott  # noqa: E402
 from ott.geometry import pointcloud  # noqa: E402
 from ott.problems.linear import linear_problem  # noqa: E402
 from ott.solvers.linear import sinkhorn  # noqa: E402
@@ -158,8 +175,20 @@ def cloud(n, d, seed, lo, hi):
     return np.array(out).reshape(n, d)
 
 
-def main():
-    lib = ct.CDLL(os.path.abspath(ARGS.lib))
+def alternate(runs):
+    """Best wall time of each run over ARGS.rounds alternating rounds, after a warm-up."""
+    best = {k: float("inf") for k in runs}
+    for f in runs.values():  # warm-up (jit, caches)
+        f()
+    for _ in range(ARGS.rounds):
+        for k, f in runs.items():
+            t = time.perf_counter()
+            f()
+            best[k] = min(best[k], time.perf_counter() - t)
+    return best
+
+
+def sinkhorn_table(lib):
     set_path, get_path = lib.otc_set_simd_path, lib.otc_simd_path
     set_path.argtypes, set_path.restype, get_path.restype = [ct.c_int32], ct.c_int32, ct.c_int32
     best_path = Otcore.SIMD[get_path()]
@@ -199,25 +228,118 @@ def main():
 
         runs = {"otcore": otc_auto, "portable": otc_portable, "OTT-JAX": ott_run,
                 "POT": pot_run}
-        best = {k: float("inf") for k in runs}
-        for f in runs.values():  # warm-up (jit, caches)
-            f()
-        for _ in range(ARGS.rounds):
-            for k, f in runs.items():
-                t = time.perf_counter()
-                f()
-                best[k] = min(best[k], time.perf_counter() - t)
+        best = alternate(runs)
         set_path(0)
         per = {k: 1e9 * t / (2 * ITERATIONS * n * n) for k, t in best.items()}
         rows.append((n, d, per))
-    print(f"| problem ({ARGS.prec}) | otcore ({best_path}) | otcore portable | OTT-JAX "
-          f"{jax.__version__.split('+')[0]} | POT {ot.__version__} | OTT ÷ otcore | "
+    print(f"| problem ({ARGS.prec}) | otcore ({best_path}) | otcore portable | "
+          f"OTT-JAX {ott.__version__} | POT {ot.__version__} | OTT ÷ otcore | "
           f"POT ÷ otcore |")
     print("|---|---|---|---|---|---|---|")
     for n, d, per in rows:
         print(f"| n = m = {n}, d = {d} | {per['otcore']:.3f} | {per['portable']:.3f} | "
               f"{per['OTT-JAX']:.3f} | {per['POT']:.2f} | "
               f"{per['OTT-JAX'] / per['otcore']:.2f}× | {per['POT'] / per['otcore']:.1f}× |")
+
+
+RESAMPLE_EPS = 0.5
+RESAMPLE_PROBLEMS = [(64, 2), (256, 2), (256, 4), (1024, 2), (1024, 4)]
+
+
+class OtcoreResample:
+    """`otc_ot_resample_*` on one cloud, workspace and outputs allocated once."""
+
+    def __init__(self, lib, x, logw, suffix):
+        real, dtype = REAL
+        n, d = x.shape
+        self.x, self.logw = (np.ascontiguousarray(v, dtype) for v in (x, logw))
+        self.out = np.zeros_like(self.x)
+        # The config through its own initializer, into a buffer larger than any version
+        # of the struct; epsilon follows struct_size (size_t).
+        self.config = (ct.c_uint8 * 256)()
+        assert getattr(lib, f"otc_ot_resample_config_default_{suffix}")(self.config) == 0
+        real.from_buffer(self.config, ct.sizeof(ct.c_size_t)).value = RESAMPLE_EPS
+        size = ct.c_size_t()
+        query = getattr(lib, f"otc_ot_resample_workspace_size_{suffix}")
+        query.argtypes = [ct.c_size_t, ct.c_size_t, ct.c_void_p]
+        assert query(n, d, ct.byref(size)) == 0
+        self.ws = np.zeros(size.value // 8 + 8, np.float64)
+        self.ws_bytes = size.value
+
+        class Report(ct.Structure):
+            _fields_ = [("struct_size", ct.c_size_t), ("iterations", ct.c_uint32),
+                        ("passes", ct.c_uint32), ("epsilon_start", real), ("scale", real),
+                        ("change", real), ("error", real)]
+
+        self.report = Report(ct.sizeof(Report))
+        self.run = getattr(lib, f"otc_ot_resample_{suffix}")
+        self.run.restype = ct.c_int32
+        ptr = ct.POINTER(real)
+        self.args = (ct.byref(self.config), self.x.ctypes.data_as(ptr),
+                     self.logw.ctypes.data_as(ptr), ct.c_size_t(n), ct.c_size_t(d),
+                     self.ws.ctypes.data_as(ct.c_void_p), ct.c_size_t(self.ws_bytes),
+                     self.out.ctypes.data_as(ptr), ct.byref(self.report))
+
+    def __call__(self):
+        st = self.run(*self.args)
+        assert st == 0, st
+
+
+def ott_resampler(n):
+    """x, logw -> (N P x, iterations): OTT-JAX's Sinkhorn with its own 1e-3 stop on
+    otcore's normalised cloud (centred, divided by the largest coordinate std times
+    sqrt(d); cost 1/2 ||z - z'||^2 as the squared distance of z / sqrt(2))."""
+    solver = sinkhorn.Sinkhorn(threshold=1e-3)
+
+    def run(x, logw):
+        d = x.shape[1]
+        mean = x.mean(0)
+        s = jnp.sqrt(((x - mean) ** 2).mean(0)).max() * jnp.sqrt(d)
+        z = (x - mean) / s
+        w = jax.nn.softmax(logw)
+        geom = pointcloud.PointCloud(z / jnp.sqrt(2.0), z / jnp.sqrt(2.0),
+                                     epsilon=RESAMPLE_EPS)
+        out = solver(linear_problem.LinearProblem(geom, jnp.full(n, 1.0 / n), w))
+        return mean + s * n * (out.matrix @ z), out.n_iters
+
+    return jax.jit(run)
+
+
+def resample_table(lib):
+    rows = []
+    rng = np.random.default_rng(7)
+    for n, d in RESAMPLE_PROBLEMS:
+        # A predicted cloud and the log-likelihood of one observation of its first
+        # coordinate (a filter's resampling input).
+        x = rng.normal(size=(n, d))
+        logw = -0.5 * ((x[:, 0] - 0.8) / 0.5) ** 2
+        dtype = REAL[1]
+        otc = OtcoreResample(lib, x, logw, ARGS.prec)
+        ott_run = ott_resampler(n)
+        xj, lj = jnp.asarray(x, dtype), jnp.asarray(logw, dtype)
+
+        def ott_call():
+            jax.block_until_ready(ott_run(xj, lj)[0])
+
+        best = alternate({"otcore": otc, "OTT-JAX": ott_call})
+        otc()
+        x_ott, it_ott = ott_run(xj, lj)
+        spread = x.std(0).max()
+        diff = np.abs(np.asarray(x_ott) - otc.out).max() / spread
+        rows.append((n, d, best, otc.report, int(it_ott), diff))
+    print(f"| OT resampling ({ARGS.prec}, eps = {RESAMPLE_EPS}) | otcore ms | iterations "
+          f"(passes) | OTT-JAX {ott.__version__} ms | iterations | OTT ÷ otcore | "
+          f"max difference / spread |")
+    print("|---|---|---|---|---|---|---|")
+    for n, d, best, rep, it_ott, diff in rows:
+        print(f"| N = {n}, d = {d} | {1e3 * best['otcore']:.3f} | {rep.iterations} "
+              f"({rep.passes}) | {1e3 * best['OTT-JAX']:.3f} | {it_ott} | "
+              f"{best['OTT-JAX'] / best['otcore']:.2f}× | {diff:.1e} |")
+
+
+def main():
+    lib = ct.CDLL(os.path.abspath(ARGS.lib))
+    (resample_table if ARGS.what == "resample" else sinkhorn_table)(lib)
 
 
 if __name__ == "__main__":
