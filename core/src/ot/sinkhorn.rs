@@ -602,7 +602,8 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
 
     /// The column pass that ends the solve: as [`Pass::update`] with `g` and the
     /// weights `b`, and also Σ_ij P_ij and ⟨C, P⟩, all three sums compensated (they
-    /// are what the solve reports).
+    /// are what the solve reports). Runs once or twice per solve: one chunk loop
+    /// ([`Tuned::unspecialised`](crate::kernel::Tuned::unspecialised)).
     #[inline(never)]
     fn measured<P: ParallelFor>(
         &self,
@@ -615,7 +616,7 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
     ) -> Result<Measure<T>, Error> {
         let task = |lo: usize, next: &mut [T]| {
             crate::dispatch::dispatch!(|isa| self
-                .on(&crate::kernel::Tuned::new(self.src, isa))
+                .on(&crate::kernel::Tuned::unspecialised(self.src, isa))
                 .measured_on(lo, g, src_u, lb, b, next))
         };
         let sums = parallel::rows(pool, next, task, ColumnSums::merge)?;
