@@ -148,8 +148,9 @@ pub(crate) trait Reduce<T: Real> {
 
 /// A cost source whose passes run on the instruction-set path `isa` (the token a
 /// dispatched pass got from `crate::dispatch::dispatch!`): the same source, the same
-/// exponents, computed with that path's multiply-adds and exponential.
-pub(crate) struct Tuned<'s, S, I> {
+/// exponents, computed with that path's multiply-adds and exponential. Without
+/// `PLANAR`, the source's 2-D specialisation is off ([`CostSource::planar`]).
+pub(crate) struct Tuned<'s, S, I, const PLANAR: bool = true> {
     /// The source.
     pub src: &'s S,
     /// The path's token.
@@ -164,7 +165,19 @@ impl<'s, S, I> Tuned<'s, S, I> {
     }
 }
 
-impl<T: Real, S: CostSource<T>, I: Isa> CostSource<T> for Tuned<'_, S, I> {
+impl<'s, S, I> Tuned<'s, S, I, false> {
+    /// `src` on path `isa`, its passes with one chunk loop, the run-time-dimension one
+    /// (the same exponents): for a pass that runs once per solve, where the 2-D loop
+    /// would cost Cortex-M flash for a few instructions per entry of one pass.
+    #[inline(always)]
+    pub(crate) const fn unspecialised(src: &'s S, isa: I) -> Self {
+        Self { src, isa }
+    }
+}
+
+impl<T: Real, S: CostSource<T>, I: Isa, const PLANAR: bool> CostSource<T>
+    for Tuned<'_, S, I, PLANAR>
+{
     type Target<'t>
         = S::Target<'t>
     where
@@ -210,7 +223,11 @@ impl<T: Real, S: CostSource<T>, I: Isa> CostSource<T> for Tuned<'_, S, I> {
     }
     #[inline(always)]
     fn planar(&self) -> Option<Clouds<'_, T, Fixed<2>>> {
-        self.src.planar()
+        if PLANAR {
+            self.src.planar()
+        } else {
+            None
+        }
     }
 }
 

@@ -79,6 +79,9 @@ pub trait Real:
     /// Converts a 64-bit word (rounding to nearest; in f32 without soft-float f64 on a
     /// Cortex-M4F).
     fn from_u64(v: u64) -> Self;
+    /// Converts to a count as `as u32` does (towards zero, saturating, NaN → 0); in f32
+    /// one FPU conversion, not soft-float f64 on a Cortex-M4F.
+    fn to_u32(self) -> u32;
     /// `true` unless NaN or ±∞.
     fn is_finite(self) -> bool;
     /// `true` if NaN.
@@ -251,6 +254,10 @@ impl Real for f32 {
     #[inline(always)]
     fn from_usize(v: usize) -> Self {
         v as f32
+    }
+    #[inline(always)]
+    fn to_u32(self) -> u32 {
+        self as u32
     }
     #[cfg(not(target_arch = "arm"))]
     #[inline(always)]
@@ -549,6 +556,10 @@ impl Real for f64 {
     #[inline(always)]
     fn from_usize(v: usize) -> Self {
         v as f64
+    }
+    #[inline(always)]
+    fn to_u32(self) -> u32 {
+        self as u32
     }
     #[inline(always)]
     fn from_u64(v: u64) -> Self {

@@ -98,8 +98,8 @@ impl<T: Real> Momentum<T> {
                 self.omega = (T::ONE + T::ONE) / (T::ONE + root);
                 // The over-relaxed iteration's time constant is about 1/√(1 − r)
                 // iterations; a window of WINDOW of them lets its transient pass.
-                let w = (T::from_f64(WINDOW) / root).to_f64();
-                self.window = (w as u32).clamp(2, MAX_WINDOW);
+                let w = T::from_f64(WINDOW) / root;
+                self.window = w.to_u32().clamp(2, MAX_WINDOW);
                 self.countdown = self.window;
             } else if iterations >= self.start && (r >= T::ONE || r.is_nan()) {
                 // Not contracting (or not measurable): stay plain.

@@ -287,15 +287,20 @@ pub(super) fn run<T: Real, P: ParallelFor>(
                 };
                 pass.load_sources(src_u, f_w);
                 // ⟨C, P⟩ is measured only by a pass that ends the solve: at the end of
-                // the budget, or once more after convergence (one call site, so that
-                // Cortex-M builds inline the pass).
-                let mut cost = last && rows_exact && iterations >= stage.limit;
-                let meas = loop {
-                    let meas = pass.column(pool, g_w, src_u, lb, &b, g_next, cost)?;
-                    if cost || !(last && rows_exact && meas.error <= stage.tolerance) {
-                        break meas;
+                // the budget, or once more after convergence.
+                let end = last && rows_exact;
+                let meas = if end && iterations >= stage.limit {
+                    pass.measured(pool, g_w, src_u, lb, &b, g_next)?
+                } else {
+                    let error = pass.update(pool, Some(g_w), src_u, lb, Some(&b), g_next)?;
+                    if end && error <= stage.tolerance {
+                        pass.measured(pool, g_w, src_u, lb, &b, g_next)?
+                    } else {
+                        Measure {
+                            error,
+                            totals: None,
+                        }
                     }
-                    cost = true;
                 };
                 if rows_exact && meas.error <= stage.tolerance {
                     break (Status::Converged, meas);
@@ -317,16 +322,16 @@ pub(super) fn run<T: Real, P: ParallelFor>(
                     side: &stage.a,
                 };
                 pass.load_sources(src_v, g_w);
-                // The row pass is the plain one (the relaxation kept out of its loop,
-                // which Cortex-M builds inline): the old f waits in the scratch, free
-                // again now that g is updated, and is relaxed towards the new f after.
+                // The row pass updates in place (the relaxation kept out of its loop):
+                // the old f waits in the scratch, free again now that g is updated, and
+                // is relaxed towards the new f after.
                 let f_old = g_next
                     .get_mut(..f_w.len())
                     .ok_or(Error::WorkspaceTooSmall)?;
                 if omega != T::ONE {
                     f_old.copy_from_slice(f_w);
                 }
-                pass.row(pool, f_w, src_v, la)?;
+                pass.update(pool, None, src_v, la, None, f_w)?;
                 if omega != T::ONE {
                     relax_all(f_old, f_w, omega);
                     f_w.copy_from_slice(f_old);
@@ -506,51 +511,46 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
         self.src.absorb_sources(dst, self.kappa);
     }
 
-    /// Column pass: for every positive-weight target j (second side), the column sum
-    /// S_j of the current plan, the error and mass measurements, ⟨C, P⟩ if `cost`, and
-    /// the updated potential into `next` (not applied: the caller decides whether to
-    /// continue). `src_u` holds the first side's potentials in kernel units, absorbed;
-    /// `lb` and `b` the second side's log weights and weights.
+    /// One half-iteration without measurements: for every positive-weight target p
+    /// (the side being updated), the updated potential τ (ε (ln w_p − ln S_p) + h_p)
+    /// into `out`, S_p the target's marginal of the current plan; −∞ for the others.
+    /// `h` holds the current potentials, or is `None` when they are `out` itself (the
+    /// row pass updates in place); `src_o` holds the other side's potentials in kernel
+    /// units, absorbed, and `lw` this side's log weights. With `marg`, this side's
+    /// weights (the column pass), it returns the L1 error Σ_p |S_p − w_p e^{−h_p/ρ}| of
+    /// the current iterate, plainly summed (relative rounding ≤ m·2^−24, immaterial to
+    /// a stopping test); 0 without.
     ///
-    /// With and without the cost the kernel runs with different reducers, so the pass
-    /// has two loops: some flash, against more instructions per entry for one loop
-    /// with a switch in the reducer.
-    // Kept out of line on SIMD targets: inlined into `solve`, its accumulators are
-    // spilled to the stack. Inlined on Cortex-M, where out of line it costs far more
-    // instructions per entry.
-    #[cfg_attr(not(target_arch = "arm"), inline(never))]
-    #[cfg_attr(target_arch = "arm", inline(always))]
+    /// One function for both sides: on Cortex-M one copy of the kernel's hot loops
+    /// serves the row and the column pass (a call per pass, not per entry). Out of
+    /// line on SIMD targets too: inlined into `solve`, its accumulators are spilled
+    /// to the stack.
+    #[inline(never)]
     #[allow(clippy::too_many_arguments)]
-    fn column<P: ParallelFor>(
+    fn update<P: ParallelFor>(
         &self,
         pool: &P,
-        g: &[T],
-        src_u: &[T],
-        lb: &[T],
-        b: &Weights<'_, T>,
-        next: &mut [T],
-        cost: bool,
-    ) -> Result<Measure<T>, Error> {
-        let task = |lo: usize, next: &mut [T]| {
+        h: Option<&[T]>,
+        src_o: &[T],
+        lw: &[T],
+        marg: Option<&Weights<'_, T>>,
+        out: &mut [T],
+    ) -> Result<T, Error> {
+        let task = |lo: usize, out: &mut [T]| {
             #[cfg(not(target_arch = "arm"))]
             return crate::dispatch::dispatch!(|isa| self
                 .on(&crate::kernel::Tuned::new(self.src, isa))
-                .column_on(lo, g, src_u, lb, b, next, cost));
+                .update_on(lo, h, src_o, lw, marg, out));
             // Cortex-M: one path, the source itself.
             #[cfg(target_arch = "arm")]
-            self.column_on(lo, g, src_u, lb, b, next, cost)
+            self.update_on(lo, h, src_o, lw, marg, out)
         };
-        let sums = parallel::rows(pool, next, task, ColumnSums::merge)?;
-        Ok(Measure {
-            error: if cost { sums.error.value() } else { sums.plain },
-            totals: cost.then(|| (sums.mass.value(), sums.total.value())),
-        })
+        parallel::rows(pool, out, task, |a, b| *a += b)
     }
 
     /// This pass over `src` (the same source on a dispatch path, see
     /// `crate::dispatch`).
     #[inline(always)]
-    #[cfg_attr(target_arch = "arm", allow(dead_code))]
     fn on<'s, U: CostSource<T>>(&'s self, src: &'s U) -> Pass<'s, T, U> {
         Pass {
             src,
@@ -559,10 +559,76 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
         }
     }
 
-    /// [`Pass::column`] over targets `lo..lo + next.len()`, on the path of `S`.
+    /// [`Pass::update`] over targets `lo..lo + out.len()`, on the path of `S`.
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    fn column_on(
+    fn update_on(
+        &self,
+        lo: usize,
+        h: Option<&[T]>,
+        src_o: &[T],
+        lw: &[T],
+        marg: Option<&Weights<'_, T>>,
+        out: &mut [T],
+    ) -> Result<T, Error> {
+        let side = self.side;
+        let lw = lw.get(lo..).unwrap_or(&[]);
+        let h = h.map(|h| h.get(lo..).unwrap_or(&[]));
+        let mut error = T::ZERO;
+        for (k, (o, &lwp)) in out.iter_mut().zip(lw).enumerate() {
+            let hp = match h {
+                Some(h) => match h.get(k) {
+                    Some(&hp) => hp,
+                    None => break,
+                },
+                None => *o,
+            };
+            if lwp == T::NEG_INFINITY {
+                *o = T::NEG_INFINITY;
+                continue;
+            }
+            let p = lo + k;
+            let u = self.src.absorb_target(p, hp * side.unit, self.kappa);
+            let (shift, s) = shifted(self.src, p, u, src_o, self.kappa, &mut ());
+            *o = side
+                .update(lwp, shift.ln() + s.ln_kernel(), hp)
+                .ok_or(Error::NonFinite)?;
+            if let Some(b) = marg {
+                let wp = b.w.get(p).map_or(T::ZERO, |&w| w * b.scale);
+                error += (s * shift.factor() - side.target(lwp, wp, hp)).abs();
+            }
+        }
+        Ok(error)
+    }
+
+    /// The column pass that ends the solve: as [`Pass::update`] with `g` and the
+    /// weights `b`, and also Σ_ij P_ij and ⟨C, P⟩, all three sums compensated (they
+    /// are what the solve reports). Runs once or twice per solve: one chunk loop
+    /// ([`Tuned::unspecialised`](crate::kernel::Tuned::unspecialised)).
+    #[inline(never)]
+    fn measured<P: ParallelFor>(
+        &self,
+        pool: &P,
+        g: &[T],
+        src_u: &[T],
+        lb: &[T],
+        b: &Weights<'_, T>,
+        next: &mut [T],
+    ) -> Result<Measure<T>, Error> {
+        let task = |lo: usize, next: &mut [T]| {
+            crate::dispatch::dispatch!(|isa| self
+                .on(&crate::kernel::Tuned::unspecialised(self.src, isa))
+                .measured_on(lo, g, src_u, lb, b, next))
+        };
+        let sums = parallel::rows(pool, next, task, ColumnSums::merge)?;
+        Ok(Measure {
+            error: sums.error.value(),
+            totals: Some((sums.mass.value(), sums.total.value())),
+        })
+    }
+
+    /// [`Pass::measured`] over targets `lo..lo + next.len()`, on the path of `S`.
+    #[inline(always)]
+    fn measured_on(
         &self,
         lo: usize,
         g: &[T],
@@ -570,15 +636,9 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
         lb: &[T],
         b: &Weights<'_, T>,
         next: &mut [T],
-        cost: bool,
     ) -> Result<ColumnSums<T>, Error> {
         let side = self.side;
-        // The compensated sums only where the pass ends the solve (`cost`): they are
-        // what the solve reports. A pass that only decides whether to go on sums the
-        // error plainly (relative rounding ≤ m·2^−24, immaterial to a stopping test) and
-        // skips the mass.
         let mut sums = ColumnSums {
-            plain: T::ZERO,
             error: Compensated::new(),
             mass: Compensated::new(),
             total: Compensated::new(),
@@ -592,79 +652,24 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
                 continue;
             }
             let u = self.src.absorb_target(j, gj * side.unit, self.kappa);
-            let (shift, s) = if cost {
-                shifted(self.src, j, u, src_u, self.kappa, &mut red)
-            } else {
-                shifted(self.src, j, u, src_u, self.kappa, &mut ())
-            };
+            let (shift, s) = shifted(self.src, j, u, src_u, self.kappa, &mut red);
             *out = side
                 .update(lbj, shift.ln() + s.ln_kernel(), gj)
                 .ok_or(Error::NonFinite)?;
             let rescale = shift.factor();
             let col = s * rescale;
             let bj = b.w.get(j).map_or(T::ZERO, |&w| w * b.scale);
-            let err = (col - side.target(lbj, bj, gj)).abs();
-            if cost {
-                sums.error.add(err);
-                sums.mass.add(col);
-                sums.total.add(red.total() * rescale);
-            } else {
-                sums.plain += err;
-            }
+            sums.error.add((col - side.target(lbj, bj, gj)).abs());
+            sums.mass.add(col);
+            sums.total.add(red.total() * rescale);
         }
         Ok(sums)
     }
-
-    /// Row pass: f_i ← τ (ε (ln a_i − ln R_i) + f_i) in place for positive-weight i;
-    /// `src_v` holds the second side's potentials in kernel units, absorbed.
-    // Placed like `column`, for the same reasons (left to itself on Cortex-M, LLVM
-    // keeps this pass out of line and its loop not specialised for d = 2).
-    #[cfg_attr(not(target_arch = "arm"), inline(never))]
-    #[cfg_attr(target_arch = "arm", inline(always))]
-    fn row<P: ParallelFor>(
-        &self,
-        pool: &P,
-        f: &mut [T],
-        src_v: &[T],
-        la: &[T],
-    ) -> Result<(), Error> {
-        let task = |lo: usize, f: &mut [T]| {
-            #[cfg(not(target_arch = "arm"))]
-            return crate::dispatch::dispatch!(|isa| self
-                .on(&crate::kernel::Tuned::new(self.src, isa))
-                .row_on(lo, f, src_v, la));
-            #[cfg(target_arch = "arm")]
-            self.row_on(lo, f, src_v, la)
-        };
-        parallel::rows(pool, f, task, |(), ()| ())
-    }
-
-    /// [`Pass::row`] over rows `lo..lo + f.len()`, on the path of `S`.
-    #[inline(always)]
-    fn row_on(&self, lo: usize, f: &mut [T], src_v: &[T], la: &[T]) -> Result<(), Error> {
-        let side = self.side;
-        let la = la.get(lo..).unwrap_or(&[]);
-        for (k, (fi, &lai)) in f.iter_mut().zip(la).enumerate() {
-            if lai == T::NEG_INFINITY {
-                continue;
-            }
-            let i = lo + k;
-            let u = self.src.absorb_target(i, *fi * side.unit, self.kappa);
-            let (shift, s) = shifted(self.src, i, u, src_v, self.kappa, &mut ());
-            *fi = side
-                .update(lai, shift.ln() + s.ln_kernel(), *fi)
-                .ok_or(Error::NonFinite)?;
-        }
-        Ok(())
-    }
 }
 
-/// A column pass's sums over its targets (or one task's share of them).
+/// The measured column pass's sums over its targets (or one task's share of them):
+/// the L1 error, Σ_j S_j and Σ_j ⟨C_·j, P_·j⟩.
 struct ColumnSums<T> {
-    /// The L1 error, plainly summed (a pass that only decides whether to go on).
-    plain: T,
-    /// The L1 error, Σ_j S_j and Σ_j ⟨C_·j, P_·j⟩, compensated (a pass that ends the
-    /// solve).
     error: Compensated<T>,
     mass: Compensated<T>,
     total: Compensated<T>,
@@ -674,7 +679,6 @@ impl<T: Real> ColumnSums<T> {
     /// Adds the next task's sums (in task order, so the result does not depend on the
     /// pool).
     fn merge(&mut self, next: Self) {
-        self.plain += next.plain;
         self.error.add(next.error.value());
         self.mass.add(next.mass.value());
         self.total.add(next.total.value());
