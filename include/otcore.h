@@ -1807,6 +1807,13 @@ typedef struct otc_ot_resample_config_f32 {
    * Must be zero.
    */
   uint32_t reserved[2];
+  /**
+   * A caller's thread pool for the kernel passes of `otc_ot_resample_f32` and
+   * `otc_ot_resample_warm_f32` (N > 256: the particles are cut into tasks, the same
+   * bits as without it), or NULL (default): run on the calling thread. The filters
+   * that embed this config ignore it.
+   */
+  const struct otc_parallel_for *parallel;
 } otc_ot_resample_config_f32;
 
 /**
@@ -1856,6 +1863,13 @@ typedef struct otc_ot_resample_config_f64 {
    * Must be zero.
    */
   uint32_t reserved[2];
+  /**
+   * A caller's thread pool for the kernel passes of `otc_ot_resample_f32` and
+   * `otc_ot_resample_warm_f32` (N > 256: the particles are cut into tasks, the same
+   * bits as without it), or NULL (default): run on the calling thread. The filters
+   * that embed this config ignore it.
+   */
+  const struct otc_parallel_for *parallel;
 } otc_ot_resample_config_f64;
 
 /**
@@ -5194,10 +5208,18 @@ int32_t otc_ot_resample_workspace_size_f64(size_t n, size_t d, size_t *out_bytes
  * `OTC_STATUS_EMPTY_INPUT`, `OTC_STATUS_LENGTH_MISMATCH`,
  * `OTC_STATUS_NON_FINITE_INPUT`, `OTC_STATUS_ZERO_MASS` (all log-weights −∞),
  * `OTC_STATUS_WORKSPACE_TOO_SMALL`, `OTC_STATUS_NON_FINITE` (overflow, e.g. a
- * normalisation divisor s·√d beyond the float range), `OTC_STATUS_PANIC`.
+ * normalisation divisor s·√d beyond the float range), `OTC_STATUS_CALLBACK_FAILED`
+ * (`config->parallel`'s `run` returned non-zero or before running every task; its
+ * `struct_size` wrong gives `OTC_STATUS_STRUCT_SIZE`, its `run` NULL
+ * `OTC_STATUS_NULL_POINTER`), `OTC_STATUS_PANIC`.
+ *
+ * With `config->parallel` set and N > 256, the kernel passes split their particles
+ * over the caller's pool (see `otc_parallel_for`; the transport too for d ≤ 5); the
+ * results are the same bits as without it.
  *
  * # Safety
- * Every pointer must be NULL or valid for its stated length for the call.
+ * Every pointer must be NULL or valid for its stated length for the call;
+ * `config->parallel` NULL or a valid `otc_parallel_for` whose `run` keeps its contract.
  */
 int32_t otc_ot_resample_f32(const struct otc_ot_resample_config_f32 *config,
                             const float *x,
