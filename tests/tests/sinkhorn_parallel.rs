@@ -417,3 +417,113 @@ mod ot_resampling {
         }
     }
 }
+
+/// Plan operations (`ot::Plan::on`) on a pool: the bits of the plain calls, and a
+/// failing or early pool refused with the outputs untouched.
+mod plan_operations {
+    use super::*;
+    use otcore::ot::{Plan, PlanOn};
+
+    /// Every split operation of `p` (apply, its transpose, the barycentric map, the
+    /// row gradient and c-transform, both argmaxes, the transport cost), outputs
+    /// starting at 7 (indices at 7).
+    fn all_ops<P: ParallelFor>(
+        p: &PlanOn<'_, '_, f64, P>,
+        n: usize,
+        m: usize,
+        d: usize,
+    ) -> Vec<(Result<f64, Error>, Vec<f64>)> {
+        let mut ws = vec![0.0; ot::workspace_len(n, m, d) + n.max(m)];
+        let v: Vec<f64> = (0..m).map(|j| (j as f64 * 0.37).sin()).collect();
+        let u: Vec<f64> = (0..n).map(|i| (i as f64 * 0.11).cos()).collect();
+        let unit = |r: Result<(), Error>| r.map(|()| 0.0);
+        let mut out = Vec::new();
+        let mut o = vec![7.0; n];
+        out.push((unit(p.apply(&v, &mut o, &mut ws)), o));
+        let mut o = vec![7.0; m];
+        out.push((unit(p.apply_transpose(&u, &mut o, &mut ws)), o));
+        let mut o = vec![7.0; n * d];
+        out.push((unit(p.barycentric(&mut o, &mut ws)), o));
+        let (mut gx, mut ct) = (vec![7.0; n * d], vec![7.0; n]);
+        let r = unit(p.row_gradient(&mut gx, &mut ct, &mut ws));
+        gx.extend(ct);
+        out.push((r, gx));
+        for (rows, len) in [(true, n), (false, m)] {
+            let (mut at, mut conf) = (vec![7usize; len], vec![7.0; len]);
+            let r = if rows {
+                p.row_argmax(&mut at, &mut conf, &mut ws)
+            } else {
+                p.col_argmax(&mut at, &mut conf, &mut ws)
+            };
+            conf.extend(at.iter().map(|&a| a as f64));
+            out.push((unit(r), conf));
+        }
+        out.push((p.transport_cost(&mut ws), Vec::new()));
+        out
+    }
+
+    fn solved(c: &Case) -> (Vec<f64>, Vec<f64>, f64) {
+        let cfg = Config::<f64>::default();
+        let (res, f, g) = solve(c, &cfg, None::<&Threads>);
+        (f, g, res.expect("the solve succeeds").epsilon)
+    }
+
+    #[test]
+    fn same_bits_whatever_the_pool() {
+        let c = case(2);
+        let (f, g, eps) = solved(&c);
+        let problem = Problem::point_clouds(&c.x, &c.y, c.d, 1.0, &c.a, &c.b);
+        let plan = Plan::new(problem, eps, &f, &g);
+        let (n, m) = (c.a.len(), c.b.len());
+        let serial = all_ops(&plan.on(&otcore::parallel::Serial), n, m, c.d);
+        assert!(serial.iter().all(|(r, _)| r.is_ok()));
+        // The plain calls are the pool-less ones.
+        let mut ws = vec![0.0; ot::workspace_len(n, m, c.d)];
+        assert_eq!(serial[6].0, plan.transport_cost(&mut ws));
+        let mut o = vec![0.0; n];
+        plan.apply(&vec![1.0; m], &mut o, &mut ws).unwrap();
+        let mut o2 = vec![0.0; n];
+        plan.on(&Threads(3))
+            .apply(&vec![1.0; m], &mut o2, &mut ws)
+            .unwrap();
+        assert_eq!(bits(&o), bits(&o2));
+        let same = |got: Vec<(Result<f64, Error>, Vec<f64>)>| {
+            for (k, ((r, v), (r0, v0))) in got.iter().zip(&serial).enumerate() {
+                assert_eq!(r.map(f64::to_bits), r0.map(f64::to_bits), "op {k}");
+                assert_eq!(bits(v), bits(v0), "op {k}");
+            }
+        };
+        for workers in [1, 2, 4] {
+            same(all_ops(&plan.on(&Threads(workers)), n, m, c.d));
+        }
+        same(all_ops(&plan.on(&Reversed), n, m, c.d));
+        same(all_ops(&plan.on(&Twice), n, m, c.d));
+    }
+
+    /// Each operation calls the pool once: failing (or returning early) on call k
+    /// fails operation k alone, with its outputs untouched.
+    #[test]
+    fn failing_or_early_pool_is_refused() {
+        let c = case(2);
+        let (f, g, eps) = solved(&c);
+        let problem = Problem::point_clouds(&c.x, &c.y, c.d, 1.0, &c.a, &c.b);
+        let plan = Plan::new(problem, eps, &f, &g);
+        let (n, m) = (c.a.len(), c.b.len());
+        for k in 0..7 {
+            for got in [
+                all_ops(&plan.on(&Failing::on(k)), n, m, c.d),
+                all_ops(&plan.on(&Early::on(k)), n, m, c.d),
+            ] {
+                assert_eq!(got.len(), 7);
+                for (j, (r, v)) in got.iter().enumerate() {
+                    if j == k {
+                        assert_eq!(*r, Err(Error::CallbackFailed), "op {k}");
+                        assert!(v.iter().all(|&x| x == 7.0), "op {k}");
+                    } else {
+                        assert!(r.is_ok(), "op {j} with op {k} failing");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -45,7 +45,7 @@
 //! more annealing iterations (⌈log(ε/ε₀)/log(scaling²)⌉) and rows that sum to 1 less
 //! exactly in f32.
 
-use crate::buf::{copy, rows_mut, take};
+use crate::buf::{copy, head_mut, rows_mut, take};
 use crate::error::Error;
 use crate::kernel::{on_clouds, padded, shifted, Clouds, CostSource, Weighted, Write, LANES};
 use crate::ot::workspace::load_points;
@@ -301,13 +301,7 @@ pub(crate) fn softmin<T: Real, P: ParallelFor>(
         });
         Ok(())
     };
-    parallel::rows(pool, head(out, n), task, |(), ()| ())
-}
-
-/// The first `n` elements of `v` (all of a shorter one).
-fn head<T>(v: &mut [T], n: usize) -> &mut [T] {
-    let n = n.min(v.len());
-    v.get_mut(..n).unwrap_or_default()
+    parallel::rows(pool, head_mut(out, n), task, |(), ()| ())
 }
 
 /// One target of [`softmin`] (`h` absorbed). Inlined into the dispatched passes (out
@@ -407,7 +401,7 @@ pub(crate) fn softmin_pair<T: Real, P: ParallelFor>(
     };
     parallel::rows(
         pool,
-        (head(&mut *out0, n), head(&mut *out1, n)),
+        (head_mut(&mut *out0, n), head_mut(&mut *out1, n)),
         task,
         |(), ()| (),
     )?;
@@ -856,7 +850,7 @@ impl<T: Real> Transport<'_, T> {
             Ok(())
         };
         let rows = Wide {
-            data: head(&mut *out, n.saturating_mul(d)),
+            data: head_mut(&mut *out, n.saturating_mul(d)),
             width: d,
         };
         parallel::rows(pool, rows, task, |(), ()| ())?;
