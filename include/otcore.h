@@ -681,11 +681,12 @@ typedef void (*otc_parallel_task)(void *task_ctx, size_t index);
 typedef int32_t (*otc_parallel_run)(void *pool, size_t tasks, otc_parallel_task task, void *task_ctx);
 
 /**
- * A thread pool the library borrows for one call (it starts no threads of its own):
- * the Sinkhorn passes cut their target rows into at most 64 tasks of at least 256
- * rows, a cut that depends only on the row count, and combine the tasks' sums in task
- * order, so the results are bit-identical with or without a pool, whatever the number
- * of workers and the order the tasks run in. Passes of ≤ 256 rows run on the calling
+ * A thread pool the library borrows for one call (it starts no threads of its own),
+ * set in `otc_sinkhorn_config.parallel` or `otc_ot_resample_config.parallel`: the
+ * kernel passes cut their target rows into at most 64 tasks of at least 256 rows, a
+ * cut that depends only on the row count, and combine the tasks' sums in task order,
+ * so the results are bit-identical with or without a pool, whatever the number of
+ * workers and the order the tasks run in. Passes of ≤ 256 rows run on the calling
  * thread; Cortex-M builds always do.
  */
 typedef struct otc_parallel_for {

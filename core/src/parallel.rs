@@ -1,13 +1,16 @@
 //! A caller's thread pool for the kernel passes.
 //!
 //! The library starts no threads. A caller with a pool (OpenMP, pthreads, TBB, a ROS
-//! executor) implements [`ParallelFor`] and hands it to [`ot::solve_on`]; the
-//! Sinkhorn passes then cut their target rows into tasks. The cut depends only on the
+//! executor) implements [`ParallelFor`] and hands it to [`ot::solve_on`],
+//! [`pf::ot_resample_on`] or [`ot::Plan::on`]; their kernel passes then cut their
+//! target rows into tasks. The cut depends only on the
 //! row count ([`task_rows`]), never on the pool; each task reduces its own rows, and the
 //! partial results are combined in task order. So the bits are the same with no pool,
 //! with one worker or many, whatever order the tasks run in.
 //!
 //! [`ot::solve_on`]: crate::ot::solve_on
+//! [`pf::ot_resample_on`]: crate::pf::ot_resample_on
+//! [`ot::Plan::on`]: crate::ot::Plan::on
 
 #[cfg(not(target_arch = "arm"))]
 use core::cell::UnsafeCell;

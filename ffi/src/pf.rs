@@ -177,7 +177,6 @@ unsafe fn init<T: Real>(logw: *mut T, n: usize, state: *mut otc_pf_state<T>) -> 
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 /// The core settings and the pool of an OT-resampling config.
 ///
 /// # Safety
@@ -197,6 +196,7 @@ unsafe fn ot_config<T: Real>(
     Ok((cfg, pool))
 }
 
+#[allow(clippy::too_many_arguments)]
 unsafe fn ot_resample_impl<T: Real>(
     config: *const otc_ot_resample_config<T>,
     x: *const T,
