@@ -75,6 +75,7 @@ pub const fn splits(n: usize) -> bool {
 /// row), [`Wide`] rows of several elements, or a pair of them cut at the same rows.
 pub(crate) trait RowsOut: Send + Sized {
     /// Number of rows.
+    #[cfg_attr(target_arch = "arm", allow(dead_code))]
     fn rows(&self) -> usize;
     /// Rows `..k` and `k..` (`k` is clamped to the rows).
     #[cfg_attr(target_arch = "arm", allow(dead_code))]
