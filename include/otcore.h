@@ -681,11 +681,12 @@ typedef void (*otc_parallel_task)(void *task_ctx, size_t index);
 typedef int32_t (*otc_parallel_run)(void *pool, size_t tasks, otc_parallel_task task, void *task_ctx);
 
 /**
- * A thread pool the library borrows for one call (it starts no threads of its own):
- * the Sinkhorn passes cut their target rows into at most 64 tasks of at least 256
- * rows, a cut that depends only on the row count, and combine the tasks' sums in task
- * order, so the results are bit-identical with or without a pool, whatever the number
- * of workers and the order the tasks run in. Passes of ≤ 256 rows run on the calling
+ * A thread pool the library borrows for one call (it starts no threads of its own),
+ * set in `otc_sinkhorn_config.parallel` or `otc_ot_resample_config.parallel`: the
+ * kernel passes cut their target rows into at most 64 tasks of at least 256 rows, a
+ * cut that depends only on the row count, and combine the tasks' sums in task order,
+ * so the results are bit-identical with or without a pool, whatever the number of
+ * workers and the order the tasks run in. Passes of ≤ 256 rows run on the calling
  * thread; Cortex-M builds always do.
  */
 typedef struct otc_parallel_for {
@@ -1807,6 +1808,13 @@ typedef struct otc_ot_resample_config_f32 {
    * Must be zero.
    */
   uint32_t reserved[2];
+  /**
+   * A caller's thread pool for the kernel passes of `otc_ot_resample_f32` and
+   * `otc_ot_resample_warm_f32` (N > 256: the particles are cut into tasks, the same
+   * bits as without it), or NULL (default): run on the calling thread. The filters
+   * that embed this config ignore it.
+   */
+  const struct otc_parallel_for *parallel;
 } otc_ot_resample_config_f32;
 
 /**
@@ -1856,6 +1864,13 @@ typedef struct otc_ot_resample_config_f64 {
    * Must be zero.
    */
   uint32_t reserved[2];
+  /**
+   * A caller's thread pool for the kernel passes of `otc_ot_resample_f32` and
+   * `otc_ot_resample_warm_f32` (N > 256: the particles are cut into tasks, the same
+   * bits as without it), or NULL (default): run on the calling thread. The filters
+   * that embed this config ignore it.
+   */
+  const struct otc_parallel_for *parallel;
 } otc_ot_resample_config_f64;
 
 /**
@@ -5194,10 +5209,18 @@ int32_t otc_ot_resample_workspace_size_f64(size_t n, size_t d, size_t *out_bytes
  * `OTC_STATUS_EMPTY_INPUT`, `OTC_STATUS_LENGTH_MISMATCH`,
  * `OTC_STATUS_NON_FINITE_INPUT`, `OTC_STATUS_ZERO_MASS` (all log-weights −∞),
  * `OTC_STATUS_WORKSPACE_TOO_SMALL`, `OTC_STATUS_NON_FINITE` (overflow, e.g. a
- * normalisation divisor s·√d beyond the float range), `OTC_STATUS_PANIC`.
+ * normalisation divisor s·√d beyond the float range), `OTC_STATUS_CALLBACK_FAILED`
+ * (`config->parallel`'s `run` returned non-zero or before running every task; its
+ * `struct_size` wrong gives `OTC_STATUS_STRUCT_SIZE`, its `run` NULL
+ * `OTC_STATUS_NULL_POINTER`), `OTC_STATUS_PANIC`.
+ *
+ * With `config->parallel` set and N > 256, the kernel passes split their particles
+ * over the caller's pool (see `otc_parallel_for`; the transport too for d ≤ 5); the
+ * results are the same bits as without it.
  *
  * # Safety
- * Every pointer must be NULL or valid for its stated length for the call.
+ * Every pointer must be NULL or valid for its stated length for the call;
+ * `config->parallel` NULL or a valid `otc_parallel_for` whose `run` keeps its contract.
  */
 int32_t otc_ot_resample_f32(const struct otc_ot_resample_config_f32 *config,
                             const float *x,

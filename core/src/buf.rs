@@ -32,6 +32,12 @@ pub(crate) fn rows_mut<T>(v: &mut [T], d: usize) -> core::slice::ChunksExactMut<
     v.chunks_exact_mut(d.max(1))
 }
 
+/// The first `n` elements of `v` (all of a shorter one).
+pub(crate) fn head_mut<T>(v: &mut [T], n: usize) -> &mut [T] {
+    let n = n.min(v.len());
+    v.get_mut(..n).unwrap_or_default()
+}
+
 /// Copies `src` into `dst`, of equal lengths by construction. Unlike
 /// `copy_from_slice` this has no length-mismatch panic branch.
 pub(crate) fn copy<T: Copy>(dst: &mut [T], src: &[T]) {

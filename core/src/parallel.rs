@@ -1,13 +1,16 @@
 //! A caller's thread pool for the kernel passes.
 //!
 //! The library starts no threads. A caller with a pool (OpenMP, pthreads, TBB, a ROS
-//! executor) implements [`ParallelFor`] and hands it to [`ot::solve_on`]; the
-//! Sinkhorn passes then cut their target rows into tasks. The cut depends only on the
+//! executor) implements [`ParallelFor`] and hands it to [`ot::solve_on`],
+//! [`pf::ot_resample_on`] or [`ot::Plan::on`]; their kernel passes then cut their
+//! target rows into tasks. The cut depends only on the
 //! row count ([`task_rows`]), never on the pool; each task reduces its own rows, and the
 //! partial results are combined in task order. So the bits are the same with no pool,
 //! with one worker or many, whatever order the tasks run in.
 //!
 //! [`ot::solve_on`]: crate::ot::solve_on
+//! [`pf::ot_resample_on`]: crate::pf::ot_resample_on
+//! [`ot::Plan::on`]: crate::ot::Plan::on
 
 #[cfg(not(target_arch = "arm"))]
 use core::cell::UnsafeCell;
@@ -61,6 +64,66 @@ pub const fn task_rows(n: usize) -> usize {
     }
 }
 
+/// Whether a pass over `n` rows is cut into more than one task, hence calls the pool
+/// (never on Cortex-M).
+#[must_use]
+pub const fn splits(n: usize) -> bool {
+    !cfg!(target_arch = "arm") && n > MIN_TASK_ROWS
+}
+
+/// Per-row outputs of a pass that [`rows`] cuts into tasks: a slice (one element per
+/// row), [`Wide`] rows of several elements, or a pair of them cut at the same rows.
+pub(crate) trait RowsOut: Send + Sized {
+    /// Number of rows.
+    #[cfg_attr(target_arch = "arm", allow(dead_code))]
+    fn rows(&self) -> usize;
+    /// Rows `..k` and `k..` (`k` is clamped to the rows).
+    #[cfg_attr(target_arch = "arm", allow(dead_code))]
+    fn split_rows(self, k: usize) -> (Self, Self);
+}
+
+impl<T: Send> RowsOut for &mut [T] {
+    #[inline(always)]
+    fn rows(&self) -> usize {
+        self.len()
+    }
+    fn split_rows(self, k: usize) -> (Self, Self) {
+        let k = k.min(self.len());
+        self.split_at_mut_checked(k).unwrap_or_default()
+    }
+}
+
+/// Row-major rows of `width` elements (`width` ≥ 1; a width of 0 has no rows).
+pub(crate) struct Wide<'a, T> {
+    /// The rows, `width` elements each.
+    pub data: &'a mut [T],
+    /// Elements per row.
+    pub width: usize,
+}
+
+impl<T: Send> RowsOut for Wide<'_, T> {
+    #[inline(always)]
+    fn rows(&self) -> usize {
+        self.data.len().checked_div(self.width).unwrap_or(0)
+    }
+    fn split_rows(self, k: usize) -> (Self, Self) {
+        let width = self.width;
+        let (head, tail) = self.data.split_rows(k.saturating_mul(width));
+        (Self { data: head, width }, Self { data: tail, width })
+    }
+}
+
+impl<A: RowsOut, B: RowsOut> RowsOut for (A, B) {
+    #[inline(always)]
+    fn rows(&self) -> usize {
+        self.0.rows().min(self.1.rows())
+    }
+    fn split_rows(self, k: usize) -> (Self, Self) {
+        let ((a0, a1), (b0, b1)) = (self.0.split_rows(k), self.1.split_rows(k));
+        ((a0, b0), (a1, b1))
+    }
+}
+
 /// Runs `body(first_row, rows_out)` over the rows of `out` cut by [`task_rows`], on
 /// `pool`, and folds the tasks' results in task order with `merge`. The first error in
 /// task order wins. On Cortex-M (no threads) one task on the calling thread.
@@ -69,12 +132,12 @@ pub const fn task_rows(n: usize) -> usize {
 /// What `body` returns; [`Error::CallbackFailed`] if the pool fails or returns with a
 /// task not run.
 #[inline(always)]
-pub(crate) fn rows<P, T, R, B, M>(pool: &P, out: &mut [T], body: B, merge: M) -> Result<R, Error>
+pub(crate) fn rows<P, O, R, B, M>(pool: &P, out: O, body: B, merge: M) -> Result<R, Error>
 where
     P: ParallelFor,
-    T: Send,
+    O: RowsOut,
     R: Send,
-    B: Fn(usize, &mut [T]) -> Result<R, Error> + Sync,
+    B: Fn(usize, O) -> Result<R, Error> + Sync,
     M: FnMut(&mut R, R),
 {
     #[cfg(target_arch = "arm")]
@@ -84,38 +147,43 @@ where
     }
     #[cfg(not(target_arch = "arm"))]
     {
-        let n = out.len();
-        if n <= MIN_TASK_ROWS {
+        if !splits(out.rows()) {
             return body(0, out);
         }
         split(pool, out, &body, merge)
     }
 }
 
-/// [`rows`] with more than one task: claims, slots and the order-fixed fold.
+/// [`rows`] with more than one task: the rows cut in advance, one slot per task (its
+/// rows, then its result), claims, and the order-fixed fold.
 #[cfg(not(target_arch = "arm"))]
 #[inline(never)]
-fn split<P, T, R, B, M>(pool: &P, out: &mut [T], body: &B, mut merge: M) -> Result<R, Error>
+fn split<P, O, R, B, M>(pool: &P, out: O, body: &B, mut merge: M) -> Result<R, Error>
 where
     P: ParallelFor,
-    T: Send,
+    O: RowsOut,
     R: Send,
-    B: Fn(usize, &mut [T]) -> Result<R, Error> + Sync,
+    B: Fn(usize, O) -> Result<R, Error> + Sync,
     M: FnMut(&mut R, R),
 {
     const PENDING: u8 = 0;
     const RUNNING: u8 = 1;
     const DONE: u8 = 2;
-    let n = out.len();
-    let per = task_rows(n);
-    let tasks = n.div_ceil(per);
+    let per = task_rows(out.rows());
+    let tasks = out.rows().div_ceil(per);
     let state: [AtomicU8; MAX_TASKS] = core::array::from_fn(|_| AtomicU8::new(PENDING));
-    let slots = Slots(core::array::from_fn(|_| UnsafeCell::new(None)));
-    let rows = Rows(out.as_mut_ptr());
+    let mut rest = Some(out);
+    let slots = Slots(core::array::from_fn(|_| {
+        UnsafeCell::new(rest.take().map_or(Slot::Empty, |r| {
+            let (head, tail) = r.split_rows(per);
+            rest = (tail.rows() > 0).then_some(tail);
+            Slot::Rows(head)
+        }))
+    }));
     let task = |i: usize| {
         // An index out of range, or a second call for a claimed task, does nothing: a
         // pool that breaks its contract cannot make two calls write the same rows.
-        let Some(claim) = state.get(i).filter(|_| i < tasks) else {
+        let Some((claim, cell)) = state.get(i).zip(slots.slot(i)).filter(|_| i < tasks) else {
             return;
         };
         if claim
@@ -124,20 +192,12 @@ where
         {
             return;
         }
-        let lo = i * per;
-        let len = per.min(n - lo);
-        // SAFETY: rows lo..lo + len of `out` (in bounds: i < tasks = ⌈n/per⌉) belong to
-        // task i alone, and the claim above lets one call of task i through; `out` is
-        // borrowed mutably for the whole of `split`, which returns only after the pool
-        // has (by its contract) returned from every call.
+        // SAFETY: slot i is touched by the one claimed call of task i alone (the claim
+        // above), and read by `split` only after its DONE is seen with Acquire ordering.
         #[allow(unsafe_code)]
-        let chunk = unsafe { core::slice::from_raw_parts_mut(rows.at(lo), len) };
-        let r = body(lo, chunk);
-        // SAFETY: slot i is written by the one claimed call of task i, and read only
-        // after its DONE is seen with Acquire ordering.
-        #[allow(unsafe_code)]
-        unsafe {
-            *slots.slot(i) = Some(r);
+        let slot = unsafe { &mut *cell.get() };
+        if let Slot::Rows(chunk) = core::mem::replace(slot, Slot::Empty) {
+            *slot = Slot::Done(body(i * per, chunk));
         }
         claim.store(DONE, Ordering::Release);
     };
@@ -147,7 +207,10 @@ where
         if claim.load(Ordering::Acquire) != DONE {
             return Err(Error::CallbackFailed);
         }
-        let r = slot.into_inner().ok_or(Error::CallbackFailed)??;
+        let Slot::Done(r) = slot.into_inner() else {
+            return Err(Error::CallbackFailed);
+        };
+        let r = r?;
         match acc.as_mut() {
             None => acc = Some(r),
             Some(a) => merge(a, r),
@@ -156,37 +219,28 @@ where
     acc.ok_or(Error::CallbackFailed)
 }
 
-/// The row array the tasks write, each its own range.
+/// A task's slot: its rows until it runs, then its result.
 #[cfg(not(target_arch = "arm"))]
-struct Rows<T>(*mut T);
-
-#[cfg(not(target_arch = "arm"))]
-impl<T> Rows<T> {
-    /// Row `i` (a method, so that closures capture the whole `Sync` wrapper).
-    fn at(&self, i: usize) -> *mut T {
-        self.0.wrapping_add(i)
-    }
+enum Slot<O, R> {
+    Empty,
+    Rows(O),
+    Done(Result<R, Error>),
 }
 
-// SAFETY: tasks write disjoint ranges only (see `split`); T: Send lets another thread
-// own those elements while it writes them.
+/// One slot per task.
+#[cfg(not(target_arch = "arm"))]
+struct Slots<O, R>([UnsafeCell<Slot<O, R>>; MAX_TASKS]);
+
+// SAFETY: slot i is used only by the one claimed call of task i (see `split`); O and R
+// are `Send`, so that call may run on another thread.
 #[cfg(not(target_arch = "arm"))]
 #[allow(unsafe_code)]
-unsafe impl<T: Send> Sync for Rows<T> {}
-
-/// One result slot per task.
-#[cfg(not(target_arch = "arm"))]
-struct Slots<R>([UnsafeCell<Option<Result<R, Error>>>; MAX_TASKS]);
-
-// SAFETY: slot i is written only by the one claimed call of task i (see `split`).
-#[cfg(not(target_arch = "arm"))]
-#[allow(unsafe_code)]
-unsafe impl<R: Send> Sync for Slots<R> {}
+unsafe impl<O: Send, R: Send> Sync for Slots<O, R> {}
 
 #[cfg(not(target_arch = "arm"))]
-impl<R> Slots<R> {
+impl<O, R> Slots<O, R> {
     /// Slot `i` (a method, so that closures capture the whole `Sync` wrapper).
-    fn slot(&self, i: usize) -> *mut Option<Result<R, Error>> {
-        self.0[i].get()
+    fn slot(&self, i: usize) -> Option<&UnsafeCell<Slot<O, R>>> {
+        self.0.get(i)
     }
 }

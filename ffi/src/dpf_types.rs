@@ -340,8 +340,8 @@ mod tests {
     fn struct_sizes_are_pinned() {
         assert_eq!(size_of::<otc_dpf_config<f32>>(), 32);
         assert_eq!(size_of::<otc_dpf_config<f64>>(), 32);
-        assert_eq!(size_of::<otc_dpf_ot_config<f32>>(), 64);
-        assert_eq!(size_of::<otc_dpf_ot_config<f64>>(), 80);
+        assert_eq!(size_of::<otc_dpf_ot_config<f32>>(), 72);
+        assert_eq!(size_of::<otc_dpf_ot_config<f64>>(), 88);
         assert_eq!(size_of::<otc_dpf_model<f64>>(), 88);
         assert_eq!(size_of::<otc_dpf_tape<f32>>(), 64);
         assert_eq!(

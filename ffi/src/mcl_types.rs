@@ -241,8 +241,8 @@ mod tests {
         assert_eq!(size_of::<otc_kld_config<f32>>(), 24);
         assert_eq!(size_of::<otc_kld_config<f64>>(), 32);
         assert_eq!(size_of::<otc_recovery<f64>>(), 40);
-        assert_eq!(size_of::<otc_mcl_config<f32>>(), 88);
-        assert_eq!(size_of::<otc_mcl_config<f64>>(), 112);
+        assert_eq!(size_of::<otc_mcl_config<f32>>(), 96);
+        assert_eq!(size_of::<otc_mcl_config<f64>>(), 120);
         assert_eq!(size_of::<otc_mcl_report<f64>>(), 88);
     }
 

@@ -7,9 +7,9 @@ use core::ffi::c_void;
 use otcore::ot::Cg;
 use otcore::pf::weights::{ess, normalise};
 use otcore::pf::{
-    ancestors, filter_workspace_len, jvp_workspace_len, ot_resample, ot_resample_jvp,
-    ot_resample_vjp, ot_resample_warm, ot_warm_len, ot_workspace_len, step, uniform_log_weights,
-    vjp_workspace_len, RandomSource, Resampler, SplitMix64,
+    ancestors, filter_workspace_len, jvp_workspace_len, ot_resample_jvp, ot_resample_on,
+    ot_resample_vjp, ot_resample_warm_on, ot_warm_len, ot_workspace_len, step, uniform_log_weights,
+    vjp_workspace_len, OtConfig, RandomSource, Resampler, SplitMix64,
 };
 use otcore::{Error, Real};
 
@@ -19,6 +19,7 @@ use crate::pf_types::{
     otc_ot_resample_config, otc_ot_resample_report, otc_pf_config, otc_pf_report, otc_pf_state,
     otc_rng, otc_vjp_config, scheme_of, OTC_RESAMPLE_MULTINOMIAL, OTC_RESAMPLE_OPTIMAL,
 };
+use crate::pool::Pool;
 use crate::sizes::{cells, write_workspace_size};
 use crate::status::otc_status;
 
@@ -176,6 +177,25 @@ unsafe fn init<T: Real>(logw: *mut T, n: usize, state: *mut otc_pf_state<T>) -> 
     })
 }
 
+/// The core settings and the pool of an OT-resampling config.
+///
+/// # Safety
+/// `config` must be NULL or point to a readable config whose `parallel` is NULL or a
+/// valid `otc_parallel_for`.
+///
+/// # Errors
+/// Those of `read_sized`, `to_core` and `Pool::read`.
+unsafe fn ot_config<T: Real>(
+    config: *const otc_ot_resample_config<T>,
+) -> Checked<(OtConfig<T>, Pool)> {
+    // SAFETY: the caller's contract.
+    let raw = unsafe { read_sized(config)? };
+    let cfg = raw.to_core()?;
+    // SAFETY: as above.
+    let pool = unsafe { Pool::read(raw.parallel)? };
+    Ok((cfg, pool))
+}
+
 #[allow(clippy::too_many_arguments)]
 unsafe fn ot_resample_impl<T: Real>(
     config: *const otc_ot_resample_config<T>,
@@ -190,7 +210,7 @@ unsafe fn ot_resample_impl<T: Real>(
 ) -> i32 {
     run(|| {
         // SAFETY: the caller's contract (NULL checked).
-        let cfg = unsafe { read_sized(config)? }.to_core()?;
+        let (cfg, pool) = unsafe { ot_config(config)? };
         // SAFETY: as above.
         unsafe { check_sized(report)? };
         let len = cells(n, d)?;
@@ -201,7 +221,7 @@ unsafe fn ot_resample_impl<T: Real>(
         // SAFETY: every array is non-NULL, aligned, valid by the caller's contract and
         // disjoint from the written ones.
         let (xs, ls, xo_s, wss) = unsafe { (xa.slice(), la.slice(), xo.slice_mut(), zeroed(ws)) };
-        let r = ot_resample(xs, ls, d, &cfg, xo_s, wss)?;
+        let r = ot_resample_on(&pool, xs, ls, d, &cfg, xo_s, wss)?;
         // SAFETY: as above.
         unsafe { rep.fill(otc_ot_resample_report::from_core(&r)) };
         Ok(r.status.into())
@@ -224,7 +244,7 @@ unsafe fn ot_resample_warm_impl<T: Real>(
 ) -> i32 {
     run(|| {
         // SAFETY: the caller's contract (NULL checked).
-        let cfg = unsafe { read_sized(config)? }.to_core()?;
+        let (cfg, pool) = unsafe { ot_config(config)? };
         // SAFETY: as above.
         unsafe { check_sized(report)? };
         let len = cells(n, d)?;
@@ -252,7 +272,7 @@ unsafe fn ot_resample_warm_impl<T: Real>(
                 zeroed(ws),
             )
         };
-        let r = ot_resample_warm(xs, ls, d, &cfg, xo_s, wss, sts)?;
+        let r = ot_resample_warm_on(&pool, xs, ls, d, &cfg, xo_s, wss, sts)?;
         // SAFETY: as above.
         unsafe { rep.fill(otc_ot_resample_report::from_core(&r)) };
         Ok(r.status.into())
@@ -691,10 +711,18 @@ pub unsafe extern "C" fn otc_ot_resample_workspace_size_f64(
 /// `OTC_STATUS_EMPTY_INPUT`, `OTC_STATUS_LENGTH_MISMATCH`,
 /// `OTC_STATUS_NON_FINITE_INPUT`, `OTC_STATUS_ZERO_MASS` (all log-weights −∞),
 /// `OTC_STATUS_WORKSPACE_TOO_SMALL`, `OTC_STATUS_NON_FINITE` (overflow, e.g. a
-/// normalisation divisor s·√d beyond the float range), `OTC_STATUS_PANIC`.
+/// normalisation divisor s·√d beyond the float range), `OTC_STATUS_CALLBACK_FAILED`
+/// (`config->parallel`'s `run` returned non-zero or before running every task; its
+/// `struct_size` wrong gives `OTC_STATUS_STRUCT_SIZE`, its `run` NULL
+/// `OTC_STATUS_NULL_POINTER`), `OTC_STATUS_PANIC`.
+///
+/// With `config->parallel` set and N > 256, the kernel passes split their particles
+/// over the caller's pool (see `otc_parallel_for`; the transport too for d ≤ 5); the
+/// results are the same bits as without it.
 ///
 /// # Safety
-/// Every pointer must be NULL or valid for its stated length for the call.
+/// Every pointer must be NULL or valid for its stated length for the call;
+/// `config->parallel` NULL or a valid `otc_parallel_for` whose `run` keeps its contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn otc_ot_resample_f32(
     config: *const otc_ot_resample_config<f32>,

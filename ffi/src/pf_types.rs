@@ -7,6 +7,7 @@ use otcore::pf::{
 use otcore::Real;
 
 use crate::status::otc_status;
+use crate::types::otc_parallel_for;
 
 /// Resampler: multinomial (N i.i.d. draws, O(N) by sorted uniforms).
 pub const OTC_RESAMPLE_MULTINOMIAL: i32 = 0;
@@ -105,6 +106,11 @@ pub struct otc_ot_resample_config<T> {
     pub schedule: u32,
     /// Must be zero.
     pub reserved: [u32; 2],
+    /// A caller's thread pool for the kernel passes of `otc_ot_resample_f32` and
+    /// `otc_ot_resample_warm_f32` (N > 256: the particles are cut into tasks, the same
+    /// bits as without it), or NULL (default): run on the calling thread. The filters
+    /// that embed this config ignore it.
+    pub parallel: *const otc_parallel_for,
 }
 
 impl<T: Real> otc_ot_resample_config<T> {
@@ -120,6 +126,7 @@ impl<T: Real> otc_ot_resample_config<T> {
             max_iterations: c.max_iterations,
             schedule: OTC_OT_SCHEDULE_MARGINAL,
             reserved: [0; 2],
+            parallel: core::ptr::null(),
         }
     }
 
@@ -342,10 +349,10 @@ mod tests {
     #[test]
     fn struct_sizes_are_pinned() {
         assert_eq!(size_of::<otc_rng>(), 8);
-        assert_eq!(size_of::<otc_ot_resample_config<f32>>(), 40);
-        assert_eq!(size_of::<otc_ot_resample_config<f64>>(), 56);
-        assert_eq!(size_of::<otc_pf_config<f32>>(), 64);
-        assert_eq!(size_of::<otc_pf_config<f64>>(), 80);
+        assert_eq!(size_of::<otc_ot_resample_config<f32>>(), 48);
+        assert_eq!(size_of::<otc_ot_resample_config<f64>>(), 64);
+        assert_eq!(size_of::<otc_pf_config<f32>>(), 72);
+        assert_eq!(size_of::<otc_pf_config<f64>>(), 88);
         assert_eq!(size_of::<otc_pf_state<f64>>(), 32);
         assert_eq!(size_of::<otc_pf_report<f64>>(), 40);
         assert_eq!(size_of::<otc_vjp_config<f32>>(), 24);

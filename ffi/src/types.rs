@@ -150,11 +150,12 @@ pub type otc_parallel_run = Option<
     ) -> i32,
 >;
 
-/// A thread pool the library borrows for one call (it starts no threads of its own):
-/// the Sinkhorn passes cut their target rows into at most 64 tasks of at least 256
-/// rows, a cut that depends only on the row count, and combine the tasks' sums in task
-/// order, so the results are bit-identical with or without a pool, whatever the number
-/// of workers and the order the tasks run in. Passes of ≤ 256 rows run on the calling
+/// A thread pool the library borrows for one call (it starts no threads of its own),
+/// set in `otc_sinkhorn_config.parallel` or `otc_ot_resample_config.parallel`: the
+/// kernel passes cut their target rows into at most 64 tasks of at least 256 rows, a
+/// cut that depends only on the row count, and combine the tasks' sums in task order,
+/// so the results are bit-identical with or without a pool, whatever the number of
+/// workers and the order the tasks run in. Passes of ≤ 256 rows run on the calling
 /// thread; Cortex-M builds always do.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]

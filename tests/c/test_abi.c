@@ -132,10 +132,10 @@ int main(void) {
 
     /* Struct layouts (64-bit targets). */
     if (sizeof(size_t) == 8) {
-        CHECK(sizeof(otc_ot_resample_config_f32) == 40);
-        CHECK(sizeof(otc_ot_resample_config_f64) == 56);
-        CHECK(sizeof(otc_pf_config_f32) == 64);
-        CHECK(sizeof(otc_pf_config_f64) == 80);
+        CHECK(sizeof(otc_ot_resample_config_f32) == 48);
+        CHECK(sizeof(otc_ot_resample_config_f64) == 64);
+        CHECK(sizeof(otc_pf_config_f32) == 72);
+        CHECK(sizeof(otc_pf_config_f64) == 88);
         CHECK(offsetof(otc_pf_config_f32, ot) == 24);
         CHECK(sizeof(otc_pf_state_f64) == 32);
         CHECK(sizeof(otc_pf_report_f64) == 40);

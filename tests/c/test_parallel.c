@@ -1,7 +1,8 @@
-/* otc_sinkhorn_solve on a caller's parallel-for (otc_parallel_for): the same bits as
- * without a pool with 1-4 pthreads workers and with tasks run last-first; a pool that
- * fails, returns before running a task, has a wrong struct_size or a NULL run gets its
- * status with f, g and the result untouched. */
+/* otc_sinkhorn_solve and otc_ot_resample(_warm) on a caller's parallel-for
+ * (otc_parallel_for): the same bits as without a pool with 1-4 pthreads workers and
+ * with tasks run last-first; a pool that fails, returns before running a task, has a
+ * wrong struct_size or a NULL run gets its status with the outputs untouched. */
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -111,6 +112,83 @@ static void solve_f32(const otc_parallel_for *pool, run_f32 *out) {
     out->status = otc_sinkhorn_solve_f32(&p, &cfg, ws, bytes, out->f, N, out->g, M, &out->res);
 }
 
+/* ---- OT resampling of the N points of x (f64) with the weights a ---- */
+typedef struct {
+    int32_t status;
+    double x_out[N * D];
+    double state[(D + 1) * (N + 16) + 2];
+    otc_ot_resample_report_f64 rep;
+} resample_f64;
+
+static void resample(const otc_parallel_for *pool, int warm, resample_f64 *out) {
+    static double logw[N];
+    for (int i = 0; i < N; ++i) logw[i] = log(a[i]);
+    otc_ot_resample_config_f64 cfg;
+    otc_ot_resample_config_default_f64(&cfg);
+    cfg.epsilon = 0.2;
+    cfg.parallel = pool;
+    size_t bytes = 0, state_len = 0;
+    otc_ot_resample_workspace_size_f64(N, D, &bytes);
+    otc_ot_resample_warm_len(N, D, &state_len);
+    CHECK(state_len <= sizeof out->state / sizeof out->state[0]);
+    void *w = aligned_alloc(OTC_WORKSPACE_ALIGN, bytes);
+    memset(out->x_out, 0x5a, sizeof out->x_out);
+    memset(&out->rep, 0x5a, sizeof out->rep);
+    out->rep.struct_size = sizeof out->rep;
+    if (!warm) memset(out->state, 0, sizeof out->state); /* not used */
+    if (warm)
+        out->status = otc_ot_resample_warm_f64(&cfg, x, logw, N, D, w, bytes, out->state,
+                                               state_len, out->x_out, &out->rep);
+    else
+        out->status = otc_ot_resample_f64(&cfg, x, logw, N, D, w, bytes, out->x_out, &out->rep);
+    free(w);
+}
+
+/* Cold and warm resampling: the bits of the pool-less calls whatever the pool; a
+ * failing or early pool leaves x_out, the report and the state untouched. */
+static void check_resampling(void) {
+    static resample_f64 serial, serial_warm, got, untouched;
+    resample(NULL, 0, &serial);
+    CHECK_STATUS(serial.status, OTC_STATUS_OK);
+    resample(NULL, 1, &serial_warm); /* from an empty state */
+    CHECK_STATUS(serial_warm.status, OTC_STATUS_OK);
+    for (int workers = 1; workers <= 4; ++workers) {
+        pool_cfg pc = {workers, 0, -1, -1};
+        otc_parallel_for pool = {.struct_size = sizeof pool, .run = threads_run, .pool = &pc};
+        resample(&pool, 0, &got);
+        CHECK(memcmp(&got, &serial, sizeof got) == 0);
+        CHECK(pc.calls > 0);
+        memset(got.state, 0, sizeof got.state);
+        resample(&pool, 1, &got); /* from an empty state */
+        CHECK(memcmp(&got, &serial_warm, sizeof got) == 0);
+    }
+    otc_parallel_for rev = {.struct_size = sizeof rev, .run = reversed_run, .pool = NULL};
+    resample(&rev, 0, &got);
+    CHECK(memcmp(&got, &serial, sizeof got) == 0);
+    memset(untouched.x_out, 0x5a, sizeof untouched.x_out);
+    memset(&untouched.rep, 0x5a, sizeof untouched.rep);
+    untouched.rep.struct_size = sizeof untouched.rep;
+    for (int call = 0; call < 3; call += 2) {
+        for (int warm = 0; warm <= 1; ++warm) {
+            pool_cfg fail = {2, 0, call, -1}, skip = {2, 0, -1, call};
+            otc_parallel_for pf = {.struct_size = sizeof pf, .run = threads_run, .pool = &fail};
+            otc_parallel_for ps = {.struct_size = sizeof ps, .run = threads_run, .pool = &skip};
+            /* warm: from the state of the serial warm call */
+            memcpy(got.state, serial_warm.state, sizeof got.state);
+            resample(&pf, warm, &got);
+            CHECK_STATUS(got.status, OTC_STATUS_CALLBACK_FAILED);
+            CHECK(memcmp(got.x_out, untouched.x_out, sizeof got.x_out) == 0);
+            CHECK(memcmp(&got.rep, &untouched.rep, sizeof got.rep) == 0);
+            CHECK(!warm || memcmp(got.state, serial_warm.state, sizeof got.state) == 0);
+            memcpy(got.state, serial_warm.state, sizeof got.state);
+            resample(&ps, warm, &got);
+            CHECK_STATUS(got.status, OTC_STATUS_CALLBACK_FAILED);
+            CHECK(memcmp(got.x_out, untouched.x_out, sizeof got.x_out) == 0);
+            CHECK(!warm || memcmp(got.state, serial_warm.state, sizeof got.state) == 0);
+        }
+    }
+}
+
 int main(void) {
     make_problem();
     for (int i = 0; i < N * D; ++i) xf[i] = (float)x[i];
@@ -168,6 +246,7 @@ int main(void) {
     CHECK(never.calls == 0);
     CHECK(memcmp(got.f, untouched.f, sizeof got.f) == 0);
 
+    check_resampling();
     free(ws);
     return check_report("test_parallel");
 }

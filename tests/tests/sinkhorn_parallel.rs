@@ -64,6 +64,15 @@ struct Failing {
     fail_on: usize,
 }
 
+impl Failing {
+    fn on(call: usize) -> Self {
+        Self {
+            calls: AtomicUsize::new(0),
+            fail_on: call,
+        }
+    }
+}
+
 impl ParallelFor for Failing {
     fn run<F: Fn(usize) + Sync>(&self, tasks: usize, task: &F) -> Result<(), Error> {
         (0..tasks).for_each(task);
@@ -79,6 +88,15 @@ impl ParallelFor for Failing {
 struct Early {
     calls: AtomicUsize,
     skip_on: usize,
+}
+
+impl Early {
+    fn on(call: usize) -> Self {
+        Self {
+            calls: AtomicUsize::new(0),
+            skip_on: call,
+        }
+    }
 }
 
 impl ParallelFor for Early {
@@ -214,10 +232,7 @@ fn task_cut() {
         d: 2,
     };
     let cfg = Config::<f64>::default();
-    let never = Failing {
-        calls: AtomicUsize::new(0),
-        fail_on: 0,
-    };
+    let never = Failing::on(0);
     let (res, ..) = solve(&small, &cfg, Some(&never));
     assert!(res.is_ok());
     assert_eq!(never.calls.load(Ordering::Relaxed), 0);
@@ -230,14 +245,8 @@ fn failing_or_early_pool_is_refused() {
     let c = case(2);
     let cfg = Config::<f64>::default();
     for call in [0, 1, 7] {
-        let failing = Failing {
-            calls: AtomicUsize::new(0),
-            fail_on: call,
-        };
-        let early = Early {
-            calls: AtomicUsize::new(0),
-            skip_on: call,
-        };
+        let failing = Failing::on(call);
+        let early = Early::on(call);
         for (res, f, g) in [
             solve(&c, &cfg, Some(&failing)),
             solve(&c, &cfg, Some(&early)),
@@ -275,5 +284,246 @@ fn miri_two_threads_two_tasks() {
             (bits(&pooled.1), bits(&pooled.2)),
             (bits(&serial.1), bits(&serial.2))
         );
+    }
+}
+
+/// OT resampling (`pf::ot_resample_on`, `pf::ot_resample_warm_on`) on a pool.
+mod ot_resampling {
+    use super::*;
+    use otcore::pf::{self, OtConfig, OtSchedule};
+
+    /// N = 1100 particles (5 tasks) in dimension `d`, weights spread over a few nats
+    /// with one −∞.
+    fn cloud(d: usize) -> (Vec<f64>, Vec<f64>) {
+        let n = 1100;
+        let mut rng = Rng::new(23);
+        let x = rng.normals(n * d, 1.0, 2.0);
+        let mut logw = rng.normals(n, 0.0, 1.5);
+        logw[400] = f64::NEG_INFINITY;
+        (x, logw)
+    }
+
+    type Out<T> = (Result<pf::OtReport<T>, Error>, Vec<T>, Vec<T>);
+
+    /// Cold, then warm from the cold call's state (x_out, then the state), with `pool`
+    /// or without; outputs start at 7 so that a write is seen.
+    fn resample<T: Real, P: ParallelFor>(
+        x: &[f64],
+        logw: &[f64],
+        d: usize,
+        cfg: &OtConfig<T>,
+        pool: Option<&P>,
+        warm_from: Option<&[T]>,
+    ) -> Out<T> {
+        let (x, logw) = (cast::<T>(x), cast::<T>(logw));
+        let n = logw.len();
+        let mut ws = vec![T::ZERO; pf::ot_workspace_len(n, d)];
+        let mut out = vec![T::from_f64(7.0); n * d];
+        let mut state = match warm_from {
+            Some(s) => s.to_vec(),
+            None => vec![T::ZERO; pf::ot_warm_len(n, d)],
+        };
+        let res = match pool {
+            Some(p) => pf::ot_resample_warm_on(p, &x, &logw, d, cfg, &mut out, &mut ws, &mut state),
+            None => pf::ot_resample_warm(&x, &logw, d, cfg, &mut out, &mut ws, &mut state),
+        };
+        (res, out, state)
+    }
+
+    fn same_bits<T: Real>() {
+        for (d, schedule) in [
+            (2, OtSchedule::Marginal),
+            (3, OtSchedule::Filterflow),
+            (7, OtSchedule::Marginal),
+        ] {
+            let (x, logw) = cloud(d);
+            let cfg = OtConfig {
+                schedule,
+                ..OtConfig::new(T::from_f64(0.2))
+            };
+            let (r0, out0, state0) = resample(&x, &logw, d, &cfg, None::<&Threads>, None);
+            let r0 = r0.expect("the serial resampling succeeds");
+            assert!(r0.passes > 2);
+            // The plain call gives the bits of the warm one from an empty state.
+            let plain = {
+                let (xt, lt) = (cast::<T>(&x), cast::<T>(&logw));
+                let mut ws = vec![T::ZERO; pf::ot_workspace_len(lt.len(), d)];
+                let mut out = vec![T::ZERO; xt.len()];
+                let r = pf::ot_resample_on(&Threads(3), &xt, &lt, d, &cfg, &mut out, &mut ws);
+                assert_eq!(
+                    r,
+                    pf::ot_resample(&xt, &lt, d, &cfg, &mut vec![T::ZERO; xt.len()], &mut ws)
+                );
+                (r, out)
+            };
+            assert_eq!((plain.0, bits(&plain.1)), (Ok(r0), bits(&out0)));
+            let (w0, wout0, wstate0) =
+                resample(&x, &logw, d, &cfg, None::<&Threads>, Some(&state0));
+            for workers in [1, 2, 4] {
+                let pool = Threads(workers);
+                let (r, out, state) = resample(&x, &logw, d, &cfg, Some(&pool), None);
+                assert_eq!(r, Ok(r0), "d = {d}, {workers} workers");
+                assert_eq!((bits(&out), bits(&state)), (bits(&out0), bits(&state0)));
+                let (w, wout, wstate) = resample(&x, &logw, d, &cfg, Some(&pool), Some(&state0));
+                assert_eq!(w, w0);
+                assert_eq!((bits(&wout), bits(&wstate)), (bits(&wout0), bits(&wstate0)));
+            }
+            for (r, out, state) in [
+                resample(&x, &logw, d, &cfg, Some(&Reversed), None),
+                resample(&x, &logw, d, &cfg, Some(&Twice), None),
+            ] {
+                assert_eq!(r, Ok(r0));
+                assert_eq!((bits(&out), bits(&state)), (bits(&out0), bits(&state0)));
+            }
+        }
+    }
+
+    #[test]
+    fn same_bits_whatever_the_pool_f64() {
+        same_bits::<f64>();
+    }
+
+    #[test]
+    fn same_bits_whatever_the_pool_f32() {
+        same_bits::<f32>();
+    }
+
+    /// A failing or early pool, at the first pass, in the loop and at the transport
+    /// (the last call): `CallbackFailed`, x_out and the state as they were.
+    #[test]
+    fn failing_or_early_pool_is_refused() {
+        let d = 2;
+        let (x, logw) = cloud(d);
+        let cfg = OtConfig::new(0.2);
+        let (.., state0) = resample(&x, &logw, d, &cfg, None::<&Threads>, None);
+        for warm in [None, Some(&state0[..])] {
+            let counter = Failing::on(usize::MAX);
+            let (ok, ..) = resample(&x, &logw, d, &cfg, Some(&counter), warm);
+            assert!(ok.is_ok());
+            let calls = counter.calls.load(Ordering::Relaxed);
+            assert!(calls >= 3);
+            for call in [0, 1, calls - 1] {
+                let failing = Failing::on(call);
+                let early = Early::on(call);
+                for (r, out, state) in [
+                    resample(&x, &logw, d, &cfg, Some(&failing), warm),
+                    resample(&x, &logw, d, &cfg, Some(&early), warm),
+                ] {
+                    assert_eq!(r, Err(Error::CallbackFailed), "call {call}");
+                    assert!(out.iter().all(|&v| v == 7.0));
+                    assert_eq!(bits(&state), bits(warm.unwrap_or(&vec![0.0; state.len()])));
+                }
+            }
+        }
+    }
+}
+
+/// Plan operations (`ot::Plan::on`) on a pool: the bits of the plain calls, and a
+/// failing or early pool refused with the outputs untouched.
+mod plan_operations {
+    use super::*;
+    use otcore::ot::{Plan, PlanOn};
+
+    /// Every split operation of `p` (apply, its transpose, the barycentric map, the
+    /// row gradient and c-transform, both argmaxes, the transport cost), outputs
+    /// starting at 7 (indices at 7).
+    fn all_ops<P: ParallelFor>(
+        p: &PlanOn<'_, '_, f64, P>,
+        n: usize,
+        m: usize,
+        d: usize,
+    ) -> Vec<(Result<f64, Error>, Vec<f64>)> {
+        let mut ws = vec![0.0; ot::workspace_len(n, m, d) + n.max(m)];
+        let v: Vec<f64> = (0..m).map(|j| (j as f64 * 0.37).sin()).collect();
+        let u: Vec<f64> = (0..n).map(|i| (i as f64 * 0.11).cos()).collect();
+        let unit = |r: Result<(), Error>| r.map(|()| 0.0);
+        let mut out = Vec::new();
+        let mut o = vec![7.0; n];
+        out.push((unit(p.apply(&v, &mut o, &mut ws)), o));
+        let mut o = vec![7.0; m];
+        out.push((unit(p.apply_transpose(&u, &mut o, &mut ws)), o));
+        let mut o = vec![7.0; n * d];
+        out.push((unit(p.barycentric(&mut o, &mut ws)), o));
+        let (mut gx, mut ct) = (vec![7.0; n * d], vec![7.0; n]);
+        let r = unit(p.row_gradient(&mut gx, &mut ct, &mut ws));
+        gx.extend(ct);
+        out.push((r, gx));
+        for (rows, len) in [(true, n), (false, m)] {
+            let (mut at, mut conf) = (vec![7usize; len], vec![7.0; len]);
+            let r = if rows {
+                p.row_argmax(&mut at, &mut conf, &mut ws)
+            } else {
+                p.col_argmax(&mut at, &mut conf, &mut ws)
+            };
+            conf.extend(at.iter().map(|&a| a as f64));
+            out.push((unit(r), conf));
+        }
+        out.push((p.transport_cost(&mut ws), Vec::new()));
+        out
+    }
+
+    fn solved(c: &Case) -> (Vec<f64>, Vec<f64>, f64) {
+        let cfg = Config::<f64>::default();
+        let (res, f, g) = solve(c, &cfg, None::<&Threads>);
+        (f, g, res.expect("the solve succeeds").epsilon)
+    }
+
+    #[test]
+    fn same_bits_whatever_the_pool() {
+        let c = case(2);
+        let (f, g, eps) = solved(&c);
+        let problem = Problem::point_clouds(&c.x, &c.y, c.d, 1.0, &c.a, &c.b);
+        let plan = Plan::new(problem, eps, &f, &g);
+        let (n, m) = (c.a.len(), c.b.len());
+        let serial = all_ops(&plan.on(&otcore::parallel::Serial), n, m, c.d);
+        assert!(serial.iter().all(|(r, _)| r.is_ok()));
+        // The plain calls are the pool-less ones.
+        let mut ws = vec![0.0; ot::workspace_len(n, m, c.d)];
+        assert_eq!(serial[6].0, plan.transport_cost(&mut ws));
+        let mut o = vec![0.0; n];
+        plan.apply(&vec![1.0; m], &mut o, &mut ws).unwrap();
+        let mut o2 = vec![0.0; n];
+        plan.on(&Threads(3))
+            .apply(&vec![1.0; m], &mut o2, &mut ws)
+            .unwrap();
+        assert_eq!(bits(&o), bits(&o2));
+        let same = |got: Vec<(Result<f64, Error>, Vec<f64>)>| {
+            for (k, ((r, v), (r0, v0))) in got.iter().zip(&serial).enumerate() {
+                assert_eq!(r.map(f64::to_bits), r0.map(f64::to_bits), "op {k}");
+                assert_eq!(bits(v), bits(v0), "op {k}");
+            }
+        };
+        for workers in [1, 2, 4] {
+            same(all_ops(&plan.on(&Threads(workers)), n, m, c.d));
+        }
+        same(all_ops(&plan.on(&Reversed), n, m, c.d));
+        same(all_ops(&plan.on(&Twice), n, m, c.d));
+    }
+
+    /// Each operation calls the pool once: failing (or returning early) on call k
+    /// fails operation k alone, with its outputs untouched.
+    #[test]
+    fn failing_or_early_pool_is_refused() {
+        let c = case(2);
+        let (f, g, eps) = solved(&c);
+        let problem = Problem::point_clouds(&c.x, &c.y, c.d, 1.0, &c.a, &c.b);
+        let plan = Plan::new(problem, eps, &f, &g);
+        let (n, m) = (c.a.len(), c.b.len());
+        for k in 0..7 {
+            for got in [
+                all_ops(&plan.on(&Failing::on(k)), n, m, c.d),
+                all_ops(&plan.on(&Early::on(k)), n, m, c.d),
+            ] {
+                assert_eq!(got.len(), 7);
+                for (j, (r, v)) in got.iter().enumerate() {
+                    if j == k {
+                        assert_eq!(*r, Err(Error::CallbackFailed), "op {k}");
+                        assert!(v.iter().all(|&x| x == 7.0), "op {k}");
+                    } else {
+                        assert!(r.is_ok(), "op {j} with op {k} failing");
+                    }
+                }
+            }
+        }
     }
 }

@@ -35,6 +35,7 @@ use super::divergence::{check_outputs, publish, Gradient};
 use super::plan::{reduce_weighted, Plan};
 use super::problem::{check_finite, Cost};
 use super::workspace::{cost_scale, padded_sat, with_sources, workspace_len};
+use crate::parallel::Serial;
 
 /// What an implicit VJP did.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -300,8 +301,8 @@ impl<T: Real> Ctx<'_, '_, T> {
         }
         // μ = H⁺·rhs.
         let apply = |product: Product, vec: &[T], out: &mut [T]| match product {
-            Product::P => reduce_weighted(rows, self.u, self.v, self.kappa, vec, out),
-            Product::Pt => reduce_weighted(cols, self.v, self.u, self.kappa, vec, out),
+            Product::P => reduce_weighted(&Serial, rows, self.u, self.v, self.kappa, vec, out),
+            Product::Pt => reduce_weighted(&Serial, cols, self.v, self.u, self.kappa, vec, out),
         };
         let live = |k: usize| {
             if k < np {

@@ -39,7 +39,7 @@ pub use matches::{
     dustbin_solve, matches, matches_workspace_len, DustbinSolution, Matches, UNMATCHED,
 };
 pub use owned::Sinkhorn;
-pub use plan::Plan;
+pub use plan::{Plan, PlanOn};
 pub use problem::{Cost, Problem};
 pub use round::{round, round_workspace_len, Certificate, RoundedParts, RoundedPlan};
 pub use sinkhorn::{solve, solve_on, Solution, Status};

@@ -1,7 +1,7 @@
 //! Operations on the entropic plan P_ij = exp((f_i + g_j − C_ij)/ε), streamed through
 //! the kernel without storing P.
 
-use crate::buf::{copy, rows_mut};
+use crate::buf::{copy, head_mut, rows_mut};
 use crate::dispatch::dispatch;
 use crate::error::Error;
 #[cfg(not(target_arch = "arm"))]
@@ -11,6 +11,7 @@ use crate::kernel::{
     Write, LANES,
 };
 use crate::ot::matches::UNMATCHED;
+use crate::parallel::{self, ParallelFor, Serial, Wide};
 use crate::points::Points;
 use crate::real::Real;
 use crate::sum::Compensated;
@@ -104,6 +105,15 @@ impl<'a, T: Real> Plan<'a, T> {
         Ok((chk, lay))
     }
 
+    /// This plan with its row passes split over a caller's `pool` (see
+    /// [`crate::parallel`]): [`PlanOn`] has the operations below with the same bits
+    /// whatever the pool, once a pass has more than
+    /// [`MIN_TASK_ROWS`](crate::parallel::MIN_TASK_ROWS) targets.
+    #[must_use]
+    pub fn on<'p, P: ParallelFor>(self, pool: &'p P) -> PlanOn<'p, 'a, T, P> {
+        PlanOn { plan: self, pool }
+    }
+
     /// `out_i = Σ_j P_ij v_j` (length n) for `v` of length m.
     ///
     /// # Errors
@@ -111,7 +121,7 @@ impl<'a, T: Real> Plan<'a, T> {
     /// [`Error::NonFiniteInput`] for `v`, [`Error::NonFinite`] on overflow,
     /// [`Error::WorkspaceTooSmall`].
     pub fn apply(&self, v: &[T], out: &mut [T], ws: &mut [T]) -> Result<(), Error> {
-        self.weighted_sums(Side::Rows, v, out, ws)
+        self.on(&Serial).apply(v, out, ws)
     }
 
     /// `out_j = Σ_i P_ij u_i` (length m) for `u` of length n.
@@ -119,39 +129,7 @@ impl<'a, T: Real> Plan<'a, T> {
     /// # Errors
     /// As [`Plan::apply`].
     pub fn apply_transpose(&self, u: &[T], out: &mut [T], ws: &mut [T]) -> Result<(), Error> {
-        self.weighted_sums(Side::Cols, u, out, ws)
-    }
-
-    fn weighted_sums(&self, side: Side, w: &[T], out: &mut [T], ws: &mut [T]) -> Result<(), Error> {
-        let (chk, lay) = self.prepare(ws)?;
-        let (n_out, n_in) = match side {
-            Side::Rows => (chk.n, chk.m),
-            Side::Cols => (chk.m, chk.n),
-        };
-        if w.len() != n_in || out.len() != n_out {
-            return Err(Error::LengthMismatch);
-        }
-        check_finite(w)?;
-        let (_, kappa) = cost_scale(&self.problem, self.epsilon);
-        // Padded copy of the weights (zeros past the end) and the results, in the
-        // log-weight regions, which plan operations do not use.
-        let (wbuf, res) = match side {
-            Side::Rows => (lay.lb, lay.la),
-            Side::Cols => (lay.la, lay.lb),
-        };
-        for (i, slot) in wbuf.iter_mut().enumerate() {
-            *slot = w.get(i).copied().unwrap_or(T::ZERO);
-        }
-        let wbuf = &*wbuf;
-        let (xs, ys, u, v) = (&*lay.xs, &*lay.ys, &*lay.u, &*lay.v);
-        with_sources!(self.problem.cost, xs, ys, chk.m, |rows, cols| {
-            match side {
-                Side::Rows => reduce_weighted(&rows, u, v, kappa, wbuf, res),
-                Side::Cols => reduce_weighted(&cols, v, u, kappa, wbuf, res),
-            }
-        })?;
-        out.copy_from_slice(res.get(..n_out).ok_or(Error::WorkspaceTooSmall)?);
-        Ok(())
+        self.on(&Serial).apply_transpose(u, out, ws)
     }
 
     /// The barycentric projection (entropic map) `T(x_i) = Σ_j P_ij y_j / Σ_j P_ij`,
@@ -162,38 +140,7 @@ impl<'a, T: Real> Plan<'a, T> {
     /// [`Error::NeedsPointClouds`] for a dense-cost problem; otherwise as
     /// [`Plan::apply`].
     pub fn barycentric(&self, out: &mut [T], ws: &mut [T]) -> Result<(), Error> {
-        let Cost::SqEuclidean { x, dim, .. } = self.problem.cost else {
-            return Err(Error::NeedsPointClouds);
-        };
-        let (chk, lay) = self.prepare(ws)?;
-        let len = chk.n.checked_mul(dim).ok_or(Error::LengthMismatch)?;
-        if out.len() != len {
-            return Err(Error::LengthMismatch);
-        }
-        let (_, kappa) = cost_scale(&self.problem, self.epsilon);
-        // The kernel reads each target row straight from the caller's `x`; the
-        // chunk-major copy of x is not needed, so its region holds the results. The
-        // sources are stored relative to the centre, the first point of x.
-        let res = lay.xs.get_mut(..len).ok_or(Error::WorkspaceTooSmall)?;
-        let row = Clouds::new(x, &*lay.ys, x, dim);
-        let (ys, v) = (&*lay.ys, &*lay.v);
-        on_clouds!(&row, |src| {
-            for (i, acc) in res.chunks_exact_mut(dim.max(1)).enumerate() {
-                // The chunk-major source coordinates are the weights, one channel each.
-                let mut red = Weighted { w: ys, out: acc };
-                // f_i cancels in the ratio (and so does the kernel's shift): use 0.
-                let (_, total) = shifted(src, i, T::ZERO, v, kappa, &mut red);
-                for (k, a) in red.out.iter_mut().enumerate() {
-                    *a = *a / total + x.get(0, k);
-                    if !a.is_finite() {
-                        return Err(Error::NonFinite);
-                    }
-                }
-            }
-            Ok(())
-        })?;
-        out.copy_from_slice(res);
-        Ok(())
+        self.on(&Serial).barycentric(out, ws)
     }
 
     /// The same plan seen from its columns: the problem with its sides swapped
@@ -226,40 +173,7 @@ impl<'a, T: Real> Plan<'a, T> {
         ctransform: &mut [T],
         ws: &mut [T],
     ) -> Result<(), Error> {
-        let Cost::SqEuclidean { x, dim, .. } = self.problem.cost else {
-            return Err(Error::NeedsPointClouds);
-        };
-        let (chk, lay) = self.prepare(ws)?;
-        let len = chk.n.checked_mul(dim).ok_or(Error::LengthMismatch)?;
-        if grad_x.len() != len || ctransform.len() != chk.n {
-            return Err(Error::LengthMismatch);
-        }
-        let (scale, kappa) = cost_scale(&self.problem, self.epsilon);
-        // As in `barycentric`: targets read from the caller's x, results in the
-        // region of x's chunk-major copy (the gradient) and of log a (the c-transform).
-        let res = lay.xs.get_mut(..len).ok_or(Error::WorkspaceTooSmall)?;
-        let cts = lay.la.get_mut(..chk.n).ok_or(Error::WorkspaceTooSmall)?;
-        let (ys, v) = (&*lay.ys, &*lay.v);
-        let pass = RowGradient {
-            plan: self,
-            ys,
-            v,
-            kappa,
-            two_s: scale + scale,
-        };
-        // Compile-time 2-D and 3-D clouds where the FPU has SIMD, as the solver's
-        // passes (`with_sources!`); one generic instance on Cortex-M (flash).
-        #[cfg(not(target_arch = "arm"))]
-        match dim {
-            2 => pass.run(&Clouds::new(x, ys, x, Fixed::<2>), x, dim, res, cts)?,
-            3 => pass.run(&Clouds::new(x, ys, x, Fixed::<3>), x, dim, res, cts)?,
-            _ => pass.run(&Clouds::new(x, ys, x, dim), x, dim, res, cts)?,
-        }
-        #[cfg(target_arch = "arm")]
-        pass.run(&Clouds::new(x, ys, x, dim), x, dim, res, cts)?;
-        copy(grad_x, res);
-        copy(ctransform, cts);
-        Ok(())
+        self.on(&Serial).row_gradient(grad_x, ctransform, ws)
     }
 
     /// Per row i, the column of the largest entry, `at[i] = argmax_j P_ij` (the first
@@ -280,7 +194,7 @@ impl<'a, T: Real> Plan<'a, T> {
         confidence: &mut [T],
         ws: &mut [T],
     ) -> Result<(), Error> {
-        self.argmax(Side::Rows, at, confidence, ws)
+        self.on(&Serial).row_argmax(at, confidence, ws)
     }
 
     /// The same per column j: `at[j] = argmax_i P_ij`, `confidence[j] = P_ij / b_j`.
@@ -293,32 +207,7 @@ impl<'a, T: Real> Plan<'a, T> {
         confidence: &mut [T],
         ws: &mut [T],
     ) -> Result<(), Error> {
-        self.argmax(Side::Cols, at, confidence, ws)
-    }
-
-    fn argmax(
-        &self,
-        side: Side,
-        at: &mut [usize],
-        conf: &mut [T],
-        ws: &mut [T],
-    ) -> Result<(), Error> {
-        let len = at.len();
-        let needed = match side {
-            Side::Rows => self.problem.n(),
-            Side::Cols => self.problem.m(),
-        };
-        if len != needed {
-            return Err(Error::LengthMismatch);
-        }
-        let (idx, ws) = ws
-            .split_at_mut_checked(len)
-            .ok_or(Error::WorkspaceTooSmall)?;
-        self.argmax_staged(side == Side::Rows, idx, conf, ws)?;
-        for (a, &i) in at.iter_mut().zip(&*idx) {
-            *a = index_of(i);
-        }
-        Ok(())
+        self.on(&Serial).col_argmax(at, confidence, ws)
     }
 
     /// [`Plan::row_argmax`] (`rows`) or [`Plan::col_argmax`] with the indices as `T`
@@ -330,28 +219,7 @@ impl<'a, T: Real> Plan<'a, T> {
         conf: &mut [T],
         ws: &mut [T],
     ) -> Result<(), Error> {
-        let (chk, lay) = self.prepare(ws)?;
-        let (n_out, n_src, w) = if rows {
-            (chk.n, chk.m, self.problem.a)
-        } else {
-            (chk.m, chk.n, self.problem.b)
-        };
-        if idx.len() != n_out || conf.len() != n_out || n_src > exact_integers::<T>() {
-            return Err(Error::LengthMismatch);
-        }
-        let (_, kappa) = cost_scale(&self.problem, self.epsilon);
-        let (idx_w, cfs) = (&mut *lay.sources, &mut *lay.scratch);
-        let (xs, ys, u, v) = (&*lay.xs, &*lay.ys, &*lay.u, &*lay.v);
-        with_sources!(self.problem.cost, xs, ys, chk.m, |rows_src, cols_src| {
-            if rows {
-                argmax_each(&rows_src, u, v, kappa, w, idx_w, cfs)
-            } else {
-                argmax_each(&cols_src, v, u, kappa, w, idx_w, cfs)
-            }
-        })?;
-        copy(idx, idx_w.get(..n_out).ok_or(Error::WorkspaceTooSmall)?);
-        copy(conf, cfs.get(..n_out).ok_or(Error::WorkspaceTooSmall)?);
-        Ok(())
+        self.on(&Serial).argmax_staged(rows, idx, conf, ws)
     }
 
     /// The transport cost ⟨C, P⟩ = Σ_ij C_ij P_ij (cost units × mass).
@@ -359,30 +227,7 @@ impl<'a, T: Real> Plan<'a, T> {
     /// # Errors
     /// As [`Plan::apply`] (without the vector checks).
     pub fn transport_cost(&self, ws: &mut [T]) -> Result<T, Error> {
-        let (chk, lay) = self.prepare(ws)?;
-        let (scale, kappa) = cost_scale(&self.problem, self.epsilon);
-        let (xs, ys, u, v) = (&*lay.xs, &*lay.ys, &*lay.u, &*lay.v);
-        let total = with_sources!(self.problem.cost, xs, ys, chk.m, |rows, _cols| {
-            dispatch!(|isa| {
-                let rows = &Tuned::new(&rows, isa);
-                let mut total = Compensated::new();
-                let mut red = CostSum::new();
-                for (i, &ui) in u.iter().enumerate() {
-                    if masked(ui) {
-                        continue;
-                    }
-                    let (shift, _) = shifted(rows, i, ui, v, kappa, &mut red);
-                    total.add(red.total() * shift.factor());
-                }
-                total.value()
-            })
-        });
-        let cost = scale * total;
-        if cost.is_finite() {
-            Ok(cost)
-        } else {
-            Err(Error::NonFinite)
-        }
+        self.on(&Serial).transport_cost(ws)
     }
 
     /// Writes the dense plan P (n×m, row-major) into `out`: the only operation whose
@@ -429,9 +274,302 @@ impl<'a, T: Real> Plan<'a, T> {
     }
 }
 
+/// A [`Plan`] whose row passes split their targets over a caller's pool
+/// ([`Plan::on`]). It dereferences to the plan: the operations it does not list
+/// ([`Plan::dense`], [`Plan::transposed`]) run on the calling thread.
+#[derive(Clone, Copy, Debug)]
+pub struct PlanOn<'p, 'a, T, P> {
+    plan: Plan<'a, T>,
+    pool: &'p P,
+}
+
+impl<'a, T, P> core::ops::Deref for PlanOn<'_, 'a, T, P> {
+    type Target = Plan<'a, T>;
+    fn deref(&self) -> &Plan<'a, T> {
+        &self.plan
+    }
+}
+
+impl<T: Real, P: ParallelFor> PlanOn<'_, '_, T, P> {
+    /// [`Plan::apply`], its targets split over the pool.
+    ///
+    /// # Errors
+    /// As [`Plan::apply`]; [`Error::CallbackFailed`] if the pool fails (nothing
+    /// written).
+    pub fn apply(&self, v: &[T], out: &mut [T], ws: &mut [T]) -> Result<(), Error> {
+        self.weighted_sums(Side::Rows, v, out, ws)
+    }
+
+    /// [`Plan::apply_transpose`], its targets split over the pool.
+    ///
+    /// # Errors
+    /// As [`PlanOn::apply`].
+    pub fn apply_transpose(&self, u: &[T], out: &mut [T], ws: &mut [T]) -> Result<(), Error> {
+        self.weighted_sums(Side::Cols, u, out, ws)
+    }
+
+    fn weighted_sums(&self, side: Side, w: &[T], out: &mut [T], ws: &mut [T]) -> Result<(), Error> {
+        let (chk, lay) = self.prepare(ws)?;
+        let (n_out, n_in) = match side {
+            Side::Rows => (chk.n, chk.m),
+            Side::Cols => (chk.m, chk.n),
+        };
+        if w.len() != n_in || out.len() != n_out {
+            return Err(Error::LengthMismatch);
+        }
+        check_finite(w)?;
+        let (_, kappa) = cost_scale(&self.problem, self.epsilon);
+        // Padded copy of the weights (zeros past the end) and the results, in the
+        // log-weight regions, which plan operations do not use.
+        let (wbuf, res) = match side {
+            Side::Rows => (lay.lb, lay.la),
+            Side::Cols => (lay.la, lay.lb),
+        };
+        for (i, slot) in wbuf.iter_mut().enumerate() {
+            *slot = w.get(i).copied().unwrap_or(T::ZERO);
+        }
+        let wbuf = &*wbuf;
+        let (xs, ys, u, v) = (&*lay.xs, &*lay.ys, &*lay.u, &*lay.v);
+        with_sources!(self.problem.cost, xs, ys, chk.m, |rows, cols| {
+            match side {
+                Side::Rows => reduce_weighted(self.pool, &rows, u, v, kappa, wbuf, res),
+                Side::Cols => reduce_weighted(self.pool, &cols, v, u, kappa, wbuf, res),
+            }
+        })?;
+        out.copy_from_slice(res.get(..n_out).ok_or(Error::WorkspaceTooSmall)?);
+        Ok(())
+    }
+
+    /// [`Plan::barycentric`], its targets split over the pool.
+    ///
+    /// # Errors
+    /// As [`Plan::barycentric`]; [`Error::CallbackFailed`] as [`PlanOn::apply`].
+    pub fn barycentric(&self, out: &mut [T], ws: &mut [T]) -> Result<(), Error> {
+        let Cost::SqEuclidean { x, dim, .. } = self.problem.cost else {
+            return Err(Error::NeedsPointClouds);
+        };
+        let (chk, lay) = self.prepare(ws)?;
+        let len = chk.n.checked_mul(dim).ok_or(Error::LengthMismatch)?;
+        if out.len() != len {
+            return Err(Error::LengthMismatch);
+        }
+        let (_, kappa) = cost_scale(&self.problem, self.epsilon);
+        // The kernel reads each target row straight from the caller's `x`; the
+        // chunk-major copy of x is not needed, so its region holds the results. The
+        // sources are stored relative to the centre, the first point of x.
+        let res = lay.xs.get_mut(..len).ok_or(Error::WorkspaceTooSmall)?;
+        let row = Clouds::new(x, &*lay.ys, x, dim);
+        let (ys, v) = (&*lay.ys, &*lay.v);
+        let task = |lo: usize, rows: Wide<'_, T>| {
+            on_clouds!(&row, |src| {
+                for (k, acc) in rows_mut(rows.data, dim).enumerate() {
+                    let i = lo + k;
+                    // The chunk-major source coordinates are the weights, one channel
+                    // each.
+                    let mut red = Weighted { w: ys, out: acc };
+                    // f_i cancels in the ratio (and so does the kernel's shift): use 0.
+                    let (_, total) = shifted(src, i, T::ZERO, v, kappa, &mut red);
+                    for (k, a) in red.out.iter_mut().enumerate() {
+                        *a = *a / total + x.get(0, k);
+                        if !a.is_finite() {
+                            return Err(Error::NonFinite);
+                        }
+                    }
+                }
+                Ok(())
+            })
+        };
+        let rows = Wide {
+            data: &mut *res,
+            width: dim,
+        };
+        parallel::rows(self.pool, rows, task, |(), ()| ())?;
+        out.copy_from_slice(res);
+        Ok(())
+    }
+
+    /// [`Plan::row_gradient`], its targets split over the pool.
+    ///
+    /// # Errors
+    /// As [`Plan::row_gradient`]; [`Error::CallbackFailed`] as [`PlanOn::apply`].
+    pub fn row_gradient(
+        &self,
+        grad_x: &mut [T],
+        ctransform: &mut [T],
+        ws: &mut [T],
+    ) -> Result<(), Error> {
+        let Cost::SqEuclidean { x, dim, .. } = self.problem.cost else {
+            return Err(Error::NeedsPointClouds);
+        };
+        let (chk, lay) = self.prepare(ws)?;
+        let len = chk.n.checked_mul(dim).ok_or(Error::LengthMismatch)?;
+        if grad_x.len() != len || ctransform.len() != chk.n {
+            return Err(Error::LengthMismatch);
+        }
+        let (scale, kappa) = cost_scale(&self.problem, self.epsilon);
+        // As in `barycentric`: targets read from the caller's x, results in the
+        // region of x's chunk-major copy (the gradient) and of log a (the c-transform).
+        let res = lay.xs.get_mut(..len).ok_or(Error::WorkspaceTooSmall)?;
+        let cts = lay.la.get_mut(..chk.n).ok_or(Error::WorkspaceTooSmall)?;
+        let (ys, v) = (&*lay.ys, &*lay.v);
+        let pool = self.pool;
+        let pass = RowGradient {
+            plan: &self.plan,
+            ys,
+            v,
+            kappa,
+            two_s: scale + scale,
+        };
+        // Compile-time 2-D and 3-D clouds where the FPU has SIMD, as the solver's
+        // passes (`with_sources!`); one generic instance on Cortex-M (flash).
+        #[cfg(not(target_arch = "arm"))]
+        match dim {
+            2 => pass.run(pool, &Clouds::new(x, ys, x, Fixed::<2>), x, dim, res, cts)?,
+            3 => pass.run(pool, &Clouds::new(x, ys, x, Fixed::<3>), x, dim, res, cts)?,
+            _ => pass.run(pool, &Clouds::new(x, ys, x, dim), x, dim, res, cts)?,
+        }
+        #[cfg(target_arch = "arm")]
+        pass.run(pool, &Clouds::new(x, ys, x, dim), x, dim, res, cts)?;
+        copy(grad_x, res);
+        copy(ctransform, cts);
+        Ok(())
+    }
+
+    /// [`Plan::row_argmax`], its targets split over the pool.
+    ///
+    /// # Errors
+    /// As [`Plan::row_argmax`]; [`Error::CallbackFailed`] as [`PlanOn::apply`].
+    pub fn row_argmax(
+        &self,
+        at: &mut [usize],
+        confidence: &mut [T],
+        ws: &mut [T],
+    ) -> Result<(), Error> {
+        self.argmax(Side::Rows, at, confidence, ws)
+    }
+
+    /// [`Plan::col_argmax`], its targets split over the pool.
+    ///
+    /// # Errors
+    /// As [`PlanOn::row_argmax`].
+    pub fn col_argmax(
+        &self,
+        at: &mut [usize],
+        confidence: &mut [T],
+        ws: &mut [T],
+    ) -> Result<(), Error> {
+        self.argmax(Side::Cols, at, confidence, ws)
+    }
+
+    fn argmax(
+        &self,
+        side: Side,
+        at: &mut [usize],
+        conf: &mut [T],
+        ws: &mut [T],
+    ) -> Result<(), Error> {
+        let len = at.len();
+        let needed = match side {
+            Side::Rows => self.problem.n(),
+            Side::Cols => self.problem.m(),
+        };
+        if len != needed {
+            return Err(Error::LengthMismatch);
+        }
+        let (idx, ws) = ws
+            .split_at_mut_checked(len)
+            .ok_or(Error::WorkspaceTooSmall)?;
+        self.argmax_staged(side == Side::Rows, idx, conf, ws)?;
+        for (a, &i) in at.iter_mut().zip(&*idx) {
+            *a = index_of(i);
+        }
+        Ok(())
+    }
+
+    /// [`Plan::argmax_staged`] on the pool.
+    pub(crate) fn argmax_staged(
+        &self,
+        rows: bool,
+        idx: &mut [T],
+        conf: &mut [T],
+        ws: &mut [T],
+    ) -> Result<(), Error> {
+        let (chk, lay) = self.prepare(ws)?;
+        let (n_out, n_src, w) = if rows {
+            (chk.n, chk.m, self.problem.a)
+        } else {
+            (chk.m, chk.n, self.problem.b)
+        };
+        if idx.len() != n_out || conf.len() != n_out || n_src > exact_integers::<T>() {
+            return Err(Error::LengthMismatch);
+        }
+        let (_, kappa) = cost_scale(&self.problem, self.epsilon);
+        let (idx_w, cfs) = (&mut *lay.sources, &mut *lay.scratch);
+        let (xs, ys, u, v) = (&*lay.xs, &*lay.ys, &*lay.u, &*lay.v);
+        with_sources!(self.problem.cost, xs, ys, chk.m, |rows_src, cols_src| {
+            if rows {
+                argmax_each(self.pool, &rows_src, u, v, kappa, w, idx_w, cfs)
+            } else {
+                argmax_each(self.pool, &cols_src, v, u, kappa, w, idx_w, cfs)
+            }
+        })?;
+        copy(idx, idx_w.get(..n_out).ok_or(Error::WorkspaceTooSmall)?);
+        copy(conf, cfs.get(..n_out).ok_or(Error::WorkspaceTooSmall)?);
+        Ok(())
+    }
+
+    /// [`Plan::transport_cost`], its rows split over the pool (the rows' costs are
+    /// summed in row order, as without a pool).
+    ///
+    /// # Errors
+    /// As [`Plan::transport_cost`]; [`Error::CallbackFailed`] as [`PlanOn::apply`].
+    pub fn transport_cost(&self, ws: &mut [T]) -> Result<T, Error> {
+        let (chk, lay) = self.prepare(ws)?;
+        let (scale, kappa) = cost_scale(&self.problem, self.epsilon);
+        let (xs, ys, u, v) = (&*lay.xs, &*lay.ys, &*lay.u, &*lay.v);
+        // Each row's cost into the scratch, then their compensated sum in row order.
+        let costs = head_mut(lay.scratch, u.len());
+        with_sources!(self.problem.cost, xs, ys, chk.m, |rows, _cols| {
+            let task = |lo: usize, costs: &mut [T]| {
+                let u = u.get(lo..).unwrap_or(&[]);
+                dispatch!(|isa| {
+                    let rows = &Tuned::new(&rows, isa);
+                    let mut red = CostSum::new();
+                    for (k, (&ui, c)) in u.iter().zip(costs.iter_mut()).enumerate() {
+                        *c = if masked(ui) {
+                            T::ZERO
+                        } else {
+                            let (shift, _) = shifted(rows, lo + k, ui, v, kappa, &mut red);
+                            red.total() * shift.factor()
+                        };
+                    }
+                });
+                Ok(())
+            };
+            parallel::rows(self.pool, &mut *costs, task, |(), ()| ())
+        })?;
+        let mut total = Compensated::new();
+        for (&ui, &c) in u.iter().zip(&*costs) {
+            if !masked(ui) {
+                total.add(c);
+            }
+        }
+        let cost = scale * total.value();
+        if cost.is_finite() {
+            Ok(cost)
+        } else {
+            Err(Error::NonFinite)
+        }
+    }
+}
+
 /// For every target p with a finite potential: the weighted sum Σ_q P_pq w_q into
-/// `res[p]`; 0 for masked targets.
-pub(super) fn reduce_weighted<T: Real, S: CostSource<T>>(
+/// `res[p]`; 0 for masked targets. The targets are split over `pool`.
+///
+/// # Errors
+/// [`Error::NonFinite`] on overflow, [`Error::CallbackFailed`] if the pool fails.
+pub(super) fn reduce_weighted<T: Real, S: CostSource<T>, P: ParallelFor>(
+    pool: &P,
     src: &S,
     tgt_pot: &[T],
     src_pot: &[T],
@@ -439,20 +577,27 @@ pub(super) fn reduce_weighted<T: Real, S: CostSource<T>>(
     w: &[T],
     res: &mut [T],
 ) -> Result<(), Error> {
-    dispatch!(|isa| reduce_weighted_on(&Tuned::new(src, isa), tgt_pot, src_pot, kappa, w, res))
+    let task = |lo: usize, res: &mut [T]| {
+        let tgt = tgt_pot.get(lo..).unwrap_or(&[]);
+        dispatch!(|isa| reduce_weighted_on(&Tuned::new(src, isa), lo, tgt, src_pot, kappa, w, res))
+    };
+    parallel::rows(pool, head_mut(res, tgt_pot.len()), task, |(), ()| ())
 }
 
-/// [`reduce_weighted`] on the path of `S` (see `crate::dispatch`).
+/// [`reduce_weighted`] over targets `lo..` (`tgt_pot` from `lo`) on the path of `S`
+/// (see `crate::dispatch`).
 #[inline(always)]
 fn reduce_weighted_on<T: Real, S: CostSource<T>>(
     src: &S,
+    lo: usize,
     tgt_pot: &[T],
     src_pot: &[T],
     kappa: T,
     w: &[T],
     res: &mut [T],
 ) -> Result<(), Error> {
-    for (p, (&up, out)) in tgt_pot.iter().zip(res.chunks_mut(1)).enumerate() {
+    for (k, (&up, out)) in tgt_pot.iter().zip(res.chunks_mut(1)).enumerate() {
+        let p = lo + k;
         if masked(up) {
             out.iter_mut().for_each(|o| *o = T::ZERO);
             continue;
@@ -471,8 +616,14 @@ fn reduce_weighted_on<T: Real, S: CostSource<T>>(
 }
 
 /// For every target p: the index of its largest term (as `T`, −1 for a masked target)
-/// into `idx[p]` and that term over the target's weight into `conf[p]`.
-fn argmax_each<T: Real, S: CostSource<T>>(
+/// into `idx[p]` and that term over the target's weight into `conf[p]`, the targets
+/// split over `pool`.
+///
+/// # Errors
+/// [`Error::NonFinite`] on overflow, [`Error::CallbackFailed`] if the pool fails.
+#[allow(clippy::too_many_arguments)]
+fn argmax_each<T: Real, S: CostSource<T>, P: ParallelFor>(
+    pool: &P,
     src: &S,
     tgt_pot: &[T],
     src_pot: &[T],
@@ -481,13 +632,31 @@ fn argmax_each<T: Real, S: CostSource<T>>(
     idx: &mut [T],
     conf: &mut [T],
 ) -> Result<(), Error> {
-    dispatch!(|isa| argmax_each_on(&Tuned::new(src, isa), tgt_pot, src_pot, kappa, w, idx, conf))
+    let task = |lo: usize, (idx, conf): (&mut [T], &mut [T])| {
+        let (tgt, w) = (tgt_pot.get(lo..).unwrap_or(&[]), w.get(lo..).unwrap_or(&[]));
+        dispatch!(|isa| argmax_each_on(
+            &Tuned::new(src, isa),
+            lo,
+            tgt,
+            src_pot,
+            kappa,
+            w,
+            idx,
+            conf
+        ))
+    };
+    let n = tgt_pot.len().min(w.len());
+    let out = (head_mut(idx, n), head_mut(conf, n));
+    parallel::rows(pool, out, task, |(), ()| ())
 }
 
-/// [`argmax_each`] on the path of `S` (see `crate::dispatch`).
+/// [`argmax_each`] over targets `lo..` (`tgt_pot`, `w` from `lo`) on the path of `S`
+/// (see `crate::dispatch`).
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn argmax_each_on<T: Real, S: CostSource<T>>(
     src: &S,
+    lo: usize,
     tgt_pot: &[T],
     src_pot: &[T],
     kappa: T,
@@ -495,12 +664,13 @@ fn argmax_each_on<T: Real, S: CostSource<T>>(
     idx: &mut [T],
     conf: &mut [T],
 ) -> Result<(), Error> {
-    for (p, ((&up, &wp), (ip, cp))) in tgt_pot
+    for (k, ((&up, &wp), (ip, cp))) in tgt_pot
         .iter()
         .zip(w)
         .zip(idx.iter_mut().zip(conf.iter_mut()))
         .enumerate()
     {
+        let p = lo + k;
         if masked(up) || wp == T::ZERO {
             (*ip, *cp) = (-T::ONE, T::ZERO);
             continue;
@@ -567,29 +737,50 @@ struct RowGradient<'p, 'a, T> {
 }
 
 impl<T: Real> RowGradient<'_, '_, T> {
-    fn run<S: CostSource<T>>(
+    /// The gradient rows into `res` (n×d) and the c-transform into `cts`, the rows
+    /// split over `pool`.
+    fn run<S: CostSource<T>, P: ParallelFor>(
         &self,
+        pool: &P,
         row: &S,
         x: Points<'_, T>,
         dim: usize,
         res: &mut [T],
         cts: &mut [T],
     ) -> Result<(), Error> {
-        dispatch!(|isa| self.run_on(&Tuned::new(row, isa), x, dim, res, cts))
+        let task = |lo: usize, (res, cts): (Wide<'_, T>, &mut [T])| {
+            dispatch!(|isa| self.run_on(&Tuned::new(row, isa), lo, x, dim, res.data, cts))
+        };
+        parallel::rows(
+            pool,
+            (
+                Wide {
+                    data: res,
+                    width: dim,
+                },
+                cts,
+            ),
+            task,
+            |(), ()| (),
+        )
     }
 
-    /// [`RowGradient::run`] on the path of `S` (see `crate::dispatch`).
+    /// [`RowGradient::run`] over rows `lo..` on the path of `S` (see
+    /// `crate::dispatch`).
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     fn run_on<S: CostSource<T>>(
         &self,
         row: &S,
+        lo: usize,
         x: Points<'_, T>,
         dim: usize,
         res: &mut [T],
         cts: &mut [T],
     ) -> Result<(), Error> {
         let (eps, f, a) = (self.plan.epsilon, self.plan.f, self.plan.problem.a);
-        for (i, (acc, ct)) in rows_mut(res, dim).zip(cts.iter_mut()).enumerate() {
+        for (k, (acc, ct)) in rows_mut(res, dim).zip(cts.iter_mut()).enumerate() {
+            let i = lo + k;
             let mut red = Weighted {
                 w: self.ys,
                 out: &mut *acc,

@@ -22,6 +22,7 @@
 use crate::buf::copy;
 use crate::buf::take;
 use crate::error::Error;
+use crate::parallel::Serial;
 use crate::real::Real;
 
 use super::ot_resample::{check_inputs, fit, ot_workspace_len, split, OtConfig, OtReport};
@@ -230,7 +231,7 @@ where
                 let (mut w, _) = split(rest, n, d)?;
                 let fitted = fit(xp, lam, d, &c, &mut w)?;
                 moments(xp, lam, d, mean, cov);
-                super::ot_resample::transport(xp, lam, &fitted, &mut w, x);
+                super::ot_resample::transport(&Serial, xp, lam, &fitted, &mut w, x)?;
                 ot = Some(fitted.report);
             }
             Resampler::Classical(s) if resample => {

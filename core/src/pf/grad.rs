@@ -42,7 +42,7 @@ use crate::points::Points;
 use crate::real::Real;
 
 use super::ot_resample::{
-    check_cloud, cloud, fit, kappa, source_exponents, split, Fitted, OtConfig, OtWork,
+    check_cloud, cloud, fit, kappa, loop_parts, source_exponents, split, Fitted, OtConfig, OtWork,
 };
 
 /// Which vector–Jacobian product.
@@ -236,7 +236,7 @@ pub fn ot_resample_vjp<T: Real>(
         .ok_or(Error::WorkspaceTooSmall)?;
     let yb = take(&mut pool, d * np)?;
     load_points(yb, &Points::row_major(ybar, d), n, &Points::empty(), d, np);
-    let bufs = Bufs::of_plan(w, logw, fitted, yb);
+    let bufs = Bufs::of_plan(w, logw, fitted, yb)?;
     // Shared by both forms: scratch, the channel buffer and [c_j, (Pᵀȳ)_j].
     let common = Common {
         t: take(&mut pool, d)?,
@@ -306,8 +306,17 @@ impl<'a, T: Real> Bufs<'a, T> {
     /// The converged plan of a forward pass: F (row exponents) into `fa`, G (source
     /// exponents) into `v`, both in kernel units and absorbed, since both serve as
     /// targets and as sources (see `CostSource`); `yb` the upstream field (if any).
-    fn of_plan(w: OtWork<'a, T>, logw: &'a [T], fit: Fitted<T>, yb: &'a [T]) -> Self {
-        source_exponents(logw, &fit, w.g, w.v);
+    ///
+    /// # Errors
+    /// [`Error::WorkspaceTooSmall`] if `w` is not `split`'s.
+    fn of_plan(
+        w: OtWork<'a, T>,
+        logw: &'a [T],
+        fit: Fitted<T>,
+        yb: &'a [T],
+    ) -> Result<Self, Error> {
+        let lp = loop_parts(w.spare, fit.np)?;
+        source_exponents(logw, &fit, lp.g, w.v);
         // As source exponents (column passes) the padding must be masked with −∞.
         for (i, f) in w.fa.iter_mut().enumerate() {
             *f = if i < fit.n {
@@ -319,16 +328,16 @@ impl<'a, T: Real> Bufs<'a, T> {
         let cl = cloud(&*w.zr, &*w.zc, fit.d);
         cl.absorb_sources(w.v, kappa(fit.eps));
         cl.absorb_sources(w.fa, kappa(fit.eps));
-        Bufs {
+        Ok(Bufs {
             zr: w.zr,
             zc: w.zc,
             f: w.fa,
             g: w.v,
-            b: w.b,
+            b: lp.b,
             yb,
             logw,
             fit,
-        }
+        })
     }
 
     fn rows(&self) -> Side<'a, T> {

@@ -46,8 +46,8 @@ pub use kld::{
 };
 pub use mcl::{mcl_resample, mcl_workspace_len, MclConfig, MclReport, Recovery};
 pub use ot_resample::{
-    ot_resample, ot_resample_warm, ot_transport_matrix, ot_warm_len, ot_workspace_len, OtConfig,
-    OtReport, OtSchedule,
+    ot_resample, ot_resample_on, ot_resample_warm, ot_resample_warm_on, ot_transport_matrix,
+    ot_warm_len, ot_workspace_len, OtConfig, OtReport, OtSchedule,
 };
 pub use resample::{ancestors, resample_particles, resample_to, Scheme};
 pub use rng::{RandomSource, SplitMix64};

@@ -45,11 +45,12 @@
 //! more annealing iterations (⌈log(ε/ε₀)/log(scaling²)⌉) and rows that sum to 1 less
 //! exactly in f32.
 
-use crate::buf::{copy, rows_mut, take};
+use crate::buf::{copy, head_mut, rows_mut, take};
 use crate::error::Error;
 use crate::kernel::{on_clouds, padded, shifted, Clouds, CostSource, Weighted, Write, LANES};
 use crate::ot::workspace::load_points;
 use crate::ot::Status;
+use crate::parallel::{self, ParallelFor, Serial, Wide};
 use crate::points::Points;
 use crate::real::Real;
 
@@ -188,18 +189,36 @@ pub(crate) struct OtWork<'a, T> {
     /// sources and the weight channels of the transport), padded with copies of the
     /// last particle.
     pub zc: &'a mut [T],
+    /// a* after the final step.
+    pub fa: &'a mut [T],
+    /// Scratch exponent vector for the kernel.
+    pub v: &'a mut [T],
+    /// The loop's buffers ([`OtLoop`], 5·N̂): once the transport's source exponents
+    /// are in `v`, the transport stages its rows here (when they fit).
+    pub spare: &'a mut [T],
+}
+
+/// The loop's buffers, carved from [`OtWork::spare`] by [`loop_parts`].
+pub(crate) struct OtLoop<'a, T> {
     /// Loop target potential a (cost units).
     pub a: &'a mut [T],
     /// Loop source potential b.
     pub b: &'a mut [T],
-    /// a* after the final step.
-    pub fa: &'a mut [T],
     /// Column-normalisation potential g.
     pub g: &'a mut [T],
-    /// Scratch exponent vector for the kernel.
-    pub v: &'a mut [T],
     /// The two source channels of [`softmin_pair`] (2·N̂, chunk-major).
     pub pair: &'a mut [T],
+}
+
+/// Carves the loop's buffers for `np` (padded) particles from `spare`.
+pub(crate) fn loop_parts<T>(spare: &mut [T], np: usize) -> Result<OtLoop<'_, T>, Error> {
+    let mut rest = spare;
+    Ok(OtLoop {
+        a: take(&mut rest, np)?,
+        b: take(&mut rest, np)?,
+        g: take(&mut rest, np)?,
+        pair: take(&mut rest, np.saturating_mul(2))?,
+    })
 }
 
 /// Normalisation and potentials of a finished forward pass.
@@ -229,12 +248,9 @@ pub(crate) fn split<T>(
     let work = OtWork {
         zr: take(&mut rest, d.saturating_mul(np))?,
         zc: take(&mut rest, d.saturating_mul(np))?,
-        a: take(&mut rest, np)?,
-        b: take(&mut rest, np)?,
         fa: take(&mut rest, np)?,
-        g: take(&mut rest, np)?,
         v: take(&mut rest, np)?,
-        pair: take(&mut rest, np.saturating_mul(2))?,
+        spare: take(&mut rest, np.saturating_mul(5))?,
     };
     Ok((work, rest))
 }
@@ -263,14 +279,29 @@ fn fill<T: Real>(v: &mut [T], n: usize, f: &dyn Fn(usize) -> T) {
 }
 
 /// out_i = −e·LSE_j(h_j − ½‖z_i − z_j‖²/e) for the n real targets, with `h` given in
-/// kernel units (h·log₂e, −∞ on padding); `h` is left in absorbed form.
-pub(crate) fn softmin<T: Real>(cl: &Clouds<'_, T>, h: &mut [T], e: T, n: usize, out: &mut [T]) {
+/// kernel units (h·log₂e, −∞ on padding), the targets split over `pool`; `h` is left
+/// in absorbed form.
+///
+/// # Errors
+/// [`Error::CallbackFailed`] if the pool fails (`out` partly written).
+pub(crate) fn softmin<T: Real, P: ParallelFor>(
+    pool: &P,
+    cl: &Clouds<'_, T>,
+    h: &mut [T],
+    e: T,
+    n: usize,
+    out: &mut [T],
+) -> Result<(), Error> {
     let kappa = kappa(e);
     cl.absorb_sources(h, kappa);
     let h = &*h;
-    on_clouds!(cl, |src| for (p, o) in out.iter_mut().enumerate().take(n) {
-        *o = softmin_row(src, p, h, e, kappa);
-    });
+    let task = |lo: usize, out: &mut [T]| {
+        on_clouds!(cl, |src| for (k, o) in out.iter_mut().enumerate() {
+            *o = softmin_row(src, lo + k, h, e, kappa);
+        });
+        Ok(())
+    };
+    parallel::rows(pool, head_mut(out, n), task, |(), ()| ())
 }
 
 /// One target of [`softmin`] (`h` absorbed). Inlined into the dispatched passes (out
@@ -302,15 +333,20 @@ fn softmin_row<T: Real, S: CostSource<T>>(cl: &S, p: usize, h: &[T], e: T, kappa
 /// ε small against the cloud and weights spread over more than ~50 nats in f32) or
 /// not finite is computed again in the log domain by [`softmin_row`] from h_c, so the
 /// outputs are those of two [`softmin`] calls up to rounding. `v` and `pair` are
-/// scratch (N̂ and 2·N̂ elements).
-pub(crate) fn softmin_pair<T: Real>(
+/// scratch (N̂ and 2·N̂ elements). The pass's targets are split over `pool`, the redone
+/// ones run on the calling thread.
+///
+/// # Errors
+/// [`Error::CallbackFailed`] if the pool fails (`out` partly written).
+pub(crate) fn softmin_pair<T: Real, P: ParallelFor>(
+    pool: &P,
     cl: &Clouds<'_, T>,
     h: [&dyn Fn(usize) -> T; 2],
     e: T,
     n: usize,
     (v, pair): (&mut [T], &mut [T]),
     out: [&mut [T]; 2],
-) {
+) -> Result<(), Error> {
     let kappa = kappa(e);
     // h_c(j)·log₂e, chunk-major (chunk k holds channel k % 2 of points
     // (k / 2)·LANES + l; −∞ on the padding), and the shifts s_c = their maxima.
@@ -341,23 +377,34 @@ pub(crate) fn softmin_pair<T: Real>(
     cl.absorb_sources(v, kappa);
     let [out0, out1] = out;
     let (pair_r, v_r) = (&*pair, &*v);
-    on_clouds!(cl, |src| for (p, (o0, o1)) in
-        out0.iter_mut().zip(out1.iter_mut()).enumerate().take(n)
-    {
-        let u = src.absorb_target(p, T::ZERO, kappa);
-        let mut red = Weighted {
-            w: pair_r,
-            out: [T::ZERO; 2],
-        };
-        let (sh, _) = shifted(src, p, u, v_r, kappa, &mut red);
-        for ((o, s), a) in [o0, o1].into_iter().zip(shift).zip(red.out) {
-            *o = if a >= T::LSE_SUM_MIN && a <= T::LSE_SUM_MAX {
-                -e * (sh.ln() + s * T::LN_2 + a.ln_kernel())
-            } else {
-                T::INFINITY
-            };
-        }
-    });
+    let task = |lo: usize, (out0, out1): (&mut [T], &mut [T])| {
+        on_clouds!(
+            cl,
+            |src| for (k, (o0, o1)) in out0.iter_mut().zip(out1.iter_mut()).enumerate() {
+                let p = lo + k;
+                let u = src.absorb_target(p, T::ZERO, kappa);
+                let mut red = Weighted {
+                    w: pair_r,
+                    out: [T::ZERO; 2],
+                };
+                let (sh, _) = shifted(src, p, u, v_r, kappa, &mut red);
+                for ((o, s), a) in [o0, o1].into_iter().zip(shift).zip(red.out) {
+                    *o = if a >= T::LSE_SUM_MIN && a <= T::LSE_SUM_MAX {
+                        -e * (sh.ln() + s * T::LN_2 + a.ln_kernel())
+                    } else {
+                        T::INFINITY
+                    };
+                }
+            }
+        );
+        Ok(())
+    };
+    parallel::rows(
+        pool,
+        (head_mut(&mut *out0, n), head_mut(&mut *out1, n)),
+        task,
+        |(), ()| (),
+    )?;
     // The targets to redo, channel by channel.
     for (f, o) in h.into_iter().zip([out0, out1]) {
         if o.iter().take(n).any(|x| !x.is_finite()) {
@@ -370,6 +417,7 @@ pub(crate) fn softmin_pair<T: Real>(
             }
         }
     }
+    Ok(())
 }
 
 /// Checks the particle cloud and the log-weights; returns log Σ exp(logw).
@@ -409,11 +457,13 @@ pub(crate) fn fit<T: Real>(
     cfg: &OtConfig<T>,
     w: &mut OtWork<'_, T>,
 ) -> Result<Fitted<T>, Error> {
-    fit_from(x, logw, d, cfg, w, None)
+    fit_from(&Serial, x, logw, d, cfg, w, None)
 }
 
-/// [`fit`] from a checked warm-start state ([`ot_resample_warm`]; `None`: cold).
-fn fit_from<T: Real>(
+/// [`fit`] from a checked warm-start state ([`ot_resample_warm`]; `None`: cold), the
+/// kernel passes' targets split over `pool`.
+fn fit_from<T: Real, P: ParallelFor>(
+    pool: &P,
     x: &[T],
     logw: &[T],
     d: usize,
@@ -424,6 +474,7 @@ fn fit_from<T: Real>(
     let n = logw.len();
     let np = padded(n);
     let nf = T::from_usize(n);
+    let lp = loop_parts(&mut *w.spare, np)?;
     // (a) normalisation: unweighted mean, max population std, divisor s·√D, computed
     // on the cloud scaled by a power of two (exact) so that |x|·q < 2: sums and squares
     // of coordinates near the top of the range do not overflow.
@@ -501,19 +552,27 @@ fn fit_from<T: Real>(
         fill(w.v, n, &|i| {
             prev.fa.get(i).copied().unwrap_or(T::ZERO) / eps
         });
-        softmin(&cross, w.v, eps, n, w.b);
-        for bj in w.b.iter_mut().take(n) {
+        softmin(pool, &cross, w.v, eps, n, lp.b)?;
+        for bj in lp.b.iter_mut().take(n) {
             *bj += eps * log_n;
         }
         if filterflow {
             fill(w.v, n, &|j| {
-                ell(j) + w.b.get(j).copied().unwrap_or(T::ZERO) / eps
+                ell(j) + lp.b.get(j).copied().unwrap_or(T::ZERO) / eps
             });
-            softmin(&cl, w.v, eps, n, w.a);
+            softmin(pool, &cl, w.v, eps, n, lp.a)?;
             passes += 1;
         }
     } else {
-        softmin_pair(&cl, [&ell, &|_| -log_n], e, n, (w.v, w.pair), [w.a, w.b]);
+        softmin_pair(
+            pool,
+            &cl,
+            [&ell, &|_| -log_n],
+            e,
+            n,
+            (w.v, lp.pair),
+            [lp.a, lp.b],
+        )?;
     }
     let e_start = e;
     let mut it = 0u32;
@@ -521,15 +580,23 @@ fn fit_from<T: Real>(
     // Marginal: the damped loop only anneals; the iterations at ε are the final steps.
     let mut cont = filterflow || e > eps;
     let cap = cfg.max_iterations.saturating_sub(1);
-    let (a, b) = (&mut *w.a, &mut *w.b);
+    let (a, b) = (&mut *lp.a, &mut *lp.b);
     while cont && it < cap {
         // Jacobi: a' from the old b into `fa`, b' from the old a into `g`.
         let a_new = |j: usize| ell(j) + b.get(j).copied().unwrap_or(T::ZERO) / e;
         let b_new = |i: usize| -log_n + a.get(i).copied().unwrap_or(T::ZERO) / e;
-        softmin_pair(&cl, [&a_new, &b_new], e, n, (w.v, w.pair), [w.fa, w.g]);
+        softmin_pair(
+            pool,
+            &cl,
+            [&a_new, &b_new],
+            e,
+            n,
+            (w.v, lp.pair),
+            [w.fa, lp.g],
+        )?;
         change = T::ZERO;
         let pairs = a.iter_mut().zip(w.fa.iter()).take(n);
-        for (old, new) in pairs.chain(b.iter_mut().zip(w.g.iter()).take(n)) {
+        for (old, new) in pairs.chain(b.iter_mut().zip(lp.g.iter()).take(n)) {
             let avg = (*old + *new) * T::HALF;
             change = change.max_fast((avg - *old).abs());
             *old = avg;
@@ -554,16 +621,16 @@ fn fit_from<T: Real>(
         fill(w.v, n, &|j| {
             ell(j) + b.get(j).copied().unwrap_or(T::ZERO) / eps
         });
-        softmin(&cl, w.v, eps, n, w.fa);
+        softmin(pool, &cl, w.v, eps, n, w.fa)?;
         fill(w.v, n, &|i| w.fa.get(i).copied().unwrap_or(T::ZERO) / eps);
-        softmin(&cl, w.v, eps, n, w.g);
+        softmin(pool, &cl, w.v, eps, n, lp.g)?;
         passes = passes.saturating_add(2);
         // Exponent magnitude (see EXPONENT_RANGE) and the row-error bound (see OtReport).
         let mut mag = cost_max;
         let (mut d_lo, mut d_hi) = (T::INFINITY, T::NEG_INFINITY);
         for (j, ((&fa, &gj), &bj)) in
             w.fa.iter()
-                .zip(w.g.iter())
+                .zip(lp.g.iter())
                 .zip(b.iter())
                 .take(n)
                 .enumerate()
@@ -585,7 +652,7 @@ fn fit_from<T: Real>(
             break (error, mag, met);
         }
         change = T::ZERO;
-        for (bj, &gj) in b.iter_mut().zip(w.g.iter()).take(n) {
+        for (bj, &gj) in b.iter_mut().zip(lp.g.iter()).take(n) {
             let next = gj + eps * log_n;
             change = change.max_fast((next - *bj).abs());
             *bj = next;
@@ -694,67 +761,122 @@ pub(crate) fn row_exponent<T: Real>(fa: &[T], fit: &Fitted<T>, i: usize) -> T {
     fa.get(i).copied().unwrap_or(T::ZERO) * T::LOG2_E / fit.eps
 }
 
-/// Applies the fitted transport: x̃_i = m + S·N·Σ_j P_ij z_j (x̃: N×d row-major).
-pub(crate) fn transport<T: Real>(
+/// Applies the fitted transport: x̃_i = m + S·N·Σ_j P_ij z_j (x̃: N×d row-major), the
+/// rows split over `pool`. With more than one task the rows are staged in the loop's
+/// buffers ([`OtWork::spare`], which they fit for d ≤ 5) and written to `out` once
+/// every task has run; wider rows run on the calling thread. So `out` is written only
+/// on success.
+///
+/// # Errors
+/// [`Error::CallbackFailed`] if the pool fails (nothing written to `out`);
+/// [`Error::WorkspaceTooSmall`] if `w` is not [`split`]'s.
+pub(crate) fn transport<T: Real, P: ParallelFor>(
+    pool: &P,
     x: &[T],
     logw: &[T],
     fit: &Fitted<T>,
     w: &mut OtWork<'_, T>,
     out: &mut [T],
-) {
-    let (n, d) = (fit.n, fit.d);
-    let nf = T::from_usize(n);
-    source_exponents(logw, fit, w.g, w.v);
-    let cl = cloud(&*w.zr, &*w.zc, d);
+) -> Result<(), Error> {
+    source_exponents(logw, fit, loop_parts(&mut *w.spare, fit.np)?.g, w.v);
+    let cl = cloud(&*w.zr, &*w.zc, fit.d);
     let kappa = kappa(fit.eps);
     cl.absorb_sources(w.v, kappa);
-    let (zc, v, fa) = (&*w.zc, &*w.v, &*w.fa);
-    on_clouds!(
-        &cl,
-        |src| for (i, oi) in rows_mut(out, d).enumerate().take(n) {
-            let u = src.absorb_target(i, row_exponent(fa, fit, i), kappa);
-            // The output row is the reducer's accumulator (one channel per coordinate).
-            let mut red = Weighted {
-                w: zc,
-                out: &mut *oi,
-            };
-            let (sh, _) = shifted(src, i, u, v, kappa, &mut red);
-            let g = nf * sh.factor();
-            let f = fit.scale * fit.q * g;
-            if f.is_finite() {
-                for o in oi.iter_mut() {
-                    *o *= f;
+    let pass = Transport {
+        x,
+        fit,
+        cl: &cl,
+        kappa,
+        zc: &*w.zc,
+        v: &*w.v,
+        fa: &*w.fa,
+    };
+    let stage = w.spare.get_mut(..x.len());
+    match stage.filter(|_| parallel::splits(fit.n)) {
+        Some(stage) => {
+            pass.run(pool, stage)?;
+            copy(out, stage);
+            Ok(())
+        }
+        None => pass.run(&Serial, out),
+    }
+}
+
+/// The fitted transport's pass, ready to run (see [`transport`]).
+struct Transport<'a, T> {
+    x: &'a [T],
+    fit: &'a Fitted<T>,
+    cl: &'a Clouds<'a, T>,
+    kappa: T,
+    zc: &'a [T],
+    v: &'a [T],
+    fa: &'a [T],
+}
+
+impl<T: Real> Transport<'_, T> {
+    /// Writes x̃ into `out` (N×d), the rows split over `pool`.
+    fn run<P: ParallelFor>(&self, pool: &P, out: &mut [T]) -> Result<(), Error> {
+        let (fit, kappa, x) = (self.fit, self.kappa, self.x);
+        let (n, d) = (fit.n, fit.d);
+        let nf = T::from_usize(n);
+        let task = |lo: usize, rows: Wide<'_, T>| {
+            on_clouds!(
+                self.cl,
+                |src| for (k, oi) in rows_mut(rows.data, d).enumerate() {
+                    let i = lo + k;
+                    let u = src.absorb_target(i, row_exponent(self.fa, fit, i), kappa);
+                    // The output row is the reducer's accumulator (one channel per
+                    // coordinate).
+                    let mut red = Weighted {
+                        w: self.zc,
+                        out: &mut *oi,
+                    };
+                    let (sh, _) = shifted(src, i, u, self.v, kappa, &mut red);
+                    let g = nf * sh.factor();
+                    let f = fit.scale * fit.q * g;
+                    if f.is_finite() {
+                        for o in oi.iter_mut() {
+                            *o *= f;
+                        }
+                    } else {
+                        // A caller's scale near the top of the range: the product is
+                        // bounded by the cloud's extent, the factor alone is not.
+                        for o in oi.iter_mut() {
+                            *o = *o * g * (fit.scale * fit.q);
+                        }
+                    }
                 }
-            } else {
-                // A caller's scale near the top of the range: the product is bounded by
-                // the cloud's extent, the factor alone is not.
-                for o in oi.iter_mut() {
-                    *o = *o * g * (fit.scale * fit.q);
-                }
+            );
+            Ok(())
+        };
+        let rows = Wide {
+            data: head_mut(&mut *out, n.saturating_mul(d)),
+            width: d,
+        };
+        parallel::rows(pool, rows, task, |(), ()| ())?;
+        // Back to the caller's units, and add the mean back, coordinate by coordinate
+        // (O(N·d)). The mean is summed on the coordinate scaled by its own power of two
+        // (no overflow near the top of the range, no underflow of a coordinate much
+        // smaller than the others); powers of two are exact, so these are the bits of
+        // the plain computation wherever it does not overflow.
+        for k in 0..d {
+            let col = x.iter().skip(k).step_by(d.max(1));
+            let (qk, _) = unit_scale(col.clone());
+            let mean = col.fold(T::ZERO, |a, &v| a + v * qk) / nf / qk;
+            // `fit` bounded every result by the range; one within rounding of its edge
+            // can round past it, and is saturated instead.
+            for o in out.iter_mut().skip(k).step_by(d.max(1)) {
+                let v = *o / fit.q + mean;
+                *o = if v == T::INFINITY {
+                    T::MAX
+                } else if v == T::NEG_INFINITY {
+                    -T::MAX
+                } else {
+                    v
+                };
             }
         }
-    );
-    // Back to the caller's units, and add the mean back, coordinate by coordinate
-    // (O(N·d)). The mean is summed on the coordinate scaled by its own power of two
-    // (no overflow near the top of the range, no underflow of a coordinate much
-    // smaller than the others); powers of two are exact, so these are the bits of
-    // the plain computation wherever it does not overflow.
-    for k in 0..d {
-        let col = x.iter().skip(k).step_by(d.max(1));
-        let (qk, _) = unit_scale(col.clone());
-        let mean = col.fold(T::ZERO, |a, &v| a + v * qk) / nf / qk;
-        // `fit` bounded every result by the range; one within rounding of its edge
-        // can round past it, and is saturated instead.
-        for o in out.iter_mut().skip(k).step_by(d.max(1)) {
-            let v = *o / fit.q + mean;
-            *o = if v == T::INFINITY {
-                T::MAX
-            } else if v == T::NEG_INFINITY {
-                -T::MAX
-            } else {
-                v
-            };
-        }
+        Ok(())
     }
 }
 
@@ -788,14 +910,35 @@ pub fn ot_resample<T: Real>(
     x_out: &mut [T],
     ws: &mut [T],
 ) -> Result<OtReport<T>, Error> {
+    ot_resample_on(&Serial, x, logw, d, cfg, x_out, ws)
+}
+
+/// [`ot_resample`] with the kernel passes' target rows split over a caller's `pool`
+/// (see [`crate::parallel`]): the same bits whatever the pool. Passes over N ≤
+/// [`MIN_TASK_ROWS`](crate::parallel::MIN_TASK_ROWS) particles run on the calling
+/// thread, and so does the transport when d > 5 (its rows are staged in the workspace
+/// only up to d = 5).
+///
+/// # Errors
+/// As [`ot_resample`], and [`Error::CallbackFailed`] if the pool fails or returns with
+/// a task not run (nothing written to `x_out`).
+pub fn ot_resample_on<T: Real, P: ParallelFor>(
+    pool: &P,
+    x: &[T],
+    logw: &[T],
+    d: usize,
+    cfg: &OtConfig<T>,
+    x_out: &mut [T],
+    ws: &mut [T],
+) -> Result<OtReport<T>, Error> {
     check_cloud(x, logw, d)?;
     cfg.check()?;
     if x_out.len() != x.len() {
         return Err(Error::LengthMismatch);
     }
     let (mut w, _) = split(ws, logw.len(), d)?;
-    let fit = fit(x, logw, d, cfg, &mut w)?;
-    transport(x, logw, &fit, &mut w, x_out);
+    let fit = fit_from(pool, x, logw, d, cfg, &mut w, None)?;
+    transport(pool, x, logw, &fit, &mut w, x_out)?;
     Ok(fit.report)
 }
 
@@ -853,6 +996,26 @@ pub fn ot_resample_warm<T: Real>(
     ws: &mut [T],
     state: &mut [T],
 ) -> Result<OtReport<T>, Error> {
+    ot_resample_warm_on(&Serial, x, logw, d, cfg, x_out, ws, state)
+}
+
+/// [`ot_resample_warm`] with the passes split over a caller's `pool`, as
+/// [`ot_resample_on`].
+///
+/// # Errors
+/// As [`ot_resample_warm`], and [`Error::CallbackFailed`] if the pool fails or returns
+/// with a task not run (nothing written to `x_out` or `state`).
+#[allow(clippy::too_many_arguments)]
+pub fn ot_resample_warm_on<T: Real, P: ParallelFor>(
+    pool: &P,
+    x: &[T],
+    logw: &[T],
+    d: usize,
+    cfg: &OtConfig<T>,
+    x_out: &mut [T],
+    ws: &mut [T],
+    state: &mut [T],
+) -> Result<OtReport<T>, Error> {
     check_cloud(x, logw, d)?;
     cfg.check()?;
     let n = logw.len();
@@ -879,8 +1042,8 @@ pub fn ot_resample_warm<T: Real>(
         zc: &*zc_old,
         fa: &*fa_old,
     });
-    let fit = fit_from(x, logw, d, cfg, &mut w, warm)?;
-    transport(x, logw, &fit, &mut w, x_out);
+    let fit = fit_from(pool, x, logw, d, cfg, &mut w, warm)?;
+    transport(pool, x, logw, &fit, &mut w, x_out)?;
     copy(zc_old, w.zc);
     copy(fa_old, w.fa);
     for (h, v) in header.iter_mut().zip([T::from_usize(n), fit.eps]) {
@@ -915,7 +1078,7 @@ pub fn ot_transport_matrix<T: Real>(
     }
     let (mut w, _) = split(ws, n, d)?;
     let fit = fit(x, logw, d, cfg, &mut w)?;
-    source_exponents(logw, &fit, w.g, w.v);
+    source_exponents(logw, &fit, loop_parts(&mut *w.spare, fit.np)?.g, w.v);
     let cl = cloud(&*w.zr, &*w.zc, d);
     let kappa = kappa(fit.eps);
     cl.absorb_sources(w.v, kappa);

@@ -20,6 +20,7 @@ use crate::buf::{copy, rows_mut, take};
 use crate::error::Error;
 use crate::kernel::{chunk_major, padded};
 use crate::ot::adjoint::{set_channel, Cg};
+use crate::parallel::Serial;
 use crate::real::Real;
 
 use super::super::ot_resample::{check_cloud, fit, split, transport, OtConfig};
@@ -109,7 +110,7 @@ pub fn ot_resample_jvp<T: Real>(
     let np = fitted.np;
     let mut pool: Pool<'_, T> = rest;
     let xo = take(&mut pool, nd)?;
-    transport(x, logw, &fitted, &mut w, xo);
+    transport(&Serial, x, logw, &fitted, &mut w, xo)?;
     let xod = take(&mut pool, nd * dirs)?;
     let mut tan = Tangent {
         zd: take(&mut pool, d * np)?,
@@ -124,7 +125,7 @@ pub fn ot_resample_jvp<T: Real>(
         t: take(&mut pool, d)?,
         mdot: take(&mut pool, d)?,
     };
-    let b = Bufs::of_plan(w, logw, fitted, &[]);
+    let b = Bufs::of_plan(w, logw, fitted, &[])?;
     let (mut its, mut resid) = (0, T::ZERO);
     for dir in 0..dirs {
         // Indexed rather than zipped chunks: a zip of three `chunks_exact` iterators
