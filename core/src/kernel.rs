@@ -854,11 +854,10 @@ pub(crate) fn shifted<T: Real, S: CostSource<T>, R: Reduce<T>>(
     if sum >= T::LSE_SUM_MIN && sum <= T::LSE_SUM_MAX {
         return (shift, sum);
     }
-    // Cortex-M: one copy for the Sinkhorn passes' reducers and a source's views. The
-    // other reducers keep theirs on `src` (on `rare`, OT resampling's passes ran slower).
+    // Cortex-M: one copy for the Sinkhorn passes' reducers.
     #[cfg(target_arch = "arm")]
     if let Some(mut red) = red.shared() {
-        return reshifted(&src.rare(), (p, u_p), (v, kappa), &mut red, sum);
+        return rare_pass(&src.rare(), (p, u_p), (v, kappa), &mut red, sum);
     }
     reshifted(src, (p, u_p), (v, kappa), red, sum)
 }
@@ -872,15 +871,29 @@ pub(crate) fn shifted<T: Real, S: CostSource<T>, R: Reduce<T>>(
 #[cfg_attr(not(target_arch = "arm"), inline(always))]
 fn reshifted<T: Real, S: CostSource<T>, R: Reduce<T>>(
     src: &S,
+    at: (usize, T),
+    pot: (&[T], T),
+    red: &mut R,
+    sum: T,
+) -> (Shift<T>, T) {
+    // Cortex-M: on the source's rare form, one copy for a source and its views. Made
+    // here, not in `shifted`: there it cost OT resampling's inlined passes instructions.
+    #[cfg(target_arch = "arm")]
+    return rare_pass(&src.rare(), at, pot, red, sum);
+    #[cfg(not(target_arch = "arm"))]
+    rare_pass(src, at, pot, red, sum)
+}
+
+/// The body of [`reshifted`].
+#[cfg_attr(target_arch = "arm", inline(never))]
+#[cfg_attr(not(target_arch = "arm"), inline(always))]
+fn rare_pass<T: Real, S: CostSource<T>, R: Reduce<T>>(
+    src: &S,
     (p, u_p): (usize, T),
     (v, kappa): (&[T], T),
     red: &mut R,
     sum: T,
 ) -> (Shift<T>, T) {
-    // One copy of `peak` for every reducer and view of a source on Cortex-M.
-    #[cfg(target_arch = "arm")]
-    let mx = peak(&src.rare(), p, u_p, v, kappa);
-    #[cfg(not(target_arch = "arm"))]
     let mx = peak(src, p, u_p, v, kappa);
     if masked(mx) {
         // All sources masked: nothing to rescale.
