@@ -182,8 +182,9 @@ impl<'s, S, I> Tuned<'s, S, I> {
 
 impl<'s, S, I> Tuned<'s, S, I, false> {
     /// `src` on path `isa`, its passes with one chunk loop, the run-time-dimension one
-    /// (the same exponents): for a pass that runs once per solve, where the 2-D loop
-    /// would cost Cortex-M flash for a few instructions per entry of one pass.
+    /// (the same exponents): for a pass that runs once per solve, or rarely (Cortex-M's
+    /// re-shifted passes), where the 2-D loop would cost flash for a few instructions
+    /// per entry of one pass.
     #[inline(always)]
     pub(crate) const fn unspecialised(src: &'s S, isa: I) -> Self {
         Self { src, isa }
