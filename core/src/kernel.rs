@@ -122,6 +122,15 @@ pub(crate) trait CostSource<T: Real>: Sync {
     fn planar(&self) -> Option<Clouds<'_, T, Fixed<2>>> {
         None
     }
+    /// The source [`shifted`]'s re-shifted passes run on (Cortex-M): one type for a
+    /// source and its [`Tuned`] views, so that they share one copy of that rare code.
+    #[cfg(target_arch = "arm")]
+    type Rare<'r>: CostSource<T>
+    where
+        Self: 'r;
+    /// This source as [`CostSource::Rare`] (the same exponents).
+    #[cfg(target_arch = "arm")]
+    fn rare(&self) -> Self::Rare<'_>;
 }
 
 /// What a kernel pass accumulates from each chunk.
@@ -143,6 +152,12 @@ pub(crate) trait Reduce<T: Real> {
     ) {
         let _ = isa;
         self.add(q0, e, costs);
+    }
+    /// This reducer as the one type [`shifted`]'s re-shifted passes share on Cortex-M,
+    /// if it is a Sinkhorn pass's (`()`, [`CostSum`]); `None`: a copy of its own.
+    #[cfg(target_arch = "arm")]
+    fn shared(&mut self) -> Option<Shared<'_, T>> {
+        None
     }
 }
 
@@ -167,8 +182,9 @@ impl<'s, S, I> Tuned<'s, S, I> {
 
 impl<'s, S, I> Tuned<'s, S, I, false> {
     /// `src` on path `isa`, its passes with one chunk loop, the run-time-dimension one
-    /// (the same exponents): for a pass that runs once per solve, where the 2-D loop
-    /// would cost Cortex-M flash for a few instructions per entry of one pass.
+    /// (the same exponents): for a pass that runs once per solve, or rarely (Cortex-M's
+    /// re-shifted passes), where the 2-D loop would cost flash for a few instructions
+    /// per entry of one pass.
     #[inline(always)]
     pub(crate) const fn unspecialised(src: &'s S, isa: I) -> Self {
         Self { src, isa }
@@ -228,6 +244,17 @@ impl<T: Real, S: CostSource<T>, I: Isa, const PLANAR: bool> CostSource<T>
         } else {
             None
         }
+    }
+    // The source itself: on Cortex-M the path is always `Portable`.
+    #[cfg(target_arch = "arm")]
+    type Rare<'r>
+        = S::Rare<'r>
+    where
+        Self: 'r;
+    #[cfg(target_arch = "arm")]
+    #[inline(always)]
+    fn rare(&self) -> S::Rare<'_> {
+        S::rare(self.src)
     }
 }
 
@@ -567,6 +594,19 @@ impl<T: Real, K: Dim> CostSource<T> for Clouds<'_, T, K> {
         })
     }
 
+    // One chunk loop, the run-time-dimension one: the 2-D copy is not worth its flash
+    // in a pass that is rare after the first iterations.
+    #[cfg(target_arch = "arm")]
+    type Rare<'r>
+        = Tuned<'r, Self, Portable, false>
+    where
+        Self: 'r;
+    #[cfg(target_arch = "arm")]
+    #[inline(always)]
+    fn rare(&self) -> Tuned<'_, Self, Portable, false> {
+        Tuned::unspecialised(self, Portable)
+    }
+
     fn absorb_sources(&self, v: &mut [T], kappa: T) {
         // The potentials as arrays (`as_chunks_mut`), as in `chunks`: no panic path.
         for (chunk, vc) in self.chunks().zip(v.as_chunks_mut::<LANES>().0) {
@@ -671,6 +711,18 @@ impl<T: Real, const BY_COLS: bool> CostSource<T> for Dense<'_, T, BY_COLS> {
     fn absorb_sources(&self, v: &mut [T], _kappa: T) {
         for vl in v {
             *vl = T::MASKED.max_fast(*vl);
+        }
+    }
+    #[cfg(target_arch = "arm")]
+    type Rare<'r>
+        = Dense<'r, T, BY_COLS>
+    where
+        Self: 'r;
+    #[cfg(target_arch = "arm")]
+    fn rare(&self) -> Dense<'_, T, BY_COLS> {
+        Dense {
+            c: self.c,
+            cols: self.cols,
         }
     }
 }
@@ -803,6 +855,11 @@ pub(crate) fn shifted<T: Real, S: CostSource<T>, R: Reduce<T>>(
     if sum >= T::LSE_SUM_MIN && sum <= T::LSE_SUM_MAX {
         return (shift, sum);
     }
+    // Cortex-M: one copy for the Sinkhorn passes' reducers.
+    #[cfg(target_arch = "arm")]
+    if let Some(mut red) = red.shared() {
+        return rare_pass(&src.rare(), (p, u_p), (v, kappa), &mut red, sum);
+    }
     reshifted(src, (p, u_p), (v, kappa), red, sum)
 }
 
@@ -814,6 +871,24 @@ pub(crate) fn shifted<T: Real, S: CostSource<T>, R: Reduce<T>>(
 #[cfg_attr(target_arch = "arm", inline(never))]
 #[cfg_attr(not(target_arch = "arm"), inline(always))]
 fn reshifted<T: Real, S: CostSource<T>, R: Reduce<T>>(
+    src: &S,
+    at: (usize, T),
+    pot: (&[T], T),
+    red: &mut R,
+    sum: T,
+) -> (Shift<T>, T) {
+    // Cortex-M: on the source's rare form, one copy for a source and its views. Made
+    // here, not in `shifted`: there it cost OT resampling's inlined passes instructions.
+    #[cfg(target_arch = "arm")]
+    return rare_pass(&src.rare(), at, pot, red, sum);
+    #[cfg(not(target_arch = "arm"))]
+    rare_pass(src, at, pot, red, sum)
+}
+
+/// The body of [`reshifted`].
+#[cfg_attr(target_arch = "arm", inline(never))]
+#[cfg_attr(not(target_arch = "arm"), inline(always))]
+fn rare_pass<T: Real, S: CostSource<T>, R: Reduce<T>>(
     src: &S,
     (p, u_p): (usize, T),
     (v, kappa): (&[T], T),
@@ -871,6 +946,31 @@ impl<T: Real> Reduce<T> for () {
     #[inline(always)]
     fn add(&mut self, _q0: usize, _e: &[T; LANES], _costs: impl FnOnce() -> [T; LANES]) {}
     fn reset(&mut self) {}
+    #[cfg(target_arch = "arm")]
+    #[inline(always)]
+    fn shared(&mut self) -> Option<Shared<'_, T>> {
+        Some(Shared(None))
+    }
+}
+
+/// The reducer of the shared re-shifted passes on Cortex-M (see [`Reduce::shared`]): a
+/// [`CostSum`], or nothing (`()`).
+#[cfg(target_arch = "arm")]
+pub(crate) struct Shared<'a, T>(Option<&'a mut CostSum<T>>);
+
+#[cfg(target_arch = "arm")]
+impl<T: Real> Reduce<T> for Shared<'_, T> {
+    #[inline(always)]
+    fn add(&mut self, q0: usize, e: &[T; LANES], costs: impl FnOnce() -> [T; LANES]) {
+        if let Some(red) = &mut self.0 {
+            red.add(q0, e, costs);
+        }
+    }
+    fn reset(&mut self) {
+        if let Some(red) = &mut self.0 {
+            red.reset();
+        }
+    }
 }
 
 /// Σ_q e_pq·c_pq (the transport cost; the marginal Σ_q e_pq comes with it from
@@ -902,6 +1002,11 @@ impl<T: Real> Reduce<T> for CostSum<T> {
     }
     fn reset(&mut self) {
         self.cost = [T::ZERO; LANES];
+    }
+    #[cfg(target_arch = "arm")]
+    #[inline(always)]
+    fn shared(&mut self) -> Option<Shared<'_, T>> {
+        Some(Shared(Some(self)))
     }
 }
 

@@ -158,7 +158,7 @@ impl<'a, T: Real> Problem<'a, T> {
                     return Err(Error::InvalidParameter);
                 }
                 for k in 0..dim {
-                    if !(x.coord(k, n).all(T::is_finite) && y.coord(k, m).all(T::is_finite)) {
+                    if !(finite_coord(&x, k, n) && finite_coord(&y, k, m)) {
                         return Err(Error::NonFiniteInput);
                     }
                 }
@@ -204,7 +204,15 @@ pub(crate) fn check_finite<T: Real>(v: &[T]) -> Result<(), Error> {
     }
 }
 
+/// Whether coordinate `k` of the first `n` points is finite. Out of line, like
+/// [`check_weights`]: one copy for both sides (Cortex-M flash).
+#[inline(never)]
+fn finite_coord<T: Real>(pts: &Points<'_, T>, k: usize, n: usize) -> bool {
+    pts.coord(k, n).all(T::is_finite)
+}
+
 /// Checks weights (finite, ≥ 0, positive sum) and returns their sum.
+#[inline(never)]
 fn check_weights<T: Real>(w: &[T]) -> Result<T, Error> {
     check_finite(w)?;
     if w.iter().any(|&v| v < T::ZERO) {
@@ -236,27 +244,31 @@ fn cloud_cost_stats<T: Real>(
     let mut diam2 = T::ZERO;
     for k in 0..dim {
         let origin = x.get(0, k);
-        let xs = x.coord(k, n).map(move |v| v - origin);
-        let ys = y.coord(k, m).map(move |v| v - origin);
-        let (xbar, xvar) = centroid_and_spread(xs.clone());
-        let (ybar, yvar) = centroid_and_spread(ys.clone());
+        let range = (T::INFINITY, T::NEG_INFINITY);
+        let (xbar, xvar, range) = coordinate_stats(x, k, n, origin, range);
+        let (ybar, yvar, (lo, hi)) = coordinate_stats(y, k, m, origin, range);
         mean.add(xvar);
         mean.add(yvar);
         let dm = xbar - ybar;
         mean.add(dm * dm);
-        let (lo, hi) = xs
-            .chain(ys)
-            .fold((T::INFINITY, T::NEG_INFINITY), |(lo, hi), v| {
-                (lo.min_fast(v), hi.max_fast(v))
-            });
         let w = hi - lo;
         diam2 += w * w;
     }
     (mean.value(), diam2)
 }
 
-/// Mean and mean squared deviation of one coordinate (two passes, compensated).
-fn centroid_and_spread<T: Real>(vals: impl Iterator<Item = T> + Clone) -> (T, T) {
+/// Mean and mean squared deviation (two passes, compensated) of coordinate `k` of the
+/// first `n` points relative to `origin`, and the range `(lo, hi)` extended by them.
+/// One function for both clouds: out of line, one copy (Cortex-M flash).
+#[inline(never)]
+fn coordinate_stats<T: Real>(
+    pts: &Points<'_, T>,
+    k: usize,
+    n: usize,
+    origin: T,
+    range: (T, T),
+) -> (T, T, (T, T)) {
+    let vals = pts.coord(k, n).map(move |v| v - origin);
     let mut s = Compensated::new();
     let mut count = 0usize;
     for v in vals.clone() {
@@ -266,9 +278,10 @@ fn centroid_and_spread<T: Real>(vals: impl Iterator<Item = T> + Clone) -> (T, T)
     let n = T::from_usize(count.max(1));
     let mean = s.value() / n;
     let mut dev = Compensated::new();
-    for v in vals {
+    for v in vals.clone() {
         let t = v - mean;
         dev.add(t * t);
     }
-    (mean, dev.value() / n)
+    let range = vals.fold(range, |(lo, hi), v| (lo.min_fast(v), hi.max_fast(v)));
+    (mean, dev.value() / n, range)
 }

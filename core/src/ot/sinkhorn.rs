@@ -415,6 +415,7 @@ pub(super) struct Side<T> {
 }
 
 impl<T: Real> Side<T> {
+    #[inline(never)]
     pub(super) fn new(rho: T, eps: T) -> Self {
         let (tau, inv_rho) = if rho == T::INFINITY {
             (T::ONE, T::ZERO)
@@ -483,6 +484,7 @@ struct Weights<'a, T> {
 }
 
 /// Starting potentials must be finite wherever the weight is positive.
+#[inline(never)]
 fn check_start<T: Real>(pot: &[T], w: &[T]) -> Result<(), Error> {
     if pot
         .iter()
