@@ -1017,6 +1017,11 @@ impl<T: Real> Reduce<T> for CostSum<T> {
 /// channel count is known at compile time (then the totals stay in registers: OT
 /// resampling's two channels use an array, faster than a slice on x86-64 and on the
 /// Cortex-M4F, at the price of a kernel instance of its own, about 1.5 KB of flash).
+///
+/// Off Cortex-M a chunk's products are folded by [`tree`] before they join the total:
+/// one multiply-add per entry into the running total would chain every entry of a row
+/// on the one before, a latency-bound pass that wide vectors cannot speed up.
+/// Cortex-M keeps the multiply-add chain (4 lanes: short, and fewer instructions).
 pub(crate) struct Weighted<'a, T, O = &'a mut [T]> {
     /// Source weights, chunk-major, padded with finite values.
     pub w: &'a [T],
@@ -1039,11 +1044,22 @@ impl<T: Real, O: AsMut<[T]>> Reduce<T> for Weighted<'_, T, O> {
     ) {
         let out = self.out.as_mut();
         let channels = out.len();
-        if let Some(chunk) = self.w.get(q0 * channels..(q0 + LANES) * channels) {
-            for (acc, w) in out.iter_mut().zip(chunk.chunks_exact(LANES)) {
-                for (&ei, &wi) in e.iter().zip(w) {
-                    *acc = isa.mul_add(ei, wi, *acc);
-                }
+        let Some(chunk) = self.w.get(q0 * channels..(q0 + LANES) * channels) else {
+            return;
+        };
+        #[cfg(not(target_arch = "arm"))]
+        for (acc, w) in out.iter_mut().zip(chunk.as_chunks::<LANES>().0) {
+            let _ = isa;
+            let mut p = [T::ZERO; LANES];
+            for l in 0..LANES {
+                p[l] = e[l] * w[l];
+            }
+            *acc += tree(p, |a, b| a + b);
+        }
+        #[cfg(target_arch = "arm")]
+        for (acc, w) in out.iter_mut().zip(chunk.chunks_exact(LANES)) {
+            for (&ei, &wi) in e.iter().zip(w) {
+                *acc = isa.mul_add(ei, wi, *acc);
             }
         }
     }
