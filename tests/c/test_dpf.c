@@ -187,7 +187,7 @@ static void sizes(void) {
         CHECK(offsetof(otc_dpf_model_f64, seek) == 72);
         CHECK(offsetof(otc_dpf_model_f64, reserved) == 80);
         CHECK(sizeof(otc_dpf_tape_f32) == 64 && sizeof(otc_dpf_tape_f64) == 64);
-        CHECK(sizeof(otc_dpf_ot_config_f32) == 64 && sizeof(otc_dpf_ot_config_f64) == 80);
+        CHECK(sizeof(otc_dpf_ot_config_f32) == 72 && sizeof(otc_dpf_ot_config_f64) == 88);
     }
 }
 
