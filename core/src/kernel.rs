@@ -1047,9 +1047,11 @@ impl<T: Real, O: AsMut<[T]>> Reduce<T> for Weighted<'_, T, O> {
         let Some(chunk) = self.w.get(q0 * channels..(q0 + LANES) * channels) else {
             return;
         };
+        // Plain products off Cortex-M: the fold, not a multiply-add chain, sums them.
+        #[cfg(not(target_arch = "arm"))]
+        let _ = isa;
         #[cfg(not(target_arch = "arm"))]
         for (acc, w) in out.iter_mut().zip(chunk.as_chunks::<LANES>().0) {
-            let _ = isa;
             let mut p = [T::ZERO; LANES];
             for l in 0..LANES {
                 p[l] = e[l] * w[l];
