@@ -6,8 +6,9 @@
 use otcore::ot::{self, Config, Epsilon, Init, Problem, Status};
 use otcore::pf::{
     cluster_table_len, cluster_workspace_len, filter_workspace_len, largest_cluster, ot_resample,
-    ot_resample_vjp, ot_workspace_len, state_moments, step, vjp_workspace_len, Coord, FilterConfig,
-    OtConfig, Resampler, Scheme, SplitMix64, Totals, Trigger, Vjp,
+    ot_resample_state, ot_resample_vjp, ot_state_workspace_len, ot_workspace_len, state_moments,
+    step, vjp_workspace_len, Coord, FilterConfig, OtConfig, Resampler, Scheme, SplitMix64, Totals,
+    Trigger, Vjp,
 };
 use otcore::sde::flow::FlowSpacing;
 use otcore::sde::{self, Method, Model, Multistep, Output, Process};
@@ -612,6 +613,41 @@ fn state_moments_periodic_near_the_top_of_the_range() {
         Err(e) => {
             assert_eq!(e, Error::NonFinite);
             assert_eq!((m, c), ([7.0; 2], [7.0; 4]));
+        }
+    }
+}
+
+/// Found by the `mcl` fuzz target (CI's short run): OT resampling of a state whose
+/// linear coordinate has a cost scale below 1 embeds it as √s·x; near the top of the
+/// range a transported point within the embedded range could leave the range once
+/// divided by √s again, and was written as ±∞ with OK. Now refused (`NonFinite`) with
+/// nothing written, or finite.
+#[test]
+fn ot_resample_state_small_cost_scale_near_the_top_of_the_range() {
+    let big = f64::MAX;
+    for scale in [0.25, 1e-3, 1e-300, 3e-308] {
+        for x in [
+            [big, -big, 0.5 * big, 0.0],
+            [big, big, -big, 0.9 * big],
+            [1.0, big, 2.0, 3.0],
+        ] {
+            let logw = [0.0, -1.0, 0.5, -3.0];
+            let mut coords = [Coord::linear(1.0)];
+            coords[0].cost_scale = scale;
+            let mut cfg = OtConfig::new(0.5);
+            cfg.max_iterations = 200;
+            let mut ws = vec![0.0; ot_state_workspace_len(4, 1)];
+            let mut out = [7.0; 4];
+            let mut rng = SplitMix64::new(1);
+            match ot_resample_state(&x, &logw, &coords, &cfg, &mut rng, &mut out, &mut ws) {
+                Ok(_) => assert!(
+                    out.iter().all(|v| v.is_finite()),
+                    "scale {scale}, x {x:?}: OK with {out:?}"
+                ),
+                Err(e) => {
+                    assert_eq!(out, [7.0; 4], "scale {scale}, x {x:?}: {e:?}, written");
+                }
+            }
         }
     }
 }

@@ -286,6 +286,37 @@ fn embed<T: Angles>(coords: &[Coord<T>], xi: &[T], e: &mut [T]) {
     }
 }
 
+/// Whether [`unembed`] maps `e` to finite values (the others are refused).
+fn unembeds<T: Angles>(coords: &[Coord<T>], e: &[T]) -> bool {
+    let mut inp = e.iter();
+    coords.iter().all(|c| match c.kind {
+        Kind::Linear => {
+            let v = inp.next().copied().unwrap_or(T::ZERO);
+            let r = c.cost_scale.sqrt();
+            r == T::ZERO || linear_back(v, r).is_some()
+        }
+        Kind::Periodic(_) => {
+            // cos and sin: an angle is always finite.
+            inp.nth(1);
+            true
+        }
+    })
+}
+
+/// A linear coordinate back in the caller's units, v/√s (`r` = √s > 0). A point within
+/// rounding (2^−10) of the top of the range that rounds past it is saturated, as OT
+/// resampling's transport does (a particle at the edge maps to itself); `None` beyond.
+fn linear_back<T: Real>(v: T, r: T) -> Option<T> {
+    let x = v / r;
+    if x.is_finite() {
+        Some(x)
+    } else if (v * T::from_f64(1.0 - 1.0 / 1024.0) / r).is_finite() {
+        Some(if x > T::ZERO { T::MAX } else { -T::MAX })
+    } else {
+        None
+    }
+}
+
 /// The inverse of [`embed`] for a transported point `e`: x = e/√s (linear; a
 /// coordinate with s = 0 takes `fallback`'s value, the particle's own before
 /// transport), angle (P/2π)·atan2 in [−P/2, P/2] (periodic).
@@ -296,7 +327,12 @@ fn unembed<T: Angles>(coords: &[Coord<T>], e: &[T], fallback: &[T], xi: &mut [T]
         match c.kind {
             Kind::Linear => {
                 let v = inp.next().copied().unwrap_or(T::ZERO);
-                *o = if r > T::ZERO { v / r } else { f };
+                *o = if r > T::ZERO {
+                    // Checked by `unembeds` before anything is written.
+                    linear_back(v, r).unwrap_or(f)
+                } else {
+                    f
+                };
             }
             Kind::Periodic(p) => {
                 let cs = inp.next().copied().unwrap_or(T::ZERO);
@@ -330,7 +366,9 @@ pub fn ot_state_workspace_len(n: usize, embedded_dim: usize) -> usize {
 ///
 /// # Errors
 /// As [`ot_resample`], plus `InvalidParameter` (the description, see [`Coord`]),
-/// `LengthMismatch` (`coords`, or `x_out` not a positive multiple of d long).
+/// `LengthMismatch` (`coords`, or `x_out` not a positive multiple of d long),
+/// `NonFinite` (a transported particle overflows in the caller's units: a linear
+/// coordinate of cost scale below 1 near the top of the range).
 /// Nothing is written, and the RNG is unchanged, on error.
 #[allow(clippy::too_many_arguments)]
 pub fn ot_resample_state<T: Real + Angles, R: RandomSource + ?Sized>(
@@ -358,6 +396,13 @@ pub fn ot_resample_state<T: Real + Angles, R: RandomSource + ?Sized>(
         embed(coords, xi, e);
     }
     let report = ot_resample(emb, logw, de, cfg, moved, rest)?;
+    // Back in the caller's units a linear coordinate is divided by √s: a transported
+    // point that lies within the range where it was embedded can leave it there
+    // (s < 1 near the top of the range). Beyond rounding, refused before anything is
+    // written.
+    if !rows(moved, de).all(|e| unembeds(coords, e)) {
+        return Err(Error::NonFinite);
+    }
     let mut put = |slot: usize, i: usize| {
         let e = moved.get(i * de..(i + 1) * de).unwrap_or(&[]);
         let f = x.get(i * d..(i + 1) * d).unwrap_or(&[]);
