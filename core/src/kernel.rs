@@ -852,15 +852,48 @@ pub(crate) fn shifted<T: Real, S: CostSource<T>, R: Reduce<T>>(
 ) -> (Shift<T>, T) {
     red.reset();
     let (shift, sum) = stream::<_, _, _, false>(src, p, u_p, v, kappa, T::ZERO, red);
-    if sum >= T::LSE_SUM_MIN && sum <= T::LSE_SUM_MAX {
+    if in_window(sum) {
         return (shift, sum);
     }
     // Cortex-M: one copy for the Sinkhorn passes' reducers.
     #[cfg(target_arch = "arm")]
     if let Some(mut red) = red.shared() {
-        return rare_pass(&src.rare(), (p, u_p), (v, kappa), &mut red, sum);
+        return shared_rare(&src.rare(), (p, u_p), (v, kappa), &mut red, sum);
     }
     reshifted(src, (p, u_p), (v, kappa), red, sum)
+}
+
+/// Whether a pass's sum is inside the precision window (see [`shifted`]).
+#[inline(always)]
+fn in_window<T: Real>(sum: T) -> bool {
+    sum >= T::LSE_SUM_MIN && sum <= T::LSE_SUM_MAX
+}
+
+/// [`shifted`] for a pass that runs once or twice per solve (the Sinkhorn pass that
+/// measures ⟨C, P⟩). On Cortex-M its first pass runs in the one out-of-line copy of the
+/// Sinkhorn passes' re-shifted pass ([`Reduce::shared`]) instead of a loop of its own:
+/// flash, for the full-range exponential's extra instruction per entry of a rare pass.
+/// The terms are the same down to exponents of −2^17; below, exact zeros where the
+/// inline first pass would redo the target shifted. Elsewhere [`shifted`].
+#[inline(always)]
+pub(crate) fn shifted_rare<T: Real, S: CostSource<T>, R: Reduce<T>>(
+    src: &S,
+    p: usize,
+    u_p: T,
+    v: &[T],
+    kappa: T,
+    red: &mut R,
+) -> (Shift<T>, T) {
+    #[cfg(target_arch = "arm")]
+    if let Some(mut red) = red.shared() {
+        let src = src.rare();
+        let (shift, sum) = shared_pass(&src, (p, u_p), (v, kappa), &mut red, T::ZERO);
+        if in_window(sum) {
+            return (shift, sum);
+        }
+        return shared_rare(&src, (p, u_p), (v, kappa), &mut red, sum);
+    }
+    shifted(src, p, u_p, v, kappa, red)
 }
 
 /// The rest of [`shifted`] for a target whose first sum `sum` left the window: the
@@ -890,22 +923,79 @@ fn reshifted<T: Real, S: CostSource<T>, R: Reduce<T>>(
 #[cfg_attr(not(target_arch = "arm"), inline(always))]
 fn rare_pass<T: Real, S: CostSource<T>, R: Reduce<T>>(
     src: &S,
-    (p, u_p): (usize, T),
-    (v, kappa): (&[T], T),
+    at: (usize, T),
+    pot: (&[T], T),
     red: &mut R,
     sum: T,
 ) -> (Shift<T>, T) {
+    match peak_shift(src, at, pot) {
+        Ok(mx) => full_pass(src, at, pot, red, mx),
+        Err(shift) => (shift, sum),
+    }
+}
+
+/// [`rare_pass`] for the Sinkhorn passes' shared reducer on Cortex-M, its pass
+/// [`shared_pass`] (the one copy [`shifted_rare`] runs too).
+#[cfg(target_arch = "arm")]
+#[inline(never)]
+fn shared_rare<T: Real, S: CostSource<T>>(
+    src: &S,
+    at: (usize, T),
+    pot: (&[T], T),
+    red: &mut Shared<'_, T>,
+    sum: T,
+) -> (Shift<T>, T) {
+    match peak_shift(src, at, pot) {
+        Ok(mx) => shared_pass(src, at, pot, red, mx),
+        Err(shift) => (shift, sum),
+    }
+}
+
+/// [`full_pass`] for the Sinkhorn passes' shared reducer, out of line (Cortex-M).
+#[cfg(target_arch = "arm")]
+#[inline(never)]
+fn shared_pass<T: Real, S: CostSource<T>>(
+    src: &S,
+    at: (usize, T),
+    pot: (&[T], T),
+    red: &mut Shared<'_, T>,
+    shift: T,
+) -> (Shift<T>, T) {
+    full_pass(src, at, pot, red, shift)
+}
+
+/// The shift of a re-shifted pass: the largest exponent of target `p` ([`peak`]), or
+/// the pass's result shift when there is nothing to re-shift (every source masked: −∞;
+/// a non-finite argument: that value), the sum then left as it is.
+#[inline(always)]
+fn peak_shift<T: Real, S: CostSource<T>>(
+    src: &S,
+    (p, u_p): (usize, T),
+    (v, kappa): (&[T], T),
+) -> Result<T, Shift<T>> {
     let mx = peak(src, p, u_p, v, kappa);
     if masked(mx) {
         // All sources masked: nothing to rescale.
-        return (Shift(T::NEG_INFINITY), sum);
+        return Err(Shift(T::NEG_INFINITY));
     }
     if !mx.is_finite() {
         // A non-finite argument.
-        return (Shift(mx), sum);
+        return Err(Shift(mx));
     }
+    Ok(mx)
+}
+
+/// The pass of target `p` shifted by `shift`, with the full-range exponential.
+#[inline(always)]
+fn full_pass<T: Real, S: CostSource<T>, R: Reduce<T>>(
+    src: &S,
+    (p, u_p): (usize, T),
+    (v, kappa): (&[T], T),
+    red: &mut R,
+    shift: T,
+) -> (Shift<T>, T) {
     red.reset();
-    stream::<_, _, _, true>(src, p, u_p, v, kappa, mx, red)
+    stream::<_, _, _, true>(src, p, u_p, v, kappa, shift, red)
 }
 
 /// Whether an absorbed potential or exponent is masked (at or below half of

@@ -17,7 +17,7 @@
 //! ‖Pᵀ1 − b‖₁ when balanced). The same pass also yields Σ P and ⟨C, P⟩.
 
 use crate::error::Error;
-use crate::kernel::{shifted, CostSource, CostSum};
+use crate::kernel::{shifted, shifted_rare, CostSource, CostSum};
 use crate::parallel::{self, ParallelFor, Serial};
 use crate::real::Real;
 use crate::sum::Compensated;
@@ -654,7 +654,7 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
                 continue;
             }
             let u = self.src.absorb_target(j, gj * side.unit, self.kappa);
-            let (shift, s) = shifted(self.src, j, u, src_u, self.kappa, &mut red);
+            let (shift, s) = shifted_rare(self.src, j, u, src_u, self.kappa, &mut red);
             *out = side
                 .update(lbj, shift.ln() + s.ln_kernel(), gj)
                 .ok_or(Error::NonFinite)?;
