@@ -1,11 +1,11 @@
-//! The optional parts of the solver (cargo features `dense` and `initializers`): with
-//! the feature a call works, without it the call is refused with
+//! The optional parts of the solver (cargo features `dense`, `initializers` and
+//! `variants`): with the feature a call works, without it the call is refused with
 //! `Error::FeatureDisabled` and writes nothing. `cargo test --workspace` runs the
 //! first half (default features); `scripts/test.sh` runs this file again with
 //! `--no-default-features` for the second.
 
 use otcore::ot::{self, Config, Init, Problem};
-#[cfg(not(all(feature = "dense", feature = "initializers")))]
+#[cfg(not(all(feature = "dense", feature = "initializers", feature = "variants")))]
 use otcore::Error;
 
 /// 8 × 8, d = 1: points on a line, uniform weights.
@@ -71,4 +71,50 @@ fn initializers() {
     // The plain starts need no feature.
     let (r, _, _) = solve(&p, Init::Zero);
     assert!(r.is_ok(), "{r:?}");
+}
+
+#[test]
+fn variants() {
+    let (x, y, w) = clouds();
+    let p = Problem::point_clouds(&x, &y, 1, 1.0, &w, &w);
+    let plain = Config::default();
+    let asks = [
+        Config {
+            rho_a: 1.0,
+            ..plain
+        },
+        Config {
+            rho_b: 1.0,
+            ..plain
+        },
+        Config {
+            epsilon_scaling: 0.5,
+            ..plain
+        },
+        Config {
+            acceleration: ot::Acceleration::Adaptive { start: 2 },
+            ..plain
+        },
+    ];
+    for cfg in asks {
+        let mut ws = vec![0.0; ot::solve_workspace_len(8, 8, 1, Init::Zero)];
+        let (mut f, mut g) = ([7.0; 8], [7.0; 8]);
+        let r = ot::solve(&p, &cfg, Init::Zero, &mut f, &mut g, &mut ws);
+        #[cfg(feature = "variants")]
+        assert!(r.is_ok() && f[0] != 7.0 && g[0] != 7.0, "{cfg:?}: {r:?}");
+        #[cfg(not(feature = "variants"))]
+        {
+            assert_eq!(r, Err(Error::FeatureDisabled), "{cfg:?}");
+            assert_eq!((f, g), ([7.0; 8], [7.0; 8]), "{cfg:?}: written on error");
+        }
+    }
+    // Invalid parameters are refused as such, with the feature or without.
+    let bad = Config {
+        rho_a: f64::NAN,
+        ..plain
+    };
+    let mut ws = vec![0.0; ot::solve_workspace_len(8, 8, 1, Init::Zero)];
+    let (mut f, mut g) = ([7.0; 8], [7.0; 8]);
+    let r = ot::solve(&p, &bad, Init::Zero, &mut f, &mut g, &mut ws);
+    assert_eq!(r, Err(otcore::Error::InvalidParameter));
 }

@@ -185,8 +185,9 @@ pub unsafe extern "C" fn otc_sinkhorn_config_default_f64(
 ///   `OTC_STATUS_NEGATIVE_WEIGHT`, `OTC_STATUS_ZERO_MASS`, `OTC_STATUS_MASS_MISMATCH`,
 ///   `OTC_STATUS_INVALID_EPSILON`, `OTC_STATUS_WORKSPACE_TOO_SMALL`,
 ///   `OTC_STATUS_NON_FINITE` (the iteration or a total overflowed),
-///   `OTC_STATUS_FEATURE_DISABLED` (an initializer or a dense cost in a build without
-///   the `initializers` or `dense` feature: firmware archives),
+///   `OTC_STATUS_FEATURE_DISABLED` (an initializer, a dense cost, or a relaxed marginal,
+///   ε-scaling or acceleration in a build without the `initializers`, `dense` or
+///   `variants` feature: firmware archives),
 ///   `OTC_STATUS_CALLBACK_FAILED` (`config->parallel`'s `run` returned non-zero or
 ///   returned before running every task; its `struct_size` wrong gives
 ///   `OTC_STATUS_STRUCT_SIZE`, its `run` NULL `OTC_STATUS_NULL_POINTER`),

@@ -153,7 +153,9 @@ impl<T: Real> Config<T> {
     /// [`Error::InvalidParameter`] if the tolerance is negative or not finite, a ρ is
     /// NaN or ≤ 0, the ε-scaling factor is outside {0} ∪ (0, 1), or the acceleration
     /// starts before iteration 2;
-    /// [`Error::InvalidEpsilon`] for an invalid ε.
+    /// [`Error::InvalidEpsilon`] for an invalid ε;
+    /// [`Error::FeatureDisabled`] for a relaxed marginal, ε-scaling or acceleration in a
+    /// build without the `variants` feature.
     pub(crate) fn check(&self) -> Result<(), Error> {
         if !(self.tolerance.is_finite() && self.tolerance >= T::ZERO) {
             return Err(Error::InvalidParameter);
@@ -172,14 +174,15 @@ impl<T: Real> Config<T> {
                 return Err(Error::InvalidParameter);
             }
         }
-        match self.epsilon {
-            Epsilon::Absolute(e) | Epsilon::RelativeToMeanCost(e) => {
-                if e.is_finite() && e > T::ZERO {
-                    Ok(())
-                } else {
-                    Err(Error::InvalidEpsilon)
-                }
-            }
+        let (Epsilon::Absolute(e) | Epsilon::RelativeToMeanCost(e)) = self.epsilon;
+        if !(e.is_finite() && e > T::ZERO) {
+            return Err(Error::InvalidEpsilon);
+        }
+        let plain = self.is_balanced() && q == T::ZERO && self.acceleration == Acceleration::Off;
+        if cfg!(feature = "variants") || plain {
+            Ok(())
+        } else {
+            Err(Error::FeatureDisabled)
         }
     }
 

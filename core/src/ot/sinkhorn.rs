@@ -112,7 +112,9 @@ struct Measure<T> {
 ///   [`Error::InvalidParameter`] (also `max_iterations` = 0 without [`Init::Resume`],
 ///   [`Init::Sorted`] with d ≠ 1, a subsample of size 0, an acceleration starting
 ///   before iteration 2), [`Error::NeedsPointClouds`] (an initializer on a dense cost),
-///   [`Error::WorkspaceTooSmall`].
+///   [`Error::WorkspaceTooSmall`], [`Error::FeatureDisabled`] (an initializer, a dense
+///   cost, or a relaxed marginal, ε-scaling or acceleration without the
+///   `initializers`, `dense` or `variants` feature).
 /// - [`Error::NonFinite`] if the iteration, the error, ⟨C, P⟩ or ΣP overflows (e.g.
 ///   weights near the top of the range). A `reg_ot_cost` below the range with a
 ///   relaxed side is not an error: see [`Status::RegCostOverflow`].
@@ -230,7 +232,11 @@ pub(super) fn run<T: Real, P: ParallelFor>(
     };
     let mass_b = chk.mass_b * b.scale;
     // ε-scaling from a cold start: ε₀ = the largest cost, then ε₀q, ε₀q², … down to ε.
-    let q = config.epsilon_scaling;
+    let q = if cfg!(feature = "variants") {
+        config.epsilon_scaling
+    } else {
+        T::ZERO
+    };
     let mut stage_eps = if init == Init::Zero && q > T::ZERO && chk.max_cost > eps {
         chk.max_cost
     } else {
@@ -309,8 +315,12 @@ pub(super) fn run<T: Real, P: ParallelFor>(
                     break (Status::MaxIterations, meas);
                 }
                 // --- acceleration (ot/accel.rs): ω = 1 is the plain update ---
-                momentum.observe(meas.error, iterations, stage.tolerance, last);
-                let omega = momentum.omega(iterations, stage.limit);
+                let omega = if cfg!(feature = "variants") {
+                    momentum.observe(meas.error, iterations, stage.tolerance, last);
+                    momentum.omega(iterations, stage.limit)
+                } else {
+                    T::ONE
+                };
                 let g_new = g_next.get(..g_w.len()).ok_or(Error::WorkspaceTooSmall)?;
                 relax_all(g_w, g_new, omega);
                 let src_v = sources
@@ -361,7 +371,7 @@ pub(super) fn run<T: Real, P: ParallelFor>(
     reg.add(eps * (chk.mass_a * mass_b - plan_mass));
     // A relaxed side's term can be below the range (see `Status::RegCostOverflow`);
     // the compensated sum of −∞ would be NaN.
-    let relaxed = side_a.inv_rho > T::ZERO || side_b.inv_rho > T::ZERO;
+    let relaxed = side_a.relaxed() || side_b.relaxed();
     let below = divergences.contains(&T::NEG_INFINITY) || reg.value() == T::NEG_INFINITY;
     let (reg_ot_cost, status) = if relaxed && below {
         (T::NEG_INFINITY, Status::RegCostOverflow)
@@ -401,7 +411,9 @@ struct Stage<T> {
 }
 
 /// Per-side constants of the update h ← τ (ε (ln w − ln S) + h) (also used by the
-/// symmetric solves of the Sinkhorn divergence).
+/// symmetric solves of the Sinkhorn divergence). Without the `variants` feature every
+/// side is hard (τ = 1; `Config::check` refuses the others) and the relaxed code is
+/// left out.
 pub(super) struct Side<T> {
     pub(super) eps: T,
     /// log₂e/ε: potentials (cost units) to kernel units.
@@ -417,7 +429,7 @@ pub(super) struct Side<T> {
 impl<T: Real> Side<T> {
     #[inline(never)]
     pub(super) fn new(rho: T, eps: T) -> Self {
-        let (tau, inv_rho) = if rho == T::INFINITY {
+        let (tau, inv_rho) = if !cfg!(feature = "variants") || rho == T::INFINITY {
             (T::ONE, T::ZERO)
         } else {
             (rho / (rho + eps), T::ONE / rho)
@@ -439,11 +451,17 @@ impl<T: Real> Side<T> {
         new.is_finite().then_some(new)
     }
 
+    /// Whether this marginal is relaxed (never without the `variants` feature).
+    #[inline(always)]
+    pub(super) fn relaxed(&self) -> bool {
+        cfg!(feature = "variants") && self.inv_rho != T::ZERO
+    }
+
     /// The marginal this side should have at potential `h`: w·e^{−h/ρ} (`lw` = ln w);
     /// w itself for a hard marginal, without an `exp` (one per column and pass).
     #[inline]
     pub(super) fn target(&self, lw: T, w: T, h: T) -> T {
-        if self.inv_rho == T::ZERO {
+        if !self.relaxed() {
             w
         } else {
             (lw - h * self.inv_rho).exp()
@@ -462,7 +480,7 @@ impl<T: Real> Side<T> {
                 continue;
             }
             let (w, h) = (l.exp(), p - self.eps * l);
-            if self.inv_rho == T::ZERO {
+            if !self.relaxed() {
                 s.add(w * h);
             } else {
                 let big = (l + self.rho.ln() - h * self.inv_rho).exp();
