@@ -3109,8 +3109,9 @@ int32_t otc_sinkhorn_config_default_f64(struct otc_sinkhorn_config_f64 *out);
  *   `OTC_STATUS_NEGATIVE_WEIGHT`, `OTC_STATUS_ZERO_MASS`, `OTC_STATUS_MASS_MISMATCH`,
  *   `OTC_STATUS_INVALID_EPSILON`, `OTC_STATUS_WORKSPACE_TOO_SMALL`,
  *   `OTC_STATUS_NON_FINITE` (the iteration or a total overflowed),
- *   `OTC_STATUS_FEATURE_DISABLED` (an initializer or a dense cost in a build without
- *   the `initializers` or `dense` feature: firmware archives),
+ *   `OTC_STATUS_FEATURE_DISABLED` (an initializer, a dense cost, or a relaxed marginal,
+ *   ε-scaling or acceleration in a build without the `initializers`, `dense` or
+ *   `variants` feature: firmware archives),
  *   `OTC_STATUS_CALLBACK_FAILED` (`config->parallel`'s `run` returned non-zero or
  *   returned before running every task; its `struct_size` wrong gives
  *   `OTC_STATUS_STRUCT_SIZE`, its `run` NULL `OTC_STATUS_NULL_POINTER`),
@@ -3316,6 +3317,33 @@ int32_t otc_plan_apply_f32(const struct otc_ot_problem_f32 *problem,
                            size_t out_len);
 
 /**
+ * `otc_plan_apply_f32` with the rows of its passes split over the caller's pool
+ * `parallel` (NULL: none, the same as `otc_plan_apply_f32`; see `otc_parallel_for`):
+ * the same bits whatever the pool and its number of workers.
+ *
+ * Also returns, with nothing written: `OTC_STATUS_CALLBACK_FAILED` (the pool's `run`
+ * returned non-zero or before running every task), `OTC_STATUS_STRUCT_SIZE` (its
+ * `struct_size`), `OTC_STATUS_NULL_POINTER` (its `run` NULL).
+ *
+ * # Safety
+ * As `otc_plan_apply_f32`; `parallel` NULL or a valid `otc_parallel_for` whose `run`
+ * keeps its contract.
+ */
+int32_t otc_plan_apply_parallel_f32(const struct otc_ot_problem_f32 *problem,
+                                    float epsilon,
+                                    const float *f,
+                                    size_t f_len,
+                                    const float *g,
+                                    size_t g_len,
+                                    const float *v,
+                                    size_t v_len,
+                                    void *ws,
+                                    size_t ws_bytes,
+                                    float *out,
+                                    size_t out_len,
+                                    const struct otc_parallel_for *parallel);
+
+/**
  * The `double` version of `otc_plan_apply_f32`.
  *
  * # Safety
@@ -3333,6 +3361,26 @@ int32_t otc_plan_apply_f64(const struct otc_ot_problem_f64 *problem,
                            size_t ws_bytes,
                            double *out,
                            size_t out_len);
+
+/**
+ * The `double` version of `otc_plan_apply_parallel_f32`.
+ *
+ * # Safety
+ * As `otc_plan_apply_parallel_f32`.
+ */
+int32_t otc_plan_apply_parallel_f64(const struct otc_ot_problem_f64 *problem,
+                                    double epsilon,
+                                    const double *f,
+                                    size_t f_len,
+                                    const double *g,
+                                    size_t g_len,
+                                    const double *v,
+                                    size_t v_len,
+                                    void *ws,
+                                    size_t ws_bytes,
+                                    double *out,
+                                    size_t out_len,
+                                    const struct otc_parallel_for *parallel);
 
 /**
  * `out_j = Σ_i P_ij u_i`, j < m (Pᵀ·u): `u` has `u_len` = n entries, `out` has
@@ -3356,6 +3404,33 @@ int32_t otc_plan_apply_transpose_f32(const struct otc_ot_problem_f32 *problem,
                                      size_t out_len);
 
 /**
+ * `otc_plan_apply_transpose_f32` with the rows of its passes split over the caller's pool
+ * `parallel` (NULL: none, the same as `otc_plan_apply_transpose_f32`; see `otc_parallel_for`):
+ * the same bits whatever the pool and its number of workers.
+ *
+ * Also returns, with nothing written: `OTC_STATUS_CALLBACK_FAILED` (the pool's `run`
+ * returned non-zero or before running every task), `OTC_STATUS_STRUCT_SIZE` (its
+ * `struct_size`), `OTC_STATUS_NULL_POINTER` (its `run` NULL).
+ *
+ * # Safety
+ * As `otc_plan_apply_transpose_f32`; `parallel` NULL or a valid `otc_parallel_for` whose `run`
+ * keeps its contract.
+ */
+int32_t otc_plan_apply_transpose_parallel_f32(const struct otc_ot_problem_f32 *problem,
+                                              float epsilon,
+                                              const float *f,
+                                              size_t f_len,
+                                              const float *g,
+                                              size_t g_len,
+                                              const float *u,
+                                              size_t u_len,
+                                              void *ws,
+                                              size_t ws_bytes,
+                                              float *out,
+                                              size_t out_len,
+                                              const struct otc_parallel_for *parallel);
+
+/**
  * The `double` version of `otc_plan_apply_transpose_f32`.
  *
  * # Safety
@@ -3373,6 +3448,26 @@ int32_t otc_plan_apply_transpose_f64(const struct otc_ot_problem_f64 *problem,
                                      size_t ws_bytes,
                                      double *out,
                                      size_t out_len);
+
+/**
+ * The `double` version of `otc_plan_apply_transpose_parallel_f32`.
+ *
+ * # Safety
+ * As `otc_plan_apply_transpose_parallel_f32`.
+ */
+int32_t otc_plan_apply_transpose_parallel_f64(const struct otc_ot_problem_f64 *problem,
+                                              double epsilon,
+                                              const double *f,
+                                              size_t f_len,
+                                              const double *g,
+                                              size_t g_len,
+                                              const double *u,
+                                              size_t u_len,
+                                              void *ws,
+                                              size_t ws_bytes,
+                                              double *out,
+                                              size_t out_len,
+                                              const struct otc_parallel_for *parallel);
 
 /**
  * The barycentric projection (entropic map) T(x_i) = Σ_j P_ij y_j / Σ_j P_ij, in the
@@ -3397,6 +3492,31 @@ int32_t otc_plan_barycentric_f32(const struct otc_ot_problem_f32 *problem,
                                  size_t out_len);
 
 /**
+ * `otc_plan_barycentric_f32` with the rows of its passes split over the caller's pool
+ * `parallel` (NULL: none, the same as `otc_plan_barycentric_f32`; see `otc_parallel_for`):
+ * the same bits whatever the pool and its number of workers.
+ *
+ * Also returns, with nothing written: `OTC_STATUS_CALLBACK_FAILED` (the pool's `run`
+ * returned non-zero or before running every task), `OTC_STATUS_STRUCT_SIZE` (its
+ * `struct_size`), `OTC_STATUS_NULL_POINTER` (its `run` NULL).
+ *
+ * # Safety
+ * As `otc_plan_barycentric_f32`; `parallel` NULL or a valid `otc_parallel_for` whose `run`
+ * keeps its contract.
+ */
+int32_t otc_plan_barycentric_parallel_f32(const struct otc_ot_problem_f32 *problem,
+                                          float epsilon,
+                                          const float *f,
+                                          size_t f_len,
+                                          const float *g,
+                                          size_t g_len,
+                                          void *ws,
+                                          size_t ws_bytes,
+                                          float *out,
+                                          size_t out_len,
+                                          const struct otc_parallel_for *parallel);
+
+/**
  * The `double` version of `otc_plan_barycentric_f32`.
  *
  * # Safety
@@ -3412,6 +3532,24 @@ int32_t otc_plan_barycentric_f64(const struct otc_ot_problem_f64 *problem,
                                  size_t ws_bytes,
                                  double *out,
                                  size_t out_len);
+
+/**
+ * The `double` version of `otc_plan_barycentric_parallel_f32`.
+ *
+ * # Safety
+ * As `otc_plan_barycentric_parallel_f32`.
+ */
+int32_t otc_plan_barycentric_parallel_f64(const struct otc_ot_problem_f64 *problem,
+                                          double epsilon,
+                                          const double *f,
+                                          size_t f_len,
+                                          const double *g,
+                                          size_t g_len,
+                                          void *ws,
+                                          size_t ws_bytes,
+                                          double *out,
+                                          size_t out_len,
+                                          const struct otc_parallel_for *parallel);
 
 /**
  * The transport cost ⟨C, P⟩ = Σ_ij C_ij P_ij (cost × mass units) into `*out_cost`.
@@ -3431,6 +3569,30 @@ int32_t otc_plan_transport_cost_f32(const struct otc_ot_problem_f32 *problem,
                                     float *out_cost);
 
 /**
+ * `otc_plan_transport_cost_f32` with the rows of its passes split over the caller's pool
+ * `parallel` (NULL: none, the same as `otc_plan_transport_cost_f32`; see `otc_parallel_for`):
+ * the same bits whatever the pool and its number of workers.
+ *
+ * Also returns, with nothing written: `OTC_STATUS_CALLBACK_FAILED` (the pool's `run`
+ * returned non-zero or before running every task), `OTC_STATUS_STRUCT_SIZE` (its
+ * `struct_size`), `OTC_STATUS_NULL_POINTER` (its `run` NULL).
+ *
+ * # Safety
+ * As `otc_plan_transport_cost_f32`; `parallel` NULL or a valid `otc_parallel_for` whose `run`
+ * keeps its contract.
+ */
+int32_t otc_plan_transport_cost_parallel_f32(const struct otc_ot_problem_f32 *problem,
+                                             float epsilon,
+                                             const float *f,
+                                             size_t f_len,
+                                             const float *g,
+                                             size_t g_len,
+                                             void *ws,
+                                             size_t ws_bytes,
+                                             float *out_cost,
+                                             const struct otc_parallel_for *parallel);
+
+/**
  * The `double` version of `otc_plan_transport_cost_f32`.
  *
  * # Safety
@@ -3445,6 +3607,23 @@ int32_t otc_plan_transport_cost_f64(const struct otc_ot_problem_f64 *problem,
                                     void *ws,
                                     size_t ws_bytes,
                                     double *out_cost);
+
+/**
+ * The `double` version of `otc_plan_transport_cost_parallel_f32`.
+ *
+ * # Safety
+ * As `otc_plan_transport_cost_parallel_f32`.
+ */
+int32_t otc_plan_transport_cost_parallel_f64(const struct otc_ot_problem_f64 *problem,
+                                             double epsilon,
+                                             const double *f,
+                                             size_t f_len,
+                                             const double *g,
+                                             size_t g_len,
+                                             void *ws,
+                                             size_t ws_bytes,
+                                             double *out_cost,
+                                             const struct otc_parallel_for *parallel);
 
 /**
  * Writes the dense plan P (n×m row-major, mass units) into `out` (`out_len` = n·m):

@@ -438,9 +438,13 @@ struct Api<float> {
     static constexpr auto sinkhorn_config_default = &otc_sinkhorn_config_default_f32; /**< C */
     static constexpr auto sinkhorn_solve = &otc_sinkhorn_solve_f32;                   /**< C */
     static constexpr auto plan_apply = &otc_plan_apply_f32;                           /**< C */
+    static constexpr auto plan_apply_parallel = &otc_plan_apply_parallel_f32;         /**< C */
     static constexpr auto plan_apply_transpose = &otc_plan_apply_transpose_f32;       /**< C */
+    static constexpr auto plan_apply_transpose_parallel = &otc_plan_apply_transpose_parallel_f32; /**< C */
     static constexpr auto plan_barycentric = &otc_plan_barycentric_f32;               /**< C */
+    static constexpr auto plan_barycentric_parallel = &otc_plan_barycentric_parallel_f32; /**< C */
     static constexpr auto plan_transport_cost = &otc_plan_transport_cost_f32;         /**< C */
+    static constexpr auto plan_transport_cost_parallel = &otc_plan_transport_cost_parallel_f32; /**< C */
     static constexpr auto plan_dense = &otc_plan_dense_f32;                           /**< C */
     static constexpr auto rng_uniform = &otc_rng_uniform_f32;                         /**< C */
     static constexpr auto rng_normal = &otc_rng_normal_f32;                           /**< C */
@@ -523,9 +527,13 @@ struct Api<double> {
     static constexpr auto sinkhorn_config_default = &otc_sinkhorn_config_default_f64; /**< C */
     static constexpr auto sinkhorn_solve = &otc_sinkhorn_solve_f64;                   /**< C */
     static constexpr auto plan_apply = &otc_plan_apply_f64;                           /**< C */
+    static constexpr auto plan_apply_parallel = &otc_plan_apply_parallel_f64;         /**< C */
     static constexpr auto plan_apply_transpose = &otc_plan_apply_transpose_f64;       /**< C */
+    static constexpr auto plan_apply_transpose_parallel = &otc_plan_apply_transpose_parallel_f64; /**< C */
     static constexpr auto plan_barycentric = &otc_plan_barycentric_f64;               /**< C */
+    static constexpr auto plan_barycentric_parallel = &otc_plan_barycentric_parallel_f64; /**< C */
     static constexpr auto plan_transport_cost = &otc_plan_transport_cost_f64;         /**< C */
+    static constexpr auto plan_transport_cost_parallel = &otc_plan_transport_cost_parallel_f64; /**< C */
     static constexpr auto plan_dense = &otc_plan_dense_f64;                           /**< C */
     static constexpr auto rng_uniform = &otc_rng_uniform_f64;                         /**< C */
     static constexpr auto rng_normal = &otc_rng_normal_f64;                           /**< C */
@@ -772,19 +780,30 @@ public:
     Plan(const Problem<T> &problem, T epsilon, View<const T> f, View<const T> g) noexcept
         : p_(problem), eps_(epsilon), f_(f), g_(g) {}
 
+    /**
+     * This plan with `apply`, `apply_transpose`, `barycentric` and `transport_cost`
+     * splitting their rows over the caller's pool (`otc_plan_*_parallel_*`; nullptr:
+     * none): the same bits whatever the pool. The pool is borrowed.
+     */
+    Plan on(const otc_parallel_for *pool) const noexcept {
+        Plan p = *this;
+        p.pool_ = pool;
+        return p;
+    }
+
     /** out = P·v (v: m values, out: n). */
     Returns<Status> apply(View<const T> v, Workspace &ws, View<T> out) const {
         return run(ws, [&](void *w, std::size_t b) {
-            return Api<T>::plan_apply(p_.c(), eps_, f_.data(), f_.size(), g_.data(), g_.size(),
-                                      v.data(), v.size(), w, b, out.data(), out.size());
+            return Api<T>::plan_apply_parallel(p_.c(), eps_, f_.data(), f_.size(), g_.data(), g_.size(),
+                                      v.data(), v.size(), w, b, out.data(), out.size(), pool_);
         });
     }
     /** out = Pᵀ·u (u: n values, out: m). */
     Returns<Status> apply_transpose(View<const T> u, Workspace &ws, View<T> out) const {
         return run(ws, [&](void *w, std::size_t b) {
-            return Api<T>::plan_apply_transpose(p_.c(), eps_, f_.data(), f_.size(), g_.data(),
+            return Api<T>::plan_apply_transpose_parallel(p_.c(), eps_, f_.data(), f_.size(), g_.data(),
                                                 g_.size(), u.data(), u.size(), w, b, out.data(),
-                                                out.size());
+                                                out.size(), pool_);
         });
     }
     /** The barycentric projection of every source point onto y (out: n×d). */
@@ -792,8 +811,9 @@ public:
         if (!out.whole())  // e.g. rows that are not contiguous (otc::eigen::points)
             return detail::finish(OTC_STATUS_LENGTH_MISMATCH, Status::length_mismatch);
         return run(ws, [&](void *w, std::size_t b) {
-            return Api<T>::plan_barycentric(p_.c(), eps_, f_.data(), f_.size(), g_.data(),
-                                            g_.size(), w, b, out.data(), out.values().size());
+            return Api<T>::plan_barycentric_parallel(p_.c(), eps_, f_.data(), f_.size(), g_.data(),
+                                            g_.size(), w, b, out.data(), out.values().size(),
+                                            pool_);
         });
     }
     /** The dense plan P (n×m row-major, mass units): O(n·m) memory, for small problems. */
@@ -807,8 +827,8 @@ public:
     Returns<T> transport_cost(Workspace &ws) const {
         T cost{};
         int32_t s = raw(ws, [&](void *w, std::size_t b) {
-            return Api<T>::plan_transport_cost(p_.c(), eps_, f_.data(), f_.size(), g_.data(),
-                                               g_.size(), w, b, &cost);
+            return Api<T>::plan_transport_cost_parallel(p_.c(), eps_, f_.data(), f_.size(), g_.data(),
+                                               g_.size(), w, b, &cost, pool_);
         });
         return detail::finish(s, cost);
     }
@@ -832,6 +852,7 @@ private:
     const Problem<T> &p_;
     T eps_;
     View<const T> f_, g_;
+    const otc_parallel_for *pool_ = nullptr;
 };
 
 // ------------------------------------------------------------------------------------

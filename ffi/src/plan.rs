@@ -3,13 +3,14 @@
 
 use core::ffi::c_void;
 
-use otcore::ot::Plan;
+use otcore::ot::{Plan, PlanOn};
 use otcore::{Error, Real};
 
 use crate::args::{disjoint, workspace, zeroed, Array, ProblemArrays};
 use crate::boundary::run;
+use crate::pool::Pool;
 use crate::status::otc_status;
-use crate::types::otc_ot_problem;
+use crate::types::{otc_ot_problem, otc_parallel_for};
 
 /// The arguments every plan operation shares.
 struct PlanArgs<T> {
@@ -21,6 +22,8 @@ struct PlanArgs<T> {
     g_len: usize,
     ws: *mut c_void,
     ws_bytes: usize,
+    /// The caller's pool, or NULL.
+    parallel: *const otc_parallel_for,
 }
 
 /// Checks the shared arguments, an optional input vector and the output array, then
@@ -33,11 +36,13 @@ unsafe fn run_plan<T: Real>(
     input: Option<(*const T, usize)>,
     out: *mut T,
     out_len: usize,
-    op: impl FnOnce(&Plan<'_, T>, &[T], &mut [T], &mut [T]) -> Result<(), Error>,
+    op: impl FnOnce(&PlanOn<'_, '_, T, Pool>, &[T], &mut [T], &mut [T]) -> Result<(), Error>,
 ) -> i32 {
     run(|| {
         // SAFETY: the descriptor is readable by the caller's contract (NULL is checked).
         let prob = unsafe { ProblemArrays::read(args.problem)? };
+        // SAFETY: `parallel` is NULL or a readable pool by the caller's contract.
+        let pool = unsafe { Pool::read(args.parallel)? };
         let f = Array::input(args.f, args.f_len)?;
         let g = Array::input(args.g, args.g_len)?;
         let input = match input {
@@ -71,7 +76,12 @@ unsafe fn run_plan<T: Real>(
                 zeroed(ws),
             )
         };
-        op(&Plan::new(problem, args.epsilon, f, g), input, out, ws)?;
+        op(
+            &Plan::new(problem, args.epsilon, f, g).on(&pool),
+            input,
+            out,
+            ws,
+        )?;
         Ok(otc_status::Ok)
     })
 }
@@ -114,6 +124,53 @@ pub unsafe extern "C" fn otc_plan_apply_f32(
     out: *mut f32,
     out_len: usize,
 ) -> i32 {
+    // SAFETY: the caller's contract, stated above (no pool).
+    unsafe {
+        otc_plan_apply_parallel_f32(
+            problem,
+            epsilon,
+            f,
+            f_len,
+            g,
+            g_len,
+            v,
+            v_len,
+            ws,
+            ws_bytes,
+            out,
+            out_len,
+            core::ptr::null(),
+        )
+    }
+}
+
+/// `otc_plan_apply_f32` with the rows of its passes split over the caller's pool
+/// `parallel` (NULL: none, the same as `otc_plan_apply_f32`; see `otc_parallel_for`):
+/// the same bits whatever the pool and its number of workers.
+///
+/// Also returns, with nothing written: `OTC_STATUS_CALLBACK_FAILED` (the pool's `run`
+/// returned non-zero or before running every task), `OTC_STATUS_STRUCT_SIZE` (its
+/// `struct_size`), `OTC_STATUS_NULL_POINTER` (its `run` NULL).
+///
+/// # Safety
+/// As `otc_plan_apply_f32`; `parallel` NULL or a valid `otc_parallel_for` whose `run`
+/// keeps its contract.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_plan_apply_parallel_f32(
+    problem: *const otc_ot_problem<f32>,
+    epsilon: f32,
+    f: *const f32,
+    f_len: usize,
+    g: *const f32,
+    g_len: usize,
+    v: *const f32,
+    v_len: usize,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    out: *mut f32,
+    out_len: usize,
+    parallel: *const otc_parallel_for,
+) -> i32 {
     let args = PlanArgs {
         problem,
         epsilon,
@@ -123,6 +180,7 @@ pub unsafe extern "C" fn otc_plan_apply_f32(
         g_len,
         ws,
         ws_bytes,
+        parallel,
     };
     // SAFETY: the caller's contract, stated above.
     unsafe {
@@ -151,6 +209,46 @@ pub unsafe extern "C" fn otc_plan_apply_f64(
     out: *mut f64,
     out_len: usize,
 ) -> i32 {
+    // SAFETY: the caller's contract, stated above (no pool).
+    unsafe {
+        otc_plan_apply_parallel_f64(
+            problem,
+            epsilon,
+            f,
+            f_len,
+            g,
+            g_len,
+            v,
+            v_len,
+            ws,
+            ws_bytes,
+            out,
+            out_len,
+            core::ptr::null(),
+        )
+    }
+}
+
+/// The `double` version of `otc_plan_apply_parallel_f32`.
+///
+/// # Safety
+/// As `otc_plan_apply_parallel_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_plan_apply_parallel_f64(
+    problem: *const otc_ot_problem<f64>,
+    epsilon: f64,
+    f: *const f64,
+    f_len: usize,
+    g: *const f64,
+    g_len: usize,
+    v: *const f64,
+    v_len: usize,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    out: *mut f64,
+    out_len: usize,
+    parallel: *const otc_parallel_for,
+) -> i32 {
     let args = PlanArgs {
         problem,
         epsilon,
@@ -160,6 +258,7 @@ pub unsafe extern "C" fn otc_plan_apply_f64(
         g_len,
         ws,
         ws_bytes,
+        parallel,
     };
     // SAFETY: the caller's contract, stated above.
     unsafe {
@@ -190,6 +289,53 @@ pub unsafe extern "C" fn otc_plan_apply_transpose_f32(
     out: *mut f32,
     out_len: usize,
 ) -> i32 {
+    // SAFETY: the caller's contract, stated above (no pool).
+    unsafe {
+        otc_plan_apply_transpose_parallel_f32(
+            problem,
+            epsilon,
+            f,
+            f_len,
+            g,
+            g_len,
+            u,
+            u_len,
+            ws,
+            ws_bytes,
+            out,
+            out_len,
+            core::ptr::null(),
+        )
+    }
+}
+
+/// `otc_plan_apply_transpose_f32` with the rows of its passes split over the caller's pool
+/// `parallel` (NULL: none, the same as `otc_plan_apply_transpose_f32`; see `otc_parallel_for`):
+/// the same bits whatever the pool and its number of workers.
+///
+/// Also returns, with nothing written: `OTC_STATUS_CALLBACK_FAILED` (the pool's `run`
+/// returned non-zero or before running every task), `OTC_STATUS_STRUCT_SIZE` (its
+/// `struct_size`), `OTC_STATUS_NULL_POINTER` (its `run` NULL).
+///
+/// # Safety
+/// As `otc_plan_apply_transpose_f32`; `parallel` NULL or a valid `otc_parallel_for` whose `run`
+/// keeps its contract.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_plan_apply_transpose_parallel_f32(
+    problem: *const otc_ot_problem<f32>,
+    epsilon: f32,
+    f: *const f32,
+    f_len: usize,
+    g: *const f32,
+    g_len: usize,
+    u: *const f32,
+    u_len: usize,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    out: *mut f32,
+    out_len: usize,
+    parallel: *const otc_parallel_for,
+) -> i32 {
     let args = PlanArgs {
         problem,
         epsilon,
@@ -199,6 +345,7 @@ pub unsafe extern "C" fn otc_plan_apply_transpose_f32(
         g_len,
         ws,
         ws_bytes,
+        parallel,
     };
     // SAFETY: the caller's contract, stated above.
     unsafe {
@@ -227,6 +374,46 @@ pub unsafe extern "C" fn otc_plan_apply_transpose_f64(
     out: *mut f64,
     out_len: usize,
 ) -> i32 {
+    // SAFETY: the caller's contract, stated above (no pool).
+    unsafe {
+        otc_plan_apply_transpose_parallel_f64(
+            problem,
+            epsilon,
+            f,
+            f_len,
+            g,
+            g_len,
+            u,
+            u_len,
+            ws,
+            ws_bytes,
+            out,
+            out_len,
+            core::ptr::null(),
+        )
+    }
+}
+
+/// The `double` version of `otc_plan_apply_transpose_parallel_f32`.
+///
+/// # Safety
+/// As `otc_plan_apply_transpose_parallel_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_plan_apply_transpose_parallel_f64(
+    problem: *const otc_ot_problem<f64>,
+    epsilon: f64,
+    f: *const f64,
+    f_len: usize,
+    g: *const f64,
+    g_len: usize,
+    u: *const f64,
+    u_len: usize,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    out: *mut f64,
+    out_len: usize,
+    parallel: *const otc_parallel_for,
+) -> i32 {
     let args = PlanArgs {
         problem,
         epsilon,
@@ -236,6 +423,7 @@ pub unsafe extern "C" fn otc_plan_apply_transpose_f64(
         g_len,
         ws,
         ws_bytes,
+        parallel,
     };
     // SAFETY: the caller's contract, stated above.
     unsafe {
@@ -267,6 +455,49 @@ pub unsafe extern "C" fn otc_plan_barycentric_f32(
     out: *mut f32,
     out_len: usize,
 ) -> i32 {
+    // SAFETY: the caller's contract, stated above (no pool).
+    unsafe {
+        otc_plan_barycentric_parallel_f32(
+            problem,
+            epsilon,
+            f,
+            f_len,
+            g,
+            g_len,
+            ws,
+            ws_bytes,
+            out,
+            out_len,
+            core::ptr::null(),
+        )
+    }
+}
+
+/// `otc_plan_barycentric_f32` with the rows of its passes split over the caller's pool
+/// `parallel` (NULL: none, the same as `otc_plan_barycentric_f32`; see `otc_parallel_for`):
+/// the same bits whatever the pool and its number of workers.
+///
+/// Also returns, with nothing written: `OTC_STATUS_CALLBACK_FAILED` (the pool's `run`
+/// returned non-zero or before running every task), `OTC_STATUS_STRUCT_SIZE` (its
+/// `struct_size`), `OTC_STATUS_NULL_POINTER` (its `run` NULL).
+///
+/// # Safety
+/// As `otc_plan_barycentric_f32`; `parallel` NULL or a valid `otc_parallel_for` whose `run`
+/// keeps its contract.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_plan_barycentric_parallel_f32(
+    problem: *const otc_ot_problem<f32>,
+    epsilon: f32,
+    f: *const f32,
+    f_len: usize,
+    g: *const f32,
+    g_len: usize,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    out: *mut f32,
+    out_len: usize,
+    parallel: *const otc_parallel_for,
+) -> i32 {
     let args = PlanArgs {
         problem,
         epsilon,
@@ -276,6 +507,7 @@ pub unsafe extern "C" fn otc_plan_barycentric_f32(
         g_len,
         ws,
         ws_bytes,
+        parallel,
     };
     // SAFETY: the caller's contract, stated above.
     unsafe { run_plan(args, None, out, out_len, |p, _, o, w| p.barycentric(o, w)) }
@@ -298,6 +530,42 @@ pub unsafe extern "C" fn otc_plan_barycentric_f64(
     out: *mut f64,
     out_len: usize,
 ) -> i32 {
+    // SAFETY: the caller's contract, stated above (no pool).
+    unsafe {
+        otc_plan_barycentric_parallel_f64(
+            problem,
+            epsilon,
+            f,
+            f_len,
+            g,
+            g_len,
+            ws,
+            ws_bytes,
+            out,
+            out_len,
+            core::ptr::null(),
+        )
+    }
+}
+
+/// The `double` version of `otc_plan_barycentric_parallel_f32`.
+///
+/// # Safety
+/// As `otc_plan_barycentric_parallel_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_plan_barycentric_parallel_f64(
+    problem: *const otc_ot_problem<f64>,
+    epsilon: f64,
+    f: *const f64,
+    f_len: usize,
+    g: *const f64,
+    g_len: usize,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    out: *mut f64,
+    out_len: usize,
+    parallel: *const otc_parallel_for,
+) -> i32 {
     let args = PlanArgs {
         problem,
         epsilon,
@@ -307,6 +575,7 @@ pub unsafe extern "C" fn otc_plan_barycentric_f64(
         g_len,
         ws,
         ws_bytes,
+        parallel,
     };
     // SAFETY: the caller's contract, stated above.
     unsafe { run_plan(args, None, out, out_len, |p, _, o, w| p.barycentric(o, w)) }
@@ -329,6 +598,47 @@ pub unsafe extern "C" fn otc_plan_transport_cost_f32(
     ws_bytes: usize,
     out_cost: *mut f32,
 ) -> i32 {
+    // SAFETY: the caller's contract, stated above (no pool).
+    unsafe {
+        otc_plan_transport_cost_parallel_f32(
+            problem,
+            epsilon,
+            f,
+            f_len,
+            g,
+            g_len,
+            ws,
+            ws_bytes,
+            out_cost,
+            core::ptr::null(),
+        )
+    }
+}
+
+/// `otc_plan_transport_cost_f32` with the rows of its passes split over the caller's pool
+/// `parallel` (NULL: none, the same as `otc_plan_transport_cost_f32`; see `otc_parallel_for`):
+/// the same bits whatever the pool and its number of workers.
+///
+/// Also returns, with nothing written: `OTC_STATUS_CALLBACK_FAILED` (the pool's `run`
+/// returned non-zero or before running every task), `OTC_STATUS_STRUCT_SIZE` (its
+/// `struct_size`), `OTC_STATUS_NULL_POINTER` (its `run` NULL).
+///
+/// # Safety
+/// As `otc_plan_transport_cost_f32`; `parallel` NULL or a valid `otc_parallel_for` whose `run`
+/// keeps its contract.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_plan_transport_cost_parallel_f32(
+    problem: *const otc_ot_problem<f32>,
+    epsilon: f32,
+    f: *const f32,
+    f_len: usize,
+    g: *const f32,
+    g_len: usize,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    out_cost: *mut f32,
+    parallel: *const otc_parallel_for,
+) -> i32 {
     let args = PlanArgs {
         problem,
         epsilon,
@@ -338,6 +648,7 @@ pub unsafe extern "C" fn otc_plan_transport_cost_f32(
         g_len,
         ws,
         ws_bytes,
+        parallel,
     };
     // SAFETY: the caller's contract, stated above.
     unsafe { run_plan(args, None, out_cost, 1, transport_cost) }
@@ -359,6 +670,40 @@ pub unsafe extern "C" fn otc_plan_transport_cost_f64(
     ws_bytes: usize,
     out_cost: *mut f64,
 ) -> i32 {
+    // SAFETY: the caller's contract, stated above (no pool).
+    unsafe {
+        otc_plan_transport_cost_parallel_f64(
+            problem,
+            epsilon,
+            f,
+            f_len,
+            g,
+            g_len,
+            ws,
+            ws_bytes,
+            out_cost,
+            core::ptr::null(),
+        )
+    }
+}
+
+/// The `double` version of `otc_plan_transport_cost_parallel_f32`.
+///
+/// # Safety
+/// As `otc_plan_transport_cost_parallel_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn otc_plan_transport_cost_parallel_f64(
+    problem: *const otc_ot_problem<f64>,
+    epsilon: f64,
+    f: *const f64,
+    f_len: usize,
+    g: *const f64,
+    g_len: usize,
+    ws: *mut c_void,
+    ws_bytes: usize,
+    out_cost: *mut f64,
+    parallel: *const otc_parallel_for,
+) -> i32 {
     let args = PlanArgs {
         problem,
         epsilon,
@@ -368,6 +713,7 @@ pub unsafe extern "C" fn otc_plan_transport_cost_f64(
         g_len,
         ws,
         ws_bytes,
+        parallel,
     };
     // SAFETY: the caller's contract, stated above.
     unsafe { run_plan(args, None, out_cost, 1, transport_cost) }
@@ -375,7 +721,7 @@ pub unsafe extern "C" fn otc_plan_transport_cost_f64(
 
 /// Writes ⟨C, P⟩ into the one-element output.
 fn transport_cost<T: Real>(
-    p: &Plan<'_, T>,
+    p: &PlanOn<'_, '_, T, Pool>,
     _: &[T],
     out: &mut [T],
     ws: &mut [T],
@@ -415,6 +761,7 @@ pub unsafe extern "C" fn otc_plan_dense_f32(
         g_len,
         ws,
         ws_bytes,
+        parallel: core::ptr::null(),
     };
     // SAFETY: the caller's contract, stated above.
     unsafe { run_plan(args, None, out, out_len, |p, _, o, w| p.dense(o, w)) }
@@ -446,6 +793,7 @@ pub unsafe extern "C" fn otc_plan_dense_f64(
         g_len,
         ws,
         ws_bytes,
+        parallel: core::ptr::null(),
     };
     // SAFETY: the caller's contract, stated above.
     unsafe { run_plan(args, None, out, out_len, |p, _, o, w| p.dense(o, w)) }

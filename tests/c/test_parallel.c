@@ -1,7 +1,8 @@
-/* otc_sinkhorn_solve and otc_ot_resample(_warm) on a caller's parallel-for
- * (otc_parallel_for): the same bits as without a pool with 1-4 pthreads workers and
- * with tasks run last-first; a pool that fails, returns before running a task, has a
- * wrong struct_size or a NULL run gets its status with the outputs untouched. */
+/* otc_sinkhorn_solve, the plan operations (otc_plan_*_parallel) and
+ * otc_ot_resample(_warm) on a caller's parallel-for (otc_parallel_for): the same bits as
+ * without a pool with 1-4 pthreads workers and with tasks run last-first; a pool that
+ * fails, returns before running a task, has a wrong struct_size or a NULL run gets its
+ * status with the outputs untouched. */
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -189,6 +190,116 @@ static void check_resampling(void) {
     }
 }
 
+/* ---- the plan operations at the f64 solution: P·v, Pᵀ·u, the barycentric map, ⟨C, P⟩ ---- */
+typedef struct {
+    int32_t status[4];
+    double pv[N], ptu[M], bary[N * D], cost;
+} plan_f64;
+
+/* Operation k (0: P·v, 1: Pᵀ·u, 2: barycentric, 3: ⟨C, P⟩) of the plan of `sol` on `pool`. */
+static void plan_op(int k, const otc_parallel_for *pool, const run_f64 *sol, plan_f64 *out) {
+    static double v[M], u[N];
+    for (int j = 0; j < M; ++j) v[j] = y[j * D] - 0.5 * y[j * D + 1];
+    for (int i = 0; i < N; ++i) u[i] = x[i * D + 1];
+    otc_ot_problem_f64 p = {.struct_size = sizeof p, .x = x, .y = y, .a = a, .b = b,
+                            .n = N, .m = M, .d = D, .scale = 1.0};
+    double eps = sol->res.epsilon;
+    size_t bytes = 0;
+    otc_sinkhorn_workspace_size_f64(N, M, D, &bytes);
+    const double *f = sol->f, *g = sol->g;
+    switch (k) {
+    case 0:
+        out->status[0] =
+            otc_plan_apply_parallel_f64(&p, eps, f, N, g, M, v, M, ws, bytes, out->pv, N, pool);
+        break;
+    case 1:
+        out->status[1] = otc_plan_apply_transpose_parallel_f64(&p, eps, f, N, g, M, u, N, ws,
+                                                               bytes, out->ptu, M, pool);
+        break;
+    case 2:
+        out->status[2] = otc_plan_barycentric_parallel_f64(&p, eps, f, N, g, M, ws, bytes,
+                                                           out->bary, N * D, pool);
+        break;
+    default:
+        out->status[3] =
+            otc_plan_transport_cost_parallel_f64(&p, eps, f, N, g, M, ws, bytes, &out->cost, pool);
+    }
+}
+
+static void plan_ops(const otc_parallel_for *pool, const run_f64 *sol, plan_f64 *out) {
+    memset(out, 0x5a, sizeof *out);
+    for (int k = 0; k < 4; ++k) plan_op(k, pool, sol, out);
+}
+
+/* The plan operations on a pool give the bits of the calls without one (the plain
+ * functions are the _parallel ones with NULL); a pool that fails or skips a task leaves
+ * the output untouched; f32 through the same code (P·v). */
+static void check_plan(const run_f64 *sol, const run_f32 *sol32) {
+    static plan_f64 serial, got, untouched;
+    plan_ops(NULL, sol, &serial);
+    for (int k = 0; k < 4; ++k) CHECK_STATUS(serial.status[k], OTC_STATUS_OK);
+    otc_ot_problem_f64 p = {.struct_size = sizeof p, .x = x, .y = y, .a = a, .b = b,
+                            .n = N, .m = M, .d = D, .scale = 1.0};
+    size_t bytes = 0;
+    otc_sinkhorn_workspace_size_f64(N, M, D, &bytes);
+    double cost = 0;
+    CHECK_STATUS(otc_plan_transport_cost_f64(&p, sol->res.epsilon, sol->f, N, sol->g, M, ws,
+                                             bytes, &cost),
+                 OTC_STATUS_OK);
+    CHECK(memcmp(&cost, &serial.cost, sizeof cost) == 0);
+    for (int workers = 1; workers <= 4; ++workers) {
+        pool_cfg pc = {workers, 0, -1, -1};
+        otc_parallel_for pool = {.struct_size = sizeof pool, .run = threads_run, .pool = &pc};
+        plan_ops(&pool, sol, &got);
+        CHECK(memcmp(&got, &serial, sizeof got) == 0);
+        CHECK(pc.calls >= 4); /* every operation used the pool */
+    }
+    otc_parallel_for rev = {.struct_size = sizeof rev, .run = reversed_run, .pool = NULL};
+    plan_ops(&rev, sol, &got);
+    CHECK(memcmp(&got, &serial, sizeof got) == 0);
+    memset(&untouched, 0x5a, sizeof untouched);
+    for (int k = 0; k < 4; ++k) {
+        pool_cfg fail = {2, 0, 0, -1}, skip = {2, 0, -1, 0};
+        otc_parallel_for pf = {.struct_size = sizeof pf, .run = threads_run, .pool = &fail};
+        otc_parallel_for ps = {.struct_size = sizeof ps, .run = threads_run, .pool = &skip};
+        for (int s = 0; s < 2; ++s) {
+            memset(&got, 0x5a, sizeof got);
+            plan_op(k, s ? &ps : &pf, sol, &got);
+            CHECK_STATUS(got.status[k], OTC_STATUS_CALLBACK_FAILED);
+            got.status[k] = untouched.status[k];
+            CHECK(memcmp(&got, &untouched, sizeof got) == 0);
+        }
+    }
+    pool_cfg never = {2, 0, -1, -1};
+    otc_parallel_for bad_size = {.struct_size = 0, .run = threads_run, .pool = &never};
+    otc_parallel_for no_run = {.struct_size = sizeof no_run, .run = NULL, .pool = &never};
+    plan_ops(&bad_size, sol, &got);
+    for (int k = 0; k < 4; ++k) CHECK_STATUS(got.status[k], OTC_STATUS_STRUCT_SIZE);
+    plan_ops(&no_run, sol, &got);
+    for (int k = 0; k < 4; ++k) CHECK_STATUS(got.status[k], OTC_STATUS_NULL_POINTER);
+    CHECK(never.calls == 0);
+    for (int k = 0; k < 4; ++k) got.status[k] = untouched.status[k];
+    CHECK(memcmp(&got, &untouched, sizeof got) == 0);
+
+    /* f32: P·v on a pool, the bits of the plain call. */
+    otc_ot_problem_f32 p32 = {.struct_size = sizeof p32, .x = xf, .y = yf, .a = af, .b = bf,
+                              .n = N, .m = M, .d = D, .scale = 1.0f};
+    static float v32[M], plain[N], pooled[N];
+    for (int j = 0; j < M; ++j) v32[j] = (float)(y[j * D] - 0.5 * y[j * D + 1]);
+    otc_sinkhorn_workspace_size_f32(N, M, D, &bytes);
+    float eps32 = sol32->res.epsilon;
+    CHECK_STATUS(otc_plan_apply_f32(&p32, eps32, sol32->f, N, sol32->g, M, v32, M, ws, bytes,
+                                    plain, N),
+                 OTC_STATUS_OK);
+    pool_cfg pc = {3, 0, -1, -1};
+    otc_parallel_for pool = {.struct_size = sizeof pool, .run = threads_run, .pool = &pc};
+    CHECK_STATUS(otc_plan_apply_parallel_f32(&p32, eps32, sol32->f, N, sol32->g, M, v32, M, ws,
+                                             bytes, pooled, N, &pool),
+                 OTC_STATUS_OK);
+    CHECK(pc.calls > 0);
+    CHECK(memcmp(plain, pooled, sizeof plain) == 0);
+}
+
 int main(void) {
     make_problem();
     for (int i = 0; i < N * D; ++i) xf[i] = (float)x[i];
@@ -246,6 +357,7 @@ int main(void) {
     CHECK(never.calls == 0);
     CHECK(memcmp(got.f, untouched.f, sizeof got.f) == 0);
 
+    check_plan(&serial, &serial32);
     check_resampling();
     free(ws);
     return check_report("test_parallel");

@@ -80,6 +80,26 @@ static void sinkhorn_matches_c() {
                         cdense.data(), n * m) == OTC_STATUS_OK);
     CHECK(same_bits(dense, cdense));
 
+    // On a caller's pool (tasks last-first): the same bits; a malformed pool reaches the
+    // library (refused by its struct_size).
+    otc_parallel_for pool{};
+    pool.struct_size = sizeof pool;
+    pool.run = [](void *, std::size_t tasks, otc_parallel_task task, void *ctx) -> int32_t {
+        for (std::size_t i = tasks; i-- > 0;) task(ctx, i);
+        return 0;
+    };
+    const otc::Plan<T> pooled = plan.on(&pool);
+    std::vector<T> prow(n), pcol(m), pbary(n * d);
+    value(pooled.apply(ones, ws, prow));
+    value(pooled.apply_transpose(onesn, ws, pcol));
+    value(pooled.barycentric(ws, {pbary, d}));
+    CHECK(same_bits(prow, row) && same_bits(pcol, col) && same_bits(pbary, bary));
+    CHECK(value(pooled.transport_cost(ws)) == cost);
+    otc_parallel_for malformed = pool;
+    malformed.struct_size = 0;
+    EXPECT_STATUS(plan.on(&malformed).apply(ones, ws, prow), otc::Status::struct_size);
+    EXPECT_STATUS(plan.on(&malformed).transport_cost(ws), otc::Status::struct_size);
+
     // A borrowed buffer of the right size gives the same bits; one byte less is refused.
     std::vector<T> buf(bytes / sizeof(T)), f2(n), g2(m);
     otc::Workspace borrowed(buf.data(), bytes);

@@ -25,7 +25,8 @@ const WORDS: usize = 4096;
 
 macro_rules! probe_precision {
     ($t:ty, $acc:ident, $mem:ident, $ws_size:ident, $cfg_default:ident, $solve:ident,
-     $apply:ident, $apply_t:ident, $bary:ident, $cost:ident, $dense:ident) => {{
+     $apply:ident, $apply_t:ident, $bary:ident, $cost:ident, $dense:ident,
+     $apply_p:ident, $apply_t_p:ident, $bary_p:ident, $cost_p:ident) => {{
         let base = $mem.as_mut_ptr().cast::<$t>();
         // Opaque pointers into the buffer and opaque sizes: every path is reachable as
         // far as the compiler knows.
@@ -105,6 +106,59 @@ macro_rules! probe_precision {
         $acc += unsafe { $bary(pb, eps, f, len(8), g, len(8), ws, ws_bytes, p(448), len(16)) };
         $acc += unsafe { $cost(pb, eps, f, len(8), g, len(8), ws, ws_bytes, p(512)) };
         $acc += unsafe { $dense(pb, eps, f, len(8), g, len(8), ws, ws_bytes, p(576), len(64)) };
+        // The same operations on a caller's pool (an opaque pointer into `mem`).
+        let pool = black_box(p(640).cast::<otc_parallel_for>().cast_const());
+        let (v, o) = (p(320), p(384));
+        $acc += unsafe {
+            $apply_p(
+                pb,
+                eps,
+                f,
+                len(8),
+                g,
+                len(8),
+                v,
+                len(8),
+                ws,
+                ws_bytes,
+                o,
+                len(8),
+                pool,
+            )
+        };
+        $acc += unsafe {
+            $apply_t_p(
+                pb,
+                eps,
+                f,
+                len(8),
+                g,
+                len(8),
+                v,
+                len(8),
+                ws,
+                ws_bytes,
+                o,
+                len(8),
+                pool,
+            )
+        };
+        $acc += unsafe {
+            $bary_p(
+                pb,
+                eps,
+                f,
+                len(8),
+                g,
+                len(8),
+                ws,
+                ws_bytes,
+                p(448),
+                len(16),
+                pool,
+            )
+        };
+        $acc += unsafe { $cost_p(pb, eps, f, len(8), g, len(8), ws, ws_bytes, p(512), pool) };
     }};
 }
 
@@ -1424,7 +1478,11 @@ fn main() -> ! {
         otc_plan_apply_transpose_f32,
         otc_plan_barycentric_f32,
         otc_plan_transport_cost_f32,
-        otc_plan_dense_f32
+        otc_plan_dense_f32,
+        otc_plan_apply_parallel_f32,
+        otc_plan_apply_transpose_parallel_f32,
+        otc_plan_barycentric_parallel_f32,
+        otc_plan_transport_cost_parallel_f32
     );
     probe_precision!(
         f64,
@@ -1437,7 +1495,11 @@ fn main() -> ! {
         otc_plan_apply_transpose_f64,
         otc_plan_barycentric_f64,
         otc_plan_transport_cost_f64,
-        otc_plan_dense_f64
+        otc_plan_dense_f64,
+        otc_plan_apply_parallel_f64,
+        otc_plan_apply_transpose_parallel_f64,
+        otc_plan_barycentric_parallel_f64,
+        otc_plan_transport_cost_parallel_f64
     );
     probe_init_precision!(
         f32,
