@@ -127,10 +127,13 @@ pub use pf_types::{
 };
 pub use pf_types::{OTC_OT_SCHEDULE_FILTERFLOW, OTC_OT_SCHEDULE_MARGINAL};
 pub use plan::{
-    otc_plan_apply_f32, otc_plan_apply_f64, otc_plan_apply_transpose_f32,
-    otc_plan_apply_transpose_f64, otc_plan_barycentric_f32, otc_plan_barycentric_f64,
-    otc_plan_dense_f32, otc_plan_dense_f64, otc_plan_transport_cost_f32,
-    otc_plan_transport_cost_f64,
+    otc_plan_apply_f32, otc_plan_apply_f64, otc_plan_apply_parallel_f32,
+    otc_plan_apply_parallel_f64, otc_plan_apply_transpose_f32, otc_plan_apply_transpose_f64,
+    otc_plan_apply_transpose_parallel_f32, otc_plan_apply_transpose_parallel_f64,
+    otc_plan_barycentric_f32, otc_plan_barycentric_f64, otc_plan_barycentric_parallel_f32,
+    otc_plan_barycentric_parallel_f64, otc_plan_dense_f32, otc_plan_dense_f64,
+    otc_plan_transport_cost_f32, otc_plan_transport_cost_f64, otc_plan_transport_cost_parallel_f32,
+    otc_plan_transport_cost_parallel_f64,
 };
 pub use sde::{
     otc_sde_adaptive_config_default, otc_sde_adaptive_f32, otc_sde_adaptive_f64,
