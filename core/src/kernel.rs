@@ -416,6 +416,11 @@ pub(crate) struct CloudTarget<'a, T> {
     /// 2κ·x̃_k (the centre subtracted) for every coordinate if d ≤ [`FACTORS`] (on
     /// Cortex-M only in 2-D); 0 otherwise (unused).
     a: [T; FACTORS],
+    /// x̃_k itself, likewise (off Cortex-M): [`CostSource::costs`] reads it instead of
+    /// subtracting the centre again in every chunk (a scalar subtraction per coordinate
+    /// in the vector loop, which LLVM does not hoist).
+    #[cfg(not(target_arch = "arm"))]
+    r: [T; FACTORS],
 }
 
 impl<T: Real, K: Dim> Clouds<'_, T, K> {
@@ -498,20 +503,27 @@ impl<T: Real, K: Dim> CostSource<T> for Clouds<'_, T, K> {
             [two_kappa * r0, two_kappa * r1]
         };
         #[cfg(not(target_arch = "arm"))]
-        let a = {
-            let mut a = [T::ZERO; FACTORS];
+        let (a, r) = {
+            let (mut a, mut r) = ([T::ZERO; FACTORS], [T::ZERO; FACTORS]);
             if d == 2 {
                 let [r0, r1] = self.centred2(p);
-                a[0] = two_kappa * r0;
-                a[1] = two_kappa * r1;
+                (r[0], r[1]) = (r0, r1);
+                (a[0], a[1]) = (two_kappa * r0, two_kappa * r1);
             } else if d <= FACTORS {
-                for (k, ak) in a.iter_mut().enumerate().take(d) {
-                    *ak = two_kappa * self.centred(x, k);
+                for (k, (ak, rk)) in a.iter_mut().zip(&mut r).enumerate().take(d) {
+                    *rk = self.centred(x, k);
+                    *ak = two_kappa * *rk;
                 }
             }
-            a
+            (a, r)
         };
-        CloudTarget { x, two_kappa, a }
+        CloudTarget {
+            x,
+            two_kappa,
+            a,
+            #[cfg(not(target_arch = "arm"))]
+            r,
+        }
     }
 
     #[inline(always)]
@@ -562,6 +574,12 @@ impl<T: Real, K: Dim> CostSource<T> for Clouds<'_, T, K> {
     fn costs<'t>(&'t self, t: &CloudTarget<'t, T>, chunk: &'t [T]) -> [T; LANES] {
         let mut c = [T::ZERO; LANES];
         for (k, ys) in chunk.chunks_exact(LANES).enumerate() {
+            #[cfg(not(target_arch = "arm"))]
+            let xk = match t.r.get(k) {
+                Some(&rk) if self.dim.get() <= FACTORS => rk,
+                _ => self.centred(t.x, k),
+            };
+            #[cfg(target_arch = "arm")]
             let xk = self.centred(t.x, k);
             for (cl, &y) in c.iter_mut().zip(ys) {
                 let r = xk - y;
