@@ -25,7 +25,7 @@ git worktree add -q --detach "$prev" HEAD~1 2>/dev/null || git worktree add -q -
 cp core/benches/passes.rs "$prev/core/benches/passes.rs"
 grep -q 'name = "passes"' "$prev/core/Cargo.toml" ||
   printf '\n[[bench]]\nname = "passes"\nharness = false\n' >>"$prev/core/Cargo.toml"
-bin[previous]=$( (cd "$prev" && exe "$PWD/../prev")) || true
+bin[previous]=$( (cd "$prev" && realpath "$(exe "$PWD/../prev")")) || true
 out=$tgt/results.txt
 : >"$out"
 for r in $(seq "$rounds"); do
