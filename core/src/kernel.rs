@@ -946,10 +946,7 @@ fn rare_pass<T: Real, S: CostSource<T>, R: Reduce<T>>(
     red: &mut R,
     sum: T,
 ) -> (Shift<T>, T) {
-    match peak_shift(src, at, pot) {
-        Ok(mx) => full_pass(src, at, pot, red, mx),
-        Err(shift) => (shift, sum),
-    }
+    reshift(src, at, pot, sum, |mx| full_pass(src, at, pot, red, mx))
 }
 
 /// [`rare_pass`] for the Sinkhorn passes' shared reducer on Cortex-M, its pass
@@ -963,10 +960,7 @@ fn shared_rare<T: Real, S: CostSource<T>>(
     red: &mut Shared<'_, T>,
     sum: T,
 ) -> (Shift<T>, T) {
-    match peak_shift(src, at, pot) {
-        Ok(mx) => shared_pass(src, at, pot, red, mx),
-        Err(shift) => (shift, sum),
-    }
+    reshift(src, at, pot, sum, |mx| shared_pass(src, at, pot, red, mx))
 }
 
 /// [`full_pass`] for the Sinkhorn passes' shared reducer, out of line (Cortex-M).
@@ -982,25 +976,27 @@ fn shared_pass<T: Real, S: CostSource<T>>(
     full_pass(src, at, pot, red, shift)
 }
 
-/// The shift of a re-shifted pass: the largest exponent of target `p` ([`peak`]), or
-/// the pass's result shift when there is nothing to re-shift (every source masked: −∞;
-/// a non-finite argument: that value), the sum then left as it is.
+/// A re-shifted pass: `pass` run shifted by the largest exponent of target `p`
+/// ([`peak`]), or, when there is nothing to re-shift (every source masked: shift −∞; a
+/// non-finite argument: that value), the first pass's `sum` left as it is.
 #[inline(always)]
-fn peak_shift<T: Real, S: CostSource<T>>(
+fn reshift<T: Real, S: CostSource<T>>(
     src: &S,
     (p, u_p): (usize, T),
     (v, kappa): (&[T], T),
-) -> Result<T, Shift<T>> {
+    sum: T,
+    pass: impl FnOnce(T) -> (Shift<T>, T),
+) -> (Shift<T>, T) {
     let mx = peak(src, p, u_p, v, kappa);
     if masked(mx) {
         // All sources masked: nothing to rescale.
-        return Err(Shift(T::NEG_INFINITY));
+        return (Shift(T::NEG_INFINITY), sum);
     }
     if !mx.is_finite() {
         // A non-finite argument.
-        return Err(Shift(mx));
+        return (Shift(mx), sum);
     }
-    Ok(mx)
+    pass(mx)
 }
 
 /// The pass of target `p` shifted by `shift`, with the full-range exponential.
