@@ -461,7 +461,7 @@ impl<T: Real> Side<T> {
     /// w itself for a hard marginal, without an `exp` (one per column and pass).
     #[inline]
     pub(super) fn target(&self, lw: T, w: T, h: T) -> T {
-        if !self.relaxed() {
+        if !cfg!(feature = "variants") || self.inv_rho == T::ZERO {
             w
         } else {
             (lw - h * self.inv_rho).exp()
