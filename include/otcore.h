@@ -5380,8 +5380,9 @@ int32_t otc_ot_resample_workspace_size_f64(size_t n, size_t d, size_t *out_bytes
  * `OTC_STATUS_MAX_ITERATIONS` (it ran out of iterations first: particles and report
  * written, `report->error` says how far the rows are from 1); nothing written:
  * `OTC_STATUS_NULL_POINTER`, `OTC_STATUS_MISALIGNED`, `OTC_STATUS_STRUCT_SIZE`,
- * `OTC_STATUS_INVALID_PARAMETER` (scaling ∉ (0, 1), tolerance < 0, scale < 0 or so
- * small that the normalised cloud overflows, overlapping buffers),
+ * `OTC_STATUS_INVALID_PARAMETER` (scaling ∉ (0, 1), tolerance < 0, scale < 0, or so
+ * small or so large against the cloud that the normalised cloud overflows or
+ * underflows, overlapping buffers),
  * `OTC_STATUS_INVALID_EPSILON` (also ε so small against the normalised costs and
  * potentials that their ratio exceeds 2^−10 / FLT_EPSILON, about 8·10³ in float and
  * 4·10¹² in double: the plan's column sums would be lost to rounding),

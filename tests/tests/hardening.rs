@@ -652,6 +652,32 @@ fn ot_resample_state_small_cost_scale_near_the_top_of_the_range() {
     }
 }
 
+/// Found by the `ot_resample` fuzz target (CI's short run): a caller's scale 10⁵² times
+/// the cloud's spread made the normalised cloud underflow to 0 in float, and every
+/// particle came out at the unweighted mean (0.5·x₀ instead of 0.335·x₀) with OK. Now
+/// refused with nothing written; a scale within range keeps the weighted mean.
+#[test]
+fn ot_resample_with_a_scale_that_underflows_the_cloud() {
+    let x = [1.333e-36f32, 0.0, 0.0, 0.0];
+    let logw = [2.0f32, 2.6875];
+    let mut ws = vec![0.0; ot_workspace_len(2, 2)];
+    let mut out = [7.0f32; 4];
+    let mut cfg = OtConfig::new(5.8125f32);
+    cfg.scale = 1.09e16;
+    let r = ot_resample(&x, &logw, 2, &cfg, &mut out, &mut ws);
+    assert_eq!(r.map(|_| ()), Err(Error::InvalidParameter));
+    assert_eq!(out, [7.0; 4]);
+    // Near-zero costs at this ε: every particle is at the weighted mean, within the
+    // float rounding of the weights and of the way back to the caller's units.
+    cfg.scale = 1e-34;
+    ot_resample(&x, &logw, 2, &cfg, &mut out, &mut ws).unwrap();
+    let w0 = 1.0 / (1.0 + (0.6875f64).exp());
+    for o in [out[0], out[2]] {
+        let rel = (f64::from(o) / (1.333e-36 * w0) - 1.0).abs();
+        assert!(rel < 1e-3, "{out:?} vs weighted mean {}", 1.333e-36 * w0);
+    }
+}
+
 /// Found by the `sde_flow` fuzz target: with a shift k ≪ 1, 1 + (k − 1) rounds away k
 /// and the grid did not start at t_start (0.9999982 in float at k = 1.6e−11, 0.9 in
 /// double at k = 1e−15).

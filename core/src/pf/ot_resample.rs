@@ -505,12 +505,20 @@ fn fit_from<T: Real, P: ParallelFor>(
     if !scale.is_finite() {
         return Err(Error::NonFinite);
     }
-    let (mut lo, mut hi) = (T::INFINITY, T::NEG_INFINITY);
+    let (mut lo, mut hi, mut spread) = (T::INFINITY, T::NEG_INFINITY, false);
     let zr = w.zr.get_mut(..n * d).unwrap_or(&mut []);
     for zi in zr.iter_mut() {
+        spread |= *zi != T::ZERO;
         *zi = *zi / scale_q;
         lo = lo.min_fast(*zi);
         hi = hi.max_fast(*zi);
+    }
+    // A caller's scale so large that the normalised cloud of a spread-out cloud
+    // underflows (1/(extent·EPSILON) overflows: its coordinates lose their precision,
+    // and at 0 the transport would average the particles without their weights) is
+    // refused.
+    if cfg.scale > T::ZERO && spread && !(T::ONE / (zr_extent(lo, hi) * T::EPSILON)).is_finite() {
+        return Err(Error::InvalidParameter);
     }
     // The largest cost ½·D·(hi − lo)² must be finite, and so must its ratio to ε: a
     // caller's scale so small that the normalised cloud overflows is refused.
@@ -897,7 +905,8 @@ impl<T: Real> Transport<'_, T> {
 /// `EmptyInput` (N = 0 or d = 0), `LengthMismatch` (`x` or `x_out` not N·d),
 /// `NonFiniteInput` (NaN/∞ coordinate, NaN or +∞ log-weight), `ZeroMass` (all
 /// log-weights −∞), `InvalidEpsilon`, `InvalidParameter` (scaling ∉ (0, 1), tolerance
-/// < 0, scale < 0 or not finite), `WorkspaceTooSmall`, `NonFinite` (overflow). Nothing
+/// < 0, scale < 0 or not finite, or so small or large against the cloud that the
+/// normalised cloud overflows or underflows), `WorkspaceTooSmall`, `NonFinite` (overflow). Nothing
 /// is written to `x_out` on error.
 ///
 /// # Panics
