@@ -98,8 +98,10 @@ c_tests() {
   step "C tests (C99/C11/C++11/C++17 header checks; ASan + UBSan)"
   make -C tests/c run LIB="$LIB" BUILD="$OUT/tests" ROOT="$ROOT"
   step "C results == Rust API results, bit for bit"
+  # --workspace: the features resolve as in the host tests, whose build is reused (with
+  # -p otcore-ffi everything would be rebuilt).
   OTC_C_DUMP="$OUT/tests/values.dump" \
-    cargo test -p otcore-ffi --test c_bit_exact -- --ignored
+    cargo test --workspace --test c_bit_exact -- --ignored
 }
 
 cpp_tests() {

@@ -10,100 +10,84 @@ use otcore::parallel::{task_rows, ParallelFor, MIN_TASK_ROWS};
 use otcore::{Error, Real};
 use otcore_tests::{cast, Rng};
 
-/// `workers` threads (the caller's among them) taking task indices from a shared
-/// counter, so the order and the thread of each task vary from run to run.
-struct Threads(usize);
-
-impl ParallelFor for Threads {
-    fn run<F: Fn(usize) + Sync>(&self, tasks: usize, task: &F) -> Result<(), Error> {
-        let next = AtomicUsize::new(0);
-        let work = || loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            if i >= tasks {
-                break;
-            }
-            task(i);
-        };
-        std::thread::scope(|s| {
-            for _ in 1..self.0 {
-                s.spawn(work);
-            }
-            work();
-        });
-        Ok(())
-    }
+/// The pools the tests hand to the library, as one type: each `ParallelFor` type is
+/// another copy of the whole solver to compile (f32 and f64, every SIMD path).
+enum Pool {
+    /// `workers` threads (the caller's among them) taking task indices from a shared
+    /// counter, so the order and the thread of each task vary from run to run.
+    Threads(usize),
+    /// Last task first, on the calling thread.
+    Reversed,
+    /// Breaks the contract: every task twice, at once on two threads, and indices past
+    /// the end.
+    Twice,
+    /// Fails on its `on`-th call, after running the tasks.
+    Failing { calls: AtomicUsize, on: usize },
+    /// Returns `Ok` without running the last task on its `on`-th call.
+    Early { calls: AtomicUsize, on: usize },
 }
 
-/// Last task first, on the calling thread.
-struct Reversed;
-
-impl ParallelFor for Reversed {
-    fn run<F: Fn(usize) + Sync>(&self, tasks: usize, task: &F) -> Result<(), Error> {
-        (0..tasks).rev().for_each(task);
-        Ok(())
-    }
-}
-
-/// Breaks the contract: every task twice, at once on two threads, and indices past the
-/// end.
-struct Twice;
-
-impl ParallelFor for Twice {
-    fn run<F: Fn(usize) + Sync>(&self, tasks: usize, task: &F) -> Result<(), Error> {
-        std::thread::scope(|s| {
-            s.spawn(|| (0..tasks + 3).for_each(task));
-            (0..tasks + 3).rev().for_each(task);
-        });
-        Ok(())
-    }
-}
-
-/// Fails on its `fail_on`-th call, after running the tasks.
-struct Failing {
-    calls: AtomicUsize,
-    fail_on: usize,
-}
-
-impl Failing {
-    fn on(call: usize) -> Self {
-        Self {
+impl Pool {
+    fn failing(on: usize) -> Self {
+        Self::Failing {
             calls: AtomicUsize::new(0),
-            fail_on: call,
+            on,
         }
     }
-}
 
-impl ParallelFor for Failing {
-    fn run<F: Fn(usize) + Sync>(&self, tasks: usize, task: &F) -> Result<(), Error> {
-        (0..tasks).for_each(task);
-        if self.calls.fetch_add(1, Ordering::Relaxed) == self.fail_on {
-            Err(Error::InvalidParameter)
-        } else {
-            Ok(())
-        }
-    }
-}
-
-/// Returns `Ok` without running the last task on its `skip_on`-th call.
-struct Early {
-    calls: AtomicUsize,
-    skip_on: usize,
-}
-
-impl Early {
-    fn on(call: usize) -> Self {
-        Self {
+    fn early(on: usize) -> Self {
+        Self::Early {
             calls: AtomicUsize::new(0),
-            skip_on: call,
+            on,
+        }
+    }
+
+    /// Calls so far (`Failing` and `Early`; 0 for the others).
+    fn calls(&self) -> usize {
+        match self {
+            Self::Failing { calls, .. } | Self::Early { calls, .. } => {
+                calls.load(Ordering::Relaxed)
+            }
+            _ => 0,
         }
     }
 }
 
-impl ParallelFor for Early {
+impl ParallelFor for Pool {
     fn run<F: Fn(usize) + Sync>(&self, tasks: usize, task: &F) -> Result<(), Error> {
-        let skip = self.calls.fetch_add(1, Ordering::Relaxed) == self.skip_on;
-        let last = if skip { tasks - 1 } else { tasks };
-        (0..last).for_each(task);
+        match self {
+            Self::Threads(workers) => {
+                let next = AtomicUsize::new(0);
+                let work = || loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= tasks {
+                        break;
+                    }
+                    task(i);
+                };
+                std::thread::scope(|s| {
+                    for _ in 1..*workers {
+                        s.spawn(work);
+                    }
+                    work();
+                });
+            }
+            Self::Reversed => (0..tasks).rev().for_each(task),
+            Self::Twice => std::thread::scope(|s| {
+                s.spawn(|| (0..tasks + 3).for_each(task));
+                (0..tasks + 3).rev().for_each(task);
+            }),
+            Self::Failing { calls, on } => {
+                (0..tasks).for_each(task);
+                if calls.fetch_add(1, Ordering::Relaxed) == *on {
+                    return Err(Error::InvalidParameter);
+                }
+            }
+            Self::Early { calls, on } => {
+                let skip = calls.fetch_add(1, Ordering::Relaxed) == *on;
+                (0..if skip { tasks - 1 } else { tasks }).for_each(task);
+            }
+        }
         Ok(())
     }
 }
@@ -186,17 +170,17 @@ fn same_bits_whatever_the_pool<T: Real>() {
     for d in [1, 2, 3] {
         let c = case(d);
         for cfg in configs::<T>() {
-            let (serial, f0, g0) = solve(&c, &cfg, None::<&Threads>);
+            let (serial, f0, g0) = solve(&c, &cfg, None::<&Pool>);
             let serial = serial.expect("the serial solve succeeds");
             assert!(serial.iterations > 1);
             for workers in [1, 2, 3, 5] {
-                let (res, f, g) = solve(&c, &cfg, Some(&Threads(workers)));
+                let (res, f, g) = solve(&c, &cfg, Some(&Pool::Threads(workers)));
                 assert_eq!(res, Ok(serial), "d = {d}, {workers} workers");
                 assert_eq!((bits(&f), bits(&g)), (bits(&f0), bits(&g0)));
             }
             for res in [
-                solve(&c, &cfg, Some(&Reversed)),
-                solve(&c, &cfg, Some(&Twice)),
+                solve(&c, &cfg, Some(&Pool::Reversed)),
+                solve(&c, &cfg, Some(&Pool::Twice)),
             ] {
                 assert_eq!(res.0, Ok(serial));
                 assert_eq!((bits(&res.1), bits(&res.2)), (bits(&f0), bits(&g0)));
@@ -232,10 +216,10 @@ fn task_cut() {
         d: 2,
     };
     let cfg = Config::<f64>::default();
-    let never = Failing::on(0);
+    let never = Pool::failing(0);
     let (res, ..) = solve(&small, &cfg, Some(&never));
     assert!(res.is_ok());
-    assert_eq!(never.calls.load(Ordering::Relaxed), 0);
+    assert_eq!(never.calls(), 0);
 }
 
 /// A failing pool or one that returns with a task not run: `CallbackFailed`, at the
@@ -245,8 +229,8 @@ fn failing_or_early_pool_is_refused() {
     let c = case(2);
     let cfg = Config::<f64>::default();
     for call in [0, 1, 7] {
-        let failing = Failing::on(call);
-        let early = Early::on(call);
+        let failing = Pool::failing(call);
+        let early = Pool::early(call);
         for (res, f, g) in [
             solve(&c, &cfg, Some(&failing)),
             solve(&c, &cfg, Some(&early)),
@@ -276,8 +260,8 @@ fn miri_two_threads_two_tasks() {
             max_iterations: 1,
             ..Config::<f64>::default()
         };
-        let serial = solve(&c, &cfg, None::<&Threads>);
-        let pooled = solve(&c, &cfg, Some(&Threads(2)));
+        let serial = solve(&c, &cfg, None::<&Pool>);
+        let pooled = solve(&c, &cfg, Some(&Pool::Threads(2)));
         assert_eq!(pooled.0, serial.0);
         assert!(pooled.0.is_ok());
         assert_eq!(
@@ -341,7 +325,7 @@ mod ot_resampling {
                 schedule,
                 ..OtConfig::new(T::from_f64(0.2))
             };
-            let (r0, out0, state0) = resample(&x, &logw, d, &cfg, None::<&Threads>, None);
+            let (r0, out0, state0) = resample(&x, &logw, d, &cfg, None::<&Pool>, None);
             let r0 = r0.expect("the serial resampling succeeds");
             assert!(r0.passes > 2);
             // The plain call gives the bits of the warm one from an empty state.
@@ -349,7 +333,7 @@ mod ot_resampling {
                 let (xt, lt) = (cast::<T>(&x), cast::<T>(&logw));
                 let mut ws = vec![T::ZERO; pf::ot_workspace_len(lt.len(), d)];
                 let mut out = vec![T::ZERO; xt.len()];
-                let r = pf::ot_resample_on(&Threads(3), &xt, &lt, d, &cfg, &mut out, &mut ws);
+                let r = pf::ot_resample_on(&Pool::Threads(3), &xt, &lt, d, &cfg, &mut out, &mut ws);
                 assert_eq!(
                     r,
                     pf::ot_resample(&xt, &lt, d, &cfg, &mut vec![T::ZERO; xt.len()], &mut ws)
@@ -357,10 +341,9 @@ mod ot_resampling {
                 (r, out)
             };
             assert_eq!((plain.0, bits(&plain.1)), (Ok(r0), bits(&out0)));
-            let (w0, wout0, wstate0) =
-                resample(&x, &logw, d, &cfg, None::<&Threads>, Some(&state0));
+            let (w0, wout0, wstate0) = resample(&x, &logw, d, &cfg, None::<&Pool>, Some(&state0));
             for workers in [1, 2, 4] {
-                let pool = Threads(workers);
+                let pool = Pool::Threads(workers);
                 let (r, out, state) = resample(&x, &logw, d, &cfg, Some(&pool), None);
                 assert_eq!(r, Ok(r0), "d = {d}, {workers} workers");
                 assert_eq!((bits(&out), bits(&state)), (bits(&out0), bits(&state0)));
@@ -369,8 +352,8 @@ mod ot_resampling {
                 assert_eq!((bits(&wout), bits(&wstate)), (bits(&wout0), bits(&wstate0)));
             }
             for (r, out, state) in [
-                resample(&x, &logw, d, &cfg, Some(&Reversed), None),
-                resample(&x, &logw, d, &cfg, Some(&Twice), None),
+                resample(&x, &logw, d, &cfg, Some(&Pool::Reversed), None),
+                resample(&x, &logw, d, &cfg, Some(&Pool::Twice), None),
             ] {
                 assert_eq!(r, Ok(r0));
                 assert_eq!((bits(&out), bits(&state)), (bits(&out0), bits(&state0)));
@@ -395,16 +378,16 @@ mod ot_resampling {
         let d = 2;
         let (x, logw) = cloud(d);
         let cfg = OtConfig::new(0.2);
-        let (.., state0) = resample(&x, &logw, d, &cfg, None::<&Threads>, None);
+        let (.., state0) = resample(&x, &logw, d, &cfg, None::<&Pool>, None);
         for warm in [None, Some(&state0[..])] {
-            let counter = Failing::on(usize::MAX);
+            let counter = Pool::failing(usize::MAX);
             let (ok, ..) = resample(&x, &logw, d, &cfg, Some(&counter), warm);
             assert!(ok.is_ok());
-            let calls = counter.calls.load(Ordering::Relaxed);
+            let calls = counter.calls();
             assert!(calls >= 3);
             for call in [0, 1, calls - 1] {
-                let failing = Failing::on(call);
-                let early = Early::on(call);
+                let failing = Pool::failing(call);
+                let early = Pool::early(call);
                 for (r, out, state) in [
                     resample(&x, &logw, d, &cfg, Some(&failing), warm),
                     resample(&x, &logw, d, &cfg, Some(&early), warm),
@@ -464,7 +447,7 @@ mod plan_operations {
 
     fn solved(c: &Case) -> (Vec<f64>, Vec<f64>, f64) {
         let cfg = Config::<f64>::default();
-        let (res, f, g) = solve(c, &cfg, None::<&Threads>);
+        let (res, f, g) = solve(c, &cfg, None::<&Pool>);
         (f, g, res.expect("the solve succeeds").epsilon)
     }
 
@@ -483,7 +466,7 @@ mod plan_operations {
         let mut o = vec![0.0; n];
         plan.apply(&vec![1.0; m], &mut o, &mut ws).unwrap();
         let mut o2 = vec![0.0; n];
-        plan.on(&Threads(3))
+        plan.on(&Pool::Threads(3))
             .apply(&vec![1.0; m], &mut o2, &mut ws)
             .unwrap();
         assert_eq!(bits(&o), bits(&o2));
@@ -494,10 +477,10 @@ mod plan_operations {
             }
         };
         for workers in [1, 2, 4] {
-            same(all_ops(&plan.on(&Threads(workers)), n, m, c.d));
+            same(all_ops(&plan.on(&Pool::Threads(workers)), n, m, c.d));
         }
-        same(all_ops(&plan.on(&Reversed), n, m, c.d));
-        same(all_ops(&plan.on(&Twice), n, m, c.d));
+        same(all_ops(&plan.on(&Pool::Reversed), n, m, c.d));
+        same(all_ops(&plan.on(&Pool::Twice), n, m, c.d));
     }
 
     /// Each operation calls the pool once: failing (or returning early) on call k
@@ -511,8 +494,8 @@ mod plan_operations {
         let (n, m) = (c.a.len(), c.b.len());
         for k in 0..7 {
             for got in [
-                all_ops(&plan.on(&Failing::on(k)), n, m, c.d),
-                all_ops(&plan.on(&Early::on(k)), n, m, c.d),
+                all_ops(&plan.on(&Pool::failing(k)), n, m, c.d),
+                all_ops(&plan.on(&Pool::early(k)), n, m, c.d),
             ] {
                 assert_eq!(got.len(), 7);
                 for (j, (r, v)) in got.iter().enumerate() {
