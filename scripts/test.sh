@@ -11,6 +11,10 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 for t in thumbv7em-none-eabihf; do
   rustup target list --installed | grep -qx "$t" || rustup target add "$t"
 done
+# Nightly for Miri and cargo-fuzz, installed here: the background steps below must not
+# run rustup beside the foreground's.
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+rustup component add miri rust-src --toolchain nightly >/dev/null 2>&1 || true
 
 step "module graph: core/src/pf and core/src/sde import nothing from each other"
 # Both pillars build on the shared pieces (buf, kernel, ot, real, sum), never on each
@@ -75,20 +79,32 @@ else
   echo "not x86-64: one path, covered by the host tests"
 fi
 
-step "Miri: the extreme-input regressions (Sinkhorn, OT resampling, its VJP, the filter step, an SDE step) and the thread-pool split"
-rustup component add miri rust-src --toolchain nightly >/dev/null 2>&1 || true
-# The core has no unit tests of its own; these cross-crate tests run small problems
-# through every module in about 3 minutes under Miri (the reference suites solve large
-# problems: hours). The N = 32 small-ε case alone would take over 10 minutes. libm's
-# x86 inline assembly is not supported by Miri: its portable code is used instead.
-cargo +nightly miri test -p otcore-tests --features libm/force-soft-floats --test hardening \
-  -- --skip ot_resample_small_epsilon
-# The caller's-pool split (unsafe shared rows and slots) on two threads: about 30 s.
-cargo +nightly miri test -p otcore-tests --features libm/force-soft-floats \
-  --test sinkhorn_parallel -- miri_
+# Miri and the fuzzer build in their own target directories (target/miri, fuzz/target)
+# and run on one core: they run beside the C, aarch64 and microcontroller steps, which
+# leave the other core mostly idle. Their output is printed when they are done.
+background() {
+  step "Miri: the extreme-input regressions (Sinkhorn, OT resampling, its VJP, the filter step, an SDE step) and the thread-pool split"
+  # The core has no unit tests of its own; these cross-crate tests run small problems
+  # through every module in about 3 minutes under Miri (the reference suites solve large
+  # problems: hours). The N = 32 small-ε case alone would take over 10 minutes. libm's
+  # x86 inline assembly is not supported by Miri: its portable code is used instead.
+  cargo +nightly miri test -p otcore-tests --features libm/force-soft-floats --test hardening \
+    -- --skip ot_resample_small_epsilon
+  # The caller's-pool split (unsafe shared rows and slots) on two threads: about 30 s.
+  cargo +nightly miri test -p otcore-tests --features libm/force-soft-floats \
+    --test sinkhorn_parallel -- miri_
 
-step "fuzz the C ABI: every target for a short, fixed time on the committed corpus"
-bash scripts/fuzz.sh short
+  step "fuzz the C ABI: every target for a short, fixed time on the committed corpus"
+  bash scripts/fuzz.sh short
+}
+BACKGROUND_LOG=target/test-background.log
+mkdir -p target
+step "started in the background: Miri, then the fuzz targets (log: $BACKGROUND_LOG)"
+export -f background step
+# Its own process group (setsid), stopped with everything in it if the foreground fails.
+setsid bash -c 'set -euo pipefail; background' >"$BACKGROUND_LOG" 2>&1 &
+background_pid=$!
+trap 'kill -- -"$background_pid" 2>/dev/null || true' EXIT
 
 step "otcore for thumbv7em-none-eabihf"
 cargo build -p otcore --release --target thumbv7em-none-eabihf
@@ -101,6 +117,14 @@ bash scripts/aarch64.sh test
 
 step "microcontrollers: M4F/M33 builds, on-target tests and C firmware under QEMU, no-panic proof"
 bash scripts/embedded.sh test
+
+step "waiting for the background steps (Miri, fuzzing)"
+if ! wait "$background_pid"; then
+  cat "$BACKGROUND_LOG"
+  echo "a background step failed (log above: $BACKGROUND_LOG)"
+  exit 1
+fi
+cat "$BACKGROUND_LOG"
 
 echo
 echo "all tests passed"
