@@ -322,14 +322,3 @@ pub unsafe extern "C" fn otc_c_transform_f64(
         )
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn struct_sizes_are_pinned() {
-        assert_eq!(size_of::<otc_dual_potential<f32>>(), 64);
-        assert_eq!(size_of::<otc_dual_potential<f64>>(), 72);
-    }
-}

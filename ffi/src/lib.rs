@@ -17,7 +17,8 @@
 #![allow(non_camel_case_types)]
 
 mod args;
-mod boundary;
+#[doc(hidden)]
+pub mod boundary;
 #[cfg(any(feature = "panic-handler", feature = "panic-never"))]
 mod panic_handler;
 mod pool;

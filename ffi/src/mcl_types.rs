@@ -228,32 +228,3 @@ impl<T: Real> otc_mcl_report<T> {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use otcore::pf::{Resampler, Scheme};
-
-    #[test]
-    fn struct_sizes_are_pinned() {
-        assert_eq!(size_of::<otc_coord<f32>>(), 20);
-        assert_eq!(size_of::<otc_coord<f64>>(), 32);
-        assert_eq!(size_of::<otc_kld_config<f32>>(), 24);
-        assert_eq!(size_of::<otc_kld_config<f64>>(), 32);
-        assert_eq!(size_of::<otc_recovery<f64>>(), 40);
-        assert_eq!(size_of::<otc_mcl_config<f32>>(), 96);
-        assert_eq!(size_of::<otc_mcl_config<f64>>(), 120);
-        assert_eq!(size_of::<otc_mcl_report<f64>>(), 88);
-    }
-
-    #[test]
-    fn defaults_round_trip() {
-        let c = otc_mcl_config::<f64>::default_values().to_core().unwrap();
-        assert_eq!(c.resampler, Resampler::Classical(Scheme::Systematic));
-        assert_eq!(c.kld, None);
-        assert_eq!(
-            otc_kld_config::<f32>::default_values().to_core().unwrap(),
-            KldConfig::nav2()
-        );
-    }
-}

@@ -172,6 +172,33 @@ int main(void) {
         CHECK(offsetof(otc_dual_potential_f64, epsilon) == 64);
         CHECK(offsetof(otc_sinkhorn_result_f32, error) == 16);
         CHECK(offsetof(otc_sinkhorn_result_f64, plan_mass) == 48);
+        CHECK(sizeof(otc_dpf_config_f32) == 32);
+        CHECK(sizeof(otc_dpf_config_f64) == 32);
+        CHECK(sizeof(otc_dpf_ot_config_f32) == 72);
+        CHECK(sizeof(otc_dpf_ot_config_f64) == 88);
+        CHECK(sizeof(otc_dpf_model_f64) == 88);
+        CHECK(sizeof(otc_dpf_tape_f32) == 64);
+        CHECK(offsetof(otc_dpf_model_f64, transition_vjp) == 64);
+        CHECK(offsetof(otc_dpf_model_f64, reserved) == 80);
+        CHECK(sizeof(otc_coord_f32) == 20);
+        CHECK(sizeof(otc_coord_f64) == 32);
+        CHECK(sizeof(otc_kld_config_f32) == 24);
+        CHECK(sizeof(otc_kld_config_f64) == 32);
+        CHECK(sizeof(otc_recovery_f64) == 40);
+        CHECK(sizeof(otc_mcl_config_f32) == 96);
+        CHECK(sizeof(otc_mcl_config_f64) == 120);
+        CHECK(sizeof(otc_mcl_report_f64) == 88);
+    }
+    /* Defaults: the differentiable filter's gradient and trigger, MCL's resampler. */
+    {
+        otc_dpf_config_f64 dc;
+        otc_mcl_config_f32 mc;
+        CHECK(otc_dpf_config_default_f64(&dc) == OTC_STATUS_OK);
+        CHECK(dc.resampler == OTC_RESAMPLE_SYSTEMATIC && dc.trigger == OTC_TRIGGER_ESS &&
+              dc.gradient == OTC_DPF_STOP_GRADIENT && dc.threshold == 0.5);
+        CHECK(otc_mcl_config_default_f32(&mc) == OTC_STATUS_OK);
+        CHECK(mc.resampler == OTC_RESAMPLE_SYSTEMATIC && mc.adaptive == 0 &&
+              mc.kld.min_particles == 500);
     }
     CHECK(offsetof(otc_sinkhorn_config_f32, struct_size) == 0);
     CHECK(offsetof(otc_ot_problem_f32, struct_size) == 0);
