@@ -2,6 +2,7 @@
 # The C side of otcore: header generation, C build, C tests, install.
 #
 #   bash scripts/c.sh header    regenerate include/otcore.h (cbindgen, pinned version)
+#   bash scripts/c.sh tools     install that cbindgen into target/tools (test does it too)
 #   bash scripts/c.sh test      header check, C tests (ASan/UBSan), bit-for-bit comparison
 #                               with the Rust API, C++ header tests (g++/clang++, C++17/20,
 #                               no-exceptions, Eigen), Doxygen reference (warnings are
@@ -203,6 +204,9 @@ case ${1:-} in
   header)
     cmd_header
     ;;
+  tools)
+    ensure_cbindgen
+    ;;
   test)
     ensure_commands cc c++ make cmake pkg-config
     check_header
@@ -226,7 +230,7 @@ case ${1:-} in
       "diffusion_gmm.svg (shown in README.md)"
     ;;
   *)
-    echo "usage: bash scripts/c.sh header|test|example" >&2
+    echo "usage: bash scripts/c.sh header|tools|test|example" >&2
     exit 2
     ;;
 esac

@@ -104,16 +104,26 @@ export -f background step
 # Its own process group (setsid), stopped with everything in it if the foreground fails.
 setsid bash -c 'set -euo pipefail; background' >"$BACKGROUND_LOG" 2>&1 &
 background_pid=$!
-trap 'kill -- -"$background_pid" 2>/dev/null || true' EXIT
+# cbindgen (a `cargo install` of a few minutes of CPU) is built beside the aarch64 step
+# too, for the C step after it.
+TOOLS_LOG=target/test-tools.log
+setsid bash scripts/c.sh tools >"$TOOLS_LOG" 2>&1 &
+tools_pid=$!
+trap 'kill -- -"$background_pid" -"$tools_pid" 2>/dev/null || true' EXIT
 
 step "otcore for thumbv7em-none-eabihf"
 cargo build -p otcore --release --target thumbv7em-none-eabihf
 
-step "C ABI: header, C tests, bit-exact check, C++ header tests, Doxygen, examples, install"
-bash scripts/c.sh test
-
 step "aarch64 Linux (Jetson, Raspberry Pi): NEON kernel, C tests and reference tests under qemu-user"
 bash scripts/aarch64.sh test
+
+step "C ABI: header, C tests, bit-exact check, C++ header tests, Doxygen, examples, install"
+if ! wait "$tools_pid"; then
+  cat "$TOOLS_LOG"
+  echo "installing cbindgen failed (log above: $TOOLS_LOG)"
+  exit 1
+fi
+bash scripts/c.sh test
 
 step "microcontrollers: M4F/M33 builds, on-target tests and C firmware under QEMU, no-panic proof"
 bash scripts/embedded.sh test
