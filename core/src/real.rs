@@ -203,12 +203,11 @@ pub trait Real:
     );
 
     /// Natural log of a kernel sum, for the per-row and per-column potential updates
-    /// (one call per target and pass). [`Real::ln`] for f64; in f32 a 64-interval
-    /// table and a cubic replace libm's `logf` for positive normal numbers (no
-    /// division: about 25 instead of 55 instructions on Cortex-M, and on x86-64 a
-    /// shorter chain per row, which small problems feel; absolute error ≤
-    /// 4e-7·max(1, |ln x|), checked by the reference test `ln_kernel` and on target by
-    /// the `tests/embedded` suite `ln_kernel`); other values go to [`Real::ln`].
+    /// (one call per target and pass). [`Real::ln`] everywhere but Cortex-M f32,
+    /// where a 64-interval table and a cubic replace libm's `logf` for positive normal
+    /// numbers (about 25 instead of 55 instructions; absolute error ≤ 4e-7·max(1,
+    /// |ln x|), checked on target by the `tests/embedded` suite `ln_kernel`); other
+    /// values go to [`Real::ln`].
     #[inline(always)]
     fn ln_kernel(self) -> Self {
         self.ln()
@@ -352,10 +351,11 @@ impl Real for f32 {
     fn sqrt(self) -> Self {
         vsqrt(self)
     }
-    /// With x = 2^e·m, m ∈ [1, 2) and c the centre of m's 1/64 interval,
+    /// Cortex-M: with x = 2^e·m, m ∈ [1, 2) and c the centre of m's 1/64 interval,
     /// ln x = e·ln 2 + ln c + ln(1 + d), d = (m − c)/c (m − c exact, |d| ≤ 1/129),
     /// ln(1 + d) ≈ d − d²/2 + d³/3 (truncation ≤ d⁴/4 < 4e-9); 1/c and ln c from
     /// `LN_TABLE`.
+    #[cfg(target_arch = "arm")]
     #[inline(always)]
     fn ln_kernel(self) -> Self {
         let bits = self.to_bits();
@@ -667,12 +667,14 @@ const EXP2_64: [u32; 64] = [
 ];
 
 /// (1/c_j, ln c_j) for the centres c_j = 1 + (2j + 1)/128 of the 64 intervals of
-/// [1, 2) (the f32 [`Real::ln_kernel`]), computed at compile time in f64 and
+/// [1, 2) (the Cortex-M f32 [`Real::ln_kernel`]), computed at compile time in f64 and
 /// rounded once.
+#[cfg(target_arch = "arm")]
 const LN_TABLE: [(f32, f32); 64] = ln_table();
 
 /// The entries of [`LN_TABLE`]: ln c = 2·atanh(s), s = (c − 1)/(c + 1) ≤ 1/3, by its
 /// series to s^41 (the next term is below 1e-21).
+#[cfg(target_arch = "arm")]
 const fn ln_table() -> [(f32, f32); 64] {
     let mut t = [(0.0f32, 0.0f32); 64];
     let mut j = 0;
