@@ -906,8 +906,8 @@ impl<T: Real> Transport<'_, T> {
 /// `NonFiniteInput` (NaN/∞ coordinate, NaN or +∞ log-weight), `ZeroMass` (all
 /// log-weights −∞), `InvalidEpsilon`, `InvalidParameter` (scaling ∉ (0, 1), tolerance
 /// < 0, scale < 0 or not finite, or so small or large against the cloud that the
-/// normalised cloud overflows or underflows), `WorkspaceTooSmall`, `NonFinite` (overflow). Nothing
-/// is written to `x_out` on error.
+/// normalised cloud overflows or underflows), `WorkspaceTooSmall`, `NonFinite`
+/// (overflow). Nothing is written to `x_out` on error.
 ///
 /// # Panics
 /// Never.
