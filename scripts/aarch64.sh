@@ -62,7 +62,7 @@ RUST_TESTS=(
   embedded_pf_reference
   embedded_sde_reference
   embedded_reference
-  "references:exp2_kernel:: pf_ot_resample:: pf_kalman::"
+  "references:exp2_kernel:: ln_kernel:: pf_ot_resample:: pf_kalman::"
   "references:ot_divergence::matches_ott_and_geomloss ot_divergence::gradients_match_central_differences"
   "references:sinkhorn_reference::f32_matches_ott_and_pot"
 )

@@ -203,11 +203,14 @@ pub trait Real:
     );
 
     /// Natural log of a kernel sum, for the per-row and per-column potential updates
-    /// (one call per target and pass). [`Real::ln`] everywhere but Cortex-M f32,
-    /// where a 64-interval table and a cubic replace libm's `logf` for positive normal
-    /// numbers (about 25 instead of 55 instructions; absolute error ≤ 4e-7·max(1,
-    /// |ln x|), checked on target by the `tests/embedded` suite `ln_kernel`); other
-    /// values go to [`Real::ln`].
+    /// (one call per target and pass). [`Real::ln`] for f64; in f32 a 64-interval
+    /// table and a short series replace libm's `logf` for positive normal numbers, with
+    /// no division on the row's chain (which small problems feel). Other values go to
+    /// [`Real::ln`]. Accuracy: on Cortex-M (f32 arithmetic, about 25 instead of 55
+    /// instructions) absolute error ≤ 4e-7·max(1, |ln x|), checked on target by the
+    /// `tests/embedded` suite `ln_kernel`; elsewhere (f64 arithmetic, one rounding at
+    /// the end) ≤ 0.5 ulp of the result + 1e-11, checked by the reference test
+    /// `ln_kernel`.
     #[inline(always)]
     fn ln_kernel(self) -> Self {
         self.ln()
@@ -351,27 +354,35 @@ impl Real for f32 {
     fn sqrt(self) -> Self {
         vsqrt(self)
     }
-    /// Cortex-M: with x = 2^e·m, m ∈ [1, 2) and c the centre of m's 1/64 interval,
-    /// ln x = e·ln 2 + ln c + ln(1 + d), d = (m − c)/c (m − c exact, |d| ≤ 1/129),
-    /// ln(1 + d) ≈ d − d²/2 + d³/3 (truncation ≤ d⁴/4 < 4e-9); 1/c and ln c from
-    /// `LN_TABLE`.
+    /// Cortex-M: ln x = e·ln 2 + ln c + ln(1 + d) (`ln_split`) in f32, with
+    /// ln(1 + d) ≈ d − d²/2 + d³/3 (truncation ≤ d⁴/4 < 4e-9) and 1/c, ln c from
+    /// `LN_TABLE` (rounded to f32).
     #[cfg(target_arch = "arm")]
     #[inline(always)]
     fn ln_kernel(self) -> Self {
-        let bits = self.to_bits();
-        // Positive normal numbers: bits in [2^23, 255·2^23).
-        if bits.wrapping_sub(0x0080_0000) >= 0x7F00_0000 {
+        let Some((e, mc, j)) = ln_split(self) else {
             return self.ln();
-        }
-        let j = (bits >> 17) & 63;
-        let e = (bits >> 23) as i32 - 127;
-        let m = f32::from_bits((bits & 0x007F_FFFF) | 0x3F80_0000);
-        let c = f32::from_bits(0x3F81_0000 | (j << 17));
-        let (inv, ln_c) = LN_TABLE.get(j as usize).copied().unwrap_or((1.0, 0.0));
-        let d = (m - c) * inv;
+        };
+        let (inv, ln_c) = LN_TABLE.get(j).copied().unwrap_or((1.0, 0.0));
+        let d = mc * inv;
         let p = d.mul_add(1.0 / 3.0, -0.5);
         let q = (d * d).mul_add(p, d);
         (e as f32).mul_add(core::f32::consts::LN_2, ln_c + q)
+    }
+    /// Off Cortex-M: the same split (`ln_split`) evaluated in f64 with the f64 table and
+    /// ln(1 + d) to d⁴ (truncation ≤ d⁵/5 < 6e-12), rounded to f32 once: a scalar f64
+    /// multiply-add costs what an f32 one does here, and the single rounding keeps the
+    /// per-row log as accurate as libm's `logf`.
+    #[cfg(not(target_arch = "arm"))]
+    #[inline(always)]
+    fn ln_kernel(self) -> Self {
+        let Some((e, mc, j)) = ln_split(self) else {
+            return self.ln();
+        };
+        let (inv, ln_c) = LN_TABLE_F64.get(j).copied().unwrap_or((1.0, 0.0));
+        let d = f64::from(mc) * inv;
+        let q = d + d * d * (d * (1.0 / 3.0 - 0.25 * d) - 0.5);
+        (f64::from(e) * core::f64::consts::LN_2 + (ln_c + q)) as f32
     }
     #[cfg(not(target_arch = "arm"))]
     #[inline(always)]
@@ -666,17 +677,41 @@ const EXP2_64: [u32; 64] = [
     0xFFFAC0C7, 0xFFFB4F30, 0xFFFBE4BA, 0xFFFC8177, 0xFFFD257D, 0xFFFDD0DF, 0xFFFE83B3, 0xFFFF3E0C,
 ];
 
-/// (1/c_j, ln c_j) for the centres c_j = 1 + (2j + 1)/128 of the 64 intervals of
-/// [1, 2) (the Cortex-M f32 [`Real::ln_kernel`]), computed at compile time in f64 and
-/// rounded once.
-#[cfg(target_arch = "arm")]
-const LN_TABLE: [(f32, f32); 64] = ln_table();
+/// For a positive normal f32 x = 2^e·m (m ∈ [1, 2)) with c = 1 + (2j + 1)/128 the
+/// centre of m's 1/64 interval: (e, m − c, j), m − c exact (|m − c| ≤ 1/128, so
+/// d = (m − c)/c has |d| ≤ 1/129). `None` for other values (0, subnormal, negative,
+/// ∞, NaN), which [`Real::ln_kernel`] hands to libm.
+#[inline(always)]
+fn ln_split(x: f32) -> Option<(i32, f32, usize)> {
+    let bits = x.to_bits();
+    // Positive normal numbers: bits in [2^23, 255·2^23).
+    if bits.wrapping_sub(0x0080_0000) >= 0x7F00_0000 {
+        return None;
+    }
+    let j = (bits >> 17) & 63;
+    let e = (bits >> 23) as i32 - 127;
+    let m = f32::from_bits((bits & 0x007F_FFFF) | 0x3F80_0000);
+    let c = f32::from_bits(0x3F81_0000 | (j << 17));
+    Some((e, m - c, j as usize))
+}
 
-/// The entries of [`LN_TABLE`]: ln c = 2·atanh(s), s = (c − 1)/(c + 1) ≤ 1/3, by its
-/// series to s^41 (the next term is below 1e-21).
+/// (1/c_j, ln c_j) for the centres c_j of `ln_split`, rounded to f32 for the
+/// Cortex-M [`Real::ln_kernel`].
 #[cfg(target_arch = "arm")]
-const fn ln_table() -> [(f32, f32); 64] {
+const LN_TABLE: [(f32, f32); 64] = {
     let mut t = [(0.0f32, 0.0f32); 64];
+    let mut j = 0;
+    while j < 64 {
+        t[j] = (LN_TABLE_F64[j].0 as f32, LN_TABLE_F64[j].1 as f32);
+        j += 1;
+    }
+    t
+};
+
+/// (1/c_j, ln c_j) in f64, computed at compile time: ln c = 2·atanh(s),
+/// s = (c − 1)/(c + 1) ≤ 1/3, by its series to s^41 (the next term is below 1e-21).
+const LN_TABLE_F64: [(f64, f64); 64] = {
+    let mut t = [(0.0f64, 0.0f64); 64];
     let mut j = 0;
     while j < 64 {
         let c = 1.0 + (2 * j + 1) as f64 / 128.0;
@@ -687,8 +722,8 @@ const fn ln_table() -> [(f32, f32); 64] {
             term *= s * s;
             k += 2;
         }
-        t[j] = ((1.0 / c) as f32, (2.0 * sum) as f32);
+        t[j] = (1.0 / c, 2.0 * sum);
         j += 1;
     }
     t
-}
+};

@@ -3,6 +3,7 @@
 //! on the host, on each x86-64 path and under qemu-aarch64.
 
 mod exp2_kernel;
+mod ln_kernel;
 mod ot_divergence;
 mod pf_kalman;
 mod pf_ot_resample;
