@@ -1029,7 +1029,78 @@ pub(crate) struct Shift<T>(T);
 /// long as a short row's chunk loop; batched, the tails of 16 rows are independent of
 /// each other and overlap, where one after each row they stall it (a third of a pass
 /// at n = 256 on x86-64). 1 on Cortex-M: an in-order core has nothing to overlap.
-pub(crate) const ROW_BATCH: usize = if cfg!(target_arch = "arm") { 1 } else { 16 };
+const ROW_BATCH: usize = if cfg!(target_arch = "arm") { 1 } else { 16 };
+
+/// A row pass over the targets of `out` (log-weights `lw`, −∞ for none): `sum_of(k,
+/// out[k])` is target k's kernel sum, `tail(k, &mut out[k], lw[k], sum)` its update;
+/// targets without weight get −∞ and neither. In batches of [`ROW_BATCH`] targets, all
+/// sums before their tails; every target's operations are the same.
+///
+/// # Errors
+/// The first error of `tail` (targets before it are updated, later ones are not).
+#[inline(always)]
+pub(crate) fn batched_rows<T: Real, E>(
+    out: &mut [T],
+    lw: &[T],
+    sum_of: impl Fn(usize, T) -> (Shift<T>, T),
+    mut tail: impl FnMut(usize, &mut T, T, (Shift<T>, T)) -> Result<(), E>,
+) -> Result<(), E> {
+    if ROW_BATCH == 1 {
+        for (k, (o, &lwp)) in out.iter_mut().zip(lw).enumerate() {
+            let sum = row_sum(&sum_of, k, *o, lwp);
+            row_tail(&mut tail, k, o, lwp, sum)?;
+        }
+        return Ok(());
+    }
+    let mut sums = [(Shift::default(), T::ZERO); ROW_BATCH];
+    for (b, (out, lw)) in out
+        .chunks_mut(ROW_BATCH)
+        .zip(lw.chunks(ROW_BATCH))
+        .enumerate()
+    {
+        let first = b * ROW_BATCH;
+        for (k, ((o, &lwp), sum)) in out.iter().zip(lw).zip(&mut sums).enumerate() {
+            *sum = row_sum(&sum_of, first + k, *o, lwp);
+        }
+        for (k, ((o, &lwp), &sum)) in out.iter_mut().zip(lw).zip(&sums).enumerate() {
+            row_tail(&mut tail, first + k, o, lwp, sum)?;
+        }
+    }
+    Ok(())
+}
+
+/// [`batched_rows`]' sum of one target (none without weight). Inlined, as the closures
+/// it calls: out of line, a dispatch path's multiply-adds would be calls.
+#[inline(always)]
+fn row_sum<T: Real>(
+    sum_of: &impl Fn(usize, T) -> (Shift<T>, T),
+    k: usize,
+    o: T,
+    lwp: T,
+) -> (Shift<T>, T) {
+    if lwp == T::NEG_INFINITY {
+        (Shift::default(), T::ZERO)
+    } else {
+        sum_of(k, o)
+    }
+}
+
+/// [`batched_rows`]' tail of one target (−∞ without weight).
+#[inline(always)]
+fn row_tail<T: Real, E>(
+    tail: &mut impl FnMut(usize, &mut T, T, (Shift<T>, T)) -> Result<(), E>,
+    k: usize,
+    o: &mut T,
+    lwp: T,
+    sum: (Shift<T>, T),
+) -> Result<(), E> {
+    if lwp == T::NEG_INFINITY {
+        *o = T::NEG_INFINITY;
+        Ok(())
+    } else {
+        tail(k, o, lwp, sum)
+    }
+}
 
 impl<T: Real> Shift<T> {
     /// In natural-log units (σ = shift·ln 2), to add to the log of a sum.

@@ -17,7 +17,7 @@
 //! ‖Pᵀ1 − b‖₁ when balanced). The same pass also yields Σ P and ⟨C, P⟩.
 
 use crate::error::Error;
-use crate::kernel::{shifted, shifted_rare, CostSource, CostSum, Shift, ROW_BATCH};
+use crate::kernel::{batched_rows, shifted, shifted_rare, CostSource, CostSum};
 use crate::parallel::{self, ParallelFor, Serial};
 use crate::real::Real;
 use crate::sum::Compensated;
@@ -605,38 +605,28 @@ impl<T: Real, S: CostSource<T>> Pass<'_, T, S> {
         // The old potential of target k: from `h`, or the one `out` still holds.
         let old = |k: usize, o: T| h.and_then(|h| h.get(k)).map_or(o, |&hp| hp);
         let mut error = T::ZERO;
-        let mut sums = [(Shift::default(), T::ZERO); ROW_BATCH];
-        for (b, (out, lw)) in out
-            .chunks_mut(ROW_BATCH)
-            .zip(lw.chunks(ROW_BATCH))
-            .enumerate()
-        {
-            let first = b * ROW_BATCH;
-            // The batch's kernel sums, then their tails (see `ROW_BATCH`).
-            for (k, ((o, &lwp), sum)) in out.iter().zip(lw).zip(&mut sums).enumerate() {
-                if lwp != T::NEG_INFINITY {
-                    let p = lo + first + k;
-                    let u = self
-                        .src
-                        .absorb_target(p, old(first + k, *o) * side.unit, self.kappa);
-                    *sum = shifted(self.src, p, u, src_o, self.kappa, &mut ());
-                }
-            }
-            for (k, ((o, &lwp), &(shift, s))) in out.iter_mut().zip(lw).zip(&sums).enumerate() {
-                if lwp == T::NEG_INFINITY {
-                    *o = T::NEG_INFINITY;
-                    continue;
-                }
-                let hp = old(first + k, *o);
+        batched_rows(
+            out,
+            lw,
+            #[inline(always)]
+            |k, o| {
+                let p = lo + k;
+                let u = self.src.absorb_target(p, old(k, o) * side.unit, self.kappa);
+                shifted(self.src, p, u, src_o, self.kappa, &mut ())
+            },
+            #[inline(always)]
+            |k, o, lwp, (shift, s)| {
+                let hp = old(k, *o);
                 *o = side
                     .update(lwp, shift.ln() + s.ln_kernel(), hp)
                     .ok_or(Error::NonFinite)?;
                 if let Some(b) = marg {
-                    let wp = b.w.get(lo + first + k).map_or(T::ZERO, |&w| w * b.scale);
+                    let wp = b.w.get(lo + k).map_or(T::ZERO, |&w| w * b.scale);
                     error += (s * shift.factor() - side.target(lwp, wp, hp)).abs();
                 }
-            }
-        }
+                Ok(())
+            },
+        )?;
         Ok(error)
     }
 
