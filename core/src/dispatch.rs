@@ -266,11 +266,11 @@ impl Isa for Fma {
             a.mul_add_fused(b, c)
         }
     }
-    /// The portable form's formula (`exp2_biased`'s default): only x86-64 has this
-    /// path, and there the bias is the plain offset.
+    /// The portable form's formula with fused multiply-adds (only x86-64 has this
+    /// path, where the two forms of `exp2_biased` are the same).
     #[inline(always)]
     fn exp2_biased<T: Real, const FULL: bool>(self, w: T, bias: T) -> T {
-        (w + bias).exp2_kernel_with(|p, r, c| self.mul_add(p, r, c))
+        w.exp2_biased_with(bias, |p, r, c| self.mul_add(p, r, c))
     }
 }
 

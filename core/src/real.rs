@@ -169,8 +169,8 @@ pub trait Real:
     /// The kernel's split of a target's exponent offset `base` (kernel units, see
     /// `kernel::stream`): returns (b, φ) with 2^(w + base) = 2^φ ·
     /// `w.exp2_biased::<FULL>(b)` for every source exponent w, so that the per-entry
-    /// work does not add `base` (φ is applied once per target). Everywhere but on
-    /// Cortex-M f32, b = base and φ = 0.
+    /// work does not add `base` (φ is applied once per target). In f64, b = base and
+    /// φ = 0.
     #[inline(always)]
     fn exp2_bias(base: Self) -> (Self, Self) {
         (base, Self::ZERO)
@@ -186,6 +186,13 @@ pub trait Real:
     #[inline(always)]
     fn exp2_biased<const FULL: bool>(self, b: Self) -> Self {
         (self + b).exp2_kernel()
+    }
+    /// [`Real::exp2_biased`] (the full form) with the polynomial's multiply-adds done
+    /// by `mul_add`, as [`Real::exp2_kernel_with`].
+    #[doc(hidden)]
+    #[inline(always)]
+    fn exp2_biased_with(self, b: Self, mul_add: impl Fn(Self, Self, Self) -> Self) -> Self {
+        (self + b).exp2_kernel_with(mul_add)
     }
     /// Uniform random 64-bit words that one [`Real::normal_pair`] consumes: 1 for
     /// `f32`, 2 for `f64`.
@@ -392,11 +399,40 @@ impl Real for f32 {
     #[cfg(not(target_arch = "arm"))]
     #[inline(always)]
     fn exp2_kernel_with(self, mul_add: impl Fn(Self, Self, Self) -> Self) -> Self {
-        const ROUND: f32 = 12_582_912.0; // 1.5·2^23: adding it rounds to an integer.
-        let x = self.max_fast(-127.0).min_fast(128.0);
-        let t = x + ROUND;
-        let k = t - ROUND;
-        let r = x - k;
+        self.exp2_biased_with(EXP2_ROUND, mul_add)
+    }
+    /// Off Cortex-M: b = base' + 1.5·2^23 with base' = base rounded to an integer
+    /// (base clamped to ±2^22 first, so that b stays on the grid of integers), and
+    /// φ = base − base'. The exponent w + base' of an entry is then exact and its
+    /// rounding to an integer is `exp2_biased`'s one addition t = w + b: one addition
+    /// fewer per matrix entry than adding the offset first. Exact split for |base| ≤
+    /// 2^22; beyond (costs of millions of ε, where f32 exponents have no fraction
+    /// left) the entries saturate to 0 or +∞, and the pass's sum leaves the window.
+    #[cfg(not(target_arch = "arm"))]
+    #[inline(always)]
+    fn exp2_bias(base: Self) -> (Self, Self) {
+        const LIMIT: f32 = 4_194_304.0; // 2^22
+        let b = base.max_fast(-LIMIT).min_fast(LIMIT) + EXP2_ROUND;
+        (b, base - (b - EXP2_ROUND))
+    }
+    #[cfg(not(target_arch = "arm"))]
+    #[inline(always)]
+    fn exp2_biased<const FULL: bool>(self, b: Self) -> Self {
+        self.exp2_biased_with(b, |p, r, c| p.mul_add(r, c))
+    }
+    /// Off Cortex-M: x = self + base' (base' = b − 1.5·2^23, an integer) clamped to
+    /// [−127, 128] by clamping self to [−127 − base', 128 − base'] (exact bounds, loop
+    /// invariants), t = self + b rounds x to the integer k in its low bits, and
+    /// r = self − (t − b) = x − k is exact; then 2^r by a degree-5 polynomial, times 2^k
+    /// through the exponent bits. With b = 1.5·2^23 (base' = 0) this is
+    /// [`Real::exp2_kernel`].
+    #[cfg(not(target_arch = "arm"))]
+    #[inline(always)]
+    fn exp2_biased_with(self, b: Self, mul_add: impl Fn(Self, Self, Self) -> Self) -> Self {
+        let base = b - EXP2_ROUND;
+        let x = self.max_fast(-127.0 - base).min_fast(128.0 - base);
+        let t = x + b;
+        let r = x - (t - b);
         // Chebyshev fit of 2^r on [−1/2, 1/2] (tools/reference/fit_exp2.py).
         let mut p = 1.338_130_2e-3_f32;
         p = mul_add(p, r, 9.666_368e-3);
@@ -676,6 +712,11 @@ const EXP2_64: [u32; 64] = [
     0xFFF744FD, 0xFFF79D16, 0xFFF7FBB8, 0xFFF860F5, 0xFFF8CCDF, 0xFFF93F89, 0xFFF9B907, 0xFFFA396A,
     0xFFFAC0C7, 0xFFFB4F30, 0xFFFBE4BA, 0xFFFC8177, 0xFFFD257D, 0xFFFDD0DF, 0xFFFE83B3, 0xFFFF3E0C,
 ];
+
+/// 1.5·2^23: added to an f32 of magnitude below 2^22, it rounds it to an integer, held
+/// in the low mantissa bits of the sum (the f32 exponential off Cortex-M).
+#[cfg(not(target_arch = "arm"))]
+const EXP2_ROUND: f32 = 12_582_912.0;
 
 /// For a positive normal f32 x = 2^e·m (m ∈ [1, 2)) with c = 1 + (2j + 1)/128 the
 /// centre of m's 1/64 interval: (e, m − c, j), m − c exact (|m − c| ≤ 1/128, so

@@ -33,6 +33,46 @@ fn f32_relative_error_on_normal_range() {
     assert!(worst <= 3e-7, "worst relative error {worst:e}");
 }
 
+/// The kernel's split of a target's offset: with (b, φ) = `exp2_bias(base)`,
+/// 2^φ·`exp2_biased(w, b)` is 2^(w + base) within the exponential's 3e-7 (the
+/// exponent w + base' is exact, the integer base' being folded into b) for offsets
+/// up to ±2^22 in kernel units, with w sweeping exponents w + base in [−120, 120].
+/// Beyond ±2^22 (a cost of millions of ε, where f32 exponents have lost their
+/// fraction) the entries saturate to 0 or +∞, never a wrong finite value. The 2^φ is
+/// taken in f64 (as the kernel takes it once per target).
+#[test]
+fn f32_bias_split() {
+    let bases = [
+        0.0f32,
+        0.3,
+        -0.7,
+        1234.56,
+        -98_765.4,
+        4_000_000.0,
+        -4_194_304.0,
+    ];
+    let mut worst = 0.0f64;
+    for base in bases {
+        let (b, phi) = f32::exp2_bias(base);
+        for k in 0..=24_000 {
+            let x = -120.0 + f64::from(k) * 0.01;
+            let w = (x - f64::from(base)) as f32;
+            let want = libm::exp2(f64::from(w) + f64::from(base));
+            let got = f64::from(w.exp2_biased::<true>(b)) * libm::exp2(f64::from(phi));
+            worst = worst.max(rel(got, want));
+        }
+    }
+    println!("f32 exp2_biased worst relative error: {worst:.3e}");
+    assert!(worst <= 3e-7, "worst relative error {worst:e}");
+    for base in [1e7f32, -3e7, 1e30] {
+        let (b, _) = f32::exp2_bias(base);
+        for w in [-base, -base + 0.5, 0.0, base] {
+            let e = w.exp2_biased::<true>(b);
+            assert!(e == 0.0 || e == f32::INFINITY, "{base} {w}: {e}");
+        }
+    }
+}
+
 #[test]
 fn f32_underflow() {
     for x in [
