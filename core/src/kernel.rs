@@ -766,23 +766,33 @@ pub(crate) fn stream<T: Real, S: CostSource<T>, R: Reduce<T>, const FULL: bool>(
     shift: T,
     red: &mut R,
 ) -> (Shift<T>, T) {
-    let (bias, phi) = T::exp2_bias(u_p - shift);
+    let Some((bias, phi)) = T::exp2_bias(u_p - shift) else {
+        // An offset the split cannot hold: added to each exponent (one copy of the loop,
+        // for potentials of millions of ε).
+        let sum = chunks::<_, _, _, FULL, false>(src, src.target(p, kappa), u_p - shift, v, red);
+        return (Shift(shift), sum);
+    };
     let sum = match src.planar() {
-        Some(planar) => chunks::<_, _, _, FULL>(&planar, planar.target(p, kappa), bias, v, red),
-        None => chunks::<_, _, _, FULL>(src, src.target(p, kappa), bias, v, red),
+        Some(planar) => {
+            chunks::<_, _, _, FULL, true>(&planar, planar.target(p, kappa), bias, v, red)
+        }
+        None => chunks::<_, _, _, FULL, true>(src, src.target(p, kappa), bias, v, red),
     };
     (Shift(shift + phi), sum)
 }
 
-/// The loop of [`stream`], for target `t` of `src` (`bias` from [`Real::exp2_bias`]).
+/// The loop of [`stream`], for target `t` of `src`: `bias` from [`Real::exp2_bias`]
+/// if `SPLIT`, else the offset itself, added to each exponent.
 #[inline(always)]
-fn chunks<'t, T: Real, S: CostSource<T>, R: Reduce<T>, const FULL: bool>(
+fn chunks<'t, T: Real, S: CostSource<T>, R: Reduce<T>, const FULL: bool, const SPLIT: bool>(
     src: &'t S,
     t: S::Target<'t>,
     bias: T,
     v: &[T],
     red: &mut R,
 ) -> T {
+    // The b of a zero offset, for the unsplit form.
+    let (zero, _) = T::exp2_bias(T::ZERO).unwrap_or((T::ZERO, T::ZERO));
     let mut sum = [T::ZERO; LANES];
     let mut e = [T::ZERO; LANES];
     // `zip` with the potentials as arrays (`as_chunks`): one trip count for both, no
@@ -791,7 +801,11 @@ fn chunks<'t, T: Real, S: CostSource<T>, R: Reduce<T>, const FULL: bool>(
     for (chunk, (ys, vq)) in src.chunks().zip(v.as_chunks::<LANES>().0).enumerate() {
         let w = exponents(src, &t, ys, vq);
         for l in 0..LANES {
-            e[l] = src.isa().exp2_biased::<T, FULL>(w[l], bias);
+            e[l] = if SPLIT {
+                src.isa().exp2_biased::<T, FULL>(w[l], bias)
+            } else {
+                src.isa().exp2_biased::<T, FULL>(w[l] + bias, zero)
+            };
             sum[l] += e[l];
         }
         red.add_isa(src.isa(), chunk * LANES, &e, || src.costs(&t, ys));

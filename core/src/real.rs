@@ -170,10 +170,12 @@ pub trait Real:
     /// `kernel::stream`): returns (b, φ) with 2^(w + base) = 2^φ ·
     /// `w.exp2_biased::<FULL>(b)` for every source exponent w, so that the per-entry
     /// work does not add `base` (φ is applied once per target). In f64, b = base and
-    /// φ = 0.
+    /// φ = 0. `None` where the split cannot represent `base` (f32 off Cortex-M beyond
+    /// ±2^22): the pass then adds `base` to each exponent and takes the b of
+    /// `exp2_bias(0)`.
     #[inline(always)]
-    fn exp2_bias(base: Self) -> (Self, Self) {
-        (base, Self::ZERO)
+    fn exp2_bias(base: Self) -> Option<(Self, Self)> {
+        Some((base, Self::ZERO))
     }
     /// 2^(self + b) for a bias b from [`Real::exp2_bias`] (up to its 2^φ):
     /// [`Real::exp2_kernel`] of the sum, with its contract, if `FULL`. Without, for
@@ -405,15 +407,17 @@ impl Real for f32 {
     /// (base clamped to ±2^22 first, so that b stays on the grid of integers), and
     /// φ = base − base'. The exponent w + base' of an entry is then exact and its
     /// rounding to an integer is `exp2_biased`'s one addition t = w + b: one addition
-    /// fewer per matrix entry than adding the offset first. Exact split for |base| ≤
-    /// 2^22; beyond (costs of millions of ε, where f32 exponents have no fraction
-    /// left) the entries saturate to 0 or +∞, and the pass's sum leaves the window.
+    /// fewer per matrix entry than adding the offset first. `None` beyond ±2^22, where
+    /// b would leave the grid of integers (potentials of millions of ε, which plan
+    /// operations may be given).
     #[cfg(not(target_arch = "arm"))]
     #[inline(always)]
-    fn exp2_bias(base: Self) -> (Self, Self) {
+    fn exp2_bias(base: Self) -> Option<(Self, Self)> {
         const LIMIT: f32 = 4_194_304.0; // 2^22
-        let b = base.max_fast(-LIMIT).min_fast(LIMIT) + EXP2_ROUND;
-        (b, base - (b - EXP2_ROUND))
+        (base.abs() <= LIMIT).then(|| {
+            let b = base + EXP2_ROUND;
+            (b, base - (b - EXP2_ROUND))
+        })
     }
     #[cfg(not(target_arch = "arm"))]
     #[inline(always)]
@@ -473,9 +477,9 @@ impl Real for f32 {
     /// rounding (|φ| ≤ 1/128 for |base| < 2^17). Saves one addition per matrix entry.
     #[cfg(target_arch = "arm")]
     #[inline(always)]
-    fn exp2_bias(base: Self) -> (Self, Self) {
+    fn exp2_bias(base: Self) -> Option<(Self, Self)> {
         let b = base + EXP2_SHIFT;
-        (b, base - (b - EXP2_SHIFT))
+        Some((b, base - (b - EXP2_SHIFT)))
     }
     /// Cortex-M: the table form with t = self + b; without `FULL`, a wrapping
     /// subtraction (an add of an immediate) instead of the saturating one.

@@ -731,3 +731,40 @@ fn flow_midpoint_never_calls_the_model_at_zero() {
     assert_eq!(r.map(|_| ()), Err(Error::InvalidParameter));
     assert_eq!(x, [0.5]);
 }
+
+/// Plan potentials of millions of ε (f + c, g − c: the same plan) take the kernel's
+/// unsplit form (an offset beyond ±2^22 kernel units, `Real::exp2_bias`): `P·v` stays
+/// finite and agrees with the unshifted potentials' to a factor 4. In f32 such
+/// potentials hold about one kernel unit (a factor 2 per term, either way); the split
+/// form gave 0 or NaN here (found by the `plan` fuzz target).
+#[test]
+fn plan_with_potentials_of_millions_of_epsilon() {
+    let (n, d) = (5, 2);
+    let mut rng = Rng::new(11);
+    let x: Vec<f32> = (0..n * d).map(|_| rng.uniform() as f32).collect();
+    let y: Vec<f32> = (0..n * d).map(|_| rng.uniform() as f32).collect();
+    let w = vec![0.2f32; n];
+    // Multiples of 2^-7, so that f + c and g − c are exact (c = 3·2^15).
+    let f: Vec<f32> = (0..n).map(|i| i as f32 / 128.0).collect();
+    let g: Vec<f32> = (0..n).map(|j| -(j as f32) / 128.0).collect();
+    let c = 98_304.0f32;
+    let (fc, gc): (Vec<f32>, Vec<f32>) = (
+        f.iter().map(|v| v + c).collect(),
+        g.iter().map(|v| v - c).collect(),
+    );
+    let problem = Problem::point_clouds(&x, &y, d, 1.0, &w, &w);
+    let v: Vec<f32> = (0..n).map(|j| 1.0 + j as f32).collect();
+    let mut ws = vec![0.0f32; 4096];
+    let mut out = vec![0.0f32; n];
+    ot::Plan::new(problem, 0.01, &f, &g)
+        .apply(&v, &mut out, &mut ws)
+        .unwrap();
+    let mut far = vec![0.0f32; n];
+    ot::Plan::new(problem, 0.01, &fc, &gc)
+        .apply(&v, &mut far, &mut ws)
+        .unwrap();
+    for (a, b) in out.iter().zip(&far) {
+        assert!(b.is_finite() && *a > 0.0, "{a} vs {b}");
+        assert!(b / a <= 4.0 && a / b <= 4.0, "{a} vs {b}");
+    }
+}
