@@ -791,7 +791,7 @@ fn chunks<'t, T: Real, S: CostSource<T>, R: Reduce<T>, const FULL: bool, const S
     v: &[T],
     red: &mut R,
 ) -> T {
-    // The b of a zero offset, for the unsplit form.
+    // The unsplit form: the offset added to each exponent, with the b of offset 0.
     let (zero, _) = T::exp2_bias(T::ZERO).unwrap_or((T::ZERO, T::ZERO));
     let mut sum = [T::ZERO; LANES];
     let mut e = [T::ZERO; LANES];
@@ -1041,8 +1041,8 @@ pub(crate) struct Shift<T>(T);
 /// Targets whose kernel sums a pass computes before it runs their per-target tails
 /// (log, potential update, checks). Each tail is a chain of dependent scalar steps as
 /// long as a short row's chunk loop; batched, the tails of 16 rows are independent of
-/// each other and overlap, where one after each row they stall it (a third of a pass
-/// at n = 256 on x86-64). 1 on Cortex-M: an in-order core has nothing to overlap.
+/// each other and overlap, where one after each row they stall it. 1 on Cortex-M: an
+/// in-order core has nothing to overlap.
 const ROW_BATCH: usize = if cfg!(target_arch = "arm") { 1 } else { 16 };
 
 /// A row pass over the targets of `out` (log-weights `lw`, −∞ for none): `sum_of(k,

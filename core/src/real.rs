@@ -403,9 +403,8 @@ impl Real for f32 {
     fn exp2_kernel_with(self, mul_add: impl Fn(Self, Self, Self) -> Self) -> Self {
         self.exp2_biased_with(EXP2_ROUND, mul_add)
     }
-    /// Off Cortex-M: b = base' + 1.5·2^23 with base' = base rounded to an integer
-    /// (base clamped to ±2^22 first, so that b stays on the grid of integers), and
-    /// φ = base − base'. The exponent w + base' of an entry is then exact and its
+    /// Off Cortex-M: b = base' + 1.5·2^23 with base' = base rounded to an integer (the
+    /// addition rounds it), and φ = base − base'. The exponent w + base' of an entry is then exact and its
     /// rounding to an integer is `exp2_biased`'s one addition t = w + b: one addition
     /// fewer per matrix entry than adding the offset first. `None` beyond ±2^22, where
     /// b would leave the grid of integers (potentials of millions of ε, which plan
