@@ -204,7 +204,8 @@
 #define OTC_SIMD_AVX2_FMA 2
 
 /**
- * AVX-512 (F, BW, DQ, VL) with fused multiply-adds (x86-64).
+ * AVX-512 (F, BW, DQ, VL) with fused multiply-adds (x86-64); in f32 with its own
+ * exponential, so its f32 results differ from AVX2's in the last bits.
  */
 #define OTC_SIMD_AVX512 3
 

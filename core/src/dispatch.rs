@@ -11,8 +11,10 @@
 //! registers too) and cached.
 //!
 //! Results are deterministic per path; they differ between the portable path and the
-//! FMA paths in the last bits (fused multiply-adds round once), and are the same bits
-//! on AVX2 and AVX-512 (the same operations per lane in the same order). A caller who
+//! FMA paths in the last bits (fused multiply-adds round once). AVX2 and AVX-512 give
+//! the same bits in f64 (the same operations per lane in the same order); in f32 the
+//! AVX-512 path has its own exponential (`exp2_avx512`: a table permute and a scaling
+//! instruction AVX2 lacks, within the same 3e-7), so they differ in the last bits. A caller who
 //! needs the same bits on every machine pins [`SimdPath::Portable`] with
 //! [`set_simd_path`].
 //!
@@ -29,6 +31,7 @@
 use core::sync::atomic::{AtomicU8, Ordering};
 
 use crate::error::Error;
+use crate::kernel::LANES;
 use crate::real::Real;
 
 /// An instruction-set path of the kernel passes.
@@ -224,14 +227,37 @@ fn detect() -> SimdPath {
 }
 
 /// How a kernel pass does its multiply-adds and exponentials: the instruction-set
-/// token the pass was compiled for. [`Portable`] is [`Real::mul_add`]; [`Fma`] the
-/// fused instruction, which only the dispatch can hand out (its value proves the CPU
-/// has FMA).
+/// token the pass was compiled for. [`Portable`] is [`Real::mul_add`] and
+/// [`Real::exp2_biased`]; [`Fma`] the fused instruction and [`Avx512`] also its own f32
+/// exponential, tokens only the dispatch can hand out (a value proves the CPU has
+/// the instructions).
 pub(crate) trait Isa: Copy + Sync {
     /// `a·b + c`.
     fn mul_add<T: Real>(self, a: T, b: T, c: T) -> T;
     /// [`Real::exp2_biased`] with this path's multiply-adds.
     fn exp2_biased<T: Real, const FULL: bool>(self, w: T, bias: T) -> T;
+    /// This path's split of a target's exponent offset `base` for
+    /// [`Isa::exp2_chunk`] (as [`Real::exp2_bias`]: `None` where it cannot hold it).
+    #[inline(always)]
+    fn exp2_bias<T: Real>(self, base: T) -> Option<(T, T)> {
+        T::exp2_bias(base)
+    }
+    /// [`Isa::exp2_biased`] of each lane of a kernel chunk `w`, for a `bias` from
+    /// [`Isa::exp2_bias`]: into `e`, and added to `sum` lane by lane (one vector step
+    /// with the exponential, not a separate loop).
+    #[inline(always)]
+    fn exp2_chunk<T: Real, const FULL: bool>(
+        self,
+        w: &[T; LANES],
+        bias: T,
+        e: &mut [T; LANES],
+        sum: &mut [T; LANES],
+    ) {
+        for l in 0..LANES {
+            e[l] = self.exp2_biased::<T, FULL>(w[l], bias);
+            sum[l] += e[l];
+        }
+    }
 }
 
 /// The portable path (two roundings per multiply-add unless the build enables FMA).
@@ -249,8 +275,9 @@ impl Isa for Portable {
     }
 }
 
-/// Fused multiply-adds: a value exists only inside the dispatch's FMA-enabled copies,
-/// after CPUID reported FMA (the private field keeps it from being made elsewhere).
+/// Fused multiply-adds (the AVX2 path): a value exists only inside the dispatch's
+/// FMA-enabled copies, after CPUID reported FMA (the private field keeps it from being
+/// made elsewhere).
 #[cfg(all(target_arch = "x86_64", not(miri)))]
 #[derive(Clone, Copy)]
 pub(crate) struct Fma(());
@@ -259,8 +286,8 @@ pub(crate) struct Fma(());
 impl Isa for Fma {
     #[inline(always)]
     fn mul_add<T: Real>(self, a: T, b: T, c: T) -> T {
-        // SAFETY: an `Fma` value is only made by `run_avx2`/`run_avx512`, which run
-        // only on a CPU whose CPUID reported FMA (see `simd_path`).
+        // SAFETY: an `Fma` value is only made by `run_avx2` and `run_avx512`, which
+        // run only on a CPU whose CPUID reported FMA (see `simd_path`).
         #[allow(unsafe_code)]
         unsafe {
             a.mul_add_fused(b, c)
@@ -271,6 +298,46 @@ impl Isa for Fma {
     #[inline(always)]
     fn exp2_biased<T: Real, const FULL: bool>(self, w: T, bias: T) -> T {
         w.exp2_biased_with(bias, |p, r, c| self.mul_add(p, r, c))
+    }
+}
+
+/// AVX-512 with fused multiply-adds, and for f32 the chunk exponential of
+/// `exp2_avx512` (a table permute and a scaling instruction: 9 operations per chunk
+/// where the polynomial form takes 12); otherwise the [`Fma`] path's arithmetic. Made
+/// only by `run_avx512`, after CPUID reported AVX-512 F/BW/DQ/VL and FMA.
+#[cfg(all(target_arch = "x86_64", not(miri)))]
+#[derive(Clone, Copy)]
+pub(crate) struct Avx512(Fma);
+
+#[cfg(all(target_arch = "x86_64", not(miri)))]
+impl Isa for Avx512 {
+    #[inline(always)]
+    fn mul_add<T: Real>(self, a: T, b: T, c: T) -> T {
+        self.0.mul_add(a, b, c)
+    }
+    #[inline(always)]
+    fn exp2_biased<T: Real, const FULL: bool>(self, w: T, bias: T) -> T {
+        self.0.exp2_biased::<T, FULL>(w, bias)
+    }
+    #[inline(always)]
+    fn exp2_bias<T: Real>(self, base: T) -> Option<(T, T)> {
+        T::exp2_bias_avx512(base)
+    }
+    #[inline(always)]
+    fn exp2_chunk<T: Real, const FULL: bool>(
+        self,
+        w: &[T; LANES],
+        bias: T,
+        e: &mut [T; LANES],
+        sum: &mut [T; LANES],
+    ) {
+        // SAFETY: an `Avx512` value is only made by `run_avx512`, which runs only on a
+        // CPU whose CPUID reported AVX-512 and FMA (see `simd_path`).
+        #[allow(unsafe_code)]
+        let done = unsafe { T::exp2_chunk_avx512(w, bias, e, sum) };
+        if !done {
+            self.0.exp2_chunk::<T, FULL>(w, bias, e, sum);
+        }
     }
 }
 
@@ -301,8 +368,8 @@ pub(crate) unsafe fn run_avx2<R>(f: impl FnOnce(Fma) -> R) -> R {
 #[cfg(all(target_arch = "x86_64", not(miri)))]
 #[target_feature(enable = "avx,avx2,fma,avx512f,avx512bw,avx512dq,avx512vl")]
 #[allow(unsafe_code)]
-pub(crate) unsafe fn run_avx512<R>(f: impl FnOnce(Fma) -> R) -> R {
-    f(Fma(()))
+pub(crate) unsafe fn run_avx512<R>(f: impl FnOnce(Avx512) -> R) -> R {
+    f(Avx512(Fma(())))
 }
 
 /// `dispatch!(|isa| body)`: runs `body` (an expression, usually a whole kernel pass

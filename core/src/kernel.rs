@@ -749,8 +749,9 @@ impl<T: Real, const BY_COLS: bool> CostSource<T> for Dense<'_, T, BY_COLS> {
 /// shift − φ)` (kernel units, absorbed potentials, see [`CostSource`]) to `red` chunk by
 /// chunk and returns `(Shift(shift + φ), their sum)` (the sum 0 if every source is
 /// masked; non-finite if a term overflowed). φ is the exponential's rounding of the
-/// offset û_p − shift ([`Real::exp2_bias`]; 0 except on Cortex-M f32, |φ| ≤ 1/128
-/// there), so the true terms are 2^(returned shift) times those fed.
+/// offset û_p − shift (the path's [`Real::exp2_bias`]: 0 in f64; in f32 below 1/2
+/// in magnitude, 1/64 on AVX-512 and 1/128 on Cortex-M), so the true terms are
+/// 2^(returned shift) times those fed.
 ///
 /// `v.len()` must be a multiple of [`LANES`] (padded); a ragged tail is ignored.
 /// `FULL` selects the full-range exponential (exact 0 for every exponent below the
@@ -766,7 +767,7 @@ pub(crate) fn stream<T: Real, S: CostSource<T>, R: Reduce<T>, const FULL: bool>(
     shift: T,
     red: &mut R,
 ) -> (Shift<T>, T) {
-    let Some((bias, phi)) = T::exp2_bias(u_p - shift) else {
+    let Some((bias, phi)) = src.isa().exp2_bias(u_p - shift) else {
         // An offset the split cannot hold: added to each exponent (one copy of the loop,
         // for potentials of millions of ε).
         let sum = chunks::<_, _, _, FULL, false>(src, src.target(p, kappa), u_p - shift, v, red);
@@ -792,22 +793,21 @@ fn chunks<'t, T: Real, S: CostSource<T>, R: Reduce<T>, const FULL: bool, const S
     red: &mut R,
 ) -> T {
     // The unsplit form: the offset added to each exponent, with the b of offset 0.
-    let (zero, _) = T::exp2_bias(T::ZERO).unwrap_or((T::ZERO, T::ZERO));
+    let (zero, _) = src.isa().exp2_bias(T::ZERO).unwrap_or((T::ZERO, T::ZERO));
     let mut sum = [T::ZERO; LANES];
     let mut e = [T::ZERO; LANES];
     // `zip` with the potentials as arrays (`as_chunks`): one trip count for both, no
     // bounds checks and no panic path (separate `next()` calls keep two counters and
     // two exits).
     for (chunk, (ys, vq)) in src.chunks().zip(v.as_chunks::<LANES>().0).enumerate() {
-        let w = exponents(src, &t, ys, vq);
-        for l in 0..LANES {
-            e[l] = if SPLIT {
-                src.isa().exp2_biased::<T, FULL>(w[l], bias)
-            } else {
-                src.isa().exp2_biased::<T, FULL>(w[l] + bias, zero)
-            };
-            sum[l] += e[l];
+        let mut w = exponents(src, &t, ys, vq);
+        if !SPLIT {
+            for x in &mut w {
+                *x += bias;
+            }
         }
+        let b = if SPLIT { bias } else { zero };
+        src.isa().exp2_chunk::<T, FULL>(&w, b, &mut e, &mut sum);
         red.add_isa(src.isa(), chunk * LANES, &e, || src.costs(&t, ys));
     }
     tree(sum, |a, b| a + b)

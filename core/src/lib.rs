@@ -35,6 +35,8 @@
 mod buf;
 mod dispatch;
 mod error;
+#[cfg(all(target_arch = "x86_64", not(miri)))]
+mod exp2_avx512;
 pub mod kernel;
 pub mod ot;
 pub mod parallel;

@@ -224,6 +224,34 @@ pub trait Real:
     fn ln_kernel(self) -> Self {
         self.ln()
     }
+    /// [`Real::exp2_bias`] of the AVX-512 path, whose f32 exponential is its own
+    /// (`exp2_avx512`); the same elsewhere.
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    #[doc(hidden)]
+    #[inline(always)]
+    fn exp2_bias_avx512(base: Self) -> Option<(Self, Self)> {
+        Self::exp2_bias(base)
+    }
+    /// The AVX-512 path's own exponential of a kernel chunk, if the type has one:
+    /// e_l = 2^(w_l + b) (up to the 2^φ of [`Real::exp2_bias_avx512`]), added to
+    /// `sum` lane by lane, and `true`; f32's is `exp2_avx512`. Without (f64), `false`
+    /// and nothing written: the path then runs the FMA form.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F and FMA.
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    #[doc(hidden)]
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    unsafe fn exp2_chunk_avx512(
+        w: &[Self; 16],
+        b: Self,
+        e: &mut [Self; 16],
+        sum: &mut [Self; 16],
+    ) -> bool {
+        let _ = (w, b, e, sum);
+        false
+    }
 }
 
 impl Real for f32 {
@@ -422,6 +450,24 @@ impl Real for f32 {
     #[inline(always)]
     fn exp2_biased<const FULL: bool>(self, b: Self) -> Self {
         self.exp2_biased_with(b, |p, r, c| p.mul_add(r, c))
+    }
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    #[inline(always)]
+    fn exp2_bias_avx512(base: Self) -> Option<(Self, Self)> {
+        crate::exp2_avx512::bias(base)
+    }
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    unsafe fn exp2_chunk_avx512(
+        w: &[Self; 16],
+        b: Self,
+        e: &mut [Self; 16],
+        sum: &mut [Self; 16],
+    ) -> bool {
+        // SAFETY: the caller guarantees AVX-512F and FMA.
+        unsafe { crate::exp2_avx512::chunk(w, b, e, sum) };
+        true
     }
     /// Off Cortex-M: x = self + base' (base' = b − 1.5·2^23, an integer) clamped to
     /// [−127, 128] by clamping self to [−127 − base', 128 − base'] (exact bounds, loop
@@ -703,9 +749,10 @@ impl Real for f64 {
 
 /// Bit patterns 2^(j/64) − (127 << 23) − (j << 17) (wrapping) for j = 0..63: adding
 /// c << 17 with c = 64·e + j gives the float 2^(j/64)·2^(e − 127), and +0.0 at c = 0
-/// (the Cortex-M f32 [`Real::exp2_kernel`]; tools/reference/fit_exp2.py prints them).
-#[cfg(target_arch = "arm")]
-const EXP2_64: [u32; 64] = [
+/// (the Cortex-M f32 [`Real::exp2_kernel`]; tools/reference/fit_exp2.py prints them;
+/// the AVX-512 exponential takes every other entry).
+#[cfg(any(target_arch = "arm", all(target_arch = "x86_64", not(miri))))]
+pub(crate) const EXP2_64: [u32; 64] = [
     0x00000000, 0xFFFF64D2, 0xFFFECD87, 0xFFFE3A29, 0xFFFDAAC3, 0xFFFD1F62, 0xFFFC980F, 0xFFFC14D5,
     0xFFFB95C2, 0xFFFB1ADF, 0xFFFAA43A, 0xFFFA31DC, 0xFFF9C3D3, 0xFFF95A2B, 0xFFF8F4F0, 0xFFF8942D,
     0xFFF837F0, 0xFFF7E046, 0xFFF78D3A, 0xFFF73EDA, 0xFFF6F532, 0xFFF6B051, 0xFFF67043, 0xFFF63516,

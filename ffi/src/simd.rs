@@ -13,7 +13,8 @@ pub const OTC_SIMD_AUTO: i32 = 0;
 pub const OTC_SIMD_PORTABLE: i32 = 1;
 /// AVX2 with fused multiply-adds (x86-64).
 pub const OTC_SIMD_AVX2_FMA: i32 = 2;
-/// AVX-512 (F, BW, DQ, VL) with fused multiply-adds (x86-64).
+/// AVX-512 (F, BW, DQ, VL) with fused multiply-adds (x86-64); in f32 with its own
+/// exponential, so its f32 results differ from AVX2's in the last bits.
 pub const OTC_SIMD_AVX512: i32 = 3;
 
 /// Pins the instruction-set path of every kernel pass (Sinkhorn, plan operations,

@@ -66,3 +66,24 @@ print(f"cortex-m q(r): worst absolute error {np.max(np.abs(q - exact)):.3g}; "
 table = [(int(np.float32(float(mp.power(2, mp.mpf(j) / 64))).view(np.uint32))
           - (127 << 23) - (j << 17)) & 0xFFFFFFFF for j in range(64)]
 print("  EXP2_64: " + ", ".join(f"0x{t:08X}" for t in table))
+
+
+# AVX-512 f32 form (core/src/avx512.rs): 2^x = T_j·2^k·(1 + q(r)) with x rounded to the
+# nearest 1/32 (k + j/32, by adding 1.5·2^18), T_j = 2^(j/32) from a 32-entry table
+# (two registers, one permute), r ∈ [−1/64, 1/64] the exact remainder; q as above on
+# that interval. Evaluated as T + (T·r)·(Q1 + Q2·r) with fused multiply-adds.
+coeffs, bound = mp.chebyfit(quotient(1), [-mp.mpf(1) / 64, mp.mpf(1) / 64], 2, error=True)
+q2, q1 = np.float32(float(coeffs[0])), np.float32(float(coeffs[1]))
+tab = [np.float32(float(mp.power(2, mp.mpf(j) / 32))) for j in range(32)]
+worst = 0.0
+for j in (0, 7, 13, 31):
+    r = np.linspace(-1 / 64, 1 / 64, 100001).astype(np.float32)
+    t = np.longdouble(tab[j])
+    tr = (t * r.astype(np.longdouble)).astype(np.float32).astype(np.longdouble)
+    q = (np.longdouble(q2) * r.astype(np.longdouble) + np.longdouble(q1)).astype(np.float32)
+    p = (tr * q.astype(np.longdouble) + t).astype(np.float32).astype(np.float64)
+    exact = np.power(2.0, j / 32 + r.astype(np.float64))
+    worst = max(worst, float(np.max(np.abs(p - exact) / exact)))
+print(f"avx-512 f32 T_j·(1 + q(r)): worst relative error {worst:.3g}; "
+      f"Q1 = {float(q1)!r}, Q2 = {float(q2)!r}")
+print("  EXP2_32: " + ", ".join(repr(float(t)) for t in tab))

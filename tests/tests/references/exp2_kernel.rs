@@ -127,3 +127,92 @@ fn f64_underflow() {
         x += 1e-3;
     }
 }
+
+/// The AVX-512 path's f32 chunk exponential (a 32-entry table, a quadratic and
+/// `vscalefps`, `exp2_avx512`), on this CPU if it has AVX-512: 2^φ·e is 2^(w + base)
+/// within the same 3e-7 contract over exponents w + base in [−125, 127] for offsets
+/// up to its split's limit (|base| < 2^17; the table and quadratic alone reach 1.9e-7
+/// in tools/reference/fit_exp2.py), and the sums it adds into are its values.
+#[cfg(all(target_arch = "x86_64", not(miri)))]
+#[test]
+fn f32_avx512_chunk() {
+    if !otcore::is_available(otcore::SimdPath::Avx512) {
+        println!("no AVX-512 on this CPU: nothing to check");
+        return;
+    }
+    let chunk = |w: &[f32; 16], b: f32| {
+        let (mut e, mut sum) = ([0.0f32; 16], [1.0f32; 16]);
+        // SAFETY: the CPU has AVX-512 F/BW/DQ/VL and FMA (`is_available`).
+        #[allow(unsafe_code)]
+        unsafe {
+            assert!(f32::exp2_chunk_avx512(w, b, &mut e, &mut sum));
+        }
+        for l in 0..16 {
+            assert_eq!(sum[l], 1.0 + e[l], "the sum is 1 + e");
+        }
+        e
+    };
+    let mut worst = 0.0f64;
+    for base in [0.0f32, 0.3, -0.7, 1234.56, -98_765.4, 131_071.0, -131_071.5] {
+        let (b, phi) = f32::exp2_bias_avx512(base).unwrap();
+        let xs: Vec<f64> = points(-125.0, 127.0).step_by(3).collect();
+        for xs in xs.chunks_exact(16) {
+            let w: [f32; 16] = core::array::from_fn(|l| (xs[l] - f64::from(base)) as f32);
+            let e = chunk(&w, b);
+            for l in 0..16 {
+                let want = libm::exp2(f64::from(w[l]) + f64::from(base));
+                worst = worst.max(rel(f64::from(e[l]) * libm::exp2(f64::from(phi)), want));
+            }
+        }
+    }
+    println!("f32 AVX-512 chunk exponential worst relative error: {worst:.3e}");
+    assert!(worst <= 3e-7, "worst relative error {worst:e}");
+    for base in [131_072.0f32, -3e7, 1e30, f32::INFINITY] {
+        assert_eq!(f32::exp2_bias_avx512(base), None, "{base}");
+    }
+    // Saturation without clamps, for any finite exponent: +∞ from 128 (the kernel's
+    // overflow signal), exactly 0 from −150, at most 2^−124 below −125, never NaN.
+    let (b, _) = f32::exp2_bias_avx512(0.0).unwrap();
+    let far = [
+        128.0f32,
+        128.2,
+        200.0,
+        3e5,
+        1e9,
+        3e38,
+        -150.0,
+        -150.5,
+        -1e4,
+        -1e9,
+        -3e38,
+        f32::MASKED,
+    ];
+    let mut w = [0.0f32; 16];
+    w[..far.len()].copy_from_slice(&far);
+    let e = chunk(&w, b);
+    for (&x, &v) in far.iter().zip(&e) {
+        if x >= 128.0 {
+            assert_eq!(v, f32::INFINITY, "2^{x}");
+        } else {
+            assert_eq!(v, 0.0, "2^{x}");
+        }
+    }
+    let mut x = -150.0f32;
+    while x < -125.0 {
+        let e = chunk(&[x; 16], b)[0];
+        assert!((0.0..=2f32.powi(-124)).contains(&e), "2^{x} = {e:e}");
+        x += 1e-3;
+    }
+    // Large exponents against a large offset (the split's own limits): still +∞ or 0.
+    let (b, _) = f32::exp2_bias_avx512(100_000.0).unwrap();
+    let e = chunk(
+        &[
+            1e6, -1e6, 1e20, -1e20, 5e4, -3e5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+        ],
+        b,
+    );
+    assert_eq!(
+        &e[..6],
+        &[f32::INFINITY, 0.0, f32::INFINITY, 0.0, f32::INFINITY, 0.0]
+    );
+}
