@@ -228,8 +228,8 @@ fn detect() -> SimdPath {
 
 /// How a kernel pass does its multiply-adds and exponentials: the instruction-set
 /// token the pass was compiled for. [`Portable`] is [`Real::mul_add`] and
-/// [`Real::exp2_biased`]; [`Fma`] the fused instruction and [`Avx512`] also its own f32
-/// exponential, tokens only the dispatch can hand out (a value proves the CPU has
+/// [`Real::exp2_biased`]; [`Fma`] the fused instruction (and on AVX-512 its own f32
+/// exponential), a token only the dispatch can hand out (a value proves the CPU has
 /// the instructions).
 pub(crate) trait Isa: Copy + Sync {
     /// `a·b + c`.
@@ -242,9 +242,10 @@ pub(crate) trait Isa: Copy + Sync {
     fn exp2_bias<T: Real>(self, base: T) -> Option<(T, T)> {
         T::exp2_bias(base)
     }
-    /// [`Isa::exp2_biased`] of each lane of a kernel chunk `w`, for a `bias` from
-    /// [`Isa::exp2_bias`]: into `e`, and added to `sum` lane by lane (one vector step
-    /// with the exponential, not a separate loop).
+    /// This path's own exponential of a whole kernel chunk `w`, if it has one for `T`:
+    /// e_l = [`Isa::exp2_biased`]`(w_l, bias)` into `e`, added to `sum` lane by lane,
+    /// and `true`. `false` (the default), nothing written: the kernel runs its per-lane
+    /// loop with [`Isa::exp2_biased`].
     #[inline(always)]
     fn exp2_chunk<T: Real, const FULL: bool>(
         self,
@@ -252,11 +253,9 @@ pub(crate) trait Isa: Copy + Sync {
         bias: T,
         e: &mut [T; LANES],
         sum: &mut [T; LANES],
-    ) {
-        for l in 0..LANES {
-            e[l] = self.exp2_biased::<T, FULL>(w[l], bias);
-            sum[l] += e[l];
-        }
+    ) -> bool {
+        let _ = (w, bias, e, sum);
+        false
     }
 }
 
@@ -275,12 +274,17 @@ impl Isa for Portable {
     }
 }
 
-/// Fused multiply-adds (the AVX2 path): a value exists only inside the dispatch's
-/// FMA-enabled copies, after CPUID reported FMA (the private field keeps it from being
-/// made elsewhere).
+/// Fused multiply-adds: a value exists only inside the dispatch's FMA-enabled copies,
+/// after CPUID reported FMA (the private field keeps it from being made elsewhere).
+/// The field says AVX-512 (F/BW/DQ/VL, reported too): `run_avx512`'s token, which for
+/// f32 runs its own chunk exponential (`exp2_avx512`: a table permute and a scaling
+/// instruction, 9 operations per chunk where the polynomial form takes 12);
+/// otherwise both paths do the same operations (the same bits). A field rather than a
+/// second token type, so that both paths share the instances of the generic pass code
+/// and LLVM inlines it alike; inlined into each path, the field is a constant.
 #[cfg(all(target_arch = "x86_64", not(miri)))]
 #[derive(Clone, Copy)]
-pub(crate) struct Fma(());
+pub(crate) struct Fma(bool);
 
 #[cfg(all(target_arch = "x86_64", not(miri)))]
 impl Isa for Fma {
@@ -299,29 +303,13 @@ impl Isa for Fma {
     fn exp2_biased<T: Real, const FULL: bool>(self, w: T, bias: T) -> T {
         w.exp2_biased_with(bias, |p, r, c| self.mul_add(p, r, c))
     }
-}
-
-/// AVX-512 with fused multiply-adds, and for f32 the chunk exponential of
-/// `exp2_avx512` (a table permute and a scaling instruction: 9 operations per chunk
-/// where the polynomial form takes 12); otherwise the [`Fma`] path's arithmetic. Made
-/// only by `run_avx512`, after CPUID reported AVX-512 F/BW/DQ/VL and FMA.
-#[cfg(all(target_arch = "x86_64", not(miri)))]
-#[derive(Clone, Copy)]
-pub(crate) struct Avx512(Fma);
-
-#[cfg(all(target_arch = "x86_64", not(miri)))]
-impl Isa for Avx512 {
-    #[inline(always)]
-    fn mul_add<T: Real>(self, a: T, b: T, c: T) -> T {
-        self.0.mul_add(a, b, c)
-    }
-    #[inline(always)]
-    fn exp2_biased<T: Real, const FULL: bool>(self, w: T, bias: T) -> T {
-        self.0.exp2_biased::<T, FULL>(w, bias)
-    }
     #[inline(always)]
     fn exp2_bias<T: Real>(self, base: T) -> Option<(T, T)> {
-        T::exp2_bias_avx512(base)
+        if self.0 {
+            T::exp2_bias_avx512(base)
+        } else {
+            T::exp2_bias(base)
+        }
     }
     #[inline(always)]
     fn exp2_chunk<T: Real, const FULL: bool>(
@@ -330,13 +318,12 @@ impl Isa for Avx512 {
         bias: T,
         e: &mut [T; LANES],
         sum: &mut [T; LANES],
-    ) {
-        // SAFETY: an `Avx512` value is only made by `run_avx512`, which runs only on a
-        // CPU whose CPUID reported AVX-512 and FMA (see `simd_path`).
+    ) -> bool {
+        // SAFETY: only `run_avx512` makes an `Fma(true)`, and it runs only on a CPU
+        // whose CPUID reported AVX-512 and FMA (see `simd_path`).
         #[allow(unsafe_code)]
-        let done = unsafe { T::exp2_chunk_avx512(w, bias, e, sum) };
-        if !done {
-            self.0.exp2_chunk::<T, FULL>(w, bias, e, sum);
+        unsafe {
+            self.0 && T::exp2_chunk_avx512(w, bias, e, sum)
         }
     }
 }
@@ -357,7 +344,7 @@ pub(crate) fn run_portable<R>(f: impl FnOnce(Portable) -> R) -> R {
 #[target_feature(enable = "avx,avx2,fma")]
 #[allow(unsafe_code)]
 pub(crate) unsafe fn run_avx2<R>(f: impl FnOnce(Fma) -> R) -> R {
-    f(Fma(()))
+    f(Fma(false))
 }
 
 /// Runs `f` compiled for AVX-512 + FMA (`f` is inlined into this copy).
@@ -368,8 +355,8 @@ pub(crate) unsafe fn run_avx2<R>(f: impl FnOnce(Fma) -> R) -> R {
 #[cfg(all(target_arch = "x86_64", not(miri)))]
 #[target_feature(enable = "avx,avx2,fma,avx512f,avx512bw,avx512dq,avx512vl")]
 #[allow(unsafe_code)]
-pub(crate) unsafe fn run_avx512<R>(f: impl FnOnce(Avx512) -> R) -> R {
-    f(Avx512(Fma(())))
+pub(crate) unsafe fn run_avx512<R>(f: impl FnOnce(Fma) -> R) -> R {
+    f(Fma(true))
 }
 
 /// `dispatch!(|isa| body)`: runs `body` (an expression, usually a whole kernel pass

@@ -58,7 +58,7 @@ pub(crate) fn bias(base: f32) -> Option<(f32, f32)> {
 /// are).
 ///
 /// # Safety
-/// The CPU must have AVX-512F (the `Avx512` dispatch token proves it).
+/// The CPU must have AVX-512F (`dispatch`'s AVX-512 token, `Fma(true)`, proves it).
 #[inline(always)]
 #[allow(unsafe_code)]
 pub(crate) unsafe fn chunk(w: &[f32; 16], b: f32, e: &mut [f32; 16], sum: &mut [f32; 16]) {

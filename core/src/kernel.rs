@@ -800,14 +800,23 @@ fn chunks<'t, T: Real, S: CostSource<T>, R: Reduce<T>, const FULL: bool, const S
     // bounds checks and no panic path (separate `next()` calls keep two counters and
     // two exits).
     for (chunk, (ys, vq)) in src.chunks().zip(v.as_chunks::<LANES>().0).enumerate() {
-        let mut w = exponents(src, &t, ys, vq);
-        if !SPLIT {
-            for x in &mut w {
-                *x += bias;
+        let w = exponents(src, &t, ys, vq);
+        let whole = if SPLIT {
+            src.isa().exp2_chunk::<T, FULL>(&w, bias, &mut e, &mut sum)
+        } else {
+            src.isa()
+                .exp2_chunk::<T, FULL>(&w.map(|x| x + bias), zero, &mut e, &mut sum)
+        };
+        if !whole {
+            for l in 0..LANES {
+                e[l] = if SPLIT {
+                    src.isa().exp2_biased::<T, FULL>(w[l], bias)
+                } else {
+                    src.isa().exp2_biased::<T, FULL>(w[l] + bias, zero)
+                };
+                sum[l] += e[l];
             }
         }
-        let b = if SPLIT { bias } else { zero };
-        src.isa().exp2_chunk::<T, FULL>(&w, b, &mut e, &mut sum);
         red.add_isa(src.isa(), chunk * LANES, &e, || src.costs(&t, ys));
     }
     tree(sum, |a, b| a + b)

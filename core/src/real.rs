@@ -235,7 +235,7 @@ pub trait Real:
     /// The AVX-512 path's own exponential of a kernel chunk, if the type has one:
     /// e_l = 2^(w_l + b) (up to the 2^φ of [`Real::exp2_bias_avx512`]), added to
     /// `sum` lane by lane, and `true`; f32's is `exp2_avx512`. Without (f64), `false`
-    /// and nothing written: the path then runs the FMA form.
+    /// and nothing written: the kernel then runs its FMA form lane by lane.
     ///
     /// # Safety
     /// The CPU must have AVX-512F and FMA.
