@@ -34,8 +34,9 @@
 //! [[`Real::LSE_SUM_MIN`], [`Real::LSE_SUM_MAX`]] (early iterations, cold
 //! starts, a far-off warm start) does it find the largest exponent (`peak`, a pass
 //! without exponentials) and run the reduction again shifted by it. The sum is a sound
-//! test because `exp2_kernel` is exactly 0 below its range and non-finite above it: a
-//! sum inside the window means no term overflowed and the largest one is at least
+//! test because the kernel's exponentials (`exp2_kernel`, and the AVX-512 path's f32
+//! chunk form) are 0 or subnormal below their range and non-finite above it: a sum
+//! inside the window means no term overflowed and the largest one is at least
 //! `LSE_SUM_MIN` / n, far above the flushed ones. In steady state one pass suffices, and the
 //! pass keeps no running maximum (on Cortex-M a float maximum costs 4 instructions).
 
