@@ -255,7 +255,9 @@
 
 /**
  * `init`: start from the exact dual of the sorted (monotone) coupling, any weights,
- * O(n log n). Point clouds in d = 1 only (`OTC_STATUS_INVALID_PARAMETER` otherwise).
+ * O(n log n), with f corrected by half the cloud's soft c-transform onto itself (the
+ * first-order entropic term; one pass over n² pairs). Point clouds in d = 1 only
+ * (`OTC_STATUS_INVALID_PARAMETER` otherwise).
  */
 #define OTC_INIT_SORTED 4
 
@@ -3160,7 +3162,8 @@ int32_t otc_sinkhorn_solve_f64(const struct otc_ot_problem_f64 *problem,
  * d)` plus, in `float`s,
  * - `OTC_INIT_ZERO`, `OTC_INIT_POTENTIALS`, `OTC_INIT_RESUME`: nothing;
  * - `OTC_INIT_GAUSSIAN`: n + m + 6·d² + 3·d;
- * - `OTC_INIT_SORTED`: 2·(n + m);
+ * - `OTC_INIT_SORTED`: n + m + max(n + m, 2·n + 2·n̂), n̂ = n rounded up to the kernel
+ *   width (16; 4 in Cortex-M builds);
  * - `OTC_INIT_SUBSAMPLE` (k = `subsample_size`, k₁ = min(k, n), k₂ = min(k, m)):
  *   n + m + (d + 2)·(k₁ + k₂) + the Sinkhorn workspace of a k₁×k₂ problem in elements,
  *   (d + 2)·(k̂₁ + k̂₂) + 2·max(k̂₁, k̂₂), hats rounded up to the kernel width (16; 4 in

@@ -165,7 +165,8 @@ unsafe fn c_transform<T: Real>(
 /// d)` plus, in `float`s,
 /// - `OTC_INIT_ZERO`, `OTC_INIT_POTENTIALS`, `OTC_INIT_RESUME`: nothing;
 /// - `OTC_INIT_GAUSSIAN`: n + m + 6·d² + 3·d;
-/// - `OTC_INIT_SORTED`: 2·(n + m);
+/// - `OTC_INIT_SORTED`: n + m + max(n + m, 2·n + 2·n̂), n̂ = n rounded up to the kernel
+///   width (16; 4 in Cortex-M builds);
 /// - `OTC_INIT_SUBSAMPLE` (k = `subsample_size`, k₁ = min(k, n), k₂ = min(k, m)):
 ///   n + m + (d + 2)·(k₁ + k₂) + the Sinkhorn workspace of a k₁×k₂ problem in elements,
 ///   (d + 2)·(k̂₁ + k̂₂) + 2·max(k̂₁, k̂₂), hats rounded up to the kernel width (16; 4 in

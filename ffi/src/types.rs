@@ -35,7 +35,9 @@ pub const OTC_INIT_RESUME: i32 = 2;
 /// workspace of `otc_sinkhorn_workspace_size_for_f32`; f, g are not read.
 pub const OTC_INIT_GAUSSIAN: i32 = 3;
 /// `init`: start from the exact dual of the sorted (monotone) coupling, any weights,
-/// O(n log n). Point clouds in d = 1 only (`OTC_STATUS_INVALID_PARAMETER` otherwise).
+/// O(n log n), with f corrected by half the cloud's soft c-transform onto itself (the
+/// first-order entropic term; one pass over n² pairs). Point clouds in d = 1 only
+/// (`OTC_STATUS_INVALID_PARAMETER` otherwise).
 pub const OTC_INIT_SORTED: i32 = 4;
 /// `init`: solve on `subsample_size` evenly spaced points of each cloud first, each
 /// weighted by the mass of the cloud's points nearest to it (same ε and settings, its

@@ -184,7 +184,7 @@ static void LOCAL(bad_input)(void) {
     cfg.init = OTC_INIT_SORTED;
     CHECK_STATUS(FN(sinkhorn_workspace_size_for)(LN, LN, 1, &cfg, &bytes), OTC_STATUS_OK);
     CHECK_STATUS(FN(sinkhorn_workspace_size)(LN, LN, 1, &base), OTC_STATUS_OK);
-    CHECK(bytes == base + sizeof(REAL) * 4 * LN);
+    CHECK(bytes == base + sizeof(REAL) * (2 * LN + 4 * LN)); /* n + m + max(n + m, 2n + 2n̂) */
     cfg.init = OTC_INIT_SUBSAMPLE;
     cfg.subsample_size = 10; /* k̂ = 16 on every target */
     CHECK_STATUS(FN(sinkhorn_workspace_size_for)(LN, LN, LD, &cfg, &bytes), OTC_STATUS_OK);

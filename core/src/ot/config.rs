@@ -63,7 +63,9 @@ pub enum Init {
     /// Gaussians fitted to the clouds, g = 0. Point clouds only.
     Gaussian,
     /// Start from the exact dual of the sorted (monotone) coupling
-    /// ([`sorted_dual`](super::sorted_dual)). Point clouds in d = 1 only.
+    /// ([`sorted_dual`](super::sorted_dual)), f corrected to first order in ε by half
+    /// the first cloud's soft c-transform onto itself, −(ε/2)·ln of its density at the
+    /// kernel's scale (one pass over the n² pairs). Point clouds in d = 1 only.
     Sorted,
     /// Solve on `size` points of each cloud first, each weighted by the mass of the
     /// cloud's points nearest to it (same ε and settings, its own budget of

@@ -5,7 +5,8 @@
 //! - [`gaussian_potential`]: the Brenier potential of the Monge map between Gaussians
 //!   fitted to both clouds (weighted means and covariances);
 //! - [`sorted_dual`]: for d = 1, the exact dual pair of the monotone (sorted) coupling,
-//!   for any weights, in O(n log n + m log m);
+//!   for any weights, in O(n log n + m log m); [`Init::Sorted`] corrects its f to first
+//!   order in ε by half the cloud's soft c-transform onto itself;
 //! - [`Init::Subsample`]: a solve on a deterministic subsample weighted by the masses
 //!   of its Voronoi cells, extended to every point by the soft c-transform
 //!   ([`DualPotential`]).
@@ -493,11 +494,63 @@ pub(super) fn start<'t, T: Real>(
             sorted_dual(problem, f0, g0, rest)?;
             add_entropic(f0, problem.a, eps);
             add_entropic(g0, problem.b, eps);
+            add_half_self_potential(problem, eps, f0, rest)?;
         }
         Init::Subsample { size } => subsample(problem, config, &chk, eps, size, f0, g0, rest)?,
         Init::Zero | Init::Potentials | Init::Resume => return Err(Error::InvalidParameter),
     }
     Ok((f0, g0))
+}
+
+/// The entropic correction of an exact dual f₀: `f_i += p_i / 2` at positive-weight
+/// points, with `p_i = −ε ln Σ_j a_j exp(−s‖x_i − x_j‖²/ε)` the soft c-transform of the
+/// cloud onto itself (`−ε ln` of its density smoothed by the problem's own kernel).
+///
+/// Why: the Laplace expansion of the entropic potentials around the exact ones gives
+/// f_ε(x) + g_ε(T(x)) ≈ f₀(x) + g₀(T(x)) − (ε/2)·ln(ρ_a(x)·ρ_b(T(x))), split evenly
+/// between the sides. The exact dual lacks this term; it is largest where the density
+/// falls off (the edges of every cluster, the tails), a smooth offset of the kind
+/// Sinkhorn corrects slowest. g needs nothing: the first half-iteration computes it from f. Costs one pass over
+/// the n² pairs of the first cloud through the shared kernel; needs
+/// [`c_transform_workspace_len`](super::c_transform_workspace_len)`(n, n, d)` + n
+/// elements of `ws`.
+fn add_half_self_potential<T: Real>(
+    problem: &Problem<'_, T>,
+    eps: T,
+    f: &mut [T],
+    ws: &mut [T],
+) -> Result<(), Error> {
+    let Cost::SqEuclidean { x, dim, scale, .. } = problem.cost else {
+        return Err(Error::NeedsPointClouds);
+    };
+    let n = f.len();
+    let (values, rest) = ws.split_at_mut_checked(n).ok_or(Error::WorkspaceTooSmall)?;
+    let (out, rest) = rest
+        .split_at_mut_checked(n)
+        .ok_or(Error::WorkspaceTooSmall)?;
+    for (v, &w) in values.iter_mut().zip(problem.a) {
+        *v = if w > T::ZERO {
+            eps * w.ln()
+        } else {
+            T::NEG_INFINITY
+        };
+    }
+    let own = DualPotential {
+        points: x,
+        values,
+        dim,
+        scale,
+        epsilon: eps,
+    };
+    // With the weights a as the evaluated side's, out_i = ε ln a_i + p_i.
+    own.evaluate(x, problem.a, T::INFINITY, out, rest)?;
+    let half = T::from_f64(0.5);
+    for ((fi, &oi), &wi) in f.iter_mut().zip(&*out).zip(problem.a) {
+        if wi > T::ZERO {
+            *fi += half * (oi - eps * wi.ln());
+        }
+    }
+    Ok(())
 }
 
 /// `p_i += ε ln w_i` where w_i > 0.

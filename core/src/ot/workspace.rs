@@ -18,6 +18,7 @@
 //! kernel units in `u`, `v`.
 
 use super::config::Init;
+use super::ctransform::c_transform_workspace_len;
 use crate::buf::take;
 use crate::error::Error;
 use crate::kernel::{chunk_major, padded, LANES};
@@ -66,7 +67,8 @@ pub const fn sorted_workspace_len(n: usize, m: usize) -> usize {
 ///
 /// - [`Init::Zero`], [`Init::Potentials`], [`Init::Resume`]: 0;
 /// - [`Init::Gaussian`]: `n + m + 6·d² + 3·d`;
-/// - [`Init::Sorted`]: `2·(n + m)`;
+/// - [`Init::Sorted`]: `n + m + max(n + m, 2·n + 2·n̂)`, n̂ = n rounded up to a multiple
+///   of [`LANES`](crate::kernel::LANES) (the sort, then the smoothing pass);
 /// - [`Init::Subsample`] of size k: with k₁ = min(k, n), k₂ = min(k, m),
 ///   `n + m + (d + 2)·(k₁ + k₂) + workspace_len(k₁, k₂, d)`.
 ///
@@ -77,7 +79,11 @@ pub const fn init_workspace_len(n: usize, m: usize, dim: usize, init: Init) -> u
     match init {
         Init::Zero | Init::Potentials | Init::Resume => 0,
         Init::Gaussian => start.saturating_add(gaussian_workspace_len(dim)),
-        Init::Sorted => start.saturating_add(sorted_workspace_len(n, m)),
+        Init::Sorted => {
+            let sort = sorted_workspace_len(n, m);
+            let smooth = n.saturating_add(c_transform_workspace_len(n, n, 1));
+            start.saturating_add(if sort > smooth { sort } else { smooth })
+        }
         Init::Subsample { size } => {
             let k = size as usize;
             let k1 = if k < n { k } else { n };
