@@ -68,7 +68,8 @@ pub enum Init {
     /// kernel's scale (one pass over the n² pairs). Point clouds in d = 1 only.
     Sorted,
     /// Solve on `size` points of each cloud first, each weighted by the mass of the
-    /// cloud's points nearest to it (same ε and settings, its own budget of
+    /// cloud's points nearest to it and moved to their weighted mean (same ε and
+    /// settings, its own budget of
     /// `max_iterations`, not counted in the reported `iterations`), then start
     /// from its potentials extended to every point by the soft c-transform
     /// ([`DualPotential`](super::DualPotential)). Point clouds only; `size` ≥ 1.

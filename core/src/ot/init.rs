@@ -8,8 +8,8 @@
 //!   for any weights, in O(n log n + m log m); [`Init::Sorted`] corrects its f to first
 //!   order in ε by half the cloud's soft c-transform onto itself;
 //! - [`Init::Subsample`]: a solve on a deterministic subsample weighted by the masses
-//!   of its Voronoi cells, extended to every point by the soft c-transform
-//!   ([`DualPotential`]).
+//!   of its Voronoi cells and moved to their centroids, extended to every point by the
+//!   soft c-transform ([`DualPotential`]).
 //!
 //! [`solve`](super::solve) runs them when `init` asks (see [`Init`]) and starts from
 //! the result, which changes the iteration count, not the solution. Each needs the
@@ -564,8 +564,8 @@ fn add_entropic<T: Real>(p: &mut [T], w: &[T], eps: T) {
 
 /// The subsample initializer: `size` points of each cloud at evenly spaced indices
 /// (⌊t·n/k⌋, deterministic; shuffle ordered clouds first), each weighted by the mass
-/// of its Voronoi cell in the whole cloud, solved at the same ε with the caller's
-/// settings, and extended to every point by the soft c-transform (f from the
+/// of its Voronoi cell in the whole cloud and moved to the cell's centroid, solved at
+/// the same ε with the caller's settings, and extended to every point by the soft c-transform (f from the
 /// subsample's g and conversely).
 #[allow(clippy::too_many_arguments)]
 fn subsample<T: Real>(
@@ -592,8 +592,9 @@ fn subsample<T: Real>(
     let wb = take(&mut rest, k2)?;
     let fs = take(&mut rest, k1)?;
     let gs = take(&mut rest, k2)?;
-    gather(&x, problem.a, chk.n, chk.mass_a, dim, xs, wa);
-    gather(&y, problem.b, chk.m, chk.mass_b, dim, ys, wb);
+    // The sub-solve's workspace is free until it runs: the centroid sums go there.
+    gather(&x, problem.a, chk.n, chk.mass_a, dim, xs, wa, rest);
+    gather(&y, problem.b, chk.m, chk.mass_b, dim, ys, wb, rest);
     let sub = Problem::point_clouds(xs, ys, dim, scale, wa, wb);
     let sub_config = Config {
         epsilon: Epsilon::Absolute(eps),
@@ -616,14 +617,17 @@ fn subsample<T: Real>(
     from_x.evaluate(y, problem.b, config.rho_b, g0, rest)
 }
 
-/// Copies the points ⌊t·n/k⌋, t = 0..k (k = `w_out.len()`), row-major into `pts_out`,
-/// and gives each the weight of its Voronoi cell in the whole cloud (the weights of
-/// the points nearest to it, ties to the first), rescaled to sum to `mass` (uniform if
-/// they are all 0), into `w_out`. The subsample is then a quantization of the cloud
-/// that keeps the mass of every region: with the picked points' own weights, a subset
-/// that over-represents one cluster moves the start's offsets between clusters, which
-/// is the mode Sinkhorn is slowest to correct. Cost: n·k·d, a fraction of one
-/// Sinkhorn pass over n·m.
+/// Quantizes a cloud to k = `w_out.len()` points: the points ⌊t·n/k⌋, t = 0..k, each
+/// given the weight of its Voronoi cell in the whole cloud (the weights of the points
+/// nearest to it, ties to the first), rescaled to sum to `mass` (uniform if they are
+/// all 0), into `w_out`, and moved to the weighted centroid of that cell (one Lloyd
+/// step), row-major into `pts_out`. The subsample then keeps the mass and the mean of
+/// every region: with the picked points' own weights, a subset that over-represents
+/// one cluster moves the start's offsets between clusters, the mode Sinkhorn is
+/// slowest to correct, and the centroids quantize each cell with less distortion than
+/// the picked points. `acc` (at least k·d elements) holds the centroid sums. Cost:
+/// one n·k·d pass, a fraction of one Sinkhorn pass over n·m.
+#[allow(clippy::too_many_arguments)]
 fn gather<T: Real>(
     pts: &Points<'_, T>,
     w: &[T],
@@ -632,6 +636,7 @@ fn gather<T: Real>(
     dim: usize,
     pts_out: &mut [T],
     w_out: &mut [T],
+    acc: &mut [T],
 ) {
     let k = w_out.len().max(1);
     let (q, r) = (n / k, (n % k) as u64);
@@ -643,6 +648,9 @@ fn gather<T: Real>(
         }
     }
     w_out.iter_mut().for_each(|v| *v = T::ZERO);
+    acc.iter_mut()
+        .take(w_out.len() * dim)
+        .for_each(|v| *v = T::ZERO);
     let mut total = Compensated::new();
     for (i, &wi) in w.iter().enumerate().take(n) {
         let mut best = (T::INFINITY, 0);
@@ -659,7 +667,24 @@ fn gather<T: Real>(
         if let Some(v) = w_out.get_mut(best.1) {
             *v += wi;
         }
+        for c in 0..dim {
+            let i_out = best.1 * dim + c;
+            if let (Some(s), Some(&p)) = (acc.get_mut(i_out), pts_out.get(i_out)) {
+                // Relative to the picked point: no cancellation for far clouds.
+                *s += wi * (pts.get(i, c) - p);
+            }
+        }
         total.add(wi);
+    }
+    for (t, &wt) in w_out.iter().enumerate() {
+        if wt > T::ZERO {
+            for c in 0..dim {
+                let i_out = t * dim + c;
+                if let (Some(p), Some(&s)) = (pts_out.get_mut(i_out), acc.get(i_out)) {
+                    *p += s / wt;
+                }
+            }
+        }
     }
     let total = total.value();
     let kk = T::from_usize(k);

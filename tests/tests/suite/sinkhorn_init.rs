@@ -511,16 +511,7 @@ fn check_subsample_start<T: Real>(x: &[f64], y: &[f64], tol: f64) {
 #[test]
 fn sorted_start_entropic_correction_halves_the_iterations() {
     let n = 256;
-    let mut rng = Rng::new(1256);
-    let gauss = (rng.normals(n, 0.0, 1.0), rng.normals(n, 0.0, 1.0));
-    let gauss = (gauss.0, gauss.1.iter().map(|z| 1.0 + 0.5 * z).collect());
-    let mut rng = Rng::new(1263);
-    let mut mixture = || -> Vec<f64> {
-        let centres = rng.normals(3, 0.0, 2.0);
-        let noise = rng.normals(n, 0.0, 0.5);
-        (0..n).map(|i| centres[i % 3] + noise[i]).collect()
-    };
-    let mix = (mixture(), mixture());
+    let (gauss, mix) = (table_case_1d("gauss", n), table_case_1d("mixture", n));
     let w = uniform_weights::<f64>(n);
     for ((x, y), rel) in [(&gauss, 1e-1), (&gauss, 1e-2), (&mix, 1e-3)] {
         let problem = Problem::point_clouds(x, y, 1, 1.0, &w, &w);
@@ -550,6 +541,67 @@ fn sorted_start_entropic_correction_halves_the_iterations() {
             "ε = {rel} × mean cost: corrected {} iterations, exact dual {}",
             corrected.iterations,
             exact.iterations
+        );
+    }
+}
+
+/// The 1-D problems of the `sinkhorn_init_table` example (its generator, n = m): the
+/// Gaussian clouds N(0, 1) → N(1, 0.5²) or two 3-cluster mixtures.
+fn table_case_1d(family: &str, n: usize) -> (Vec<f64>, Vec<f64>) {
+    let mixture = family == "mixture";
+    let mut rng = Rng::new((1000 + n + if mixture { 7 } else { 0 }) as u64);
+    if mixture {
+        let mut cloud = || -> Vec<f64> {
+            let centres = rng.normals(3, 0.0, 2.0);
+            let noise = rng.normals(n, 0.0, 0.5);
+            (0..n).map(|i| centres[i % 3] + noise[i]).collect()
+        };
+        (cloud(), cloud())
+    } else {
+        let x = rng.normals(n, 0.0, 1.0);
+        let y = rng
+            .normals(n, 0.0, 1.0)
+            .iter()
+            .map(|z| 1.0 + 0.5 * z)
+            .collect();
+        (x, y)
+    }
+}
+
+/// The subsample start's Lloyd step (each picked point moved to the centroid of its
+/// Voronoi cell) on the 1-D problems of the `sinkhorn_init_table` example, n = 256,
+/// 32 points, to OTT-JAX's L1 marginal error of 1e-3: the picked points themselves
+/// took 9 and 125 iterations (Gaussian clouds, ε = 1e-1, 1e-2 × mean cost) and 5 and
+/// 113 (mixtures); the centroids must take at most three quarters of that (measured
+/// 5, 61, 2, 68; three quarters leaves a margin for the other instruction-set paths,
+/// whose f64 rounding can move a count by one).
+#[test]
+fn subsample_start_centroids_cut_the_iterations() {
+    let n = 256;
+    for (family, rel, before) in [
+        ("gauss", 1e-1, 9),
+        ("gauss", 1e-2, 125),
+        ("mixture", 1e-1, 5),
+        ("mixture", 1e-2, 113),
+    ] {
+        let (x, y) = table_case_1d(family, n);
+        let w = uniform_weights::<f64>(n);
+        let problem = Problem::point_clouds(&x, &y, 1, 1.0, &w, &w);
+        let cfg = Config {
+            epsilon: Epsilon::RelativeToMeanCost(rel),
+            tolerance: 1e-3,
+            max_iterations: 2000,
+            ..Config::default()
+        };
+        let init = Init::Subsample { size: 32 };
+        let mut ws = vec![0.0; ot::solve_workspace_len(n, n, 1, init)];
+        let (mut f, mut g) = (vec![0.0; n], vec![0.0; n]);
+        let sol = ot::solve(&problem, &cfg, init, &mut f, &mut g, &mut ws).unwrap();
+        assert_eq!(sol.status, Status::Converged);
+        assert!(
+            4 * sol.iterations <= 3 * before,
+            "{family}, ε = {rel} × mean cost: {} iterations, the picked points took {before}",
+            sol.iterations
         );
     }
 }
