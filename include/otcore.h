@@ -264,9 +264,10 @@
 /**
  * `init`: solve on `subsample_size` evenly spaced points of each cloud first, each
  * weighted by the mass of the cloud's points nearest to it and moved to their
- * weighted mean (same ε and settings, its own budget of `max_iterations`, not counted in `otc_sinkhorn_result.iterations`),
- * then start from its potentials extended to every point by the soft c-transform
- * (`otc_c_transform_f32`). Point clouds only.
+ * weighted mean (same ε and settings, its own budget of `max_iterations`, not
+ * counted in `otc_sinkhorn_result.iterations`), then start from its potentials
+ * extended to every point by the soft c-transform (`otc_c_transform_f32`). Point
+ * clouds only.
  */
 #define OTC_INIT_SUBSAMPLE 5
 

@@ -41,9 +41,10 @@ pub const OTC_INIT_GAUSSIAN: i32 = 3;
 pub const OTC_INIT_SORTED: i32 = 4;
 /// `init`: solve on `subsample_size` evenly spaced points of each cloud first, each
 /// weighted by the mass of the cloud's points nearest to it and moved to their
-/// weighted mean (same ε and settings, its own budget of `max_iterations`, not counted in `otc_sinkhorn_result.iterations`),
-/// then start from its potentials extended to every point by the soft c-transform
-/// (`otc_c_transform_f32`). Point clouds only.
+/// weighted mean (same ε and settings, its own budget of `max_iterations`, not
+/// counted in `otc_sinkhorn_result.iterations`), then start from its potentials
+/// extended to every point by the soft c-transform (`otc_c_transform_f32`). Point
+/// clouds only.
 pub const OTC_INIT_SUBSAMPLE: i32 = 5;
 
 /// How a point cloud is laid out in memory, in elements (not bytes): coordinate k of

@@ -69,10 +69,10 @@ pub enum Init {
     Sorted,
     /// Solve on `size` points of each cloud first, each weighted by the mass of the
     /// cloud's points nearest to it and moved to their weighted mean (same ε and
-    /// settings, its own budget of
-    /// `max_iterations`, not counted in the reported `iterations`), then start
-    /// from its potentials extended to every point by the soft c-transform
-    /// ([`DualPotential`](super::DualPotential)). Point clouds only; `size` ≥ 1.
+    /// settings, its own budget of `max_iterations`, not counted in the reported
+    /// `iterations`), then start from its potentials extended to every point by the
+    /// soft c-transform ([`DualPotential`](super::DualPotential)). Point clouds only;
+    /// `size` ≥ 1.
     Subsample {
         /// Points taken from each cloud (all of a cloud with fewer points).
         size: u32,

@@ -510,10 +510,10 @@ pub(super) fn start<'t, T: Real>(
 /// f_ε(x) + g_ε(T(x)) ≈ f₀(x) + g₀(T(x)) − (ε/2)·ln(ρ_a(x)·ρ_b(T(x))), split evenly
 /// between the sides. The exact dual lacks this term; it is largest where the density
 /// falls off (the edges of every cluster, the tails), a smooth offset of the kind
-/// Sinkhorn corrects slowest. g needs nothing: the first half-iteration computes it from f. Costs one pass over
-/// the n² pairs of the first cloud through the shared kernel; needs
-/// [`c_transform_workspace_len`](super::c_transform_workspace_len)`(n, n, d)` + n
-/// elements of `ws`.
+/// Sinkhorn corrects slowest. g needs nothing: the first half-iteration computes it
+/// from f. Costs one pass over the n² pairs of the first cloud through the shared
+/// kernel; needs [`c_transform_workspace_len`](super::c_transform_workspace_len)`(n, n,
+/// d)` + n elements of `ws`.
 fn add_half_self_potential<T: Real>(
     problem: &Problem<'_, T>,
     eps: T,
@@ -545,9 +545,9 @@ fn add_half_self_potential<T: Real>(
     // With the weights a as the evaluated side's, out_i = ε ln a_i + p_i.
     own.evaluate(x, problem.a, T::INFINITY, out, rest)?;
     let half = T::from_f64(0.5);
-    for ((fi, &oi), &wi) in f.iter_mut().zip(&*out).zip(problem.a) {
-        if wi > T::ZERO {
-            *fi += half * (oi - eps * wi.ln());
+    for ((fi, &oi), &vi) in f.iter_mut().zip(&*out).zip(&*values) {
+        if vi > T::NEG_INFINITY {
+            *fi += half * (oi - vi);
         }
     }
     Ok(())
@@ -565,8 +565,8 @@ fn add_entropic<T: Real>(p: &mut [T], w: &[T], eps: T) {
 /// The subsample initializer: `size` points of each cloud at evenly spaced indices
 /// (⌊t·n/k⌋, deterministic; shuffle ordered clouds first), each weighted by the mass
 /// of its Voronoi cell in the whole cloud and moved to the cell's centroid, solved at
-/// the same ε with the caller's settings, and extended to every point by the soft c-transform (f from the
-/// subsample's g and conversely).
+/// the same ε with the caller's settings, and extended to every point by the soft
+/// c-transform (f from the subsample's g and conversely).
 #[allow(clippy::too_many_arguments)]
 fn subsample<T: Real>(
     problem: &Problem<'_, T>,
