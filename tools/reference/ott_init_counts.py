@@ -19,6 +19,16 @@ Run (a venv with `pip install -r tools/reference/requirements.txt`, CPU):
     python3 tools/reference/ott_init_counts.py             # every row
     python3 tools/reference/ott_init_counts.py --n 1024    # the n = 1024 rows only
 
+    python3 tools/reference/ott_init_counts.py --draws 10  # subsample over 10 keys
+    python3 tools/reference/ott_init_counts.py --ulps 10   # f32 Gaussian start +-1 ulp
+
+`--draws N` runs only the SubsampleInitializer, with random keys 0..N-1 on every
+problem, and writes `tools/reference/ott_subsample_draws.txt` (the example's `draws`
+table reads it: one random draw per problem says little about a random start).
+`--ulps N` (f32 only, its own process) runs the Gaussian start moved by one ulp N
+times per problem and writes `tools/reference/ott_gaussian_ulps.txt` (the example's
+`ulps` table: how far f32 rounding alone moves OTT's count).
+
 Rows of the output file that a run does not recompute are kept. The f32 and f64
 passes run one after the other, each single-threaded (XLA_FLAGS below); the
 n = 1024 rows took 62 minutes of wall time pinned to one core that other jobs
@@ -45,6 +55,9 @@ from ott.initializers.linear import initializers  # noqa: E402
 from ott.problems.linear import linear_problem  # noqa: E402
 from ott.solvers.linear import sinkhorn  # noqa: E402
 
+DEFAULT_OUT = "tools/reference/ott_init_counts.txt"
+DRAWS_OUT = "tools/reference/ott_subsample_draws.txt"
+ULPS_OUT = "tools/reference/ott_gaussian_ulps.txt"
 MASK = (1 << 64) - 1
 CAP = 2000
 TOL = 1e-3
@@ -138,69 +151,176 @@ def count(x, y, eps, init, dtype, seed=0):
     return str(int(it)) if bool(conv) else f"{CAP}+"
 
 
-def draws(count_):
-    """SubsampleInitializer's iterations over `count_` random keys (f64, n = 256,
-    eps in {1e-1, 1e-2} x mean cost): min / median / max, as the example's `draws`."""
-    print("| family | d | n | eps/mean C | zero | subsample min | median | max |")
-    print("|---|---|---|---|---|---|---|---|")
-    n = 256
-    for family in ["gauss", "mixture"]:
-        for d in [1, 2, 3, 8]:
-            x, y = case(family, d, n)
-            mean = float(((x[:, None, :] - y[None, :, :]) ** 2).sum(-1).mean())
-            for r, rs in [(1e-1, "1e-1"), (1e-2, "1e-2")]:
-                zero = count(x, y, r * mean, "zero", jnp.float64)
-                its = sorted(
-                    int(c.rstrip("+")) + c.endswith("+")
-                    for c in (count(x, y, r * mean, "subsample", jnp.float64, s) for s in range(count_))
-                )
-                show = [str(v) if v <= CAP else f"{CAP}+" for v in its]
-                print(f"| {family} | {d} | {n} | {rs} | {zero} | {show[0]} | {show[len(its) // 2]} | {show[-1]} |", flush=True)
+def draws(count_, n_only, out):
+    """SubsampleInitializer's iterations over `count_` random keys (0, 1, ...) on every
+    problem of the table in this process's precision, one line per problem:
+    family d n eps/meanC precision, then the counts in key order."""
+    dtype = jnp.float32 if PREC == "f32" else jnp.float64
+    with open(out, "w") as fh:
+        for n in [256, 1024]:
+            if n_only is not None and n != n_only:
+                continue
+            for family in ["gauss", "mixture"]:
+                for d in [1, 2, 3, 8]:
+                    x, y = case(family, d, n)
+                    mean = float(((x[:, None, :] - y[None, :, :]) ** 2).sum(-1).mean())
+                    for r, rs in [(1e-1, "1e-1"), (1e-2, "1e-2"), (1e-3, "1e-3")]:
+                        its = [count(x, y, r * mean, "subsample", dtype, s) for s in range(count_)]
+                        line = f"{family} {d} {n} {rs} {PREC} " + " ".join(its)
+                        print(line, file=sys.stderr, flush=True)
+                        fh.write(line + "\n")
+                        fh.flush()
+
+
+def ulps(count_, n_only, out):
+    """f32 only: GaussianInitializer's start as the solver computes it (its count), then
+    the same start passed as `init=(f, g)` unmoved and with each f_i moved by one ulp,
+    up or down at random (numpy seeds 1..count_). One line per problem: family d n
+    eps/meanC f32, the initializer's count, the unmoved count, then the moved ones. The
+    example's `ulps` table compares this rounding range with otcore's."""
+    dtype = jnp.float32
+    plain = sinkhorn.Sinkhorn(
+        threshold=TOL, max_iterations=CAP, inner_iterations=1, lse_mode=True
+    )
+
+    @jax.jit
+    def from_start(x, y, eps, f, g):
+        geom = pointcloud.PointCloud(x, y, epsilon=eps)
+        out = plain(linear_problem.LinearProblem(geom), init=(f, g))
+        return out.n_iters, out.converged
+
+    @jax.jit
+    def gaussian_start(x, y, eps):
+        geom = pointcloud.PointCloud(x, y, epsilon=eps)
+        return initializers.GaussianInitializer()(linear_problem.LinearProblem(geom), lse_mode=True)
+
+    with open(out, "w") as fh:
+        for n in [256, 1024]:
+            if n_only is not None and n != n_only:
+                continue
+            for family in ["gauss", "mixture"]:
+                for d in [1, 2, 3, 8]:
+                    x, y = case(family, d, n)
+                    mean = float(((x[:, None, :] - y[None, :, :]) ** 2).sum(-1).mean())
+                    xs, ys = jnp.asarray(x, dtype), jnp.asarray(y, dtype)
+                    for r, rs in [(1e-1, "1e-1"), (1e-2, "1e-2"), (1e-3, "1e-3")]:
+                        eps = jnp.asarray(r * mean, dtype)
+                        f0, g0 = gaussian_start(xs, ys, eps)
+                        f0 = np.asarray(f0)
+
+                        def run(f):
+                            it, conv = from_start(xs, ys, eps, jnp.asarray(f), g0)
+                            return str(int(it)) if bool(conv) else f"{CAP}+"
+
+                        its = [count(x, y, r * mean, "gaussian", dtype), run(f0)]
+                        for seed in range(1, count_ + 1):
+                            up = np.random.default_rng(seed).random(n) < 0.5
+                            toward = np.where(up, np.float32(np.inf), np.float32(-np.inf))
+                            its.append(run(np.nextafter(f0, toward).astype(np.float32)))
+                        line = f"{family} {d} {n} {rs} f32 " + " ".join(its)
+                        print(line, file=sys.stderr, flush=True)
+                        fh.write(line + "\n")
+                        fh.flush()
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, choices=[256, 1024], default=None)
-    ap.add_argument("--out", default="tools/reference/ott_init_counts.txt")
+    ap.add_argument("--out", default=DEFAULT_OUT)
     ap.add_argument("--prec", choices=["f32", "f64", "both"], default="both")
-    ap.add_argument("--draws", type=int, default=None, help="with --prec=f64: subsample draws")
+    ap.add_argument(
+        "--draws",
+        type=int,
+        default=None,
+        help="the subsample initializer over this many random keys per problem "
+        "(writes tools/reference/ott_subsample_draws.txt unless --out says otherwise)",
+    )
+    ap.add_argument(
+        "--ulps",
+        type=int,
+        default=None,
+        help="f32: the Gaussian start moved by one ulp, this many times per problem "
+        "(writes tools/reference/ott_gaussian_ulps.txt unless --out says otherwise)",
+    )
     args = ap.parse_args()
-    if args.draws is not None:
-        draws(args.draws)
-        return
-    if args.prec == "both":
-        # Rows already in the output file are kept unless this run recomputes them,
-        # so `--n 1024` adds the n = 1024 rows to the committed n = 256 ones.
-        rows = {}
-        try:
-            with open(args.out) as fh:
-                for line in fh:
-                    if line.strip() and not line.startswith("#"):
-                        rows[tuple(line.split()[:6])] = line.strip()
-        except FileNotFoundError:
-            pass
-        for prec in ["f32", "f64"]:
-            cmd = [sys.executable, __file__, f"--prec={prec}", "--out", "/dev/stdout"]
-            if args.n is not None:
-                cmd += ["--n", str(args.n)]
-            out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
-            for line in out.splitlines():
-                if line and not line.startswith("#"):
-                    rows[tuple(line.split()[:6])] = line
+    if args.ulps is not None:
+        if args.out == DEFAULT_OUT:
+            args.out = ULPS_OUT
         header = [
-            f"# OTT-JAX {__import__('ott').__version__}, jax {jax.__version__}: iterations to an L1 "
-            f"marginal error of {TOL} (checked every iteration), cap {CAP}",
-            "# made by tools/reference/ott_init_counts.py; family d n eps/meanC precision "
-            "initializer iterations",
+            f"# OTT-JAX {__import__('ott').__version__}, jax {jax.__version__}, f32: iterations "
+            f"to an L1 marginal error of {TOL}, cap {CAP}, from GaussianInitializer, then "
+            f"from its start passed as init= unmoved and moved by one ulp ({args.ulps} draws)",
+            "# made by tools/reference/ott_init_counts.py --ulps; family d n eps/meanC "
+            "precision initializer-count unmoved-count moved-counts",
         ]
+        tmp = args.out + ".part"
+        ulps(args.ulps, args.n, tmp)
+        rows = {}
+        for path in [args.out, tmp]:
+            try:
+                with open(path) as fh:
+                    for line in fh:
+                        if line.strip() and not line.startswith("#"):
+                            rows[tuple(line.split()[:5])] = line.strip()
+            except FileNotFoundError:
+                pass
         with open(args.out, "w") as fh:
             fh.write("\n".join(header + sorted(rows.values(), key=order)) + "\n")
+        __import__("os").remove(tmp)
         print(f"wrote {args.out}", file=sys.stderr)
         return
-    dtype = jnp.float32 if PREC == "f32" else jnp.float64
+    if args.draws is not None and args.out == DEFAULT_OUT:
+        args.out = DRAWS_OUT
+    if args.prec != "both":
+        if args.draws is not None:
+            draws(args.draws, args.n, args.out)
+        else:
+            counts(args.n, args.out)
+        return
+    # Rows already in the output file are kept unless this run recomputes them, so
+    # `--n 1024` adds the n = 1024 rows to the committed n = 256 ones. A row is keyed
+    # by its first 6 fields (with the initializer), or 5 for the draws file.
+    width = 5 if args.draws is not None else 6
+    rows = {}
+    try:
+        with open(args.out) as fh:
+            for line in fh:
+                if line.strip() and not line.startswith("#"):
+                    rows[tuple(line.split()[:width])] = line.strip()
+    except FileNotFoundError:
+        pass
+    for prec in ["f32", "f64"]:
+        cmd = [sys.executable, __file__, f"--prec={prec}", "--out", "/dev/stdout"]
+        if args.n is not None:
+            cmd += ["--n", str(args.n)]
+        if args.draws is not None:
+            cmd += ["--draws", str(args.draws)]
+        out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
+        for line in out.splitlines():
+            if line and not line.startswith("#"):
+                rows[tuple(line.split()[:width])] = line
+    what = (
+        f"SubsampleInitializer(n/8, n/8) with random keys 0..{args.draws - 1}"
+        if args.draws is not None
+        else "each initializer"
+    )
+    header = [
+        f"# OTT-JAX {__import__('ott').__version__}, jax {jax.__version__}: iterations to an L1 "
+        f"marginal error of {TOL} (checked every iteration), cap {CAP}, from {what}",
+        "# made by tools/reference/ott_init_counts.py; family d n eps/meanC precision "
+        + ("iterations (one per key)" if args.draws is not None else "initializer iterations"),
+    ]
     with open(args.out, "w") as fh:
+        fh.write("\n".join(header + sorted(rows.values(), key=order)) + "\n")
+    print(f"wrote {args.out}", file=sys.stderr)
+
+
+def counts(n_only, out):
+    """Every initializer's count on every problem, in this process's precision."""
+    dtype = jnp.float32 if PREC == "f32" else jnp.float64
+    with open(out, "w") as fh:
         for n in [256, 1024]:
-            if args.n is not None and n != args.n:
+            if n_only is not None and n != n_only:
                 continue
             for family in ["gauss", "mixture"]:
                 for d in [1, 2, 3, 8]:
@@ -220,7 +340,7 @@ def main():
 
 def order(line):
     t = line.split()
-    return (int(t[2]), t[0], int(t[1]), -float(t[3]), t[4], t[5])
+    return (int(t[2]), t[0], int(t[1]), -float(t[3]), t[4], t[5] if len(t) == 7 else "")
 
 
 if __name__ == "__main__":
