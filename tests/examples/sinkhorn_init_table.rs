@@ -83,6 +83,39 @@ fn case(family: &'static str, d: usize, n: usize) -> Case {
     Case { family, d, n, x, y }
 }
 
+/// Every problem of the table in table order (n = 256, then 1024; families; d; ε),
+/// only those of n = `only` if given, each in the precisions `precs`:
+/// `each(case, eps_rel, precision)`.
+fn for_each_problem(
+    only: Option<usize>,
+    precs: &[&'static str],
+    mut each: impl FnMut(&Case, f64, &'static str),
+) {
+    for n in [256, 1024] {
+        if only.is_some_and(|o| o != n) {
+            continue;
+        }
+        for family in ["gauss", "mixture"] {
+            for d in [1, 2, 3, 8] {
+                let c = case(family, d, n);
+                for eps_rel in [1e-1, 1e-2, 1e-3] {
+                    for &prec in precs {
+                        each(&c, eps_rel, prec);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The precisions a mode runs: both, or the one its argument names.
+fn precisions(only: Option<&str>) -> Vec<&'static str> {
+    ["f32", "f64"]
+        .into_iter()
+        .filter(|p| only.is_none_or(|q| q == *p))
+        .collect()
+}
+
 /// Iterations (None if the budget ran out) and milliseconds of one solve.
 fn run<T: Real>(c: &Case, eps_rel: f64, init: Init, acc: Acceleration) -> (Option<u32>, f64) {
     let x: Vec<T> = c.x.iter().map(|&v| T::from_f64(v)).collect();
@@ -110,22 +143,25 @@ fn fmt(it: Option<u32>) -> String {
     it.map_or(format!("{CAP}+"), |v| v.to_string())
 }
 
-/// OTT's counts by (family, d, n, eps_rel, precision, initializer), if the data file
-/// is there.
-fn ott_counts() -> Vec<(String, String)> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../tools/reference/ott_init_counts.txt"
-    );
+/// The data lines of `tools/reference/{file}`, split into fields (none if the file is
+/// missing: the tables then print "–").
+fn data_file(file: &str) -> Vec<Vec<String>> {
+    let path = format!("{}/../tools/reference/{file}", env!("CARGO_MANIFEST_DIR"));
     let Ok(text) = std::fs::read_to_string(path) else {
         return Vec::new();
     };
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .filter_map(|l| {
-            let t: Vec<&str> = l.split_whitespace().collect();
-            (t.len() == 7).then(|| (t[..6].join(" "), t[6].to_string()))
-        })
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .collect()
+}
+
+/// OTT's counts by "family d n eps_rel precision initializer" (`ott_init_counts.txt`).
+fn ott_counts() -> Vec<(String, String)> {
+    data_file("ott_init_counts.txt")
+        .into_iter()
+        .filter(|t| t.len() == 7)
+        .map(|t| (t[..6].join(" "), t[6].clone()))
         .collect()
 }
 
@@ -168,76 +204,58 @@ fn draws(count: u64, only: Option<usize>, only_prec: Option<&str>) {
     };
     let show = |v: u32| fmt((v <= CAP).then_some(v));
     let (mut met, mut rows) = (0, 0);
-    for n in [256, 1024] {
-        if only.is_some_and(|o| o != n) {
-            continue;
-        }
-        for family in ["gauss", "mixture"] {
-            for d in [1, 2, 3, 8] {
-                let c = case(family, d, n);
-                for eps_rel in [1e-1, 1e-2, 1e-3] {
-                    for prec in ["f32", "f64"] {
-                        if only_prec.is_some_and(|p| p != prec) {
-                            continue;
-                        }
-                        let solve = |c: &Case, init: Init| {
-                            let acc = Acceleration::Off;
-                            if prec == "f32" {
-                                run::<f32>(c, eps_rel, init, acc).0
-                            } else {
-                                run::<f64>(c, eps_rel, init, acc).0
-                            }
-                        };
-                        let zero = solve(&c, Init::Zero);
-                        let size = (n / SUB_DIV) as u32;
-                        let mut its: Vec<u32> = (1..=count)
-                            .map(|s| capped(solve(&shuffled(&c, s), Init::Subsample { size })))
-                            .collect();
-                        let Some((lo, med, hi)) = spread(&mut its) else {
-                            return;
-                        };
-                        let key = format!("{family} {d} {n} {eps_rel:e} {prec}");
-                        let mut theirs = ott
-                            .iter()
-                            .find(|(k, _)| *k == key)
-                            .map(|(_, v)| v.clone())
-                            .unwrap_or_default();
-                        let (theirs_shown, verdict) = match spread(&mut theirs) {
-                            Some((tlo, tmed, thi)) => {
-                                rows += 1;
-                                met += usize::from(med <= tmed);
-                                let v = if med <= tmed { "yes" } else { "no" };
-                                (format!("{} | {} | {}", show(tlo), show(tmed), show(thi)), v)
-                            }
-                            None => ("– | – | –".to_string(), "–"),
-                        };
-                        println!(
-                            "| {family} | {d} | {n} | {eps_rel:e} | {prec} | {} | {} | {} | {} | {theirs_shown} | {verdict} |",
-                            fmt(zero),
-                            show(lo),
-                            show(med),
-                            show(hi),
-                        );
-                    }
-                }
+    let precs = precisions(only_prec);
+    for_each_problem(only, &precs, |c, eps_rel, prec| {
+        let (family, d, n) = (c.family, c.d, c.n);
+        let solve = |c: &Case, init: Init| {
+            let acc = Acceleration::Off;
+            if prec == "f32" {
+                run::<f32>(c, eps_rel, init, acc).0
+            } else {
+                run::<f64>(c, eps_rel, init, acc).0
             }
-        }
-    }
+        };
+        let zero = solve(c, Init::Zero);
+        let size = (n / SUB_DIV) as u32;
+        let mut its: Vec<u32> = (1..=count)
+            .map(|s| capped(solve(&shuffled(c, s), Init::Subsample { size })))
+            .collect();
+        let Some((lo, med, hi)) = spread(&mut its) else {
+            return;
+        };
+        let key = format!("{family} {d} {n} {eps_rel:e} {prec}");
+        let mut theirs = ott
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let (theirs_shown, verdict) = match spread(&mut theirs) {
+            Some((tlo, tmed, thi)) => {
+                rows += 1;
+                met += usize::from(med <= tmed);
+                let v = if med <= tmed { "yes" } else { "no" };
+                (format!("{} | {} | {}", show(tlo), show(tmed), show(thi)), v)
+            }
+            None => ("– | – | –".to_string(), "–"),
+        };
+        println!(
+            "| {family} | {d} | {n} | {eps_rel:e} | {prec} | {} | {} | {} | {} | {theirs_shown} | {verdict} |",
+            fmt(zero),
+            show(lo),
+            show(med),
+            show(hi),
+        );
+    });
     println!("\notcore's median no more than OTT's on {met} of {rows} problems with OTT data");
 }
 
-/// A data file of OTT counts by problem, "family d n eps_rel precision" followed by
-/// counts ("2000+" as `CAP + 1`): `ott_subsample_draws.txt` (one per random key),
+/// A data file of OTT counts by "family d n eps_rel precision", followed by counts
+/// ("2000+" as `CAP + 1`): `ott_subsample_draws.txt` (one per random key),
 /// `ott_gaussian_ulps.txt` (the start as computed, unmoved, moved by one ulp).
 fn ott_table(file: &str) -> Vec<(String, Vec<u32>)> {
-    let path = format!("{}/../tools/reference/{file}", env!("CARGO_MANIFEST_DIR"));
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return Vec::new();
-    };
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .filter_map(|l| {
-            let t: Vec<&str> = l.split_whitespace().collect();
+    data_file(file)
+        .into_iter()
+        .filter_map(|t| {
             let counts: Option<Vec<u32>> = t.get(5..)?.iter().map(|s| parse_ott(s)).collect();
             Some((t.get(..5)?.join(" "), counts?))
         })
@@ -269,105 +287,95 @@ fn ulps(count: u64, only: Option<usize>) {
     let ott = ott_counts();
     let ott_moved = ott_table("ott_gaussian_ulps.txt");
     let (mut met, mut rows) = (0, 0);
-    for n in [256, 1024] {
-        if only.is_some_and(|o| o != n) {
-            continue;
-        }
-        for family in ["gauss", "mixture"] {
-            for d in [1, 2, 3, 8] {
-                let c = case(family, d, n);
-                let x: Vec<f32> = c.x.iter().map(|&v| v as f32).collect();
-                let y: Vec<f32> = c.y.iter().map(|&v| v as f32).collect();
-                let w = vec![1.0 / n as f32; n];
-                let problem = Problem::point_clouds(&x, &y, d, 1.0, &w, &w);
-                for eps_rel in [1e-1, 1e-2, 1e-3] {
-                    let cfg = Config {
-                        epsilon: Epsilon::RelativeToMeanCost(eps_rel as f32),
-                        tolerance: TOL as f32,
-                        max_iterations: CAP,
-                        ..Config::default()
-                    };
-                    let solve = |init: Init, f: &mut Vec<f32>| {
-                        let mut ws = vec![0.0; ot::solve_workspace_len(n, n, d, init)];
-                        let mut g = vec![0.0; n];
-                        let sol =
-                            ot::solve(&problem, &cfg, init, f, &mut g, &mut ws).expect("solve");
-                        let it = (sol.status == ot::Status::Converged).then_some(sol.iterations);
-                        (it, sol.epsilon)
-                    };
-                    let (mut by_path, mut all) = (Vec::new(), Vec::new());
-                    let mut reported = None;
-                    for &path in &paths {
-                        otcore::set_simd_path(path).expect("an available path");
-                        let (it, eps) = solve(Init::Gaussian, &mut vec![0.0; n]);
-                        let mut start = vec![0.0; n];
-                        let mut ws = vec![0.0; ot::gaussian_workspace_len(d)];
-                        ot::gaussian_potential(&problem, &mut start, &mut ws).expect("potential");
-                        start.iter_mut().for_each(|v| *v += eps * w[0].ln());
-                        let unmoved = solve(Init::Potentials, &mut start.clone()).0;
-                        assert_eq!(
-                            unmoved, it,
-                            "the start is rebuilt as Init::Gaussian builds it"
-                        );
-                        all.push(capped(it));
-                        by_path.push(fmt(it));
-                        if path == default_path {
-                            reported = Some(it);
+    for_each_problem(only, &["f32"], |c, eps_rel, _| {
+        let (family, d, n) = (c.family, c.d, c.n);
+        let x: Vec<f32> = c.x.iter().map(|&v| v as f32).collect();
+        let y: Vec<f32> = c.y.iter().map(|&v| v as f32).collect();
+        let w = vec![1.0 / n as f32; n];
+        let problem = Problem::point_clouds(&x, &y, d, 1.0, &w, &w);
+        let cfg = Config {
+            epsilon: Epsilon::RelativeToMeanCost(eps_rel as f32),
+            tolerance: TOL as f32,
+            max_iterations: CAP,
+            ..Config::default()
+        };
+        let solve = |init: Init, f: &mut Vec<f32>| {
+            let mut ws = vec![0.0; ot::solve_workspace_len(n, n, d, init)];
+            let mut g = vec![0.0; n];
+            let sol = ot::solve(&problem, &cfg, init, f, &mut g, &mut ws).expect("solve");
+            let it = (sol.status == ot::Status::Converged).then_some(sol.iterations);
+            (it, sol.epsilon)
+        };
+        let (mut by_path, mut all) = (Vec::new(), Vec::new());
+        let mut reported = None;
+        for &path in &paths {
+            otcore::set_simd_path(path).expect("an available path");
+            let (it, eps) = solve(Init::Gaussian, &mut vec![0.0; n]);
+            let mut start = vec![0.0; n];
+            let mut ws = vec![0.0; ot::gaussian_workspace_len(d)];
+            ot::gaussian_potential(&problem, &mut start, &mut ws).expect("potential");
+            start.iter_mut().for_each(|v| *v += eps * w[0].ln());
+            let unmoved = solve(Init::Potentials, &mut start.clone()).0;
+            assert_eq!(
+                unmoved, it,
+                "the start is rebuilt as Init::Gaussian builds it"
+            );
+            all.push(capped(it));
+            by_path.push(fmt(it));
+            if path == default_path {
+                reported = Some(it);
+            }
+            for seed in 1..=count {
+                let mut rng = Rng::new(seed);
+                let mut f: Vec<f32> = start
+                    .iter()
+                    .map(|&v| {
+                        if rng.uniform() < 0.5 {
+                            v.next_up()
+                        } else {
+                            v.next_down()
                         }
-                        for seed in 1..=count {
-                            let mut rng = Rng::new(seed);
-                            let mut f: Vec<f32> = start
-                                .iter()
-                                .map(|&v| {
-                                    if rng.uniform() < 0.5 {
-                                        v.next_up()
-                                    } else {
-                                        v.next_down()
-                                    }
-                                })
-                                .collect();
-                            all.push(capped(solve(Init::Potentials, &mut f).0));
-                        }
-                    }
-                    otcore::set_simd_path(default_path).expect("the default path");
-                    let lo = all.iter().copied().min().unwrap_or(CAP + 1);
-                    let hi = all.iter().copied().max().unwrap_or(CAP + 1);
-                    let key = format!("{family} {d} {n} {eps_rel:e} f32 gaussian");
-                    let theirs = ott
-                        .iter()
-                        .find(|(k, _)| *k == key)
-                        .and_then(|(_, v)| parse_ott(v));
-                    let show = |v: u32| fmt((v <= CAP).then_some(v));
-                    let key = format!("{family} {d} {n} {eps_rel:e} f32");
-                    let moved = ott_moved.iter().find(|(k, _)| *k == key).map(|(_, v)| v);
-                    let (their_lo, their_hi) = moved.map_or((None, None), |v| {
-                        (v.iter().copied().min(), v.iter().copied().max())
-                    });
-                    let verdict = match (theirs, their_hi) {
-                        (Some(t), _) if lo <= t => "yes",
-                        (Some(_), Some(h)) if lo <= h => "within rounding",
-                        (Some(_), _) => "no",
-                        (None, _) => "–",
-                    };
-                    if theirs.is_some() {
-                        rows += 1;
-                        met += usize::from(verdict != "no");
-                    }
-                    let opt = |v: Option<u32>| v.map_or("–".to_string(), show);
-                    println!(
-                        "| {family} | {d} | {n} | {eps_rel:e} | {} | {} | {} | {} | {} | {} | {} | {verdict} |",
-                        reported.map_or("–".to_string(), fmt),
-                        by_path.join(" / "),
-                        show(lo),
-                        show(hi),
-                        opt(theirs),
-                        opt(their_lo),
-                        opt(their_hi),
-                    );
-                }
+                    })
+                    .collect();
+                all.push(capped(solve(Init::Potentials, &mut f).0));
             }
         }
-    }
+        otcore::set_simd_path(default_path).expect("the default path");
+        let lo = all.iter().copied().min().unwrap_or(CAP + 1);
+        let hi = all.iter().copied().max().unwrap_or(CAP + 1);
+        let key = format!("{family} {d} {n} {eps_rel:e} f32 gaussian");
+        let theirs = ott
+            .iter()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, v)| parse_ott(v));
+        let show = |v: u32| fmt((v <= CAP).then_some(v));
+        let key = format!("{family} {d} {n} {eps_rel:e} f32");
+        let moved = ott_moved.iter().find(|(k, _)| *k == key).map(|(_, v)| v);
+        let (their_lo, their_hi) = moved.map_or((None, None), |v| {
+            (v.iter().copied().min(), v.iter().copied().max())
+        });
+        let verdict = match (theirs, their_hi) {
+            (Some(t), _) if lo <= t => "yes",
+            (Some(_), Some(h)) if lo <= h => "within rounding",
+            (Some(_), _) => "no",
+            (None, _) => "–",
+        };
+        if theirs.is_some() {
+            rows += 1;
+            met += usize::from(verdict != "no");
+        }
+        let opt = |v: Option<u32>| v.map_or("–".to_string(), show);
+        println!(
+            "| {family} | {d} | {n} | {eps_rel:e} | {} | {} | {} | {} | {} | {} | {} | {verdict} |",
+            reported.map_or("–".to_string(), fmt),
+            by_path.join(" / "),
+            show(lo),
+            show(hi),
+            opt(theirs),
+            opt(their_lo),
+            opt(their_hi),
+        );
+    });
     println!("\nno worse than OTT up to f32 rounding on {met} of {rows} problems");
 }
 
@@ -488,81 +496,66 @@ fn main() {
          target | ms zero | ms best init |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-    for n in [256, 1024] {
-        if only.is_some_and(|o| o != n) {
-            continue;
-        }
-        for family in ["gauss", "mixture"] {
-            for d in [1, 2, 3, 8] {
-                let c = case(family, d, n);
-                for eps_rel in [1e-1, 1e-2, 1e-3] {
-                    for prec in ["f32", "f64"] {
-                        if only_prec.as_deref().is_some_and(|p| p != prec) {
-                            continue;
-                        }
-                        let row = |init: Init, acc: Acceleration| {
-                            if prec == "f32" {
-                                run::<f32>(&c, eps_rel, init, acc)
-                            } else {
-                                run::<f64>(&c, eps_rel, init, acc)
-                            }
-                        };
-                        let off = Acceleration::Off;
-                        let zero = row(Init::Zero, off);
-                        let gauss = row(Init::Gaussian, off);
-                        let sub = row(
-                            Init::Subsample {
-                                size: (n / SUB_DIV) as u32,
-                            },
-                            off,
-                        );
-                        let sorted = (d == 1).then(|| row(Init::Sorted, off));
-                        let adaptive = Acceleration::Adaptive { start: ACC_START };
-                        let accel = with_accel.then(|| row(Init::Zero, adaptive));
-                        let both = with_accel.then(|| {
-                            row(if d == 1 { Init::Sorted } else { Init::Gaussian }, adaptive)
-                        });
-                        let best = [Some(gauss), Some(sub), sorted]
-                            .into_iter()
-                            .flatten()
-                            .min_by_key(|(it, _)| capped(*it))
-                            .unwrap_or(gauss);
-                        let key =
-                            |init: &str| format!("{family} {d} {n} {eps_rel:e} {prec} {init}");
-                        let ott_of = |init: &str| {
-                            if init == "sorting" && d != 1 {
-                                "–".to_string()
-                            } else {
-                                lookup(key(init))
-                            }
-                        };
-                        let mine = [
-                            ("Gaussian", Some(gauss.0), "gaussian"),
-                            ("subsample", Some(sub.0), "subsample"),
-                            ("sorted", sorted.map(|s| s.0), "sorting"),
-                        ];
-                        println!(
-                            "| {family} | {d} | {n} | {eps_rel:e} | {prec} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {:.1} |",
-                            fmt(zero.0),
-                            fmt(gauss.0),
-                            fmt(sub.0),
-                            sorted.map_or("–".to_string(), |s| fmt(s.0)),
-                            accel.map_or("–".to_string(), |a| fmt(a.0)),
-                            both.map_or("–".to_string(), |b| fmt(b.0)),
-                            ott_of("zero"),
-                            ott_of("gaussian"),
-                            ott_of("subsample"),
-                            ott_of("sorting"),
-                            reduction(zero.0, best.0),
-                            verdict(&mine, &ott_of),
-                            zero.1,
-                            best.1,
-                        );
-                    }
-                }
+    let precs = precisions(only_prec.as_deref());
+    for_each_problem(only, &precs, |c, eps_rel, prec| {
+        let (family, d, n) = (c.family, c.d, c.n);
+        let row = |init: Init, acc: Acceleration| {
+            if prec == "f32" {
+                run::<f32>(c, eps_rel, init, acc)
+            } else {
+                run::<f64>(c, eps_rel, init, acc)
             }
-        }
-    }
+        };
+        let off = Acceleration::Off;
+        let zero = row(Init::Zero, off);
+        let gauss = row(Init::Gaussian, off);
+        let sub = row(
+            Init::Subsample {
+                size: (n / SUB_DIV) as u32,
+            },
+            off,
+        );
+        let sorted = (d == 1).then(|| row(Init::Sorted, off));
+        let adaptive = Acceleration::Adaptive { start: ACC_START };
+        let accel = with_accel.then(|| row(Init::Zero, adaptive));
+        let both =
+            with_accel.then(|| row(if d == 1 { Init::Sorted } else { Init::Gaussian }, adaptive));
+        let best = [Some(gauss), Some(sub), sorted]
+            .into_iter()
+            .flatten()
+            .min_by_key(|(it, _)| capped(*it))
+            .unwrap_or(gauss);
+        let key = |init: &str| format!("{family} {d} {n} {eps_rel:e} {prec} {init}");
+        let ott_of = |init: &str| {
+            if init == "sorting" && d != 1 {
+                "–".to_string()
+            } else {
+                lookup(key(init))
+            }
+        };
+        let mine = [
+            ("Gaussian", Some(gauss.0), "gaussian"),
+            ("subsample", Some(sub.0), "subsample"),
+            ("sorted", sorted.map(|s| s.0), "sorting"),
+        ];
+        println!(
+            "| {family} | {d} | {n} | {eps_rel:e} | {prec} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {:.1} |",
+            fmt(zero.0),
+            fmt(gauss.0),
+            fmt(sub.0),
+            sorted.map_or("–".to_string(), |s| fmt(s.0)),
+            accel.map_or("–".to_string(), |a| fmt(a.0)),
+            both.map_or("–".to_string(), |b| fmt(b.0)),
+            ott_of("zero"),
+            ott_of("gaussian"),
+            ott_of("subsample"),
+            ott_of("sorting"),
+            reduction(zero.0, best.0),
+            verdict(&mine, &ott_of),
+            zero.1,
+            best.1,
+        );
+    });
 }
 
 /// Iterations with the budget's overrun as `CAP + 1`, for comparisons.

@@ -151,25 +151,32 @@ def count(x, y, eps, init, dtype, seed=0):
     return str(int(it)) if bool(conv) else f"{CAP}+"
 
 
+def problems(n_only):
+    """Every problem of the table in table order (only n = n_only if given): family, d,
+    n, the clouds, epsilon = r x mean cost, and r as the data files spell it."""
+    for n in [256, 1024]:
+        if n_only is not None and n != n_only:
+            continue
+        for family in ["gauss", "mixture"]:
+            for d in [1, 2, 3, 8]:
+                x, y = case(family, d, n)
+                mean = float(((x[:, None, :] - y[None, :, :]) ** 2).sum(-1).mean())
+                for r, rs in [(1e-1, "1e-1"), (1e-2, "1e-2"), (1e-3, "1e-3")]:
+                    yield family, d, n, x, y, r * mean, rs
+
+
 def draws(count_, n_only, out):
     """SubsampleInitializer's iterations over `count_` random keys (0, 1, ...) on every
     problem of the table in this process's precision, one line per problem:
     family d n eps/meanC precision, then the counts in key order."""
     dtype = jnp.float32 if PREC == "f32" else jnp.float64
     with open(out, "w") as fh:
-        for n in [256, 1024]:
-            if n_only is not None and n != n_only:
-                continue
-            for family in ["gauss", "mixture"]:
-                for d in [1, 2, 3, 8]:
-                    x, y = case(family, d, n)
-                    mean = float(((x[:, None, :] - y[None, :, :]) ** 2).sum(-1).mean())
-                    for r, rs in [(1e-1, "1e-1"), (1e-2, "1e-2"), (1e-3, "1e-3")]:
-                        its = [count(x, y, r * mean, "subsample", dtype, s) for s in range(count_)]
-                        line = f"{family} {d} {n} {rs} {PREC} " + " ".join(its)
-                        print(line, file=sys.stderr, flush=True)
-                        fh.write(line + "\n")
-                        fh.flush()
+        for family, d, n, x, y, eps, rs in problems(n_only):
+            its = [count(x, y, eps, "subsample", dtype, s) for s in range(count_)]
+            line = f"{family} {d} {n} {rs} {PREC} " + " ".join(its)
+            print(line, file=sys.stderr, flush=True)
+            fh.write(line + "\n")
+            fh.flush()
 
 
 def ulps(count_, n_only, out):
@@ -195,32 +202,25 @@ def ulps(count_, n_only, out):
         return initializers.GaussianInitializer()(linear_problem.LinearProblem(geom), lse_mode=True)
 
     with open(out, "w") as fh:
-        for n in [256, 1024]:
-            if n_only is not None and n != n_only:
-                continue
-            for family in ["gauss", "mixture"]:
-                for d in [1, 2, 3, 8]:
-                    x, y = case(family, d, n)
-                    mean = float(((x[:, None, :] - y[None, :, :]) ** 2).sum(-1).mean())
-                    xs, ys = jnp.asarray(x, dtype), jnp.asarray(y, dtype)
-                    for r, rs in [(1e-1, "1e-1"), (1e-2, "1e-2"), (1e-3, "1e-3")]:
-                        eps = jnp.asarray(r * mean, dtype)
-                        f0, g0 = gaussian_start(xs, ys, eps)
-                        f0 = np.asarray(f0)
+        for family, d, n, x, y, eps_abs, rs in problems(n_only):
+            xs, ys = jnp.asarray(x, dtype), jnp.asarray(y, dtype)
+            eps = jnp.asarray(eps_abs, dtype)
+            f0, g0 = gaussian_start(xs, ys, eps)
+            f0 = np.asarray(f0)
 
-                        def run(f):
-                            it, conv = from_start(xs, ys, eps, jnp.asarray(f), g0)
-                            return str(int(it)) if bool(conv) else f"{CAP}+"
+            def run(f):
+                it, conv = from_start(xs, ys, eps, jnp.asarray(f), g0)
+                return str(int(it)) if bool(conv) else f"{CAP}+"
 
-                        its = [count(x, y, r * mean, "gaussian", dtype), run(f0)]
-                        for seed in range(1, count_ + 1):
-                            up = np.random.default_rng(seed).random(n) < 0.5
-                            toward = np.where(up, np.float32(np.inf), np.float32(-np.inf))
-                            its.append(run(np.nextafter(f0, toward).astype(np.float32)))
-                        line = f"{family} {d} {n} {rs} f32 " + " ".join(its)
-                        print(line, file=sys.stderr, flush=True)
-                        fh.write(line + "\n")
-                        fh.flush()
+            its = [count(x, y, eps_abs, "gaussian", dtype), run(f0)]
+            for seed in range(1, count_ + 1):
+                up = np.random.default_rng(seed).random(n) < 0.5
+                toward = np.where(up, np.float32(np.inf), np.float32(-np.inf))
+                its.append(run(np.nextafter(f0, toward).astype(np.float32)))
+            line = f"{family} {d} {n} {rs} f32 " + " ".join(its)
+            print(line, file=sys.stderr, flush=True)
+            fh.write(line + "\n")
+            fh.flush()
 
 
 def main():
@@ -319,23 +319,15 @@ def counts(n_only, out):
     """Every initializer's count on every problem, in this process's precision."""
     dtype = jnp.float32 if PREC == "f32" else jnp.float64
     with open(out, "w") as fh:
-        for n in [256, 1024]:
-            if n_only is not None and n != n_only:
-                continue
-            for family in ["gauss", "mixture"]:
-                for d in [1, 2, 3, 8]:
-                    x, y = case(family, d, n)
-                    c = ((x[:, None, :] - y[None, :, :]) ** 2).sum(-1)
-                    mean = float(c.mean())
-                    for r, rs in [(1e-1, "1e-1"), (1e-2, "1e-2"), (1e-3, "1e-3")]:
-                        inits = ["zero", "gaussian", "subsample"] + (["sorting"] if d == 1 else [])
-                        for init in inits:
-                            xs, ys = (np.sort(x, 0), np.sort(y, 0)) if init == "sorting" else (x, y)
-                            it = count(xs, ys, r * mean, init, dtype)
-                            line = f"{family} {d} {n} {rs} {PREC} {init} {it}"
-                            print(line, file=sys.stderr, flush=True)
-                            fh.write(line + "\n")
-                            fh.flush()
+        for family, d, n, x, y, eps, rs in problems(n_only):
+            inits = ["zero", "gaussian", "subsample"] + (["sorting"] if d == 1 else [])
+            for init in inits:
+                xs, ys = (np.sort(x, 0), np.sort(y, 0)) if init == "sorting" else (x, y)
+                it = count(xs, ys, eps, init, dtype)
+                line = f"{family} {d} {n} {rs} {PREC} {init} {it}"
+                print(line, file=sys.stderr, flush=True)
+                fh.write(line + "\n")
+                fh.flush()
 
 
 def order(line):
