@@ -17,11 +17,13 @@
 //! [-- 256|1024 [f32|f64 [noaccel]]]`: every row, or the rows of one n, of one
 //! precision, without the two acceleration columns. Most of the time goes to the
 //! n = 1024 solves that run to the budget (4·10⁹ cost evaluations each).
-//! `-- draws N [256|1024 [f32|f64]]`: the subsample start's spread over N random subsets
-//! beside OTT's over N random keys (see [`draws`]); `-- sorted N`: the sorted start's
-//! entropic correction on N random 1-D problems (see [`sorted_corrections`]). Prints a Markdown table;
-//! times are wall-clock milliseconds of one `solve` (initializer included) on the
-//! x86-64 baseline build, single-threaded.
+//! `-- draws N [256|1024 [f32|f64]]`: the subsample start's spread over N random
+//! subsets beside OTT's over N random keys (see [`draws`]); `-- ulps N [256|1024]`: the
+//! f32 Gaussian start's count over every SIMD path and one-ulp moves of the start,
+//! beside OTT's range (see [`ulps`]); `-- sorted N`: the sorted start's entropic
+//! correction on N random 1-D problems (see [`sorted_corrections`]). Prints a Markdown
+//! table; times are wall-clock milliseconds of one `solve` (initializer included) on
+//! the path the CPU allows (run-time dispatch), single-threaded.
 
 use std::time::Instant;
 
